@@ -1,0 +1,52 @@
+"""The ``trialkit`` command (Typer + Rich).
+
+Each command group lives in a module of its own; this module assembles them and turns every
+:class:`~trialkit.errors.TrialkitError` into a one-line message and a non-zero exit, so that a
+user never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from trialkit import __version__
+from trialkit.cli import demo as _demo
+from trialkit.cli._console import err_console, fail
+from trialkit.errors import TrialkitError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="trialkit",
+    help="Run early-phase clinical trials from the registry record to the final report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the trialkit version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the web application (not built yet: says so plainly)."""
+    err_console.print(
+        "trialkit has no web application yet: it is on the roadmap "
+        "(see ARCHITECTURE.md). Use the `trialkit` command meanwhile."
+    )
+    raise typer.Exit(2)
+
+
+_demo.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app and translate trialkit errors to exit codes."""
+    try:
+        app(args=argv)
+    except TrialkitError as exc:
+        fail(exc)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from trialkit import __version__
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trialkit", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_version() -> None:
+    out = run("version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == __version__
+
+
+def test_serve_says_plainly_it_is_not_built() -> None:
+    out = run("serve")
+    assert out.returncode == 2
+    assert "no web application yet" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_unknown_command_has_no_traceback() -> None:
+    out = run("no-such-command")
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr
