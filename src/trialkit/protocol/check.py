@@ -1,0 +1,477 @@
+"""Consistency checks of a study definition, each with a stable code.
+
+``check_study`` runs the structural checks of this layer; callers add the checks of lower layers
+(criteria type-checking, instrument names) by passing ``extra`` checkers, so that this module
+imports nothing below it. Every code is documented in ``docs/checks.md`` (a test enforces it).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from trialkit.protocol import units
+from trialkit.protocol.forms import DataType
+from trialkit.protocol.passages import disagreements
+from trialkit.protocol.study import Study
+
+__all__ = ["CODES", "Checker", "Diagnostic", "Severity", "check_study"]
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding: a stable code, where it is, what is wrong and how to fix it."""
+
+    code: str
+    severity: Severity
+    path: str
+    message: str
+    hint: str | None = None
+    cites: tuple[str, ...] = field(default=())
+
+    def __str__(self) -> str:
+        text = f"{self.severity.value} {self.code} at {self.path}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+Checker = Callable[[Study], Iterable[Diagnostic]]
+
+#: Every code this layer emits, with a one-line meaning (documented in docs/checks.md).
+CODES: dict[str, str] = {
+    "STUDY.E001": "the screening form is not a defined form",
+    "ARM.E001": "two arms share an id",
+    "ARM.E002": "two interventions share an id",
+    "DES.E001": "the cohort order names an arm that is not defined",
+    "DES.W002": "cohorts times cohort size differ from the target sample size",
+    "DES.W003": "the arms' planned sizes do not add up to the target sample size",
+    "SCHED.E001": "two visits share an id",
+    "SCHED.E002": "a visit window is empty or does not contain its target day",
+    "SCHED.E003": "a visit or dosing event counts from an anchor that is not defined",
+    "SCHED.E004": "a visit lists a form that is not defined",
+    "SCHED.E005": "a visit lists a dosing event that is not defined",
+    "SCHED.W006": "the windows of two visits on the same anchor overlap",
+    "SCHED.W007": "a dosing event is given at no visit",
+    "SCHED.E008": "two dosing events share an id",
+    "SCHED.E009": "two anchors share an id",
+    "SCHED.E010": "a dosing window is empty",
+    "FORM.E001": "two forms share an id",
+    "FORM.W002": "a form is due at no visit",
+    "FORM.E003": "an item names a code list that is not defined",
+    "FORM.E004": "two items of one form share a name",
+    "FORM.E005": "two item groups of one form share an id",
+    "FORM.E006": "one item name is defined with different types on different forms",
+    "FORM.E007": "a unit does not resolve",
+    "DOSE.E001": "a dose unit does not resolve",
+    "DOSE.E002": "the unit a dose is given per does not resolve",
+    "DOSE.E003": "the item a dose is computed from is not defined",
+    "DOSE.E004": "the basis item's unit is not of the dimension the dose is given per",
+    "DOSE.E005": "a dose volume is not a volume",
+    "ELIG.E001": "two criteria share an id",
+    "ELIG.E002": "a judgement criterion names an item that is not defined",
+    "ELIG.E003": "a judgement item is not a yes/no item",
+    "OUT.E001": "an endpoint names an item that is not defined",
+    "OUT.E002": "an endpoint names a visit that is not defined",
+    "OUT.E003": "an endpoint counts time from an anchor that is not defined",
+    "OUT.E004": "two outcomes share an id",
+    "REF.E001": "a reference range is for an item that is not defined",
+    "REF.E002": "a reference range's unit does not resolve or differs from its item's unit",
+    "REG.W001": "the registry record states a criterion twice with different numbers",
+}
+
+
+def _dupes(values: Iterable[str]) -> list[str]:
+    return [v for v, n in Counter(values).items() if n > 1]
+
+
+def _d(
+    code: str, path: str, message: str, hint: str | None = None, cites: tuple[str, ...] = ()
+) -> Diagnostic:
+    sev = {"E": Severity.ERROR, "W": Severity.WARNING, "I": Severity.INFO}[code.split(".")[1][0]]
+    return Diagnostic(code, sev, path, message, hint, cites)
+
+
+def _check_arms(study: Study) -> Iterable[Diagnostic]:
+    for arm_id in _dupes(a.id for a in study.arms):
+        yield _d(
+            "ARM.E001",
+            f"arms.{arm_id}",
+            f"arm id {arm_id!r} is used twice",
+            "give each arm its own id",
+        )
+    # The same intervention may serve several arms only if it is identical.
+    seen: dict[str, object] = {}
+    for arm in study.arms:
+        for iv in arm.interventions:
+            if iv.id in seen and seen[iv.id] != iv:
+                yield _d(
+                    "ARM.E002",
+                    f"arms.{arm.id}.interventions.{iv.id}",
+                    f"intervention id {iv.id!r} names two different interventions",
+                    "give each intervention its own id",
+                )
+            seen.setdefault(iv.id, iv)
+    design = study.design
+    arm_ids = {a.id for a in study.arms}
+    if design.cohorts:
+        for arm_id in design.cohorts.order:
+            if arm_id not in arm_ids:
+                yield _d(
+                    "DES.E001",
+                    "design.cohorts.order",
+                    f"cohort arm {arm_id!r} is not defined",
+                    "use one of: " + ", ".join(sorted(arm_ids)),
+                )
+        total = len(design.cohorts.order) * design.cohorts.cohort_size
+        if total != design.sample_size.target:
+            yield _d(
+                "DES.W002",
+                "design.cohorts",
+                f"{len(design.cohorts.order)} cohorts of {design.cohorts.cohort_size} make "
+                f"{total}, but the target sample size is {design.sample_size.target}",
+            )
+    planned = [a.planned_size for a in study.arms]
+    if all(p is not None for p in planned):
+        total_planned = sum(p for p in planned if p is not None)
+        if total_planned != design.sample_size.target:
+            yield _d(
+                "DES.W003",
+                "arms",
+                f"arms plan {total_planned} participants, the target sample size is "
+                f"{design.sample_size.target}",
+            )
+
+
+def _check_timeline(study: Study) -> Iterable[Diagnostic]:
+    tl = study.timeline
+    anchors = {a.id for a in tl.anchors}
+    forms = {f.id for f in study.forms}
+    dosing = {d.id for d in tl.dosing}
+    for dup in _dupes(a.id for a in tl.anchors):
+        yield _d("SCHED.E009", f"timeline.anchors.{dup}", f"anchor id {dup!r} is used twice")
+    for dup in _dupes(v.id for v in tl.visits):
+        yield _d(
+            "SCHED.E001",
+            f"timeline.visits.{dup}",
+            f"visit id {dup!r} is used twice",
+            "give each visit its own id",
+        )
+    for dup in _dupes(d.id for d in tl.dosing):
+        yield _d("SCHED.E008", f"timeline.dosing.{dup}", f"dosing event id {dup!r} is used twice")
+    for ev in tl.dosing:
+        if ev.anchor not in anchors:
+            yield _d(
+                "SCHED.E003",
+                f"timeline.dosing.{ev.id}.anchor",
+                f"dosing event {ev.id} counts from anchor {ev.anchor!r}, which is not defined",
+                "use one of: " + ", ".join(sorted(anchors)),
+            )
+        w = ev.window_hours
+        if w.lower > w.upper or w.lower > 0 or w.upper < 0:
+            yield _d(
+                "SCHED.E010",
+                f"timeline.dosing.{ev.id}.window_hours",
+                f"dosing event {ev.id}: window {w.lower:+d} h to {w.upper:+d} h is empty or "
+                "misses its target",
+                "the lower bound must be ≤ 0 and come first",
+            )
+    given: set[str] = set()
+    for v in tl.visits:
+        path = f"timeline.visits.{v.id}"
+        if v.anchor not in anchors:
+            yield _d(
+                "SCHED.E003",
+                f"{path}.anchor",
+                f"visit {v.id} counts from anchor {v.anchor!r}, which is not defined",
+                "use one of: " + ", ".join(sorted(anchors)),
+            )
+        w = v.window
+        if w.lower > w.upper:
+            yield _d(
+                "SCHED.E002",
+                f"{path}.window",
+                f"visit {v.id}: window {w.lower:+d} d to {w.upper:+d} d is empty",
+                "the lower bound must come first",
+            )
+        elif w.lower > 0 or w.upper < 0:
+            yield _d(
+                "SCHED.E002",
+                f"{path}.window",
+                f"visit {v.id}: window {w.lower:+d} d to {w.upper:+d} d does not contain the "
+                "target day",
+                "the lower bound must be ≤ 0 and the upper ≥ 0",
+            )
+        for f in v.forms:
+            if f not in forms:
+                yield _d(
+                    "SCHED.E004",
+                    f"{path}.forms",
+                    f"visit {v.id} lists form {f!r}, which is not defined",
+                    "use one of: " + ", ".join(sorted(forms)),
+                )
+        for d in v.dosing:
+            if d not in dosing:
+                yield _d(
+                    "SCHED.E005",
+                    f"{path}.dosing",
+                    f"visit {v.id} lists dosing event {d!r}, which is not defined",
+                )
+            given.add(d)
+    for ev in tl.dosing:
+        if ev.id not in given:
+            yield _d(
+                "SCHED.W007",
+                f"timeline.dosing.{ev.id}",
+                f"dosing event {ev.id} is given at no visit",
+                "list it under a visit's `dosing`",
+            )
+    by_anchor: dict[str, list[tuple[int, int, str]]] = {}
+    for v in tl.visits:
+        target = v.offset.days
+        by_anchor.setdefault(v.anchor, []).append(
+            (target + v.window.lower, target + v.window.upper, v.id)
+        )
+    for anchor, spans in by_anchor.items():
+        spans.sort()
+        for (lo1, hi1, a), (lo2, hi2, b) in itertools.pairwise(spans):
+            if lo2 <= hi1:
+                yield _d(
+                    "SCHED.W006",
+                    f"timeline.visits.{b}",
+                    f"visits {a} (days {lo1}..{hi1}) and {b} (days {lo2}..{hi2}) after "
+                    f"{anchor} overlap",
+                    "narrow the windows so a date falls in one visit",
+                )
+
+
+def _check_forms(study: Study) -> Iterable[Diagnostic]:
+    codelists = {c.id for c in study.codelists}
+    if study.screening_form not in {f.id for f in study.forms}:
+        yield _d(
+            "STUDY.E001",
+            "screening_form",
+            f"screening form {study.screening_form!r} is not defined",
+            "name one of the forms",
+        )
+    for f in _dupes(f.id for f in study.forms):
+        yield _d("FORM.E001", f"forms.{f}", f"form id {f!r} is used twice")
+    due = {f for v in study.timeline.visits for f in v.forms}
+    due |= set(study.timeline.unscheduled.forms)
+    due.add(study.screening_form)
+    types: dict[str, tuple[DataType, str]] = {}
+    for form in study.forms:
+        path = f"forms.{form.id}"
+        if form.id not in due:
+            yield _d(
+                "FORM.W002",
+                path,
+                f"form {form.id} is due at no visit",
+                "list it under a visit's `forms` or the unscheduled forms",
+            )
+        for g in _dupes(g.id for g in form.groups):
+            yield _d("FORM.E005", f"{path}.groups.{g}", f"item group id {g!r} is used twice")
+        for name in _dupes(i.name for i in form.items()):
+            yield _d(
+                "FORM.E004",
+                f"{path}.items.{name}",
+                f"item {name!r} is defined twice on form {form.id}",
+            )
+        for item in form.items():
+            ipath = f"{path}.items.{item.name}"
+            if item.codelist and item.codelist not in codelists:
+                yield _d(
+                    "FORM.E003",
+                    ipath,
+                    f"item {item.name} names code list {item.codelist!r}, which is not defined",
+                    "add it under `codelists`",
+                )
+            if item.unit and not units.is_known(item.unit):
+                yield _d(
+                    "FORM.E007",
+                    ipath,
+                    f"item {item.name}: unit {item.unit!r} does not resolve",
+                    "use a unit from trialkit.protocol.units",
+                )
+            if item.name in types and types[item.name][0] != item.data_type:
+                other_type, other_form = types[item.name]
+                yield _d(
+                    "FORM.E006",
+                    ipath,
+                    f"item {item.name} is {item.data_type.value} here but "
+                    f"{other_type.value} on form {other_form}",
+                    "use one type, or rename one",
+                )
+            types.setdefault(item.name, (item.data_type, form.id))
+
+
+def _check_doses(study: Study) -> Iterable[Diagnostic]:
+    items = study.items()
+    for arm in study.arms:
+        for iv in arm.interventions:
+            path = f"arms.{arm.id}.interventions.{iv.id}.dose"
+            dose = iv.dose
+            if not units.is_known(dose.unit):
+                yield _d(
+                    "DOSE.E001",
+                    path,
+                    f"dose unit {dose.unit!r} does not resolve",
+                    "use e.g. ug, mg, cells, particles or vial",
+                )
+            if dose.per is not None:
+                per = units.resolve(dose.per)
+                if per is None:
+                    yield _d(
+                        "DOSE.E002",
+                        path,
+                        f"dose per {dose.per!r}: unit does not resolve",
+                        "use e.g. kg or cm2",
+                    )
+                basis = items.get(dose.basis_item or "")
+                if basis is None:
+                    yield _d(
+                        "DOSE.E003",
+                        path,
+                        f"dose basis item {dose.basis_item!r} is not defined on any form",
+                        "add the item (e.g. weight in kg)",
+                    )
+                elif per is not None:
+                    bunit = units.resolve(basis.unit or "")
+                    if bunit is None or bunit.dimension != per.dimension:
+                        yield _d(
+                            "DOSE.E004",
+                            path,
+                            f"dose is per {dose.per} but item "
+                            f"{basis.name} is in {basis.unit or 'no unit'}",
+                            f"record {basis.name} in a unit of {per.dimension}",
+                        )
+            if dose.volume is not None:
+                vu = units.resolve(dose.volume.unit)
+                if vu is None or vu.dimension != "volume":
+                    yield _d(
+                        "DOSE.E005",
+                        path,
+                        f"dose volume unit {dose.volume.unit!r} is not a volume",
+                        "use mL or L",
+                    )
+
+
+def _check_eligibility(study: Study) -> Iterable[Diagnostic]:
+    items = study.items()
+    for c in _dupes(c.id for c in study.eligibility):
+        yield _d("ELIG.E001", f"eligibility.{c}", f"criterion id {c!r} is used twice")
+    for crit in study.eligibility:
+        path = f"eligibility.{crit.id}"
+        if crit.judgement_item:
+            item = items.get(crit.judgement_item)
+            if item is None:
+                yield _d(
+                    "ELIG.E002",
+                    path,
+                    f"criterion {crit.id} names judgement item "
+                    f"{crit.judgement_item!r}, which is not defined",
+                    f"add a yes/no item to form {study.screening_form}",
+                )
+            elif item.data_type is not DataType.BOOLEAN:
+                yield _d(
+                    "ELIG.E003",
+                    path,
+                    f"judgement item {item.name} is {item.data_type.value}, not yes/no",
+                    "make it a boolean item",
+                )
+        for passage in crit.also_stated:
+            for what in disagreements(crit.text, passage.text):
+                yield _d(
+                    "REG.W001",
+                    path,
+                    f"criterion {crit.id}: the registry states {what}",
+                    "decide which the study follows and record it as an amendment or note",
+                    cites=(f"Criteria: {crit.text}", f"{passage.where}: {passage.text}"),
+                )
+
+
+def _check_outcomes(study: Study) -> Iterable[Diagnostic]:
+    items = study.items()
+    visits = {v.id for v in study.timeline.visits}
+    anchors = {a.id for a in study.timeline.anchors}
+    for o in _dupes(o.id for o in study.outcomes):
+        yield _d("OUT.E004", f"outcomes.{o}", f"outcome id {o!r} is used twice")
+    for outcome in study.outcomes:
+        for n, ep in enumerate(outcome.endpoints):
+            path = f"outcomes.{outcome.id}.endpoints[{n}]"
+            for field_name in ("item", "role_item"):
+                name = getattr(ep, field_name, None)
+                if name is not None and name not in items:
+                    yield _d(
+                        "OUT.E001",
+                        path,
+                        f"endpoint {ep.type} names item {name!r}, which is not defined on any form",
+                    )
+            named_visits = list(getattr(ep, "visits", []))
+            for field_name in ("visit", "baseline_visit"):
+                v = getattr(ep, field_name, None)
+                if v is not None:
+                    named_visits.append(v)
+            for v in named_visits:
+                if v not in visits:
+                    yield _d(
+                        "OUT.E002",
+                        path,
+                        f"endpoint {ep.type} names visit {v!r}, which is not defined",
+                        "use one of: " + ", ".join(sorted(visits)),
+                    )
+            origin = getattr(ep, "origin", None)
+            if origin is not None and origin not in anchors:
+                yield _d(
+                    "OUT.E003",
+                    path,
+                    f"endpoint counts time from anchor {origin!r}, which is not defined",
+                )
+
+
+def _check_reference_ranges(study: Study) -> Iterable[Diagnostic]:
+    items = study.items()
+    for n, rr in enumerate(study.reference_ranges):
+        path = f"reference_ranges[{n}]"
+        item = items.get(rr.item)
+        if item is None:
+            yield _d("REF.E001", path, f"reference range for {rr.item!r}, which is not defined")
+            continue
+        if not units.is_known(rr.unit) or (
+            item.unit and units.resolve(item.unit) != units.resolve(rr.unit)
+        ):
+            yield _d(
+                "REF.E002",
+                path,
+                f"reference range for {rr.item} is in {rr.unit!r}, the item in {item.unit!r}",
+                "give the range in the item's unit",
+            )
+
+
+_LAYER_CHECKS: tuple[Checker, ...] = (
+    _check_arms,
+    _check_timeline,
+    _check_forms,
+    _check_doses,
+    _check_eligibility,
+    _check_outcomes,
+    _check_reference_ranges,
+)
+
+
+def check_study(study: Study, extra: Iterable[Checker] = ()) -> list[Diagnostic]:
+    """Every finding on ``study``, errors first, then warnings, then information."""
+    found: list[Diagnostic] = []
+    for checker in (*_LAYER_CHECKS, *extra):
+        found.extend(checker(study))
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    return sorted(found, key=lambda d: (order[d.severity], d.code, d.path))
