@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 __all__ = ["Facts", "disagreements", "facts"]
 
@@ -45,22 +46,27 @@ def _fmt_duration(d: tuple[Decimal, str]) -> str:
     return f"{d[0]} {d[1]}{'s' if d[0] != 1 else ''}"
 
 
+def _conflict(a: Counter[Any], b: Counter[Any]) -> bool:
+    return bool(a) and bool(b) and not (a <= b or b <= a)
+
+
 def disagreements(a: str, b: str) -> list[str]:
     """Human descriptions of the numeric facts on which passages ``a`` and ``b`` differ.
 
-    A kind of fact (ranges, durations) is compared only when both passages state some of it, so
-    that a passage that simply says less is not a conflict.
+    A kind of fact (ranges, durations) is compared only when both passages state some of it, and
+    only when neither passage's facts contain the other's, so that a passage that simply says
+    less ("over 18 years" beside "18 to 65 years") is not a conflict.
     """
     fa, fb = facts(a), facts(b)
     out: list[str] = []
-    if fa.ranges and fb.ranges and fa.ranges != fb.ranges:
+    if _conflict(fa.ranges, fb.ranges):
         out.append(
             "range "
             + ", ".join(_fmt_range(r) for r in sorted(fa.ranges))
             + " against "
             + ", ".join(_fmt_range(r) for r in sorted(fb.ranges))
         )
-    if fa.durations and fb.durations and fa.durations != fb.durations:
+    if _conflict(fa.durations, fb.durations):
         out.append(
             "duration "
             + ", ".join(_fmt_duration(d) for d in sorted(fa.durations))

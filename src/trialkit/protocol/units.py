@@ -72,6 +72,8 @@ _TABLE = [
     _u("g/dL", "mass_concentration", "10000", "grams per decilitre"),
     _u("g/L", "mass_concentration", "1000", "grams per litre"),
     _u("ug/g", "mass_content", "1", "micrograms per gram"),
+    _u("umol/g", "substance_content", "1", "micromoles per gram"),
+    _u("pg/mL", "mass_concentration", "1e-6", "picograms per millilitre"),
     _u("umol/L", "substance_concentration", "1", "micromoles per litre"),
     _u("mmol/L", "substance_concentration", "1000", "millimoles per litre"),
     _u("10^9/L", "cell_concentration", "1e9", "10^9 cells per litre"),
