@@ -24,7 +24,7 @@ __all__ = [
 class PercentImprovement(Model):
     """(baseline − value) / baseline × 100 at ``visit``; responders at each threshold (≥)."""
 
-    type: Literal["percent_improvement"] = "percent_improvement"
+    type: Literal["percent_improvement"]
     item: Name
     baseline_visit: Code
     visit: Code
@@ -34,7 +34,7 @@ class PercentImprovement(Model):
 class WithinPatientDifference(Model):
     """Treated minus control, within each participant, at each visit."""
 
-    type: Literal["within_patient_difference"] = "within_patient_difference"
+    type: Literal["within_patient_difference"]
     item: Name
     role_item: Name = Field(description="The item saying which row is treated and which control.")
     treated: str = "treated"
@@ -43,7 +43,7 @@ class WithinPatientDifference(Model):
 
 
 class ChangeFromBaseline(Model):
-    type: Literal["change_from_baseline"] = "change_from_baseline"
+    type: Literal["change_from_baseline"]
     item: Name
     baseline_visit: Code
     visits: list[Code] = Field(min_length=1)
@@ -52,7 +52,7 @@ class ChangeFromBaseline(Model):
 class ResponderRule(Model):
     """A named response or remission rule of an instrument, e.g. CDAI remission (< 150)."""
 
-    type: Literal["responder_rule"] = "responder_rule"
+    type: Literal["responder_rule"]
     item: Name
     rule: str
     parameters: dict[str, Decimal] = Field(default_factory=dict)
@@ -68,12 +68,12 @@ def _by_arm() -> list[AEDimension]:
 
 
 class AdverseEventIncidence(Model):
-    type: Literal["adverse_event_incidence"] = "adverse_event_incidence"
+    type: Literal["adverse_event_incidence"]
     by: list[AEDimension] = Field(default_factory=_by_arm)
 
 
 class TimeToFirstEvent(Model):
-    type: Literal["time_to_first_event"] = "time_to_first_event"
+    type: Literal["time_to_first_event"]
     min_grade: int = Field(default=1, ge=1, le=5)
     related_only: bool = False
     origin: Code = Field(description="The anchor time counts from, e.g. first_dose.")

@@ -1,0 +1,133 @@
+"""Each check code, triggered by one deliberate mistake in an otherwise valid study."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from trialkit.protocol import CODES, Study, check_study
+from trialkit.protocol.loader import _ExactLoader, shipped_studies
+
+DOCS = Path(__file__).parents[2] / "docs" / "checks.md"
+
+
+def _data(name: str = "psoriasis-adipose-exosomes.yaml") -> dict[str, Any]:
+    data = yaml.load(dict(shipped_studies())[name], Loader=_ExactLoader)  # noqa: S506
+    assert isinstance(data, dict)
+    return data
+
+
+def _visit(data: dict[str, Any], vid: str) -> dict[str, Any]:
+    return next(v for v in data["timeline"]["visits"] if v["id"] == vid)
+
+
+def _screen_items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    form = next(f for f in data["forms"] if f["id"] == "SCREEN")
+    items: list[dict[str, Any]] = form["groups"][1]["items"]
+    return items
+
+
+Mutation = Callable[[dict[str, Any]], None]
+
+CASES: dict[str, Mutation] = {
+    "STUDY.E001": lambda d: d.update(screening_form="NOPE"),
+    "ARM.E001": lambda d: d["arms"][1].update(id="G50"),
+    "ARM.E002": lambda d: d["arms"][1]["interventions"][0].update(id="ADEXO50"),
+    "DES.E001": lambda d: d["design"]["cohorts"].update(order=["G50", "G100", "G999"]),
+    "DES.W002": lambda d: d["design"]["cohorts"].update(cohort_size=3),
+    "DES.W003": lambda d: d["arms"][0].update(planned_size=5),
+    "SCHED.E001": lambda d: _visit(d, "W2").update(id="W1"),
+    "SCHED.E002": lambda d: _visit(d, "M3").update(window={"lower": 3, "upper": -5}),
+    "SCHED.E003": lambda d: _visit(d, "W2").update(anchor="randomisation"),
+    "SCHED.E004": lambda d: _visit(d, "W2")["forms"].append("NOFORM"),
+    "SCHED.E005": lambda d: _visit(d, "W2").update(dosing=["NODOSE"]),
+    "SCHED.W006": lambda d: _visit(d, "W2").update(window={"lower": -7, "upper": 2}),
+    "SCHED.W007": lambda d: _visit(d, "D1").update(dosing=[]),
+    "SCHED.E008": lambda d: d["timeline"]["dosing"].append(dict(d["timeline"]["dosing"][0])),
+    "SCHED.E009": lambda d: d["timeline"]["anchors"].append(dict(d["timeline"]["anchors"][0])),
+    "SCHED.E010": lambda d: d["timeline"]["dosing"][0].update(
+        window_hours={"lower": 2, "upper": 1}
+    ),
+    "FORM.E001": lambda d: d["forms"][1].update(id="CONSENT"),
+    "FORM.W002": lambda d: [_visit(d, v)["forms"].remove("INJECTION") for v in ["D1"]],
+    "FORM.E003": lambda d: _screen_items(d)[0].update(data_type="code", codelist="NOLIST"),
+    "FORM.E004": lambda d: _screen_items(d).append(dict(_screen_items(d)[0])),
+    "FORM.E005": lambda d: d["forms"][1]["groups"].append(dict(d["forms"][1]["groups"][0])),
+    "FORM.E006": lambda d: _screen_items(d).append(
+        {"name": "alt", "label": "ALT as text", "data_type": "text"}
+    ),
+    "FORM.E007": lambda d: _screen_items(d).append(
+        {"name": "x_unit", "label": "x", "data_type": "decimal", "unit": "furlongs"}
+    ),
+    "DOSE.E001": lambda d: d["arms"][0]["interventions"][0]["dose"].update(unit="spoonfuls"),
+    "DOSE.E002": lambda d: d["arms"][0]["interventions"][0]["dose"].update(per="acre"),
+    "DOSE.E003": lambda d: d["arms"][0]["interventions"][0]["dose"].update(
+        basis_item="lesion_area"
+    ),
+    "DOSE.E004": lambda d: d["arms"][0]["interventions"][0]["dose"].update(per="kg"),
+    "DOSE.E005": lambda d: d["arms"][0]["interventions"][0]["dose"].update(
+        volume={"amount": 1, "unit": "mg"}
+    ),
+    "ELIG.E001": lambda d: d["eligibility"][1].update(id="I1"),
+    "ELIG.E002": lambda d: d["eligibility"][3].update(judgement_item="no_such_item"),
+    "ELIG.E003": lambda d: d["eligibility"][3].update(judgement_item="age"),
+    "OUT.E001": lambda d: d["outcomes"][0]["endpoints"][0].update(item="itch"),
+    "OUT.E002": lambda d: d["outcomes"][0]["endpoints"][0].update(visits=["W1", "W52"]),
+    "OUT.E003": lambda d: d["outcomes"][3]["endpoints"][1].update(origin="randomisation"),
+    "OUT.E004": lambda d: d["outcomes"][1].update(id="P1"),
+    "REF.E001": lambda d: d["reference_ranges"].append({"item": "ggt", "unit": "U/L", "upper": 60}),
+    "REF.E002": lambda d: d["reference_ranges"][2].update(unit="umol/L"),
+    "REG.W001": lambda d: None,  # the shipped record itself conflicts
+}
+
+
+def test_every_code_has_a_case() -> None:
+    assert set(CASES) == set(CODES)
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_code_is_reported(code: str) -> None:
+    data = _data()
+    CASES[code](data)
+    found = check_study(Study.model_validate(data))
+    assert code in {d.code for d in found}, [str(d) for d in found]
+    diag = next(d for d in found if d.code == code)
+    assert diag.message
+    assert diag.severity.value == {"E": "error", "W": "warning"}[code.split(".")[1][0]]
+
+
+def test_shipped_psoriasis_study_has_only_the_registry_warnings() -> None:
+    found = check_study(Study.model_validate(_data()))
+    assert {d.code for d in found} == {"REG.W001"}
+
+
+def test_empty_window_message_says_how_to_fix() -> None:
+    data = _data()
+    _visit(data, "M3").update(window={"lower": -3, "upper": -5})
+    found = [d for d in check_study(Study.model_validate(data)) if d.code == "SCHED.E002"]
+    assert str(found[0]) == (
+        "error SCHED.E002 at timeline.visits.M3.window: visit M3: window -3 d to -5 d is empty "
+        "(the lower bound must come first)"
+    )
+
+
+def test_extra_checkers_are_run() -> None:
+    from trialkit.protocol import Diagnostic, Severity
+
+    def extra(study: Study) -> list[Diagnostic]:
+        return [Diagnostic("EXTRA.E001", Severity.ERROR, "x", f"{study.id} extra")]
+
+    found = check_study(Study.model_validate(_data()), extra=[extra])
+    assert found[0].code == "EXTRA.E001"
+
+
+def test_every_code_is_documented() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([A-Z]+\.[EWI]\d{3})`", text))
+    missing = set(CODES) - documented
+    assert not missing, f"docs/checks.md lacks {sorted(missing)}"
