@@ -106,7 +106,7 @@ def test_template_orders_by_study_day(ibd: Study) -> None:
     assert known == sorted(known)
 
 
-def test_dosing_last_without_dosing_events_is_a_clear_error(pso: Study) -> None:
-    broken = pso.model_copy(update={"timeline": pso.timeline.model_copy(update={"dosing": []})})
+def test_dosing_last_without_dosing_events_is_a_clear_error(ibd: Study) -> None:
+    broken = ibd.model_copy(update={"timeline": ibd.timeline.model_copy(update={"dosing": []})})
     with pytest.raises(ScheduleError, match="no dosing events"):
         plan_visits(broken, {"first_dose": datetime(2025, 1, 1)})

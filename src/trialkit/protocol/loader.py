@@ -75,7 +75,7 @@ def load_study_text(text: str, *, source: str = "<string>") -> Study:
     """Parse and validate a study definition from YAML text."""
     try:
         root = yaml.compose(text, Loader=_ExactLoader)
-        data = yaml.load(text, Loader=_ExactLoader)
+        data = yaml.load(text, Loader=_ExactLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
