@@ -11,6 +11,7 @@ import typer
 
 from trialkit import __version__
 from trialkit.cli import demo as _demo
+from trialkit.cli import study as _study
 from trialkit.cli._console import err_console, fail
 from trialkit.errors import TrialkitError
 
@@ -41,6 +42,7 @@ def serve() -> None:
     raise typer.Exit(2)
 
 
+_study.register(app)
 _demo.register(app)
 
 

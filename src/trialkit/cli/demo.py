@@ -5,13 +5,26 @@ from __future__ import annotations
 import typer
 
 from trialkit.cli._console import console
+from trialkit.cli.study import print_diagnostics, render_calendar, render_summary, run_checks
+from trialkit.protocol import Severity, load_study_text, shipped_studies
 
 __all__ = ["register"]
 
 
 def demo() -> None:
     """Check the shipped studies and print their summaries and calendars."""
-    console.print("trialkit demo")
+    console.print("[bold]trialkit demo[/]: the three shipped studies\n", markup=True)
+    failed = False
+    for name, text in shipped_studies():
+        study = load_study_text(text, source=f"trialkit/studies/{name}")
+        render_summary(study)
+        found = run_checks(study)
+        print_diagnostics(study, found)
+        failed |= any(d.severity is Severity.ERROR for d in found)
+        render_calendar(study)
+        console.print()
+    if failed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -29,3 +29,17 @@ def test_unknown_command_has_no_traceback() -> None:
     out = run("no-such-command")
     assert out.returncode != 0
     assert "Traceback" not in out.stderr
+
+
+def test_error_from_a_command_is_one_line_without_traceback() -> None:
+    out = run("study", "show", "no-such-study")
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert out.stderr.startswith("error [DEF.E006]: no study 'no-such-study'")
+
+
+def test_demo_runs() -> None:
+    out = run("demo")
+    assert out.returncode == 0, out.stderr
+    for study_id in ("psoriasis-adipose-exosomes", "ibd-placental-exosomes", "psoriasis-ucmsc"):
+        assert study_id in out.stdout
