@@ -6,7 +6,26 @@ was computed. See docs/analysis.md.
 
 from __future__ import annotations
 
+from trialkit.analysis.dose_selection import (
+    CATEGORIES,
+    DoseDecision,
+    DoseSelectionRule,
+    DoseSummary,
+    EffToxCheck,
+    beta_sf,
+    select_dose,
+    summarise_dose,
+    tabulate_outcomes,
+)
+from trialkit.analysis.efftox import EffToxContour
 from trialkit.analysis.mixed import MixedModelResult, VisitEffect, change_mixed_model
+from trialkit.analysis.operating import (
+    ArmTables,
+    OperatingCharacteristics,
+    arm_tables,
+    exact_operating_characteristics,
+    simulate_operating_characteristics,
+)
 from trialkit.analysis.paired import (
     PairedT,
     WilcoxonExact,
@@ -19,20 +38,35 @@ from trialkit.analysis.proportions import ProportionCI, clopper_pearson, proport
 from trialkit.analysis.survival import KaplanMeier, KMRow, kaplan_meier
 
 __all__ = [
+    "CATEGORIES",
+    "ArmTables",
+    "DoseDecision",
+    "DoseSelectionRule",
+    "DoseSummary",
+    "EffToxCheck",
+    "EffToxContour",
     "KMRow",
     "KaplanMeier",
     "MixedModelResult",
+    "OperatingCharacteristics",
     "PairedT",
     "ProportionCI",
     "VisitEffect",
     "WilcoxonExact",
+    "arm_tables",
+    "beta_sf",
     "change_mixed_model",
     "clopper_pearson",
+    "exact_operating_characteristics",
     "kaplan_meier",
     "midranks",
     "paired_t",
     "proportion_ci",
+    "select_dose",
     "signed_rank_distribution",
+    "simulate_operating_characteristics",
+    "summarise_dose",
+    "tabulate_outcomes",
     "wilcoxon_signed_rank_exact",
     "wilson",
 ]
