@@ -51,6 +51,7 @@ __all__ = [
     "DoseSummary",
     "EffToxCheck",
     "beta_sf",
+    "choose",
     "select_dose",
     "summarise_dose",
     "tabulate_outcomes",

@@ -185,9 +185,13 @@ def simulate_operating_characteristics(
         size = min(chunk, trials - done)
         scores = np.empty((size, k), dtype=np.int64)
         for d in range(k):
-            u = rng.random((size, n))
-            cat = np.searchsorted(cum[d], u, side="right")
-            code = (weights[cat]).sum(axis=1)
+            # patient j falls in category c when cum[c - 1] ≤ u_j < cum[c]; the number of
+            # patients at or beyond each cut gives the table's code without a per-patient loop
+            u = rng.random((n, size))
+            code = np.full(size, n * weights[0], dtype=np.int64)
+            for c in range(3):
+                beyond = np.count_nonzero(u >= cum[d][c], axis=0)
+                code -= (weights[c] - weights[c + 1]) * beyond
             scores[:, d] = at.score[at.index_of_code[code]]
         counts += np.bincount(_decide(scores) + 1, minlength=k + 1)
         done += size
