@@ -6,6 +6,14 @@ was computed. See docs/analysis.md.
 
 from __future__ import annotations
 
+from trialkit.analysis.data import (
+    AdverseEvent,
+    Observation,
+    TidyData,
+    read_adverse_events,
+    read_observations,
+    read_tidy,
+)
 from trialkit.analysis.dose_selection import (
     CATEGORIES,
     DoseDecision,
@@ -19,6 +27,7 @@ from trialkit.analysis.dose_selection import (
     tabulate_outcomes,
 )
 from trialkit.analysis.efftox import EffToxContour
+from trialkit.analysis.endpoints import EndpointResult, analyse, percent_improvement
 from trialkit.analysis.mixed import MixedModelResult, VisitEffect, change_mixed_model
 from trialkit.analysis.operating import (
     ArmTables,
@@ -36,24 +45,47 @@ from trialkit.analysis.paired import (
     wilcoxon_signed_rank_exact,
 )
 from trialkit.analysis.proportions import ProportionCI, clopper_pearson, proportion_ci, wilson
+from trialkit.analysis.spec import (
+    AdverseEventIncidence,
+    ChangeFromBaseline,
+    EndpointSpec,
+    EndpointSpecs,
+    PercentImprovement,
+    ResponderRule,
+    TimeToFirstEvent,
+    WithinPatientDifference,
+)
 from trialkit.analysis.survival import KaplanMeier, KMRow, kaplan_meier
 
 __all__ = [
     "CATEGORIES",
+    "AdverseEvent",
+    "AdverseEventIncidence",
     "ArmTables",
+    "ChangeFromBaseline",
     "DoseDecision",
     "DoseSelectionRule",
     "DoseSummary",
     "EffToxCheck",
     "EffToxContour",
+    "EndpointResult",
+    "EndpointSpec",
+    "EndpointSpecs",
     "KMRow",
     "KaplanMeier",
     "MixedModelResult",
+    "Observation",
     "OperatingCharacteristics",
     "PairedT",
+    "PercentImprovement",
     "ProportionCI",
+    "ResponderRule",
+    "TidyData",
+    "TimeToFirstEvent",
     "VisitEffect",
     "WilcoxonExact",
+    "WithinPatientDifference",
+    "analyse",
     "arm_tables",
     "beta_sf",
     "change_mixed_model",
@@ -63,7 +95,11 @@ __all__ = [
     "kaplan_meier",
     "midranks",
     "paired_t",
+    "percent_improvement",
     "proportion_ci",
+    "read_adverse_events",
+    "read_observations",
+    "read_tidy",
     "select_dose",
     "signed_rank_distribution",
     "simulate_operating_characteristics",
