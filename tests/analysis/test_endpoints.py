@@ -66,9 +66,9 @@ def test_percent_improvement_exact_boundary() -> None:
         }
     )
     rows = {(r["arm"], r["measure"]): r for r in out["rows"]}  # type: ignore[union-attr]
-    low75 = rows[("low", "pasi 75 (≥ 75% improvement)")]
+    low75 = rows[("low", "pasi 75 (≥ 75%)")]
     assert (low75["n"], low75["responders"]) == (2, 1)  # 2.8 is exactly 75: responder
-    high90 = rows[("high", "pasi 90 (≥ 90% improvement)")]
+    high90 = rows[("high", "pasi 90 (≥ 90%)")]
     assert high90["responders"] == 1  # 20 → 2 is exactly 90
     assert any("baseline pasi 0" in n for n in out["notes"])  # type: ignore[union-attr]
 
@@ -147,7 +147,7 @@ def test_time_to_first_related_grade2() -> None:
     out = run({"type": "time_to_first_event", "name": "TTE", "min_grade": 2, "related": True})
     rows = out["rows"]
     low = [r for r in rows if r["arm"] == "low"]  # type: ignore[union-attr]
-    assert low[0]["day"] == 19  # P1 grade 2 related at Day 20
+    assert low[0]["days"] == 19  # P1 grade 2 related at Day 20
     assert low[0]["at risk"] == 3
 
 

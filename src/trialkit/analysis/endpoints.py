@@ -135,7 +135,7 @@ def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointRe
         for thr in spec.responder_thresholds:
             t = Fraction(thr)
             x = sum(1 for i in imps if i >= t)
-            label = f"{spec.item} {thr.normalize():f} (≥ {thr.normalize():f}% improvement)"
+            label = f"{spec.item} {thr.normalize():f} (≥ {thr.normalize():f}%)"
             if n == 0:
                 rows.append((arm, label, 0, 0, None, None, None))
                 continue
@@ -513,7 +513,7 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
     return EndpointResult(
         spec.name,
         spec.type,
-        ("arm", "day", "at risk", "events", "survival", "lower", "upper"),
+        ("arm", "days", "at risk", "events", "survival", "lower", "upper"),
         tuple(rows),
         {
             "event": {
