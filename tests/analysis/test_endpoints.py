@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from trialkit.analysis.data import read_tidy
@@ -195,3 +198,68 @@ def test_spec_validation() -> None:
         )
     with pytest.raises(ValidationError):
         EndpointSpecs.model_validate([{"type": "nonsense", "name": "x"}])
+
+
+DOSE_VALUES = """participant,arm,visit,day,item,value,role
+A1,d1,W12,85,grade,2,treated
+A1,d1,W12,85,grade,2,control
+A2,d1,W12,85,grade,1,treated
+A2,d1,W12,85,grade,2,control
+B1,d2,W12,85,grade,0,treated
+B1,d2,W12,85,grade,2,control
+B2,d2,W12,85,grade,1,treated
+B2,d2,W12,85,grade,3,control
+C1,d3,W12,85,grade,0,treated
+C1,d3,W12,85,grade,3,control
+C2,d3,W12,85,grade,0,treated
+C2,d3,W12,85,grade,2,control
+C3,d3,W12,85,grade,,treated
+"""
+DOSE_AES = """participant,arm,term,grade,serious,related,onset_day
+C1,d3,rash,2,no,yes,10
+C2,d3,rash,3,no,yes,12
+B1,d2,headache,2,no,no,4
+"""
+
+
+def test_dose_selection_endpoint() -> None:
+    data = read_tidy(DOSE_VALUES, DOSE_AES)
+    spec = SPEC.validate_python(
+        {
+            "type": "dose_selection",
+            "name": "Dose",
+            "doses": ["d1", "d2", "d3"],
+            "efficacy": {"kind": "lesion_better", "item": "grade", "visit": "W12"},
+            "efftox": {
+                "eff_at_no_tox": "0.5",
+                "tox_at_full_eff": "0.65",
+                "mid_eff": "0.7",
+                "mid_tox": "0.25",
+            },
+            "draws": 2000,
+        }
+    )
+    out = analyse([spec], data)[0].to_dict()
+    rows = {r["dose"]: r for r in out["rows"]}  # type: ignore[union-attr]
+    # d1: A2 better by 1 (efficacy), A1 not; d2: both effective, B1's AE unrelated;
+    # d3: both effective but both related grade ≥ 2 toxicities
+    assert (rows["d1"]["E¬T"], rows["d1"]["¬E¬T"]) == (1, 1)
+    assert rows["d2"]["E¬T"] == 2
+    assert rows["d3"]["ET"] == 2
+    assert any(n == "selected: d2" for n in out["notes"])  # type: ignore[union-attr]
+    assert any("C3 efficacy unknown" in n for n in out["notes"])  # type: ignore[union-attr]
+    total = sum(r["Pr(best)"] for r in out["rows"])  # type: ignore[union-attr]
+    assert total == pytest.approx(1.0, abs=2e-3)
+
+
+@given(
+    st.decimals(min_value="0.1", max_value="72", places=1),
+    st.decimals(min_value="0", max_value="72", places=1),
+    st.sampled_from([50, 75, 90]),
+)
+def test_responder_iff_value_at_most_threshold_fraction(
+    baseline: Decimal, value: Decimal, threshold: int
+) -> None:
+    imp = percent_improvement(Fraction(baseline), Fraction(value))
+    assert imp is not None
+    assert (imp >= threshold) == (Fraction(value) <= Fraction(baseline) * (100 - threshold) / 100)

@@ -17,12 +17,15 @@ from typing import Any
 
 from trialkit.analysis._numbers import to_fraction
 from trialkit.analysis.data import AdverseEvent, Observation, TidyData
+from trialkit.analysis.dose_selection import DoseSelectionRule, select_dose, tabulate_outcomes
+from trialkit.analysis.efftox import EffToxContour
 from trialkit.analysis.mixed import change_mixed_model
 from trialkit.analysis.paired import paired_t, wilcoxon_signed_rank_exact
 from trialkit.analysis.proportions import proportion_ci
 from trialkit.analysis.spec import (
     AdverseEventIncidence,
     ChangeFromBaseline,
+    DoseSelection,
     EndpointSpec,
     PercentImprovement,
     ResponderRule,
@@ -455,7 +458,14 @@ def _incidence(spec: AdverseEventIncidence, data: TidyData) -> EndpointResult:
     )
 
 
-def _matches(spec: TimeToFirstEvent, e: AdverseEvent) -> bool:
+def _matches(spec: TimeToFirstEvent | DoseSelection, e: AdverseEvent) -> bool:
+    if isinstance(spec, DoseSelection):
+        t = spec.toxicity
+        return (
+            e.grade >= t.min_grade
+            and (t.related is None or e.related == t.related)
+            and (t.serious is None or e.serious == t.serious)
+        )
     return (
         e.grade >= spec.min_grade
         and (spec.related is None or e.related == spec.related)
@@ -527,6 +537,112 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
     )
 
 
+def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
+    eff = spec.efficacy
+    vals = _Values(data, eff.item)
+    arms = data.participants()
+    toxic = {e.participant for e in data.adverse_events if _matches(spec, e)}
+    margin = Fraction(eff.margin)
+    notes: list[str] = []
+    counts: list[tuple[str, tuple[int, int, int, int]]] = []
+    for dose in spec.doses:
+        outcomes: list[tuple[bool, bool]] = []
+        for p in sorted(q for q, a in arms.items() if a == dose):
+            if eff.kind == "lesion_better":
+                t, c = vals.get(p, eff.visit, eff.treated), vals.get(p, eff.visit, eff.control)
+                e = None if t is None or c is None else c - t >= margin
+            else:
+                b, v = vals.get(p, str(eff.baseline_visit)), vals.get(p, eff.visit)
+                imp = None if b is None or v is None else percent_improvement(b, v)
+                e = None if imp is None else imp >= margin
+            if e is None:
+                notes.append(f"{dose}: {p} efficacy unknown at {eff.visit}; left out")
+                continue
+            outcomes.append((e, p in toxic))
+        counts.append((dose, tabulate_outcomes(outcomes)))
+    unknown = sorted(set(arms.values()) - set(spec.doses))
+    if unknown:
+        notes.append(f"arms not among the doses, ignored: {', '.join(unknown)}")
+    rule = DoseSelectionRule(
+        phi_t=Fraction(spec.phi_t),
+        c_t=Fraction(spec.c_t),
+        phi_e=Fraction(spec.phi_e),
+        c_e=Fraction(spec.c_e),
+        utilities=tuple(Fraction(u) for u in spec.utilities),  # type: ignore[arg-type]
+        prior=tuple(Fraction(a) for a in spec.prior),  # type: ignore[arg-type]
+    )
+    contour = None
+    if spec.efftox is not None:
+        pts = spec.efftox
+        contour = EffToxContour(
+            Fraction(pts.eff_at_no_tox),
+            Fraction(pts.tox_at_full_eff),
+            Fraction(pts.mid_eff),
+            Fraction(pts.mid_tox),
+        )
+    d = select_dose(counts, rule, draws=spec.draws, seed=spec.seed, efftox=contour)
+    rows: list[tuple[Cell, ...]] = []
+    for s in d.doses:
+        des = None if d.efftox is None else _r(d.efftox.desirability[s.dose])
+        rows.append(
+            (
+                s.dose,
+                sum(s.counts),
+                *s.counts,
+                _r(s.mean_utility, 2),
+                _r(s.pr_tox_over),
+                _r(s.pr_eff_under),
+                "yes" if s.admissible else "no",
+                _r(d.pr_best[s.dose], 3),
+                des,
+            )
+        )
+    rows.append(
+        (
+            "no dose",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            _r(d.pr_best["no dose"], 3),
+            None,
+        )
+    )
+    notes.append("selected: " + (d.selected or "no dose (none admissible)"))
+    if d.efftox is not None:
+        notes.append(
+            f"EffTox contour sensitivity selects {d.efftox.selected or 'no dose'}: "
+            + ("agrees" if d.efftox.agrees else "DISAGREES")
+            + (", same ranking" if d.efftox.ranking_agrees else ", ranking differs")
+        )
+    return EndpointResult(
+        spec.name,
+        spec.type,
+        (
+            "dose",
+            "n",
+            "E¬T",
+            "¬E¬T",
+            "ET",
+            "¬ET",
+            "mean utility",
+            "Pr(tox>φT)",
+            "Pr(eff<φE)",
+            "admissible",
+            "Pr(best)",
+            "EffTox δ",
+        ),
+        tuple(rows),
+        {"dose selection": {"rule": str(rule.to_dict()), **d.conventions}},
+        tuple(notes),
+    )
+
+
 def analyse(specs: Sequence[EndpointSpec], data: TidyData) -> list[EndpointResult]:
     """Compute every endpoint in ``specs`` from ``data``."""
     out: list[EndpointResult] = []
@@ -541,6 +657,8 @@ def analyse(specs: Sequence[EndpointSpec], data: TidyData) -> list[EndpointResul
             out.append(_responder(spec, data))
         elif isinstance(spec, AdverseEventIncidence):
             out.append(_incidence(spec, data))
-        else:
+        elif isinstance(spec, TimeToFirstEvent):
             out.append(_time_to_first(spec, data))
+        else:
+            out.append(_dose_selection(spec, data))
     return out

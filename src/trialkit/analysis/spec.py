@@ -15,11 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 __all__ = [
     "AdverseEventIncidence",
     "ChangeFromBaseline",
+    "DoseSelection",
+    "EffToxPoints",
+    "EfficacyDefinition",
     "EndpointSpec",
     "EndpointSpecs",
     "PercentImprovement",
     "ResponderRule",
     "TimeToFirstEvent",
+    "ToxicityDefinition",
     "WithinPatientDifference",
 ]
 
@@ -133,13 +137,88 @@ class TimeToFirstEvent(_Spec):
     ci_transform: Literal["log-log", "log", "plain"] = "log-log"
 
 
+class EfficacyDefinition(BaseModel):
+    """Per-patient efficacy yes/no.
+
+    * ``lesion_better``: at ``visit``, the treated value is at least ``margin`` [1] below the
+      control value (e.g. the treated lesion at least one grade better than its control);
+    * ``percent_improvement``: (baseline − value)/baseline × 100 ≥ ``margin`` at ``visit``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["lesion_better", "percent_improvement"]
+    item: str
+    visit: str
+    margin: Decimal = Decimal(1)
+    treated: str = "treated"
+    control: str = "control"
+    baseline_visit: str | None = None
+
+    @model_validator(mode="after")
+    def _baseline(self) -> EfficacyDefinition:
+        if self.kind == "percent_improvement" and self.baseline_visit is None:
+            raise ValueError("percent_improvement efficacy needs baseline_visit")
+        return self
+
+
+class ToxicityDefinition(BaseModel):
+    """Per-patient toxicity yes/no: any adverse event matching the filter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_grade: int = Field(default=2, ge=1, le=5)
+    related: bool | None = True
+    serious: bool | None = None
+
+
+class EffToxPoints(BaseModel):
+    """The three elicited points of the EffTox contour (see trialkit.analysis.efftox)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    eff_at_no_tox: Decimal
+    tox_at_full_eff: Decimal
+    mid_eff: Decimal
+    mid_tox: Decimal
+
+
+class DoseSelection(_Spec):
+    """The pre-specified utility rule over parallel dose arms (see dose_selection)."""
+
+    type: Literal["dose_selection"]
+    doses: list[str] = Field(min_length=1, description="Arms, lowest dose first.")
+    efficacy: EfficacyDefinition
+    toxicity: ToxicityDefinition = Field(default_factory=ToxicityDefinition)
+    phi_t: Decimal = Decimal("0.35")
+    c_t: Decimal = Decimal("0.95")
+    phi_e: Decimal = Decimal("0.25")
+    c_e: Decimal = Decimal("0.90")
+    utilities: tuple[Decimal, Decimal, Decimal, Decimal] = (
+        Decimal(100),
+        Decimal(40),
+        Decimal(60),
+        Decimal(0),
+    )
+    prior: tuple[Decimal, Decimal, Decimal, Decimal] = (
+        Decimal("0.5"),
+        Decimal("0.5"),
+        Decimal("0.5"),
+        Decimal("0.5"),
+    )
+    draws: int = Field(default=20_000, ge=100)
+    seed: int = 20240601
+    efftox: EffToxPoints | None = None
+
+
 EndpointSpec = Annotated[
     PercentImprovement
     | WithinPatientDifference
     | ChangeFromBaseline
     | ResponderRule
     | AdverseEventIncidence
-    | TimeToFirstEvent,
+    | TimeToFirstEvent
+    | DoseSelection,
     Field(discriminator="type"),
 ]
 
