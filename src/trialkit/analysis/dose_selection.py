@@ -1,0 +1,332 @@
+"""Bayesian utility dose selection for parallel dose arms (BOIN12 / U-BOIN style).
+
+Each patient has efficacy yes/no and toxicity yes/no, four categories in this fixed order:
+
+    0 = (E, not T)   1 = (not E, not T)   2 = (E, T)   3 = (not E, T)
+
+Per dose, the category probabilities have a Dirichlet(α) prior; with counts n the posterior is
+Dirichlet(α + n) (U-BOIN: Zhou, Lee & Yuan 2019, the Dirichlet–multinomial utility model).
+The default α = (½, ½, ½, ½) has uniform Beta(1, 1) marginals for toxicity and for efficacy,
+the priors BOIN12 (Lin, Zhou, Yuan 2020, JCO Precis Oncol) uses for its admissibility rules;
+its total weight is two patients.
+
+Utilities (default 100, 40, 60, 0 in the order above, BOIN12's suggested values) give the
+posterior mean utility Σ u_k (α_k + n_k)/(Σα + N), an exact Fraction.
+
+Admissibility (marginal posteriors are Beta):
+
+* safety: inadmissible if Pr(p_T > φ_T | data) > c_T;
+* futility: inadmissible if Pr(p_E < φ_E | data) > c_E.
+
+When both Beta parameters are whole numbers (as with the default prior) these probabilities
+are exact rationals via the binomial identity I_x(a, b) = Pr(Bin(a + b − 1, x) ≥ a), and the
+comparison with c is exact. Otherwise scipy's regularised incomplete beta is used (about 15
+significant digits); the comparison is then of that float, exactly, and the dose is flagged
+``near_cutoff`` when within 1e-9 of the cut-off.
+
+The selected dose is the admissible dose with the highest posterior mean utility; exact ties go
+to the lower dose; with no admissible dose, "no dose" (None). Pr(dose is best) is estimated by
+Monte Carlo from the Dirichlet posteriors (seeded numpy Generator): in each draw, the admissible
+dose with the highest utility is best; with no admissible dose, "no dose" has probability 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from trialkit.analysis.efftox import EffToxContour
+from trialkit.errors import ValidationFailed
+
+__all__ = [
+    "CATEGORIES",
+    "DoseDecision",
+    "DoseSelectionRule",
+    "DoseSummary",
+    "EffToxCheck",
+    "beta_sf",
+    "choose",
+    "select_dose",
+    "summarise_dose",
+    "tabulate_outcomes",
+]
+
+CATEGORIES = (
+    "efficacy, no toxicity",
+    "no efficacy, no toxicity",
+    "efficacy and toxicity",
+    "no efficacy, toxicity",
+)
+NEAR = Fraction(1, 10**9)
+
+
+def _fr(x: Fraction | int | str) -> Fraction:
+    return Fraction(x)
+
+
+@dataclass(frozen=True)
+class DoseSelectionRule:
+    """The pre-specified rule: utilities, prior, thresholds and cut-offs (all exact)."""
+
+    phi_t: Fraction = Fraction(35, 100)
+    c_t: Fraction = Fraction(95, 100)
+    phi_e: Fraction = Fraction(25, 100)
+    c_e: Fraction = Fraction(90, 100)
+    utilities: tuple[Fraction, Fraction, Fraction, Fraction] = (
+        Fraction(100),
+        Fraction(40),
+        Fraction(60),
+        Fraction(0),
+    )
+    prior: tuple[Fraction, Fraction, Fraction, Fraction] = (
+        Fraction(1, 2),
+        Fraction(1, 2),
+        Fraction(1, 2),
+        Fraction(1, 2),
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("phi_t", "c_t", "phi_e", "c_e"):
+            v = getattr(self, name)
+            if not 0 < v < 1:
+                raise ValidationFailed(
+                    f"dose selection: {name} = {v} must be strictly between 0 and 1",
+                    code="ANALYSIS.E050",
+                )
+        if len(self.prior) != 4 or any(a <= 0 for a in self.prior):
+            raise ValidationFailed(
+                f"dose selection: Dirichlet prior {[str(a) for a in self.prior]} needs four "
+                "positive values; use e.g. 1/2 each",
+                code="ANALYSIS.E051",
+            )
+        if len(self.utilities) != 4:
+            raise ValidationFailed(
+                "dose selection: give four utilities (E¬T, ¬E¬T, ET, ¬ET)", code="ANALYSIS.E052"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "phi_t": str(self.phi_t),
+            "c_t": str(self.c_t),
+            "phi_e": str(self.phi_e),
+            "c_e": str(self.c_e),
+            "utilities": [str(u) for u in self.utilities],
+            "prior": [str(a) for a in self.prior],
+        }
+
+
+def beta_sf(x: Fraction, a: Fraction, b: Fraction) -> tuple[Fraction, bool]:
+    """Pr(Beta(a, b) > x) and whether it is exact (whole-number a and b)."""
+    if a.denominator == 1 and b.denominator == 1:
+        n = int(a + b) - 1
+        ai = int(a)
+        # Pr(Beta(a, b) > x) = Pr(Bin(a + b − 1, x) ≤ a − 1)
+        total = sum((math.comb(n, j) * x**j * (1 - x) ** (n - j) for j in range(ai)), Fraction(0))
+        return total, True
+    return Fraction(float(stats.beta.sf(float(x), float(a), float(b)))), False
+
+
+@dataclass(frozen=True)
+class DoseSummary:
+    dose: str
+    counts: tuple[int, int, int, int]
+    mean_utility: Fraction
+    mean_eff: Fraction
+    mean_tox: Fraction
+    pr_tox_over: Fraction
+    pr_eff_under: Fraction
+    safe: bool
+    promising: bool
+    exact: bool
+    near_cutoff: bool
+
+    @property
+    def admissible(self) -> bool:
+        return self.safe and self.promising
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dose": self.dose,
+            "counts": dict(zip(CATEGORIES, self.counts, strict=True)),
+            "n": sum(self.counts),
+            "posterior_mean_utility": float(self.mean_utility),
+            "posterior_mean_utility_exact": str(self.mean_utility),
+            "posterior_mean_efficacy": float(self.mean_eff),
+            "posterior_mean_toxicity": float(self.mean_tox),
+            "pr_toxicity_above_phi_t": float(self.pr_tox_over),
+            "pr_efficacy_below_phi_e": float(self.pr_eff_under),
+            "safe": self.safe,
+            "promising": self.promising,
+            "admissible": self.admissible,
+            "gate_probabilities_exact": self.exact,
+            "near_cutoff": self.near_cutoff,
+        }
+
+
+def summarise_dose(dose: str, counts: Sequence[int], rule: DoseSelectionRule) -> DoseSummary:
+    """Posterior summaries and admissibility of one dose's 4-category counts."""
+    if len(counts) != 4 or any(c < 0 for c in counts):
+        raise ValidationFailed(
+            f"dose {dose}: counts {list(counts)} must be four non-negative whole numbers "
+            "(E¬T, ¬E¬T, ET, ¬ET)",
+            code="ANALYSIS.E053",
+        )
+    post = [a + c for a, c in zip(rule.prior, counts, strict=True)]
+    total = sum(post, Fraction(0))
+    utility = sum((u * a for u, a in zip(rule.utilities, post, strict=True)), Fraction(0)) / total
+    a_tox, b_tox = post[2] + post[3], post[0] + post[1]
+    a_eff, b_eff = post[0] + post[2], post[1] + post[3]
+    pr_tox, exact_t = beta_sf(rule.phi_t, a_tox, b_tox)
+    # Pr(p_E < φ_E) = Pr(1 − p_E > 1 − φ_E) with 1 − p_E ~ Beta(b_eff, a_eff)
+    pr_eff_under, exact_e = beta_sf(1 - rule.phi_e, b_eff, a_eff)
+    exact = exact_t and exact_e
+    near = not exact and (abs(pr_tox - rule.c_t) < NEAR or abs(pr_eff_under - rule.c_e) < NEAR)
+    return DoseSummary(
+        dose=dose,
+        counts=(int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3])),
+        mean_utility=utility,
+        mean_eff=a_eff / total,
+        mean_tox=a_tox / total,
+        pr_tox_over=pr_tox,
+        pr_eff_under=pr_eff_under,
+        safe=not pr_tox > rule.c_t,
+        promising=not pr_eff_under > rule.c_e,
+        exact=exact,
+        near_cutoff=near,
+    )
+
+
+def tabulate_outcomes(outcomes: Sequence[tuple[bool, bool]]) -> tuple[int, int, int, int]:
+    """Counts per category from (efficacy, toxicity) pairs, one pair per patient."""
+    counts = [0, 0, 0, 0]
+    for eff, tox in outcomes:
+        counts[(0 if eff else 1) + (2 if tox else 0)] += 1
+    return counts[0], counts[1], counts[2], counts[3]
+
+
+@dataclass(frozen=True)
+class EffToxCheck:
+    contour: EffToxContour
+    desirability: dict[str, float]
+    selected: str | None
+    agrees: bool
+    ranking_agrees: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "contour": self.contour.to_dict(),
+            "desirability": dict(self.desirability),
+            "selected": self.selected,
+            "agrees": self.agrees,
+            "ranking_agrees": self.ranking_agrees,
+        }
+
+
+@dataclass(frozen=True)
+class DoseDecision:
+    selected: str | None
+    doses: tuple[DoseSummary, ...]
+    pr_best: dict[str, float]
+    draws: int
+    seed: int
+    rule: DoseSelectionRule
+    efftox: EffToxCheck | None = None
+    method: str = "Bayesian utility dose selection (Dirichlet–multinomial, BOIN12/U-BOIN style)"
+    conventions: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "selected": self.selected,
+            "doses": [d.to_dict() for d in self.doses],
+            "pr_best": dict(self.pr_best),
+            "draws": self.draws,
+            "seed": self.seed,
+            "rule": self.rule.to_dict(),
+            "efftox": None if self.efftox is None else self.efftox.to_dict(),
+            "method": self.method,
+            "conventions": dict(self.conventions),
+        }
+
+
+def choose(summaries: Sequence[DoseSummary]) -> int | None:
+    """Index of the admissible dose with the highest mean utility; ties to the lower dose."""
+    best: int | None = None
+    for i, s in enumerate(summaries):
+        if s.admissible and (best is None or s.mean_utility > summaries[best].mean_utility):
+            best = i
+    return best
+
+
+def _rank(values: Sequence[tuple[int, float]]) -> list[int]:
+    return [i for i, _ in sorted(values, key=lambda iv: (-iv[1], iv[0]))]
+
+
+def select_dose(
+    counts: Sequence[tuple[str, Sequence[int]]],
+    rule: DoseSelectionRule | None = None,
+    *,
+    draws: int = 20_000,
+    seed: int = 20240601,
+    efftox: EffToxContour | None = None,
+) -> DoseDecision:
+    """Apply the rule to ``counts`` = [(dose label, 4 counts), ...], lowest dose first."""
+    rule = rule or DoseSelectionRule()
+    if not counts:
+        raise ValidationFailed("dose selection: no doses given", code="ANALYSIS.E054")
+    summaries = tuple(summarise_dose(d, c, rule) for d, c in counts)
+    chosen = choose(summaries)
+    labels = [s.dose for s in summaries]
+    admissible = [i for i, s in enumerate(summaries) if s.admissible]
+    pr_best = dict.fromkeys(labels, 0.0)
+    pr_best["no dose"] = 0.0
+    if not admissible:
+        pr_best["no dose"] = 1.0
+    else:
+        rng = np.random.default_rng(seed)
+        u = np.array([float(x) for x in rule.utilities])
+        util = np.empty((draws, len(admissible)))
+        for j, i in enumerate(admissible):
+            alpha = np.array([float(a + c) for a, c in zip(rule.prior, counts[i][1], strict=True)])
+            util[:, j] = rng.dirichlet(alpha, size=draws) @ u
+        winners = np.bincount(np.argmax(util, axis=1), minlength=len(admissible))
+        for j, i in enumerate(admissible):
+            pr_best[labels[i]] = float(winners[j]) / draws
+    check = None
+    if efftox is not None:
+        des = {s.dose: efftox.desirability(float(s.mean_eff), float(s.mean_tox)) for s in summaries}
+        adm_des = [(i, des[labels[i]]) for i in admissible]
+        adm_util = [(i, float(summaries[i].mean_utility)) for i in admissible]
+        e_rank = _rank(adm_des)
+        u_rank = _rank(adm_util)
+        e_sel = labels[e_rank[0]] if e_rank else None
+        check = EffToxCheck(
+            efftox,
+            des,
+            e_sel,
+            e_sel == (None if chosen is None else labels[chosen]),
+            e_rank == u_rank,
+        )
+    return DoseDecision(
+        selected=None if chosen is None else labels[chosen],
+        doses=summaries,
+        pr_best=pr_best,
+        draws=draws,
+        seed=seed,
+        rule=rule,
+        efftox=check,
+        conventions={
+            "categories": "; ".join(f"{i} = {c}" for i, c in enumerate(CATEGORIES)),
+            "prior": "Dirichlet(" + ", ".join(str(a) for a in rule.prior) + ") per dose",
+            "admissibility": "safe: Pr(p_T > φ_T) ≤ c_T; promising: Pr(p_E < φ_E) ≤ c_E",
+            "selection": "highest posterior mean utility among admissible doses; exact ties "
+            "to the lower dose; none admissible → no dose",
+            "pr_best": f"Monte Carlo, {draws} Dirichlet posterior draws, seed {seed}, among "
+            "admissible doses",
+        },
+    )

@@ -1,0 +1,664 @@
+"""Endpoints computed from the tidy table: specs in, tables of results out.
+
+:func:`analyse` is the core the CLI calls: ``(specs, data) → [EndpointResult]``. Results are
+given per arm. Each result is a small table (``columns`` and ``rows``) plus the methods and
+conventions used and notes on what was excluded and why (missing visits, baseline 0,
+not-estimable statistics); nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from trialkit.analysis._numbers import to_fraction
+from trialkit.analysis.data import AdverseEvent, Observation, TidyData
+from trialkit.analysis.dose_selection import DoseSelectionRule, select_dose, tabulate_outcomes
+from trialkit.analysis.efftox import EffToxContour
+from trialkit.analysis.mixed import change_mixed_model
+from trialkit.analysis.paired import paired_t, wilcoxon_signed_rank_exact
+from trialkit.analysis.proportions import proportion_ci
+from trialkit.analysis.spec import (
+    AdverseEventIncidence,
+    ChangeFromBaseline,
+    DoseSelection,
+    EndpointSpec,
+    PercentImprovement,
+    ResponderRule,
+    TimeToFirstEvent,
+    WithinPatientDifference,
+)
+from trialkit.analysis.survival import kaplan_meier
+from trialkit.errors import ValidationFailed
+
+__all__ = ["EndpointResult", "analyse", "percent_improvement"]
+
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    name: str
+    type: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    methods: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "columns": list(self.columns),
+            "rows": [dict(zip(self.columns, r, strict=True)) for r in self.rows],
+            "methods": {k: dict(v) for k, v in self.methods.items()},
+            "notes": list(self.notes),
+        }
+
+
+def percent_improvement(baseline: Fraction, value: Fraction) -> Fraction | None:
+    """(baseline − value)/baseline × 100, exactly; None when the baseline is 0."""
+    if baseline == 0:
+        return None
+    return (baseline - value) / baseline * 100
+
+
+def _r(x: Fraction | float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
+class _Values:
+    """Index of one item's values: (participant, visit, role) → exact value."""
+
+    def __init__(self, data: TidyData, item: str) -> None:
+        self.arms = data.participants()
+        self.by: dict[tuple[str, str, str | None], Fraction] = {}
+        rows: dict[tuple[str, str, str | None], Observation] = {}
+        for o in data.observations:
+            if o.item != item or o.value == "":
+                continue
+            key = (o.participant, o.visit, o.role)
+            if key in rows:
+                raise ValidationFailed(
+                    f"item {item}: participant {o.participant} visit {o.visit}"
+                    + (f" role {o.role}" if o.role else "")
+                    + f" has two values (rows {rows[key].row} and {o.row}); keep one",
+                    code="ANALYSIS.E110",
+                )
+            rows[key] = o
+            self.by[key] = to_fraction(o.value, what=f"row {o.row}, column value ({item})")
+        if not rows:
+            raise ValidationFailed(
+                f"item {item!r}: no captured values in the data; check the item name",
+                code="ANALYSIS.E111",
+            )
+
+    def get(self, participant: str, visit: str, role: str | None = None) -> Fraction | None:
+        return self.by.get((participant, visit, role))
+
+    def arm_participants(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for p, arm in sorted(self.arms.items()):
+            out[arm].append(p)
+        return dict(sorted(out.items()))
+
+
+def _pct(v: Fraction | float) -> float:
+    return round(float(v) * 100, 2)
+
+
+def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointResult:
+    vals = _Values(data, spec.item)
+    level = float(spec.level)
+    rows: list[tuple[Cell, ...]] = []
+    notes: list[str] = []
+    method: dict[str, str] = {}
+    for arm, people in vals.arm_participants().items():
+        imps: list[Fraction] = []
+        for p in people:
+            b, v = vals.get(p, spec.baseline_visit), vals.get(p, spec.visit)
+            if b is None or v is None:
+                notes.append(
+                    f"{arm}: {p} has no {spec.item} at "
+                    f"{spec.baseline_visit if b is None else spec.visit}; excluded"
+                )
+                continue
+            imp = percent_improvement(b, v)
+            if imp is None:
+                notes.append(f"{arm}: {p} has baseline {spec.item} 0; improvement undefined")
+                continue
+            imps.append(imp)
+        n = len(imps)
+        mean = sum(imps, Fraction(0)) / n if n else None
+        rows.append((arm, "mean % improvement", n, None, _r(mean, 2), None, None))
+        for thr in spec.responder_thresholds:
+            t = Fraction(thr)
+            x = sum(1 for i in imps if i >= t)
+            label = f"{spec.item} {thr.normalize():f} (≥ {thr.normalize():f}%)"
+            if n == 0:
+                rows.append((arm, label, 0, 0, None, None, None))
+                continue
+            ci = proportion_ci(x, n, spec.ci_method, level)
+            method = {"interval": ci.method, **ci.conventions}
+            rows.append((arm, label, n, x, _pct(ci.estimate), _pct(ci.lower), _pct(ci.upper)))
+    return EndpointResult(
+        spec.name,
+        spec.type,
+        ("arm", "measure", "n", "responders", "percent", "lower %", "upper %"),
+        tuple(rows),
+        {
+            "improvement": {
+                "formula": "(baseline − value)/baseline × 100, exact",
+                "responder": "improvement ≥ threshold (inclusive)",
+                "missing": "complete cases; baseline 0 is undefined and excluded",
+            },
+            "proportion": method,
+        },
+        tuple(notes),
+    )
+
+
+def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
+    vals = _Values(data, spec.item)
+    rows: list[tuple[Cell, ...]] = []
+    notes: list[str] = []
+    methods: dict[str, dict[str, str]] = {}
+    for arm, people in vals.arm_participants().items():
+        for visit in spec.visits:
+            diffs = []
+            for p in people:
+                t, c = vals.get(p, visit, spec.treated), vals.get(p, visit, spec.control)
+                if t is None or c is None:
+                    notes.append(
+                        f"{arm} {visit}: {p} lacks the "
+                        f"{spec.treated if t is None else spec.control} value; excluded"
+                    )
+                    continue
+                diffs.append(t - c)
+            if not diffs:
+                rows.append((arm, visit, 0, None, None, None, None, None, None))
+                continue
+            tt = paired_t(diffs, float(spec.level))
+            methods["paired t"] = tt.conventions
+            try:
+                w = wilcoxon_signed_rank_exact(diffs, zero_method=spec.zero_method)
+                methods["Wilcoxon"] = w.conventions
+                wv, wp = _r(w.statistic), _r(w.p_value)
+            except ValidationFailed as exc:
+                notes.append(f"{arm} {visit}: Wilcoxon not estimable: {exc.message}")
+                wv = wp = None
+            rows.append(
+                (arm, visit, tt.n, _r(tt.mean), _r(tt.lower), _r(tt.upper), _r(tt.p_value), wv, wp)
+            )
+    return EndpointResult(
+        spec.name,
+        spec.type,
+        (
+            "arm",
+            "visit",
+            "n",
+            "mean difference",
+            "lower",
+            "upper",
+            "t p",
+            "Wilcoxon V",
+            "Wilcoxon p",
+        ),
+        tuple(rows),
+        {
+            "difference": {"definition": f"{spec.treated} − {spec.control} within participant"},
+            **methods,
+        },
+        tuple(notes),
+    )
+
+
+def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
+    vals = _Values(data, spec.item)
+    rows: list[tuple[Cell, ...]] = []
+    notes: list[str] = []
+    methods: dict[str, dict[str, str]] = {"change": {"definition": "value − baseline"}}
+    for arm, people in vals.arm_participants().items():
+        long_p: list[str] = []
+        long_v: list[str] = []
+        long_c: list[Fraction] = []
+        for visit in spec.visits:
+            changes = []
+            for p in people:
+                b, v = vals.get(p, spec.baseline_visit), vals.get(p, visit)
+                if b is None or v is None:
+                    continue
+                changes.append(v - b)
+                long_p.append(p)
+                long_v.append(visit)
+                long_c.append(v - b)
+            if not changes:
+                rows.append((arm, visit, 0, None, None, None, None, "mean change, t interval"))
+                continue
+            tt = paired_t(changes, float(spec.level))
+            methods["mean change"] = {"interval": "one-sample t on changes", **tt.conventions}
+            rows.append(
+                (
+                    arm,
+                    visit,
+                    tt.n,
+                    _r(tt.mean),
+                    _r(tt.lower),
+                    _r(tt.upper),
+                    _r(tt.p_value),
+                    "mean change, t interval",
+                )
+            )
+        mm = change_mixed_model(
+            long_p, long_v, long_c, visit_order=spec.visits, level=float(spec.level)
+        )
+        methods["mixed model"] = {"model": mm.method, **mm.conventions}
+        if not mm.fitted:
+            notes.append(f"{arm}: mixed model not fitted: {mm.reason}")
+            continue
+        for w in mm.warnings:
+            notes.append(f"{arm}: mixed model warning: {w}")
+        for ve in mm.visits:
+            rows.append(
+                (
+                    arm,
+                    ve.visit,
+                    mm.n_participants,
+                    _r(ve.estimate),
+                    _r(ve.lower),
+                    _r(ve.upper),
+                    _r(ve.p_value),
+                    "mixed model",
+                )
+            )
+    return EndpointResult(
+        spec.name,
+        spec.type,
+        ("arm", "visit", "n", "mean change", "lower", "upper", "p", "method"),
+        tuple(rows),
+        methods,
+        tuple(notes),
+    )
+
+
+def _param(spec: ResponderRule, key: str, default: int) -> Fraction:
+    return Fraction(spec.parameters.get(key, Decimal(default)))
+
+
+def _responder_test(
+    spec: ResponderRule, vals: _Values, extra: dict[str, _Values]
+) -> tuple[Callable[[str, str], bool | None], str]:
+    rule = spec.rule
+    base = spec.baseline_visit
+
+    def value(p: str, v: str) -> Fraction | None:
+        return vals.get(p, v)
+
+    if rule == "cdai_remission":
+        thr = _param(spec, "threshold", 150)
+        return (lambda p, v: None if (x := value(p, v)) is None else x < thr), f"CDAI < {thr}"
+    if rule in ("value_below", "value_at_most", "value_at_least"):
+        thr = _param(spec, "threshold", 0)
+        op: Callable[[Fraction], bool] = {
+            "value_below": lambda x: x < thr,
+            "value_at_most": lambda x: x <= thr,
+            "value_at_least": lambda x: x >= thr,
+        }[rule]
+        return (lambda p, v: None if (x := value(p, v)) is None else op(x)), f"{rule} {thr}"
+    if rule == "cdai_response":
+        fall = _param(spec, "fall", 100)
+
+        def response(p: str, v: str) -> bool | None:
+            b, x = value(p, str(base)), value(p, v)
+            return None if b is None or x is None else b - x >= fall
+
+        return response, f"CDAI fall ≥ {fall} from baseline"
+    if rule == "mayo_remission":
+        max_total = _param(spec, "max_total", 2)
+        max_sub = _param(spec, "max_subscore", 1)
+
+        def remission(p: str, v: str) -> bool | None:
+            x = value(p, v)
+            subs = [extra[s].get(p, v) for s in spec.subscore_items]
+            if x is None or any(s is None for s in subs):
+                return None
+            return x <= max_total and all(s is not None and s <= max_sub for s in subs)
+
+        return remission, f"Mayo total ≤ {max_total} and every subscore ≤ {max_sub}"
+    min_fall = _param(spec, "min_fall", 3)
+    min_pct = _param(spec, "min_fall_percent", 30)
+
+    def mayo_response(p: str, v: str) -> bool | None:
+        b, x = value(p, str(base)), value(p, v)
+        if b is None or x is None:
+            return None
+        ok = b - x >= min_fall and b > 0 and (b - x) / b * 100 >= min_pct
+        if spec.bleeding_item is not None:
+            rb = extra[spec.bleeding_item].get(p, str(base))
+            rx = extra[spec.bleeding_item].get(p, v)
+            if rb is None or rx is None:
+                return None
+            ok = ok and (rb - rx >= 1 or rx <= 1)
+        return ok
+
+    return mayo_response, (
+        f"Mayo fall ≥ {min_fall} and ≥ {min_pct}% from baseline"
+        + (", rectal bleeding fall ≥ 1 or ≤ 1" if spec.bleeding_item else "")
+    )
+
+
+def _responder(spec: ResponderRule, data: TidyData) -> EndpointResult:
+    vals = _Values(data, spec.item)
+    extra_items = [*spec.subscore_items, *([spec.bleeding_item] if spec.bleeding_item else [])]
+    extra = {i: _Values(data, i) for i in extra_items}
+    test, definition = _responder_test(spec, vals, extra)
+    rows: list[tuple[Cell, ...]] = []
+    notes: list[str] = []
+    method: dict[str, str] = {}
+    for arm, people in vals.arm_participants().items():
+        for visit in spec.visits:
+            outcomes = [(p, test(p, visit)) for p in people]
+            missing = [p for p, o in outcomes if o is None]
+            if missing:
+                notes.append(f"{arm} {visit}: no value for {', '.join(missing)}; excluded")
+            known = [o for _, o in outcomes if o is not None]
+            n, x = len(known), sum(1 for o in known if o)
+            if n == 0:
+                rows.append((arm, visit, 0, 0, None, None, None))
+                continue
+            ci = proportion_ci(x, n, spec.ci_method, float(spec.level))
+            method = {"interval": ci.method, **ci.conventions}
+            rows.append((arm, visit, n, x, _pct(ci.estimate), _pct(ci.lower), _pct(ci.upper)))
+    return EndpointResult(
+        spec.name,
+        spec.type,
+        ("arm", "visit", "n", "responders", "percent", "lower %", "upper %"),
+        tuple(rows),
+        {
+            "rule": {"name": spec.rule, "definition": definition, "missing": "complete cases"},
+            "proportion": method,
+        },
+        tuple(notes),
+    )
+
+
+def _yn(b: bool) -> str:
+    return "yes" if b else "no"
+
+
+def _incidence(spec: AdverseEventIncidence, data: TidyData) -> EndpointResult:
+    arms = data.participants()
+    by_arm = "arm" in spec.by
+    others = [d for d in spec.by if d in ("serious", "related")]
+    by_grade = "grade" in spec.by
+    denominators: dict[str, int] = defaultdict(int)
+    for _p, arm in arms.items():
+        denominators[arm if by_arm else "all"] += 1
+    # participant × (serious/related cell) → worst grade
+    worst: dict[tuple[str, str, tuple[str, ...]], int] = {}
+    for e in data.adverse_events:
+        group = e.arm if by_arm else "all"
+        key_other = tuple(_yn(getattr(e, d)) for d in others)
+        k = (group, e.participant, key_other)
+        worst[k] = max(worst.get(k, 0), e.grade)
+    cells: dict[tuple[str, tuple[str, ...], int | None], set[str]] = defaultdict(set)
+    for (group, p, key_other), g in worst.items():
+        cells[(group, key_other, g if by_grade else None)].add(p)
+    rows: list[tuple[Cell, ...]] = []
+    method: dict[str, str] = {}
+    groups = sorted(denominators)
+    for group in groups:
+        n = denominators[group]
+        for (g2, key_other, grade), people in sorted(
+            cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)
+        ):
+            if g2 != group:
+                continue
+            ci = proportion_ci(len(people), n, spec.ci_method, float(spec.level))
+            method = {"interval": ci.method, **ci.conventions}
+            rows.append(
+                (
+                    group,
+                    *key_other,
+                    *([grade] if by_grade else []),
+                    len(people),
+                    n,
+                    _pct(ci.estimate),
+                    _pct(ci.lower),
+                    _pct(ci.upper),
+                )
+            )
+    return EndpointResult(
+        spec.name,
+        spec.type,
+        (
+            "arm",
+            *others,
+            *(["worst grade"] if by_grade else []),
+            "participants",
+            "N",
+            "percent",
+            "lower %",
+            "upper %",
+        ),
+        tuple(rows),
+        {
+            "counting": {
+                "unit": "participants with ≥ 1 event, once per cell",
+                "grade": "worst grade per participant within the cell",
+                "denominator": "all participants of the arm (values or events)",
+            },
+            "proportion": method,
+        },
+        (),
+    )
+
+
+def _matches(spec: TimeToFirstEvent | DoseSelection, e: AdverseEvent) -> bool:
+    if isinstance(spec, DoseSelection):
+        t = spec.toxicity
+        return (
+            e.grade >= t.min_grade
+            and (t.related is None or e.related == t.related)
+            and (t.serious is None or e.serious == t.serious)
+        )
+    return (
+        e.grade >= spec.min_grade
+        and (spec.related is None or e.related == spec.related)
+        and (spec.serious is None or e.serious == spec.serious)
+    )
+
+
+def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
+    arms = data.participants()
+    last = data.last_contact()
+    first: dict[str, int] = {}
+    for e in data.adverse_events:
+        if _matches(spec, e):
+            first[e.participant] = min(first.get(e.participant, e.onset_day), e.onset_day)
+    rows: list[tuple[Cell, ...]] = []
+    notes: list[str] = []
+    methods: dict[str, dict[str, str]] = {}
+    for arm in sorted(set(arms.values())):
+        times: list[int] = []
+        events: list[bool] = []
+        for p in sorted(q for q, a in arms.items() if a == arm):
+            if p in first:
+                times.append(first[p] - 1)
+                events.append(True)
+            elif p in last:
+                times.append(last[p] - 1)
+                events.append(False)
+            else:
+                notes.append(f"{arm}: {p} has no day recorded; left out (no follow-up time)")
+        if not times:
+            continue
+        km = kaplan_meier(times, events, level=float(spec.level), transform=spec.ci_transform)
+        methods["Kaplan–Meier"] = km.conventions
+        for row in km.rows:
+            rows.append(
+                (
+                    arm,
+                    float(row.time),
+                    row.n_risk,
+                    row.n_event,
+                    _r(row.survival),
+                    _r(row.lower),
+                    _r(row.upper),
+                )
+            )
+        notes.append(
+            f"{arm}: {km.events} of {km.n} with an event; median "
+            + ("not reached" if km.median is None else f"{float(km.median):g} days")
+        )
+    filt = [f"grade ≥ {spec.min_grade}"]
+    if spec.related is not None:
+        filt.append("related" if spec.related else "not related")
+    if spec.serious is not None:
+        filt.append("serious" if spec.serious else "not serious")
+    return EndpointResult(
+        spec.name,
+        spec.type,
+        ("arm", "days", "at risk", "events", "survival", "lower", "upper"),
+        tuple(rows),
+        {
+            "event": {
+                "definition": "first adverse event with " + ", ".join(filt),
+                "time": "onset day − 1 (Day 1 = first dose), in days",
+                "censoring": "at last contact day − 1",
+            },
+            **methods,
+        },
+        tuple(notes),
+    )
+
+
+def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
+    eff = spec.efficacy
+    vals = _Values(data, eff.item)
+    arms = data.participants()
+    toxic = {e.participant for e in data.adverse_events if _matches(spec, e)}
+    margin = Fraction(eff.margin)
+    notes: list[str] = []
+    counts: list[tuple[str, tuple[int, int, int, int]]] = []
+    for dose in spec.doses:
+        outcomes: list[tuple[bool, bool]] = []
+        for p in sorted(q for q, a in arms.items() if a == dose):
+            if eff.kind == "lesion_better":
+                t, c = vals.get(p, eff.visit, eff.treated), vals.get(p, eff.visit, eff.control)
+                e = None if t is None or c is None else c - t >= margin
+            else:
+                b, v = vals.get(p, str(eff.baseline_visit)), vals.get(p, eff.visit)
+                imp = None if b is None or v is None else percent_improvement(b, v)
+                e = None if imp is None else imp >= margin
+            if e is None:
+                notes.append(f"{dose}: {p} efficacy unknown at {eff.visit}; left out")
+                continue
+            outcomes.append((e, p in toxic))
+        counts.append((dose, tabulate_outcomes(outcomes)))
+    unknown = sorted(set(arms.values()) - set(spec.doses))
+    if unknown:
+        notes.append(f"arms not among the doses, ignored: {', '.join(unknown)}")
+    rule = DoseSelectionRule(
+        phi_t=Fraction(spec.phi_t),
+        c_t=Fraction(spec.c_t),
+        phi_e=Fraction(spec.phi_e),
+        c_e=Fraction(spec.c_e),
+        utilities=tuple(Fraction(u) for u in spec.utilities),  # type: ignore[arg-type]
+        prior=tuple(Fraction(a) for a in spec.prior),  # type: ignore[arg-type]
+    )
+    contour = None
+    if spec.efftox is not None:
+        pts = spec.efftox
+        contour = EffToxContour(
+            Fraction(pts.eff_at_no_tox),
+            Fraction(pts.tox_at_full_eff),
+            Fraction(pts.mid_eff),
+            Fraction(pts.mid_tox),
+        )
+    d = select_dose(counts, rule, draws=spec.draws, seed=spec.seed, efftox=contour)
+    rows: list[tuple[Cell, ...]] = []
+    for s in d.doses:
+        des = None if d.efftox is None else _r(d.efftox.desirability[s.dose])
+        rows.append(
+            (
+                s.dose,
+                sum(s.counts),
+                *s.counts,
+                _r(s.mean_utility, 2),
+                _r(s.pr_tox_over),
+                _r(s.pr_eff_under),
+                "yes" if s.admissible else "no",
+                _r(d.pr_best[s.dose], 3),
+                des,
+            )
+        )
+    rows.append(
+        (
+            "no dose",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            _r(d.pr_best["no dose"], 3),
+            None,
+        )
+    )
+    notes.append("selected: " + (d.selected or "no dose (none admissible)"))
+    if d.efftox is not None:
+        notes.append(
+            f"EffTox contour sensitivity selects {d.efftox.selected or 'no dose'}: "
+            + ("agrees" if d.efftox.agrees else "DISAGREES")
+            + (", same ranking" if d.efftox.ranking_agrees else ", ranking differs")
+        )
+    return EndpointResult(
+        spec.name,
+        spec.type,
+        (
+            "dose",
+            "n",
+            "E¬T",
+            "¬E¬T",
+            "ET",
+            "¬ET",
+            "mean utility",
+            "Pr(tox>φT)",
+            "Pr(eff<φE)",
+            "admissible",
+            "Pr(best)",
+            "EffTox δ",
+        ),
+        tuple(rows),
+        {"dose selection": {"rule": str(rule.to_dict()), **d.conventions}},
+        tuple(notes),
+    )
+
+
+def analyse(specs: Sequence[EndpointSpec], data: TidyData) -> list[EndpointResult]:
+    """Compute every endpoint in ``specs`` from ``data``."""
+    out: list[EndpointResult] = []
+    for spec in specs:
+        if isinstance(spec, PercentImprovement):
+            out.append(_percent_improvement(spec, data))
+        elif isinstance(spec, WithinPatientDifference):
+            out.append(_within(spec, data))
+        elif isinstance(spec, ChangeFromBaseline):
+            out.append(_change(spec, data))
+        elif isinstance(spec, ResponderRule):
+            out.append(_responder(spec, data))
+        elif isinstance(spec, AdverseEventIncidence):
+            out.append(_incidence(spec, data))
+        elif isinstance(spec, TimeToFirstEvent):
+            out.append(_time_to_first(spec, data))
+        else:
+            out.append(_dose_selection(spec, data))
+    return out

@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
+
+from trialkit.analysis.data import read_tidy
+from trialkit.analysis.endpoints import analyse, percent_improvement
+from trialkit.analysis.spec import EndpointSpec, EndpointSpecs
+from trialkit.errors import ValidationFailed
+
+VALUES = """participant,arm,visit,day,item,value,role
+P1,low,W00,1,pasi,11.2,
+P1,low,W12,85,pasi,2.8,
+P2,low,W00,1,pasi,11.2,
+P2,low,W12,85,pasi,2.81,
+P3,low,W00,1,pasi,0,
+P3,low,W12,85,pasi,1,
+P4,high,W00,1,pasi,20,
+P4,high,W12,85,pasi,2,
+P5,high,W00,1,pasi,10,
+P5,high,W12,85,pasi,5,
+P1,low,W12,85,grade,1,treated
+P1,low,W12,85,grade,3,control
+P2,low,W12,85,grade,2,treated
+P2,low,W12,85,grade,2,control
+P3,low,W12,85,grade,0,treated
+P3,low,W12,85,grade,2,control
+P1,low,W00,1,cdai,300,
+P1,low,D30,30,cdai,149,
+P1,low,D60,60,cdai,150,
+P2,low,W00,1,cdai,250,
+P2,low,D30,30,cdai,150,
+P2,low,D60,60,cdai,120,
+P3,low,W00,1,cdai,260,
+P3,low,D30,30,cdai,200,
+P3,low,D60,60,cdai,170,
+"""
+
+AES = """participant,arm,term,grade,serious,related,onset_day,last_day
+P1,low,rash,1,no,yes,10,90
+P1,low,pruritus,2,no,yes,20,90
+P2,low,headache,3,yes,no,5,
+P4,high,rash,2,no,yes,3,90
+"""
+
+SPEC = TypeAdapter(EndpointSpec)
+
+
+def run(spec: dict[str, object]) -> dict[str, object]:
+    data = read_tidy(VALUES, AES)
+    return analyse([SPEC.validate_python(spec)], data)[0].to_dict()
+
+
+def test_percent_improvement_exact_boundary() -> None:
+    assert percent_improvement(Fraction("11.2"), Fraction("2.8")) == 75
+    assert percent_improvement(Fraction(0), Fraction(1)) is None
+    out = run(
+        {
+            "type": "percent_improvement",
+            "name": "PASI",
+            "item": "pasi",
+            "baseline_visit": "W00",
+            "visit": "W12",
+        }
+    )
+    rows = {(r["arm"], r["measure"]): r for r in out["rows"]}  # type: ignore[union-attr]
+    low75 = rows[("low", "pasi 75 (≥ 75%)")]
+    assert (low75["n"], low75["responders"]) == (2, 1)  # 2.8 is exactly 75: responder
+    high90 = rows[("high", "pasi 90 (≥ 90%)")]
+    assert high90["responders"] == 1  # 20 → 2 is exactly 90
+    assert any("baseline pasi 0" in n for n in out["notes"])  # type: ignore[union-attr]
+
+
+def test_within_patient_difference() -> None:
+    out = run(
+        {
+            "type": "within_patient_difference",
+            "name": "lesion grade",
+            "item": "grade",
+            "visits": ["W12"],
+        }
+    )
+    (row,) = [r for r in out["rows"] if r["arm"] == "low"]  # type: ignore[union-attr]
+    assert row["n"] == 3
+    assert row["mean difference"] == pytest.approx(-4 / 3, abs=1e-4)
+    # differences −2, 0, −2; zero discarded; V = 0 of 2 ties: p = 2·(1/4) = 0.5
+    assert row["Wilcoxon V"] == 0
+    assert row["Wilcoxon p"] == 0.5
+    assert "Wilcoxon" in out["methods"]  # type: ignore[operator]
+
+
+def test_responder_rules_exact_cutoffs() -> None:
+    rem = run(
+        {
+            "type": "responder_rule",
+            "name": "remission",
+            "item": "cdai",
+            "rule": "cdai_remission",
+            "visits": ["D30", "D60"],
+        }
+    )
+    by_visit = {r["visit"]: r for r in rem["rows"]}  # type: ignore[union-attr]
+    assert by_visit["D30"]["responders"] == 1  # 149 < 150, 150 is not
+    assert by_visit["D60"]["responders"] == 1  # 120
+    resp = run(
+        {
+            "type": "responder_rule",
+            "name": "response",
+            "item": "cdai",
+            "rule": "cdai_response",
+            "baseline_visit": "W00",
+            "visits": ["D30"],
+            "parameters": {"fall": 100},
+        }
+    )
+    assert resp["rows"][1]["responders"] == 2  # type: ignore[index]  # 151 and exactly 100
+
+
+def test_change_from_baseline_small_sample_reports_why() -> None:
+    out = run(
+        {
+            "type": "change_from_baseline",
+            "name": "CDAI change",
+            "item": "cdai",
+            "baseline_visit": "W00",
+            "visits": ["D30", "D60"],
+        }
+    )
+    rows = [r for r in out["rows"] if r["arm"] == "low"]  # type: ignore[union-attr]
+    assert rows[0]["mean change"] == pytest.approx((-151 - 100 - 60) / 3, abs=1e-4)  # type: ignore[index]
+    methods = {r["method"] for r in rows}  # type: ignore[union-attr]
+    assert "mixed model" in methods
+
+
+def test_adverse_event_incidence_worst_grade() -> None:
+    out = run({"type": "adverse_event_incidence", "name": "AE", "by": ["arm", "grade"]})
+    rows = [(r["arm"], r["worst grade"], r["participants"], r["N"]) for r in out["rows"]]  # type: ignore[union-attr]
+    assert ("low", 2, 1, 3) in rows  # P1 counted once, at worst grade 2
+    assert ("low", 3, 1, 3) in rows
+    assert ("high", 2, 1, 2) in rows
+    assert not any(r[1] == 1 for r in rows)
+
+
+def test_time_to_first_related_grade2() -> None:
+    out = run({"type": "time_to_first_event", "name": "TTE", "min_grade": 2, "related": True})
+    rows = out["rows"]
+    low = [r for r in rows if r["arm"] == "low"]  # type: ignore[union-attr]
+    assert low[0]["days"] == 19  # P1 grade 2 related at Day 20
+    assert low[0]["at risk"] == 3
+
+
+def test_bad_number_names_row_and_column() -> None:
+    bad = "participant,arm,visit,day,item,value\nP1,low,W00,1,pasi,abc\n"
+    data = read_tidy(bad)
+    spec = SPEC.validate_python(
+        {
+            "type": "percent_improvement",
+            "name": "PASI",
+            "item": "pasi",
+            "baseline_visit": "W00",
+            "visit": "W12",
+        }
+    )
+    with pytest.raises(ValidationFailed, match="row 2, column value"):
+        analyse([spec], data)
+
+
+def test_input_errors() -> None:
+    with pytest.raises(ValidationFailed, match="missing column"):
+        read_tidy("participant,arm\nP1,a\n")
+    with pytest.raises(ValidationFailed, match="row 2, column day"):
+        read_tidy("participant,arm,visit,day,item,value\nP1,a,W0,x,pasi,1\n")
+    with pytest.raises(ValidationFailed, match=r"out of range 1\.\.5"):
+        read_tidy(VALUES, AES.replace("rash,1,", "rash,7,"))
+    with pytest.raises(ValidationFailed, match="not yes/no"):
+        read_tidy(VALUES, AES.replace("no,yes,10", "maybe,yes,10"))
+    with pytest.raises(ValidationFailed, match="one arm"):
+        read_tidy(VALUES, AES.replace("P4,high", "P4,low"))
+
+
+def test_spec_validation() -> None:
+    with pytest.raises(ValidationError):
+        EndpointSpecs.model_validate(
+            [
+                {
+                    "type": "responder_rule",
+                    "name": "x",
+                    "item": "cdai",
+                    "rule": "cdai_response",
+                    "visits": ["D30"],
+                }
+            ]
+        )
+    with pytest.raises(ValidationError):
+        EndpointSpecs.model_validate([{"type": "nonsense", "name": "x"}])
+
+
+DOSE_VALUES = """participant,arm,visit,day,item,value,role
+A1,d1,W12,85,grade,2,treated
+A1,d1,W12,85,grade,2,control
+A2,d1,W12,85,grade,1,treated
+A2,d1,W12,85,grade,2,control
+B1,d2,W12,85,grade,0,treated
+B1,d2,W12,85,grade,2,control
+B2,d2,W12,85,grade,1,treated
+B2,d2,W12,85,grade,3,control
+C1,d3,W12,85,grade,0,treated
+C1,d3,W12,85,grade,3,control
+C2,d3,W12,85,grade,0,treated
+C2,d3,W12,85,grade,2,control
+C3,d3,W12,85,grade,,treated
+"""
+DOSE_AES = """participant,arm,term,grade,serious,related,onset_day
+C1,d3,rash,2,no,yes,10
+C2,d3,rash,3,no,yes,12
+B1,d2,headache,2,no,no,4
+"""
+
+
+def test_dose_selection_endpoint() -> None:
+    data = read_tidy(DOSE_VALUES, DOSE_AES)
+    spec = SPEC.validate_python(
+        {
+            "type": "dose_selection",
+            "name": "Dose",
+            "doses": ["d1", "d2", "d3"],
+            "efficacy": {"kind": "lesion_better", "item": "grade", "visit": "W12"},
+            "efftox": {
+                "eff_at_no_tox": "0.5",
+                "tox_at_full_eff": "0.65",
+                "mid_eff": "0.7",
+                "mid_tox": "0.25",
+            },
+            "draws": 2000,
+        }
+    )
+    out = analyse([spec], data)[0].to_dict()
+    rows = {r["dose"]: r for r in out["rows"]}  # type: ignore[union-attr]
+    # d1: A2 better by 1 (efficacy), A1 not; d2: both effective, B1's AE unrelated;
+    # d3: both effective but both related grade ≥ 2 toxicities
+    assert (rows["d1"]["E¬T"], rows["d1"]["¬E¬T"]) == (1, 1)
+    assert rows["d2"]["E¬T"] == 2
+    assert rows["d3"]["ET"] == 2
+    assert any(n == "selected: d2" for n in out["notes"])  # type: ignore[union-attr]
+    assert any("C3 efficacy unknown" in n for n in out["notes"])  # type: ignore[union-attr]
+    total = sum(r["Pr(best)"] for r in out["rows"])  # type: ignore[union-attr]
+    assert total == pytest.approx(1.0, abs=2e-3)
+
+
+@given(
+    st.decimals(min_value="0.1", max_value="72", places=1),
+    st.decimals(min_value="0", max_value="72", places=1),
+    st.sampled_from([50, 75, 90]),
+)
+def test_responder_iff_value_at_most_threshold_fraction(
+    baseline: Decimal, value: Decimal, threshold: int
+) -> None:
+    imp = percent_improvement(Fraction(baseline), Fraction(value))
+    assert imp is not None
+    assert (imp >= threshold) == (Fraction(value) <= Fraction(baseline) * (100 - threshold) / 100)
