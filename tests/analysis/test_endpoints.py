@@ -10,8 +10,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from trialkit.analysis.data import read_tidy
 from trialkit.analysis.endpoints import analyse, percent_improvement
-from trialkit.analysis.spec import EndpointSpec, EndpointSpecs
 from trialkit.errors import ValidationFailed
+from trialkit.protocol.endpoints import EndpointSpec, EndpointSpecs
 
 VALUES = """participant,arm,visit,day,item,value,role
 P1,low,W00,1,pasi,11.2,

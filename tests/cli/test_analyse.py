@@ -80,7 +80,34 @@ def test_errors_without_traceback(tmp_path: Path) -> None:
     args = files(tmp_path)
     nospec = CliRunner().invoke(app(), args[: args.index("--spec")])
     assert nospec.exit_code == 1
-    assert "--spec" in nospec.output
+    assert "no study 'PSO-1'" in nospec.output
     missing = CliRunner().invoke(app(), [*args[:3], str(tmp_path / "none.csv"), *args[4:]])
     assert missing.exit_code == 1
     assert "does not exist" in missing.output
+
+
+def test_endpoints_come_from_the_study(tmp_path: Path) -> None:
+    values = tmp_path / "ucmsc.csv"
+    values.write_text(
+        "participant,arm,visit,day,item,value\n"
+        "U1,UCMSC,V_W0,1,pasi_score,11.2\n"
+        "U1,UCMSC,FU12,141,pasi_score,2.8\n"
+        "U2,UCMSC,V_W0,1,pasi_score,20\n"
+        "U2,UCMSC,FU12,141,pasi_score,12\n"
+    )
+    ae = tmp_path / "ae.csv"
+    ae.write_text(
+        "participant,arm,term,grade,serious,related,onset_day\nU2,UCMSC,fever,1,no,yes,2\n"
+    )
+    out = CliRunner().invoke(
+        app(),
+        ["analyse", "NCT03745417", "--data", str(values), "--adverse-events", str(ae), "--json"],
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["study"] == "psoriasis-ucmsc"
+    names = [e["name"] for e in doc["endpoints"]]
+    assert names[0] == "PASI improvement rate at 12 weeks after treatment"
+    rows = doc["endpoints"][0]["rows"]
+    r75 = next(r for r in rows if r["measure"].startswith("pasi_score 75"))
+    assert (r75["n"], r75["responders"]) == (2, 1)  # 11.2 -> 2.8 is exactly 75 %

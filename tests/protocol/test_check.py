@@ -32,6 +32,17 @@ def _screen_items(data: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
+def _rename_anchor(data: dict[str, Any], old: str, new: str) -> None:
+    """Rename an anchor everywhere but in the endpoints that count from it."""
+    timeline = data["timeline"]
+    if timeline["origin"] == old:
+        timeline["origin"] = new
+    for entry in [*timeline["anchors"], *timeline["dosing"], *timeline["visits"]]:
+        for key in ("id", "anchor"):
+            if entry.get(key) == old:
+                entry[key] = new
+
+
 Mutation = Callable[[dict[str, Any]], None]
 
 CASES: dict[str, Mutation] = {
@@ -78,8 +89,9 @@ CASES: dict[str, Mutation] = {
     "ELIG.E003": lambda d: d["eligibility"][3].update(judgement_item="age"),
     "OUT.E001": lambda d: d["outcomes"][0]["endpoints"][0].update(item="itch"),
     "OUT.E002": lambda d: d["outcomes"][0]["endpoints"][0].update(visits=["W1", "W52"]),
-    "OUT.E003": lambda d: d["outcomes"][3]["endpoints"][1].update(origin="randomisation"),
+    "OUT.E003": lambda d: _rename_anchor(d, "first_dose", "injection_day"),
     "OUT.E004": lambda d: d["outcomes"][1].update(id="P1"),
+    "OUT.E005": lambda d: d["outcomes"][5]["endpoints"][0].update(doses=["G50", "G400"]),
     "REF.E001": lambda d: d["reference_ranges"].append({"item": "ggt", "unit": "U/L", "upper": 60}),
     "REF.E002": lambda d: d["reference_ranges"][2].update(unit="umol/L"),
     "REG.W001": lambda d: None,  # the shipped record itself conflicts

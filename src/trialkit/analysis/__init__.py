@@ -45,7 +45,8 @@ from trialkit.analysis.paired import (
     wilcoxon_signed_rank_exact,
 )
 from trialkit.analysis.proportions import ProportionCI, clopper_pearson, proportion_ci, wilson
-from trialkit.analysis.spec import (
+from trialkit.analysis.survival import KaplanMeier, KMRow, kaplan_meier
+from trialkit.protocol.endpoints import (
     AdverseEventIncidence,
     ChangeFromBaseline,
     DoseSelection,
@@ -59,7 +60,6 @@ from trialkit.analysis.spec import (
     ToxicityDefinition,
     WithinPatientDifference,
 )
-from trialkit.analysis.survival import KaplanMeier, KMRow, kaplan_meier
 
 __all__ = [
     "CATEGORIES",

@@ -22,7 +22,9 @@ from trialkit.analysis.efftox import EffToxContour
 from trialkit.analysis.mixed import change_mixed_model
 from trialkit.analysis.paired import paired_t, wilcoxon_signed_rank_exact
 from trialkit.analysis.proportions import proportion_ci
-from trialkit.analysis.spec import (
+from trialkit.analysis.survival import kaplan_meier
+from trialkit.errors import ValidationFailed
+from trialkit.protocol.endpoints import (
     AdverseEventIncidence,
     ChangeFromBaseline,
     DoseSelection,
@@ -32,8 +34,6 @@ from trialkit.analysis.spec import (
     TimeToFirstEvent,
     WithinPatientDifference,
 )
-from trialkit.analysis.survival import kaplan_meier
-from trialkit.errors import ValidationFailed
 
 __all__ = ["EndpointResult", "analyse", "percent_improvement"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from trialkit import __version__
+from trialkit.cli import analyse as _analyse
 from trialkit.cli import demo as _demo
 from trialkit.cli import study as _study
 from trialkit.cli._console import err_console, fail
@@ -44,6 +45,7 @@ def serve() -> None:
 
 _study.register(app)
 _demo.register(app)
+_analyse.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

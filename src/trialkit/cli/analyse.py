@@ -1,8 +1,9 @@
 """``trialkit analyse STUDY --data FILE``: endpoint tables for a study's captured data.
 
-Until the protocol loader is merged, the endpoint definitions come from ``--spec FILE`` (a YAML
-or JSON list of endpoint specs, see docs/analysis.md); the core is
-:func:`trialkit.analysis.analyse`, which takes (specs, tidy data) and returns the results.
+The endpoint definitions are the study's outcomes (its YAML, or a shipped study by id or registry
+id); ``--spec FILE`` (a YAML or JSON list of endpoint specs, see docs/analysis.md) replaces them.
+The core is :func:`trialkit.analysis.analyse`, which takes (specs, tidy data) and returns the
+results.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from rich.table import Table
 
 from trialkit.analysis.data import read_tidy
 from trialkit.analysis.endpoints import EndpointResult, analyse
-from trialkit.analysis.spec import EndpointSpec, EndpointSpecs
 from trialkit.cli._console import console, fail
 from trialkit.errors import DefinitionError, NotFound, TrialkitError
+from trialkit.protocol import resolve_study
+from trialkit.protocol.endpoints import EndpointSpec, EndpointSpecs
 
 __all__ = ["load_specs", "register"]
 
@@ -86,10 +88,13 @@ def _print(study: str, results: list[EndpointResult]) -> None:
 
 
 def analyse_command(
-    study: Annotated[str, typer.Argument(help="Study identifier (label of the report).")],
+    study: Annotated[
+        str, typer.Argument(help="A study YAML file, or a shipped study's id or registry id.")
+    ],
     data: Annotated[Path, typer.Option("--data", help="Tidy CSV of captured values.")],
     spec: Annotated[
-        Path | None, typer.Option("--spec", help="YAML/JSON list of endpoint specs.")
+        Path | None,
+        typer.Option("--spec", help="YAML/JSON list of endpoint specs instead of the study's."),
     ] = None,
     adverse_events: Annotated[
         Path | None, typer.Option("--adverse-events", help="CSV of adverse events.")
@@ -99,13 +104,17 @@ def analyse_command(
     """Print the endpoint tables for a study's captured data."""
     try:
         if spec is None:
-            raise DefinitionError(
-                f"study {study}: no endpoint definitions; reading them from the protocol is "
-                "not available yet",
-                code="ANALYSIS.E203",
-                hint="pass --spec FILE with the endpoint specs",
-            )
-        specs = load_specs(spec)
+            loaded = resolve_study(study)
+            specs = [ep for outcome in loaded.outcomes for ep in outcome.endpoints]
+            if not specs:
+                raise DefinitionError(
+                    f"study {loaded.id}: its outcomes define no endpoints",
+                    code="ANALYSIS.E203",
+                    hint="add `endpoints` to the outcomes, or pass --spec FILE",
+                )
+            study = loaded.id
+        else:
+            specs = load_specs(spec)
         for p, what in ((data, "data"), (adverse_events, "adverse events")):
             if p is not None and not p.is_file():
                 raise NotFound(

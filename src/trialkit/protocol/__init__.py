@@ -16,6 +16,20 @@ from trialkit.protocol.design import (
     SequentialCohorts,
 )
 from trialkit.protocol.eligibility import Criterion, Passage
+from trialkit.protocol.endpoints import (
+    AdverseEventIncidence,
+    ChangeFromBaseline,
+    DoseSelection,
+    EfficacyDefinition,
+    EffToxPoints,
+    EndpointSpec,
+    EndpointSpecs,
+    PercentImprovement,
+    ResponderRule,
+    TimeToFirstEvent,
+    ToxicityDefinition,
+    WithinPatientDifference,
+)
 from trialkit.protocol.forms import (
     CodeList,
     CodeListItem,
@@ -48,16 +62,7 @@ from trialkit.protocol.loader import (
     save_study,
     shipped_studies,
 )
-from trialkit.protocol.outcomes import (
-    AdverseEventIncidence,
-    ChangeFromBaseline,
-    Endpoint,
-    Outcome,
-    PercentImprovement,
-    ResponderRule,
-    TimeToFirstEvent,
-    WithinPatientDifference,
-)
+from trialkit.protocol.outcomes import Outcome
 from trialkit.protocol.safety import EventFilter, Safety, StoppingRule
 from trialkit.protocol.study import SCHEMA_VERSION, Assumption, ReferenceRange, Study
 from trialkit.protocol.timeline import (
@@ -91,9 +96,13 @@ __all__ = [
     "Design",
     "Diagnostic",
     "DoseRule",
+    "DoseSelection",
     "DosingEvent",
     "EditCheck",
-    "Endpoint",
+    "EffToxPoints",
+    "EfficacyDefinition",
+    "EndpointSpec",
+    "EndpointSpecs",
     "EthicsApproval",
     "EventFilter",
     "Form",
@@ -126,6 +135,7 @@ __all__ = [
     "Study",
     "TimeToFirstEvent",
     "Timeline",
+    "ToxicityDefinition",
     "Unscheduled",
     "Visit",
     "Window",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from trialkit.protocol import units
+from trialkit.protocol.endpoints import DoseSelection, EndpointSpec, ResponderRule
 from trialkit.protocol.forms import DataType
 from trialkit.protocol.passages import disagreements
 from trialkit.protocol.study import Study
@@ -84,6 +85,7 @@ CODES: dict[str, str] = {
     "OUT.E002": "an endpoint names a visit that is not defined",
     "OUT.E003": "an endpoint counts time from an anchor that is not defined",
     "OUT.E004": "two outcomes share an id",
+    "OUT.E005": "a dose selection names an arm that is not defined",
     "REF.E001": "a reference range is for an item that is not defined",
     "REF.E002": "a reference range's unit does not resolve or differs from its item's unit",
     "REG.W001": "the registry record states a criterion twice with different numbers",
@@ -399,34 +401,47 @@ def _check_eligibility(study: Study) -> Iterable[Diagnostic]:
                 )
 
 
+def _endpoint_refs(ep: EndpointSpec) -> tuple[list[str], list[str]]:
+    """The item names and visit ids an endpoint refers to."""
+    item_refs = [n for n in (getattr(ep, "item", None), getattr(ep, "role_item", None)) if n]
+    visit_refs = list(getattr(ep, "visits", []))
+    visit_refs += [
+        v for v in (getattr(ep, "visit", None), getattr(ep, "baseline_visit", None)) if v
+    ]
+    if isinstance(ep, ResponderRule):
+        item_refs += ep.subscore_items + ([ep.bleeding_item] if ep.bleeding_item else [])
+    if isinstance(ep, DoseSelection):
+        item_refs.append(ep.efficacy.item)
+        visit_refs.append(ep.efficacy.visit)
+        if ep.efficacy.baseline_visit:
+            visit_refs.append(ep.efficacy.baseline_visit)
+    return item_refs, visit_refs
+
+
 def _check_outcomes(study: Study) -> Iterable[Diagnostic]:
     items = study.items()
     visits = {v.id for v in study.timeline.visits}
     anchors = {a.id for a in study.timeline.anchors}
+    arms = {a.id for a in study.arms}
     for o in _dupes(o.id for o in study.outcomes):
         yield _d("OUT.E004", f"outcomes.{o}", f"outcome id {o!r} is used twice")
     for outcome in study.outcomes:
         for n, ep in enumerate(outcome.endpoints):
             path = f"outcomes.{outcome.id}.endpoints[{n}]"
-            for field_name in ("item", "role_item"):
-                name = getattr(ep, field_name, None)
-                if name is not None and name not in items:
+            item_refs, visit_refs = _endpoint_refs(ep)
+            for name in item_refs:
+                if name not in items:
                     yield _d(
                         "OUT.E001",
                         path,
-                        f"endpoint {ep.type} names item {name!r}, which is not defined on any form",
+                        f"endpoint {ep.name!r} names item {name!r}, which no form defines",
                     )
-            named_visits = list(getattr(ep, "visits", []))
-            for field_name in ("visit", "baseline_visit"):
-                v = getattr(ep, field_name, None)
-                if v is not None:
-                    named_visits.append(v)
-            for v in named_visits:
+            for v in visit_refs:
                 if v not in visits:
                     yield _d(
                         "OUT.E002",
                         path,
-                        f"endpoint {ep.type} names visit {v!r}, which is not defined",
+                        f"endpoint {ep.name!r} names visit {v!r}, which is not defined",
                         "use one of: " + ", ".join(sorted(visits)),
                     )
             origin = getattr(ep, "origin", None)
@@ -434,8 +449,17 @@ def _check_outcomes(study: Study) -> Iterable[Diagnostic]:
                 yield _d(
                     "OUT.E003",
                     path,
-                    f"endpoint counts time from anchor {origin!r}, which is not defined",
+                    f"endpoint {ep.name!r} counts time from undefined anchor {origin!r}",
                 )
+            if isinstance(ep, DoseSelection):
+                for arm_id in ep.doses:
+                    if arm_id not in arms:
+                        yield _d(
+                            "OUT.E005",
+                            path,
+                            f"dose selection names arm {arm_id!r}, which is not defined",
+                            "use one of: " + ", ".join(sorted(arms)),
+                        )
 
 
 def _check_reference_ranges(study: Study) -> Iterable[Diagnostic]:

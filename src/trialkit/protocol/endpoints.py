@@ -1,8 +1,7 @@
 """Computable endpoint definitions (dependency-free pydantic models).
 
-This module imports only pydantic and the standard library so that it can move into
-``trialkit.protocol`` (an outcome's ``endpoint`` block) unchanged; ``trialkit.analysis`` then
-imports it from there. Each spec is one member of a union discriminated on ``type``.
+An outcome of a study lists its endpoints; ``trialkit.analysis`` computes them from the captured
+data. Each spec is one member of a union discriminated on ``type``; ``name`` labels it in reports.
 """
 
 from __future__ import annotations
@@ -55,6 +54,9 @@ class WithinPatientDifference(_Spec):
 
     type: Literal["within_patient_difference"]
     item: str
+    role_item: str | None = Field(
+        default=None, description="The case report form item that says treated or control."
+    )
     by: Literal["role"] = "role"
     treated: str = "treated"
     control: str = "control"
