@@ -53,10 +53,10 @@ class ItemDef(BaseModel):
 
     def range_text(self) -> str:
         """The allowed values in words, for messages and listings."""
-        if self.codes:
-            return ", ".join(self.codes)
         if self.minimum is not None and self.maximum is not None:
             return f"{self.minimum}..{self.maximum}"
+        if self.codes:
+            return ", ".join(self.codes)
         if self.minimum is not None:
             return f">= {self.minimum}"
         if self.maximum is not None:

@@ -115,7 +115,6 @@ PAIN_NRS = SingleRating(
         data_type="integer",
         minimum=Decimal(0),
         maximum=Decimal(10),
-        unit="{score}",
     ),
 )
 
