@@ -54,9 +54,9 @@ def test_worked_example() -> None:
 
 
 def test_maximum_is_72_and_zero_is_0() -> None:
-    full = entry(**{r: (4, 4, 4, "100") for r in PASI_REGIONS})
+    full = entry(**dict.fromkeys(PASI_REGIONS, (4, 4, 4, "100")))
     assert PASI.score(full).value == 72
-    zero = entry(**{r: (0, 0, 0, "0") for r in PASI_REGIONS})
+    zero = entry(**dict.fromkeys(PASI_REGIONS, (0, 0, 0, "0")))
     assert PASI.score(zero).value == 0
 
 
@@ -97,7 +97,7 @@ def test_sign_out_of_range_message() -> None:
 
 
 def test_missing_item_gives_no_score_never_zero() -> None:
-    values = entry(**{r: (1, 1, 1, "20") for r in PASI_REGIONS})
+    values = entry(**dict.fromkeys(PASI_REGIONS, (1, 1, 1, "20")))
     del values["trunk_induration"]
     result = PASI.score(values)
     assert result.value is None
@@ -106,14 +106,14 @@ def test_missing_item_gives_no_score_never_zero() -> None:
 
 
 def test_region_with_no_area_needs_no_signs() -> None:
-    values = entry(**{r: (1, 1, 1, "20") for r in ("head", "upper_limbs", "trunk")})
+    values = entry(**dict.fromkeys(("head", "upper_limbs", "trunk"), (1, 1, 1, "20")))
     values["lower_limbs_area_percent"] = "0"
     # 0.1x3x2 + 0.2x3x2 + 0.3x3x2 = 0.6 + 1.2 + 1.8 = 3.6
     assert PASI.score(values).value == Decimal("3.6")
 
 
 def test_area_score_alternative_and_disagreement() -> None:
-    values = entry(**{r: (1, 1, 1, "20") for r in PASI_REGIONS})
+    values = entry(**dict.fromkeys(PASI_REGIONS, (1, 1, 1, "20")))
     by_score = dict(values)
     for r in PASI_REGIONS:
         del by_score[f"{r}_area_percent"]
@@ -176,7 +176,7 @@ region_values = st.tuples(sign, sign, sign, percent)
 
 
 @given(
-    st.fixed_dictionaries({r: region_values for r in PASI_REGIONS}),
+    st.fixed_dictionaries(dict.fromkeys(PASI_REGIONS, region_values)),
     st.sampled_from(list(PASI_REGIONS)),
     st.sampled_from([*SIGNS, "area_percent"]),
 )
