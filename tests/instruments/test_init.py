@@ -63,3 +63,12 @@ def test_get_instrument_unknown_lists_names() -> None:
 def test_mapping_is_read_only() -> None:
     with pytest.raises(TypeError):
         INSTRUMENTS["x"] = INSTRUMENTS["pasi"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", list(INSTRUMENTS))
+def test_docs_page_lists_every_item(name: str) -> None:
+    text = (DOCS / f"{name}.md").read_text(encoding="utf-8")
+    for item in INSTRUMENTS[name].items:
+        assert f"`{item.name}`" in text, f"{name}.md does not describe item {item.name}"
+    for option in INSTRUMENTS[name].options:
+        assert f"`{option.name}`" in text, f"{name}.md does not describe option {option.name}"
