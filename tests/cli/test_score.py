@@ -110,3 +110,11 @@ def test_errors_exit_1_without_traceback(args: list[str], message: str) -> None:
     assert message in out.stderr
     assert "Traceback" not in out.stderr
     assert "error [" in out.stderr
+
+
+def test_profile_instrument_prints_scales() -> None:
+    values = json.dumps({f"item_{n:02d}": 1 for n in range(1, 37)})
+    out = runner.invoke(APP, ["score", "rand36", values])
+    assert out.exit_code == 0, out.stderr
+    assert "profile, scores below" in out.stdout
+    assert "physical_functioning" in out.stdout

@@ -113,11 +113,14 @@ def _items(inst: Instrument, as_json: bool) -> None:
         console.print(f"option {opt.name} (default {opt.default}): {opt.description}")
 
 
-def _show(result: ScoreResult, as_json: bool) -> None:
+def _show(inst: Instrument, result: ScoreResult, as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps(result.to_dict()))
         return
-    shown = "no score" if result.value is None else str(result.value)
+    if not inst.has_total:
+        shown = "profile, scores below"
+    else:
+        shown = "no score" if result.value is None else str(result.value)
     console.print(f"{result.instrument} ({result.version}): {shown}")
     if result.reason:
         console.print(f"reason: {result.reason}")
@@ -176,7 +179,7 @@ def score(
                 code="INSTR.E053",
             )
         result = inst.score(_read_values(values), _parse_options(option or []))
-        _show(result, as_json)
+        _show(inst, result, as_json)
     except TrialkitError as exc:
         fail(exc)
 

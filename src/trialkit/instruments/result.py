@@ -17,7 +17,10 @@ class ScoreResult:
     """A score with its parts and version, or no score with the reason.
 
     ``value`` is ``None`` exactly when ``reason`` says why (a required input is missing, a
-    baseline is zero...): a missing input never yields 0. ``exact`` holds the value as a
+    limit is zero...): a missing input never yields 0. The one exception is a profile
+    instrument without a total (``Instrument.has_total`` false, i.e. RAND-36): its scores are
+    all in ``parts``, ``value`` is always ``None`` and ``reason`` is set only when some scale
+    could not be scored. ``exact`` holds the value as a
     :class:`~fractions.Fraction` whenever it is not a terminating decimal (pro-rated CDAI,
     SF-36 summaries); every cut-off comparison uses ``exact``. ``flags`` carries
     interpretations (categories, responder flags, CTCAE term); ``options`` the conventions used.
