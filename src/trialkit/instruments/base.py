@@ -65,6 +65,9 @@ class Instrument(ABC):
     options: tuple[OptionDef, ...] = ()
     #: False for a profile without one total (RAND-36): its scores are in ``parts``.
     has_total: bool = True
+    #: Inclusive bounds every value lies in, or None where the score has no fixed bounds
+    #: (CDAI, SF-36 summaries) or the protocol sets them (lesion grade).
+    score_range: tuple[Decimal, Decimal] | None = None
 
     def item(self, name: str) -> ItemDef:
         for item in self.items:

@@ -170,6 +170,7 @@ def _dec(v: Value | None) -> Decimal | None:
 
 
 class _Lab(Instrument):
+    score_range = (Decimal(0), Decimal(4))
     version = CTCAE_VERSION
     reference = CTCAE_REFERENCE
     term: str
@@ -262,6 +263,7 @@ class HemoglobinDecreased(_Lab):
     """Anemia, graded from hemoglobin."""
 
     name = "ctcae_anemia"
+    score_range = (Decimal(0), Decimal(3))
     term = "Anemia"
     title = "CTCAE Anemia"
     items = (

@@ -90,6 +90,7 @@ class SelectableGrade(Instrument):
 
     version = CTCAE_VERSION
     reference = CTCAE_REFERENCE
+    score_range = (Decimal(1), Decimal(5))
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -138,6 +139,7 @@ class Fever(SelectableGrade):
 
     def __init__(self) -> None:
         super().__init__("fever")
+        self.score_range = (Decimal(0), Decimal(5))
         self.items = (
             ItemDef(
                 name="temperature",

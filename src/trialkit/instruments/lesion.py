@@ -36,6 +36,7 @@ class TargetLesionSeverity(Instrument):
         )
         for sign in ("erythema", "scaling", "induration")
     )
+    score_range = (Decimal(0), Decimal(12))
 
     def _score(self, values: dict[str, Value], options: dict[str, object]) -> ScoreResult:
         missing = required_missing(self, values)

@@ -95,6 +95,7 @@ class MayoScore(Instrument):
         self.title = title
         self.version = version
         self.items = items
+        self.score_range = (Decimal(0), Decimal(3 * sum(1 for i in items if i.required)))
 
     def _score(self, values: dict[str, Value], options: dict[str, object]) -> ScoreResult:
         missing = required_missing(self, values)

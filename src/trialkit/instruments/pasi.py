@@ -112,6 +112,7 @@ class Pasi(Instrument):
         "Dermatologica 1978;157:238-244."
     )
     items = _items()
+    score_range = (Decimal(0), Decimal(72))
 
     def _score(self, values: dict[str, Value], options: dict[str, object]) -> ScoreResult:
         parts: dict[str, Decimal] = {}

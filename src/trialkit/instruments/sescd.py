@@ -81,6 +81,7 @@ class SesCd(Instrument):
         "Gastrointest Endosc 2004;60(4):505-512."
     )
     items = _items()
+    score_range = (Decimal(0), Decimal(56))
 
     def _score(self, values: dict[str, Value], options: dict[str, object]) -> ScoreResult:
         missing: list[str] = []

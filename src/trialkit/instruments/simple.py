@@ -24,6 +24,8 @@ class SingleRating(Instrument):
         item: ItemDef,
         clear_at_most: Decimal | None = None,
     ) -> None:
+        if item.minimum is not None and item.maximum is not None:
+            self.score_range = (item.minimum, item.maximum)
         self.name = name
         self.title = title
         self.version = version
