@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trialkit.instruments import RAND36, SF36_MCS, SF36_PCS, rand36_scales, sf36v1_scales
+from trialkit.instruments.sf36_constants import ITEM_CODE_MAX, RAND_RECODE
+
+# best and worst precoded answer per item (from the RAND recode table: best -> 100)
+BEST = {n: next(c for c, v in RAND_RECODE[n].items() if v == 100) for n in range(1, 37)}
+WORST = {n: next(c for c, v in RAND_RECODE[n].items() if v == 0) for n in range(1, 37)}
+
+
+def as_values(codes: dict[int, int]) -> dict[str, object]:
+    return {f"item_{n:02d}": c for n, c in codes.items()}
+
+
+def test_rand_published_vitality_example() -> None:
+    # RAND's instructions: items 23=4, 27=3, 29=3, 31 blank -> (40 + 60 + 40) / 3 = 46.7
+    scales = rand36_scales({23: 4, 27: 3, 29: 3})
+    assert scales["vitality"] == Fraction(140, 3)
+    result = RAND36.score(as_values({23: 4, 27: 3, 29: 3}))
+    assert result.parts["vitality"] == Decimal("46.666667")
+    assert result.value is None
+    assert "physical_functioning" in (result.reason or "")
+
+
+def test_half_rule_option() -> None:
+    codes = {23: 4}  # 1 of 4 vitality items
+    assert RAND36.score(as_values(codes)).parts["vitality"] == 40
+    assert "vitality" not in RAND36.score(as_values(codes), {"missing_rule": "half"}).parts
+
+
+def test_best_and_worst_scales() -> None:
+    best = RAND36.score(as_values(BEST))
+    worst = RAND36.score(as_values(WORST))
+    for scale in ("physical_functioning", "bodily_pain", "general_health", "mental_health"):
+        assert best.parts[scale] == 100
+        assert worst.parts[scale] == 0
+    assert best.reason is None
+
+
+def _float_summary(scales: dict[str, float], which: str) -> float:
+    # Independent transcription (floats, tolerance) of Ware, Kosinski & Keller 1994.
+    norms = {
+        "physical_functioning": (84.52404, 22.89490, 0.42402, -0.22999),
+        "role_physical": (81.19907, 33.79729, 0.35119, -0.12329),
+        "bodily_pain": (75.49196, 23.55879, 0.31754, -0.09731),
+        "general_health": (72.21316, 20.16964, 0.24954, -0.01571),
+        "vitality": (61.05453, 20.86942, 0.02877, 0.23534),
+        "social_functioning": (83.59753, 22.37642, -0.00753, 0.26876),
+        "role_emotional": (81.29467, 33.02717, -0.19206, 0.43407),
+        "mental_health": (74.84212, 18.01189, -0.22069, 0.48581),
+    }
+    total = 0.0
+    for scale, (mean, sd, pcs, mcs) in norms.items():
+        total += (scales[scale] - mean) / sd * (pcs if which == "pcs" else mcs)
+    return 50 + 10 * total
+
+
+def test_summaries_at_best_and_worst() -> None:
+    for codes in (BEST, WORST):
+        scales = dict.fromkeys(RAND36_SCALES, 100.0 if codes is BEST else 0.0)
+        pcs = SF36_PCS.score(as_values(codes))
+        mcs = SF36_MCS.score(as_values(codes))
+        assert pcs.value is not None
+        assert mcs.value is not None
+        assert float(pcs.value) == pytest.approx(_float_summary(scales, "pcs"), abs=1e-6)
+        assert float(mcs.value) == pytest.approx(_float_summary(scales, "mcs"), abs=1e-6)
+        assert pcs.version == "SF-36 v1 PCS, 1990 US norms"
+
+
+RAND36_SCALES = (
+    "physical_functioning",
+    "role_physical",
+    "bodily_pain",
+    "general_health",
+    "vitality",
+    "social_functioning",
+    "role_emotional",
+    "mental_health",
+)
+
+
+def test_v1_bodily_pain_and_general_health_recalibration() -> None:
+    # item 21 = 3 -> 4.2; item 22 = 2 -> 4; raw 8.2 -> (8.2 - 2) / 10 x 100 = 62
+    assert sf36v1_scales({21: 3, 22: 2})["bodily_pain"] == 62
+    # item 21 = 1 and item 22 = 1 -> 6 + 6 = 12 -> 100; item 21 = 2, item 22 = 1 -> 5.4 + 5
+    assert sf36v1_scales({21: 1, 22: 1})["bodily_pain"] == 100
+    assert sf36v1_scales({21: 2, 22: 1})["bodily_pain"] == 84
+    # item 22 alone = 2 -> 4.75 twice -> (9.5 - 2) x 10 = 75
+    assert sf36v1_scales({22: 2})["bodily_pain"] == 75
+    # item 21 alone = 4 -> 3.1 twice -> (6.2 - 2) x 10 = 42
+    assert sf36v1_scales({21: 4})["bodily_pain"] == 42
+    # GH: item 1 = 2 -> 4.4; 33 = 4; 34 = 2 -> 4; 35 = 4; 36 = 2 -> 4: raw 20.4 -> 77
+    assert sf36v1_scales({1: 2, 33: 4, 34: 2, 35: 4, 36: 2})["general_health"] == 77
+    # RAND scores the same answers 75 (all items at 75)
+    assert rand36_scales({1: 2, 33: 4, 34: 2, 35: 4, 36: 2})["general_health"] == 75
+
+
+def test_summary_needs_half_of_every_scale() -> None:
+    codes = dict(BEST)
+    for n in (21, 22):
+        del codes[n]
+    result = SF36_PCS.score(as_values(codes))
+    assert result.value is None
+    assert result.missing == ["item_21", "item_22"]
+    assert "bodily_pain" in (result.reason or "")
+    codes = dict(BEST)
+    for n in range(3, 8):  # 5 of 10 physical functioning items missing: still scored
+        del codes[n]
+    assert SF36_PCS.score(as_values(codes)).value is not None
+
+
+def test_item_range_validation() -> None:
+    from trialkit.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed, match="item_03"):
+        RAND36.score({"item_03": 4})
+
+
+answers = st.fixed_dictionaries({n: st.integers(1, ITEM_CODE_MAX[n]) for n in range(1, 37)})
+
+
+@given(answers)
+def test_scales_in_range_and_summaries_finite(codes: dict[int, int]) -> None:
+    for scale, value in {**rand36_scales(codes), **sf36v1_scales(codes)}.items():
+        assert value is not None, scale
+        assert 0 <= value <= 100
+    pcs = SF36_PCS.score(as_values(codes)).exact
+    assert pcs is not None
+    assert 0 < pcs < 100
