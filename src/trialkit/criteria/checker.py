@@ -244,7 +244,7 @@ class _Checker:
         analyte = lty.analyte or rty.analyte
         for plain, other in ((lty, rty), (rty, lty)):
             if plain.unit is None and other.unit is not None and not plain.flexible:
-                subject = plain.item or "this number"
+                subject = plain.item or "a number without a unit (months_between gives one)"
                 raise self.fail(
                     "EXPR.E004",
                     f"{subject} has no unit but is compared with {other.unit}; "
@@ -256,16 +256,16 @@ class _Checker:
         try:
             factor = conversion_factor(rty.unit, lty.unit, analyte)  # 1 right-unit = f left
         except UnitConversionError as exc:
-            for unit in (lty.unit, rty.unit):
-                if not is_known_unit(unit):
+            for named in (lty.unit, rty.unit):
+                if named is not None and not is_known_unit(named):
                     raise self.fail(
                         "EXPR.E005",
-                        f"unknown unit {unit!r}; write it as the study does or use one of the "
+                        f"unknown unit {named!r}; write it as the study does or use one of the "
                         "units listed in docs/criteria.md",
                         column,
                     ) from exc
-            subject = lty.item or rty.item
-            prefix = f"{subject} is in {lty.unit if lty.item else rty.unit}: " if subject else ""
+            who = lty.item or rty.item
+            prefix = f"{who} is in {lty.unit if lty.item else rty.unit}: " if who else ""
             raise self.fail("EXPR.E004", f"{prefix}{exc}", column) from exc
         if isinstance(right, p.Const) and isinstance(right.value, Fraction):
             converted = right.value * factor
