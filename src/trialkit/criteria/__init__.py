@@ -16,6 +16,7 @@ from trialkit.criteria.evaluator import evaluate
 from trialkit.criteria.functions import FUNCTIONS
 from trialkit.criteria.nodes import Expr
 from trialkit.criteria.parser import ExpressionSyntaxError, parse
+from trialkit.criteria.prescreen import PrescreenSummary, prescreen_file
 from trialkit.criteria.screening import (
     CompiledCriteria,
     CriterionResult,
@@ -35,6 +36,7 @@ from trialkit.criteria.spec import (
     ReferenceRange,
     ReferenceRanges,
 )
+from trialkit.criteria.sql import Dialect, compile_sql, sql_type
 from trialkit.criteria.studyfile import StudyCriteria, load_criteria_file
 
 __all__ = [
@@ -45,10 +47,12 @@ __all__ = [
     "CriterionLike",
     "CriterionResult",
     "Diagnostic",
+    "Dialect",
     "Expr",
     "ExpressionSyntaxError",
     "ItemSpec",
     "Outcome",
+    "PrescreenSummary",
     "ReferenceRange",
     "ReferenceRanges",
     "Screening",
@@ -60,8 +64,11 @@ __all__ = [
     "coerce_record",
     "compile_criteria",
     "compile_expression",
+    "compile_sql",
     "evaluate",
     "evaluate_criteria",
     "load_criteria_file",
     "parse",
+    "prescreen_file",
+    "sql_type",
 ]
