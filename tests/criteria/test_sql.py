@@ -295,11 +295,8 @@ def test_compiled_sql_on_postgresql(database_url: str, psoriasis: StudyCriteria)
             compiled = compile_criteria(study.criteria, study.items, study.ranges)
             with engine.begin() as conn:
                 conn.execute(sa.text("DROP TABLE IF EXISTS candidates"))
-                conn.execute(
-                    sa.text(
-                        f"CREATE TABLE candidates ({', '.join(columns_sql(study, 'postgresql', limits))})"
-                    )
-                )
+                table = ", ".join(columns_sql(study, "postgresql", limits))
+                conn.execute(sa.text(f"CREATE TABLE candidates ({table})"))
                 params = ", ".join(f":p{i}" for i in range(len(names)))
                 conn.execute(
                     sa.text(f"INSERT INTO candidates VALUES ({params})"),
