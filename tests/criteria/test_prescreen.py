@@ -31,7 +31,7 @@ def test_csv_verdicts_and_progress(ibd: StudyCriteria, tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "P1,40,crohns_disease,2019-01-01,2025-03-01,yes,451,\n"
-        "P2,80,crohns_disease,2019-01-01,2025-03-01,no,450,7\n"
+        "P2,80,crohns_disease,2019-01-01,2025-03-01,no,450,5\n"
         "P3,40,ulcerative_colitis,2019-01-01,2025-03-01,true,,\n",
     )
     calls: list[tuple[int, int]] = []
@@ -63,8 +63,9 @@ def test_parquet_input(ucmsc: StudyCriteria, tmp_path: Path) -> None:
     path = tmp_path / "c.parquet"
     conn = duckdb.connect()
     conn.execute(
-        "COPY (SELECT * FROM (VALUES ('A', 30, 7.5, 2.0), ('B', 30, 7.0, 10.0), ('C', 17, 9.0, NULL))"
-        " t(candidate_id, age, pasi, bsa_percent)) TO '" + str(path) + "' (FORMAT parquet)"
+        "COPY (SELECT * FROM (VALUES ('A', 30, 7.5, 2.0), ('B', 30, 7.0, 10.0),"
+        " ('C', 17, 9.0, NULL)) t(candidate_id, age, pasi, bsa_percent))"
+        " TO '" + str(path) + "' (FORMAT parquet)"
     )
     conn.close()
     rows = run(ucmsc, path)
