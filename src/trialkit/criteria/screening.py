@@ -1,0 +1,435 @@
+"""Screening one candidate: every criterion's verdict, the overall verdict and an explanation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from fractions import Fraction
+
+from trialkit.criteria import plan as p
+from trialkit.criteria.checker import _run, is_terminating
+from trialkit.criteria.diagnostics import Diagnostic
+from trialkit.criteria.evaluator import evaluate, lookup_limit
+from trialkit.criteria.spec import CriterionLike, ItemSpec, ReferenceRanges
+from trialkit.errors import ExpressionError, ValidationFailed
+
+__all__ = [
+    "CompiledCriteria",
+    "CompiledCriterion",
+    "CriterionResult",
+    "Outcome",
+    "Screening",
+    "UsedValue",
+    "Verdict",
+    "check_criteria",
+    "coerce_record",
+    "compile_criteria",
+    "evaluate_criteria",
+    "format_value",
+]
+
+
+class Verdict(StrEnum):
+    """One criterion's verdict."""
+
+    MET = "met"
+    NOT_MET = "not met"
+    UNKNOWN = "unknown"
+
+
+class Outcome(StrEnum):
+    """The overall verdict."""
+
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True)
+class CompiledCriterion:
+    """A checked criterion: its plan is the expression, or the judgement item itself."""
+
+    id: str
+    kind: str
+    text: str
+    source: str
+    plan: p.Plan
+    judgement: bool
+
+    @property
+    def reads(self) -> tuple[p.Item | p.Limit | p.AsOf, ...]:
+        """What the criterion reads, each once, in order of appearance."""
+        return tuple(dict.fromkeys(p.references(self.plan)))
+
+
+def check_criteria(
+    criteria: Iterable[CriterionLike],
+    items: Mapping[str, ItemSpec],
+    ranges: ReferenceRanges | None = None,
+) -> list[Diagnostic]:
+    """Every diagnostic of every criterion (for ``study check``), each naming its criterion."""
+    return _compile(criteria, items, ranges)[1]
+
+
+def compile_criteria(
+    criteria: Iterable[CriterionLike],
+    items: Mapping[str, ItemSpec],
+    ranges: ReferenceRanges | None = None,
+) -> CompiledCriteria:
+    """Check and compile all criteria; raises :class:`ExpressionError` listing every error."""
+    compiled, diagnostics = _compile(criteria, items, ranges)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise ExpressionError(
+            f"{len(errors)} error(s) in the eligibility criteria:\n"
+            + "\n".join(d.render() for d in errors),
+            code=errors[0].code,
+            path=f"criteria.{errors[0].criterion}",
+        )
+    return CompiledCriteria(tuple(compiled), dict(items))
+
+
+def _compile(
+    criteria: Iterable[CriterionLike],
+    items: Mapping[str, ItemSpec],
+    ranges: ReferenceRanges | None,
+) -> tuple[list[CompiledCriterion], list[Diagnostic]]:
+    compiled: list[CompiledCriterion] = []
+    diagnostics: list[Diagnostic] = []
+    for criterion in criteria:
+        cid = criterion.id
+
+        def tag(d: Diagnostic, cid: str = cid) -> Diagnostic:
+            return Diagnostic(d.code, d.severity, d.message, d.column, cid, d.source)
+
+        if criterion.kind not in ("inclusion", "exclusion"):
+            diagnostics.append(
+                Diagnostic(
+                    "EXPR.E011",
+                    "error",
+                    f"kind {criterion.kind!r} is neither 'inclusion' nor 'exclusion'",
+                    criterion=cid,
+                )
+            )
+            continue
+        if criterion.expression is not None:
+            plan, found = _run(criterion.expression, items, ranges)
+            diagnostics.extend(tag(d) for d in found)
+            if plan is not None and not any(d.severity == "error" for d in found):
+                compiled.append(
+                    CompiledCriterion(
+                        cid, criterion.kind, criterion.text, criterion.expression, plan, False
+                    )
+                )
+            continue
+        judged = criterion.judgement_item
+        if judged is None:
+            diagnostics.append(
+                Diagnostic(
+                    "EXPR.E011",
+                    "error",
+                    "the criterion has neither an expression nor a judgement item; "
+                    "write an expression or name the yes/no item the investigator answers",
+                    criterion=cid,
+                )
+            )
+            continue
+        spec = items.get(judged)
+        if spec is None or spec.data_type != "boolean":
+            what = "is not an item" if spec is None else f"is {spec.data_type}, not boolean"
+            diagnostics.append(
+                Diagnostic(
+                    "EXPR.E012",
+                    "error",
+                    f"judgement item {judged!r} {what}; name a yes/no item",
+                    criterion=cid,
+                )
+            )
+            continue
+        compiled.append(
+            CompiledCriterion(
+                cid,
+                criterion.kind,
+                criterion.text,
+                judged,
+                p.Item(judged, "boolean", "boolean"),
+                True,
+            )
+        )
+    return compiled, diagnostics
+
+
+# -- candidate values ---------------------------------------------------------------------------
+
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+
+
+def _is_missing(raw: object) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, float) and math.isnan(raw):
+        return True
+    if isinstance(raw, str) and not raw.strip():
+        return True
+    try:
+        import pandas as pd
+
+        return bool(raw is pd.NaT or raw is pd.NA)
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        return False
+
+
+def _number(name: str, raw: object, integer: bool) -> Fraction:
+    if isinstance(raw, bool):
+        raise ValueError(f"{name}: {raw!r} is a yes/no value, not a number")
+    if isinstance(raw, float):
+        # A float reaches us from pandas or JSON: read its shortest decimal repr, not its binary.
+        raw = repr(raw)
+    try:
+        if isinstance(raw, str):
+            value = Fraction(Decimal(raw.strip()))
+        elif isinstance(raw, int | Decimal | Fraction):
+            value = Fraction(raw)
+        else:
+            raise TypeError(type(raw).__name__)
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise ValueError(f"{name}: {raw!r} is not a number; enter digits such as 2.05") from exc
+    if integer and value.denominator != 1:
+        raise ValueError(f"{name}: {raw!r} is not a whole number; enter an integer")
+    return value
+
+
+def _coerce(spec: ItemSpec, raw: object) -> p.Value:
+    name = spec.name
+    kind = spec.data_type
+    if kind in ("integer", "decimal"):
+        return _number(name, raw, kind == "integer")
+    if kind == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"{name}: {raw!r} is not yes/no; enter true or false")
+    if kind in ("date", "datetime"):
+        if isinstance(raw, datetime):
+            return raw if kind == "datetime" else raw.date()
+        if isinstance(raw, date):
+            return raw
+        try:
+            text = str(raw).strip()
+            return date.fromisoformat(text) if kind == "date" else datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {raw!r} is not a date; write YYYY-MM-DD") from exc
+    text = str(raw)
+    if kind == "code" and spec.codes is not None and text not in spec.codes:
+        raise ValueError(f"{name}: {text!r} is not one of {', '.join(spec.codes)}")
+    return text
+
+
+def coerce_record(
+    data: Mapping[str, object], items: Mapping[str, ItemSpec]
+) -> dict[str, p.Value | None]:
+    """Typed values for the items (and ``<item>_uln``/``_lln`` limits) in ``data``.
+
+    Missing values (absent, ``None``, empty text, NaN) become ``None``. Raises
+    :class:`ValidationFailed` listing every value that does not fit its item.
+    """
+    out: dict[str, p.Value | None] = {}
+    errors: dict[str, list[str]] = {}
+    for key, raw in data.items():
+        spec = items.get(key)
+        if spec is None and key.endswith(("_uln", "_lln")) and key[:-4] in items:
+            spec = ItemSpec(key, "decimal")
+        if spec is None:
+            continue
+        if _is_missing(raw):
+            out[key] = None
+            continue
+        try:
+            out[key] = _coerce(spec, raw)
+        except ValueError as exc:
+            errors.setdefault(key, []).append(str(exc))
+    if errors:
+        raise ValidationFailed(
+            "; ".join(m for ms in errors.values() for m in ms), code="VAL.E101", errors=errors
+        )
+    return out
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsedValue:
+    """A value a criterion read: ``name`` is an item, ``uln(alt)`` or ``as_of``."""
+
+    name: str
+    value: p.Value | None
+    unit: str | None = None
+    note: str | None = None
+
+    def render(self) -> str:
+        if self.value is None:
+            return f"{self.name} = (missing)"
+        unit = f" {self.unit}" if self.unit else ""
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.name} = {format_value(self.value)}{unit}{note}"
+
+
+def format_value(value: p.Value) -> str:
+    """A value as a person reads it (exact decimals, ISO dates, yes/no)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        if is_terminating(value):
+            text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+            return text.rstrip("0").rstrip(".")
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    kind: str
+    text: str
+    source: str
+    verdict: Verdict
+    judgement: bool
+    used: tuple[UsedValue, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def excludes(self) -> bool:
+        """Whether this result makes the candidate ineligible."""
+        bad = Verdict.NOT_MET if self.kind == "inclusion" else Verdict.MET
+        return self.verdict is bad
+
+
+@dataclass(frozen=True)
+class Screening:
+    outcome: Outcome
+    results: tuple[CriterionResult, ...]
+    as_of: date | None
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """Criteria that make the candidate ineligible (inclusions not met, exclusions met)."""
+        return tuple(r.id for r in self.results if r.excludes)
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.results if r.verdict is Verdict.UNKNOWN)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Items still needed: those that unknown criteria use and that have no value."""
+        return tuple(sorted({m for r in self.results for m in r.missing}))
+
+    def explain(self) -> str:
+        """A readable account: the verdict, each criterion with its values, what is missing."""
+        lines = [f"Overall: {self.outcome.value.upper()}"]
+        if self.as_of is not None:
+            lines[0] += f" (as of {self.as_of.isoformat()})"
+        for r in self.results:
+            mark = "  <- excludes" if r.excludes else ""
+            how = "investigator's judgement" if r.judgement else r.source
+            lines.append(f"{r.id} {r.kind}: {r.verdict.value}{mark}")
+            lines.append(f"    {how}")
+            if r.used:
+                lines.append("    used: " + "; ".join(u.render() for u in r.used))
+        if self.outcome is Outcome.INCOMPLETE:
+            lines.append("Still needed: " + ", ".join(self.missing))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CompiledCriteria:
+    """Checked criteria, ready to screen many candidates or to compile to SQL."""
+
+    criteria: tuple[CompiledCriterion, ...]
+    items: Mapping[str, ItemSpec]
+
+    def screen(self, data: Mapping[str, object], as_of: date | None = None) -> Screening:
+        """Screen one candidate (raw values are coerced; see :func:`coerce_record`)."""
+        return self.screen_record(coerce_record(data, self.items), as_of)
+
+    def screen_record(
+        self, record: Mapping[str, p.Value | None], as_of: date | None = None
+    ) -> Screening:
+        """Screen one candidate whose values are already typed."""
+        results = tuple(self._one(c, record, as_of) for c in self.criteria)
+        if any(r.excludes for r in results):
+            outcome = Outcome.INELIGIBLE
+        elif any(r.verdict is Verdict.UNKNOWN for r in results):
+            outcome = Outcome.INCOMPLETE
+        else:
+            outcome = Outcome.ELIGIBLE
+        return Screening(outcome, results, as_of)
+
+    def _one(
+        self, c: CompiledCriterion, record: Mapping[str, p.Value | None], as_of: date | None
+    ) -> CriterionResult:
+        value = evaluate(c.plan, record, as_of)
+        verdict = Verdict.UNKNOWN if value is None else Verdict.MET if value else Verdict.NOT_MET
+        used: list[UsedValue] = []
+        missing: list[str] = []
+        for ref in c.reads:
+            if isinstance(ref, p.Item):
+                v = record.get(ref.name)
+                used.append(UsedValue(ref.name, v, self._unit(ref.name)))
+                if v is None:
+                    missing.append(ref.name)
+            elif isinstance(ref, p.Limit):
+                own = record.get(ref.column)
+                limit = lookup_limit(ref, record)
+                note = f"candidate's {ref.column}" if own is not None else "study default"
+                used.append(
+                    UsedValue(f"{ref.which}({ref.item})", limit, self._unit(ref.item), note)
+                )
+                if limit is None:
+                    missing.append(ref.column)
+            else:
+                used.append(UsedValue("as_of", as_of))
+        return CriterionResult(
+            c.id,
+            c.kind,
+            c.text,
+            c.source,
+            verdict,
+            c.judgement,
+            tuple(used),
+            tuple(missing) if verdict is Verdict.UNKNOWN else (),
+        )
+
+    def _unit(self, name: str) -> str | None:
+        spec = self.items.get(name)
+        return spec.unit if spec is not None else None
+
+
+def evaluate_criteria(
+    criteria: Sequence[CriterionLike] | CompiledCriteria,
+    data: Mapping[str, object],
+    items: Mapping[str, ItemSpec],
+    ranges: ReferenceRanges | None = None,
+    as_of: date | None = None,
+) -> Screening:
+    """Screen one candidate's ``data`` against ``criteria`` as of the date given."""
+    compiled = (
+        criteria
+        if isinstance(criteria, CompiledCriteria)
+        else compile_criteria(criteria, items, ranges)
+    )
+    return compiled.screen(data, as_of)
