@@ -1,0 +1,1 @@
+"""Import registry records (IRCT record pages, ClinicalTrials.gov API v2 JSON) as draft studies."""
