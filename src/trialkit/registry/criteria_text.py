@@ -35,14 +35,109 @@ __all__ = [
 ]
 
 _JOINERS = frozenset(
-    "a an and and/or as at by e.g. for from i.e. in include includes including into is nor not of "
-    "on or per such than that the to vs versus via which with without".split()
+    [
+        "a",
+        "an",
+        "and",
+        "and/or",
+        "as",
+        "at",
+        "by",
+        "e.g.",
+        "for",
+        "from",
+        "i.e.",
+        "in",
+        "include",
+        "includes",
+        "including",
+        "into",
+        "is",
+        "nor",
+        "not",
+        "of",
+        "on",
+        "or",
+        "per",
+        "such",
+        "than",
+        "that",
+        "the",
+        "to",
+        "vs",
+        "versus",
+        "via",
+        "which",
+        "with",
+        "without",
+    ]
 )
 _STOP = frozenset(
-    "a an and and/or are as at be been but by during e.g. for from has have i.e. in include "
-    "includes including into is it its least more most no nor not of on or other over per such "
-    "than that the their them there these this those to under up use used vs was were which with "
-    "within without criteria inclusion exclusion".split()
+    [
+        "a",
+        "an",
+        "and",
+        "and/or",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "during",
+        "e.g.",
+        "for",
+        "from",
+        "has",
+        "have",
+        "i.e.",
+        "in",
+        "include",
+        "includes",
+        "including",
+        "into",
+        "is",
+        "it",
+        "its",
+        "least",
+        "more",
+        "most",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "on",
+        "or",
+        "other",
+        "over",
+        "per",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "there",
+        "these",
+        "this",
+        "those",
+        "to",
+        "under",
+        "up",
+        "use",
+        "used",
+        "vs",
+        "was",
+        "were",
+        "which",
+        "with",
+        "within",
+        "without",
+        "criteria",
+        "inclusion",
+        "exclusion",
+    ]
 )
 _WORD = re.compile(r"\S+")
 _CAP_START = re.compile(r"^[\"'(]?(?:[A-Z][a-z]|[A-Z]{2,}\b)")
@@ -175,9 +270,9 @@ def _fragments(text: str) -> list[tuple[int, int]]:
                 depth += 1
             elif ch == ")":
                 depth = max(0, depth - 1)
-            elif depth == 0 and ch in ",;":
-                cuts.append(m.start() + k)
-            elif depth == 0 and ch == "/" and _CAP_START.match(word[k + 1 :]):
+            elif (depth == 0 and ch in ",;") or (
+                depth == 0 and ch == "/" and _CAP_START.match(word[k + 1 :])
+            ):
                 cuts.append(m.start() + k)
         prev = word.split("/")[-1]
     cuts.append(len(text))

@@ -194,7 +194,12 @@ class Draft:
         for fu in self.follow_up:
             prefix = "FU_L" if fu.anchor == "last_dose" else "FU_D"
             visits.append(
-                Visit(id=f"{prefix}{fu.days}", name=fu.label, anchor=fu.anchor, offset=Offset(days=fu.days))
+                Visit(
+                    id=f"{prefix}{fu.days}",
+                    name=fu.label,
+                    anchor=fu.anchor,
+                    offset=Offset(days=fu.days),
+                )
             )
             if fu.assumed:
                 self.assume("visits", fu.assumed)
@@ -247,10 +252,10 @@ class Draft:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ImportFailed(
-                f"{source}: the record's values do not make a valid study: {where}: "
-                f"{first['msg']}",
+                f"{source}: the record's values do not make a valid study: {where}: {first['msg']}",
                 code="IMPORT.E031",
                 hint="correct the record, or report this to the trialkit maintainers",
             ) from exc
-        return ImportResult(study=study, unmapped=list(self.unmapped), source_format=self.source_format)
-
+        return ImportResult(
+            study=study, unmapped=list(self.unmapped), source_format=self.source_format
+        )

@@ -140,7 +140,12 @@ def _identity(r: _Reader, reg_id: str) -> dict[str, Any]:
                 f"sponsor {i}: proportion {share_text!r} is not a number; give a percentage",
             ) from None
         same = r.text("Is the source of funding the same sponsor organization/entity?", sec, i)
-        for label in ("Grant name", "Grant code / Reference number", "Category of foreign source of funding", "Country of origin"):  # noqa: E501
+        for label in (
+            "Grant name",
+            "Grant code / Reference number",
+            "Category of foreign source of funding",
+            "Country of origin",
+        ):
             value = r.text(label, sec, i)
             if value:
                 r.unmapped.append(f"sponsor {i}: {label}: {value}")
@@ -301,7 +306,9 @@ def _design(r: _Reader, draft: Draft) -> dict[str, Any]:
     if age_f.text and not re.fullmatch(r"no age limit", age_f.text, re.I):
         m = _AGE.match(age_f.text)
         if not m or not (m.group("lo") or m.group("hi")):
-            raise _fail(age_f.line, f"age limits {age_f.text!r} are not 'From N years old to M years old'")
+            raise _fail(
+                age_f.line, f"age limits {age_f.text!r} are not 'From N years old to M years old'"
+            )
         age = {
             "minimum": int(m.group("lo")) if m.group("lo") else None,
             "maximum": int(m.group("hi")) if m.group("hi") else None,
