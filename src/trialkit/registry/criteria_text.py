@@ -211,6 +211,8 @@ def split_ctgov_criteria(text: str) -> CriteriaLists:
         item = _ITEM.match(raw)
         if item and kind is not None:
             body = (item.group("text") or "").strip()
+            if not re.search(r"\w", body):
+                body = ""  # an empty bullet ("* -") left at the end of a list
             indent = len(item.group("indent"))
             if base_indent is None:
                 base_indent = indent

@@ -71,14 +71,14 @@ class _Reader:
         m = _DATE.match(f.text)
         if not m:
             raise _fail(
-                f.line,
+                f.value_line,
                 f"'{label}' is {f.text!r}, not a date; IRCT writes 'YYYY-MM-DD, YYYY/MM/DD' "
                 "(Gregorian, then Solar Hijri)",
             )
         try:
             greg = date.fromisoformat(m.group("g"))
         except ValueError as exc:
-            raise _fail(f.line, f"'{label}' {m.group('g')!r} is not a calendar date") from exc
+            raise _fail(f.value_line, f"'{label}' {m.group('g')!r} is not a calendar date") from exc
         return {"gregorian": greg, "solar_hijri": m.group("sh")}
 
 
@@ -136,7 +136,7 @@ def _identity(r: _Reader, reg_id: str) -> dict[str, Any]:
         except InvalidOperation:
             f = rec.get("Proportion provided by this source", sec, i)
             raise _fail(
-                f.line if f else None,
+                f.value_line if f else None,
                 f"sponsor {i}: proportion {share_text!r} is not a number; give a percentage",
             ) from None
         same = r.text("Is the source of funding the same sponsor organization/entity?", sec, i)
@@ -298,7 +298,9 @@ _AGE = re.compile(
 def _design(r: _Reader, draft: Draft) -> dict[str, Any]:
     target = r.field("Target sample size")
     if target.text is None or not target.text.isdigit() or int(target.text) < 1:
-        raise _fail(target.line, f"target sample size {target.text!r} is not a whole number ≥ 1")
+        raise _fail(
+            target.value_line, f"target sample size {target.text!r} is not a whole number ≥ 1"
+        )
     summary = r.text("Design", "Protocol summary") or ""
     attrition = re.search(r"considering attrition\s*:?\s*(\d+)", summary, re.I)
     age_f = r.field("Age")
@@ -307,7 +309,8 @@ def _design(r: _Reader, draft: Draft) -> dict[str, Any]:
         m = _AGE.match(age_f.text)
         if not m or not (m.group("lo") or m.group("hi")):
             raise _fail(
-                age_f.line, f"age limits {age_f.text!r} are not 'From N years old to M years old'"
+                age_f.value_line,
+                f"age limits {age_f.text!r} are not 'From N years old to M years old'",
             )
         age = {
             "minimum": int(m.group("lo")) if m.group("lo") else None,
@@ -316,7 +319,7 @@ def _design(r: _Reader, draft: Draft) -> dict[str, Any]:
     gender = (r.text("Gender") or "Both").lower()
     sex = {"both": "all", "female": "female", "male": "male"}.get(gender)
     if sex is None:
-        raise _fail(r.field("Gender").line, f"gender {gender!r} is not Both, Female or Male")
+        raise _fail(r.field("Gender").value_line, f"gender {gender!r} is not Both, Female or Male")
     rand = (r.text("Randomization (investigator's opinion)") or "N/A").lower()
     allocation = (
         "non_randomised"

@@ -158,6 +158,11 @@ class Field:
     lines: list[tuple[int, str]] = field(default_factory=list)
 
     @property
+    def value_line(self) -> int:
+        """The line the value starts on (the label's line when the value is absent)."""
+        return self.lines[0][0] if self.lines else self.line
+
+    @property
     def text(self) -> str | None:
         """The value as one line of text (``None`` when absent or ``empty``)."""
         joined = " ".join(t for _, t in self.lines).strip()
