@@ -66,7 +66,6 @@ def test_ctgov_lists_keep_sub_items_with_their_item() -> None:
         "Key Inclusion Criteria:\n\n1. Adults\n2. Women not pregnant if:\n\n   1. after menopause\n"
         "   2. sterile\n3. Consent \\>18\n\n"
         "Exclusion Criteria:\n\n* Cancer\n* -\n\nNot all are listed."
-        "Exclusion Criteria:\n\n* Cancer\n* -\n\nNot all are listed."
     )
     lists = split_ctgov_criteria(text)
     assert lists.inclusion == [
