@@ -1,0 +1,337 @@
+"""Split registry eligibility text into one criterion per item, and match restated passages.
+
+Three shapes occur:
+
+* ClinicalTrials.gov: ``Inclusion Criteria:`` / ``Exclusion Criteria:`` headings, then bullet
+  (``*``, ``-``) or numbered (``1.``) items; indented sub-items belong to the item above them.
+* IRCT detailed section: one line per item, except when the registrant typed the list as one
+  run-on line. :func:`split_run_on` then cuts it before a word that starts a new item.
+* IRCT protocol summary: a comma-separated restatement. :func:`match_passages` cuts it into
+  fragments and gives each fragment to the detailed criterion whose words it shares most.
+
+The run-on heuristic (documented in docs/registry-import.md): a new item starts at a word that
+begins with a capital letter followed by a lower-case letter (``Severe``) or is an all-capital
+word of two or more letters (``PASI``), when the word before it ends in a lower-case letter, a
+digit or ``)``, or is itself an all-capital abbreviation (``HIV``), and is not a joining word
+(``and``, ``or``, ``of``, ``with`` ...); a possessive (``Crohn's``) is taken for a name and
+never starts an item. Nothing inside parentheses is cut. The importer applies this only to a
+criteria list typed as one line. Items that begin with a
+lower-case word cannot be told apart from the item before them and stay joined.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+__all__ = [
+    "CriteriaLists",
+    "match_passages",
+    "split_ctgov_criteria",
+    "split_run_on",
+    "split_summary",
+]
+
+_JOINERS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "and/or",
+        "as",
+        "at",
+        "by",
+        "e.g.",
+        "for",
+        "from",
+        "i.e.",
+        "in",
+        "include",
+        "includes",
+        "including",
+        "into",
+        "is",
+        "nor",
+        "not",
+        "of",
+        "on",
+        "or",
+        "per",
+        "such",
+        "than",
+        "that",
+        "the",
+        "to",
+        "vs",
+        "versus",
+        "via",
+        "which",
+        "with",
+        "without",
+    ]
+)
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "and/or",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "during",
+        "e.g.",
+        "for",
+        "from",
+        "has",
+        "have",
+        "i.e.",
+        "in",
+        "include",
+        "includes",
+        "including",
+        "into",
+        "is",
+        "it",
+        "its",
+        "least",
+        "more",
+        "most",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "on",
+        "or",
+        "other",
+        "over",
+        "per",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "there",
+        "these",
+        "this",
+        "those",
+        "to",
+        "under",
+        "up",
+        "use",
+        "used",
+        "vs",
+        "was",
+        "were",
+        "which",
+        "with",
+        "within",
+        "without",
+        "criteria",
+        "inclusion",
+        "exclusion",
+    ]
+)
+_WORD = re.compile(r"\S+")
+_CAP_START = re.compile(r"^[\"'(]?(?:[A-Z][a-z]|[A-Z]{2,}\b)")
+
+
+def _is_boundary(prev: str, word: str) -> bool:
+    if not _CAP_START.match(word) or word.endswith(("'s", "’s")):
+        return False
+    if prev.lower() in _JOINERS:
+        return False
+    last = prev[-1]
+    return last.islower() or last.isdigit() or last == ")" or bool(re.fullmatch(r"[A-Z]{2,}", prev))
+
+
+def split_run_on(line: str) -> list[str]:
+    """Cut one run-on line of criteria into items (see the module docstring for the rule)."""
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for m in _WORD.finditer(line):
+        word = m.group(0)
+        if current and depth == 0 and _is_boundary(current[-1], word):
+            items.append(" ".join(current))
+            current = []
+        current.append(word)
+        depth = max(0, depth + word.count("(") - word.count(")"))
+    if current:
+        items.append(" ".join(current))
+    return [i.strip() for i in items if i.strip()]
+
+
+@dataclass(frozen=True)
+class CriteriaLists:
+    """Criteria items by kind, and text that belongs to neither list."""
+
+    inclusion: list[str]
+    exclusion: list[str]
+    other: list[str]
+
+
+_HEADING = re.compile(
+    r"^\s*(?:key\s+)?(?P<kind>inclusion|exclusion)\s+criteria\s*:?\s*$", re.IGNORECASE
+)
+_ITEM = re.compile(r"^(?P<indent>\s*)(?:[*\-•]|\d{1,3}[.)])\s+(?P<text>.*\S)?\s*$")
+_ESCAPES = re.compile(r"\\([\[\]<>&*_\\()#+\-.!~`|])")
+
+
+def unescape(text: str) -> str:
+    """Remove the markdown escapes ClinicalTrials.gov adds (``\\<``, ``\\[``)."""
+    return _ESCAPES.sub(r"\1", text)
+
+
+def split_ctgov_criteria(text: str) -> CriteriaLists:
+    """Items of a ClinicalTrials.gov ``eligibilityCriteria`` text, sub-items kept with their item.
+
+    A sub-item (indented deeper than the item list) is appended to its item on a new line,
+    verbatim; a paragraph outside the lists goes to ``other``.
+    """
+    lists: dict[str, list[str]] = {"inclusion": [], "exclusion": []}
+    other: list[str] = []
+    kind: str | None = None
+    base_indent: int | None = None
+    for raw in unescape(text).splitlines():
+        if not raw.strip():
+            continue
+        heading = _HEADING.match(raw)
+        if heading:
+            kind = heading.group("kind").lower()
+            base_indent = None
+            continue
+        item = _ITEM.match(raw)
+        if item and kind is not None:
+            body = (item.group("text") or "").strip()
+            if not re.search(r"\w", body):
+                body = ""  # an empty bullet ("* -") left at the end of a list
+            indent = len(item.group("indent"))
+            if base_indent is None:
+                base_indent = indent
+            target = lists[kind]
+            if indent > base_indent and target:
+                if body:
+                    target[-1] += "\n" + raw.strip()
+                continue
+            if body:
+                target.append(body)
+            continue
+        if kind is not None and lists[kind] and raw.startswith((" ", "\t")):
+            lists[kind][-1] += "\n" + raw.strip()
+            continue
+        if kind is not None and not lists[kind]:
+            # A list written as plain lines, one item a line.
+            lists[kind].append(raw.strip())
+            base_indent = 0
+            continue
+        other.append(raw.strip())
+    return CriteriaLists(lists["inclusion"], lists["exclusion"], other)
+
+
+# -- the protocol summary -------------------------------------------------------------------------
+
+_SUMMARY_SPLIT = re.compile(
+    r"(?P<inc>inclusion\s+criteria\s*:)|(?P<exc>exclusion\s+criteria\s*:)", re.IGNORECASE
+)
+
+
+def split_summary(text: str) -> tuple[str, str]:
+    """The inclusion and exclusion parts of an IRCT summary passage (either may be empty)."""
+    inc, exc = "", ""
+    marks = list(_SUMMARY_SPLIT.finditer(text))
+    for n, m in enumerate(marks):
+        end = marks[n + 1].start() if n + 1 < len(marks) else len(text)
+        part = text[m.end() : end].strip()
+        if m.group("inc"):
+            inc = part
+        else:
+            exc = part
+    return inc, exc
+
+
+def _fragments(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the fragments of a summary passage: cut at top-level commas and
+    semicolons, at ``/`` before a capitalised word, and at run-on item boundaries."""
+    cuts: list[int] = [0]
+    depth = 0
+    prev = ""
+    for m in _WORD.finditer(text):
+        word = m.group(0)
+        if depth == 0 and prev and not prev.endswith((",", ";")) and _is_boundary(prev, word):
+            cuts.append(m.start())
+        for k, ch in enumerate(word):
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth = max(0, depth - 1)
+            elif (depth == 0 and ch in ",;") or (
+                depth == 0 and ch == "/" and _CAP_START.match(word[k + 1 :])
+            ):
+                cuts.append(m.start() + k)
+        prev = word.split("/")[-1]
+    cuts.append(len(text))
+    spans: list[tuple[int, int]] = []
+    for a, b in itertools.pairwise(cuts):
+        start = a
+        while start < b and (text[start] in ",;/" or text[start].isspace()):
+            start += 1
+        end = b
+        while end > start and (text[end - 1] in ".,;" or text[end - 1].isspace()):
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def _stems(text: str) -> set[str]:
+    out: set[str] = set()
+    for w in re.findall(r"[A-Za-z][A-Za-z']+", text.lower()):
+        w = w.removesuffix("'s")
+        if w in _STOP or len(w) < 3:
+            continue
+        w = w.rstrip("s") if len(w) > 4 else w
+        out.add(w[:5])
+    return out
+
+
+def match_passages(summary: str, criteria: list[str]) -> tuple[dict[int, list[str]], list[str]]:
+    """Give each fragment of ``summary`` to the criterion sharing most of its (rarer) words.
+
+    A shared word counts 1/df, df being how many of ``criteria`` contain it; a fragment goes to
+    the single best-scoring criterion, and fragments given to the same criterion one after
+    another are joined back into one verbatim passage. Returns passages by criterion index and
+    the fragments that matched no criterion (none shared, or a tie).
+    """
+    stems = [_stems(c) for c in criteria]
+    df: Counter[str] = Counter(s for st in stems for s in st)
+    matched: dict[int, list[str]] = {}
+    unmatched: list[str] = []
+    last_index: int | None = None
+    last_span: tuple[int, int] | None = None
+    for start, end in _fragments(summary):
+        frag = summary[start:end]
+        fs = _stems(frag)
+        scores = [sum(1 / df[s] for s in fs & st) for st in stems]
+        best = max(scores, default=0.0)
+        winners = [n for n, sc in enumerate(scores) if sc == best]
+        if best <= 0 or len(winners) != 1:
+            unmatched.append(frag)
+            last_index, last_span = None, None
+            continue
+        n = winners[0]
+        if n == last_index and last_span is not None:
+            last_span = (last_span[0], end)
+            matched[n][-1] = summary[last_span[0] : last_span[1]]
+        else:
+            last_span = (start, end)
+            matched.setdefault(n, []).append(frag)
+        last_index = n
+    return matched, unmatched

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trialkit.registry.criteria_text import (
+    match_passages,
+    split_ctgov_criteria,
+    split_run_on,
+    split_summary,
+)
+
+
+def test_run_on_cuts_before_a_capitalised_word_after_a_lowercase_one() -> None:
+    assert split_run_on("Age over 18 years Written consent given") == [
+        "Age over 18 years",
+        "Written consent given",
+    ]
+
+
+def test_run_on_keeps_joined_words_parentheses_and_possessives() -> None:
+    assert split_run_on("Hepatitis B, C or HIV") == ["Hepatitis B, C or HIV"]
+    assert split_run_on("Severe disease (including Liver failure)") == [
+        "Severe disease (including Liver failure)"
+    ]
+    assert split_run_on("Highly active Crohn's disease") == ["Highly active Crohn's disease"]
+    assert split_run_on("disease of the Liver") == ["disease of the Liver"]
+
+
+def test_run_on_cuts_after_an_abbreviation_digit_or_parenthesis() -> None:
+    assert split_run_on("HIV Patients with malignancy") == ["HIV", "Patients with malignancy"]
+    assert split_run_on("(grade 1-3) PASI 3-12 No response") == [
+        "(grade 1-3)",
+        "PASI 3-12",
+        "No response",
+    ]
+
+
+@given(
+    st.lists(
+        st.sampled_from(["alpha", "beta", "Gamma", "DELTA", "(x", "y)", "and", "3", ","]),
+        max_size=30,
+    )
+)
+def test_run_on_loses_and_invents_no_words(words: list[str]) -> None:
+    line = " ".join(words)
+    assert " ".join(split_run_on(line)).split() == line.split()
+
+
+def test_summary_splits_inclusion_and_exclusion() -> None:
+    inc, exc = split_summary("Inclusion criteria: a, b. Exclusion Criteria: c")
+    assert (inc, exc) == ("a, b.", "c")
+
+
+def test_passages_join_adjacent_fragments_and_report_ties() -> None:
+    criteria = ["No new lesion during past 3 months", "Other disease", "Disabling disease"]
+    matched, unmatched = match_passages(
+        "no lesion, or increase of lesion in 6 months, debilitating disease", criteria
+    )
+    assert matched == {0: ["no lesion, or increase of lesion in 6 months"]}
+    assert unmatched == ["debilitating disease"]
+
+
+def test_ctgov_lists_keep_sub_items_with_their_item() -> None:
+    text = (
+        "Key Inclusion Criteria:\n\n1. Adults\n2. Women not pregnant if:\n\n   1. after menopause\n"
+        "   2. sterile\n3. Consent \\>18\n\n"
+        "Exclusion Criteria:\n\n* Cancer\n* -\n\nNot all are listed."
+    )
+    lists = split_ctgov_criteria(text)
+    assert lists.inclusion == [
+        "Adults",
+        "Women not pregnant if:\n1. after menopause\n2. sterile",
+        "Consent >18",
+    ]
+    assert lists.exclusion == ["Cancer"]
+    assert lists.other == ["Not all are listed."]
