@@ -143,3 +143,10 @@ def test_every_code_is_documented() -> None:
     documented = set(re.findall(r"`([A-Z]+\.[EWI]\d{3})`", text))
     missing = set(CODES) - documented
     assert not missing, f"docs/checks.md lacks {sorted(missing)}"
+
+
+def test_instrument_codes_are_documented() -> None:
+    from trialkit.instruments.from_study import CODES as INSTRUMENT_CODES
+
+    text = DOCS.read_text(encoding="utf-8")
+    assert all(f"`{code}`" in text for code in INSTRUMENT_CODES)

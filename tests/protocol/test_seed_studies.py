@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from trialkit.protocol import DataType, Severity, Study, check_study, resolve_study, shipped_studies
+from trialkit.checks import check_full
+from trialkit.protocol import DataType, Severity, Study, resolve_study, shipped_studies
 
 PSO = "psoriasis-adipose-exosomes"
 IBD = "ibd-placental-exosomes"
@@ -39,7 +40,7 @@ def test_resolve_by_registry_id(ref: str, study_id: str) -> None:
 
 @pytest.mark.parametrize("study_id", [PSO, IBD, UCM])
 def test_no_errors_on_shipped_studies(studies: dict[str, Study], study_id: str) -> None:
-    errors = [d for d in check_study(studies[study_id]) if d.severity is Severity.ERROR]
+    errors = [d for d in check_full(studies[study_id]) if d.severity is Severity.ERROR]
     assert errors == []
 
 
@@ -176,7 +177,7 @@ def test_ucmsc_against_its_record(studies: dict[str, Study]) -> None:
 
 
 def test_registry_conflicts_reported_with_both_passages(studies: dict[str, Study]) -> None:
-    found = {d.path: d for d in check_study(studies[PSO]) if d.code == "REG.W001"}
+    found = {d.path: d for d in check_full(studies[PSO]) if d.code == "REG.W001"}
     assert set(found) == {"eligibility.I3", "eligibility.E2", "eligibility.I5"}
     assert "range 3–12 against 3–10" in found["eligibility.I3"].message
     assert "4 weeks against 2 weeks" in found["eligibility.E2"].message

@@ -12,6 +12,7 @@ import typer
 from trialkit import __version__
 from trialkit.cli import analyse as _analyse
 from trialkit.cli import demo as _demo
+from trialkit.cli import prescreen as _prescreen
 from trialkit.cli import score as _score
 from trialkit.cli import study as _study
 from trialkit.cli._console import err_console, fail
@@ -48,6 +49,7 @@ _study.register(app)
 _demo.register(app)
 _analyse.register(app)
 _score.register(app)
+_prescreen.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

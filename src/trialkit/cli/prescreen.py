@@ -11,10 +11,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trialkit.cli._console import console, err_console, fail
+from trialkit.criteria.from_study import study_criteria
 from trialkit.criteria.prescreen import prescreen_file
 from trialkit.criteria.screening import compile_criteria
 from trialkit.criteria.studyfile import StudyCriteria, load_criteria_file
-from trialkit.errors import NotFound, TrialkitError, ValidationFailed
+from trialkit.errors import TrialkitError, ValidationFailed
+from trialkit.protocol import resolve_study
 
 __all__ = ["load_study_criteria", "prescreen", "register"]
 
@@ -24,19 +26,16 @@ _PROGRESS_FROM = 100_000  # rows: shorter runs finish before a bar would be wort
 def load_study_criteria(study: str) -> StudyCriteria:
     """The items, criteria and reference ranges of ``study``.
 
-    Integration hook: the lead wires this to the protocol loader (study name or YAML path ->
-    protocol models -> :class:`StudyCriteria`). Until then ``study`` is the path of a YAML or
-    JSON file holding just ``items``, ``criteria`` and ``ranges``
-    (see :mod:`trialkit.criteria.studyfile`).
+    ``study`` is a shipped study's id or registry id, a study YAML file, or a small YAML/JSON
+    file holding just ``items``, ``criteria`` and ``ranges`` (see
+    :mod:`trialkit.criteria.studyfile`), which is handy for screening against draft criteria.
     """
     path = Path(study)
-    if path.suffix.lower() in (".yaml", ".yml", ".json") and path.is_file():
-        return load_criteria_file(path)
-    raise NotFound(
-        f"study {study!r} was not found",
-        code="PRESCREEN.E010",
-        hint="pass the path of a study criteria file (.yaml or .json)",
-    )
+    if path.is_file() and path.suffix.lower() in (".yaml", ".yml", ".json"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if not any(line.startswith("identity:") for line in text.splitlines()):
+            return load_criteria_file(path)
+    return study_criteria(resolve_study(study))
 
 
 def _as_of(text: str | None) -> date:
@@ -51,7 +50,12 @@ def _as_of(text: str | None) -> date:
 
 
 def prescreen(
-    study: Annotated[str, typer.Argument(help="The study (for now: its criteria YAML/JSON file).")],
+    study: Annotated[
+        str,
+        typer.Argument(
+            help="A study id, registry id or YAML file (or a criteria-only YAML/JSON file)."
+        ),
+    ],
     file: Annotated[Path, typer.Argument(help="Candidates: a .csv or .parquet file.")],
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the verdicts here (CSV); default stdout.")

@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from trialkit.checks import check_full
 from trialkit.cli._console import console, err_console
-from trialkit.protocol import Diagnostic, Severity, Study, check_study, json_schema, resolve_study
-from trialkit.protocol.check import Checker
+from trialkit.cli.study_import import register_import
+from trialkit.protocol import Diagnostic, Severity, Study, json_schema, resolve_study
 from trialkit.schedule import template
 
 __all__ = ["register", "render_calendar", "render_summary", "study_app"]
@@ -22,16 +23,9 @@ StudyRef = Annotated[
     str, typer.Argument(help="A study YAML file, or a shipped study's id or registry id.")
 ]
 
-_EXTRA_CHECKERS: list[Checker] = []
-
-
-def add_checker(checker: Checker) -> None:
-    """Register a lower layer's checker (criteria type checks, instrument names) for `check`."""
-    _EXTRA_CHECKERS.append(checker)
-
 
 def run_checks(study: Study) -> list[Diagnostic]:
-    return check_study(study, extra=_EXTRA_CHECKERS)
+    return check_full(study)
 
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -213,6 +207,9 @@ def schema_cmd(
     else:
         out.write_text(text + "\n", encoding="utf-8")
         err_console.print(f"wrote {out}")
+
+
+register_import(study_app)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,6 +26,7 @@ import yaml
 from trialkit.criteria.spec import (
     DATA_TYPES,
     Criterion,
+    CriterionLike,
     DataType,
     ItemSpec,
     ReferenceRange,
@@ -40,7 +41,7 @@ __all__ = ["StudyCriteria", "load_criteria_file"]
 @dataclass(frozen=True)
 class StudyCriteria:
     items: dict[str, ItemSpec]
-    criteria: tuple[Criterion, ...]
+    criteria: tuple[CriterionLike, ...]
     ranges: ReferenceRanges
 
 

@@ -84,6 +84,9 @@ class ItemGroup(Model):
     instrument: str | None = Field(
         default=None, description="All items of this instrument, when `items` does not list them."
     )
+    instrument_options: dict[str, str | int | Decimal | bool] = Field(
+        default_factory=dict, description="Scoring options of the instrument (e.g. a grade range)."
+    )
     items: list[Item] = Field(default_factory=list)
 
     @model_validator(mode="after")
