@@ -24,9 +24,11 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from trialkit.criteria import compile_criteria, compile_sql, load_criteria_file  # noqa: E402
+from trialkit.criteria import compile_criteria, compile_sql  # noqa: E402
+from trialkit.criteria.from_study import study_criteria  # noqa: E402
+from trialkit.protocol import resolve_study  # noqa: E402
 
-STUDY = ROOT / "tests" / "criteria" / "data" / "ibd_exosome.yaml"
+STUDY = "ibd-placental-exosomes"  # the shipped study
 AS_OF = date(2025, 3, 1)
 
 GENERATE = """
@@ -103,7 +105,7 @@ def _peak_mb() -> float:
 
 
 def compiled_query() -> str:
-    study = load_criteria_file(STUDY)
+    study = study_criteria(resolve_study(STUDY))
     compiled = compile_criteria(study.criteria, study.items, study.ranges)
     return compile_sql(compiled, as_of=AS_OF)
 
@@ -125,7 +127,7 @@ def child(variant: str, rows: int, sample: int) -> dict[str, Any]:
         conn.execute(f"CREATE TEMP TABLE result AS {query}")
         seconds = time.perf_counter() - start
         return {"rows": rows, "seconds": seconds, "peak_mb": _peak_mb()}
-    study = load_criteria_file(STUDY)
+    study = study_criteria(resolve_study(STUDY))
     compiled = compile_criteria(study.criteria, study.items, study.ranges)
     cursor = conn.execute(f"SELECT * FROM candidates LIMIT {sample}")
     names = [d[0] for d in cursor.description]
@@ -164,7 +166,7 @@ def agreement(rows: int, sample: int) -> tuple[int, int]:
     diff_hand = conn.execute(
         f"SELECT count(*) FROM (({query}) EXCEPT ALL ({HAND_WRITTEN}))"
     ).fetchone()
-    study = load_criteria_file(STUDY)
+    study = study_criteria(resolve_study(STUDY))
     compiled = compile_criteria(study.criteria, study.items, study.ranges)
     cursor = conn.execute(f"SELECT * FROM candidates ORDER BY candidate_id LIMIT {sample}")
     names = [d[0] for d in cursor.description]
