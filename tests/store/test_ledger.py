@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 import pytest
@@ -49,9 +50,10 @@ def test_an_untouched_chain_verifies(db: Database) -> None:
         assert head(conn) == (5, result.head_hash)
         rows = conn.execute(sa.select(audit_log).order_by(audit_log.c.seq)).mappings().all()
     assert rows[0]["prev_hash"] == "0" * 64
-    assert all(r["prev_hash"] == p["hash"] for p, r in zip(rows, rows[1:], strict=False))
+    assert all(r["prev_hash"] == p["hash"] for p, r in itertools.pairwise(rows))
     assert all(entry_hash(dict(r)) == r["hash"] for r in rows)
-    assert rows[2]["old"] == "2" and rows[2]["new"] == "3"
+    assert rows[2]["old"] == "2"
+    assert rows[2]["new"] == "3"
 
 
 def test_an_edited_entry_is_found(db: Database) -> None:
@@ -197,4 +199,5 @@ def test_concurrent_appends_keep_one_chain(db: Database) -> None:
     assert errors == []
     with db.read() as conn:
         result = verify(conn)
-    assert result.ok and result.entries == 20
+    assert result.ok
+    assert result.entries == 20
