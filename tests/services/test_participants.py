@@ -164,8 +164,8 @@ def test_refused_steps_name_state_and_options(db: Database, ctx: Context) -> Non
         start(db, ctx, UCM, p.code)
     assert "participant is screening: cannot start" in str(err.value)
     assert "consent, screen_fail" in str(err.value)
+    consent(db, ctx, UCM, p.code, on=date(2025, 3, 3), form_version="1", obtained_by="x")
     with pytest.raises(TransitionError, match="no eligibility verdict"):
-        consent(db, ctx, UCM, p.code, on=date(2025, 3, 3), form_version="1", obtained_by="x")
         enrol(db, ctx, UCM, p.code)
 
 

@@ -35,8 +35,8 @@ from trialkit.services.ports import (
     EligibilityEvaluator,
     EligibilityVerdict,
     RuleEvaluator,
-    ScoreResult,
     Scorer,
+    ScoreResult,
 )
 from trialkit.services.records import FieldChange, write
 from trialkit.services.studies import LoadedVersion, ProtocolRef, add_site, load_study
@@ -79,4 +79,5 @@ __all__ = [
     "screen_fail",
     "start",
     "withdraw",
+    "write",
 ]
