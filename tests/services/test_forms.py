@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -36,7 +36,11 @@ VITALS = {"systolic_bp": "120", "diastolic_bp": "80", "heart_rate": "72", "tempe
 class Comparisons:
     """A small real rule evaluator for `a > b` style checks (None when a value is missing)."""
 
-    OPS = {">": lambda a, b: a > b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b}
+    OPS: ClassVar[dict[str, Callable[[Any, Any], bool]]] = {
+        ">": lambda a, b: a > b,
+        "<": lambda a, b: a < b,
+        ">=": lambda a, b: a >= b,
+    }
 
     def evaluate(self, expression: str, values: Mapping[str, Any]) -> bool | None:
         m = re.fullmatch(r"\s*(\w+)\s*(>=|>|<)\s*(\w+)\s*", expression)
