@@ -5,6 +5,7 @@ services through the interfaces in :mod:`trialkit.services.ports`.
 """
 
 from trialkit.services.context import Context
+from trialkit.services.doses import DoseResult, record_dose
 from trialkit.services.forms import (
     CheckOutcome,
     FormConflict,
@@ -39,18 +40,32 @@ from trialkit.services.ports import (
     ScoreResult,
 )
 from trialkit.services.records import FieldChange, write
+from trialkit.services.schedule import (
+    Calendar,
+    CalendarVisit,
+    OverdueVisit,
+    calendar,
+    miss_visit,
+    overdue,
+    record_visit,
+    unscheduled_visit,
+)
 from trialkit.services.studies import LoadedVersion, ProtocolRef, add_site, load_study
 
 __all__ = [
     "TRANSITIONS",
+    "Calendar",
+    "CalendarVisit",
     "CheckOutcome",
     "Context",
+    "DoseResult",
     "EligibilityEvaluator",
     "EligibilityVerdict",
     "FieldChange",
     "FormConflict",
     "FormRecord",
     "LoadedVersion",
+    "OverdueVisit",
     "Participant",
     "ProtocolRef",
     "RuleEvaluator",
@@ -62,6 +77,7 @@ __all__ = [
     "add_site",
     "allowed_steps",
     "apply_amendment",
+    "calendar",
     "complete",
     "consent",
     "enrol",
@@ -71,13 +87,18 @@ __all__ = [
     "load_study",
     "lose",
     "mark_not_required",
+    "miss_visit",
     "next_status",
+    "overdue",
     "read_form",
+    "record_dose",
+    "record_visit",
     "register",
     "save_form",
     "screen",
     "screen_fail",
     "start",
+    "unscheduled_visit",
     "withdraw",
     "write",
 ]
