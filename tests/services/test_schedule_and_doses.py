@@ -32,12 +32,25 @@ from trialkit.store import Database
 
 UCM = "psoriasis-ucmsc"
 PAE = "psoriasis-adipose-exosomes"
-NO = (
-    "standard_treatment_failure new_or_enlarging_lesions_3m immunosuppressant_use "
-    "topical_treatment_use severe_underlying_disease uncontrolled_hypertension pregnant lactating "
-    "diabetes hbv_positive hcv_positive hiv_positive immunodeficiency malignancy "
-    "disabling_disease systemic_infection injection_site_infection"
-).split()
+NO = [
+    "standard_treatment_failure",
+    "new_or_enlarging_lesions_3m",
+    "immunosuppressant_use",
+    "topical_treatment_use",
+    "severe_underlying_disease",
+    "uncontrolled_hypertension",
+    "pregnant",
+    "lactating",
+    "diabetes",
+    "hbv_positive",
+    "hcv_positive",
+    "hiv_positive",
+    "immunodeficiency",
+    "malignancy",
+    "disabling_disease",
+    "systemic_infection",
+    "injection_site_infection",
+]
 PAE_SCREEN = {
     "screening_date": "2025-03-03",
     "age": "40",
@@ -96,7 +109,7 @@ def test_first_dose_plans_the_calendar_and_starts_the_participant(
     assert v["V_W2"].target == date(2025, 3, 24)
     assert (v["V_W2"].earliest, v["V_W2"].latest) == (date(2025, 3, 22), date(2025, 3, 26))
     assert v["V_W0"].state is VisitState.OPEN
-    assert v["V_W0"].forms == {f: "expected" for f in ("PASI", "INFUSION", "VITALS", "AE")}
+    assert v["V_W0"].forms == dict.fromkeys(("PASI", "INFUSION", "VITALS", "AE"), "expected")
     assert cal.given["W0"]["deviations"] == []
 
 
