@@ -138,9 +138,26 @@ def protocol(conn: sa.Connection, study_code: str, version: str | None = None) -
     return _ref(row)
 
 
+_BY_SHA: dict[str, Study] = {}
+
+
 def protocol_by_id(conn: sa.Connection, protocol_version_id: int) -> ProtocolRef:
-    row = conn.execute(sa.select(*_COLS).where(protocol_version.c.id == protocol_version_id)).one()
-    return _ref(row)
+    """A protocol version by id; its YAML is read and parsed only once per content hash."""
+    head = conn.execute(
+        sa.select(
+            protocol_version.c.id,
+            protocol_version.c.study_id,
+            protocol_version.c.version,
+            protocol_version.c.sha256,
+        ).where(protocol_version.c.id == protocol_version_id)
+    ).one()
+    parsed = _BY_SHA.get(head.sha256)
+    if parsed is None:
+        text = conn.execute(
+            sa.select(protocol_version.c.yaml).where(protocol_version.c.id == protocol_version_id)
+        ).scalar_one()
+        parsed = _BY_SHA.setdefault(head.sha256, _parse(head.sha256, text))
+    return ProtocolRef(head.id, head.study_id, head.version, parsed)
 
 
 def add_site(db: Database, ctx: Context, study_code: str, code: str, name: str) -> int:
