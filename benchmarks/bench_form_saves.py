@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from trialkit.protocol import shipped_studies  # noqa: E402
-from trialkit.services import Context, add_site, consent, load_study, register, save_form  # noqa: E402
-from trialkit.store import Database, canonical, upgrade  # noqa: E402
+from trialkit.protocol import shipped_studies
+from trialkit.services import Context, add_site, consent, load_study, register, save_form
+from trialkit.store import Database, canonical, upgrade
 
 STUDY = "psoriasis-ucmsc"
 T0 = datetime(2025, 3, 3, 9)
