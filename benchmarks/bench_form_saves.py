@@ -1,0 +1,134 @@
+"""Form saves per second (validation + audit + version check) against bare inserts.
+
+Runs on SQLite (a temporary file) and, when TRIALKIT_TEST_DATABASE_URL is set, on PostgreSQL
+(in a private schema, dropped afterwards). Each save is its own transaction, as in use; the
+baseline inserts the same form rows with bare SQLAlchemy Core, one transaction each, in the
+same run. Goal: saves at least one third of the bare insert rate.
+
+    python benchmarks/bench_form_saves.py [N]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from trialkit.protocol import shipped_studies
+from trialkit.services import Context, add_site, consent, load_study, register, save_form
+from trialkit.store import Database, canonical, upgrade
+
+STUDY = "psoriasis-ucmsc"
+T0 = datetime(2025, 3, 3, 9)
+
+
+def vitals(i: int) -> dict[str, str]:
+    return {
+        "systolic_bp": str(110 + i % 40),
+        "diastolic_bp": str(70 + i % 15),
+        "heart_rate": str(60 + i % 30),
+        "temperature": f"36.{i % 10}",
+    }
+
+
+def bench(url: str, n: int) -> tuple[float, float]:
+    db = Database.from_url(url)
+    try:
+        upgrade(db.engine)
+        ctx = Context("bench", T0)
+        for name, text in shipped_studies():
+            if STUDY in name:
+                load_study(db, ctx, text)
+        add_site(db, ctx, STUDY, "B", "Bench")
+        p = register(db, ctx, STUDY, "B")
+        consent(db, ctx, STUDY, p.code, on=date(2025, 3, 3), form_version="1", obtained_by="x")
+        save_form(db, ctx, STUDY, p.code, visit="SCR", form_id="VITALS", values=vitals(0))
+        start = time.perf_counter()
+        for i in range(1, n + 1):
+            save_form(
+                db,
+                Context("bench", T0 + timedelta(seconds=i)),
+                STUDY,
+                p.code,
+                visit="SCR",
+                form_id="VITALS",
+                values=vitals(i),
+                expected_version=i,
+                reason="benchmark re-entry",
+            )
+        saves = n / (time.perf_counter() - start)
+
+        bare = sa.Table(
+            f"bare_{uuid.uuid4().hex[:8]}",
+            sa.MetaData(),
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("participant_id", sa.Integer),
+            sa.Column("visit_key", sa.String(64)),
+            sa.Column("form_id", sa.String(64)),
+            sa.Column("data", sa.Text),
+            sa.Column("version", sa.Integer),
+            sa.Column("updated_at", sa.DateTime),
+        )
+        bare.create(db.engine)
+        rows = [
+            {
+                "participant_id": p.id,
+                "visit_key": "SCR",
+                "form_id": "VITALS",
+                "data": canonical.dumps({"VS": vitals(i)}),
+                "version": i,
+                "updated_at": T0,
+            }
+            for i in range(n)
+        ]
+        start = time.perf_counter()
+        for row in rows:
+            with db.engine.begin() as conn:
+                conn.execute(bare.insert(), row)
+        inserts = n / (time.perf_counter() - start)
+        bare.drop(db.engine)
+        return saves, inserts
+    finally:
+        db.dispose()
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    targets: list[tuple[str, str, str | None]] = []
+    tmp = tempfile.TemporaryDirectory()
+    targets.append(("sqlite", f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}", None))
+    base = os.environ.get("TRIALKIT_TEST_DATABASE_URL")
+    if base:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        sep = "&" if "?" in base else "?"
+        targets.append(("postgresql", f"{base}{sep}options=-csearch_path%3D{schema}", schema))
+    print(f"form saves (validation + audit + version check) vs bare inserts, n={n}")
+    print(f"{'database':<12}{'saves/s':>10}{'inserts/s':>12}{'ratio':>8}  goal >= 0.33")
+    for name, url, schema in targets:
+        admin = sa.create_engine(base) if schema and base else None
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            saves, inserts = bench(url, n)
+        finally:
+            if admin is not None:
+                with admin.begin() as conn:
+                    conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+        print(f"{name:<12}{saves:>10.0f}{inserts:>12.0f}{saves / inserts:>8.2f}")
+    if not base:
+        print("postgresql: skipped (set TRIALKIT_TEST_DATABASE_URL to include it)")
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+"""Dose arithmetic with units and the deviations of an administration (pure core)."""
+
+from trialkit.dosing.compute import ComputedDose, compute_dose, in_unit
+from trialkit.dosing.deviations import Deviation, deviations
+
+__all__ = ["ComputedDose", "Deviation", "compute_dose", "deviations", "in_unit"]

@@ -1,0 +1,626 @@
+"""Form data: validate, score, check and save a form instance through the one write path.
+
+One ``form_instance`` row per form entered at a visit (``instance_no`` for repeating forms),
+its items as JSON (see :mod:`trialkit.services.values`); a protocol change needs no migration.
+
+``values`` passed to :func:`save_form` map an item name to the text as entered, and a
+repeating item group's id to a list of rows (each a mapping of item name to text). An item group
+that takes its items from an instrument (``instrument:`` and no ``items``) accepts its values
+under the group id (a mapping, or a list of rows when repeating), or as otherwise unknown item
+names when the form has exactly one such group; they are stored as entered without per-item
+validation, and the result says so.
+
+Saving an existing instance needs the ``expected_version`` the user started from; if someone
+saved in between, :class:`FormConflict` is raised with the current values and the submitted
+ones, and nothing is written. A change after first entry needs a ``reason``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from trialkit.errors import ConflictError, NotFound, ValidationFailed
+from trialkit.protocol import Form, ItemGroup, Study
+from trialkit.services import participants, studies
+from trialkit.services.context import Context
+from trialkit.services.ports import RuleEvaluator, Scorer
+from trialkit.services.records import FieldChange, StaleVersion, write
+from trialkit.services.values import parse_item, typed_form
+from trialkit.store import Database, canonical
+from trialkit.store.tables import data_query, form_instance, visit_record
+
+__all__ = [
+    "CheckOutcome",
+    "FormConflict",
+    "FormRecord",
+    "SaveResult",
+    "mark_not_required",
+    "read_form",
+    "save_form",
+]
+
+UNSCHEDULED_PREFIX = "UNS-"
+
+
+class FormConflict(ConflictError):
+    """A stale save: ``current``/``current_version`` are stored now, ``submitted`` is yours."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        current: dict[str, Any],
+        current_version: int,
+        submitted: Mapping[str, Any],
+    ) -> None:
+        super().__init__(
+            message,
+            code="FORM.E001",
+            hint="review the current values, merge your changes and save again with the "
+            f"version {current_version}",
+            current=current,
+            current_version=current_version,
+        )
+        self.submitted = dict(submitted)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    id: str
+    severity: str
+    status: str  # passed | failed | unknown | not_evaluated
+    message: str
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    form_instance_id: int
+    version: int
+    protocol_version: str
+    changed: list[str]
+    derived: dict[str, Any]
+    checks: list[CheckOutcome]
+    queries_opened: list[int]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FormRecord:
+    id: int
+    visit_key: str
+    form_id: str
+    instance_no: int
+    status: str
+    version: int
+    protocol_version: str
+    data: dict[str, Any]
+    derived: dict[str, Any]
+
+    def values(self) -> dict[str, Any]:
+        """Typed values by item name (repeating groups as lists of rows)."""
+        return typed_form(self.data)
+
+
+def _form_for_visit(study: Study, visit_key: str, form_id: str) -> Form:
+    form = study.form(form_id)
+    if form is None:
+        raise NotFound(
+            f"study {study.id}: no form {form_id!r}",
+            code="FORM.E002",
+            hint="forms: " + ", ".join(f.id for f in study.forms),
+        )
+    if visit_key.startswith(UNSCHEDULED_PREFIX):
+        allowed = study.timeline.unscheduled.forms if study.timeline.unscheduled.allowed else []
+    else:
+        visit = next((v for v in study.timeline.visits if v.id == visit_key), None)
+        if visit is None:
+            raise NotFound(
+                f"study {study.id}: no visit {visit_key!r}",
+                code="FORM.E003",
+                hint="visits: " + ", ".join(v.id for v in study.timeline.visits),
+            )
+        allowed = visit.forms
+    if form_id not in allowed:
+        raise ValidationFailed(
+            f"form {form_id} is not collected at visit {visit_key}",
+            code="FORM.E004",
+            hint="forms at this visit: " + (", ".join(allowed) or "none"),
+        )
+    return form
+
+
+def _rows(value: Any, path: str, errors: dict[str, list[str]]) -> list[Mapping[str, Any]]:
+    if value is None:
+        return []
+    is_list = isinstance(value, Sequence) and not isinstance(value, str)
+    if is_list and all(isinstance(r, Mapping) for r in value):
+        return list(value)
+    errors.setdefault(path, []).append(
+        f"{path} repeats: give a list of rows, each a mapping of item name to value"
+    )
+    return []
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        raise ValidationFailed(
+            f"binary float {value!r} refused: pass the value as text, as entered",
+            code="FORM.E005",
+        )
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    return str(value)
+
+
+class _Builder:
+    def __init__(self, study: Study, form: Form, pv: str, old: dict[str, Any]) -> None:
+        self.study, self.form, self.pv, self.old = study, form, pv, old
+        self.errors: dict[str, list[str]] = {}
+        self.notes: list[str] = []
+
+    def entry(self, old: Any, item_type: str, raw: str, value: Any) -> dict[str, Any]:
+        if isinstance(old, dict) and old.get("raw") == raw and old.get("type") == item_type:
+            return old  # unchanged: keeps the protocol version it was captured under
+        return {"raw": raw, "value": value, "type": item_type, "pv": self.pv}
+
+    def group_row(
+        self, group: ItemGroup, given: Mapping[str, Any], path: str, old: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        known = {i.name for i in group.items}
+        for name in given:
+            if name not in known and group.repeating:
+                self.errors.setdefault(f"{path}/{name}", []).append(
+                    f"{name}: not an item of group {group.id}"
+                )
+        for item in group.items:
+            raw = _text(given.get(item.name))
+            ipath = f"{path}/{item.name}"
+            if item.derived:
+                if raw not in (None, ""):
+                    self.errors.setdefault(ipath, []).append(
+                        f"{item.name}: computed from {item.derived}, never entered; leave it empty"
+                    )
+                continue
+            if raw is None or raw.strip() == "":
+                if item.required:
+                    self.errors.setdefault(ipath, []).append(
+                        f"{item.name} ({item.label}) is required; enter a value"
+                    )
+                continue
+            value, problems = parse_item(item, raw, self.study)
+            if problems:
+                self.errors.setdefault(ipath, []).extend(problems)
+                continue
+            row[item.name] = self.entry(old.get(item.name), item.data_type.value, raw, value)
+        return row
+
+    def unvalidated(self, given: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, v in given.items():
+            raw = _text(v)
+            if raw is None or raw.strip() == "":
+                continue
+            out[name] = self.entry(old.get(name), "unvalidated", raw, None)
+        return out
+
+    def build(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        form = self.form
+        flat_names = {i.name for g in form.groups if not g.repeating for i in g.items}
+        group_ids = {g.id for g in form.groups}
+        open_groups = [g for g in form.groups if g.instrument and not g.items]
+        flat_open = [g for g in open_groups if not g.repeating]
+        unknown = {k: v for k, v in values.items() if k not in flat_names | group_ids}
+        data: dict[str, Any] = {}
+        for group in form.groups:
+            old = self.old.get(group.id)
+            if group.instrument and not group.items:
+                self.notes.append(
+                    f"group {group.id}: items of instrument {group.instrument} stored as "
+                    "entered, without per-item validation (instrument items not available)"
+                )
+                given = values.get(group.id)
+                if group.repeating:
+                    rows = _rows(given, group.id, self.errors)
+                    olds = old if isinstance(old, list) else []
+                    data[group.id] = [
+                        self.unvalidated(r, olds[i] if i < len(olds) else {})
+                        for i, r in enumerate(rows)
+                    ]
+                    continue
+                mapping: dict[str, Any] = dict(given) if isinstance(given, Mapping) else {}
+                if len(flat_open) == 1 and group is flat_open[0]:
+                    mapping.update(unknown)
+                    unknown = {}
+                data[group.id] = self.unvalidated(mapping, old if isinstance(old, dict) else {})
+                continue
+            if group.repeating:
+                rows = _rows(values.get(group.id), group.id, self.errors)
+                n = len(rows)
+                if group.min_repeats is not None and n < group.min_repeats:
+                    self.errors.setdefault(group.id, []).append(
+                        f"{group.name}: {n} row(s) entered, at least {group.min_repeats} needed"
+                    )
+                if group.max_repeats is not None and n > group.max_repeats:
+                    self.errors.setdefault(group.id, []).append(
+                        f"{group.name}: {n} row(s) entered, at most {group.max_repeats} allowed"
+                    )
+                olds = old if isinstance(old, list) else []
+                data[group.id] = [
+                    self.group_row(
+                        group, r, f"{group.id}[{i + 1}]", olds[i] if i < len(olds) else {}
+                    )
+                    for i, r in enumerate(rows)
+                ]
+            else:
+                data[group.id] = self.group_row(
+                    group, values, group.id, old if isinstance(old, dict) else {}
+                )
+        for name in unknown:
+            self.errors.setdefault(name, []).append(
+                f"{name}: form {form.id} has no such item or group"
+            )
+        return data
+
+
+def _flatten(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for group_id, content in data.items():
+        if isinstance(content, list):
+            for i, row in enumerate(content):
+                for name, entry in row.items():
+                    out[f"{group_id}[{i + 1}]/{name}"] = entry
+        else:
+            for name, entry in content.items():
+                out[f"{group_id}/{name}"] = entry
+    return out
+
+
+def _derive(
+    form: Form, values: dict[str, Any], scorer: Scorer | None
+) -> tuple[dict[str, Any], list[str]]:
+    derived: dict[str, Any] = {}
+    notes: list[str] = []
+    cache: dict[str, Any] = {}
+    for item in form.items():
+        if not item.derived:
+            continue
+        instrument, _, part = item.derived.partition(":")
+        if scorer is None:
+            derived[item.name] = {
+                "value": None,
+                "instrument": instrument,
+                "version": None,
+                "reason": "no scorer configured",
+            }
+            continue
+        if instrument not in cache:
+            cache[instrument] = scorer.score(instrument, values)
+        result = cache[instrument]
+        value = result.parts.get(part) if part else result.value
+        reason = result.reason
+        if value is None and reason is None:
+            reason = f"the score has no part {part!r}" if part else "no score"
+        derived[item.name] = {
+            "value": None if value is None else format(value, "f"),
+            "instrument": instrument,
+            "version": result.version,
+            "reason": reason,
+        }
+    if scorer is None and derived:
+        notes.append("derived items left empty: no scorer configured")
+    return derived, notes
+
+
+def _checks(form: Form, values: dict[str, Any], rules: RuleEvaluator | None) -> list[CheckOutcome]:
+    out: list[CheckOutcome] = []
+    for check in form.checks:
+        if rules is None:
+            status = "not_evaluated"
+        else:
+            verdict = rules.evaluate(check.expression, values)
+            status = "unknown" if verdict is None else "passed" if verdict else "failed"
+        out.append(CheckOutcome(check.id, check.severity, status, check.message))
+    return out
+
+
+def _current(row: Any) -> dict[str, Any]:
+    return {"data": canonical.loads(row.data), "derived": canonical.loads(row.derived)}
+
+
+def save_form(
+    db: Database,
+    ctx: Context,
+    study_code: str,
+    participant_code: str,
+    *,
+    visit: str,
+    form_id: str,
+    values: Mapping[str, Any],
+    expected_version: int | None = None,
+    instance_no: int = 1,
+    reason: str | None = None,
+    rules: RuleEvaluator | None = None,
+    scorer: Scorer | None = None,
+) -> SaveResult:
+    """Validate and save one form instance (new: ``expected_version`` None)."""
+    with db.write() as conn:
+        p = participants.load(conn, study_code, participant_code)
+        ref = studies.protocol_by_id(conn, p.protocol_version_id)
+        form = _form_for_visit(ref.study, visit, form_id)
+        if visit.startswith(UNSCHEDULED_PREFIX):
+            _need_visit_record(conn, p.id, visit)
+        if instance_no != 1 and not form.repeating:
+            raise ValidationFailed(
+                f"form {form_id} is entered once per visit; instance {instance_no} is not allowed",
+                code="FORM.E006",
+            )
+        row = conn.execute(
+            sa.select(form_instance).where(
+                form_instance.c.participant_id == p.id,
+                form_instance.c.visit_key == visit,
+                form_instance.c.form_id == form_id,
+                form_instance.c.instance_no == instance_no,
+            )
+        ).first()
+        if row is not None and expected_version != row.version:
+            raise FormConflict(
+                f"form {form_id} at visit {visit} was saved by someone else (version "
+                f"{row.version}; you started from "
+                f"{'a new form' if expected_version is None else expected_version})",
+                current=_current(row),
+                current_version=row.version,
+                submitted=values,
+            )
+        if row is None and expected_version is not None:
+            raise NotFound(
+                f"form {form_id} at visit {visit} does not exist yet (no version "
+                f"{expected_version})",
+                code="FORM.E007",
+                hint="save it as a new form (no expected version)",
+            )
+        old_data = canonical.loads(row.data) if row is not None else {}
+        builder = _Builder(ref.study, form, ref.version, old_data)
+        data = builder.build(values)
+        if builder.errors:
+            raise ValidationFailed(
+                f"form {form_id}: {sum(len(v) for v in builder.errors.values())} problem(s); "
+                "nothing was saved",
+                code="FORM.E010",
+                errors=builder.errors,
+            )
+        typed_values = typed_form(data)
+        derived, notes = _derive(form, typed_values, scorer)
+        for name, d in derived.items():
+            typed_values[name] = None if d["value"] is None else Decimal(d["value"])
+        checks = _checks(form, typed_values, rules)
+        hard = {c.id: [c.message] for c in checks if c.status == "failed" and c.severity == "hard"}
+        if hard:
+            raise ValidationFailed(
+                f"form {form_id}: edit check(s) {', '.join(hard)} failed; nothing was saved",
+                code="FORM.E011",
+                errors=hard,
+            )
+        old_flat = _flatten(old_data)
+        new_flat = _flatten(data)
+        old_derived = canonical.loads(row.derived) if row is not None else {}
+        changes = [
+            FieldChange(path, old_flat.get(path), new_flat.get(path))
+            for path in sorted(old_flat.keys() | new_flat.keys())
+            if old_flat.get(path) != new_flat.get(path)
+        ] + [
+            FieldChange(f"derived/{name}", old_derived.get(name), derived.get(name))
+            for name in sorted(old_derived.keys() | derived.keys())
+            if old_derived.get(name) != derived.get(name)
+        ]
+        if row is not None and changes and not (reason and reason.strip()):
+            raise ValidationFailed(
+                f"form {form_id}: changing entered data needs a reason for the change",
+                code="FORM.E008",
+                errors={"reason": ["give the reason for the change"]},
+            )
+        record = {
+            "protocol_version_id": ref.id,
+            "status": "entered",
+            "data": canonical.dumps(data),
+            "derived": canonical.dumps(derived),
+            "updated_at": ctx.as_of,
+        }
+        if row is None:
+            instance_id = write(
+                conn,
+                ctx,
+                table=form_instance,
+                action="enter",
+                values={
+                    **record,
+                    "participant_id": p.id,
+                    "visit_key": visit,
+                    "form_id": form_id,
+                    "instance_no": instance_no,
+                    "version": 1,
+                    "created_at": ctx.as_of,
+                },
+                changes=changes,
+                reason=reason,
+                protocol_version=ref.version,
+            )
+            version = 1
+        else:
+            assert expected_version is not None
+            if not changes:
+                return SaveResult(
+                    row.id, row.version, ref.version, [], derived, checks, [], notes + builder.notes
+                )
+            try:
+                instance_id = write(
+                    conn,
+                    ctx,
+                    table=form_instance,
+                    row_id=row.id,
+                    action="change",
+                    values=record,
+                    changes=changes,
+                    reason=reason,
+                    protocol_version=ref.version,
+                    expected_version=expected_version,
+                )
+            except StaleVersion:  # pragma: no cover - the write lock makes this unreachable
+                fresh = conn.execute(
+                    sa.select(form_instance).where(form_instance.c.id == row.id)
+                ).one()
+                raise FormConflict(
+                    f"form {form_id} at visit {visit} was saved by someone else",
+                    current=_current(fresh),
+                    current_version=fresh.version,
+                    submitted=values,
+                ) from None
+            version = expected_version + 1
+        opened: list[int] = []
+        for c in checks:
+            if c.status == "failed" and c.severity == "soft":
+                opened.append(
+                    write(
+                        conn,
+                        ctx,
+                        table=data_query,
+                        action="open",
+                        values={
+                            "form_instance_id": instance_id,
+                            "item": f"check:{c.id}",
+                            "check_id": c.id,
+                            "text": c.message,
+                            "status": "open",
+                            "opened_by": ctx.actor,
+                            "opened_at": ctx.as_of,
+                        },
+                        protocol_version=ref.version,
+                    )
+                )
+        return SaveResult(
+            instance_id,
+            version,
+            ref.version,
+            [c.path for c in changes],
+            derived,
+            checks,
+            opened,
+            notes + builder.notes,
+        )
+
+
+def _need_visit_record(conn: sa.Connection, participant_id: int, visit_key: str) -> None:
+    found = conn.execute(
+        sa.select(visit_record.c.id).where(
+            visit_record.c.participant_id == participant_id, visit_record.c.visit_key == visit_key
+        )
+    ).first()
+    if found is None:
+        raise NotFound(
+            f"no unscheduled visit {visit_key} recorded",
+            code="FORM.E009",
+            hint="record the unscheduled visit first",
+        )
+
+
+def _record(row: Any, pv: str) -> FormRecord:
+    return FormRecord(
+        row.id,
+        row.visit_key,
+        row.form_id,
+        row.instance_no,
+        row.status,
+        row.version,
+        pv,
+        canonical.loads(row.data),
+        canonical.loads(row.derived),
+    )
+
+
+def read_form(
+    db: Database,
+    study_code: str,
+    participant_code: str,
+    *,
+    visit: str,
+    form_id: str,
+    instance_no: int = 1,
+) -> FormRecord:
+    """A stored form instance, readable whatever protocol version it was captured under."""
+    with db.read() as conn:
+        p = participants.load(conn, study_code, participant_code)
+        row = conn.execute(
+            sa.select(form_instance).where(
+                form_instance.c.participant_id == p.id,
+                form_instance.c.visit_key == visit,
+                form_instance.c.form_id == form_id,
+                form_instance.c.instance_no == instance_no,
+            )
+        ).first()
+        if row is None:
+            raise NotFound(
+                f"form {form_id} at visit {visit} has not been entered", code="FORM.E012"
+            )
+        pv = studies.protocol_by_id(conn, row.protocol_version_id).version
+        return _record(row, pv)
+
+
+def mark_not_required(
+    db: Database,
+    ctx: Context,
+    study_code: str,
+    participant_code: str,
+    *,
+    visit: str,
+    form_id: str,
+    reason: str,
+) -> int:
+    """Record that a form expected at a visit is not required for this participant."""
+    if not reason.strip():
+        raise ValidationFailed("marking a form not required needs a reason", code="FORM.E013")
+    with db.write() as conn:
+        p = participants.load(conn, study_code, participant_code)
+        ref = studies.protocol_by_id(conn, p.protocol_version_id)
+        _form_for_visit(ref.study, visit, form_id)
+        exists = conn.execute(
+            sa.select(form_instance.c.id).where(
+                form_instance.c.participant_id == p.id,
+                form_instance.c.visit_key == visit,
+                form_instance.c.form_id == form_id,
+            )
+        ).first()
+        if exists is not None:
+            raise ConflictError(
+                f"form {form_id} at visit {visit} already has data", code="FORM.E014"
+            )
+        return write(
+            conn,
+            ctx,
+            table=form_instance,
+            action="not_required",
+            values={
+                "participant_id": p.id,
+                "visit_key": visit,
+                "form_id": form_id,
+                "instance_no": 1,
+                "protocol_version_id": ref.id,
+                "status": "not_required",
+                "data": "{}",
+                "derived": "{}",
+                "version": 1,
+                "created_at": ctx.as_of,
+                "updated_at": ctx.as_of,
+            },
+            changes=[FieldChange("status", None, "not_required")],
+            reason=reason,
+            protocol_version=ref.version,
+        )

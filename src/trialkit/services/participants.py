@@ -1,0 +1,456 @@
+"""Participants: registration with a per-study id, consent, screening verdict and lifecycle.
+
+Every step is one transaction through the one write path; the lifecycle table is in
+:mod:`trialkit.services.lifecycle`. Participant identifiers are never written to a log.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+
+from trialkit.errors import ConflictError, DefinitionError, NotFound, TransitionError
+from trialkit.services import studies
+from trialkit.services.anchors import anchors_set_by, set_anchor
+from trialkit.services.context import Context
+from trialkit.services.lifecycle import Status, Step, next_status
+from trialkit.services.ports import EligibilityEvaluator
+from trialkit.services.records import FieldChange, StaleVersion, write
+from trialkit.services.values import form_values
+from trialkit.store import Database, canonical
+from trialkit.store.tables import participant, participant_event, protocol_version, site, study
+
+__all__ = [
+    "Participant",
+    "apply_amendment",
+    "complete",
+    "consent",
+    "enrol",
+    "format_participant_id",
+    "get",
+    "history",
+    "load",
+    "lose",
+    "register",
+    "screen",
+    "screen_fail",
+    "start",
+    "withdraw",
+]
+
+
+@dataclass(frozen=True)
+class Participant:
+    id: int
+    code: str
+    study: str
+    site: str
+    status: Status
+    arm: str | None
+    protocol_version: str
+    protocol_version_id: int
+    eligibility: Any
+    version: int
+
+
+def format_participant_id(pattern: str, site_code: str, seq: int) -> str:
+    """The participant id from the study's pattern, e.g. ``PAE-{site}-{seq:03d}``."""
+    fields = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
+    if not fields <= {"site", "seq"} or "seq" not in fields:
+        raise DefinitionError(
+            f"participant id pattern {pattern!r} may use only {{site}} and {{seq}}, and needs "
+            "{seq}",
+            code="PART.E001",
+            hint='e.g. "PAE-{site}-{seq:03d}"',
+        )
+    try:
+        code = pattern.format(site=site_code, seq=seq)
+    except (ValueError, IndexError) as exc:
+        raise DefinitionError(
+            f"participant id pattern {pattern!r} cannot be formatted: {exc}", code="PART.E001"
+        ) from exc
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", code):
+        raise DefinitionError(
+            f"participant id pattern {pattern!r} gives {code!r}; ids may hold letters, digits, "
+            "'-', '_' and '.' only",
+            code="PART.E002",
+        )
+    return code
+
+
+_SELECT = (
+    sa.select(
+        participant,
+        study.c.code.label("study_code"),
+        site.c.code.label("site_code"),
+        protocol_version.c.version.label("pv"),
+    )
+    .join(study, study.c.id == participant.c.study_id)
+    .join(site, site.c.id == participant.c.site_id)
+    .join(protocol_version, protocol_version.c.id == participant.c.protocol_version_id)
+)
+
+
+def _from_row(row: Any) -> Participant:
+    return Participant(
+        row.id,
+        row.code,
+        row.study_code,
+        row.site_code,
+        Status(row.status),
+        row.arm,
+        row.pv,
+        row.protocol_version_id,
+        canonical.loads(row.eligibility),
+        row.version,
+    )
+
+
+def load(conn: sa.Connection, study_code: str, code: str) -> Participant:
+    row = conn.execute(
+        _SELECT.where(study.c.code == study_code, participant.c.code == code)
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"study {study_code}: no participant {code!r}",
+            code="PART.E003",
+            hint="check the participant id (letters, digits and the site code)",
+        )
+    return _from_row(row)
+
+
+def get(db: Database, study_code: str, code: str) -> Participant:
+    with db.read() as conn:
+        return load(conn, study_code, code)
+
+
+def register(db: Database, ctx: Context, study_code: str, site_code: str) -> Participant:
+    """A new participant in screening, with the next id of the study's pattern at ``site``."""
+    with db.write() as conn:
+        ref = studies.protocol(conn, study_code)
+        srow = conn.execute(
+            sa.select(site.c.id, site.c.next_seq)
+            .where(site.c.study_id == ref.study_id, site.c.code == site_code)
+            .with_for_update()
+        ).first()
+        if srow is None:
+            raise NotFound(
+                f"study {study_code}: no site {site_code!r}",
+                code="PART.E004",
+                hint="add the site first",
+            )
+        code = format_participant_id(ref.study.participant_id_pattern, site_code, srow.next_seq)
+        write(
+            conn,
+            ctx,
+            table=site,
+            row_id=srow.id,
+            action="allocate_id",
+            values={"next_seq": srow.next_seq + 1},
+            protocol_version=ref.version,
+        )
+        write(
+            conn,
+            ctx,
+            table=participant,
+            action="register",
+            values={
+                "study_id": ref.study_id,
+                "site_id": srow.id,
+                "code": code,
+                "status": Status.SCREENING.value,
+                "protocol_version_id": ref.id,
+                "arm": None,
+                "eligibility": None,
+                "created_at": ctx.as_of,
+                "version": 1,
+            },
+            protocol_version=ref.version,
+        )
+        return load(conn, study_code, code)
+
+
+def _transition(
+    conn: sa.Connection,
+    ctx: Context,
+    p: Participant,
+    step: Step,
+    *,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Participant:
+    target = next_status(p.status, step)
+    values: dict[str, Any] = {"status": target.value, **(extra or {})}
+    changes = [FieldChange("status", p.status.value, target.value)]
+    changes += [FieldChange(k, getattr(p, k, None), v) for k, v in (extra or {}).items()]
+    try:
+        write(
+            conn,
+            ctx,
+            table=participant,
+            row_id=p.id,
+            action=step.value,
+            values=values,
+            changes=changes,
+            reason=reason,
+            protocol_version=p.protocol_version,
+            expected_version=p.version,
+        )
+    except StaleVersion as exc:
+        raise ConflictError(
+            f"participant changed meanwhile (now version {p.version + 1} or later)",
+            code="PART.E005",
+            hint="reload the participant and try again",
+        ) from exc
+    _event(conn, ctx, p, step.value, p.status, target, reason, data or {})
+    return load(conn, p.study, p.code)
+
+
+def _event(
+    conn: sa.Connection,
+    ctx: Context,
+    p: Participant,
+    step: str,
+    before: Status,
+    after: Status,
+    reason: str | None,
+    data: dict[str, Any],
+) -> None:
+    write(
+        conn,
+        ctx,
+        table=participant_event,
+        values={
+            "participant_id": p.id,
+            "step": step,
+            "from_status": before.value,
+            "to_status": after.value,
+            "at": ctx.as_of,
+            "actor": ctx.actor,
+            "reason": reason,
+            "data": canonical.dumps(data),
+        },
+        json_columns=("data",),
+        reason=reason,
+        protocol_version=p.protocol_version,
+    )
+
+
+def consent(
+    db: Database,
+    ctx: Context,
+    study_code: str,
+    code: str,
+    *,
+    on: date,
+    form_version: str,
+    obtained_by: str,
+) -> Participant:
+    """Record informed consent (form version, date, by whom); sets the consent anchor."""
+    if not form_version.strip() or not obtained_by.strip():
+        raise TransitionError(
+            "consent needs the consent form version and who obtained it",
+            code="PART.E006",
+        )
+    with db.write() as conn:
+        p = load(conn, study_code, code)
+        ref = studies.protocol_by_id(conn, p.protocol_version_id)
+        data = {"date": on, "form_version": form_version, "obtained_by": obtained_by}
+        p = _transition(conn, ctx, p, Step.CONSENT, data=data)
+        for anchor_id in anchors_set_by(ref.study, "consent"):
+            set_anchor(
+                conn, ctx, p.id, anchor_id, datetime.combine(on, time()), "consent", ref.version
+            )
+        return p
+
+
+def screen(
+    db: Database,
+    ctx: Context,
+    study_code: str,
+    code: str,
+    evaluator: EligibilityEvaluator | None,
+) -> Participant:
+    """Evaluate eligibility from the screening form and store the verdict with its explanation."""
+    with db.write() as conn:
+        p = load(conn, study_code, code)
+        if p.status not in (Status.SCREENING, Status.CONSENTED):
+            raise TransitionError(
+                f"participant is {p.status.value}: eligibility is assessed only while screening",
+                code="STATE.E002",
+            )
+        ref = studies.protocol_by_id(conn, p.protocol_version_id)
+        values = form_values(conn, p.id, ref.study, ref.study.screening_form)
+        if values is None:
+            raise NotFound(
+                f"participant has no {ref.study.screening_form} (screening) form entered",
+                code="PART.E007",
+                hint="enter the screening form first",
+            )
+        if evaluator is None:
+            verdict: dict[str, Any] = {
+                "status": "not_evaluated",
+                "eligible": None,
+                "reason": "no eligibility evaluator configured",
+                "explanation": None,
+            }
+        else:
+            result = evaluator.evaluate(ref.study, values, ctx.as_of.date())
+            verdict = {
+                "status": "evaluated",
+                "eligible": result.eligible,
+                "explanation": result.explanation,
+                "protocol_version": ref.version,
+                "as_of": ctx.as_of.date(),
+            }
+        text = canonical.dumps(verdict)
+        write(
+            conn,
+            ctx,
+            table=participant,
+            row_id=p.id,
+            action="eligibility",
+            values={"eligibility": text, "version": p.version + 1},
+            changes=[FieldChange("eligibility", p.eligibility, canonical.loads(text))],
+            protocol_version=ref.version,
+        )
+        _event(conn, ctx, p, "eligibility", p.status, p.status, None, verdict)
+        return load(conn, study_code, code)
+
+
+def enrol(
+    db: Database,
+    ctx: Context,
+    study_code: str,
+    code: str,
+    *,
+    arm: str | None = None,
+    investigator_override: str | None = None,
+) -> Participant:
+    """Enrol a consented participant whose stored verdict is eligible.
+
+    With no evaluator configured (verdict "not evaluated") the investigator may confirm
+    eligibility by giving ``investigator_override`` (their reason, audited). A verdict of not
+    eligible or undecided is always refused.
+    """
+    with db.write() as conn:
+        p = load(conn, study_code, code)
+        next_status(p.status, Step.ENROL)  # refuse a wrong state before anything else
+        ref = studies.protocol_by_id(conn, p.protocol_version_id)
+        v = p.eligibility or {}
+        confirmed = v.get("status") == "not_evaluated" and bool(investigator_override)
+        if not (v.get("eligible") is True or confirmed):
+            state = (
+                "no eligibility verdict"
+                if not v
+                else "not eligible"
+                if v.get("eligible") is False
+                else "eligibility undecided"
+                if v.get("status") == "evaluated"
+                else "eligibility not evaluated"
+            )
+            raise TransitionError(
+                f"participant cannot be enrolled: {state}",
+                code="STATE.E003",
+                hint="complete the screening form and assess eligibility; a participant who is "
+                "not eligible is a screen failure",
+            )
+        arms = [a.id for a in ref.study.arms]
+        chosen = arm or (arms[0] if len(arms) == 1 else None)
+        if chosen is None or chosen not in arms:
+            raise TransitionError(
+                f"arm {arm!r} is not one of the study's arms" if arm else "choose an arm",
+                code="STATE.E004",
+                hint="arms: " + ", ".join(arms),
+            )
+        data = {"arm": chosen, "investigator_override": investigator_override}
+        return _transition(
+            conn,
+            ctx,
+            p,
+            Step.ENROL,
+            reason=investigator_override,
+            data=data,
+            extra={"arm": chosen},
+        )
+
+
+def _simple(
+    db: Database, ctx: Context, study_code: str, code: str, step: Step, reason: str | None
+) -> Participant:
+    with db.write() as conn:
+        return start_in(conn, ctx, load(conn, study_code, code), step, reason)
+
+
+def start_in(
+    conn: sa.Connection, ctx: Context, p: Participant, step: Step, reason: str | None
+) -> Participant:
+    return _transition(conn, ctx, p, step, reason=reason, data={})
+
+
+def start(db: Database, ctx: Context, study_code: str, code: str) -> Participant:
+    return _simple(db, ctx, study_code, code, Step.START, None)
+
+
+def complete(db: Database, ctx: Context, study_code: str, code: str) -> Participant:
+    return _simple(db, ctx, study_code, code, Step.COMPLETE, None)
+
+
+def _need_reason(step: str, reason: str) -> None:
+    if not reason.strip():
+        raise TransitionError(f"{step} needs a reason", code="STATE.E005")
+
+
+def withdraw(db: Database, ctx: Context, study_code: str, code: str, reason: str) -> Participant:
+    _need_reason("withdrawal", reason)
+    return _simple(db, ctx, study_code, code, Step.WITHDRAW, reason)
+
+
+def lose(db: Database, ctx: Context, study_code: str, code: str, reason: str) -> Participant:
+    _need_reason("lost to follow-up", reason)
+    return _simple(db, ctx, study_code, code, Step.LOSE, reason)
+
+
+def screen_fail(db: Database, ctx: Context, study_code: str, code: str, reason: str) -> Participant:
+    _need_reason("screen failure", reason)
+    return _simple(db, ctx, study_code, code, Step.SCREEN_FAIL, reason)
+
+
+def apply_amendment(
+    db: Database, ctx: Context, study_code: str, code: str, version: str, reason: str
+) -> Participant:
+    """Move a participant to another loaded protocol version (e.g. after re-consent)."""
+    _need_reason("moving to an amended protocol", reason)
+    with db.write() as conn:
+        p = load(conn, study_code, code)
+        ref = studies.protocol(conn, study_code, version)
+        write(
+            conn,
+            ctx,
+            table=participant,
+            row_id=p.id,
+            action="amend",
+            values={"protocol_version_id": ref.id, "version": p.version + 1},
+            changes=[FieldChange("protocol_version", p.protocol_version, ref.version)],
+            reason=reason,
+            protocol_version=ref.version,
+        )
+        return load(conn, study_code, code)
+
+
+def history(db: Database, study_code: str, code: str) -> list[dict[str, Any]]:
+    """The participant's lifecycle events, oldest first."""
+    with db.read() as conn:
+        p = load(conn, study_code, code)
+        rows = conn.execute(
+            sa.select(participant_event)
+            .where(participant_event.c.participant_id == p.id)
+            .order_by(participant_event.c.id)
+        ).mappings()
+        return [{**dict(r), "data": canonical.loads(r["data"])} for r in rows]

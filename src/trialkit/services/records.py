@@ -1,0 +1,105 @@
+"""The one write path for clinical data: the row and its audit entries, in one transaction.
+
+Every service that changes clinical data calls :func:`write`; nothing else inserts or updates
+those tables. It writes the row (insert, or an update optionally guarded by the row's
+``version``) and appends one audit entry per changed field to the hash-chained ledger on the
+same connection, inside the caller's :meth:`~trialkit.store.Database.write` transaction. There
+are no ORM events: what is audited is exactly what passes through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from trialkit.services.context import Context
+from trialkit.store import Change, append, canonical
+
+__all__ = ["FieldChange", "StaleVersion", "write"]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """An audited change of one field or item: its path and its old and new JSON values."""
+
+    path: str
+    old: Any
+    new: Any
+
+
+class StaleVersion(Exception):
+    """The guarded update found another version than expected; nothing was written."""
+
+
+def write(
+    conn: sa.Connection,
+    ctx: Context,
+    *,
+    table: sa.Table,
+    values: Mapping[str, Any],
+    row_id: int | None = None,
+    entity: str | None = None,
+    action: str | None = None,
+    changes: Sequence[FieldChange] | None = None,
+    json_columns: Sequence[str] = (),
+    reason: str | None = None,
+    protocol_version: str | None = None,
+    expected_version: int | None = None,
+) -> int:
+    """Insert (``row_id`` None) or update a row and audit it; returns the row id.
+
+    ``changes`` lists the audited changes; when omitted each written column is audited (its old
+    value read first for an update). Columns named in ``json_columns`` are audited as their
+    decoded JSON. With ``expected_version`` the update is ``WHERE id = ? AND version = ?`` and
+    bumps ``version``; if no row matches :class:`StaleVersion` is raised and nothing is written.
+    """
+    name = entity or table.name
+    id_col = table.c.id
+    row = dict(values)
+
+    def as_json(column: str, value: Any) -> Any:
+        return canonical.loads(value) if column in json_columns and value is not None else value
+
+    if row_id is None:
+        new_id = conn.execute(table.insert().values(row).returning(id_col)).scalar_one()
+        audited = (
+            list(changes)
+            if changes is not None
+            else [FieldChange(k, None, as_json(k, v)) for k, v in sorted(row.items())]
+        )
+        verb = action or "insert"
+    else:
+        new_id = row_id
+        if changes is None:
+            old = (
+                conn.execute(sa.select(*[table.c[k] for k in row]).where(id_col == row_id))
+                .one()
+                ._mapping
+            )
+            audited = [
+                FieldChange(k, as_json(k, old[k]), as_json(k, v))
+                for k, v in sorted(row.items())
+                if old[k] != v
+            ]
+        else:
+            audited = list(changes)
+        stmt = table.update().where(id_col == row_id)
+        if expected_version is not None:
+            stmt = stmt.where(table.c.version == expected_version)
+            row["version"] = expected_version + 1
+        if conn.execute(stmt.values(row)).rowcount != 1:
+            raise StaleVersion(row_id)
+        verb = action or "update"
+    append(
+        conn,
+        actor=ctx.actor,
+        at=ctx.as_of,
+        changes=[
+            Change(verb, name, str(new_id), c.path, c.old, c.new, reason, protocol_version)
+            for c in audited
+        ],
+    )
+    return int(new_id)

@@ -1,0 +1,184 @@
+"""Studies in the database: protocol versions loaded from their YAML, and sites.
+
+An amendment is a new protocol version of the same study (a new ``protocol_version`` in the
+YAML). Loading the same version again with the same text does nothing; with other text it is
+refused, so a version's meaning never changes under data already captured with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from trialkit.errors import ConflictError, DefinitionError, NotFound
+from trialkit.protocol import Severity, Study, check_study, load_study_text
+from trialkit.services.context import Context
+from trialkit.services.records import write
+from trialkit.store import Database
+from trialkit.store.tables import protocol_version, site, study
+
+__all__ = [
+    "LoadedVersion",
+    "ProtocolRef",
+    "add_site",
+    "load_study",
+    "protocol",
+    "protocol_by_id",
+]
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    study: str
+    version: str
+    sha256: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class ProtocolRef:
+    """A stored protocol version and its parsed study definition."""
+
+    id: int
+    study_id: int
+    version: str
+    study: Study
+
+
+@lru_cache(maxsize=64)
+def _parse(sha256: str, text: str) -> Study:
+    # Keyed by the content hash: a stored version's text never changes.
+    return load_study_text(text, source=f"protocol version sha256:{sha256[:12]}")
+
+
+def load_study(db: Database, ctx: Context, text: str, *, source: str = "<yaml>") -> LoadedVersion:
+    """Store a study definition as a protocol version (a new study, or an amendment)."""
+    parsed = load_study_text(text, source=source)
+    errors = [d for d in check_study(parsed) if d.severity is Severity.ERROR]
+    if errors:
+        raise DefinitionError(
+            f"study {parsed.id} has {len(errors)} error(s) and cannot be loaded: "
+            + "; ".join(str(d) for d in errors),
+            code="STUDY.E001",
+            hint="run `trialkit study check` on it and fix each finding",
+            file=source,
+        )
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    with db.write() as conn:
+        study_id = conn.execute(sa.select(study.c.id).where(study.c.code == parsed.id)).scalar()
+        if study_id is None:
+            study_id = write(
+                conn, ctx, table=study, values={"code": parsed.id, "created_at": ctx.as_of}
+            )
+        existing = conn.execute(
+            sa.select(protocol_version.c.sha256).where(
+                protocol_version.c.study_id == study_id,
+                protocol_version.c.version == parsed.protocol_version,
+            )
+        ).scalar()
+        if existing is not None:
+            if existing != digest:
+                raise ConflictError(
+                    f"study {parsed.id} protocol version {parsed.protocol_version} is already "
+                    "loaded with different content",
+                    code="STUDY.E002",
+                    hint="an amendment needs a new protocol_version in the YAML",
+                )
+            return LoadedVersion(parsed.id, parsed.protocol_version, digest, False)
+        write(
+            conn,
+            ctx,
+            table=protocol_version,
+            action="load",
+            values={
+                "study_id": study_id,
+                "version": parsed.protocol_version,
+                "yaml": text,
+                "sha256": digest,
+                "loaded_at": ctx.as_of,
+                "loaded_by": ctx.actor,
+            },
+            protocol_version=parsed.protocol_version,
+        )
+    return LoadedVersion(parsed.id, parsed.protocol_version, digest, True)
+
+
+def _ref(row: Any) -> ProtocolRef:
+    return ProtocolRef(row.id, row.study_id, row.version, _parse(row.sha256, row.yaml))
+
+
+_COLS = (
+    protocol_version.c.id,
+    protocol_version.c.study_id,
+    protocol_version.c.version,
+    protocol_version.c.sha256,
+    protocol_version.c.yaml,
+)
+
+
+def protocol(conn: sa.Connection, study_code: str, version: str | None = None) -> ProtocolRef:
+    """A study's protocol version (``None``: the newest loaded)."""
+    q = sa.select(*_COLS).join(study, study.c.id == protocol_version.c.study_id)
+    q = q.where(study.c.code == study_code)
+    if version is not None:
+        q = q.where(protocol_version.c.version == version)
+    row = conn.execute(q.order_by(protocol_version.c.id.desc()).limit(1)).first()
+    if row is None:
+        known = conn.execute(sa.select(study.c.code).order_by(study.c.code)).scalars().all()
+        what = f"study {study_code!r}" + (f" protocol version {version!r}" if version else "")
+        raise NotFound(
+            f"{what} is not loaded",
+            code="STUDY.E003",
+            hint="load it first; loaded studies: " + (", ".join(known) or "none"),
+        )
+    return _ref(row)
+
+
+_BY_SHA: dict[str, Study] = {}
+
+
+def protocol_by_id(conn: sa.Connection, protocol_version_id: int) -> ProtocolRef:
+    """A protocol version by id; its YAML is read and parsed only once per content hash."""
+    head = conn.execute(
+        sa.select(
+            protocol_version.c.id,
+            protocol_version.c.study_id,
+            protocol_version.c.version,
+            protocol_version.c.sha256,
+        ).where(protocol_version.c.id == protocol_version_id)
+    ).one()
+    parsed = _BY_SHA.get(head.sha256)
+    if parsed is None:
+        text = conn.execute(
+            sa.select(protocol_version.c.yaml).where(protocol_version.c.id == protocol_version_id)
+        ).scalar_one()
+        parsed = _BY_SHA.setdefault(head.sha256, _parse(head.sha256, text))
+    return ProtocolRef(head.id, head.study_id, head.version, parsed)
+
+
+def add_site(db: Database, ctx: Context, study_code: str, code: str, name: str) -> int:
+    """Add a site (centre) to a study; ``code`` appears in participant ids."""
+    if not code.isalnum():
+        raise DefinitionError(
+            f"site code {code!r} must be letters and digits only (it is part of participant ids)",
+            code="STUDY.E004",
+        )
+    with db.write() as conn:
+        ref = protocol(conn, study_code)
+        taken = conn.execute(
+            sa.select(site.c.id).where(site.c.study_id == ref.study_id, site.c.code == code)
+        ).scalar()
+        if taken is not None:
+            raise ConflictError(
+                f"study {study_code}: site {code!r} exists already", code="STUDY.E005"
+            )
+        return write(
+            conn,
+            ctx,
+            table=site,
+            values={"study_id": ref.study_id, "code": code, "name": name, "next_seq": 1},
+        )

@@ -1,0 +1,50 @@
+"""Canonical JSON: one text for one value, with decimals and dates as exact strings.
+
+Used for every JSON column and for the audit hash. Binary floats are refused: a clinical value
+that reached here as a float has already lost its exactness.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["dumps", "loads"]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"cannot store {type(value).__name__} {value!r} as canonical JSON")
+
+
+def _no_floats(value: Any) -> None:
+    if isinstance(value, float):
+        raise TypeError(f"binary float {value!r} refused; pass a Decimal or a string")
+    if isinstance(value, dict):
+        for v in value.values():
+            _no_floats(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _no_floats(v)
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON text: sorted keys, no spaces, UTF-8 kept, no floats."""
+    _no_floats(value)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+    )
+
+
+def loads(text: str | None) -> Any:
+    """The value of canonical JSON text (``None`` for SQL NULL)."""
+    if text is None:
+        return None
+    return json.loads(text, parse_float=Decimal)

@@ -1,0 +1,73 @@
+"""A trialkit database: an engine plus the two kinds of transaction the services use.
+
+``write()`` is the only way to change data. It opens one transaction and takes the ledger's
+write lock first: on SQLite the whole transaction is ``BEGIN IMMEDIATE``; on PostgreSQL the one
+``audit_head`` row is locked ``FOR UPDATE``. Clinical writes are therefore serialised in the
+same order on both databases (no deadlocks, a gap-free audit sequence). ``read()`` takes no
+write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from trialkit.errors import StorageError
+from trialkit.store.engine import make_engine
+from trialkit.store.tables import audit_head
+
+__all__ = ["Database"]
+
+_READ_ONLY = "trialkit_read_only"
+
+
+class Database:
+    """The engine and transactions of one trialkit database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str | None = None, **kwargs: Any) -> Database:
+        return cls(make_engine(url, **kwargs))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """One write transaction holding the ledger lock; commits on success, else rolls back."""
+        try:
+            with self.engine.begin() as conn:
+                locked = conn.execute(
+                    sa.select(audit_head.c.seq).where(audit_head.c.id == 1).with_for_update()
+                ).first()
+                if locked is None:
+                    raise StorageError(
+                        "the database has no audit ledger head: it was not created by trialkit",
+                        code="STORE.E020",
+                        hint="run `trialkit db upgrade` on it first",
+                    )
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StorageError(
+                f"the database refused the write: {exc.orig}",
+                code="STORE.E021",
+                hint="retry; if it persists check the database server and disk",
+            ) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read-only transaction (a consistent snapshot; takes no write lock)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{_READ_ONLY: True})
+            with conn.begin():
+                yield conn

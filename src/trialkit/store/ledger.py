@@ -1,0 +1,176 @@
+"""The audit ledger: an append-only, hash-chained log of every change to clinical data.
+
+Each entry's ``hash`` is the SHA-256 of the canonical JSON of its fields and ``prev_hash`` (the
+previous entry's hash; the genesis hash for the first). The newest ``seq`` and ``hash`` are kept
+again in the one-row ``audit_head`` table, updated in the same transaction, so that deleting
+the newest entries is detected too. Entries are only ever appended by :func:`append`, which
+callers reach through the one write path (:func:`trialkit.services.records.write`).
+
+:func:`verify` walks the log by ``seq`` and reports the first entry that is wrong and how:
+
+* ``edited``: the entry's content no longer matches its hash;
+* ``deleted``: a ``seq`` is missing, an entry points at a predecessor that is gone, or the
+  log ends before the head;
+* ``inserted``: an entry points at an earlier predecessor than the one before it (something was
+  put in between), or entries exist beyond the head;
+* ``reordered``: an entry points at a predecessor that comes after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from trialkit.store import canonical
+from trialkit.store.tables import GENESIS_HASH, audit_head, audit_log
+
+__all__ = ["Change", "Problem", "Verification", "append", "entry_hash", "head", "verify"]
+
+_HASHED = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "path",
+    "old",
+    "new",
+    "reason",
+    "protocol_version",
+    "prev_hash",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audited change: ``path`` names the field or item, ``old``/``new`` are JSON values."""
+
+    action: str
+    entity: str
+    entity_id: str
+    path: str
+    old: Any
+    new: Any
+    reason: str | None = None
+    protocol_version: str | None = None
+
+
+def entry_hash(fields: dict[str, Any]) -> str:
+    """The hash of an entry from its stored fields (``old``/``new`` as stored JSON text)."""
+    payload = canonical.dumps({k: fields[k] for k in _HASHED})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _stamp(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds")
+
+
+def head(conn: sa.Connection) -> tuple[int, str]:
+    """The (seq, hash) of the newest entry as recorded in ``audit_head``."""
+    row = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one()
+    return int(row.seq), str(row.hash)
+
+
+def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[Change]) -> int:
+    """Append ``changes`` in order, chain them and move the head; returns the last ``seq``.
+
+    Must run inside a :meth:`~trialkit.store.database.Database.write` transaction, which holds
+    the ledger lock.
+    """
+    seq, prev = head(conn)
+    if not changes:
+        return seq
+    stamp = _stamp(at)
+    rows: list[dict[str, Any]] = []
+    for ch in changes:
+        seq += 1
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": stamp,
+            "actor": actor,
+            "action": ch.action,
+            "entity": ch.entity,
+            "entity_id": ch.entity_id,
+            "path": ch.path,
+            "old": None if ch.old is None else canonical.dumps(ch.old),
+            "new": None if ch.new is None else canonical.dumps(ch.new),
+            "reason": ch.reason,
+            "protocol_version": ch.protocol_version,
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = entry_hash(row)
+        rows.append(row)
+    conn.execute(audit_log.insert(), rows)
+    conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+    return seq
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    kind: str  # edited | deleted | inserted | reordered
+    detail: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    head_seq: int
+    head_hash: str
+    problem: Problem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(conn: sa.Connection) -> Verification:
+    """Walk the whole log by ``seq`` and report the first problem found, if any."""
+    head_seq, head_hash = head(conn)
+    rows = [dict(r._mapping) for r in conn.execute(sa.select(audit_log).order_by(audit_log.c.seq))]
+    position = {str(r["hash"]): i for i, r in enumerate(rows)}
+
+    def result(problem: Problem | None) -> Verification:
+        return Verification(len(rows), head_seq, head_hash, problem)
+
+    prev_hash = GENESIS_HASH
+    expected = 1
+    for i, row in enumerate(rows):
+        seq = int(row["seq"])
+        if seq > expected:
+            missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
+            return result(Problem(expected, "deleted", f"entries {missing} are missing"))
+        link = str(row["prev_hash"])
+        if link != prev_hash:
+            at = position.get(link)
+            if at is None and link != GENESIS_HASH:
+                detail = f"entry {seq} follows an entry that no longer exists"
+                return result(Problem(seq, "deleted", detail))
+            if at is not None and at > i:
+                detail = f"entry {seq} should come after entry {rows[at]['seq']}"
+                return result(Problem(seq, "reordered", detail))
+            before = "the start" if at is None else f"entry {rows[at]['seq']}"
+            detail = f"entry {seq - 1} was put between {before} and entry {seq}"
+            return result(Problem(seq - 1, "inserted", detail))
+        if entry_hash(row) != row["hash"]:
+            detail = f"entry {seq} ({row['entity']} {row['path']}) differs from what was recorded"
+            return result(Problem(seq, "edited", detail))
+        prev_hash = str(row["hash"])
+        expected = seq + 1
+    last = expected - 1
+    if last < head_seq:
+        detail = f"the log ends at entry {last} but the head records entry {head_seq}"
+        return result(Problem(last + 1, "deleted", detail))
+    if last > head_seq:
+        detail = f"entries {head_seq + 1}..{last} lie beyond the recorded head {head_seq}"
+        return result(Problem(head_seq + 1, "inserted", detail))
+    if prev_hash != head_hash:
+        detail = f"entry {last} does not match the hash recorded in the head"
+        return result(Problem(last, "edited", detail))
+    return result(None)

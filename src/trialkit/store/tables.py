@@ -1,0 +1,220 @@
+"""The database tables (SQLAlchemy Core). Alembic migrations create exactly these.
+
+Form data is generic: one ``form_instance`` row per form entered, its items as JSON text. JSON
+columns are ``Text`` holding canonical JSON written by :mod:`trialkit.store.canonical`, so that
+decimals stay exact strings and the audit hash covers exactly the stored text on both databases.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "GENESIS_HASH",
+    "anchor",
+    "audit_head",
+    "audit_log",
+    "data_query",
+    "dose_record",
+    "form_instance",
+    "metadata",
+    "participant",
+    "participant_event",
+    "protocol_version",
+    "site",
+    "study",
+    "visit_record",
+]
+
+#: The ``prev_hash`` of the first audit entry and the head of an empty log.
+GENESIS_HASH = "0" * 64
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", _ID, primary_key=True, autoincrement=True)
+
+
+def _fk(name: str, target: str, *, nullable: bool = False) -> sa.Column[int]:
+    return sa.Column(name, _ID, sa.ForeignKey(target), nullable=nullable, index=True)
+
+
+study = sa.Table(
+    "study",
+    metadata,
+    _id(),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+)
+
+protocol_version = sa.Table(
+    "protocol_version",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    sa.Column("version", sa.String(32), nullable=False),
+    sa.Column("yaml", sa.Text(), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("loaded_at", sa.DateTime(), nullable=False),
+    sa.Column("loaded_by", sa.String(128), nullable=False),
+    sa.UniqueConstraint("study_id", "version"),
+)
+
+site = sa.Table(
+    "site",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("next_seq", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("study_id", "code"),
+)
+
+participant = sa.Table(
+    "participant",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    _fk("site_id", "site.id"),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    _fk("protocol_version_id", "protocol_version.id"),
+    sa.Column("arm", sa.String(64), nullable=True),
+    sa.Column("eligibility", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("study_id", "code"),
+)
+
+participant_event = sa.Table(
+    "participant_event",
+    metadata,
+    _id(),
+    _fk("participant_id", "participant.id"),
+    sa.Column("step", sa.String(32), nullable=False),
+    sa.Column("from_status", sa.String(32), nullable=False),
+    sa.Column("to_status", sa.String(32), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("data", sa.Text(), nullable=False),
+)
+
+anchor = sa.Table(
+    "anchor",
+    metadata,
+    _id(),
+    _fk("participant_id", "participant.id"),
+    sa.Column("anchor_id", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("source", sa.String(128), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(), nullable=False),
+    sa.Column("superseded_at", sa.DateTime(), nullable=True),
+)
+
+visit_record = sa.Table(
+    "visit_record",
+    metadata,
+    _id(),
+    _fk("participant_id", "participant.id"),
+    sa.Column("visit_key", sa.String(64), nullable=False),
+    sa.Column("visit_id", sa.String(64), nullable=True),
+    sa.Column("unscheduled_seq", sa.Integer(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("on_date", sa.Date(), nullable=True),
+    sa.Column("planned", sa.Text(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=True),
+    _fk("protocol_version_id", "protocol_version.id"),
+    sa.Column("recorded_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint("participant_id", "visit_key"),
+)
+
+form_instance = sa.Table(
+    "form_instance",
+    metadata,
+    _id(),
+    _fk("participant_id", "participant.id"),
+    sa.Column("visit_key", sa.String(64), nullable=False),
+    sa.Column("form_id", sa.String(64), nullable=False),
+    sa.Column("instance_no", sa.Integer(), nullable=False),
+    _fk("protocol_version_id", "protocol_version.id"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("data", sa.Text(), nullable=False),
+    sa.Column("derived", sa.Text(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint("participant_id", "visit_key", "form_id", "instance_no"),
+)
+
+dose_record = sa.Table(
+    "dose_record",
+    metadata,
+    _id(),
+    _fk("participant_id", "participant.id"),
+    sa.Column("dosing_event_id", sa.String(64), nullable=False),
+    sa.Column("given_at", sa.DateTime(), nullable=False),
+    sa.Column("computed", sa.Text(), nullable=False),
+    sa.Column("given_amount", sa.String(64), nullable=False),
+    sa.Column("given_unit", sa.String(32), nullable=False),
+    sa.Column("product_lot", sa.String(128), nullable=False),
+    sa.Column("vials", sa.Text(), nullable=False),
+    sa.Column("deviations", sa.Text(), nullable=False),
+    _fk("protocol_version_id", "protocol_version.id"),
+    sa.Column("recorded_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint("participant_id", "dosing_event_id"),
+)
+
+data_query = sa.Table(
+    "data_query",
+    metadata,
+    _id(),
+    _fk("form_instance_id", "form_instance.id"),
+    sa.Column("item", sa.String(256), nullable=False),
+    sa.Column("check_id", sa.String(64), nullable=True),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("opened_by", sa.String(128), nullable=False),
+    sa.Column("opened_at", sa.DateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('open', 'answered', 'closed')", name="status"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", _ID, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.String(64), nullable=False),
+    sa.Column("path", sa.String(256), nullable=False),
+    sa.Column("old", sa.Text(), nullable=True),
+    sa.Column("new", sa.Text(), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("protocol_version", sa.String(32), nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_entity", "entity", "entity_id"),
+)
+
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("seq", _ID, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.CheckConstraint("id = 1", name="single_row"),
+)

@@ -1,0 +1,374 @@
+"""Form saves: validation from item definitions, raw text kept, checks, scores, conflicts."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import pytest
+import sqlalchemy as sa
+
+from trialkit.errors import NotFound, ValidationFailed
+from trialkit.protocol import dump_study, resolve_study
+from trialkit.services import (
+    Context,
+    FormConflict,
+    ScoreResult,
+    apply_amendment,
+    consent,
+    load_study,
+    read_form,
+    register,
+    save_form,
+)
+from trialkit.store import Database, canonical, verify
+from trialkit.store.tables import audit_log, data_query
+
+UCM = "psoriasis-ucmsc"
+PAE = "psoriasis-adipose-exosomes"
+VITALS = {"systolic_bp": "120", "diastolic_bp": "80", "heart_rate": "72", "temperature": "36.60"}
+
+
+class Comparisons:
+    """A small real rule evaluator for `a > b` style checks (None when a value is missing)."""
+
+    OPS: ClassVar[dict[str, Callable[[Any, Any], bool]]] = {
+        ">": lambda a, b: a > b,
+        "<": lambda a, b: a < b,
+        ">=": lambda a, b: a >= b,
+    }
+
+    def evaluate(self, expression: str, values: Mapping[str, Any]) -> bool | None:
+        m = re.fullmatch(r"\s*(\w+)\s*(>=|>|<)\s*(\w+)\s*", expression)
+        assert m, expression
+        a, b = values.get(m.group(1)), values.get(m.group(3))
+        if a is None or b is None:
+            return None
+        return bool(self.OPS[m.group(2)](a, b))
+
+
+class SumScorer:
+    """A small real scorer: the sum of the entered PASI components, as version 'test-1'."""
+
+    def score(self, instrument: str, values: Mapping[str, Any]) -> ScoreResult:
+        parts = {k: Decimal(str(v)) for k, v in values.items() if k.startswith("x_")}
+        if not parts:
+            return ScoreResult(None, "test-1", reason="no components entered")
+        return ScoreResult(sum(parts.values(), Decimal(0)), "test-1", parts)
+
+
+@pytest.fixture
+def code(db: Database, ctx: Context) -> str:
+    p = register(db, ctx, UCM, "TEH")
+    consent(db, ctx, UCM, p.code, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
+    return p.code
+
+
+def test_values_keep_the_text_as_entered(db: Database, ctx: Context, code: str) -> None:
+    r = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    assert r.version == 1
+    assert [c.status for c in r.checks] == ["not_evaluated"]
+    rec = read_form(db, UCM, code, visit="SCR", form_id="VITALS")
+    assert rec.data["VS"]["temperature"] == {
+        "raw": "36.60",
+        "value": "36.60",
+        "type": "decimal",
+        "pv": "1.0",
+    }
+    assert rec.values()["temperature"] == Decimal("36.60")
+    assert rec.values()["heart_rate"] == 72
+    with db.read() as conn:
+        assert verify(conn).ok
+        paths = conn.execute(
+            sa.select(audit_log.c.path).where(audit_log.c.entity == "form_instance")
+        ).scalars()
+        assert sorted(paths) == sorted(f"VS/{k}" for k in VITALS)
+
+
+@pytest.mark.parametrize(
+    ("item", "raw", "message"),
+    [
+        ("heart_rate", "72.5", "is not a whole number"),
+        ("heart_rate", "251", "out of range 20..250"),
+        ("heart_rate", "19", "out of range 20..250"),
+        ("temperature", "warm", "is not a number"),
+        ("temperature", "43.01", "out of range 30..43"),
+        ("systolic_bp", "", "is required"),
+    ],
+)
+def test_item_rules(
+    db: Database, ctx: Context, code: str, item: str, raw: str, message: str
+) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values={**VITALS, item: raw})
+    assert message in " ".join(err.value.errors[f"VS/{item}"])
+
+
+@pytest.mark.parametrize(("item", "raw"), [("heart_rate", "250"), ("temperature", "43.00")])
+def test_bounds_are_inclusive(db: Database, ctx: Context, code: str, item: str, raw: str) -> None:
+    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values={**VITALS, item: raw})
+
+
+def test_code_lists_dates_and_unknown_items(db: Database, ctx: Context, code: str) -> None:
+    bad = {"screening_date": "3/3/2025", "age": "44", "sex": "f", "weight": "70", "bogus": "1"}
+    with pytest.raises(ValidationFailed) as err:
+        save_form(db, ctx, UCM, code, visit="SCR", form_id="SCREEN", values=bad)
+    e = err.value.errors
+    assert "YYYY-MM-DD" in e["DEMOG/screening_date"][0]
+    assert "female, male" in e["DEMOG/sex"][0]
+    assert "no such item" in e["bogus"][0]
+
+
+def test_derived_items_are_never_entered(db: Database, ctx: Context, code: str) -> None:
+    values = {"screening_date": "2025-03-03", "age": "44", "sex": "male", "weight": "70"}
+    with pytest.raises(ValidationFailed) as err:
+        save_form(
+            db, ctx, UCM, code, visit="SCR", form_id="SCREEN", values={**values, "pasi": "12"}
+        )
+    assert "computed from pasi, never entered" in err.value.errors["DISEASE/pasi"][0]
+    r = save_form(db, ctx, UCM, code, visit="SCR", form_id="SCREEN", values=values)
+    assert r.derived["pasi"]["reason"] == "no scorer configured"
+    assert r.derived["pasi"]["value"] is None
+
+
+def test_hard_check_refuses_and_soft_check_opens_a_query(
+    db: Database, ctx: Context, code: str
+) -> None:
+    bad = {**VITALS, "systolic_bp": "80", "diastolic_bp": "90"}
+    with pytest.raises(ValidationFailed) as err:
+        save_form(
+            db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=bad, rules=Comparisons()
+        )
+    assert "BP1" in err.value.errors
+    # The same rule as a soft check (an amended protocol) saves and opens a query.
+    study = resolve_study(UCM)
+    forms = [
+        f.model_copy(
+            update={"checks": [c.model_copy(update={"severity": "soft"}) for c in f.checks]}
+        )
+        for f in study.forms
+    ]
+    text = dump_study(study.model_copy(update={"protocol_version": "1.1", "forms": forms}))
+    load_study(db, ctx, text)
+    apply_amendment(db, ctx, UCM, code, "1.1", "re-consented to amendment 1")
+    r = save_form(
+        db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=bad, rules=Comparisons()
+    )
+    assert [(c.id, c.status) for c in r.checks] == [("BP1", "failed")]
+    assert len(r.queries_opened) == 1
+    with db.read() as conn:
+        q = conn.execute(sa.select(data_query)).mappings().one()
+    assert (q["status"], q["check_id"], q["opened_by"]) == ("open", "BP1", "dr.amini")
+
+
+def test_scores_are_computed_on_save_with_their_version(
+    db: Database, ctx: Context, code: str
+) -> None:
+    r = save_form(
+        db,
+        ctx,
+        UCM,
+        code,
+        visit="SCR",
+        form_id="PASI",
+        values={"x_head": "2.4", "x_trunk": "3.6"},
+        scorer=SumScorer(),
+    )
+    assert r.derived["pasi_score"] == {
+        "value": "6.0",
+        "instrument": "pasi",
+        "version": "test-1",
+        "reason": None,
+    }
+    assert any("without per-item validation" in n for n in r.notes)
+    rec = read_form(db, UCM, code, visit="SCR", form_id="PASI")
+    assert rec.data["PASI"]["x_head"]["raw"] == "2.4"
+
+
+def test_repeating_groups_one_row_per_lesion(db: Database, ctx: Context) -> None:
+    p = register(db, ctx, PAE, "TEH")
+    consent(db, ctx, PAE, p.code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
+    row = {
+        "lesion_site": "elbow",
+        "plaque_area": "3.20",
+        "lesion_grade_v": "2",
+        "erythema": "3",
+        "scaling": "2",
+        "induration": "2",
+        "redness": "3",
+        "pain_nrs": "1",
+    }
+    lesions = [{**row, "lesion_role": "treated"}, {**row, "lesion_role": "control"}]
+    with pytest.raises(ValidationFailed) as err:
+        save_form(
+            db, ctx, PAE, p.code, visit="D1", form_id="LESION", values={"LESIONS": lesions[:1]}
+        )
+    assert "at least 2 needed" in err.value.errors["LESIONS"][0]
+    bad = [lesions[0], {**lesions[1], "plaque_area": "0"}]
+    with pytest.raises(ValidationFailed) as err:
+        save_form(db, ctx, PAE, p.code, visit="D1", form_id="LESION", values={"LESIONS": bad})
+    assert "out of range" in err.value.errors["LESIONS[2]/plaque_area"][0]
+    r = save_form(db, ctx, PAE, p.code, visit="D1", form_id="LESION", values={"LESIONS": lesions})
+    rec = read_form(db, PAE, p.code, visit="D1", form_id="LESION")
+    assert [x["lesion_role"] for x in rec.values()["LESIONS"]] == ["treated", "control"]
+    assert rec.values()["LESIONS"][0]["plaque_area"] == Decimal("3.20")
+    assert "LESIONS[2]/lesion_role" in r.changed
+
+
+def test_changes_need_the_version_and_a_reason(db: Database, ctx: Context, code: str) -> None:
+    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    later = Context("nurse.b", ctx.as_of + timedelta(hours=2))
+    changed = {**VITALS, "heart_rate": "75"}
+    with pytest.raises(ValidationFailed, match="needs a reason"):
+        save_form(
+            db, later, UCM, code, visit="SCR", form_id="VITALS", values=changed, expected_version=1
+        )
+    r = save_form(
+        db,
+        later,
+        UCM,
+        code,
+        visit="SCR",
+        form_id="VITALS",
+        values=changed,
+        expected_version=1,
+        reason="transcription error",
+    )
+    assert (r.version, r.changed) == (2, ["VS/heart_rate"])
+    with db.read() as conn:
+        last = (
+            conn.execute(sa.select(audit_log).order_by(audit_log.c.seq.desc())).mappings().first()
+        )
+    assert last is not None
+    assert (last["actor"], last["reason"], last["protocol_version"]) == (
+        "nurse.b",
+        "transcription error",
+        "1.0",
+    )
+    assert canonical.loads(last["old"])["raw"] == "72"
+    assert canonical.loads(last["new"])["raw"] == "75"
+    with pytest.raises(NotFound):
+        save_form(
+            db, ctx, UCM, code, visit="V_W0", form_id="VITALS", values=VITALS, expected_version=3
+        )
+
+
+def test_stale_save_is_refused_with_both_values(db: Database, ctx: Context, code: str) -> None:
+    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    mine = {**VITALS, "heart_rate": "80"}
+    save_form(
+        db,
+        ctx,
+        UCM,
+        code,
+        visit="SCR",
+        form_id="VITALS",
+        values={**VITALS, "heart_rate": "90"},
+        expected_version=1,
+        reason="recheck",
+    )
+    with pytest.raises(FormConflict) as err:
+        save_form(
+            db,
+            ctx,
+            UCM,
+            code,
+            visit="SCR",
+            form_id="VITALS",
+            values=mine,
+            expected_version=1,
+            reason="recheck",
+        )
+    assert err.value.current_version == 2
+    assert err.value.current["data"]["VS"]["heart_rate"]["raw"] == "90"
+    assert err.value.submitted == mine
+
+
+def test_two_real_concurrent_writers(db: Database, ctx: Context, code: str) -> None:
+    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    url = db.engine.url.render_as_string(hide_password=False)
+    barrier = threading.Barrier(2)
+    outcome: dict[str, Any] = {}
+
+    def writer(name: str, rate: str) -> None:
+        other = Database.from_url(url)
+        try:
+            barrier.wait()
+            r = save_form(
+                other,
+                Context(name, ctx.as_of),
+                UCM,
+                code,
+                visit="SCR",
+                form_id="VITALS",
+                values={**VITALS, "heart_rate": rate},
+                expected_version=1,
+                reason="re-measured",
+            )
+            outcome[name] = r.version
+        except FormConflict as exc:
+            outcome[name] = exc
+        finally:
+            other.dispose()
+
+    threads = [threading.Thread(target=writer, args=(n, r)) for n, r in (("a", "81"), ("b", "82"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wins = [n for n, v in outcome.items() if v == 2]
+    losses = [v for v in outcome.values() if isinstance(v, FormConflict)]
+    assert len(wins) == 1
+    assert len(losses) == 1
+    winner_rate = {"a": "81", "b": "82"}[wins[0]]
+    assert losses[0].current["data"]["VS"]["heart_rate"]["raw"] == winner_rate
+    assert losses[0].submitted["heart_rate"] != winner_rate
+    with db.read() as conn:
+        assert verify(conn).ok
+
+
+def test_values_under_an_old_version_stay_readable(db: Database, ctx: Context, code: str) -> None:
+    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    study = resolve_study(UCM)
+    text = dump_study(study.model_copy(update={"protocol_version": "2.0"}))
+    load_study(db, ctx, text)
+    apply_amendment(db, ctx, UCM, code, "2.0", "re-consented")
+    r = save_form(
+        db,
+        ctx,
+        UCM,
+        code,
+        visit="SCR",
+        form_id="VITALS",
+        values={**VITALS, "heart_rate": "70"},
+        expected_version=1,
+        reason="re-measured",
+    )
+    assert r.protocol_version == "2.0"
+    rec = read_form(db, UCM, code, visit="SCR", form_id="VITALS")
+    assert rec.data["VS"]["systolic_bp"]["pv"] == "1.0"
+    assert rec.data["VS"]["heart_rate"]["pv"] == "2.0"
+
+
+def test_floats_are_refused(db: Database, ctx: Context, code: str) -> None:
+    with pytest.raises(ValidationFailed, match="binary float"):
+        save_form(
+            db,
+            ctx,
+            UCM,
+            code,
+            visit="SCR",
+            form_id="VITALS",
+            values={**VITALS, "temperature": 36.6},
+        )
+
+
+def test_forms_only_at_their_visits(db: Database, ctx: Context, code: str) -> None:
+    with pytest.raises(ValidationFailed, match="not collected at visit"):
+        save_form(db, ctx, UCM, code, visit="SCR", form_id="INFUSION", values={})
+    with pytest.raises(NotFound):
+        save_form(db, ctx, UCM, code, visit="NOPE", form_id="VITALS", values=VITALS)
