@@ -90,10 +90,10 @@ def test_endpoints_come_from_the_study(tmp_path: Path) -> None:
     values = tmp_path / "ucmsc.csv"
     values.write_text(
         "participant,arm,visit,day,item,value\n"
-        "U1,UCMSC,V_W0,1,pasi_score,11.2\n"
-        "U1,UCMSC,FU12,141,pasi_score,2.8\n"
-        "U2,UCMSC,V_W0,1,pasi_score,20\n"
-        "U2,UCMSC,FU12,141,pasi_score,12\n"
+        "U1,UCMSC,V_W0,1,pasi,11.2\n"
+        "U1,UCMSC,FU12,141,pasi,2.8\n"
+        "U2,UCMSC,V_W0,1,pasi,20\n"
+        "U2,UCMSC,FU12,141,pasi,12\n"
     )
     ae = tmp_path / "ae.csv"
     ae.write_text(
@@ -109,5 +109,5 @@ def test_endpoints_come_from_the_study(tmp_path: Path) -> None:
     names = [e["name"] for e in doc["endpoints"]]
     assert names[0] == "PASI improvement rate at 12 weeks after treatment"
     rows = doc["endpoints"][0]["rows"]
-    r75 = next(r for r in rows if r["measure"].startswith("pasi_score 75"))
+    r75 = next(r for r in rows if r["measure"].startswith("pasi 75"))
     assert (r75["n"], r75["responders"]) == (2, 1)  # 11.2 -> 2.8 is exactly 75 %

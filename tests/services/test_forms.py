@@ -25,6 +25,7 @@ from trialkit.services import (
     register,
     save_form,
 )
+from trialkit.services.standard import InstrumentScorer
 from trialkit.store import Database, canonical, verify
 from trialkit.store.tables import audit_log, data_query
 
@@ -49,6 +50,25 @@ class Comparisons:
         if a is None or b is None:
             return None
         return bool(self.OPS[m.group(2)](a, b))
+
+
+PASI_VALUES = {
+    **{
+        f"{r}_{s}": "0"
+        for r in ("upper_limbs", "lower_limbs")
+        for s in ("erythema", "induration", "desquamation")
+    },
+    "upper_limbs_area_percent": "0",
+    "lower_limbs_area_percent": "0",
+    "head_erythema": "2",
+    "head_induration": "2",
+    "head_desquamation": "2",
+    "head_area_percent": "20",
+    "trunk_erythema": "1",
+    "trunk_induration": "1",
+    "trunk_desquamation": "1",
+    "trunk_area_percent": "9.5",
+}
 
 
 class SumScorer:
@@ -124,13 +144,12 @@ def test_code_lists_dates_and_unknown_items(db: Database, ctx: Context, code: st
 
 
 def test_derived_items_are_never_entered(db: Database, ctx: Context, code: str) -> None:
-    values = {"screening_date": "2025-03-03", "age": "44", "sex": "male", "weight": "70"}
     with pytest.raises(ValidationFailed) as err:
         save_form(
-            db, ctx, UCM, code, visit="SCR", form_id="SCREEN", values={**values, "pasi": "12"}
+            db, ctx, UCM, code, visit="SCR", form_id="PASI", values={**PASI_VALUES, "pasi": "12"}
         )
-    assert "computed from pasi, never entered" in err.value.errors["DISEASE/pasi"][0]
-    r = save_form(db, ctx, UCM, code, visit="SCR", form_id="SCREEN", values=values)
+    assert "computed from pasi, never entered" in err.value.errors["PASI_SCORE/pasi"][0]
+    r = save_form(db, ctx, UCM, code, visit="SCR", form_id="PASI", values=PASI_VALUES)
     assert r.derived["pasi"]["reason"] == "no scorer configured"
     assert r.derived["pasi"]["value"] is None
 
@@ -175,18 +194,51 @@ def test_scores_are_computed_on_save_with_their_version(
         code,
         visit="SCR",
         form_id="PASI",
-        values={"x_head": "2.4", "x_trunk": "3.6"},
-        scorer=SumScorer(),
+        values=PASI_VALUES,
+        scorer=InstrumentScorer(),
     )
-    assert r.derived["pasi_score"] == {
-        "value": "6.0",
+    # head (2+2+2) x area 2 (20 %) x 0.1 = 1.2; trunk (1+1+1) x area 1 (9.5 %) x 0.3 = 0.9
+    assert r.derived["pasi"] == {
+        "value": "2.1",
         "instrument": "pasi",
-        "version": "test-1",
+        "version": "PASI 1978",
         "reason": None,
     }
-    assert any("without per-item validation" in n for n in r.notes)
     rec = read_form(db, UCM, code, visit="SCR", form_id="PASI")
-    assert rec.data["PASI"]["x_head"]["raw"] == "2.4"
+    assert rec.data["PASI"]["trunk_area_percent"]["raw"] == "9.5"
+
+
+def test_instrument_items_are_validated(db: Database, ctx: Context, code: str) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        save_form(
+            db,
+            ctx,
+            UCM,
+            code,
+            visit="SCR",
+            form_id="PASI",
+            values={**PASI_VALUES, "head_erythema": "5"},
+            scorer=InstrumentScorer(),
+        )
+    assert any("head_erythema" in path for path in info.value.errors)
+
+
+def test_a_missing_required_instrument_item_is_refused(
+    db: Database, ctx: Context, code: str
+) -> None:
+    values = {k: v for k, v in PASI_VALUES.items() if k != "trunk_area_percent"}
+    with pytest.raises(ValidationFailed) as info:
+        save_form(
+            db,
+            ctx,
+            UCM,
+            code,
+            visit="SCR",
+            form_id="PASI",
+            values=values,
+            scorer=InstrumentScorer(),
+        )
+    assert any("trunk_area_percent" in path for path in info.value.errors)
 
 
 def test_repeating_groups_one_row_per_lesion(db: Database, ctx: Context) -> None:

@@ -175,18 +175,31 @@ def test_a_late_infusion_is_a_time_deviation(db: Database, ctx: Context) -> None
         given_unit="cells",
         product_lot="L",
     )
-    late = record_dose(
+    # W2 is planned for 24 March 09:00 with a window of ±48 hours: 26 March 09:00 is its edge.
+    on_edge = record_dose(
         db,
         ctx,
         UCM,
         code,
         event_id="W2",
-        given_at=datetime(2025, 3, 24, 10),
+        given_at=datetime(2025, 3, 26, 9),
         given_amount="1.4e8",
         given_unit="cells",
         product_lot="L",
     )
-    assert [d.kind for d in late.deviations] == ["time"]  # W2 has no hour window in the YAML
+    assert on_edge.deviations == []
+    late = record_dose(
+        db,
+        ctx,
+        UCM,
+        code,
+        event_id="W4",
+        given_at=datetime(2025, 4, 9, 9, 1),  # planned 7 April 09:00, window ends 9 April 09:00
+        given_amount="1.4e8",
+        given_unit="cells",
+        product_lot="L",
+    )
+    assert [d.kind for d in late.deviations] == ["time"]
 
 
 def test_moving_the_last_dose_replans_the_future_and_keeps_the_past(

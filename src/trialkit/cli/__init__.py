@@ -11,6 +11,8 @@ import typer
 
 from trialkit import __version__
 from trialkit.cli import analyse as _analyse
+from trialkit.cli import audit as _audit
+from trialkit.cli import db as _db
 from trialkit.cli import demo as _demo
 from trialkit.cli import prescreen as _prescreen
 from trialkit.cli import score as _score
@@ -50,6 +52,8 @@ _demo.register(app)
 _analyse.register(app)
 _score.register(app)
 _prescreen.register(app)
+_db.register(app)
+_audit.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,12 +7,14 @@ import typer
 from trialkit.cli._console import console
 from trialkit.cli.study import print_diagnostics, render_calendar, render_summary, run_checks
 from trialkit.protocol import Severity, load_study_text, shipped_studies
+from trialkit.services.demo import demo_records
 
 __all__ = ["register"]
 
 
 def demo() -> None:
-    """Check the shipped studies and print their summaries and calendars."""
+    """Check the shipped studies, print their summaries and calendars, then walk participants
+    through screening, enrolment, dosing and their first visits in a fresh database."""
     console.print("[bold]trialkit demo[/]: the three shipped studies\n", markup=True)
     failed = False
     for name, text in shipped_studies():
@@ -25,6 +27,8 @@ def demo() -> None:
         console.print()
     if failed:
         raise typer.Exit(1)
+    console.rule("[bold]Trial records[/]: a fresh SQLite database, three participants")
+    demo_records(console)
 
 
 def register(app: typer.Typer) -> None:

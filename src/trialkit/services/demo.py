@@ -1,8 +1,9 @@
 """``demo_records``: a fresh SQLite database, the three studies, a few participants walked
 through screening, enrolment, dosing and their first visits; prints calendars and statuses.
 
-Eligibility is confirmed by the investigator in the demo (no criteria evaluator is wired into
-the services yet); that confirmation is recorded and audited as such.
+Eligibility is evaluated from each study's criteria and scores are computed on save, with the
+standard ports (:mod:`trialkit.services.standard`); one candidate fails screening to show the
+explanation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from trialkit.protocol import shipped_studies
+from trialkit.protocol import resolve_study, shipped_studies
 from trialkit.services import (
     Context,
     add_site,
@@ -28,15 +29,17 @@ from trialkit.services import (
     register,
     save_form,
     screen,
+    screen_fail,
 )
+from trialkit.services.standard import CriteriaEligibility, InstrumentScorer, standard_ports
 from trialkit.store import Database, upgrade, verify
 
 __all__ = ["demo_records"]
 
+_IBD = "ibd-placental-exosomes"
 _UCM = "psoriasis-ucmsc"
 _PAE = "psoriasis-adipose-exosomes"
 _NO = [
-    "standard_treatment_failure",
     "new_or_enlarging_lesions_3m",
     "immunosuppressant_use",
     "topical_treatment_use",
@@ -55,6 +58,53 @@ _NO = [
     "injection_site_infection",
 ]
 _VITALS = {"systolic_bp": "118", "diastolic_bp": "76", "heart_rate": "70", "temperature": "36.8"}
+_ZERO_REGION = {"erythema": "0", "induration": "0", "desquamation": "0", "area_percent": "0"}
+_PASI = {
+    **{f"{r}_{k}": v for r in ("head", "upper_limbs") for k, v in _ZERO_REGION.items()},
+    "trunk_erythema": "2",
+    "trunk_induration": "2",
+    "trunk_desquamation": "1",
+    "trunk_area_percent": "12",
+    "lower_limbs_erythema": "2",
+    "lower_limbs_induration": "1",
+    "lower_limbs_desquamation": "1",
+    "lower_limbs_area_percent": "8",
+}
+_LABS = {"alt": "32", "ast": "28", "creatinine": "0.9"}
+# CDAI exactly 450: stools 6/day x 7 x 2 = 84, pain 2/day x 7 x 5 = 70, well-being 3/day x 7 x 7
+# = 147, two complications x 20 = 40, antidiarrhoeal 30, questionable mass 2 x 10 = 20,
+# hematocrit (47 - 38) x 6 = 54, weight 100 x (1 - 76/80) = 5.
+_CDAI_450 = {
+    **{f"liquid_stools_day_{d}": "6" for d in range(1, 8)},
+    **{f"abdominal_pain_day_{d}": "2" for d in range(1, 8)},
+    **{f"general_wellbeing_day_{d}": "3" for d in range(1, 8)},
+    "arthritis_arthralgia": "yes",
+    "fever": "yes",
+    "iritis_uveitis": "no",
+    "skin_mouth_lesions": "no",
+    "anal_fissure_fistula_abscess": "no",
+    "other_fistula": "no",
+    "antidiarrheal": "yes",
+    "abdominal_mass": "2",
+    "sex": "M",
+    "hematocrit": "38",
+    "weight": "76",
+    "standard_weight": "80",
+}
+# SES-CD 7: ileum ulcers 2 + ulcerated surface 2 + affected surface 2 + narrowing 1.
+_SEGMENTS = ("ileum", "right_colon", "transverse_colon", "left_colon", "rectum")
+_SESCD_7 = {
+    **{
+        f"{seg}_{v}": "0"
+        for seg in _SEGMENTS
+        for v in ("ulcer_size", "ulcerated_surface", "affected_surface", "narrowing")
+    },
+    **{f"{seg}_reached": "yes" for seg in _SEGMENTS},
+    "ileum_ulcer_size": "2",
+    "ileum_ulcerated_surface": "2",
+    "ileum_affected_surface": "2",
+    "ileum_narrowing": "1",
+}
 
 
 def _print_calendar(console: Console, db: Database, study: str, code: str, on: date) -> None:
@@ -73,6 +123,22 @@ def _print_calendar(console: Console, db: Database, study: str, code: str, on: d
         console.print(f"  dose {event_id} given {given['given_at']:%Y-%m-%d %H:%M}: {devs}")
 
 
+def _screen(
+    console: Console,
+    db: Database,
+    ctx: Context,
+    study: str,
+    code: str,
+    evaluator: CriteriaEligibility,
+) -> None:
+    """Screen and print the stored verdict with its explanation."""
+    p = screen(db, ctx, study, code, evaluator)
+    verdict = p.eligibility or {}
+    explanation = verdict.get("explanation") or {}
+    console.print(f"[bold]{code}[/] eligibility:")
+    console.print(explanation.get("text", verdict), markup=False)
+
+
 def demo_records(console: Console, directory: Path | None = None) -> None:
     """Run the records tour in a fresh SQLite database (a temporary one unless given)."""
     tmp = tempfile.TemporaryDirectory() if directory is None else None
@@ -89,7 +155,8 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             loaded = load_study(db, ctx, text, source=name)
             add_site(db, ctx, loaded.study, "TEH", "Tehran")
             console.print(f"loaded {loaded.study} protocol version {loaded.version}")
-        override = "demo: eligibility confirmed by the investigator"
+        ports = {sid: standard_ports(resolve_study(sid)) for sid in (_UCM, _PAE)}
+        eligibility = CriteriaEligibility()
 
         # UC-MSC infusions: screening, consent, enrolment, first two infusions.
         ucm = register(db, ctx, _UCM, "TEH").code
@@ -109,10 +176,19 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
                 "bsa_percent": "14",
             },
         )
-        save_form(db, ctx, _UCM, ucm, visit="SCR", form_id="VITALS", values=_VITALS)
+        save_form(
+            db,
+            ctx,
+            _UCM,
+            ucm,
+            visit="SCR",
+            form_id="VITALS",
+            values=_VITALS,
+            rules=ports[_UCM].rules,
+        )
         record_visit(db, ctx, _UCM, ucm, "SCR", t0.date())
-        screen(db, ctx, _UCM, ucm, None)
-        enrol(db, ctx, _UCM, ucm, investigator_override=override)
+        _screen(console, db, ctx, _UCM, ucm, eligibility)
+        enrol(db, ctx, _UCM, ucm)
         w0 = datetime(2025, 3, 10, 9, 0)
         d = record_dose(
             db,
@@ -160,12 +236,25 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
                 "psoriasis_type": "plaque",
                 "psoriasis_onset_date": "2018-06-01",
                 "lesion_grade": "2",
+                "standard_treatment_failure": "yes",
                 **dict.fromkeys(_NO, "no"),
             },
         )
+        pasi = save_form(
+            db,
+            ctx,
+            _PAE,
+            pae,
+            visit="SCR",
+            form_id="PASI",
+            values=_PASI,
+            scorer=ports[_PAE].scorer,
+        )
+        console.print(f"{pae}: PASI at screening {pasi.derived['pasi']['value']}")
+        save_form(db, ctx, _PAE, pae, visit="SCR", form_id="LABS", values=_LABS)
         record_visit(db, ctx, _PAE, pae, "SCR", t0.date())
-        screen(db, ctx, _PAE, pae, None)
-        enrol(db, ctx, _PAE, pae, arm="G50", investigator_override=override)
+        _screen(console, db, ctx, _PAE, pae, eligibility)
+        enrol(db, ctx, _PAE, pae, arm="G50")
         inj = datetime(2025, 3, 11, 10, 30)
         d = record_dose(
             db,
@@ -184,9 +273,39 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         record_visit(db, ctx, _PAE, pae, "D1", inj.date())
         _print_calendar(console, db, _PAE, pae, date(2025, 3, 25))
 
-        # A candidate who is still in screening.
-        ibd = register(db, ctx, "ibd-placental-exosomes", "TEH")
-        console.print(f"{ibd.code}: {ibd.status.value}")
+        # An IBD candidate whose CDAI is exactly 450: not "greater than 450", a screen failure.
+        ibd = register(db, ctx, _IBD, "TEH").code
+        consent(db, ctx, _IBD, ibd, on=t0.date(), form_version="1.0", obtained_by="dr.demo")
+        save_form(
+            db,
+            ctx,
+            _IBD,
+            ibd,
+            visit="SCR",
+            form_id="SCREEN",
+            values={
+                "screening_date": "2025-03-03",
+                "age": "52",
+                "sex": "male",
+                "weight": "76",
+                "ibd_type": "crohns_disease",
+                "ibd_diagnosis_date": "2019-05-01",
+                "mab_refractory": "yes",
+                "mab_intolerant": "no",
+                "mab_contraindicated": "no",
+                "isolated_ileal_disease": "no",
+                "immunomodulator_use": "no",
+            },
+        )
+        scorer = InstrumentScorer()
+        for form_id, values in (("CDAI", _CDAI_450), ("SESCD", _SESCD_7)):
+            r = save_form(
+                db, ctx, _IBD, ibd, visit="SCR", form_id=form_id, values=values, scorer=scorer
+            )
+            console.print(f"{ibd}: {form_id} {next(iter(r.derived.values()))['value']}")
+        _screen(console, db, ctx, _IBD, ibd, eligibility)
+        screen_fail(db, ctx, _IBD, ibd, "CDAI 450 is not above 450 and SES-CD 7 is below 8")
+        console.print(f"{ibd}: {get_participant(db, _IBD, ibd).status.value}")
         with db.read() as conn:
             result = verify(conn)
         console.print(

@@ -21,7 +21,7 @@ from trialkit.services.context import Context
 from trialkit.services.lifecycle import Status, Step, next_status
 from trialkit.services.ports import EligibilityEvaluator
 from trialkit.services.records import FieldChange, StaleVersion, write
-from trialkit.services.values import form_values
+from trialkit.services.values import screening_values
 from trialkit.store import Database, canonical
 from trialkit.store.tables import participant, participant_event, protocol_version, site, study
 
@@ -277,7 +277,7 @@ def screen(
     code: str,
     evaluator: EligibilityEvaluator | None,
 ) -> Participant:
-    """Evaluate eligibility from the screening form and store the verdict with its explanation."""
+    """Evaluate eligibility from the screening visit's forms; store the verdict and explanation."""
     with db.write() as conn:
         p = load(conn, study_code, code)
         if p.status not in (Status.SCREENING, Status.CONSENTED):
@@ -286,7 +286,7 @@ def screen(
                 code="STATE.E002",
             )
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
-        values = form_values(conn, p.id, ref.study, ref.study.screening_form)
+        values = screening_values(conn, p.id, ref.study)
         if values is None:
             raise NotFound(
                 f"participant has no {ref.study.screening_form} (screening) form entered",

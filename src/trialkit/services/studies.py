@@ -14,8 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trialkit.checks import check_full
 from trialkit.errors import ConflictError, DefinitionError, NotFound
-from trialkit.protocol import Severity, Study, check_study, load_study_text
+from trialkit.instruments.from_study import expand_study
+from trialkit.protocol import Severity, Study, load_study_text
 from trialkit.services.context import Context
 from trialkit.services.records import write
 from trialkit.store import Database
@@ -51,14 +53,15 @@ class ProtocolRef:
 
 @lru_cache(maxsize=64)
 def _parse(sha256: str, text: str) -> Study:
-    # Keyed by the content hash: a stored version's text never changes.
-    return load_study_text(text, source=f"protocol version sha256:{sha256[:12]}")
+    # Keyed by the content hash: a stored version's text never changes. Instrument item groups
+    # are written out, so that forms validate every instrument item.
+    return expand_study(load_study_text(text, source=f"protocol version sha256:{sha256[:12]}"))
 
 
 def load_study(db: Database, ctx: Context, text: str, *, source: str = "<yaml>") -> LoadedVersion:
     """Store a study definition as a protocol version (a new study, or an amendment)."""
     parsed = load_study_text(text, source=source)
-    errors = [d for d in check_study(parsed) if d.severity is Severity.ERROR]
+    errors = [d for d in check_full(parsed) if d.severity is Severity.ERROR]
     if errors:
         raise DefinitionError(
             f"study {parsed.id} has {len(errors)} error(s) and cannot be loaded: "

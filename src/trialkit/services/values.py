@@ -146,3 +146,34 @@ def form_values(
     for name, d in (canonical.loads(row.derived) or {}).items():
         values[name] = None if d.get("value") is None else Decimal(d["value"])
     return values
+
+
+def screening_values(
+    conn: sa.Connection, participant_id: int, study: Study
+) -> dict[str, Any] | None:
+    """Every value entered at the screening visit(s), the screening form's winning.
+
+    Criteria read items from several forms of the screening visit (the PASI form's score, the
+    laboratory results); ``None`` when the screening form itself has not been entered.
+    """
+    own = form_values(conn, participant_id, study, study.screening_form)
+    if own is None:
+        return None
+    keys = [v.id for v in study.timeline.visits if study.screening_form in v.forms]
+    rows = conn.execute(
+        sa.select(form_instance.c.form_id, form_instance.c.data, form_instance.c.derived)
+        .where(
+            form_instance.c.participant_id == participant_id,
+            form_instance.c.visit_key.in_(keys),
+            form_instance.c.form_id != study.screening_form,
+            form_instance.c.status == "entered",
+        )
+        .order_by(form_instance.c.updated_at, form_instance.c.id)
+    ).all()
+    merged: dict[str, Any] = {}
+    for row in rows:
+        merged.update(typed_form(canonical.loads(row.data)))
+        for name, d in (canonical.loads(row.derived) or {}).items():
+            merged[name] = None if d.get("value") is None else Decimal(d["value"])
+    merged.update({k: v for k, v in own.items() if v is not None or k not in merged})
+    return merged
