@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from trialkit.protocol import units
+from trialkit.protocol.design import INTERVENTIONAL_MODELS, OBSERVATIONAL_MODELS
 from trialkit.protocol.endpoints import DoseSelection, EndpointSpec, ResponderRule
 from trialkit.protocol.forms import DataType
 from trialkit.protocol.passages import disagreements
@@ -51,11 +52,14 @@ Checker = Callable[[Study], Iterable[Diagnostic]]
 #: Every code this layer emits, with a one-line meaning (documented in docs/checks.md).
 CODES: dict[str, str] = {
     "STUDY.E001": "the screening form is not a defined form",
+    "STUDY.E002": "an interventional study has no arm",
     "ARM.E001": "two arms share an id",
     "ARM.E002": "two interventions share an id",
+    "ARM.E003": "an experimental or comparator arm has no intervention",
     "DES.E001": "the cohort order names an arm that is not defined",
     "DES.W002": "cohorts times cohort size differ from the target sample size",
     "DES.W003": "the arms' planned sizes do not add up to the target sample size",
+    "DES.W004": "the intervention model does not fit the study type",
     "SCHED.E001": "two visits share an id",
     "SCHED.E002": "a visit window is empty or does not contain its target day",
     "SCHED.E003": "a visit or dosing event counts from an anchor that is not defined",
@@ -78,6 +82,8 @@ CODES: dict[str, str] = {
     "DOSE.E003": "the item a dose is computed from is not defined",
     "DOSE.E004": "the basis item's unit is not of the dimension the dose is given per",
     "DOSE.E005": "a dose volume is not a volume",
+    "DOSE.E006": "a drug, cells or exosomes intervention has no dose rule",
+    "DOSE.W007": "an intervention of kind 'other' has no dose rule",
     "ELIG.E001": "two criteria share an id",
     "ELIG.E002": "a judgement criterion names an item that is not defined",
     "ELIG.E003": "a judgement item is not a yes/no item",
@@ -103,7 +109,56 @@ def _d(
     return Diagnostic(code, sev, path, message, hint, cites)
 
 
+#: Arm types that exist to give something, so they need at least one intervention.
+_TREATED_ARMS = frozenset({"experimental", "active_comparator", "placebo_comparator"})
+#: Product kinds that are given in amounts, so they need a dose rule.
+_DOSED_KINDS = frozenset({"drug", "cells", "exosomes"})
+
+
+def _study_type(study: Study) -> str:
+    return study.identity.study_type.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _check_study_type(study: Study) -> Iterable[Diagnostic]:
+    kind = _study_type(study)
+    if kind == "interventional" and not study.arms:
+        yield _d(
+            "STUDY.E002",
+            "arms",
+            "the study is interventional but defines no arm",
+            "add an arm with its interventions and doses, or set identity.study_type to "
+            "observational",
+        )
+    model = study.design.intervention_model
+    if kind == "interventional" and model in OBSERVATIONAL_MODELS:
+        yield _d(
+            "DES.W004",
+            "design.intervention_model",
+            f"intervention model {model!r} is an observational model, but the study is "
+            "interventional",
+            "use one of: " + ", ".join(INTERVENTIONAL_MODELS),
+        )
+    elif kind == "observational" and model in INTERVENTIONAL_MODELS:
+        yield _d(
+            "DES.W004",
+            "design.intervention_model",
+            f"intervention model {model!r} is an interventional model, but the study is "
+            "observational",
+            "use one of: " + ", ".join(OBSERVATIONAL_MODELS),
+        )
+
+
 def _check_arms(study: Study) -> Iterable[Diagnostic]:
+    for arm in study.arms:
+        if arm.type in _TREATED_ARMS and not arm.interventions:
+            yield _d(
+                "ARM.E003",
+                f"arms.{arm.id}.interventions",
+                f"arm {arm.id} ({arm.name}) is {arm.type.replace('_', ' ')} but has no "
+                "intervention",
+                "add the intervention it gives (product, route, dose), or set its type to "
+                "no_intervention or other",
+            )
     for arm_id in _dupes(a.id for a in study.arms):
         yield _d(
             "ARM.E001",
@@ -143,7 +198,7 @@ def _check_arms(study: Study) -> Iterable[Diagnostic]:
                 f"{total}, but the target sample size is {design.sample_size.target}",
             )
     planned = [a.planned_size for a in study.arms]
-    if all(p is not None for p in planned):
+    if planned and all(p is not None for p in planned):
         total_planned = sum(p for p in planned if p is not None)
         if total_planned != design.sample_size.target:
             yield _d(
@@ -322,6 +377,27 @@ def _check_doses(study: Study) -> Iterable[Diagnostic]:
         for iv in arm.interventions:
             path = f"arms.{arm.id}.interventions.{iv.id}.dose"
             dose = iv.dose
+            if dose is None:
+                kind = iv.product.kind
+                if kind in _DOSED_KINDS:
+                    yield _d(
+                        "DOSE.E006",
+                        path,
+                        f"intervention {iv.id} ({iv.name}, {kind}) of arm {arm.id} has no "
+                        "dose rule",
+                        "add `dose` with amount and unit (e.g. 2000000 cells per kg of weight), "
+                        "as the protocol states it",
+                    )
+                elif kind == "other":
+                    yield _d(
+                        "DOSE.W007",
+                        path,
+                        f"intervention {iv.id} ({iv.name}) of arm {arm.id} is of kind 'other' "
+                        "and has no dose rule",
+                        "add `dose` if it is given in amounts; if it is a device, set "
+                        "product.kind to device",
+                    )
+                continue
             if not units.is_known(dose.unit):
                 yield _d(
                     "DOSE.E001",
@@ -482,6 +558,7 @@ def _check_reference_ranges(study: Study) -> Iterable[Diagnostic]:
 
 
 _LAYER_CHECKS: tuple[Checker, ...] = (
+    _check_study_type,
     _check_arms,
     _check_timeline,
     _check_forms,
