@@ -72,6 +72,10 @@ CASES: dict[str, Mutation] = {
     "SCHED.W007": lambda d: _visit(d, "D1").update(dosing=[]),
     "SCHED.E008": lambda d: d["timeline"]["dosing"].append(dict(d["timeline"]["dosing"][0])),
     "SCHED.E009": lambda d: d["timeline"]["anchors"].append(dict(d["timeline"]["anchors"][0])),
+    "SCHED.W011": lambda d: [
+        d["timeline"].update(dosing=[]),
+        [v.update(dosing=[]) for v in d["timeline"]["visits"]],
+    ],
     "SCHED.E010": lambda d: d["timeline"]["dosing"][0].update(
         window_hours={"lower": 2, "upper": 1}
     ),
@@ -105,6 +109,7 @@ CASES: dict[str, Mutation] = {
     "OUT.E003": lambda d: _rename_anchor(d, "first_dose", "injection_day"),
     "OUT.E004": lambda d: d["outcomes"][1].update(id="P1"),
     "OUT.E005": lambda d: d["outcomes"][5]["endpoints"][0].update(doses=["G50", "G400"]),
+    "OUT.W006": lambda d: d["outcomes"][0].update(endpoints=[]),
     "REF.E001": lambda d: d["reference_ranges"].append({"item": "ggt", "unit": "U/L", "upper": 60}),
     "REF.E002": lambda d: d["reference_ranges"][2].update(unit="umol/L"),
     "REG.W001": lambda d: None,  # the shipped record itself conflicts
@@ -185,7 +190,7 @@ def test_dosed_kinds_without_dose_are_errors(kind: str) -> None:
     found = [d for d in check_study(Study.model_validate(data)) if d.code == "DOSE.E006"]
     assert [d.path for d in found] == ["arms.G50.interventions.ADEXO50.dose"]
     assert str(found[0]).startswith(
-        f"error DOSE.E006 at arms.G50.interventions.ADEXO50.dose: intervention ADEXO50 "
+        "error DOSE.E006 at arms.G50.interventions.ADEXO50.dose: intervention ADEXO50 "
     )
     assert f", {kind}) of arm G50 has no dose rule" in found[0].message
 

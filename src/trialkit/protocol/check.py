@@ -70,6 +70,7 @@ CODES: dict[str, str] = {
     "SCHED.E008": "two dosing events share an id",
     "SCHED.E009": "two anchors share an id",
     "SCHED.E010": "a dosing window is empty",
+    "SCHED.W011": "arms give interventions but the timeline has no dosing event",
     "FORM.E001": "two forms share an id",
     "FORM.W002": "a form is due at no visit",
     "FORM.E003": "an item names a code list that is not defined",
@@ -92,6 +93,7 @@ CODES: dict[str, str] = {
     "OUT.E003": "an endpoint counts time from an anchor that is not defined",
     "OUT.E004": "two outcomes share an id",
     "OUT.E005": "a dose selection names an arm that is not defined",
+    "OUT.W006": "an outcome has no endpoint (no computable definition)",
     "REF.E001": "a reference range is for an item that is not defined",
     "REF.E002": "a reference range's unit does not resolve or differs from its item's unit",
     "REG.W001": "the registry record states a criterion twice with different numbers",
@@ -242,6 +244,14 @@ def _check_timeline(study: Study) -> Iterable[Diagnostic]:
                 "misses its target",
                 "the lower bound must be ≤ 0 and come first",
             )
+    if not tl.dosing and any(arm.interventions for arm in study.arms):
+        yield _d(
+            "SCHED.W011",
+            "timeline.dosing",
+            "the arms give interventions, but the timeline has no dosing event",
+            "add the administrations (or device applications) under timeline.dosing and list "
+            "them under the visits they happen at",
+        )
     given: set[str] = set()
     for v in tl.visits:
         path = f"timeline.visits.{v.id}"
@@ -502,6 +512,14 @@ def _check_outcomes(study: Study) -> Iterable[Diagnostic]:
     for o in _dupes(o.id for o in study.outcomes):
         yield _d("OUT.E004", f"outcomes.{o}", f"outcome id {o!r} is used twice")
     for outcome in study.outcomes:
+        if not outcome.endpoints:
+            yield _d(
+                "OUT.W006",
+                f"outcomes.{outcome.id}",
+                f"outcome {outcome.id} ({outcome.description[:60]}) has no endpoint, so it "
+                "cannot be computed",
+                "add its endpoints (change from baseline, responder rule, incidence ...)",
+            )
         for n, ep in enumerate(outcome.endpoints):
             path = f"outcomes.{outcome.id}.endpoints[{n}]"
             item_refs, visit_refs = _endpoint_refs(ep)

@@ -11,13 +11,13 @@ from pydantic import Field, model_validator
 from trialkit.protocol._base import Code, Model, Name
 
 __all__ = [
+    "INTERVENTIONAL_MODELS",
+    "OBSERVATIONAL_MODELS",
     "AgeLimits",
     "Allocation",
     "Arm",
     "Design",
     "DoseRule",
-    "INTERVENTIONAL_MODELS",
-    "OBSERVATIONAL_MODELS",
     "Intervention",
     "InterventionModel",
     "Masking",
