@@ -246,3 +246,12 @@ def test_no_arm_in_an_interventional_study_says_how_to_fix() -> None:
         "with its interventions and doses, or set identity.study_type to observational)"
     )
     assert "DES.W003" not in _codes(data)
+
+
+def test_intervention_models_are_the_interventional_and_observational_ones() -> None:
+    from typing import get_args
+
+    from trialkit.protocol import INTERVENTIONAL_MODELS, OBSERVATIONAL_MODELS, InterventionModel
+
+    assert set(get_args(InterventionModel)) == {*INTERVENTIONAL_MODELS, *OBSERVATIONAL_MODELS}
+    assert not set(INTERVENTIONAL_MODELS) & set(OBSERVATIONAL_MODELS)

@@ -518,7 +518,7 @@ def _check_outcomes(study: Study) -> Iterable[Diagnostic]:
                 f"outcomes.{outcome.id}",
                 f"outcome {outcome.id} ({outcome.description[:60]}) has no endpoint, so it "
                 "cannot be computed",
-                "add its endpoints (change from baseline, responder rule, incidence ...)",
+                "add its endpoints: change from baseline, responder rule, incidence ...",
             )
         for n, ep in enumerate(outcome.endpoints):
             path = f"outcomes.{outcome.id}.endpoints[{n}]"
