@@ -173,7 +173,7 @@ def _offset_text(anchor: str, days: int, hours: int) -> str:
 
 def render_calendar(study: Study) -> None:
     tpl = template(study)
-    doses = {a.id: "; ".join(_dose_text(iv) for iv in a.interventions) for a in study.arms}
+    doses = {a.id: "; ".join(dict.fromkeys(map(_dose_text, a.interventions))) for a in study.arms}
     groups = [f"arm {a} ({d or 'no intervention'})" for a, d in doses.items()] or [
         "all participants (no arms)"
     ]
