@@ -43,15 +43,26 @@ def _rename_anchor(data: dict[str, Any], old: str, new: str) -> None:
                 entry[key] = new
 
 
+def _no_dose(data: dict[str, Any], kind: str | None = None) -> None:
+    """Drop the first arm's dose (and make its product of ``kind``)."""
+    iv = data["arms"][0]["interventions"][0]
+    del iv["dose"]
+    if kind is not None:
+        iv["product"]["kind"] = kind
+
+
 Mutation = Callable[[dict[str, Any]], None]
 
 CASES: dict[str, Mutation] = {
     "STUDY.E001": lambda d: d.update(screening_form="NOPE"),
+    "STUDY.E002": lambda d: d.update(arms=[]),
     "ARM.E001": lambda d: d["arms"][1].update(id="G50"),
     "ARM.E002": lambda d: d["arms"][1]["interventions"][0].update(id="ADEXO50"),
+    "ARM.E003": lambda d: d["arms"][0].update(interventions=[]),
     "DES.E001": lambda d: d["design"]["cohorts"].update(order=["G50", "G100", "G999"]),
     "DES.W002": lambda d: d["design"]["cohorts"].update(cohort_size=3),
     "DES.W003": lambda d: d["arms"][0].update(planned_size=5),
+    "DES.W004": lambda d: d["design"].update(intervention_model="cohort"),
     "SCHED.E001": lambda d: _visit(d, "W2").update(id="W1"),
     "SCHED.E002": lambda d: _visit(d, "M3").update(window={"lower": 3, "upper": -5}),
     "SCHED.E003": lambda d: _visit(d, "W2").update(anchor="randomisation"),
@@ -61,6 +72,10 @@ CASES: dict[str, Mutation] = {
     "SCHED.W007": lambda d: _visit(d, "D1").update(dosing=[]),
     "SCHED.E008": lambda d: d["timeline"]["dosing"].append(dict(d["timeline"]["dosing"][0])),
     "SCHED.E009": lambda d: d["timeline"]["anchors"].append(dict(d["timeline"]["anchors"][0])),
+    "SCHED.W011": lambda d: [
+        d["timeline"].update(dosing=[]),
+        [v.update(dosing=[]) for v in d["timeline"]["visits"]],
+    ],
     "SCHED.E010": lambda d: d["timeline"]["dosing"][0].update(
         window_hours={"lower": 2, "upper": 1}
     ),
@@ -84,6 +99,8 @@ CASES: dict[str, Mutation] = {
     "DOSE.E005": lambda d: d["arms"][0]["interventions"][0]["dose"].update(
         volume={"amount": 1, "unit": "mg"}
     ),
+    "DOSE.E006": _no_dose,
+    "DOSE.W007": lambda d: _no_dose(d, "other"),
     "ELIG.E001": lambda d: d["eligibility"][1].update(id="I1"),
     "ELIG.E002": lambda d: d["eligibility"][3].update(judgement_item="no_such_item"),
     "ELIG.E003": lambda d: d["eligibility"][3].update(judgement_item="age"),
@@ -92,6 +109,7 @@ CASES: dict[str, Mutation] = {
     "OUT.E003": lambda d: _rename_anchor(d, "first_dose", "injection_day"),
     "OUT.E004": lambda d: d["outcomes"][1].update(id="P1"),
     "OUT.E005": lambda d: d["outcomes"][5]["endpoints"][0].update(doses=["G50", "G400"]),
+    "OUT.W006": lambda d: d["outcomes"][0].update(endpoints=[]),
     "REF.E001": lambda d: d["reference_ranges"].append({"item": "ggt", "unit": "U/L", "upper": 60}),
     "REF.E002": lambda d: d["reference_ranges"][2].update(unit="umol/L"),
     "REG.W001": lambda d: None,  # the shipped record itself conflicts
@@ -150,3 +168,90 @@ def test_instrument_codes_are_documented() -> None:
 
     text = DOCS.read_text(encoding="utf-8")
     assert all(f"`{code}`" in text for code in INSTRUMENT_CODES)
+
+
+# -- drafts: what may be missing, and what must not be ------------------------------------------
+
+
+def _codes(data: dict[str, Any]) -> set[str]:
+    return {d.code for d in check_study(Study.model_validate(data))}
+
+
+def test_device_without_dose_is_not_a_finding() -> None:
+    data = _data()
+    _no_dose(data, "device")
+    assert _codes(data) == {"REG.W001"}
+
+
+@pytest.mark.parametrize("kind", ["drug", "cells", "exosomes"])
+def test_dosed_kinds_without_dose_are_errors(kind: str) -> None:
+    data = _data()
+    _no_dose(data, kind)
+    found = [d for d in check_study(Study.model_validate(data)) if d.code == "DOSE.E006"]
+    assert [d.path for d in found] == ["arms.G50.interventions.ADEXO50.dose"]
+    assert str(found[0]).startswith(
+        "error DOSE.E006 at arms.G50.interventions.ADEXO50.dose: intervention ADEXO50 "
+    )
+    assert f", {kind}) of arm G50 has no dose rule" in found[0].message
+
+
+def test_a_dose_free_intervention_skips_the_dose_unit_checks() -> None:
+    data = _data()
+    _no_dose(data, "drug")
+    assert not {"DOSE.E001", "DOSE.E002", "DOSE.E003"} & _codes(data)
+
+
+@pytest.mark.parametrize(
+    ("arm_type", "expected"),
+    [
+        ("experimental", True),
+        ("active_comparator", True),
+        ("placebo_comparator", True),
+        ("no_intervention", False),
+        ("other", False),
+    ],
+)
+def test_arm_without_intervention_by_type(arm_type: str, expected: bool) -> None:
+    data = _data()
+    data["arms"][0].update(interventions=[], type=arm_type)
+    assert ("ARM.E003" in _codes(data)) is expected
+
+
+def _observational(data: dict[str, Any], model: str = "cohort") -> None:
+    data["identity"]["study_type"] = "observational"
+    data["design"].update(intervention_model=model, allocation="not_applicable", cohorts=None)
+
+
+def test_observational_study_may_have_no_arm() -> None:
+    data = _data()
+    _observational(data)
+    data["arms"] = []
+    codes = _codes(data)
+    assert not {"STUDY.E002", "DES.W003", "DES.W004"} & codes
+
+
+def test_observational_study_with_an_interventional_model_is_warned() -> None:
+    data = _data()
+    _observational(data, "parallel")
+    found = [d for d in check_study(Study.model_validate(data)) if d.code == "DES.W004"]
+    assert "use one of: cohort, case_control" in (found[0].hint or "")
+
+
+def test_no_arm_in_an_interventional_study_says_how_to_fix() -> None:
+    data = _data()
+    data["arms"] = []
+    found = [d for d in check_study(Study.model_validate(data)) if d.code == "STUDY.E002"]
+    assert str(found[0]) == (
+        "error STUDY.E002 at arms: the study is interventional but defines no arm (add an arm "
+        "with its interventions and doses, or set identity.study_type to observational)"
+    )
+    assert "DES.W003" not in _codes(data)
+
+
+def test_intervention_models_are_the_interventional_and_observational_ones() -> None:
+    from typing import get_args
+
+    from trialkit.protocol import INTERVENTIONAL_MODELS, OBSERVATIONAL_MODELS, InterventionModel
+
+    assert set(get_args(InterventionModel)) == {*INTERVENTIONAL_MODELS, *OBSERVATIONAL_MODELS}
+    assert not set(INTERVENTIONAL_MODELS) & set(OBSERVATIONAL_MODELS)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,9 +37,65 @@ def test_run_on_cuts_after_an_abbreviation_digit_or_parenthesis() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "items"),
+    [
+        # a lower-case head after a number that ends the previous item
+        (
+            "creatinine more than 2 high and uncontrolled blood pressure",
+            ["creatinine more than 2", "high and uncontrolled blood pressure"],
+        ),
+        ("ALT above 40 diabetes", ["ALT above 40", "diabetes"]),
+        # ... but not after a number that labels what follows
+        ("type 2 diabetes mellitus", ["type 2 diabetes mellitus"]),
+        ("grade 3 uncontrolled hypertension", ["grade 3 uncontrolled hypertension"]),
+        # a lower-case head after a closed X-or-Y pair
+        (
+            "Pregnancy or lactation diabetes mellitus",
+            ["Pregnancy or lactation", "diabetes mellitus"],
+        ),
+        ("smoking and alcohol history of stroke", ["smoking and alcohol", "history of stroke"]),
+        # ... but not after an adjective or a joining word
+        ("Poorly uncontrolled diabetes", ["Poorly uncontrolled diabetes"]),
+        ("Patients with diabetes", ["Patients with diabetes"]),
+        ("Pregnancy or lactation", ["Pregnancy or lactation"]),
+        ("Infection (or fever diabetes)", ["Infection (or fever diabetes)"]),
+        # a duration closes an item: one lower-case word after it moves to the next item
+        (
+            "Psoriasis for at least 6 months plaque Mild to moderate",
+            ["Psoriasis for at least 6 months", "plaque Mild to moderate"],
+        ),
+        ("Onset 2 years Severe disease", ["Onset 2 years", "Severe disease"]),
+        ("Onset 2 years ago Severe", ["Onset 2 years ago", "Severe"]),
+        ("Onset of 2 days old skin Severe", ["Onset of 2 days old skin", "Severe"]),
+        ("6 months plaque Mild", ["6 months plaque", "Mild"]),
+    ],
+)
+def test_run_on_lower_case_heads_and_durations(line: str, items: list[str]) -> None:
+    assert split_run_on(line) == items
+
+
 @given(
     st.lists(
-        st.sampled_from(["alpha", "beta", "Gamma", "DELTA", "(x", "y)", "and", "3", ","]),
+        st.sampled_from(
+            [
+                "alpha",
+                "beta",
+                "Gamma",
+                "DELTA",
+                "(x",
+                "y)",
+                "and",
+                "3",
+                ",",
+                "or",
+                "diabetes",
+                "months",
+                "type",
+                "history",
+                "of",
+            ]
+        ),
         max_size=30,
     )
 )

@@ -11,8 +11,8 @@ from trialkit.protocol import check_study, dump_study, load_study_text
 from trialkit.registry import IMPORT_NOTE, parse_irct
 
 PSORIASIS_INCLUSION = [
-    "Chronic plaque psoriasis for at least 6 months plaque",
-    "Mild to severity of moderate (grade 1-3)",
+    "Chronic plaque psoriasis for at least 6 months",
+    "plaque Mild to severity of moderate (grade 1-3)",
     "PASI 3-12",
     "No response to standard treatments",
     "No incidence of new lesion or increase in size of previous lesions during past 3 months",
@@ -22,9 +22,10 @@ PSORIASIS_EXCLUSION = [
     "Immunosuppressive drugs over the past 4 weeks or topical medications other than "
     "moisturizing lotions in the 2 past weeks",
     "Severe underlying disease (including liver, kidney and heart failure), increased liver "
-    "enzymes more than 3 times normal and creatinine more than 2 high and uncontrolled blood "
-    "pressure",
-    "Pregnancy or lactation diabetes mellitus",
+    "enzymes more than 3 times normal and creatinine more than 2",
+    "high and uncontrolled blood pressure",
+    "Pregnancy or lactation",
+    "diabetes mellitus",
     "Hepatitis B, C or HIV",
     "Patients with immunodeficiency",
     "Patients with malignancy",

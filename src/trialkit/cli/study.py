@@ -12,7 +12,14 @@ from rich.table import Table
 from trialkit.checks import check_full
 from trialkit.cli._console import console, err_console
 from trialkit.cli.study_import import register_import
-from trialkit.protocol import Diagnostic, Severity, Study, json_schema, resolve_study
+from trialkit.protocol import (
+    Diagnostic,
+    Intervention,
+    Severity,
+    Study,
+    json_schema,
+    resolve_study,
+)
 from trialkit.schedule import template
 
 __all__ = ["register", "render_calendar", "render_summary", "study_app"]
@@ -137,13 +144,24 @@ def render_summary(study: Study) -> None:
     for col in ("arm", "product", "route", "dose per administration"):
         arms.add_column(col)
     for arm in study.arms:
+        if not arm.interventions:
+            arms.add_row(f"{arm.id} {arm.name}", "(no intervention)", "—", "—")
         for iv in arm.interventions:
             route = iv.route + (f" ({iv.site})" if iv.site else "")
-            dose = str(iv.dose)
+            dose = _dose_text(iv)
             if iv.infusion_duration:
                 dose += f", over {iv.infusion_duration}"
             arms.add_row(f"{arm.id} {arm.name}", iv.product.name, route, dose)
-    console.print(arms)
+    if study.arms:
+        console.print(arms)
+    else:
+        console.print(f"no arms ({ident.study_type} study)")
+
+
+def _dose_text(iv: Intervention) -> str:
+    if iv.dose is not None:
+        return str(iv.dose)
+    return "none (device)" if iv.product.kind == "device" else "not stated"
 
 
 def _offset_text(anchor: str, days: int, hours: int) -> str:
@@ -155,10 +173,13 @@ def _offset_text(anchor: str, days: int, hours: int) -> str:
 
 def render_calendar(study: Study) -> None:
     tpl = template(study)
-    for arm in study.arms:
-        dose = "; ".join(str(iv.dose) for iv in arm.interventions)
+    doses = {a.id: "; ".join(dict.fromkeys(map(_dose_text, a.interventions))) for a in study.arms}
+    groups = [f"arm {a} ({d or 'no intervention'})" for a, d in doses.items()] or [
+        "all participants (no arms)"
+    ]
+    for group in groups:
         table = Table(
-            title=f"Calendar template, arm {arm.id} ({dose}); study day 1 = {tpl.origin}",
+            title=f"Calendar template, {group}; study day 1 = {tpl.origin}",
             title_justify="left",
         )
         for col in ("study day", "what", "id", "from anchor", "window", "forms"):

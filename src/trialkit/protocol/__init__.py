@@ -2,12 +2,15 @@
 
 from trialkit.protocol.check import CODES, Checker, Diagnostic, Severity, check_study
 from trialkit.protocol.design import (
+    INTERVENTIONAL_MODELS,
+    OBSERVATIONAL_MODELS,
     AgeLimits,
     Allocation,
     Arm,
     Design,
     DoseRule,
     Intervention,
+    InterventionModel,
     Masking,
     Product,
     Quantity,
@@ -77,6 +80,8 @@ from trialkit.protocol.timeline import (
 
 __all__ = [
     "CODES",
+    "INTERVENTIONAL_MODELS",
+    "OBSERVATIONAL_MODELS",
     "SCHEMA_VERSION",
     "AdverseEventIncidence",
     "AgeLimits",
@@ -108,6 +113,7 @@ __all__ = [
     "Form",
     "Identity",
     "Intervention",
+    "InterventionModel",
     "Item",
     "ItemGroup",
     "Masking",

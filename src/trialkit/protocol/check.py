@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from trialkit.protocol import units
+from trialkit.protocol.design import INTERVENTIONAL_MODELS, OBSERVATIONAL_MODELS
 from trialkit.protocol.endpoints import DoseSelection, EndpointSpec, ResponderRule
 from trialkit.protocol.forms import DataType
 from trialkit.protocol.passages import disagreements
@@ -51,11 +52,14 @@ Checker = Callable[[Study], Iterable[Diagnostic]]
 #: Every code this layer emits, with a one-line meaning (documented in docs/checks.md).
 CODES: dict[str, str] = {
     "STUDY.E001": "the screening form is not a defined form",
+    "STUDY.E002": "an interventional study has no arm",
     "ARM.E001": "two arms share an id",
     "ARM.E002": "two interventions share an id",
+    "ARM.E003": "an experimental or comparator arm has no intervention",
     "DES.E001": "the cohort order names an arm that is not defined",
     "DES.W002": "cohorts times cohort size differ from the target sample size",
     "DES.W003": "the arms' planned sizes do not add up to the target sample size",
+    "DES.W004": "the intervention model does not fit the study type",
     "SCHED.E001": "two visits share an id",
     "SCHED.E002": "a visit window is empty or does not contain its target day",
     "SCHED.E003": "a visit or dosing event counts from an anchor that is not defined",
@@ -66,6 +70,7 @@ CODES: dict[str, str] = {
     "SCHED.E008": "two dosing events share an id",
     "SCHED.E009": "two anchors share an id",
     "SCHED.E010": "a dosing window is empty",
+    "SCHED.W011": "arms give interventions but the timeline has no dosing event",
     "FORM.E001": "two forms share an id",
     "FORM.W002": "a form is due at no visit",
     "FORM.E003": "an item names a code list that is not defined",
@@ -78,6 +83,8 @@ CODES: dict[str, str] = {
     "DOSE.E003": "the item a dose is computed from is not defined",
     "DOSE.E004": "the basis item's unit is not of the dimension the dose is given per",
     "DOSE.E005": "a dose volume is not a volume",
+    "DOSE.E006": "a drug, cells or exosomes intervention has no dose rule",
+    "DOSE.W007": "an intervention of kind 'other' has no dose rule",
     "ELIG.E001": "two criteria share an id",
     "ELIG.E002": "a judgement criterion names an item that is not defined",
     "ELIG.E003": "a judgement item is not a yes/no item",
@@ -86,6 +93,7 @@ CODES: dict[str, str] = {
     "OUT.E003": "an endpoint counts time from an anchor that is not defined",
     "OUT.E004": "two outcomes share an id",
     "OUT.E005": "a dose selection names an arm that is not defined",
+    "OUT.W006": "an outcome has no endpoint (no computable definition)",
     "REF.E001": "a reference range is for an item that is not defined",
     "REF.E002": "a reference range's unit does not resolve or differs from its item's unit",
     "REG.W001": "the registry record states a criterion twice with different numbers",
@@ -103,7 +111,56 @@ def _d(
     return Diagnostic(code, sev, path, message, hint, cites)
 
 
+#: Arm types that exist to give something, so they need at least one intervention.
+_TREATED_ARMS = frozenset({"experimental", "active_comparator", "placebo_comparator"})
+#: Product kinds that are given in amounts, so they need a dose rule.
+_DOSED_KINDS = frozenset({"drug", "cells", "exosomes"})
+
+
+def _study_type(study: Study) -> str:
+    return study.identity.study_type.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _check_study_type(study: Study) -> Iterable[Diagnostic]:
+    kind = _study_type(study)
+    if kind == "interventional" and not study.arms:
+        yield _d(
+            "STUDY.E002",
+            "arms",
+            "the study is interventional but defines no arm",
+            "add an arm with its interventions and doses, or set identity.study_type to "
+            "observational",
+        )
+    model = study.design.intervention_model
+    if kind == "interventional" and model in OBSERVATIONAL_MODELS:
+        yield _d(
+            "DES.W004",
+            "design.intervention_model",
+            f"intervention model {model!r} is an observational model, but the study is "
+            "interventional",
+            "use one of: " + ", ".join(INTERVENTIONAL_MODELS),
+        )
+    elif kind == "observational" and model in INTERVENTIONAL_MODELS:
+        yield _d(
+            "DES.W004",
+            "design.intervention_model",
+            f"intervention model {model!r} is an interventional model, but the study is "
+            "observational",
+            "use one of: " + ", ".join(OBSERVATIONAL_MODELS),
+        )
+
+
 def _check_arms(study: Study) -> Iterable[Diagnostic]:
+    for arm in study.arms:
+        if arm.type in _TREATED_ARMS and not arm.interventions:
+            yield _d(
+                "ARM.E003",
+                f"arms.{arm.id}.interventions",
+                f"arm {arm.id} ({arm.name}) is {arm.type.replace('_', ' ')} but has no "
+                "intervention",
+                "add the intervention it gives (product, route, dose), or set its type to "
+                "no_intervention or other",
+            )
     for arm_id in _dupes(a.id for a in study.arms):
         yield _d(
             "ARM.E001",
@@ -143,7 +200,7 @@ def _check_arms(study: Study) -> Iterable[Diagnostic]:
                 f"{total}, but the target sample size is {design.sample_size.target}",
             )
     planned = [a.planned_size for a in study.arms]
-    if all(p is not None for p in planned):
+    if planned and all(p is not None for p in planned):
         total_planned = sum(p for p in planned if p is not None)
         if total_planned != design.sample_size.target:
             yield _d(
@@ -187,6 +244,14 @@ def _check_timeline(study: Study) -> Iterable[Diagnostic]:
                 "misses its target",
                 "the lower bound must be ≤ 0 and come first",
             )
+    if not tl.dosing and any(arm.interventions for arm in study.arms):
+        yield _d(
+            "SCHED.W011",
+            "timeline.dosing",
+            "the arms give interventions, but the timeline has no dosing event",
+            "add the administrations (or device applications) under timeline.dosing and list "
+            "them under the visits they happen at",
+        )
     given: set[str] = set()
     for v in tl.visits:
         path = f"timeline.visits.{v.id}"
@@ -322,6 +387,27 @@ def _check_doses(study: Study) -> Iterable[Diagnostic]:
         for iv in arm.interventions:
             path = f"arms.{arm.id}.interventions.{iv.id}.dose"
             dose = iv.dose
+            if dose is None:
+                kind = iv.product.kind
+                if kind in _DOSED_KINDS:
+                    yield _d(
+                        "DOSE.E006",
+                        path,
+                        f"intervention {iv.id} ({iv.name}, {kind}) of arm {arm.id} has no "
+                        "dose rule",
+                        "add `dose` with amount and unit (e.g. 2000000 cells per kg of weight), "
+                        "as the protocol states it",
+                    )
+                elif kind == "other":
+                    yield _d(
+                        "DOSE.W007",
+                        path,
+                        f"intervention {iv.id} ({iv.name}) of arm {arm.id} is of kind 'other' "
+                        "and has no dose rule",
+                        "add `dose` if it is given in amounts; if it is a device, set "
+                        "product.kind to device",
+                    )
+                continue
             if not units.is_known(dose.unit):
                 yield _d(
                     "DOSE.E001",
@@ -426,6 +512,14 @@ def _check_outcomes(study: Study) -> Iterable[Diagnostic]:
     for o in _dupes(o.id for o in study.outcomes):
         yield _d("OUT.E004", f"outcomes.{o}", f"outcome id {o!r} is used twice")
     for outcome in study.outcomes:
+        if not outcome.endpoints:
+            yield _d(
+                "OUT.W006",
+                f"outcomes.{outcome.id}",
+                f"outcome {outcome.id} ({outcome.description[:60]}) has no endpoint, so it "
+                "cannot be computed",
+                "add its endpoints: change from baseline, responder rule, incidence ...",
+            )
         for n, ep in enumerate(outcome.endpoints):
             path = f"outcomes.{outcome.id}.endpoints[{n}]"
             item_refs, visit_refs = _endpoint_refs(ep)
@@ -482,6 +576,7 @@ def _check_reference_ranges(study: Study) -> Iterable[Diagnostic]:
 
 
 _LAYER_CHECKS: tuple[Checker, ...] = (
+    _check_study_type,
     _check_arms,
     _check_timeline,
     _check_forms,

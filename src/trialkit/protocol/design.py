@@ -11,12 +11,15 @@ from pydantic import Field, model_validator
 from trialkit.protocol._base import Code, Model, Name
 
 __all__ = [
+    "INTERVENTIONAL_MODELS",
+    "OBSERVATIONAL_MODELS",
     "AgeLimits",
     "Allocation",
     "Arm",
     "Design",
     "DoseRule",
     "Intervention",
+    "InterventionModel",
     "Masking",
     "Product",
     "Quantity",
@@ -96,9 +99,49 @@ class SequentialCohorts(Model):
     review_after_days: int = Field(ge=0, description="Days after the cohort's last dose.")
 
 
+#: How participants are given the interventions (interventional studies).
+INTERVENTIONAL_MODELS = ("single_group", "parallel", "crossover", "factorial", "sequential")
+#: How participants are grouped and followed (observational studies; ClinicalTrials.gov
+#: ``designInfo.observationalModel``).
+OBSERVATIONAL_MODELS = (
+    "cohort",
+    "case_control",
+    "case_only",
+    "case_crossover",
+    "ecologic_or_community",
+    "family_based",
+    "defined_population",
+    "natural_history",
+    "other",
+)
+
+InterventionModel = Literal[
+    "single_group",
+    "parallel",
+    "crossover",
+    "factorial",
+    "sequential",
+    "cohort",
+    "case_control",
+    "case_only",
+    "case_crossover",
+    "ecologic_or_community",
+    "family_based",
+    "defined_population",
+    "natural_history",
+    "other",
+]
+
+
 class Design(Model):
+    """The design; observational studies use an observational ``intervention_model``
+    (``cohort``, ``case_control`` ...) and ``allocation: not_applicable``."""
+
     allocation: Allocation
-    intervention_model: Literal["single_group", "parallel", "crossover", "factorial", "sequential"]
+    intervention_model: InterventionModel
+    time_perspective: Literal["prospective", "retrospective", "cross_sectional", "other"] | None = (
+        Field(default=None, description="Observational studies: when the data arise.")
+    )
     masking: Masking = Field(default_factory=Masking)
     control: str | None = Field(default=None, description="e.g. within-patient untreated lesion")
     sample_size: SampleSize
@@ -160,7 +203,11 @@ class Intervention(Model):
     product: Product
     route: Literal["intradermal", "intravenous", "subcutaneous", "oral", "topical", "other"]
     site: str | None = Field(default=None, description="e.g. central vein; plaque")
-    dose: DoseRule
+    dose: DoseRule | None = Field(
+        default=None,
+        description="Absent in a draft, or for a device; `study check` reports a missing dose "
+        "of a drug, cells or exosomes (DOSE.E006).",
+    )
     infusion_duration: QuantityRange | None = None
     category: str | None = None
 
@@ -172,5 +219,9 @@ class Arm(Model):
         "experimental", "active_comparator", "placebo_comparator", "no_intervention", "other"
     ]
     description: str | None = Field(default=None, description="Verbatim registry text.")
-    interventions: list[Intervention] = Field(min_length=1)
+    interventions: list[Intervention] = Field(
+        default_factory=list,
+        description="Empty for a no-intervention arm or an observational cohort; `study check` "
+        "reports an experimental or comparator arm without one (ARM.E003).",
+    )
     planned_size: int | None = Field(default=None, ge=1)

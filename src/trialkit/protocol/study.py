@@ -40,14 +40,19 @@ class Assumption(Model):
 
 
 class Study(Model):
-    """A complete, computable study definition (one protocol version)."""
+    """A study definition (one protocol version): complete and computable once `study check`
+    reports no error; a draft imported from a registry may still have gaps."""
 
     schema_version: int = SCHEMA_VERSION
     id: Code = Field(description="Short stable id, e.g. psoriasis-adipose-exosomes.")
     protocol_version: str = Field(default="1.0", description="Amendments are new versions.")
     identity: Identity
     design: Design
-    arms: list[Arm] = Field(min_length=1)
+    arms: list[Arm] = Field(
+        default_factory=list,
+        description="Empty only in a draft or an observational study; `study check` reports an "
+        "interventional study without arms (STUDY.E002).",
+    )
     timeline: Timeline
     forms: list[Form] = Field(min_length=1)
     codelists: list[CodeList] = Field(default_factory=list)

@@ -6,6 +6,7 @@ it could not map. See docs/registry-import.md for what a person adds to make a d
 """
 
 from trialkit.registry.criteria_text import (
+    CRITERION_HEADS,
     CriteriaLists,
     match_passages,
     split_ctgov_criteria,
@@ -20,6 +21,7 @@ from trialkit.registry.irct import parse_irct
 from trialkit.registry.result import ImportResult, SourceFormat
 
 __all__ = [
+    "CRITERION_HEADS",
     "IMPORT_NOTE",
     "SCREENING_FORM",
     "CriteriaLists",

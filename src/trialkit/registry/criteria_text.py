@@ -15,8 +15,24 @@ word of two or more letters (``PASI``), when the word before it ends in a lower-
 digit or ``)``, or is itself an all-capital abbreviation (``HIV``), and is not a joining word
 (``and``, ``or``, ``of``, ``with`` ...); a possessive (``Crohn's``) is taken for a name and
 never starts an item. Nothing inside parentheses is cut. The importer applies this only to a
-criteria list typed as one line. Items that begin with a
-lower-case word cannot be told apart from the item before them and stay joined.
+criteria list typed as one line.
+
+Two further rules handle items whose first word is lower case or was typed on the line before:
+
+* A lower-case **criterion head** (:data:`CRITERION_HEADS`: ``diabetes``, ``pregnancy``,
+  ``high and uncontrolled``, ``patients with`` ...) starts an item when the word before it is a
+  number that ends the previous item (``creatinine more than 2 | high and uncontrolled blood
+  pressure``; not ``type 2 diabetes``: a number after ``type``, ``grade``, ``stage``, ``class``,
+  ``phase``, ``level`` or ``step`` labels what follows), or when the word before it closes an
+  ``X or Y`` / ``X and Y`` pair (``Pregnancy or lactation | diabetes mellitus``; not
+  ``uncontrolled diabetes``, not ``with diabetes``).
+* A **duration closes an item**: a single lower-case word between a number with a time unit and
+  the next item's start belongs to the next item (``for at least 6 months | plaque Mild to ...``),
+  unless it completes the duration (``ago``, ``old``, ``prior``, ``before``, ``after`` ...) or
+  the item before would keep fewer than three words.
+
+Other items that begin with a lower-case word cannot be told apart from the item before them and
+stay joined.
 """
 
 from __future__ import annotations
@@ -27,6 +43,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 __all__ = [
+    "CRITERION_HEADS",
     "CriteriaLists",
     "match_passages",
     "split_ctgov_criteria",
@@ -152,20 +169,78 @@ def _is_boundary(prev: str, word: str) -> bool:
     return last.islower() or last.isdigit() or last == ")" or bool(re.fullmatch(r"[A-Z]{2,}", prev))
 
 
+#: Lower-case words and phrases that commonly begin a criterion of their own (a condition, a
+#: state, a history). Cut before only as the lower-case-head rule allows (module docstring).
+CRITERION_HEADS: tuple[str, ...] = (
+    "breastfeeding",
+    "diabetes",
+    "hepatitis",
+    "high and uncontrolled",
+    "history of",
+    "lactating",
+    "lactation",
+    "patients with",
+    "pregnancy",
+    "pregnant",
+    "uncontrolled",
+)
+_HEAD_WORDS = tuple(tuple(h.split()) for h in CRITERION_HEADS)
+#: Words a number labels (``type 2 diabetes``): the number does not end a criterion.
+_LABELS = frozenset({"class", "grade", "level", "phase", "stage", "step", "type"})
+_DURATION_UNIT = re.compile(r"^(?:hours?|days?|weeks?|months?|years?)$", re.IGNORECASE)
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+#: Words that complete a duration (``2 years ago``) rather than start the next item.
+_DURATION_TAIL = frozenset({"ago", "old", "prior", "before", "after", "earlier", "later", "since"})
+
+
+def _bare(word: str) -> str:
+    return word.lower().strip(",;:.")
+
+
+def _head_at(words: list[str], i: int) -> bool:
+    return any(tuple(_bare(w) for w in words[i : i + len(h)]) == h for h in _HEAD_WORDS)
+
+
+def _is_head_boundary(words: list[str], i: int) -> bool:
+    """A lower-case criterion head at ``words[i]`` starts a new item."""
+    prev = words[i - 1]
+    if prev.lower() in _JOINERS or not _head_at(words, i):
+        return False
+    before = words[i - 2].lower() if i >= 2 else ""
+    if prev[-1].isdigit():
+        return before not in _LABELS
+    return prev[-1].islower() and before in ("or", "and")
+
+
+def _stray_before(words: list[str], i: int) -> bool:
+    """``6 months plaque Mild``: one lower-case word after a duration belongs to the next item."""
+    return (
+        i >= 4
+        and words[i - 1].isalpha()
+        and words[i - 1].islower()
+        and words[i - 1] not in _DURATION_TAIL
+        and bool(_DURATION_UNIT.match(words[i - 2]))
+        and bool(_NUMBER.match(words[i - 3]))
+    )
+
+
 def split_run_on(line: str) -> list[str]:
     """Cut one run-on line of criteria into items (see the module docstring for the rule)."""
-    items: list[str] = []
-    current: list[str] = []
+    words = _WORD.findall(line)
+    cuts: list[int] = []
     depth = 0
-    for m in _WORD.finditer(line):
-        word = m.group(0)
-        if current and depth == 0 and _is_boundary(current[-1], word):
-            items.append(" ".join(current))
-            current = []
-        current.append(word)
+    for i, word in enumerate(words):
+        if i and depth == 0:
+            if _is_boundary(words[i - 1], word):
+                start = cuts[-1] if cuts else 0
+                # the item before keeps at least three words (``for 6 months``)
+                stray = _stray_before(words, i) and i - 1 - start >= 3
+                cuts.append(i - 1 if stray else i)
+            elif _is_head_boundary(words, i):
+                cuts.append(i)
         depth = max(0, depth + word.count("(") - word.count(")"))
-    if current:
-        items.append(" ".join(current))
+    bounds = [0, *cuts, len(words)]
+    items = [" ".join(words[a:b]) for a, b in itertools.pairwise(bounds)]
     return [i.strip() for i in items if i.strip()]
 
 

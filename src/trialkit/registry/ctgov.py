@@ -24,6 +24,7 @@ _ARM_TYPES = {
     "ACTIVE_COMPARATOR": "active_comparator",
     "PLACEBO_COMPARATOR": "placebo_comparator",
     "SHAM_COMPARATOR": "other",
+    "NO_INTERVENTION": "no_intervention",
     "OTHER": "other",
 }
 _MODELS = {
@@ -33,6 +34,24 @@ _MODELS = {
     "FACTORIAL": "factorial",
     "SEQUENTIAL": "sequential",
 }
+_OBSERVATIONAL_MODELS = {
+    "COHORT": "cohort",
+    "CASE_CONTROL": "case_control",
+    "CASE_ONLY": "case_only",
+    "CASE_CROSSOVER": "case_crossover",
+    "ECOLOGIC_OR_COMMUNITY": "ecologic_or_community",
+    "FAMILY_BASED": "family_based",
+    "DEFINED_POPULATION": "defined_population",
+    "NATURAL_HISTORY": "natural_history",
+    "OTHER": "other",
+}
+_TIME_PERSPECTIVES = {
+    "PROSPECTIVE": "prospective",
+    "RETROSPECTIVE": "retrospective",
+    "CROSS_SECTIONAL": "cross_sectional",
+    "OTHER": "other",
+}
+_STUDY_TYPES = {"INTERVENTIONAL": "interventional", "OBSERVATIONAL": "observational"}
 _ALLOCATION = {
     "RANDOMIZED": "randomised",
     "NON_RANDOMIZED": "non_randomised",
@@ -124,6 +143,101 @@ def _age(j: _Json, path: str) -> int | None:
     return n if unit.startswith("year") else n // 12 if unit.startswith("month") else 0
 
 
+def _intervention(
+    iv: _Json, ref: str, n: int, k: int, label: str, arm_desc: str, alone: bool, draft: Draft
+) -> dict[str, Any]:
+    """One named intervention of arm ``n`` (``k``-th), with its dose if the record states one."""
+    iv_desc = unescape(iv.text("description") or "")
+    name = iv.text("name") or ref
+    product = find_product(name, iv_desc or name, iv.text("type"))
+    # The arm's own text gives the dose only when the arm has this one intervention.
+    dose = (find_dose(arm_desc) if alone else None) or find_dose(iv_desc)
+    if dose is None and product.kind != "device":
+        draft.unmapped.append(
+            f"arm {label!r}: no dose of {name!r} could be read; add it (study check: DOSE.E006 "
+            "or DOSE.W007)"
+        )
+    route = find_route(iv_desc) or find_route(arm_desc)
+    if route is None and product.kind != "device":
+        draft.unmapped.append(f"arm {label!r}: route of {name!r} not stated")
+    return {
+        "id": f"A{n}-IV{k}",
+        "name": name,
+        "product": product,
+        "route": route[0] if route else "other",
+        "site": route[1] if route else None,
+        "dose": dose,
+        "category": (iv.text("type") or "").lower() or None,
+    }
+
+
+def _arms(p: _Json, draft: Draft, *, observational: bool) -> None:
+    """Arms (observational: cohorts) from ``armGroups``, each with its named interventions."""
+    interventions = {
+        f"{(iv.text('type') or 'OTHER').replace('_', ' ').title()}: {iv.text('name')}": iv
+        for iv in p.items("armsInterventionsModule.interventions")
+    }
+    used: set[str] = set()
+    for n, arm in enumerate(p.items("armsInterventionsModule.armGroups"), start=1):
+        label = arm.text("label") or f"Arm {n}"
+        desc = unescape(arm.text("description") or "")
+        refs = [r for r in arm.get("interventionNames", list) or [] if isinstance(r, str)]
+        ivs = []
+        for k, ref in enumerate(refs, start=1):
+            iv = interventions.get(ref)
+            if iv is None:
+                draft.unmapped.append(f"arm {label!r}: intervention {ref!r} is not described")
+                continue
+            used.add(ref)
+            ivs.append(_intervention(iv, ref, n, k, label, desc, len(refs) == 1, draft))
+        arm_type = arm.text("type")
+        if arm_type is None and not observational:
+            draft.unmapped.append(f"arm {label!r}: the record gives no arm type; set as 'other'")
+        draft.arms.append(
+            {
+                "id": f"A{n}",
+                "name": label,
+                "type": _ARM_TYPES.get(arm_type or "OTHER", "other"),
+                "description": desc or None,
+                "interventions": ivs,
+            }
+        )
+    for ref, iv in interventions.items():
+        if ref not in used:
+            desc = unescape(iv.text("description") or "")
+            draft.unmapped.append(
+                f"intervention {ref!r} belongs to no arm group"
+                + (" (an observational study's exposure)" if observational else "")
+                + (f": {desc}" if desc else "")
+            )
+
+
+def _model(p: _Json, draft: Draft, *, observational: bool, arms: int) -> tuple[str, str | None]:
+    """The intervention (or observational) model and, for observational studies, the time
+    perspective."""
+    if observational:
+        stated = p.text("designModule.designInfo.observationalModel")
+        perspective = p.text("designModule.designInfo.timePerspective")
+        model = _OBSERVATIONAL_MODELS.get(stated or "")
+        if model is None:
+            model = "other"
+            draft.unmapped.append(
+                f"design: observational model {stated or '(none)'!r} is not known; set as 'other'"
+            )
+        if perspective and perspective not in _TIME_PERSPECTIVES:
+            draft.unmapped.append(f"design: time perspective {perspective!r} is not known")
+        if p.get("designModule.patientRegistry", bool):
+            draft.unmapped.append("designModule.patientRegistry: the study is a patient registry")
+        return model, _TIME_PERSPECTIVES.get(perspective or "")
+    stated = p.text("designModule.designInfo.interventionModel")
+    model = _MODELS.get(stated or "")
+    if model is None:
+        model = "single_group" if arms <= 1 else "parallel"
+        draft.unmapped.append(f"design: intervention model {stated or '(none)'!r} is not known")
+        draft.assume("design", f"intervention model taken as {model} from the number of arms")
+    return model, None
+
+
 def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") -> ImportResult:
     """A draft study from a ClinicalTrials.gov API v2 study document (parsed JSON)."""
     root = _Json(data)
@@ -135,13 +249,14 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
     if not re.fullmatch(r"NCT\d{8}", nct):
         raise p._fail("protocolSection.identificationModule.nctId", f"{nct!r} is not an NCT id")
     study_type = p.text("designModule.studyType") or "INTERVENTIONAL"
-    if study_type != "INTERVENTIONAL":
+    if study_type not in _STUDY_TYPES:
         raise ImportFailed(
-            f"{source}: {nct} is an {study_type.lower()} study; trialkit drafts interventional "
-            "studies (arms given a dose), so there is nothing to map its design to",
+            f"{source}: {nct} is a study of type {study_type}; trialkit drafts interventional "
+            "and observational studies only, so there is nothing to map its design to",
             code="IMPORT.E032",
-            hint="import an interventional record",
+            hint="import an interventional or observational record",
         )
+    observational = study_type == "OBSERVATIONAL"
     draft = Draft(
         source_format=SourceFormat.CTGOV_V2,
         study_id=slug(p.text("identificationModule.acronym") or nct),
@@ -245,6 +360,7 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
         "acronym": p.text("identificationModule.acronym"),
         "brief_summary": unescape(p.text("descriptionModule.briefSummary") or "") or None,
         "phase": phase,
+        "study_type": _STUDY_TYPES[study_type],
         "purpose": (p.text("designModule.designInfo.primaryPurpose") or "").capitalize() or None,
         "conditions": [
             {"name": c}
@@ -274,56 +390,7 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
             "when completing the draft"
         )
     # -- arms -----------------------------------------------------------------------------------
-    interventions = {
-        f"{(iv.text('type') or 'OTHER').replace('_', ' ').title()}: {iv.text('name')}": iv
-        for iv in p.items("armsInterventionsModule.interventions")
-    }
-    for n, arm in enumerate(p.items("armsInterventionsModule.armGroups"), start=1):
-        label = arm.text("label") or f"Arm {n}"
-        arm_type = arm.text("type") or "OTHER"
-        desc = unescape(arm.text("description") or "")
-        if arm_type == "NO_INTERVENTION":
-            draft.unmapped.append(f"arm {label!r}: a no-intervention arm cannot be drafted yet")
-            continue
-        ivs = []
-        for k, ref in enumerate(arm.get("interventionNames", list) or [], start=1):
-            iv = interventions.get(ref) if isinstance(ref, str) else None
-            if iv is None:
-                draft.unmapped.append(f"arm {label!r}: intervention {ref!r} is not described")
-                continue
-            iv_desc = unescape(iv.text("description") or "")
-            name = iv.text("name") or ref
-            dose = find_dose(desc) if len(arm.get("interventionNames", list) or []) == 1 else None
-            dose = dose or find_dose(iv_desc)
-            if dose is None:
-                draft.unmapped.append(f"arm {label!r}: no dose of {name!r} could be read")
-                continue
-            route = find_route(iv_desc) or find_route(desc)
-            if route is None:
-                draft.unmapped.append(f"arm {label!r}: route of {name!r} not stated")
-            ivs.append(
-                {
-                    "id": f"A{n}-IV{k}",
-                    "name": name,
-                    "product": find_product(name, iv_desc or name, iv.text("type")),
-                    "route": route[0] if route else "other",
-                    "site": route[1] if route else None,
-                    "dose": dose,
-                    "category": (iv.text("type") or "").lower() or None,
-                }
-            )
-        if not ivs:
-            draft.unmapped.append(f"arm {label!r} left out: none of its interventions has a dose")
-            continue
-        draft.arms.append(
-            {
-                "id": f"A{n}",
-                "name": label,
-                "type": _ARM_TYPES.get(arm_type, "other"),
-                "description": desc or None,
-                "interventions": ivs,
-            }
-        )
+    _arms(p, draft, observational=observational)
     # -- design ---------------------------------------------------------------------------------
     count = p.get("designModule.enrollmentInfo.count", int, required=True)
     if count < 1:
@@ -332,7 +399,7 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
         draft.assume(
             "sample size", f"the target is the actual enrolment ({count}); no target is given"
         )
-    model = _MODELS.get(p.text("designModule.designInfo.interventionModel") or "", "parallel")
+    model, perspective = _model(p, draft, observational=observational, arms=len(draft.arms))
     masking = p.text("designModule.designInfo.maskingInfo.masking") or "NONE"
     who = [
         str(w).lower() for w in p.get("designModule.designInfo.maskingInfo.whoMasked", list) or []
@@ -342,14 +409,16 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
     )
     if sex is None:
         raise p._fail("protocolSection.eligibilityModule.sex", "is not ALL, FEMALE or MALE")
-    placebo = any("placebo" in k.lower() for k in interventions) or any(
-        a.get("type") == "placebo_comparator" for a in draft.arms
-    )
+    placebo = any(
+        "placebo" in (iv.text("name") or "").lower()
+        for iv in p.items("armsInterventionsModule.interventions")
+    ) or any(a.get("type") == "placebo_comparator" for a in draft.arms)
     draft.design = {
         "allocation": _ALLOCATION.get(
             p.text("designModule.designInfo.allocation") or "NA", "not_applicable"
         ),
         "intervention_model": model,
+        "time_perspective": perspective,
         "masking": {
             "level": _MASKING.get(masking, "none"),
             "masked_roles": who,

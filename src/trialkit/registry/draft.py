@@ -133,8 +133,8 @@ class Draft:
         basis: dict[str, Item] = {}
         for arm in self.arms:
             for iv in arm["interventions"]:
-                dose = iv["dose"]
-                if dose.basis_item and dose.per:
+                dose = iv.get("dose")
+                if dose is not None and dose.basis_item and dose.per:
                     basis.setdefault(
                         dose.basis_item,
                         Item(
@@ -157,6 +157,24 @@ class Draft:
         return forms
 
     def _timeline(self, has_dose_form: bool) -> Timeline:
+        given = any(arm["interventions"] for arm in self.arms)
+        if not (given or self.administrations or self.follow_up):
+            # Nothing is given (an observational study, or a record without arms): time counts
+            # from enrolment, and there is no dosing to schedule.
+            self.unmapped.append(
+                "visits: the record states no visit schedule the importer can read; only a "
+                "screening visit was made, counting from consent (study day 1 = enrolment)"
+            )
+            return Timeline(
+                anchors=[
+                    Anchor(id="consent", name="Informed consent", set_by="consent"),
+                    Anchor(id="enrolment", name="Enrolment", set_by="enrolment"),
+                ],
+                origin="enrolment",
+                visits=[
+                    Visit(id="SCR", name="Screening", anchor="consent", forms=[SCREENING_FORM])
+                ],
+            )
         anchors = [
             Anchor(id="consent", name="Informed consent", set_by="consent"),
             Anchor(id="first_dose", name="First dose", set_by="first dosing event"),
@@ -221,13 +239,6 @@ class Draft:
 
     # -- the study ------------------------------------------------------------------------------
     def build(self, source: str) -> ImportResult:
-        if not self.arms:
-            raise ImportFailed(
-                f"{source}: no arm of this record states an intervention with a dose trialkit "
-                "can read, and a study needs at least one arm with a dose",
-                code="IMPORT.E030",
-                hint="; ".join(self.unmapped[-3:]) if self.unmapped else None,
-            )
         try:
             criteria, judgement_items = self._criteria()
             forms = self._forms(judgement_items)

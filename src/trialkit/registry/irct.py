@@ -386,9 +386,6 @@ def _arms(r: _Reader, draft: Draft) -> None:
         name = head if ":" in text and len(head) <= 60 else f"Group {i}"
         dose = find_dose(text)
         route = find_route(text)
-        if dose is None:
-            draft.unmapped.append(f"arm {name!r}: no dose could be read from: {text}")
-            continue
         if route is None:
             draft.unmapped.append(f"arm {name!r}: route of administration not stated")
         product = find_product(
@@ -397,6 +394,11 @@ def _arms(r: _Reader, draft: Draft) -> None:
             ),
             text,
         )
+        if dose is None:
+            draft.unmapped.append(
+                f"arm {name!r}: no dose could be read from: {text}"
+                + ("" if product.kind == "device" else "; add it (study check: DOSE.E006)")
+            )
         lost = re.search(r"\b10\d{1,2} particles", text)
         if lost:
             draft.unmapped.append(
