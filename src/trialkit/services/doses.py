@@ -120,7 +120,13 @@ def record_dose(
         arm = ref.study.arm(p.arm or "")
         if arm is None:
             raise DoseError("participant has no arm; enrol them first", code="DOSE.E015")
-        rule = arm.interventions[0].dose
+        rule = arm.interventions[0].dose if arm.interventions else None
+        if rule is None:
+            raise DoseError(
+                f"arm {arm.id} states no dose rule, so no dose can be computed or checked",
+                code="DOSE.E016",
+                hint="add the intervention's dose rule to the study definition (an amendment)",
+            )
         basis: Decimal | None = None
         unit = basis_unit
         if rule.basis_item is not None:
