@@ -16,6 +16,7 @@ __all__ = [
     "ContactRole",
     "EthicsApproval",
     "Identity",
+    "PostalContact",
     "Recruitment",
     "RecruitmentCentre",
     "Registration",
@@ -52,9 +53,9 @@ class Condition(Model):
     icd10_description: str | None = None
 
 
-class Sponsor(Model):
-    name: str
-    responsible_person: str | None = None
+class PostalContact(Model):
+    """Where an organisation or person is reached, as registries give it."""
+
     address: str | None = None
     city: str | None = None
     province: str | None = None
@@ -63,6 +64,11 @@ class Sponsor(Model):
     phone: str | None = None
     fax: str | None = None
     email: str | None = None
+
+
+class Sponsor(PostalContact):
+    name: str
+    responsible_person: str | None = None
     web: str | None = None
     funding_source: str | None = Field(default=None, description="Title of the funding source.")
     same_as_sponsor: bool | None = None
@@ -72,17 +78,9 @@ class Sponsor(Model):
     organisation_type: str | None = None
 
 
-class RecruitmentCentre(Model):
+class RecruitmentCentre(PostalContact):
     name: str
     responsible_person: str | None = None
-    address: str | None = None
-    city: str | None = None
-    province: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-    phone: str | None = None
-    fax: str | None = None
-    email: str | None = None
     web: str | None = None
 
 
@@ -104,21 +102,13 @@ class ContactRole(StrEnum):
     CENTRAL = "central"
 
 
-class Contact(Model):
+class Contact(PostalContact):
     role: ContactRole
     name: str | None = None
     organisation: str | None = None
     position: str | None = None
     degree: str | None = None
     specialty: str | None = None
-    address: str | None = None
-    city: str | None = None
-    province: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-    phone: str | None = None
-    fax: str | None = None
-    email: str | None = None
 
 
 class SharingStatus(StrEnum):
