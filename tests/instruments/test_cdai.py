@@ -28,7 +28,7 @@ def example(**overrides: object) -> dict[str, object]:
         "arthritis_arthralgia": True,
         "antidiarrheal": False,
         "abdominal_mass": "0",
-        "sex": "M",
+        "sex": "male",
         "hematocrit": "40",
         "weight": "62",
         "standard_weight": "70",
@@ -56,7 +56,7 @@ def test_hand_computed_example() -> None:
 
 
 def test_female_standard_and_mass_and_antidiarrheal() -> None:
-    result = CDAI.score(example(sex="F", abdominal_mass="5", antidiarrheal=True))
+    result = CDAI.score(example(sex="female", abdominal_mass="5", antidiarrheal=True))
     # hematocrit (42 - 40) x 6 = 12 instead of 42; mass 5 x 10 = 50; antidiarrhoeal 30
     assert result.exact == Fraction(1739, 7) - 30 + 50 + 30
     assert result.parts["abdominal_mass"] == 50
@@ -69,7 +69,7 @@ def test_zero_diary_and_standard_values() -> None:
     values |= {
         "antidiarrheal": False,
         "abdominal_mass": "0",
-        "sex": "F",
+        "sex": "female",
         "hematocrit": "42",
         "weight": "60",
         "standard_weight": "60",

@@ -87,6 +87,9 @@ CASES: dict[str, Mutation] = {
     "FORM.E006": lambda d: _screen_items(d).append(
         {"name": "alt", "label": "ALT as text", "data_type": "text"}
     ),
+    "FORM.E008": lambda d: d["forms"][4]["groups"][0]["items"].append(
+        {"name": "sex", "label": "Sex again", "data_type": "code", "codelist": "LESION_ROLE"}
+    ),
     "FORM.E007": lambda d: _screen_items(d).append(
         {"name": "x_unit", "label": "x", "data_type": "decimal", "unit": "furlongs"}
     ),

@@ -31,7 +31,7 @@ CDAI_COMPLICATIONS: dict[str, str] = {
     "fever": "Fever over 37.8 °C during the past week",
 }
 #: Standard hematocrit (%) by sex.
-HEMATOCRIT_STANDARD = {"M": Fraction(47), "F": Fraction(42)}
+HEMATOCRIT_STANDARD = {"male": Fraction(47), "female": Fraction(42)}
 WEIGHTS = {
     "liquid_stools": 2,
     "abdominal_pain": 5,
@@ -80,7 +80,9 @@ def _items() -> tuple[ItemDef, ...]:
             data_type="code",
             codes={"0": "none", "2": "questionable", "5": "definite"},
         ),
-        ItemDef(name="sex", label="Sex", data_type="code", codes={"M": "male", "F": "female"}),
+        ItemDef(
+            name="sex", label="Sex", data_type="code", codes={"female": "Female", "male": "Male"}
+        ),
         ItemDef(
             name="hematocrit",
             label="Hematocrit",

@@ -78,6 +78,7 @@ CODES: dict[str, str] = {
     "FORM.E005": "two item groups of one form share an id",
     "FORM.E006": "one item name is defined with different types on different forms",
     "FORM.E007": "a unit does not resolve",
+    "FORM.E008": "one item name has different code lists on different forms",
     "DOSE.E001": "a dose unit does not resolve",
     "DOSE.E002": "the unit a dose is given per does not resolve",
     "DOSE.E003": "the item a dose is computed from is not defined",
@@ -321,6 +322,13 @@ def _check_timeline(study: Study) -> Iterable[Diagnostic]:
                 )
 
 
+def _codes(study: Study, codelist_id: str | None) -> frozenset[str] | None:
+    if codelist_id is None:
+        return None
+    codelist = study.codelist(codelist_id)
+    return None if codelist is None else frozenset(codelist.codes())
+
+
 def _check_forms(study: Study) -> Iterable[Diagnostic]:
     codelists = {c.id for c in study.codelists}
     if study.screening_form not in {f.id for f in study.forms}:
@@ -336,6 +344,7 @@ def _check_forms(study: Study) -> Iterable[Diagnostic]:
     due |= set(study.timeline.unscheduled.forms)
     due.add(study.screening_form)
     types: dict[str, tuple[DataType, str]] = {}
+    codelists_seen: dict[str, tuple[frozenset[str] | None, str]] = {}
     for form in study.forms:
         path = f"forms.{form.id}"
         if form.id not in due:
@@ -379,6 +388,18 @@ def _check_forms(study: Study) -> Iterable[Diagnostic]:
                     "use one type, or rename one",
                 )
             types.setdefault(item.name, (item.data_type, form.id))
+            codes = _codes(study, item.codelist)
+            if item.name in codelists_seen and codes is not None:
+                other_codes, other_form = codelists_seen[item.name]
+                if other_codes is not None and other_codes != codes:
+                    yield _d(
+                        "FORM.E008",
+                        ipath,
+                        f"item {item.name} has codes {', '.join(sorted(codes))} here but "
+                        f"{', '.join(sorted(other_codes))} on form {other_form}",
+                        "use one code list for one item name, or rename one of the items",
+                    )
+            codelists_seen.setdefault(item.name, (codes, form.id))
 
 
 def _check_doses(study: Study) -> Iterable[Diagnostic]:

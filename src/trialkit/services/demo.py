@@ -86,7 +86,7 @@ _CDAI_450 = {
     "other_fistula": "no",
     "antidiarrheal": "yes",
     "abdominal_mass": "2",
-    "sex": "M",
+    "sex": "male",
     "hematocrit": "38",
     "weight": "76",
     "standard_weight": "80",
