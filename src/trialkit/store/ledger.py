@@ -127,7 +127,8 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
         }
         row["hash"] = prev = entry_hash(row)
         rows.append(row)
-    conn.execute(_INSERT, rows)
+    # The head moves first, guarded by the head the entries chain on, then the entries follow
+    # in one statement; both belong to the caller's transaction.
     moved = conn.execute(
         _MOVE_HEAD,
         {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev},
@@ -138,6 +139,7 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
             code="STORE.E022",
             hint="retry the change; nothing of it was kept",
         )
+    conn.execute(_INSERT, rows)
     if known is not None:
         conn.info[HEAD_KEY] = (seq, prev)
     return seq
