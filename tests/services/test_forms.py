@@ -424,3 +424,51 @@ def test_forms_only_at_their_visits(db: Database, ctx: Context, code: str) -> No
         save_form(db, ctx, UCM, code, visit="SCR", form_id="INFUSION", values={})
     with pytest.raises(NotFound):
         save_form(db, ctx, UCM, code, visit="NOPE", form_id="VITALS", values=VITALS)
+
+
+def test_a_save_is_six_statements_and_chains_exactly(db: Database, ctx: Context, code: str) -> None:
+    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    seen: list[str] = []
+
+    def log(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        seen.append(statement.split()[0].upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", log)
+    try:
+        r = save_form(
+            db,
+            ctx,
+            UCM,
+            code,
+            visit="SCR",
+            form_id="VITALS",
+            values={**VITALS, "heart_rate": "73", "temperature": "36.7"},
+            expected_version=1,
+            reason="re-measured",
+        )
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", log)
+    # lock + head, one joined look-up, the guarded update, the head move, one audit insert
+    assert [s for s in seen if s != "BEGIN"] == ["SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT"]
+    assert r.changed == ["VS/heart_rate", "VS/temperature"]
+    with db.read() as conn:
+        assert verify(conn).ok
+        rows = conn.execute(
+            sa.select(audit_log.c.path, audit_log.c.prev_hash, audit_log.c.hash)
+            .order_by(audit_log.c.seq.desc())
+            .limit(2)
+        ).all()
+    assert [p for p, _, _ in rows] == ["VS/temperature", "VS/heart_rate"]
+    assert rows[0].prev_hash == rows[1].hash
+
+
+def test_unknown_participant_or_study_is_not_found(db: Database, ctx: Context, code: str) -> None:
+    with pytest.raises(NotFound, match="no participant 'NOPE'") as exc:
+        save_form(db, ctx, UCM, "NOPE", visit="SCR", form_id="VITALS", values=VITALS)
+    assert exc.value.code == "PART.E003"
+    with pytest.raises(NotFound) as exc:
+        save_form(db, ctx, "no-such-study", code, visit="SCR", form_id="VITALS", values=VITALS)
+    assert exc.value.code == "PART.E003"
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() > 0
+        assert verify(conn).ok

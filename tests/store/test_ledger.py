@@ -11,7 +11,9 @@ from typer import Typer
 from typer.testing import CliRunner
 
 from trialkit.cli import audit as audit_cli
+from trialkit.errors import StorageError
 from trialkit.store import Change, Database, append, entry_hash, head, verify
+from trialkit.store.ledger import HEAD_KEY
 from trialkit.store.tables import audit_log
 
 AT = datetime(2025, 3, 10, 9, 30)
@@ -201,3 +203,37 @@ def test_concurrent_appends_keep_one_chain(db: Database) -> None:
         result = verify(conn)
     assert result.ok
     assert result.entries == 20
+
+
+def test_appends_in_one_transaction_chain_on_the_head_read_with_the_lock(db: Database) -> None:
+    _fill(db, 2)
+    with db.write() as conn:
+        known = conn.info[HEAD_KEY]
+        assert known == head(conn)
+        for i in range(3):
+            change = Change("update", "form_instance", "7", f"VS/temperature#{i}", None, str(i))
+            append(conn, actor="dr.a", at=AT, changes=[change])
+        assert conn.info[HEAD_KEY] == head(conn) == (5, conn.info[HEAD_KEY][1])
+    with db.engine.connect() as conn:
+        assert HEAD_KEY not in conn.info
+    with db.read() as conn:
+        assert verify(conn).ok
+
+
+def test_a_head_moved_behind_the_writers_back_keeps_nothing(db: Database) -> None:
+    _fill(db, 2)
+    with db.read() as conn:
+        before = head(conn)
+
+    def stale_append() -> None:
+        with db.write() as conn:
+            conn.info[HEAD_KEY] = (1, before[1])  # stale, as if read before another append
+            append(conn, actor="dr.a", at=AT, changes=[Change("update", "x", "1", "p", 1, 2)])
+
+    with pytest.raises(StorageError, match="head moved from entry 1") as exc:
+        stale_append()
+    assert exc.value.code == "STORE.E022"
+    with db.read() as conn:
+        assert head(conn) == before
+        assert verify(conn).ok
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() == 2

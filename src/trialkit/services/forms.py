@@ -32,7 +32,14 @@ from trialkit.services.ports import RuleEvaluator, Scorer
 from trialkit.services.records import FieldChange, StaleVersion, write
 from trialkit.services.values import parse_item, typed_form
 from trialkit.store import Database, canonical
-from trialkit.store.tables import data_query, form_instance, visit_record
+from trialkit.store.tables import (
+    data_query,
+    form_instance,
+    participant,
+    protocol_version,
+    study,
+    visit_record,
+)
 
 __all__ = [
     "CheckOutcome",
@@ -337,6 +344,86 @@ def _current(row: Any) -> dict[str, Any]:
     return {"data": canonical.loads(row.data), "derived": canonical.loads(row.derived)}
 
 
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    version: int
+    data: str
+    derived: str
+
+
+# One round trip for everything a save reads: the participant, its protocol version and the
+# form instance (if any). Built once; executed with parameters.
+_SAVE_LOOKUP = (
+    sa.select(
+        participant.c.id.label("participant_id"),
+        protocol_version.c.id.label("pv_id"),
+        protocol_version.c.study_id.label("pv_study_id"),
+        protocol_version.c.version.label("pv_version"),
+        protocol_version.c.sha256.label("pv_sha256"),
+        form_instance.c.id.label("fi_id"),
+        form_instance.c.version.label("fi_version"),
+        form_instance.c.data.label("fi_data"),
+        form_instance.c.derived.label("fi_derived"),
+    )
+    .select_from(participant)
+    .join(study, study.c.id == participant.c.study_id)
+    .join(protocol_version, protocol_version.c.id == participant.c.protocol_version_id)
+    .outerjoin(
+        form_instance,
+        sa.and_(
+            form_instance.c.participant_id == participant.c.id,
+            form_instance.c.visit_key == sa.bindparam("visit_key"),
+            form_instance.c.form_id == sa.bindparam("form_id"),
+            form_instance.c.instance_no == sa.bindparam("instance_no"),
+        ),
+    )
+    .where(study.c.code == sa.bindparam("study_code"), participant.c.code == sa.bindparam("code"))
+)
+
+# Parsed protocol versions by everything that identifies one; the content hash makes a hit
+# exact whichever database it came from.
+_REFS: dict[tuple[int, int, str, str], studies.ProtocolRef] = {}
+
+
+def _lookup(
+    conn: sa.Connection,
+    study_code: str,
+    participant_code: str,
+    visit: str,
+    form_id: str,
+    instance_no: int,
+) -> tuple[int, studies.ProtocolRef, _Stored | None]:
+    found = conn.execute(
+        _SAVE_LOOKUP,
+        {
+            "study_code": study_code,
+            "code": participant_code,
+            "visit_key": visit,
+            "form_id": form_id,
+            "instance_no": instance_no,
+        },
+    ).first()
+    if found is None:
+        participants.load(conn, study_code, participant_code)  # raises the usual NotFound
+        raise NotFound(  # pragma: no cover - load raised
+            f"study {study_code}: no participant {participant_code!r}", code="PART.E003"
+        )
+    key = (found.pv_id, found.pv_study_id, found.pv_version, found.pv_sha256)
+    ref = _REFS.get(key)
+    if ref is None:
+        ref = studies.protocol_by_id(conn, found.pv_id)
+        if len(_REFS) >= 256:
+            _REFS.clear()
+        _REFS[key] = ref
+    stored = (
+        None
+        if found.fi_id is None
+        else _Stored(found.fi_id, found.fi_version, found.fi_data, found.fi_derived)
+    )
+    return int(found.participant_id), ref, stored
+
+
 def save_form(
     db: Database,
     ctx: Context,
@@ -354,24 +441,17 @@ def save_form(
 ) -> SaveResult:
     """Validate and save one form instance (new: ``expected_version`` None)."""
     with db.write() as conn:
-        p = participants.load(conn, study_code, participant_code)
-        ref = studies.protocol_by_id(conn, p.protocol_version_id)
+        participant_id, ref, row = _lookup(
+            conn, study_code, participant_code, visit, form_id, instance_no
+        )
         form = _form_for_visit(ref.study, visit, form_id)
         if visit.startswith(UNSCHEDULED_PREFIX):
-            _need_visit_record(conn, p.id, visit)
+            _need_visit_record(conn, participant_id, visit)
         if instance_no != 1 and not form.repeating:
             raise ValidationFailed(
                 f"form {form_id} is entered once per visit; instance {instance_no} is not allowed",
                 code="FORM.E006",
             )
-        row = conn.execute(
-            sa.select(form_instance).where(
-                form_instance.c.participant_id == p.id,
-                form_instance.c.visit_key == visit,
-                form_instance.c.form_id == form_id,
-                form_instance.c.instance_no == instance_no,
-            )
-        ).first()
         if row is not None and expected_version != row.version:
             raise FormConflict(
                 f"form {form_id} at visit {visit} was saved by someone else (version "
@@ -443,7 +523,7 @@ def save_form(
                 action="enter",
                 values={
                     **record,
-                    "participant_id": p.id,
+                    "participant_id": participant_id,
                     "visit_key": visit,
                     "form_id": form_id,
                     "instance_no": instance_no,

@@ -34,6 +34,31 @@ class StaleVersion(Exception):
     """The guarded update found another version than expected; nothing was written."""
 
 
+# Statements are built once per table (and guard) and executed with parameters: the columns
+# written are given by the parameter keys, so one statement serves every caller of a table.
+_ROW_ID = "_trialkit_row_id"
+_EXPECTED = "_trialkit_expected_version"
+_INSERTS: dict[sa.Table, sa.Insert] = {}
+_UPDATES: dict[tuple[sa.Table, bool], sa.Update] = {}
+
+
+def _insert(table: sa.Table) -> sa.Insert:
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS.setdefault(table, table.insert().returning(table.c.id))
+    return stmt
+
+
+def _update(table: sa.Table, guarded: bool) -> sa.Update:
+    stmt = _UPDATES.get((table, guarded))
+    if stmt is None:
+        stmt = table.update().where(table.c.id == sa.bindparam(_ROW_ID))
+        if guarded:
+            stmt = stmt.where(table.c.version == sa.bindparam(_EXPECTED))
+        stmt = _UPDATES.setdefault((table, guarded), stmt)
+    return stmt
+
+
 def write(
     conn: sa.Connection,
     ctx: Context,
@@ -64,7 +89,7 @@ def write(
         return canonical.loads(value) if column in json_columns and value is not None else value
 
     if row_id is None:
-        new_id = conn.execute(table.insert().values(row).returning(id_col)).scalar_one()
+        new_id = conn.execute(_insert(table), row).scalar_one()
         audited = (
             list(changes)
             if changes is not None
@@ -86,11 +111,12 @@ def write(
             ]
         else:
             audited = list(changes)
-        stmt = table.update().where(id_col == row_id)
+        params = dict(row)
+        params[_ROW_ID] = row_id
         if expected_version is not None:
-            stmt = stmt.where(table.c.version == expected_version)
-            row["version"] = expected_version + 1
-        if conn.execute(stmt.values(row)).rowcount != 1:
+            params["version"] = expected_version + 1
+            params[_EXPECTED] = expected_version
+        if conn.execute(_update(table, expected_version is not None), params).rowcount != 1:
             raise StaleVersion(row_id)
         verb = action or "update"
     append(

@@ -25,14 +25,19 @@ def _default(value: Any) -> Any:
 
 
 def _no_floats(value: Any) -> None:
-    if isinstance(value, float):
-        raise TypeError(f"binary float {value!r} refused; pass a Decimal or a string")
-    if isinstance(value, dict):
-        for v in value.values():
-            _no_floats(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            _no_floats(v)
+    # An explicit stack, not recursion: this walk runs for every JSON value written.
+    stack = [value]
+    pop, push_all = stack.pop, stack.extend
+    while stack:
+        v = pop()
+        if type(v) is str:
+            continue
+        if isinstance(v, float):
+            raise TypeError(f"binary float {v!r} refused; pass a Decimal or a string")
+        if isinstance(v, dict):
+            push_all(v.values())
+        elif isinstance(v, list | tuple | set | frozenset):
+            push_all(v)
 
 
 def dumps(value: Any) -> str:

@@ -3,8 +3,10 @@
 ``write()`` is the only way to change data. It opens one transaction and takes the ledger's
 write lock first: on SQLite the whole transaction is ``BEGIN IMMEDIATE``; on PostgreSQL the one
 ``audit_head`` row is locked ``FOR UPDATE``. Clinical writes are therefore serialised in the
-same order on both databases (no deadlocks, a gap-free audit sequence). ``read()`` takes no
-write lock.
+same order on both databases (no deadlocks, a gap-free audit sequence). The lock statement
+also reads the ledger head, which :func:`trialkit.store.ledger.append` then uses instead of
+reading it again (its head update is guarded by that head, so a stale one can never chain).
+``read()`` takes no write lock.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ from sqlalchemy.engine import Engine
 
 from trialkit.errors import StorageError
 from trialkit.store.engine import make_engine
+from trialkit.store.ledger import HEAD_KEY
 from trialkit.store.tables import audit_head
 
 __all__ = ["Database"]
 
 _READ_ONLY = "trialkit_read_only"
+
+# Built once: executing a prebuilt statement skips SQLAlchemy's statement construction.
+_LOCK = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
 
 
 class Database:
@@ -47,16 +53,18 @@ class Database:
         """One write transaction holding the ledger lock; commits on success, else rolls back."""
         try:
             with self.engine.begin() as conn:
-                locked = conn.execute(
-                    sa.select(audit_head.c.seq).where(audit_head.c.id == 1).with_for_update()
-                ).first()
+                locked = conn.execute(_LOCK).first()
                 if locked is None:
                     raise StorageError(
                         "the database has no audit ledger head: it was not created by trialkit",
                         code="STORE.E020",
                         hint="run `trialkit db upgrade` on it first",
                     )
-                yield conn
+                conn.info[HEAD_KEY] = (int(locked.seq), str(locked.hash))
+                try:
+                    yield conn
+                finally:
+                    conn.info.pop(HEAD_KEY, None)
         except sa.exc.OperationalError as exc:
             raise StorageError(
                 f"the database refused the write: {exc.orig}",

@@ -26,10 +26,28 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trialkit.errors import StorageError
 from trialkit.store import canonical
 from trialkit.store.tables import GENESIS_HASH, audit_head, audit_log
 
 __all__ = ["Change", "Problem", "Verification", "append", "entry_hash", "head", "verify"]
+
+#: ``Connection.info`` key under which :meth:`Database.write` leaves the head it read with the
+#: ledger lock, for :func:`append` (removed when the transaction ends).
+HEAD_KEY = "trialkit.ledger_head"
+
+# Built once and executed with parameters: no statement construction per append.
+_READ_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash)
+_INSERT = audit_log.insert()
+_MOVE_HEAD = (
+    audit_head.update()
+    .where(
+        audit_head.c.id == 1,
+        audit_head.c.seq == sa.bindparam("old_seq"),
+        audit_head.c.hash == sa.bindparam("old_hash"),
+    )
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
 
 _HASHED = (
     "seq",
@@ -73,7 +91,7 @@ def _stamp(at: datetime) -> str:
 
 def head(conn: sa.Connection) -> tuple[int, str]:
     """The (seq, hash) of the newest entry as recorded in ``audit_head``."""
-    row = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one()
+    row = conn.execute(_READ_HEAD).one()
     return int(row.seq), str(row.hash)
 
 
@@ -81,11 +99,14 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
     """Append ``changes`` in order, chain them and move the head; returns the last ``seq``.
 
     Must run inside a :meth:`~trialkit.store.database.Database.write` transaction, which holds
-    the ledger lock.
+    the ledger lock and has already read the head (else the head is read here). The head moves
+    only if it still is the one the new entries chain on; otherwise nothing is kept.
     """
-    seq, prev = head(conn)
+    known = conn.info.get(HEAD_KEY)
+    seq, prev = known if known is not None else head(conn)
     if not changes:
         return seq
+    start = (seq, prev)
     stamp = _stamp(at)
     rows: list[dict[str, Any]] = []
     for ch in changes:
@@ -106,8 +127,21 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
         }
         row["hash"] = prev = entry_hash(row)
         rows.append(row)
-    conn.execute(audit_log.insert(), rows)
-    conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+    # The head moves first, guarded by the head the entries chain on, then the entries follow
+    # in one statement; both belong to the caller's transaction.
+    moved = conn.execute(
+        _MOVE_HEAD,
+        {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev},
+    )
+    if moved.rowcount != 1:
+        raise StorageError(
+            f"the audit ledger head moved from entry {start[0]} while entries were appended",
+            code="STORE.E022",
+            hint="retry the change; nothing of it was kept",
+        )
+    conn.execute(_INSERT, rows)
+    if known is not None:
+        conn.info[HEAD_KEY] = (seq, prev)
     return seq
 
 
