@@ -68,9 +68,11 @@ _AE_MARKER = "ae_grade"
 
 @dataclass(frozen=True)
 class TidyExtract:
-    """The tables, and notes on what was left out (counts only, no participant ids)."""
+    """The tables, the study's newest loaded protocol version, and notes on what was left out
+    (counts only, no participant ids)."""
 
     data: TidyData
+    study: Study
     notes: tuple[str, ...] = ()
 
 
@@ -307,7 +309,7 @@ def _extract(conn: sa.Connection, study_code: str) -> TidyExtract:
         )
         for i, e in enumerate(events, start=2)
     )
-    return TidyExtract(TidyData(tuple(observations), numbered), skipped.notes())
+    return TidyExtract(TidyData(tuple(observations), numbered), newest.study, skipped.notes())
 
 
 def tidy_extract(db: Database, study_code: str) -> TidyExtract:
