@@ -10,8 +10,9 @@ tables ``trialkit analyse --data`` reads from CSV:
 * **Captured values**: one row per item value of every *entered* form instance (status
   ``entered``; one marked "not required", or in any other state, is not read), with the
   participant's code and arm, the visit key, the CDISC study day of the visit (the recorded
-  visit date against the origin anchor of the participant's protocol version: day 1 is the origin date, no day 0; blank when the visit date
-  or the origin date is not recorded), the item name and the value as canonical text (decimals
+  visit date against the origin anchor of the participant's protocol version: day 1 is the
+  origin date, no day 0; blank when the visit date or the origin date is not recorded), the
+  item name and the value as canonical text (decimals
   exactly as stored, e.g. ``3.20``; integers; dates ISO 8601; booleans ``true``/``false``;
   codes; instrument items kept as entered). Derived scores (``pasi``, ``cdai`` ...) are items
   too, when computed. Rows of a repeating item group carry ``instance`` (the row number; for a
