@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -111,3 +113,196 @@ def test_endpoints_come_from_the_study(tmp_path: Path) -> None:
     rows = doc["endpoints"][0]["rows"]
     r75 = next(r for r in rows if r["measure"].startswith("pasi 75"))
     assert (r75["n"], r75["responders"]) == (2, 1)  # 11.2 -> 2.8 is exactly 75 %
+
+
+# --- --db: the trial-records database ------------------------------------------------------
+
+PAE = "psoriasis-adipose-exosomes"
+_PAE_SCREEN = {
+    "screening_date": "2025-03-03",
+    "age": "37",
+    "sex": "male",
+    "psoriasis_type": "plaque",
+    "psoriasis_onset_date": "2018-06-01",
+    "lesion_grade": "2",
+    "standard_treatment_failure": "yes",
+    **dict.fromkeys(
+        [
+            "new_or_enlarging_lesions_3m",
+            "immunosuppressant_use",
+            "topical_treatment_use",
+            "severe_underlying_disease",
+            "uncontrolled_hypertension",
+            "pregnant",
+            "lactating",
+            "diabetes",
+            "hbv_positive",
+            "hcv_positive",
+            "hiv_positive",
+            "immunodeficiency",
+            "malignancy",
+            "disabling_disease",
+            "systemic_infection",
+            "injection_site_infection",
+        ],
+        "no",
+    ),
+}
+
+
+def _pasi(trunk: tuple[int, int, int, int]) -> dict[str, str]:
+    out = {
+        f"{r}_{k}": "0"
+        for r in ("head", "upper_limbs", "lower_limbs")
+        for k in ("erythema", "induration", "desquamation", "area_percent")
+    }
+    e, i, d, a = trunk
+    return out | {
+        "trunk_erythema": str(e),
+        "trunk_induration": str(i),
+        "trunk_desquamation": str(d),
+        "trunk_area_percent": str(a),
+    }
+
+
+def _filled(url: str) -> None:
+    """One G50 participant: PASI 3.0 at D1 ((2+2+1) x 2 x 0.3), 0.6 at M3 ((1+1+0) x 1 x 0.3),
+    and one related grade 1 adverse event on day 2."""
+    from trialkit.protocol import resolve_study, shipped_studies
+    from trialkit.services import (
+        Context,
+        add_site,
+        consent,
+        enrol,
+        load_study,
+        record_dose,
+        record_visit,
+        register,
+        save_form,
+        screen,
+    )
+    from trialkit.services.standard import standard_ports
+    from trialkit.store import Database, upgrade
+
+    db = Database.from_url(url)
+    try:
+        upgrade(db.engine)
+        ctx = Context("dr.demo", datetime(2025, 3, 3, 9, 0))
+        text = dict(shipped_studies())[f"{PAE}.yaml"]
+        load_study(db, ctx, text, source=PAE)
+        add_site(db, ctx, PAE, "TEH", "Tehran")
+        scorer = standard_ports(resolve_study(PAE)).scorer
+        code = register(db, ctx, PAE, "TEH").code
+        consent(db, ctx, PAE, code, on=date(2025, 3, 3), form_version="1.0", obtained_by="dr")
+        save_form(db, ctx, PAE, code, visit="SCR", form_id="SCREEN", values=_PAE_SCREEN)
+        screen(db, ctx, PAE, code, None)
+        enrol(db, ctx, PAE, code, arm="G50", investigator_override="eligible on review")
+        inj = datetime(2025, 3, 11, 10, 30)
+        record_dose(
+            db,
+            Context("dr.demo", inj),
+            PAE,
+            code,
+            event_id="INJ",
+            given_at=inj,
+            given_amount="160",
+            given_unit="ug",
+            product_lot="EX-0311",
+            basis_value="3.2",
+        )
+        later = Context("dr.demo", datetime(2025, 7, 1, 9, 0))
+        for visit, on, trunk in (
+            ("D1", date(2025, 3, 11), (2, 2, 1, 12)),
+            ("M3", date(2025, 6, 9), (1, 1, 0, 5)),
+        ):
+            record_visit(db, later, PAE, code, visit, on)
+            save_form(
+                db,
+                later,
+                PAE,
+                code,
+                visit=visit,
+                form_id="PASI",
+                values=_pasi(trunk),
+                scorer=scorer,
+            )
+            rows = [
+                {
+                    "lesion_role": role,
+                    "lesion_site": "forearm",
+                    "plaque_area": "3.2",
+                    "lesion_grade_v": grade,
+                    "erythema": "2",
+                    "scaling": "1",
+                    "induration": "1",
+                    "redness": grade,
+                    "pain_nrs": "2",
+                }
+                for role, grade in (("treated", "1" if visit == "M3" else "2"), ("control", "2"))
+            ]
+            save_form(db, later, PAE, code, visit=visit, form_id="LESION", values={"LESIONS": rows})
+        ae = {
+            "ae_term": "injection site pain",
+            "ae_onset": "2025-03-12",
+            "ae_grade": "1",
+            "ae_serious": "no",
+            "ae_relation": "possible",
+            "ae_outcome": "recovered",
+            "ae_at_injection_site": "yes",
+        }
+        save_form(db, later, PAE, code, visit="D1", form_id="AE", values={"AE": [ae]})
+    finally:
+        db.dispose()
+
+
+def test_db_endpoints(database_url: str) -> None:
+    _filled(database_url)
+    out = CliRunner().invoke(app(), ["analyse", PAE, "--db", "--url", database_url, "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["study"] == PAE
+    results = {e["name"]: e for e in doc["endpoints"]}
+
+    def row(name: str, **key: object) -> dict[str, object]:
+        (found,) = [r for r in results[name]["rows"] if key.items() <= r.items()]
+        return dict(found)
+
+    assert row("PASI change from baseline", arm="G50", visit="M3")["mean change"] == -2.4
+    improvement = row("PASI improvement at month 3", arm="G50", measure="mean % improvement")
+    assert improvement["percent"] == 80.0  # (3.0 - 0.6) / 3.0
+    assert row("Redness treated minus control", arm="G50", visit="M3")["mean difference"] == -1.0
+    incidence = row("Participants with adverse events", arm="G50")
+    assert (incidence["related"], incidence["participants"], incidence["N"]) == ("yes", 1, 1)
+
+
+def test_db_tables_printed(database_url: str) -> None:
+    _filled(database_url)
+    out = CliRunner().invoke(app(), ["analyse", PAE, "--db", "--url", database_url])
+    assert out.exit_code == 0, out.output
+    assert "PASI change from baseline" in out.output
+
+
+def test_db_default_url_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'trial.sqlite3'}"
+    _filled(url)
+    monkeypatch.setenv("TRIALKIT_DATABASE_URL", url)
+    out = CliRunner().invoke(app(), ["analyse", PAE, "--db", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["data_notes"] == []
+
+
+def test_db_errors(tmp_path: Path) -> None:
+    missing = f"sqlite:///{tmp_path / 'none.sqlite3'}"
+    out = CliRunner().invoke(app(), ["analyse", PAE, "--db", "--url", missing])
+    assert out.exit_code == 1
+    assert "ANALYSIS.E205" in out.output
+    assert not (tmp_path / "none.sqlite3").exists()
+    out = CliRunner().invoke(app(), ["analyse", PAE])
+    assert "ANALYSIS.E206" in out.output
+    out = CliRunner().invoke(app(), ["analyse", PAE, "--data", "x.csv", "--url", missing])
+    assert "ANALYSIS.E207" in out.output
+    url = f"sqlite:///{tmp_path / 'trial.sqlite3'}"
+    _filled(url)
+    out = CliRunner().invoke(app(), ["analyse", "no-such-study", "--db", "--url", url])
+    assert out.exit_code == 1
+    assert "Traceback" not in out.output

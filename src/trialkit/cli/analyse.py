@@ -1,7 +1,10 @@
-"""``trialkit analyse STUDY --data FILE``: endpoint tables for a study's captured data.
+"""``trialkit analyse STUDY --data FILE | --db [--url URL]``: endpoint tables for a study's data.
 
-The endpoint definitions are the study's outcomes (its YAML, or a shipped study by id or registry
-id); ``--spec FILE`` (a YAML or JSON list of endpoint specs, see docs/analysis.md) replaces them.
+The data are the tidy CSV tables (``--data``, ``--adverse-events``) or the trial-records
+database (``--db``; see :mod:`trialkit.services.tidy`). The endpoint definitions are the study's
+outcomes: with ``--data`` its YAML, or a shipped study by id or registry id; with ``--db`` the
+newest protocol version loaded in the database. ``--spec FILE`` (a YAML or JSON list of endpoint
+specs, see docs/analysis.md) replaces them.
 The core is :func:`trialkit.analysis.analyse`, which takes (specs, tidy data) and returns the
 results.
 """
@@ -12,17 +15,20 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
-from trialkit.analysis.data import read_tidy
+from trialkit.analysis.data import TidyData, read_tidy
 from trialkit.analysis.endpoints import EndpointResult, analyse
 from trialkit.cli._console import console, fail
-from trialkit.errors import DefinitionError, NotFound, TrialkitError
-from trialkit.protocol import resolve_study
+from trialkit.errors import DefinitionError, NotFound, TrialkitError, ValidationFailed
+from trialkit.protocol import Study, resolve_study
 from trialkit.protocol.endpoints import EndpointSpec, EndpointSpecs
+from trialkit.services.tidy import TidyExtract, tidy_extract
+from trialkit.store import Database, default_url
 
 __all__ = ["load_specs", "register"]
 
@@ -87,11 +93,53 @@ def _print(study: str, results: list[EndpointResult]) -> None:
             console.print(f"  note: {note}")
 
 
+def _from_database(url: str | None, study: str) -> TidyExtract:
+    """The study's tables from the database at ``url`` (``study``: its id, file or registry id)."""
+    target = default_url(url)
+    try:
+        parsed: sa.URL | None = sa.make_url(target)
+    except sa.exc.ArgumentError:
+        parsed = None  # Database.from_url reports it
+    sqlite_file = (
+        parsed.database if parsed is not None and parsed.get_backend_name() == "sqlite" else None
+    )
+    if sqlite_file is not None and not Path(sqlite_file).is_file():
+        raise NotFound(
+            f"database file {sqlite_file} does not exist",
+            code="ANALYSIS.E205",
+            hint="give --db sqlite:///path/to/trialkit.sqlite3, or set TRIALKIT_DATABASE_URL",
+        )
+    db = Database.from_url(target)
+    try:
+        try:
+            return tidy_extract(db, study)
+        except NotFound:
+            loaded = resolve_study(study)  # a file or registry id naming a loaded study
+            if loaded.id == study:
+                raise
+            return tidy_extract(db, loaded.id)
+    finally:
+        db.dispose()
+
+
+def _study_specs(loaded: Study) -> list[EndpointSpec]:
+    specs = [ep for outcome in loaded.outcomes for ep in outcome.endpoints]
+    if not specs:
+        raise DefinitionError(
+            f"study {loaded.id}: its outcomes define no endpoints",
+            code="ANALYSIS.E203",
+            hint="add `endpoints` to the outcomes, or pass --spec FILE",
+        )
+    return specs
+
+
 def analyse_command(
     study: Annotated[
         str, typer.Argument(help="A study YAML file, or a shipped study's id or registry id.")
     ],
-    data: Annotated[Path, typer.Option("--data", help="Tidy CSV of captured values.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Tidy CSV of captured values.")
+    ] = None,
     spec: Annotated[
         Path | None,
         typer.Option("--spec", help="YAML/JSON list of endpoint specs instead of the study's."),
@@ -99,41 +147,73 @@ def analyse_command(
     adverse_events: Annotated[
         Path | None, typer.Option("--adverse-events", help="CSV of adverse events.")
     ] = None,
+    db: Annotated[
+        bool,
+        typer.Option("--db", help="Read the trial-records database instead of CSV files."),
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="Database URL for --db; default $TRIALKIT_DATABASE_URL, else "
+            "sqlite:///./trialkit.sqlite3.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Print the endpoint tables for a study's captured data."""
+    """Print the endpoint tables for a study's captured data (CSV or the database)."""
+    notes: tuple[str, ...] = ()
     try:
-        if spec is None:
-            loaded = resolve_study(study)
-            specs = [ep for outcome in loaded.outcomes for ep in outcome.endpoints]
-            if not specs:
-                raise DefinitionError(
-                    f"study {loaded.id}: its outcomes define no endpoints",
-                    code="ANALYSIS.E203",
-                    hint="add `endpoints` to the outcomes, or pass --spec FILE",
-                )
-            study = loaded.id
+        if db == (data is not None) or (db and adverse_events is not None):
+            raise ValidationFailed(
+                "give either --data (and optionally --adverse-events) or --db, not both",
+                code="ANALYSIS.E206",
+                hint="--data values.csv reads CSV; --db [--url URL] reads the trial-records "
+                "database",
+            )
+        if url is not None and not db:
+            raise ValidationFailed(
+                "--url names the database read with --db; add --db",
+                code="ANALYSIS.E207",
+            )
+        tidy: TidyData
+        if db:
+            extract = _from_database(url, study)
+            study, tidy, notes = extract.study.id, extract.data, extract.notes
+            specs = load_specs(spec) if spec is not None else _study_specs(extract.study)
         else:
-            specs = load_specs(spec)
-        for p, what in ((data, "data"), (adverse_events, "adverse events")):
-            if p is not None and not p.is_file():
-                raise NotFound(
-                    f"{what} file {p} does not exist; give the path of the CSV",
-                    code="ANALYSIS.E204",
-                )
-        tidy = read_tidy(data, adverse_events)
+            assert data is not None
+            if spec is None:
+                loaded = resolve_study(study)
+                specs = _study_specs(loaded)
+                study = loaded.id
+            else:
+                specs = load_specs(spec)
+            for p, what in ((data, "data"), (adverse_events, "adverse events")):
+                if p is not None and not p.is_file():
+                    raise NotFound(
+                        f"{what} file {p} does not exist; give the path of the CSV",
+                        code="ANALYSIS.E204",
+                    )
+            tidy = read_tidy(data, adverse_events)
         results = analyse(specs, tidy)
     except TrialkitError as exc:
         fail(exc)
     if as_json:
         typer.echo(
             json.dumps(
-                {"study": study, "endpoints": [r.to_dict() for r in results]},
+                {
+                    "study": study,
+                    "data_notes": list(notes),
+                    "endpoints": [r.to_dict() for r in results],
+                },
                 ensure_ascii=False,
                 indent=2,
             )
         )
     else:
+        for note in notes:
+            console.print(f"data note: {note}")
         _print(study, results)
 
 
