@@ -51,6 +51,7 @@ from trialkit.services.schedule import (
     unscheduled_visit,
 )
 from trialkit.services.studies import LoadedVersion, ProtocolRef, add_site, load_study
+from trialkit.services.tidy import TidyExtract, role_items, tidy_extract, tidy_tables
 
 __all__ = [
     "TRANSITIONS",
@@ -74,6 +75,7 @@ __all__ = [
     "Scorer",
     "Status",
     "Step",
+    "TidyExtract",
     "add_site",
     "allowed_steps",
     "apply_amendment",
@@ -94,10 +96,13 @@ __all__ = [
     "record_dose",
     "record_visit",
     "register",
+    "role_items",
     "save_form",
     "screen",
     "screen_fail",
     "start",
+    "tidy_extract",
+    "tidy_tables",
     "unscheduled_visit",
     "withdraw",
     "write",
