@@ -1,7 +1,7 @@
 """A small YAML/JSON file holding just a study's ``items``, ``criteria`` and ``ranges``.
 
-Until the protocol loader is wired in, this is how ``trialkit prescreen`` and the tests get a
-study; the shapes are the ones the protocol models will have::
+``trialkit prescreen`` accepts such a file as well as a study, which is handy for screening
+against draft criteria before they are part of a study definition::
 
     items:
       - {name: alt, data_type: decimal, unit: U/L}
