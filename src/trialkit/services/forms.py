@@ -211,45 +211,14 @@ class _Builder:
             row[item.name] = self.entry(old.get(item.name), item.data_type.value, raw, value)
         return row
 
-    def unvalidated(self, given: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, v in given.items():
-            raw = _text(v)
-            if raw is None or raw.strip() == "":
-                continue
-            out[name] = self.entry(old.get(name), "unvalidated", raw, None)
-        return out
-
     def build(self, values: Mapping[str, Any]) -> dict[str, Any]:
         form = self.form
         flat_names = {i.name for g in form.groups if not g.repeating for i in g.items}
         group_ids = {g.id for g in form.groups}
-        open_groups = [g for g in form.groups if g.instrument and not g.items]
-        flat_open = [g for g in open_groups if not g.repeating]
         unknown = {k: v for k, v in values.items() if k not in flat_names | group_ids}
         data: dict[str, Any] = {}
         for group in form.groups:
             old = self.old.get(group.id)
-            if group.instrument and not group.items:
-                self.notes.append(
-                    f"group {group.id}: items of instrument {group.instrument} stored as "
-                    "entered, without per-item validation (instrument items not available)"
-                )
-                given = values.get(group.id)
-                if group.repeating:
-                    rows = _rows(given, group.id, self.errors)
-                    olds = old if isinstance(old, list) else []
-                    data[group.id] = [
-                        self.unvalidated(r, olds[i] if i < len(olds) else {})
-                        for i, r in enumerate(rows)
-                    ]
-                    continue
-                mapping: dict[str, Any] = dict(given) if isinstance(given, Mapping) else {}
-                if len(flat_open) == 1 and group is flat_open[0]:
-                    mapping.update(unknown)
-                    unknown = {}
-                data[group.id] = self.unvalidated(mapping, old if isinstance(old, dict) else {})
-                continue
             if group.repeating:
                 rows = _rows(values.get(group.id), group.id, self.errors)
                 n = len(rows)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,11 +50,18 @@ class ProtocolRef:
     study: Study
 
 
-@lru_cache(maxsize=64)
+#: Parsed protocol versions by content hash: a stored version's text never changes.
+_BY_SHA: dict[str, Study] = {}
+
+
 def _parse(sha256: str, text: str) -> Study:
-    # Keyed by the content hash: a stored version's text never changes. Instrument item groups
-    # are written out, so that forms validate every instrument item.
-    return expand_study(load_study_text(text, source=f"protocol version sha256:{sha256[:12]}"))
+    """The stored version parsed once, instrument item groups written out (so forms validate
+    every instrument item)."""
+    parsed = _BY_SHA.get(sha256)
+    if parsed is None:
+        source = f"protocol version sha256:{sha256[:12]}"
+        parsed = _BY_SHA.setdefault(sha256, expand_study(load_study_text(text, source=source)))
+    return parsed
 
 
 def load_study(db: Database, ctx: Context, text: str, *, source: str = "<yaml>") -> LoadedVersion:
@@ -141,9 +147,6 @@ def protocol(conn: sa.Connection, study_code: str, version: str | None = None) -
     return _ref(row)
 
 
-_BY_SHA: dict[str, Study] = {}
-
-
 def protocol_by_id(conn: sa.Connection, protocol_version_id: int) -> ProtocolRef:
     """A protocol version by id; its YAML is read and parsed only once per content hash."""
     head = conn.execute(
@@ -159,7 +162,7 @@ def protocol_by_id(conn: sa.Connection, protocol_version_id: int) -> ProtocolRef
         text = conn.execute(
             sa.select(protocol_version.c.yaml).where(protocol_version.c.id == protocol_version_id)
         ).scalar_one()
-        parsed = _BY_SHA.setdefault(head.sha256, _parse(head.sha256, text))
+        parsed = _parse(head.sha256, text)
     return ProtocolRef(head.id, head.study_id, head.version, parsed)
 
 

@@ -91,9 +91,6 @@ def _text(entry: Any) -> str | None:
     """The canonical text of a stored item entry (None when nothing was entered)."""
     if not isinstance(entry, dict):
         return None
-    if entry.get("type") == "unvalidated":
-        raw = entry.get("raw")
-        return None if raw is None else str(raw).strip()
     value = entry.get("value")
     if value is None:
         return None

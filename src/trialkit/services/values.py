@@ -89,14 +89,8 @@ def parse_item(item: Item, raw: str, study: Study) -> tuple[Any, list[str]]:
 
 
 def typed(entry: dict[str, Any]) -> Any:
-    """The Python value of a stored item (Decimal, int, date, datetime, bool, str or None).
-
-    Items stored without validation (an instrument's, until its definitions are available)
-    give their text as entered.
-    """
+    """The Python value of a stored item (Decimal, int, date, datetime, bool, str or None)."""
     t = entry.get("type")
-    if t == "unvalidated":
-        return entry.get("raw")  # an instrument's item kept as entered, for its scorer to read
     value = entry.get("value")
     if value is None:
         return None
