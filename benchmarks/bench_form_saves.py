@@ -43,7 +43,7 @@ def bench(url: str, n: int) -> tuple[float, float]:
     db = Database.from_url(url)
     try:
         upgrade(db.engine)
-        ctx = Context("bench", T0)
+        ctx = Context.operator("bench", T0)
         for name, text in shipped_studies():
             if STUDY in name:
                 load_study(db, ctx, text)
@@ -55,7 +55,7 @@ def bench(url: str, n: int) -> tuple[float, float]:
         for i in range(1, n + 1):
             save_form(
                 db,
-                Context("bench", T0 + timedelta(seconds=i)),
+                Context.operator("bench", T0 + timedelta(seconds=i)),
                 STUDY,
                 p.code,
                 visit="SCR",

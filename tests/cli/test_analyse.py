@@ -187,7 +187,7 @@ def _filled(url: str) -> None:
     db = Database.from_url(url)
     try:
         upgrade(db.engine)
-        ctx = Context("dr.demo", datetime(2025, 3, 3, 9, 0))
+        ctx = Context.operator("dr.demo", datetime(2025, 3, 3, 9, 0))
         text = dict(shipped_studies())[f"{PAE}.yaml"]
         load_study(db, ctx, text, source=PAE)
         add_site(db, ctx, PAE, "TEH", "Tehran")
@@ -200,7 +200,7 @@ def _filled(url: str) -> None:
         inj = datetime(2025, 3, 11, 10, 30)
         record_dose(
             db,
-            Context("dr.demo", inj),
+            Context.operator("dr.demo", inj),
             PAE,
             code,
             event_id="INJ",
@@ -210,7 +210,7 @@ def _filled(url: str) -> None:
             product_lot="EX-0311",
             basis_value="3.2",
         )
-        later = Context("dr.demo", datetime(2025, 7, 1, 9, 0))
+        later = Context.operator("dr.demo", datetime(2025, 7, 1, 9, 0))
         for visit, on, trunk in (
             ("D1", date(2025, 3, 11), (2, 2, 1, 12)),
             ("M3", date(2025, 6, 9), (1, 1, 0, 5)),

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Protocol
 
 import pytest
 
 from trialkit.protocol import shipped_studies
-from trialkit.services import Context, add_site, load_study
+from trialkit.services import (
+    Context,
+    Role,
+    add_membership,
+    add_site,
+    authenticate,
+    create_user,
+    load_study,
+)
 from trialkit.store import Database, upgrade
 
 T0 = datetime(2025, 3, 3, 9, 0)
+PASSWORD = "correct horse battery staple"
+MASKED = "masked-psoriasis-ucmsc"
 
 
 @pytest.fixture
 def ctx() -> Context:
-    return Context("dr.amini", T0)
+    return Context.operator("dr.amini", T0)
 
 
 @pytest.fixture
@@ -30,3 +41,71 @@ def db(database_url: str, ctx: Context) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
+
+
+def _person(
+    db: Database,
+    admin: Context,
+    username: str,
+    study: str,
+    role: Role,
+    *,
+    site: str | None = None,
+    unblinded: bool = False,
+) -> Context:
+    """Create ``username`` with one membership and return their logged-in context."""
+    create_user(db, admin, username, PASSWORD, display_name=username.title())
+    add_membership(db, admin, username, study, role, site_code=site, unblinded=unblinded)
+    return authenticate(db, username, PASSWORD, admin.as_of)
+
+
+def _load_masked(db: Database, admin: Context) -> str:
+    """A double-blind copy of the umbilical-cord MSC study, with sites TEH and ISF."""
+    text = dict(shipped_studies())["psoriasis-ucmsc.yaml"]
+    text = text.replace("id: psoriasis-ucmsc", f"id: {MASKED}", 1)
+    text = text.replace(
+        "masking: {level: none, placebo: false, description: Open label}",
+        "masking: {level: double, masked_roles: [participant, investigator], placebo: false}",
+        1,
+    )
+    assert MASKED in text
+    assert "level: double" in text
+    load_study(db, admin, text, source="masked.yaml")
+    add_site(db, admin, MASKED, "TEH", "Tehran")
+    add_site(db, admin, MASKED, "ISF", "Isfahan")
+    return MASKED
+
+
+class People(Protocol):
+    def __call__(
+        self,
+        username: str,
+        study: str,
+        role: Role,
+        *,
+        site: str | None = None,
+        unblinded: bool = False,
+    ) -> Context: ...
+
+
+@pytest.fixture
+def person(db: Database, ctx: Context) -> People:
+    """``person(username, study, role, site=..., unblinded=...)``: a user, logged in."""
+
+    def make(
+        username: str,
+        study: str,
+        role: Role,
+        *,
+        site: str | None = None,
+        unblinded: bool = False,
+    ) -> Context:
+        return _person(db, ctx, username, study, role, site=site, unblinded=unblinded)
+
+    return make
+
+
+@pytest.fixture
+def masked(db: Database, ctx: Context) -> str:
+    """The code of a double-blind copy of the UCM study (sites TEH and ISF)."""
+    return _load_masked(db, ctx)

@@ -92,7 +92,7 @@ def test_values_keep_the_text_as_entered(db: Database, ctx: Context, code: str) 
     r = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
     assert r.version == 1
     assert [c.status for c in r.checks] == ["not_evaluated"]
-    rec = read_form(db, UCM, code, visit="SCR", form_id="VITALS")
+    rec = read_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS")
     assert rec.data["VS"]["temperature"] == {
         "raw": "36.60",
         "value": "36.60",
@@ -204,7 +204,7 @@ def test_scores_are_computed_on_save_with_their_version(
         "version": "PASI 1978",
         "reason": None,
     }
-    rec = read_form(db, UCM, code, visit="SCR", form_id="PASI")
+    rec = read_form(db, ctx, UCM, code, visit="SCR", form_id="PASI")
     assert rec.data["PASI"]["trunk_area_percent"]["raw"] == "9.5"
 
 
@@ -265,7 +265,7 @@ def test_repeating_groups_one_row_per_lesion(db: Database, ctx: Context) -> None
         save_form(db, ctx, PAE, p.code, visit="D1", form_id="LESION", values={"LESIONS": bad})
     assert "out of range" in err.value.errors["LESIONS[2]/plaque_area"][0]
     r = save_form(db, ctx, PAE, p.code, visit="D1", form_id="LESION", values={"LESIONS": lesions})
-    rec = read_form(db, PAE, p.code, visit="D1", form_id="LESION")
+    rec = read_form(db, ctx, PAE, p.code, visit="D1", form_id="LESION")
     assert [x["lesion_role"] for x in rec.values()["LESIONS"]] == ["treated", "control"]
     assert rec.values()["LESIONS"][0]["plaque_area"] == Decimal("3.20")
     assert "LESIONS[2]/lesion_role" in r.changed
@@ -273,7 +273,7 @@ def test_repeating_groups_one_row_per_lesion(db: Database, ctx: Context) -> None
 
 def test_changes_need_the_version_and_a_reason(db: Database, ctx: Context, code: str) -> None:
     save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
-    later = Context("nurse.b", ctx.as_of + timedelta(hours=2))
+    later = Context.operator("nurse.b", ctx.as_of + timedelta(hours=2))
     changed = {**VITALS, "heart_rate": "75"}
     with pytest.raises(ValidationFailed, match="needs a reason"):
         save_form(
@@ -352,7 +352,7 @@ def test_two_real_concurrent_writers(db: Database, ctx: Context, code: str) -> N
             barrier.wait()
             r = save_form(
                 other,
-                Context(name, ctx.as_of),
+                Context.operator(name, ctx.as_of),
                 UCM,
                 code,
                 visit="SCR",
@@ -401,7 +401,7 @@ def test_values_under_an_old_version_stay_readable(db: Database, ctx: Context, c
         reason="re-measured",
     )
     assert r.protocol_version == "2.0"
-    rec = read_form(db, UCM, code, visit="SCR", form_id="VITALS")
+    rec = read_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS")
     assert rec.data["VS"]["systolic_bp"]["pv"] == "1.0"
     assert rec.data["VS"]["heart_rate"]["pv"] == "2.0"
 

@@ -106,7 +106,7 @@ def test_bad_patterns_are_refused() -> None:
 
 def test_full_lifecycle(db: Database, ctx: Context) -> None:
     code = _screened(db, ctx)
-    p = get_participant(db, UCM, code)
+    p = get_participant(db, ctx, UCM, code)
     assert p.status is Status.CONSENTED
     assert p.eligibility["eligible"] is True
     assert p.eligibility["explanation"] == [{"id": "age", "verdict": True, "value": 44}]
@@ -114,7 +114,7 @@ def test_full_lifecycle(db: Database, ctx: Context) -> None:
     assert (p.status, p.arm) == (Status.ENROLLED, "UCMSC")
     assert start(db, ctx, UCM, code).status is Status.ON_STUDY
     assert complete(db, ctx, UCM, code).status is Status.COMPLETED
-    steps = [(e["step"], e["to_status"]) for e in history(db, UCM, code)]
+    steps = [(e["step"], e["to_status"]) for e in history(db, ctx, UCM, code)]
     assert steps == [
         ("consent", "consented"),
         ("eligibility", "consented"),
@@ -122,7 +122,7 @@ def test_full_lifecycle(db: Database, ctx: Context) -> None:
         ("start", "on_study"),
         ("complete", "completed"),
     ]
-    consent_event = history(db, UCM, code)[0]
+    consent_event = history(db, ctx, UCM, code)[0]
     assert consent_event["data"] == {
         "date": "2025-03-03",
         "form_version": "2.1",
@@ -136,7 +136,7 @@ def test_full_lifecycle(db: Database, ctx: Context) -> None:
 
 def test_not_eligible_cannot_enrol_and_screen_fails(db: Database, ctx: Context) -> None:
     code = _screened(db, ctx, {**SCREEN, "age": "70"})
-    assert get_participant(db, UCM, code).eligibility["eligible"] is False
+    assert get_participant(db, ctx, UCM, code).eligibility["eligible"] is False
     with pytest.raises(TransitionError, match="not eligible"):
         enrol(db, ctx, UCM, code)
     with pytest.raises(TransitionError, match="needs a reason"):
@@ -151,7 +151,7 @@ def test_without_an_evaluator_the_investigator_must_confirm(db: Database, ctx: C
     consent(db, ctx, UCM, p.code, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
     save_form(db, ctx, UCM, p.code, visit="SCR", form_id="SCREEN", values=SCREEN)
     screen(db, ctx, UCM, p.code, None)
-    assert get_participant(db, UCM, p.code).eligibility["status"] == "not_evaluated"
+    assert get_participant(db, ctx, UCM, p.code).eligibility["status"] == "not_evaluated"
     with pytest.raises(TransitionError, match="not evaluated"):
         enrol(db, ctx, UCM, p.code)
     done = enrol(db, ctx, UCM, p.code, investigator_override="criteria checked on paper")
@@ -178,7 +178,7 @@ def test_withdraw_and_lose_need_reasons(db: Database, ctx: Context) -> None:
     b = _screened(db, ctx)
     enrol(db, ctx, UCM, b)
     assert lose(db, ctx, UCM, b, "no contact since May").status is Status.LOST_TO_FOLLOW_UP
-    assert history(db, UCM, b)[-1]["reason"] == "no contact since May"
+    assert history(db, ctx, UCM, b)[-1]["reason"] == "no contact since May"
 
 
 def test_amendments_are_new_versions(db: Database, ctx: Context) -> None:
@@ -186,7 +186,7 @@ def test_amendments_are_new_versions(db: Database, ctx: Context) -> None:
 
     study = resolve_study(UCM)
     amended = dump_study(study.model_copy(update={"protocol_version": "1.1"}))
-    later = Context(ctx.actor, ctx.as_of + timedelta(days=30))
+    later = ctx.at(ctx.as_of + timedelta(days=30))
     loaded = load_study(db, later, amended)
     assert (loaded.version, loaded.created) == ("1.1", True)
     again = load_study(db, later, amended)

@@ -103,8 +103,8 @@ def test_first_dose_plans_the_calendar_and_starts_the_participant(
     assert r.computed.amount == Decimal("1.4E8")
     assert r.deviations == []
     assert r.anchors_moved == ["first_dose"]
-    assert get_participant(db, UCM, code).status is Status.ON_STUDY
-    cal = calendar(db, UCM, code, date(2025, 3, 10))
+    assert get_participant(db, ctx, UCM, code).status is Status.ON_STUDY
+    cal = calendar(db, ctx, UCM, code, date(2025, 3, 10))
     v = {x.key: x for x in cal.visits}
     assert v["V_W2"].target == date(2025, 3, 24)
     assert (v["V_W2"].earliest, v["V_W2"].latest) == (date(2025, 3, 22), date(2025, 3, 26))
@@ -219,7 +219,7 @@ def test_moving_the_last_dose_replans_the_future_and_keeps_the_past(
         product_lot="L",
     )
     record_visit(db, ctx, UCM, code, "V_W0", date(2025, 3, 10))
-    before = {v.key: v for v in calendar(db, UCM, code, date(2025, 3, 10)).visits}
+    before = {v.key: v for v in calendar(db, ctx, UCM, code, date(2025, 3, 10)).visits}
     assert before["FU12"].target == date(2025, 3, 10) + timedelta(days=56 + 84)
     # The last infusion is given three days late; follow-up moves, week 0 stays.
     given = datetime(2025, 5, 8, 9)
@@ -235,7 +235,7 @@ def test_moving_the_last_dose_replans_the_future_and_keeps_the_past(
         product_lot="L",
     )
     assert r.anchors_moved == ["last_dose"]
-    after = {v.key: v for v in calendar(db, UCM, code, date(2025, 5, 8)).visits}
+    after = {v.key: v for v in calendar(db, ctx, UCM, code, date(2025, 5, 8)).visits}
     assert after["FU12"].target == date(2025, 5, 8) + timedelta(days=84)
     assert after["V_W0"].state is VisitState.DONE
     assert after["V_W0"].target == before["V_W0"].target
@@ -276,15 +276,15 @@ def test_missed_unscheduled_not_required_and_overdue(db: Database, ctx: Context)
     )
     with time_machine.travel(datetime(2025, 4, 20, 12), tick=False):
         today = datetime.now().date()  # the frozen clock, passed in as the services expect
-    cal = {v.key: v for v in calendar(db, UCM, code, today).visits}
+    cal = {v.key: v for v in calendar(db, ctx, UCM, code, today).visits}
     assert cal["V_W0"].forms["PASI"] == "not_required"
     assert cal["V_W2"].state is VisitState.MISSED
     assert cal["V_W2"].forms["VITALS"] == "missed"
     assert cal["V_W4"].state is VisitState.OVERDUE  # 7 Apr +2 d closed on 9 Apr
     assert cal["UNS-001"].forms == {"VITALS": "entered"}
-    late = overdue(db, UCM, today)
+    late = overdue(db, ctx, UCM, today)
     assert [(o.participant, o.visit, o.days_overdue) for o in late] == [(code, "V_W4", 11)]
-    assert overdue(db, UCM, date(2025, 4, 9)) == []  # the last day of the window
+    assert overdue(db, ctx, UCM, date(2025, 4, 9)) == []  # the last day of the window
 
 
 def test_doses_need_an_enrolled_participant(db: Database, ctx: Context) -> None:

@@ -161,7 +161,7 @@ def fill(db: Database, ctx: Context) -> list[str]:
         inj = datetime(2025, 3, 10 + n, 10, 30)
         record_dose(
             db,
-            Context("dr.demo", inj),
+            Context.operator("dr.demo", inj),
             PAE,
             code,
             event_id="INJ",
@@ -171,7 +171,7 @@ def fill(db: Database, ctx: Context) -> list[str]:
             product_lot="EX-0311",
             basis_value="3.2",
         )
-        later = Context("dr.demo", inj + timedelta(days=120))
+        later = Context.operator("dr.demo", inj + timedelta(days=120))
         record_visit(db, later, PAE, code, "D1", inj.date())
         save_form(db, later, PAE, code, visit="D1", form_id="PASI", values=BASELINE, scorer=scorer)
         save_form(
@@ -185,7 +185,7 @@ def fill(db: Database, ctx: Context) -> list[str]:
         )
         codes.append(code)
     p1, p2 = codes
-    later = Context("dr.demo", datetime(2025, 7, 1, 9, 0))
+    later = Context.operator("dr.demo", datetime(2025, 7, 1, 9, 0))
     save_form(
         db,
         later,
@@ -224,7 +224,7 @@ def values(obs: tuple[Observation, ...], code: str, visit: str, item: str) -> li
 
 def test_tables_hold_the_entered_values(db: Database, ctx: Context) -> None:
     p1, p2 = fill(db, ctx)
-    data = tidy_tables(db, PAE)
+    data = tidy_tables(db, ctx, PAE)
     assert data.participants() == {p1: "G50", p2: "G100"}  # the screen failure is left out
     (base,) = values(data.observations, p1, "D1", "pasi")
     assert (base.value, base.day, base.role, base.instance) == ("4.6", 1, None, None)
@@ -244,7 +244,7 @@ def test_tables_hold_the_entered_values(db: Database, ctx: Context) -> None:
 
 def test_adverse_events(db: Database, ctx: Context) -> None:
     p1, p2 = fill(db, ctx)
-    extract = tidy_extract(db, PAE)
+    extract = tidy_extract(db, ctx, PAE)
     assert extract.data.adverse_events == (
         AdverseEvent(2, p1, "G50", "injection site pain", 1, False, True, 2, 91),
         AdverseEvent(3, p2, "G100", "headache", 2, False, False, 21, 91),
@@ -258,7 +258,7 @@ def test_adverse_events(db: Database, ctx: Context) -> None:
 def test_study_endpoints_on_the_database(db: Database, ctx: Context) -> None:
     fill(db, ctx)
     specs = [ep for o in resolve_study(PAE).outcomes for ep in o.endpoints]
-    results = {r.name: r for r in analyse(specs, tidy_tables(db, PAE))}
+    results = {r.name: r for r in analyse(specs, tidy_tables(db, ctx, PAE))}
 
     def rows(name: str, key: tuple[object, ...]) -> tuple[object, ...]:
         (row,) = [r for r in results[name].rows if r[: len(key)] == key]
@@ -288,14 +288,14 @@ def test_role_items_come_from_within_patient_endpoints() -> None:
     assert role_items(resolve_study(PAE)) == frozenset({"lesion_role"})
 
 
-def test_unknown_study(db: Database) -> None:
+def test_unknown_study(db: Database, ctx: Context) -> None:
     with pytest.raises(NotFound):
-        tidy_tables(db, "no-such-study")
+        tidy_tables(db, ctx, "no-such-study")
 
 
 def test_values_are_text_and_exact(db: Database, ctx: Context) -> None:
     p1, _ = fill(db, ctx)
-    obs = tidy_tables(db, PAE).observations
+    obs = tidy_tables(db, ctx, PAE).observations
     assert all(isinstance(o.value, str) for o in obs)
     (creatinine,) = values(obs, p1, "SCR", "creatinine")
     assert creatinine.value == "0.9"

@@ -24,6 +24,7 @@ from rich.table import Table
 from trialkit.analysis.data import TidyData, read_tidy
 from trialkit.analysis.endpoints import EndpointResult, analyse
 from trialkit.cli._console import console, fail
+from trialkit.cli._operator import operator_context
 from trialkit.errors import DefinitionError, NotFound, TrialkitError, ValidationFailed
 from trialkit.protocol import Study, resolve_study
 from trialkit.protocol.endpoints import EndpointSpec, EndpointSpecs
@@ -112,12 +113,12 @@ def _from_database(url: str | None, study: str) -> TidyExtract:
     db = Database.from_url(target)
     try:
         try:
-            return tidy_extract(db, study)
+            return tidy_extract(db, operator_context(), study)
         except NotFound:
             loaded = resolve_study(study)  # a file or registry id naming a loaded study
             if loaded.id == study:
                 raise
-            return tidy_extract(db, loaded.id)
+            return tidy_extract(db, operator_context(), loaded.id)
     finally:
         db.dispose()
 

@@ -1,9 +1,11 @@
-"""The context every service call receives: who acts, and the time it is."""
+"""The context every service call receives: who acts (a :class:`Principal`), and the time it is."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+
+from trialkit.services.access import Principal
 
 __all__ = ["Context", "naive"]
 
@@ -21,16 +23,32 @@ def naive(value: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Context:
-    """``actor`` is the user name recorded with every change; ``as_of`` is "now" for the call.
+    """``principal`` is who acts (checked by every service); ``as_of`` is "now" for the call.
 
-    The clock is never read inside the services: ``as_of`` is passed in. Roles and site checks
-    (a later issue) will be added here, so every service already receives one.
+    The clock is never read inside the services: ``as_of`` is passed in. A user's context comes
+    from :func:`trialkit.services.users.authenticate` or
+    :func:`~trialkit.services.users.context_for_token`; :meth:`operator` is the trusted local
+    process (the CLI run by the database's owner, the demo).
     """
 
-    actor: str
+    principal: Principal
     as_of: datetime
 
     def __post_init__(self) -> None:
-        if not self.actor.strip():
-            raise ValueError("a service call needs an actor (the user name of who acts)")
         object.__setattr__(self, "as_of", naive(self.as_of))
+
+    @property
+    def actor(self) -> str:
+        """The user name recorded with every change."""
+        return self.principal.username
+
+    @classmethod
+    def operator(cls, name: str, as_of: datetime) -> Context:
+        """The trusted local operator acting as ``name`` (all permissions, every study)."""
+        if not name.strip():
+            raise ValueError("a service call needs an actor (the user name of who acts)")
+        return cls(Principal(name, operator=True), as_of)
+
+    def at(self, as_of: datetime) -> Context:
+        """The same principal at another time."""
+        return replace(self, as_of=naive(as_of))

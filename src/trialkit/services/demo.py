@@ -9,7 +9,7 @@ explanation.
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -108,8 +108,9 @@ _SESCD_7 = {
 
 
 def _print_calendar(console: Console, db: Database, study: str, code: str, on: date) -> None:
-    p = get_participant(db, study, code)
-    cal = calendar(db, study, code, on)
+    ctx = Context.operator("demo", datetime.combine(on, time(12)))
+    p = get_participant(db, ctx, study, code)
+    cal = calendar(db, ctx, study, code, on)
     table = Table(title=f"{study} · {code} · {p.status.value} · arm {p.arm} · as of {on}")
     for col in ("visit", "target", "window", "state", "forms"):
         table.add_column(col)
@@ -150,7 +151,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
     try:
         upgrade(db.engine)
         t0 = datetime(2025, 3, 3, 9, 0)
-        ctx = Context("coordinator.demo", t0)
+        ctx = Context.operator("coordinator.demo", t0)
         for name, text in shipped_studies():
             loaded = load_study(db, ctx, text, source=name)
             add_site(db, ctx, loaded.study, "TEH", "Tehran")
@@ -192,7 +193,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         w0 = datetime(2025, 3, 10, 9, 0)
         d = record_dose(
             db,
-            Context("nurse.demo", w0),
+            Context.operator("nurse.demo", w0),
             _UCM,
             ucm,
             event_id="W0",
@@ -207,7 +208,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         w2 = w0 + timedelta(days=15)
         record_dose(
             db,
-            Context("nurse.demo", w2),
+            Context.operator("nurse.demo", w2),
             _UCM,
             ucm,
             event_id="W2",
@@ -258,7 +259,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         inj = datetime(2025, 3, 11, 10, 30)
         d = record_dose(
             db,
-            Context("dr.demo", inj),
+            Context.operator("dr.demo", inj),
             _PAE,
             pae,
             event_id="INJ",
@@ -305,7 +306,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             console.print(f"{ibd}: {form_id} {next(iter(r.derived.values()))['value']}")
         _screen(console, db, ctx, _IBD, ibd, eligibility)
         screen_fail(db, ctx, _IBD, ibd, "CDAI 450 is not above 450 and SES-CD 7 is below 8")
-        console.print(f"{ibd}: {get_participant(db, _IBD, ibd).status.value}")
+        console.print(f"{ibd}: {get_participant(db, ctx, _IBD, ibd).status.value}")
         with db.read() as conn:
             result = verify(conn)
         console.print(

@@ -19,6 +19,7 @@ from trialkit.errors import ConflictError, DoseError, NotFound, TransitionError
 from trialkit.protocol import Study
 from trialkit.schedule import plan_doses
 from trialkit.services import participants, studies
+from trialkit.services.access import Permission
 from trialkit.services.anchors import anchors_set_by, current_anchors, set_anchor
 from trialkit.services.context import Context, naive
 from trialkit.services.lifecycle import Status, Step
@@ -96,7 +97,7 @@ def record_dose(
     if not product_lot.strip():
         raise DoseError("the product lot number is required", code="DOSE.E012")
     with db.write() as conn:
-        p = participants.load(conn, study_code, code)
+        p = participants.load_checked(conn, ctx, study_code, code, Permission.WRITE)
         if p.status not in (Status.ENROLLED, Status.ON_STUDY):
             raise TransitionError(
                 f"participant is {p.status.value}: doses are given only when enrolled or on study",

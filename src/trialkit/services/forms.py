@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from trialkit.errors import ConflictError, NotFound, ValidationFailed
 from trialkit.protocol import Form, ItemGroup, Study
 from trialkit.services import participants, studies
+from trialkit.services.access import Permission, require
 from trialkit.services.context import Context
 from trialkit.services.ports import RuleEvaluator, Scorer
 from trialkit.services.records import FieldChange, StaleVersion, write
@@ -37,6 +38,7 @@ from trialkit.store.tables import (
     form_instance,
     participant,
     protocol_version,
+    site,
     study,
     visit_record,
 )
@@ -326,6 +328,7 @@ class _Stored:
 _SAVE_LOOKUP = (
     sa.select(
         participant.c.id.label("participant_id"),
+        site.c.code.label("site_code"),
         protocol_version.c.id.label("pv_id"),
         protocol_version.c.study_id.label("pv_study_id"),
         protocol_version.c.version.label("pv_version"),
@@ -337,6 +340,7 @@ _SAVE_LOOKUP = (
     )
     .select_from(participant)
     .join(study, study.c.id == participant.c.study_id)
+    .join(site, site.c.id == participant.c.site_id)
     .join(protocol_version, protocol_version.c.id == participant.c.protocol_version_id)
     .outerjoin(
         form_instance,
@@ -357,6 +361,7 @@ _REFS: dict[tuple[int, int, str, str], studies.ProtocolRef] = {}
 
 def _lookup(
     conn: sa.Connection,
+    ctx: Context,
     study_code: str,
     participant_code: str,
     visit: str,
@@ -378,6 +383,7 @@ def _lookup(
         raise NotFound(  # pragma: no cover - load raised
             f"study {study_code}: no participant {participant_code!r}", code="PART.E003"
         )
+    require(ctx.principal, Permission.WRITE, study_code, found.site_code)
     key = (found.pv_id, found.pv_study_id, found.pv_version, found.pv_sha256)
     ref = _REFS.get(key)
     if ref is None:
@@ -411,7 +417,7 @@ def save_form(
     """Validate and save one form instance (new: ``expected_version`` None)."""
     with db.write() as conn:
         participant_id, ref, row = _lookup(
-            conn, study_code, participant_code, visit, form_id, instance_no
+            conn, ctx, study_code, participant_code, visit, form_id, instance_no
         )
         form = _form_for_visit(ref.study, visit, form_id)
         if visit.startswith(UNSCHEDULED_PREFIX):
@@ -597,6 +603,7 @@ def _record(row: Any, pv: str) -> FormRecord:
 
 def read_form(
     db: Database,
+    ctx: Context,
     study_code: str,
     participant_code: str,
     *,
@@ -606,7 +613,7 @@ def read_form(
 ) -> FormRecord:
     """A stored form instance, readable whatever protocol version it was captured under."""
     with db.read() as conn:
-        p = participants.load(conn, study_code, participant_code)
+        p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
         row = conn.execute(
             sa.select(form_instance).where(
                 form_instance.c.participant_id == p.id,
@@ -637,7 +644,7 @@ def mark_not_required(
     if not reason.strip():
         raise ValidationFailed("marking a form not required needs a reason", code="FORM.E013")
     with db.write() as conn:
-        p = participants.load(conn, study_code, participant_code)
+        p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.WRITE)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         _form_for_visit(ref.study, visit, form_id)
         exists = conn.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, DefinitionError, NotFound, TransitionError
 from trialkit.services import studies
+from trialkit.services.access import Permission, require, sees_allocation
 from trialkit.services.anchors import anchors_set_by, set_anchor
 from trialkit.services.context import Context
 from trialkit.services.lifecycle import Status, Step, next_status
@@ -35,10 +36,13 @@ __all__ = [
     "get",
     "history",
     "load",
+    "load_checked",
     "lose",
+    "masked",
     "register",
     "screen",
     "screen_fail",
+    "shown",
     "start",
     "withdraw",
 ]
@@ -124,13 +128,37 @@ def load(conn: sa.Connection, study_code: str, code: str) -> Participant:
     return _from_row(row)
 
 
-def get(db: Database, study_code: str, code: str) -> Participant:
+def load_checked(
+    conn: sa.Connection, ctx: Context, study_code: str, code: str, permission: Permission
+) -> Participant:
+    """The participant, once ``ctx`` is allowed ``permission`` at the participant's site."""
+    p = load(conn, study_code, code)
+    require(ctx.principal, permission, p.study, p.site)
+    return p
+
+
+def masked(conn: sa.Connection, protocol_version_id: int) -> bool:
+    """Whether the participant's protocol version masks the allocation."""
+    return studies.protocol_by_id(conn, protocol_version_id).study.design.masking.level != "none"
+
+
+def shown(conn: sa.Connection, ctx: Context, p: Participant) -> Participant:
+    """``p`` as ``ctx`` may see it: the arm hidden (None) from blinded roles of a masked study."""
+    if p.arm is None or sees_allocation(
+        ctx.principal, p.study, masked(conn, p.protocol_version_id), p.site
+    ):
+        return p
+    return replace(p, arm=None)
+
+
+def get(db: Database, ctx: Context, study_code: str, code: str) -> Participant:
     with db.read() as conn:
-        return load(conn, study_code, code)
+        return shown(conn, ctx, load_checked(conn, ctx, study_code, code, Permission.READ))
 
 
 def register(db: Database, ctx: Context, study_code: str, site_code: str) -> Participant:
     """A new participant in screening, with the next id of the study's pattern at ``site``."""
+    require(ctx.principal, Permission.ENROL, study_code, site_code)
     with db.write() as conn:
         ref = studies.protocol(conn, study_code)
         srow = conn.execute(
@@ -172,7 +200,7 @@ def register(db: Database, ctx: Context, study_code: str, site_code: str) -> Par
             },
             protocol_version=ref.version,
         )
-        return load(conn, study_code, code)
+        return shown(conn, ctx, load(conn, study_code, code))
 
 
 def _transition(
@@ -209,7 +237,7 @@ def _transition(
             hint="reload the participant and try again",
         ) from exc
     _event(conn, ctx, p, step.value, p.status, target, reason, data or {})
-    return load(conn, p.study, p.code)
+    return shown(conn, ctx, load(conn, p.study, p.code))
 
 
 def _event(
@@ -259,7 +287,7 @@ def consent(
             code="PART.E006",
         )
     with db.write() as conn:
-        p = load(conn, study_code, code)
+        p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         data = {"date": on, "form_version": form_version, "obtained_by": obtained_by}
         p = _transition(conn, ctx, p, Step.CONSENT, data=data)
@@ -279,7 +307,7 @@ def screen(
 ) -> Participant:
     """Evaluate eligibility from the screening visit's forms; store the verdict and explanation."""
     with db.write() as conn:
-        p = load(conn, study_code, code)
+        p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
         if p.status not in (Status.SCREENING, Status.CONSENTED):
             raise TransitionError(
                 f"participant is {p.status.value}: eligibility is assessed only while screening",
@@ -321,7 +349,7 @@ def screen(
             protocol_version=ref.version,
         )
         _event(conn, ctx, p, "eligibility", p.status, p.status, None, verdict)
-        return load(conn, study_code, code)
+        return shown(conn, ctx, load(conn, study_code, code))
 
 
 def enrol(
@@ -340,7 +368,7 @@ def enrol(
     eligible or undecided is always refused.
     """
     with db.write() as conn:
-        p = load(conn, study_code, code)
+        p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
         next_status(p.status, Step.ENROL)  # refuse a wrong state before anything else
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         v = p.eligibility or {}
@@ -385,7 +413,8 @@ def _simple(
     db: Database, ctx: Context, study_code: str, code: str, step: Step, reason: str | None
 ) -> Participant:
     with db.write() as conn:
-        return start_in(conn, ctx, load(conn, study_code, code), step, reason)
+        p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
+        return start_in(conn, ctx, p, step, reason)
 
 
 def start_in(
@@ -428,7 +457,7 @@ def apply_amendment(
     """Move a participant to another loaded protocol version (e.g. after re-consent)."""
     _need_reason("moving to an amended protocol", reason)
     with db.write() as conn:
-        p = load(conn, study_code, code)
+        p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
         ref = studies.protocol(conn, study_code, version)
         write(
             conn,
@@ -441,16 +470,23 @@ def apply_amendment(
             reason=reason,
             protocol_version=ref.version,
         )
-        return load(conn, study_code, code)
+        return shown(conn, ctx, load(conn, study_code, code))
 
 
-def history(db: Database, study_code: str, code: str) -> list[dict[str, Any]]:
-    """The participant's lifecycle events, oldest first."""
+def history(db: Database, ctx: Context, study_code: str, code: str) -> list[dict[str, Any]]:
+    """The participant's lifecycle events, oldest first (the arm hidden from blinded roles)."""
     with db.read() as conn:
-        p = load(conn, study_code, code)
+        p = load_checked(conn, ctx, study_code, code, Permission.READ)
+        blind = shown(conn, ctx, p).arm is None and p.arm is not None
         rows = conn.execute(
             sa.select(participant_event)
             .where(participant_event.c.participant_id == p.id)
             .order_by(participant_event.c.id)
         ).mappings()
-        return [{**dict(r), "data": canonical.loads(r["data"])} for r in rows]
+        events = []
+        for r in rows:
+            data = canonical.loads(r["data"])
+            if blind and isinstance(data, dict) and "arm" in data:
+                data = {**data, "arm": None}
+            events.append({**dict(r), "data": data})
+        return events

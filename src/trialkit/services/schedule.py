@@ -18,12 +18,20 @@ from trialkit.errors import ConflictError, NotFound, ValidationFailed
 from trialkit.schedule import PlannedDose, PlannedVisit, VisitState, plan_doses, plan_visits
 from trialkit.schedule import visit_state as _state
 from trialkit.services import participants, studies
+from trialkit.services.access import Permission, visible_sites
 from trialkit.services.anchors import current_anchors
 from trialkit.services.context import Context
 from trialkit.services.lifecycle import Status
 from trialkit.services.records import write
 from trialkit.store import Database, canonical
-from trialkit.store.tables import dose_record, form_instance, participant, study, visit_record
+from trialkit.store.tables import (
+    dose_record,
+    form_instance,
+    participant,
+    site,
+    study,
+    visit_record,
+)
 
 __all__ = [
     "ACTIVE",
@@ -151,10 +159,11 @@ def _form_state(stored: str | None, visit: VisitState) -> str:
     return "expected"
 
 
-def calendar(db: Database, study_code: str, code: str, as_of: date) -> Calendar:
+def calendar(db: Database, ctx: Context, study_code: str, code: str, as_of: date) -> Calendar:
     """The participant's calendar as it stands on ``as_of``."""
     with db.read() as conn:
-        return _build(conn, participants.load(conn, study_code, code), as_of)
+        p = participants.load_checked(conn, ctx, study_code, code, Permission.READ)
+        return _build(conn, p, as_of)
 
 
 def _visit(conn: sa.Connection, p: participants.Participant, visit_id: str) -> PlannedVisit:
@@ -184,7 +193,7 @@ def _record(
     reason: str | None,
 ) -> CalendarVisit:
     with db.write() as conn:
-        p = participants.load(conn, study_code, code)
+        p = participants.load_checked(conn, ctx, study_code, code, Permission.WRITE)
         pv = _visit(conn, p, visit_id)
         if status == "done" and pv.target is None:
             raise ValidationFailed(
@@ -247,7 +256,7 @@ def unscheduled_visit(
 ) -> str:
     """Record an unscheduled visit; returns its key (``UNS-001``...) for entering its forms."""
     with db.write() as conn:
-        p = participants.load(conn, study_code, code)
+        p = participants.load_checked(conn, ctx, study_code, code, Permission.WRITE)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         if not ref.study.timeline.unscheduled.allowed:
             raise ValidationFailed(
@@ -294,23 +303,25 @@ class OverdueVisit:
     days_overdue: int
 
 
-def overdue(db: Database, study_code: str, as_of: date) -> list[OverdueVisit]:
-    """Visits whose window closed before ``as_of`` and that are neither done nor missed."""
+def overdue(db: Database, ctx: Context, study_code: str, as_of: date) -> list[OverdueVisit]:
+    """Visits whose window closed before ``as_of`` and that are neither done nor missed, at the
+    sites ``ctx`` may read."""
     out: list[OverdueVisit] = []
+    sites = visible_sites(ctx.principal, Permission.READ, study_code)
     with db.read() as conn:
-        codes = (
-            conn.execute(
-                sa.select(participant.c.code)
-                .join(study, study.c.id == participant.c.study_id)
-                .where(
-                    study.c.code == study_code,
-                    participant.c.status.in_([s.value for s in ACTIVE]),
-                )
-                .order_by(participant.c.code)
+        q = (
+            sa.select(participant.c.code)
+            .join(study, study.c.id == participant.c.study_id)
+            .join(site, site.c.id == participant.c.site_id)
+            .where(
+                study.c.code == study_code,
+                participant.c.status.in_([s.value for s in ACTIVE]),
             )
-            .scalars()
-            .all()
+            .order_by(participant.c.code)
         )
+        if sites is not None:
+            q = q.where(site.c.code.in_(sorted(sites)))
+        codes = conn.execute(q).scalars().all()
         for code in codes:
             cal = _build(conn, participants.load(conn, study_code, code), as_of)
             for v in cal.visits:

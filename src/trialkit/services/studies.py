@@ -17,6 +17,7 @@ from trialkit.checks import check_full
 from trialkit.errors import ConflictError, DefinitionError, NotFound
 from trialkit.instruments.from_study import expand_study
 from trialkit.protocol import Severity, Study, load_study_text
+from trialkit.services.access import Permission, require, require_admin
 from trialkit.services.context import Context
 from trialkit.services.records import write
 from trialkit.store import Database
@@ -79,6 +80,10 @@ def load_study(db: Database, ctx: Context, text: str, *, source: str = "<yaml>")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with db.write() as conn:
         study_id = conn.execute(sa.select(study.c.id).where(study.c.code == parsed.id)).scalar()
+        if study_id is None:
+            require_admin(ctx.principal, f"load the new study {parsed.id}")
+        else:
+            require(ctx.principal, Permission.MANAGE_STUDY, parsed.id, None)
         if study_id is None:
             study_id = write(
                 conn, ctx, table=study, values={"code": parsed.id, "created_at": ctx.as_of}
@@ -173,6 +178,7 @@ def add_site(db: Database, ctx: Context, study_code: str, code: str, name: str) 
             f"site code {code!r} must be letters and digits only (it is part of participant ids)",
             code="STUDY.E004",
         )
+    require(ctx.principal, Permission.MANAGE_STUDY, study_code, None)
     with db.write() as conn:
         ref = protocol(conn, study_code)
         taken = conn.execute(

@@ -46,11 +46,14 @@ from trialkit.protocol import Study
 from trialkit.protocol.endpoints import WithinPatientDifference
 from trialkit.schedule import study_day
 from trialkit.services import studies
+from trialkit.services.access import Permission, require, sees_allocation
+from trialkit.services.context import Context
 from trialkit.services.values import typed
 from trialkit.store import Database, canonical
 from trialkit.store.tables import anchor, form_instance, participant, visit_record
 
 __all__ = [
+    "BLINDED",
     "NOT_RELATED_CODES",
     "RELATED_CODES",
     "TidyExtract",
@@ -65,6 +68,9 @@ RELATED_CODES = frozenset({"possible", "probable", "definite"})
 NOT_RELATED_CODES = frozenset({"not_related", "unlikely"})
 
 _AE_MARKER = "ae_grade"
+
+#: The arm shown to a blinded reader of a masked study.
+BLINDED = "BLINDED"
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,7 @@ def _adverse_event(
     return event, contact
 
 
-def _people(conn: sa.Connection, study_id: int) -> dict[int, _Person]:
+def _people(conn: sa.Connection, study_id: int, blind: bool) -> dict[int, _Person]:
     rows = conn.execute(
         sa.select(
             participant.c.id,
@@ -202,7 +208,9 @@ def _people(conn: sa.Connection, study_id: int) -> dict[int, _Person]:
     ):
         if origins.get(a.participant_id) == a.anchor_id:
             anchors[a.participant_id] = a.at.date()
-    people = {r.id: _Person(r.code, r.arm, anchors.get(r.id), {}) for r in rows}
+    people = {
+        r.id: _Person(r.code, BLINDED if blind else r.arm, anchors.get(r.id), {}) for r in rows
+    }
     for v in conn.execute(
         sa.select(visit_record.c.participant_id, visit_record.c.visit_key, visit_record.c.on_date)
         .join(participant, participant.c.id == visit_record.c.participant_id)
@@ -219,10 +227,12 @@ def _people(conn: sa.Connection, study_id: int) -> dict[int, _Person]:
     return people
 
 
-def _extract(conn: sa.Connection, study_code: str) -> TidyExtract:
+def _extract(conn: sa.Connection, ctx: Context, study_code: str) -> TidyExtract:
     newest = studies.protocol(conn, study_code)
     roles = role_items(newest.study)
-    people = _people(conn, newest.study_id)
+    masked = newest.study.design.masking.level != "none"
+    blind = not sees_allocation(ctx.principal, study_code, masked, None)
+    people = _people(conn, newest.study_id, blind)
     forms = conn.execute(
         sa.select(
             form_instance.c.participant_id,
@@ -310,11 +320,16 @@ def _extract(conn: sa.Connection, study_code: str) -> TidyExtract:
     return TidyExtract(TidyData(tuple(observations), numbered), newest.study, skipped.notes())
 
 
-def tidy_extract(db: Database, study_code: str) -> TidyExtract:
-    """The analysis tables of ``study_code`` and notes on adverse events left out."""
+def tidy_extract(db: Database, ctx: Context, study_code: str) -> TidyExtract:
+    """The analysis tables of ``study_code`` and notes on adverse events left out.
+
+    Needs the permission to analyse the study at every site. A blinded reader of a masked
+    study gets every participant's arm as :data:`BLINDED` (pooled, blinded data review).
+    """
+    require(ctx.principal, Permission.ANALYSE, study_code, None)
     try:
         with db.read() as conn:
-            return _extract(conn, study_code)
+            return _extract(conn, ctx, study_code)
     except sa.exc.DBAPIError as exc:
         raise StorageError(
             f"the database could not be read: {exc.orig}",
@@ -324,6 +339,6 @@ def tidy_extract(db: Database, study_code: str) -> TidyExtract:
         ) from exc
 
 
-def tidy_tables(db: Database, study_code: str) -> TidyData:
+def tidy_tables(db: Database, ctx: Context, study_code: str) -> TidyData:
     """The captured-values and adverse-event tables of ``study_code`` (see the module doc)."""
-    return tidy_extract(db, study_code).data
+    return tidy_extract(db, ctx, study_code).data

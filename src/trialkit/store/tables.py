@@ -11,20 +11,45 @@ import sqlalchemy as sa
 
 __all__ = [
     "GENESIS_HASH",
+    "ROLES",
+    "allocation",
+    "allocation_state",
     "anchor",
+    "api_token",
+    "app_user",
     "audit_head",
     "audit_log",
     "data_query",
     "dose_record",
     "form_instance",
+    "membership",
     "metadata",
     "participant",
     "participant_event",
     "protocol_version",
+    "query_event",
+    "record_lock",
+    "safety_decision",
+    "safety_pause",
+    "sdv_mark",
+    "signature",
     "site",
     "study",
     "visit_record",
 ]
+
+#: The roles a membership can give (see :mod:`trialkit.services.access`).
+ROLES = (
+    "administrator",
+    "principal_investigator",
+    "investigator",
+    "coordinator",
+    "data_manager",
+    "monitor",
+    "safety_board",
+    "statistician",
+    "read_only",
+)
 
 #: The ``prev_hash`` of the first audit entry and the head of an empty log.
 GENESIS_HASH = "0" * 64
@@ -188,7 +213,182 @@ data_query = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("opened_by", sa.String(128), nullable=False),
     sa.Column("opened_at", sa.DateTime(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
     sa.CheckConstraint("status IN ('open', 'answered', 'closed')", name="status"),
+)
+
+query_event = sa.Table(
+    "query_event",
+    metadata,
+    _id(),
+    _fk("query_id", "data_query.id"),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.CheckConstraint("action IN ('open', 'answer', 'reopen', 'close', 'comment')", name="action"),
+)
+
+app_user = sa.Table(
+    "app_user",
+    metadata,
+    _id(),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(256), nullable=False),
+    sa.Column("email", sa.String(256), nullable=True),
+    sa.Column("password_hash", sa.Text(), nullable=True),
+    sa.Column("is_admin", sa.Boolean(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("failed_logins", sa.Integer(), nullable=False),
+    sa.Column("locked_until", sa.DateTime(), nullable=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+
+api_token = sa.Table(
+    "api_token",
+    metadata,
+    _id(),
+    _fk("user_id", "app_user.id"),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("expires_at", sa.DateTime(), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(), nullable=True),
+)
+
+membership = sa.Table(
+    "membership",
+    metadata,
+    _id(),
+    _fk("user_id", "app_user.id"),
+    _fk("study_id", "study.id"),
+    _fk("site_id", "site.id", nullable=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("unblinded", sa.Boolean(), nullable=False),
+    sa.Column("granted_by", sa.String(128), nullable=False),
+    sa.Column("granted_at", sa.DateTime(), nullable=False),
+    sa.Column("revoked_by", sa.String(128), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    sa.CheckConstraint(
+        "role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")",
+        name="role",
+    ),
+)
+
+allocation_state = sa.Table(
+    "allocation_state",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("seed", sa.String(128), nullable=False),
+    sa.Column("allocated", sa.Integer(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("study_id"),
+)
+
+allocation = sa.Table(
+    "allocation",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    _fk("participant_id", "participant.id"),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("arm", sa.String(64), nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("stratum", sa.String(256), nullable=True),
+    sa.Column("factors", sa.Text(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("allocated_by", sa.String(128), nullable=False),
+    sa.Column("allocated_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint("study_id", "seq"),
+    sa.UniqueConstraint("participant_id"),
+)
+
+safety_pause = sa.Table(
+    "safety_pause",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    sa.Column("rule_id", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("target", sa.String(64), nullable=True),
+    sa.Column("trigger", sa.Text(), nullable=False),
+    sa.Column("fired_at", sa.DateTime(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("lifted_by", sa.String(128), nullable=True),
+    sa.Column("lifted_at", sa.DateTime(), nullable=True),
+    sa.Column("lift_reason", sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('active', 'lifted')", name="status"),
+)
+
+safety_decision = sa.Table(
+    "safety_decision",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(64), nullable=True),
+    _fk("pause_id", "safety_pause.id", nullable=True),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("data", sa.Text(), nullable=False),
+    sa.Column("decided_by", sa.String(128), nullable=False),
+    sa.Column("decided_at", sa.DateTime(), nullable=False),
+)
+
+sdv_mark = sa.Table(
+    "sdv_mark",
+    metadata,
+    _id(),
+    _fk("form_instance_id", "form_instance.id"),
+    sa.Column("item", sa.String(256), nullable=False),
+    sa.Column("form_version", sa.Integer(), nullable=False),
+    sa.Column("verified_by", sa.String(128), nullable=False),
+    sa.Column("verified_at", sa.DateTime(), nullable=False),
+    sa.Column("cleared_at", sa.DateTime(), nullable=True),
+    sa.Column("cleared_reason", sa.Text(), nullable=True),
+)
+
+signature = sa.Table(
+    "signature",
+    metadata,
+    _id(),
+    _fk("participant_id", "participant.id"),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("visit_key", sa.String(64), nullable=True),
+    _fk("form_instance_id", "form_instance.id", nullable=True),
+    sa.Column("meaning", sa.Text(), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("signed_by", sa.String(128), nullable=False),
+    sa.Column("signer_name", sa.String(256), nullable=False),
+    sa.Column("signed_at", sa.DateTime(), nullable=False),
+    sa.Column("voided_at", sa.DateTime(), nullable=True),
+    sa.Column("void_reason", sa.Text(), nullable=True),
+    sa.CheckConstraint("scope IN ('form', 'visit', 'casebook')", name="scope"),
+)
+
+record_lock = sa.Table(
+    "record_lock",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    sa.Column("scope", sa.String(16), nullable=False),
+    _fk("participant_id", "participant.id", nullable=True),
+    _fk("form_instance_id", "form_instance.id", nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("locked_by", sa.String(128), nullable=False),
+    sa.Column("locked_at", sa.DateTime(), nullable=False),
+    sa.Column("unlocked_by", sa.String(128), nullable=True),
+    sa.Column("unlocked_at", sa.DateTime(), nullable=True),
+    sa.Column("unlock_reason", sa.Text(), nullable=True),
+    sa.CheckConstraint("scope IN ('study', 'participant', 'form')", name="scope"),
 )
 
 audit_log = sa.Table(

@@ -1,0 +1,623 @@
+"""Users, passwords, API tokens and memberships; and how a request becomes a :class:`Context`.
+
+* Passwords are hashed with argon2id (``argon2-cffi``'s RFC 9106 low-memory profile) and
+  re-hashed on the next login when the parameters change. A password has at least
+  :data:`MIN_PASSWORD_LENGTH` characters and is not the user name. After
+  :data:`MAX_FAILED_LOGINS` wrong passwords in a row the account refuses logins for
+  :data:`LOCKOUT` (counted from the last failure).
+* API tokens are random (``tk_`` + 43 URL-safe characters, 256 bits). Only their SHA-256 is
+  stored (a slow hash adds nothing to a secret of that strength) with their first characters
+  for recognition; the token itself is shown once, when it is issued. Tokens may expire and
+  can be revoked.
+* Memberships give a role in a study, at one site or at all of them (see
+  :mod:`trialkit.services.access`). Granting and revoking are audited changes; so are users'
+  creation, (de)activation and password changes - the audit trail records that the password
+  changed, never the hash.
+
+Failed logins say "unknown user or wrong password" whichever it was, and take as long.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from trialkit.errors import AccessDenied, ConflictError, NotFound, ValidationFailed
+from trialkit.services import studies
+from trialkit.services.access import (
+    Grant,
+    Permission,
+    Principal,
+    Role,
+    require,
+    require_admin,
+    visible_sites,
+)
+from trialkit.services.context import Context, naive
+from trialkit.services.records import FieldChange, write
+from trialkit.store import Database
+from trialkit.store.tables import api_token, app_user, membership, participant, site, study
+
+__all__ = [
+    "LOCKOUT",
+    "MAX_FAILED_LOGINS",
+    "MIN_PASSWORD_LENGTH",
+    "TOKEN_PREFIX",
+    "IssuedToken",
+    "Membership",
+    "SiteInfo",
+    "User",
+    "add_membership",
+    "authenticate",
+    "context_for_token",
+    "create_user",
+    "get_user",
+    "grants_of",
+    "issue_token",
+    "list_memberships",
+    "list_sites",
+    "revoke_membership",
+    "revoke_token",
+    "set_active",
+    "set_password",
+    "verify_password",
+]
+
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+TOKEN_PREFIX = "tk_"
+
+_HASHER = PasswordHasher()
+# Verified against when the user does not exist, so that a failed login takes as long.
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
+_BAD_LOGIN = "unknown user or wrong password"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    is_admin: bool
+    active: bool
+    version: int
+
+
+@dataclass(frozen=True)
+class Membership:
+    id: int
+    username: str
+    study: str
+    site: str | None
+    role: Role
+    unblinded: bool
+    granted_by: str
+    granted_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new API token: ``token`` is shown this once and never stored."""
+
+    id: int
+    name: str
+    token: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    code: str
+    name: str
+    participants: int
+
+
+def _check_password(username: str, password: str) -> None:
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"it has {len(password)} characters; at least {MIN_PASSWORD_LENGTH}")
+    if password.strip().lower() == username.lower():
+        problems.append("it is the user name")
+    if problems:
+        raise ValidationFailed(
+            "the password is too weak: " + "; ".join(problems),
+            code="AUTH.E001",
+            errors={"password": problems},
+            hint=f"choose a passphrase of {MIN_PASSWORD_LENGTH} or more characters",
+        )
+
+
+def _user_row(conn: sa.Connection, username: str) -> sa.Row[tuple[object, ...]] | None:
+    return conn.execute(sa.select(app_user).where(app_user.c.username == username)).first()
+
+
+def _user(row: sa.Row[tuple[object, ...]]) -> User:
+    m = row._mapping
+    return User(
+        int(m["id"]),
+        str(m["username"]),
+        str(m["display_name"]),
+        None if m["email"] is None else str(m["email"]),
+        bool(m["is_admin"]),
+        bool(m["active"]),
+        int(m["version"]),
+    )
+
+
+def _need_user(conn: sa.Connection, username: str) -> sa.Row[tuple[object, ...]]:
+    row = _user_row(conn, username)
+    if row is None:
+        raise NotFound(f"no user {username!r}", code="AUTH.E002", hint="create the user first")
+    return row
+
+
+def create_user(
+    db: Database,
+    ctx: Context,
+    username: str,
+    password: str,
+    *,
+    display_name: str,
+    email: str | None = None,
+    is_admin: bool = False,
+) -> User:
+    """Create an active user (platform administrators only)."""
+    require_admin(ctx.principal, "create users")
+    if not _USERNAME.fullmatch(username):
+        raise ValidationFailed(
+            f"user name {username!r} is not allowed",
+            code="AUTH.E003",
+            errors={
+                "username": ["2-64 characters: lower-case letters, digits, '.', '_', '@', '-'"]
+            },
+            hint="e.g. s.karimi",
+        )
+    if not display_name.strip():
+        raise ValidationFailed(
+            "a user needs a display name (it is shown with their signatures)",
+            code="AUTH.E004",
+            errors={"display_name": ["required"]},
+        )
+    _check_password(username, password)
+    hashed = _HASHER.hash(password)
+    with db.write() as conn:
+        if _user_row(conn, username) is not None:
+            raise ConflictError(f"user {username!r} exists already", code="AUTH.E005")
+        values = {
+            "username": username,
+            "display_name": display_name.strip(),
+            "email": email,
+            "password_hash": hashed,
+            "is_admin": is_admin,
+            "active": True,
+            "failed_logins": 0,
+            "locked_until": None,
+            "created_at": ctx.as_of,
+            "version": 1,
+        }
+        audited = [
+            FieldChange(k, None, v)
+            for k, v in sorted(values.items())
+            if k not in ("password_hash", "failed_logins", "locked_until")
+        ] + [FieldChange("password", None, "set")]
+        write(conn, ctx, table=app_user, action="create_user", values=values, changes=audited)
+        return _user(_need_user(conn, username))
+
+
+def get_user(db: Database, username: str) -> User:
+    with db.read() as conn:
+        return _user(_need_user(conn, username))
+
+
+def set_password(
+    db: Database, ctx: Context, username: str, new_password: str, *, current: str | None = None
+) -> None:
+    """Change a password: by the user (giving ``current``) or by a platform administrator.
+
+    A reset also clears a lockout.
+    """
+    _check_password(username, new_password)
+    own = ctx.principal.username == username and not ctx.principal.operator
+    if own:
+        if current is None or not verify_password(db, username, current):
+            raise AccessDenied(
+                "the current password is wrong", code="AUTH.E006", hint="give your current one"
+            )
+    else:
+        require_admin(ctx.principal, f"set the password of {username!r}")
+    hashed = _HASHER.hash(new_password)
+    with db.write() as conn:
+        row = _need_user(conn, username)
+        write(
+            conn,
+            ctx,
+            table=app_user,
+            row_id=int(row.id),
+            action="set_password",
+            values={"password_hash": hashed, "failed_logins": 0, "locked_until": None},
+            changes=[FieldChange("password", "set", "changed")],
+        )
+
+
+def set_active(db: Database, ctx: Context, username: str, active: bool, reason: str) -> None:
+    """Deactivate (no login, no token) or reactivate a user; audited with ``reason``."""
+    require_admin(ctx.principal, "activate or deactivate users")
+    if not reason.strip():
+        raise ValidationFailed("give the reason", code="AUTH.E007", errors={"reason": ["required"]})
+    with db.write() as conn:
+        row = _need_user(conn, username)
+        write(
+            conn,
+            ctx,
+            table=app_user,
+            row_id=int(row.id),
+            action="activate" if active else "deactivate",
+            values={"active": active, "failed_logins": 0, "locked_until": None},
+            changes=[FieldChange("active", bool(row.active), active)],
+            reason=reason,
+        )
+
+
+def verify_password(db: Database, username: str, password: str) -> bool:
+    """Whether ``password`` is the user's (no lockout bookkeeping; see :func:`authenticate`)."""
+    with db.read() as conn:
+        row = _user_row(conn, username)
+    stored = None if row is None else row.password_hash
+    return _verify(str(stored or _DUMMY_HASH), password) and row is not None
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return True
+
+
+def grants_of(conn: sa.Connection, user_id: int, at: datetime) -> tuple[Grant, ...]:
+    """The user's memberships in force at ``at``."""
+    rows = conn.execute(
+        sa.select(
+            study.c.code.label("study"),
+            site.c.code.label("site"),
+            membership.c.role,
+            membership.c.unblinded,
+        )
+        .join(study, study.c.id == membership.c.study_id)
+        .outerjoin(site, site.c.id == membership.c.site_id)
+        .where(
+            membership.c.user_id == user_id,
+            membership.c.granted_at <= at,
+            sa.or_(membership.c.revoked_at.is_(None), membership.c.revoked_at > at),
+        )
+        .order_by(membership.c.id)
+    ).all()
+    return tuple(Grant(r.study, Role(r.role), r.site, bool(r.unblinded)) for r in rows)
+
+
+def _principal(conn: sa.Connection, row: sa.Row[tuple[object, ...]], at: datetime) -> Principal:
+    return Principal(
+        str(row.username),
+        int(str(row.id)),
+        bool(row.is_admin),
+        grants_of(conn, int(str(row.id)), at),
+        display_name=str(row.display_name),
+    )
+
+
+def authenticate(db: Database, username: str, password: str, as_of: datetime) -> Context:
+    """Check a password and return the user's context, or refuse (audited either way)."""
+    as_of = naive(as_of)
+    system = Context.operator("trialkit.auth", as_of)
+    with db.write() as conn:
+        row = _user_row(conn, username)
+        stored = _DUMMY_HASH if row is None or row.password_hash is None else row.password_hash
+        ok = _verify(str(stored), password)
+        if row is None or row.password_hash is None:
+            raise AccessDenied(_BAD_LOGIN, code="AUTH.E020")
+        uid = int(str(row.id))
+        if ok and not row.active:
+            raise AccessDenied(
+                f"user {username!r} is deactivated", code="AUTH.E021", hint="ask an administrator"
+            )
+        locked_until = row.locked_until
+        if isinstance(locked_until, datetime) and locked_until > as_of:
+            raise AccessDenied(
+                f"user {username!r} is locked out after {MAX_FAILED_LOGINS} wrong passwords "
+                f"until {locked_until:%Y-%m-%d %H:%M}",
+                code="AUTH.E022",
+                hint="wait, or ask an administrator to reset the password",
+            )
+        if not ok:
+            failed = int(str(row.failed_logins)) + 1
+            lock = as_of + LOCKOUT if failed >= MAX_FAILED_LOGINS else None
+            write(
+                conn,
+                system,
+                table=app_user,
+                row_id=uid,
+                action="login_failed",
+                values={"failed_logins": failed, "locked_until": lock},
+                changes=[FieldChange("failed_logins", failed - 1, failed)],
+            )
+        else:
+            updates: dict[str, object] = {}
+            if row.failed_logins or row.locked_until is not None:
+                updates.update(failed_logins=0, locked_until=None)
+            if _HASHER.check_needs_rehash(str(row.password_hash)):
+                updates["password_hash"] = _HASHER.hash(password)
+            if updates:
+                write(
+                    conn,
+                    system,
+                    table=app_user,
+                    row_id=uid,
+                    action="login",
+                    values=updates,
+                    changes=[FieldChange("failed_logins", int(str(row.failed_logins)), 0)],
+                )
+            return Context(_principal(conn, row, as_of), as_of)
+    # The failed attempt is committed (the counter must persist) before refusing.
+    raise AccessDenied(_BAD_LOGIN, code="AUTH.E020")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(
+    db: Database, ctx: Context, name: str, *, expires_at: datetime | None = None
+) -> IssuedToken:
+    """A new API token for the acting user (shown once)."""
+    if ctx.principal.user_id is None:
+        raise AccessDenied("API tokens belong to users; the operator has none", code="AUTH.E030")
+    if not name.strip():
+        raise ValidationFailed(
+            "name the token (what it is for)", code="AUTH.E031", errors={"name": ["required"]}
+        )
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with db.write() as conn:
+        token_id = write(
+            conn,
+            ctx,
+            table=api_token,
+            action="issue_token",
+            values={
+                "user_id": ctx.principal.user_id,
+                "name": name.strip(),
+                "prefix": token[:10],
+                "token_hash": _token_hash(token),
+                "created_at": ctx.as_of,
+                "expires_at": None if expires_at is None else naive(expires_at),
+                "revoked_at": None,
+            },
+            changes=[
+                FieldChange("name", None, name.strip()),
+                FieldChange("prefix", None, token[:10]),
+                FieldChange("expires_at", None, None if expires_at is None else naive(expires_at)),
+            ],
+        )
+    return IssuedToken(token_id, name.strip(), token, expires_at)
+
+
+def revoke_token(db: Database, ctx: Context, token_id: int) -> None:
+    """Revoke a token: its owner or a platform administrator."""
+    with db.write() as conn:
+        row = conn.execute(sa.select(api_token).where(api_token.c.id == token_id)).first()
+        if row is None:
+            raise NotFound(f"no API token {token_id}", code="AUTH.E032")
+        if row.user_id != ctx.principal.user_id:
+            require_admin(ctx.principal, "revoke another user's token")
+        if row.revoked_at is not None:
+            return
+        write(
+            conn,
+            ctx,
+            table=api_token,
+            row_id=token_id,
+            action="revoke_token",
+            values={"revoked_at": ctx.as_of},
+        )
+
+
+def context_for_token(db: Database, token: str, as_of: datetime) -> Context:
+    """The context of the user a presented API token belongs to, or a refusal."""
+    as_of = naive(as_of)
+    refused = AccessDenied("the API token is not valid", code="AUTH.E033")
+    if not token.startswith(TOKEN_PREFIX):
+        raise refused
+    digest = _token_hash(token)
+    with db.read() as conn:
+        row = conn.execute(
+            sa.select(api_token, app_user.c.active)
+            .join(app_user, app_user.c.id == api_token.c.user_id)
+            .where(api_token.c.token_hash == digest)
+        ).first()
+        if row is None or not hmac.compare_digest(str(row.token_hash), digest):
+            raise refused
+        if row.revoked_at is not None:
+            raise AccessDenied("the API token was revoked", code="AUTH.E034")
+        if row.expires_at is not None and row.expires_at <= as_of:
+            raise AccessDenied(
+                f"the API token expired on {row.expires_at:%Y-%m-%d %H:%M}",
+                code="AUTH.E035",
+                hint="issue a new token",
+            )
+        if not row.active:
+            raise AccessDenied("the token's user is deactivated", code="AUTH.E021")
+        user = conn.execute(sa.select(app_user).where(app_user.c.id == row.user_id)).one()
+        return Context(_principal(conn, user, as_of), as_of)
+
+
+def _site_id(conn: sa.Connection, study_id: int, study_code: str, code: str | None) -> int | None:
+    if code is None:
+        return None
+    sid = conn.execute(
+        sa.select(site.c.id).where(site.c.study_id == study_id, site.c.code == code)
+    ).scalar()
+    if sid is None:
+        raise NotFound(f"study {study_code}: no site {code!r}", code="AUTH.E040")
+    return int(sid)
+
+
+def add_membership(
+    db: Database,
+    ctx: Context,
+    username: str,
+    study_code: str,
+    role: Role | str,
+    *,
+    site_code: str | None = None,
+    unblinded: bool = False,
+) -> Membership:
+    """Give ``username`` ``role`` in a study (at ``site_code``, or at every site).
+
+    The study's administrators and platform administrators may grant memberships.
+    """
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ValidationFailed(
+            f"role {role!r} does not exist",
+            code="AUTH.E041",
+            errors={"role": [", ".join(r.value for r in Role)]},
+            hint="roles: " + ", ".join(r.value for r in Role),
+        ) from None
+    if not ctx.principal.is_admin:
+        require(ctx.principal, Permission.MANAGE_STUDY, study_code, None)
+    with db.write() as conn:
+        ref = studies.protocol(conn, study_code)
+        user = _need_user(conn, username)
+        site_id = _site_id(conn, ref.study_id, study_code, site_code)
+        dup = conn.execute(
+            sa.select(membership.c.id).where(
+                membership.c.user_id == user.id,
+                membership.c.study_id == ref.study_id,
+                membership.c.role == role.value,
+                membership.c.site_id.is_(None)
+                if site_id is None
+                else membership.c.site_id == site_id,
+                membership.c.revoked_at.is_(None),
+            )
+        ).first()
+        if dup is not None:
+            where = f"site {site_code}" if site_code else "every site"
+            raise ConflictError(
+                f"{username!r} is already {role.value} at {where} of study {study_code}",
+                code="AUTH.E042",
+            )
+        mid = write(
+            conn,
+            ctx,
+            table=membership,
+            action="grant",
+            values={
+                "user_id": user.id,
+                "study_id": ref.study_id,
+                "site_id": site_id,
+                "role": role.value,
+                "unblinded": unblinded,
+                "granted_by": ctx.actor,
+                "granted_at": ctx.as_of,
+                "revoked_by": None,
+                "revoked_at": None,
+            },
+        )
+    return Membership(mid, username, study_code, site_code, role, unblinded, ctx.actor, ctx.as_of)
+
+
+def revoke_membership(db: Database, ctx: Context, membership_id: int, reason: str) -> None:
+    """End a membership from ``ctx.as_of`` on (its history stays)."""
+    if not reason.strip():
+        raise ValidationFailed("give the reason", code="AUTH.E007", errors={"reason": ["required"]})
+    with db.write() as conn:
+        row = conn.execute(
+            sa.select(membership, study.c.code.label("study_code"))
+            .join(study, study.c.id == membership.c.study_id)
+            .where(membership.c.id == membership_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"no membership {membership_id}", code="AUTH.E043")
+        if not ctx.principal.is_admin:
+            require(ctx.principal, Permission.MANAGE_STUDY, row.study_code, None)
+        if row.revoked_at is not None:
+            raise ConflictError(
+                f"membership {membership_id} was revoked on {row.revoked_at:%Y-%m-%d}",
+                code="AUTH.E044",
+            )
+        write(
+            conn,
+            ctx,
+            table=membership,
+            row_id=membership_id,
+            action="revoke",
+            values={"revoked_by": ctx.actor, "revoked_at": ctx.as_of},
+            reason=reason,
+        )
+
+
+def list_memberships(db: Database, ctx: Context, study_code: str) -> list[Membership]:
+    """The memberships in force in a study (anyone who may read the study)."""
+    if not ctx.principal.is_admin:
+        visible_sites(ctx.principal, Permission.READ, study_code)  # refuses a non-member
+    with db.read() as conn:
+        rows = conn.execute(
+            sa.select(
+                membership,
+                app_user.c.username,
+                site.c.code.label("site_code"),
+            )
+            .join(app_user, app_user.c.id == membership.c.user_id)
+            .join(study, study.c.id == membership.c.study_id)
+            .outerjoin(site, site.c.id == membership.c.site_id)
+            .where(study.c.code == study_code, membership.c.revoked_at.is_(None))
+            .order_by(app_user.c.username, membership.c.id)
+        ).all()
+    return [
+        Membership(
+            int(r.id),
+            r.username,
+            study_code,
+            r.site_code,
+            Role(r.role),
+            bool(r.unblinded),
+            r.granted_by,
+            r.granted_at,
+        )
+        for r in rows
+    ]
+
+
+def list_sites(db: Database, ctx: Context, study_code: str) -> list[SiteInfo]:
+    """The study's sites the acting user may read, with their participant counts."""
+    sites = (
+        None
+        if ctx.principal.is_admin
+        else visible_sites(ctx.principal, Permission.READ, study_code)
+    )
+    with db.read() as conn:
+        ref = studies.protocol(conn, study_code)
+        counts = (
+            sa.select(sa.func.count(participant.c.id))
+            .where(participant.c.site_id == site.c.id)
+            .scalar_subquery()
+        )
+        q = (
+            sa.select(site.c.code, site.c.name, counts.label("n"))
+            .where(site.c.study_id == ref.study_id)
+            .order_by(site.c.code)
+        )
+        if sites is not None:
+            q = q.where(site.c.code.in_(sorted(sites)))
+        return [SiteInfo(r.code, r.name, int(r.n)) for r in conn.execute(q)]
