@@ -1,4 +1,4 @@
-"""The public API of the definition, safety and schedule packages, and the exception tree, are complete."""
+"""The public API of the definition, safety and schedule packages and the exception tree."""
 
 from __future__ import annotations
 

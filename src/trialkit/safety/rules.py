@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from trialkit.errors import DefinitionError
 from trialkit.protocol.safety import EventFilter, StoppingRule
 from trialkit.safety.events import SafetyEvent, normalise_term
 
@@ -190,8 +191,18 @@ def evaluate(rules: Sequence[StoppingRule], events: Sequence[SafetyEvent]) -> li
     """Every firing of ``rules`` over ``events``, in rule order then by target (study first).
 
     Event keys must be unique (an event counted twice would reach a threshold it has not):
-    a repeated key is a caller's error (:class:`ValueError`).
+    a repeated key is a caller's error (:class:`ValueError`). Rule ids must be unique too (the
+    pauses are recorded under them): :class:`~trialkit.errors.DefinitionError` ``SAFE.E001``,
+    which ``trialkit study check`` reports before a study is used.
     """
+    rule_ids = [r.id for r in rules]
+    for rule_id in dict.fromkeys(i for i in rule_ids if rule_ids.count(i) > 1):
+        raise DefinitionError(
+            f"stopping rule id {rule_id!r} is used twice",
+            code="SAFE.E001",
+            hint="give each stopping rule its own id: the pauses it causes are recorded under it",
+            path=f"safety.stopping_rules.{rule_id}",
+        )
     seen: set[str] = set()
     for event in events:
         if event.key in seen:
