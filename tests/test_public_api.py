@@ -1,4 +1,4 @@
-"""The public API of the definition and schedule packages, and the exception tree, are complete."""
+"""The public API of the definition, safety and schedule packages and the exception tree."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 import trialkit.errors as errors
 
-PACKAGES = ["trialkit.protocol", "trialkit.schedule"]
+PACKAGES = ["trialkit.protocol", "trialkit.safety", "trialkit.schedule"]
 # Submodules used as namespaces (``trialkit.protocol.units.convert``), not re-exported.
 NAMESPACES = {"trialkit.protocol.units", "trialkit.protocol.passages"}
 

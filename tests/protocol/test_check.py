@@ -115,6 +115,7 @@ CASES: dict[str, Mutation] = {
     "OUT.W006": lambda d: d["outcomes"][0].update(endpoints=[]),
     "REF.E001": lambda d: d["reference_ranges"].append({"item": "ggt", "unit": "U/L", "upper": 60}),
     "REF.E002": lambda d: d["reference_ranges"][2].update(unit="umol/L"),
+    "SAFE.E001": lambda d: d["safety"]["stopping_rules"][1].update(id="S1"),
     "REG.W001": lambda d: None,  # the shipped record itself conflicts
 }
 

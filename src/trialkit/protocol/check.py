@@ -97,6 +97,7 @@ CODES: dict[str, str] = {
     "OUT.W006": "an outcome has no endpoint (no computable definition)",
     "REF.E001": "a reference range is for an item that is not defined",
     "REF.E002": "a reference range's unit does not resolve or differs from its item's unit",
+    "SAFE.E001": "two stopping rules share an id",
     "REG.W001": "the registry record states a criterion twice with different numbers",
 }
 
@@ -596,6 +597,16 @@ def _check_reference_ranges(study: Study) -> Iterable[Diagnostic]:
             )
 
 
+def _check_safety(study: Study) -> Iterable[Diagnostic]:
+    for r in _dupes(r.id for r in study.safety.stopping_rules):
+        yield _d(
+            "SAFE.E001",
+            f"safety.stopping_rules.{r}",
+            f"stopping rule id {r!r} is used twice",
+            "give each stopping rule its own id: the pauses it causes are recorded under it",
+        )
+
+
 _LAYER_CHECKS: tuple[Checker, ...] = (
     _check_study_type,
     _check_arms,
@@ -605,6 +616,7 @@ _LAYER_CHECKS: tuple[Checker, ...] = (
     _check_eligibility,
     _check_outcomes,
     _check_reference_ranges,
+    _check_safety,
 )
 
 

@@ -21,8 +21,9 @@ tables ``trialkit analyse --data`` reads from CSV:
 * **Adverse events**: every row of an item group that holds ``ae_grade`` (the adverse-event
   forms of the shipped studies: ``ae_term``, ``ae_onset``, ``ae_end``, ``ae_grade``,
   ``ae_serious``, ``ae_relation``). ``related`` is yes for the relation codes ``possible``,
-  ``probable`` and ``definite`` and no for ``not_related`` and ``unlikely``. ``onset_day`` is
-  the study day of ``ae_onset``. An event that starts before day 1 (before the origin, i.e.
+  ``probable`` and ``definite`` and no for ``not_related`` and ``unlikely`` (the codes of
+  :mod:`trialkit.safety`, re-exported here). ``onset_day`` is the study day of ``ae_onset``.
+  An event that starts before day 1 (before the origin, i.e.
   not treatment-emergent), one of a participant without an origin date, one missing grade,
   onset, seriousness or relation, or one with another relation code is left out and counted in
   the notes. ``last_day`` is the participant's last contact day: the latest of their recorded
@@ -44,6 +45,7 @@ from trialkit.analysis.data import AdverseEvent, Observation, TidyData
 from trialkit.errors import StorageError
 from trialkit.protocol import Study
 from trialkit.protocol.endpoints import WithinPatientDifference
+from trialkit.safety import NOT_RELATED_CODES, RELATED_CODES
 from trialkit.schedule import study_day
 from trialkit.services import studies
 from trialkit.services.access import Permission, require, sees_allocation
@@ -61,11 +63,6 @@ __all__ = [
     "tidy_extract",
     "tidy_tables",
 ]
-
-#: Relation codes that count as related to the study product.
-RELATED_CODES = frozenset({"possible", "probable", "definite"})
-#: Relation codes that count as not related.
-NOT_RELATED_CODES = frozenset({"not_related", "unlikely"})
 
 _AE_MARKER = "ae_grade"
 
