@@ -58,8 +58,6 @@ def _spec(**fields: object) -> Randomisation:
 def test_randomisation_refuses_parameters_that_do_not_fit(
     fields: dict[str, object], message: str
 ) -> None:
-    from pydantic import ValidationError
-
     with pytest.raises(ValidationError, match=re.escape(message)):
         _spec(**fields)
 

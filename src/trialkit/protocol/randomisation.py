@@ -6,7 +6,7 @@ as data::
     design:
       allocation: randomised
       randomisation:
-        method: minimisation            # simple | permuted_blocks | stratified_blocks | minimisation
+        method: minimisation             # simple, permuted_blocks, stratified_blocks
         ratio: {A: 1, B: 1}              # absent: 1:1 over every arm of the study
         factors:
           - {name: site, source: site, weight: 1}
@@ -56,7 +56,7 @@ def _dec(value: Decimal) -> str:
 
 
 def bin_labels(cut_points: list[Decimal]) -> list[str]:
-    """The level labels of the bins that ``cut_points`` make: ``< 10``, ``10 to < 20``, ``>= 20``."""
+    """The level labels of the bins ``cut_points`` make: ``< 10``, ``10 to < 20``, ``>= 20``."""
     if not cut_points:
         return []
     labels = [f"< {_dec(cut_points[0])}"]
