@@ -191,8 +191,8 @@ def test_deterministic_minimisation_is_the_same_for_any_seed_but_ties() -> None:
     spec = _spec(method="minimisation", probability=1, factors=[SEX, SITE])
     for seed in ("x", "y"):
         for d in _run(spec, AB, seed, _people(40)):
-            assert d.arm in d.detail["tied"]  # type: ignore[operator]
-            if len(d.detail["tied"]) == 1:  # type: ignore[arg-type]
+            assert d.arm in d.detail["tied"]
+            if len(d.detail["tied"]) == 1:
                 assert d.detail["tie_draw"] is None
 
 
@@ -236,12 +236,12 @@ def test_variance_and_sd_measure_three_arms() -> None:
     for measure, a_score, c_score in [("range", "3", "1"), ("variance", "7/3", "1/3")]:
         spec = _spec(method="minimisation", imbalance=measure, factors=[SITE], probability=1)
         d = allocate(spec, abc, "v", history, Candidate({"site": "S1"}))
-        assert d.detail["scores"]["A"] == a_score  # type: ignore[call-overload,index]
-        assert d.detail["scores"]["C"] == c_score  # type: ignore[call-overload,index]
+        assert d.detail["scores"]["A"] == a_score
+        assert d.detail["scores"]["C"] == c_score
         assert d.arm == "C"
     spec = _spec(method="minimisation", imbalance="sd", factors=[SITE], probability=1)
     d = allocate(spec, abc, "v", history, Candidate({"site": "S1"}))
-    score = Decimal(d.detail["scores"]["C"])  # type: ignore[arg-type,call-overload,index]
+    score = Decimal(d.detail["scores"]["C"])
     assert abs(score - Decimal(1) / Decimal(3).sqrt()) < Decimal("1e-20")
 
 
@@ -307,7 +307,11 @@ def test_unusable_screening_values_are_refused(
     [
         (_spec(method="simple", ratio={"A": 1, "X": 1}), AB, "ALLOC.E020"),
         (_spec(method="simple"), ["A"], "ALLOC.E021"),
-        (_spec(method="permuted_blocks", ratio={"A": 2, "B": 1}, block_sizes=[4]), AB, "ALLOC.E022"),
+        (
+            _spec(method="permuted_blocks", ratio={"A": 2, "B": 1}, block_sizes=[4]),
+            AB,
+            "ALLOC.E022",
+        ),
         (_spec(method="minimisation"), AB, "ALLOC.E023"),
     ],
 )

@@ -130,9 +130,7 @@ def test_all_cohorts_full() -> None:
 
 def test_cohort_status_lists_each_cohort() -> None:
     doses = {**G50_DOSED, "G100": [D("2025-03-20"), D("2025-03-21"), D("2025-03-22"), None]}
-    status = cohort_status(
-        _cohorts(), {"G50": 4, "G100": 4}, doses, {"G100"}, (), D("2025-03-23")
-    )
+    status = cohort_status(_cohorts(), {"G50": 4, "G100": 4}, doses, {"G100"}, (), D("2025-03-23"))
     assert [(s.arm, s.state) for s in status] == [
         ("G50", CohortState.NEXT_OPENED),
         ("G100", CohortState.FULL),

@@ -16,6 +16,7 @@ Errors (``trialkit.errors``)::
                      ALLOC.E024  the seed is empty
                      ALLOC.E025  a list (schedule) asked of minimisation
                      ALLOC.E026  a stratum key that does not fit the method
+                     ALLOC.E027  a simulation without the distribution of a factor
     TransitionError  ALLOC.E030  the candidate has no value (level) for a factor
                      ALLOC.E031  the value is not one of the factor's levels / not a number
                      ALLOC.E040  sequential cohorts: every cohort is full
