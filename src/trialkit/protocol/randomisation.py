@@ -6,7 +6,7 @@ as data::
     design:
       allocation: randomised
       randomisation:
-        method: minimisation             # simple, permuted_blocks, stratified_blocks
+        method: minimisation             # or simple, permuted_blocks, stratified_blocks
         ratio: {A: 1, B: 1}              # absent: 1:1 over every arm of the study
         factors:
           - {name: site, source: site, weight: 1}
