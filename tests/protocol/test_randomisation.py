@@ -67,3 +67,15 @@ def test_cut_points_make_the_levels() -> None:
         {"name": "pasi_band", "source": "pasi", "cut_points": [10, "20.5"]}
     )
     assert factor.level_names() == ["< 10", "10 to < 20.5", ">= 20.5"]
+
+
+def test_summary_states_the_method_in_one_line() -> None:
+    spec = _spec(
+        method="minimisation",
+        ratio={"A": 2, "B": 1},
+        factors=[{"name": "site", "source": "site"}],
+        probability="0.80",
+    )
+    assert spec.summary() == "minimisation on site (range, p = 0.8), 2:1 over A, B"
+    blocks = _spec(method="permuted_blocks", block_sizes=[4, 6])
+    assert blocks.summary() == "permuted blocks of 4, 6, 1:1 over every arm"

@@ -173,3 +173,19 @@ class Randomisation(Model):
         if len(set(names)) != len(names):
             raise ValueError(f"factor names {names}: each factor needs its own name")
         return self
+
+    def summary(self) -> str:
+        """One line: ``minimisation on site, sex (range, p = 0.8), 1:1 over every arm``."""
+        text = self.method.replace("_", " ")
+        if self.block_sizes:
+            text += " of " + ", ".join(str(n) for n in self.block_sizes)
+        if self.factors:
+            text += " on " + ", ".join(f.name for f in self.factors)
+        if self.method == "minimisation":
+            text += f" ({self.imbalance}, p = {self.probability.normalize():f})"
+        if self.ratio:
+            shares = ":".join(str(n) for n in self.ratio.values())
+            text += f", {shares} over {', '.join(self.ratio)}"
+        else:
+            text += ", 1:1 over every arm"
+        return text
