@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from trialkit.allocation.assignment import ALL, Candidate
 from trialkit.errors import DefinitionError, TransitionError
-from trialkit.protocol.randomisation import Factor, Randomisation, bin_labels
+from trialkit.protocol.randomisation import FACTOR_METHODS, Factor, Randomisation, bin_labels
 
 __all__ = ["arm_ratio", "candidate_from_values", "checked_levels", "factor_level", "stratum_key"]
 
@@ -46,7 +46,7 @@ def arm_ratio(spec: Randomisation, arms: Sequence[str]) -> dict[str, int]:
                 hint=f"use multiples of {total}",
                 path="design.randomisation.block_sizes",
             )
-    if spec.method in {"stratified_blocks", "minimisation"} and not spec.factors:
+    if spec.method in FACTOR_METHODS and not spec.factors:
         raise DefinitionError(
             f"method {spec.method} needs at least one factor",
             code="ALLOC.E023",
