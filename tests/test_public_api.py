@@ -1,4 +1,5 @@
-"""The public API of the definition, safety and schedule packages and the exception tree."""
+"""The public API of the definition, safety, schedule and allocation packages, and the
+exception tree, are complete."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 import trialkit.errors as errors
 
-PACKAGES = ["trialkit.protocol", "trialkit.safety", "trialkit.schedule"]
+PACKAGES = ["trialkit.protocol", "trialkit.safety", "trialkit.schedule", "trialkit.allocation"]
 # Submodules used as namespaces (``trialkit.protocol.units.convert``), not re-exported.
 NAMESPACES = {"trialkit.protocol.units", "trialkit.protocol.passages"}
 

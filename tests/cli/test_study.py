@@ -58,3 +58,19 @@ def test_schema_to_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["study", "schema", "--out", str(out)])
     assert result.exit_code == 0
     assert json.loads(out.read_text())["title"] == "Study"
+
+
+def test_show_states_the_randomisation(tmp_path: Path) -> None:
+    text = dict(shipped_studies())["psoriasis-adipose-exosomes.yaml"]
+    design = "design:\n  allocation: non_randomised\n"
+    assert design in text
+    randomised = text.replace(
+        design,
+        "design:\n  allocation: randomised\n  randomisation:\n    method: permuted_blocks\n"
+        "    block_sizes: [6]\n",
+    )
+    study = tmp_path / "randomised.yaml"
+    study.write_text(randomised, encoding="utf-8")
+    result = runner.invoke(app, ["study", "show", str(study)], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "permuted blocks of 6, 1:1 over every arm" in result.output

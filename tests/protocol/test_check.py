@@ -51,6 +51,14 @@ def _no_dose(data: dict[str, Any], kind: str | None = None) -> None:
         iv["product"]["kind"] = kind
 
 
+def _randomised(data: dict[str, Any], **spec: Any) -> None:
+    """Make the study a randomised one (no cohorts) with the randomisation ``spec``."""
+    data["design"].pop("cohorts", None)
+    data["design"]["allocation"] = "randomised"
+    if spec:
+        data["design"]["randomisation"] = spec
+
+
 Mutation = Callable[[dict[str, Any]], None]
 
 CASES: dict[str, Mutation] = {
@@ -117,6 +125,29 @@ CASES: dict[str, Mutation] = {
     "REF.E002": lambda d: d["reference_ranges"][2].update(unit="umol/L"),
     "SAFE.E001": lambda d: d["safety"]["stopping_rules"][1].update(id="S1"),
     "REG.W001": lambda d: None,  # the shipped record itself conflicts
+    "ALLOC.E001": lambda d: _randomised(d, method="simple", ratio={"G50": 1, "G400": 1}),
+    "ALLOC.E002": lambda d: _randomised(d, method="permuted_blocks", block_sizes=[4]),
+    "ALLOC.E003": lambda d: _randomised(d, method="minimisation"),
+    "ALLOC.E004": lambda d: _randomised(
+        d,
+        method="stratified_blocks",
+        block_sizes=[6],
+        factors=[{"name": "erythema", "source": "erythema", "levels": ["0", "1"]}],
+    ),
+    "ALLOC.W005": lambda d: _randomised(d),
+    "ALLOC.E006": lambda d: [
+        d["design"].pop("cohorts"),
+        d["design"].update(randomisation={"method": "simple"}),
+    ],
+    "ALLOC.E007": lambda d: d["design"].update(
+        allocation="randomised", randomisation={"method": "simple"}
+    ),
+    "ALLOC.E008": lambda d: _randomised(
+        d,
+        method="minimisation",
+        factors=[{"name": "age_band", "source": "age", "levels": ["young", "old"]}],
+    ),
+    "ALLOC.E009": lambda d: _randomised(d, method="simple", ratio={"G50": 1}),
 }
 
 
@@ -259,3 +290,64 @@ def test_intervention_models_are_the_interventional_and_observational_ones() -> 
 
     assert set(get_args(InterventionModel)) == {*INTERVENTIONAL_MODELS, *OBSERVATIONAL_MODELS}
     assert not set(INTERVENTIONAL_MODELS) & set(OBSERVATIONAL_MODELS)
+
+
+# -- randomisation -------------------------------------------------------------------------------
+
+_MINIMISATION: dict[str, Any] = {
+    "method": "minimisation",
+    "ratio": {"G50": 1, "G100": 1},
+    "factors": [
+        {"name": "site", "source": "site"},
+        {"name": "sex", "source": "sex", "levels": ["female", "male"]},
+        {"name": "pasi_band", "source": "pasi", "cut_points": [10, 20], "weight": 2},
+        {"name": "diabetic", "source": "diabetes", "levels": ["yes", "no"]},
+    ],
+    "probability": "0.8",
+    "text": "Minimisation on site, sex, baseline PASI and diabetes, p = 0.8.",
+}
+
+
+def test_a_well_formed_randomisation_has_no_allocation_finding() -> None:
+    data = _data()
+    _randomised(data, **_MINIMISATION)
+    assert not {c for c in _codes(data) if c.startswith("ALLOC.")}
+
+
+def test_a_pasi_factor_reads_the_pasi_form_of_the_screening_visit() -> None:
+    data = _data()
+    _randomised(data, **_MINIMISATION)
+    _visit(data, "SCR")["forms"].remove("PASI")
+    found = [d for d in check_study(Study.model_validate(data)) if d.code == "ALLOC.E004"]
+    assert [d.path for d in found] == ["design.randomisation.factors.pasi_band"]
+    assert "factor pasi_band reads item 'pasi', which no form of the screening visit" in str(
+        found[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("factor", "expected"),
+    [
+        ({"source": "sex", "levels": ["F", "M"]}, "levels ['F', 'M'] are not values of item sex"),
+        ({"source": "diabetes", "levels": ["true"]}, "it takes no, yes"),
+        ({"source": "sex", "cut_points": [1]}, "item sex is code, not a number"),
+        ({"source": "screening_date", "levels": ["x"]}, "factors are codes, yes/no or bins"),
+        ({"source": "age", "levels": ["18"]}, "give `cut_points`"),
+    ],
+)
+def test_factor_levels_that_do_not_fit_their_item(factor: dict[str, Any], expected: str) -> None:
+    data = _data()
+    _randomised(data, method="minimisation", factors=[{"name": "f", **factor}])
+    found = [d for d in check_study(Study.model_validate(data)) if d.code == "ALLOC.E008"]
+    assert expected in found[0].message
+
+
+def test_block_size_message_names_the_ratio_total() -> None:
+    data = _data()
+    _randomised(data, method="permuted_blocks", ratio={"G50": 2, "G100": 1}, block_sizes=[3, 4])
+    found = [d for d in check_study(Study.model_validate(data)) if d.code == "ALLOC.E002"]
+    assert str(found[0]) == (
+        "error ALLOC.E002 at design.randomisation.block_sizes: block size 4 is not a multiple "
+        "of the ratio total 3 (2:1), so no block can keep the ratio (use multiples of 3, e.g. 6 "
+        "or 9)"
+    )

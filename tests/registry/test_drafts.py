@@ -20,7 +20,7 @@ from trialkit.registry import import_record
 EXPECTED: dict[str, set[str]] = {
     "psoriasis": {"REG.W001", "OUT.W006"},
     "ibd": {"OUT.W006"},
-    "NCT02210780": {"SCHED.W011", "OUT.W006"},
+    "NCT02210780": {"SCHED.W011", "OUT.W006", "ALLOC.W005"},
     "NCT04207047": {"SCHED.W011", "OUT.W006"},
     "NCT05594173": {"OUT.W006"},
 }

@@ -125,6 +125,8 @@ def render_summary(study: Study) -> None:
             f"{' → '.join(design.cohorts.order)} of {design.cohorts.cohort_size}, "
             f"review {design.cohorts.review_after_days} d after each cohort's last dose",
         )
+    if design.randomisation:
+        facts.add_row("randomisation", design.randomisation.summary())
     incl = sum(c.kind == "inclusion" for c in study.eligibility)
     judged = sum(c.judgement_item is not None for c in study.eligibility)
     facts.add_row(

@@ -67,6 +67,12 @@ from trialkit.protocol.loader import (
     shipped_studies,
 )
 from trialkit.protocol.outcomes import Outcome
+from trialkit.protocol.randomisation import (
+    Factor,
+    Randomisation,
+    RandomisationMethod,
+    bin_labels,
+)
 from trialkit.protocol.safety import EventFilter, Safety, StoppingRule
 from trialkit.protocol.study import SCHEMA_VERSION, Assumption, ReferenceRange, Study
 from trialkit.protocol.timeline import (
@@ -111,6 +117,7 @@ __all__ = [
     "EndpointSpecs",
     "EthicsApproval",
     "EventFilter",
+    "Factor",
     "Form",
     "Identity",
     "Intervention",
@@ -126,6 +133,8 @@ __all__ = [
     "Product",
     "Quantity",
     "QuantityRange",
+    "Randomisation",
+    "RandomisationMethod",
     "Recruitment",
     "RecruitmentCentre",
     "ReferenceRange",
@@ -148,6 +157,7 @@ __all__ = [
     "Visit",
     "Window",
     "WithinPatientDifference",
+    "bin_labels",
     "check_study",
     "dump_study",
     "json_schema",

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from trialkit.protocol import units
-from trialkit.protocol.design import INTERVENTIONAL_MODELS, OBSERVATIONAL_MODELS
+from trialkit.protocol.design import INTERVENTIONAL_MODELS, OBSERVATIONAL_MODELS, Allocation
 from trialkit.protocol.endpoints import DoseSelection, EndpointSpec, ResponderRule
-from trialkit.protocol.forms import DataType
+from trialkit.protocol.forms import DataType, Item
 from trialkit.protocol.passages import disagreements
+from trialkit.protocol.randomisation import FACTOR_METHODS, Factor
 from trialkit.protocol.study import Study
 
 __all__ = ["CODES", "Checker", "Diagnostic", "Severity", "check_study"]
@@ -99,6 +100,15 @@ CODES: dict[str, str] = {
     "REF.E002": "a reference range's unit does not resolve or differs from its item's unit",
     "SAFE.E001": "two stopping rules share an id",
     "REG.W001": "the registry record states a criterion twice with different numbers",
+    "ALLOC.E001": "the randomisation ratio names an arm that is not defined",
+    "ALLOC.E002": "a block size is not a multiple of the ratio total",
+    "ALLOC.E003": "stratified blocks or minimisation without factors",
+    "ALLOC.E004": "a factor's item is not captured at the screening visit",
+    "ALLOC.W005": "the design is randomised but states no randomisation",
+    "ALLOC.E006": "a randomisation is given for a design that is not randomised",
+    "ALLOC.E007": "sequential cohorts and a randomisation are both given",
+    "ALLOC.E008": "a factor's levels do not fit its item",
+    "ALLOC.E009": "fewer than two arms to randomise between",
 }
 
 
@@ -607,6 +617,142 @@ def _check_safety(study: Study) -> Iterable[Diagnostic]:
         )
 
 
+def _screening_items(study: Study) -> dict[str, Item]:
+    """The items captured at the screening visit: its forms' items, the screening form's first."""
+    forms = [study.screening_form]
+    for visit in study.timeline.visits:
+        if study.screening_form in visit.forms:
+            forms += [f for f in visit.forms if f not in forms]
+    out: dict[str, Item] = {}
+    for form_id in forms:
+        form = study.form(form_id)
+        for item in form.items() if form else []:
+            out.setdefault(item.name, item)
+    return out
+
+
+_NUMERIC = frozenset({DataType.INTEGER, DataType.DECIMAL})
+
+
+def _factor_fit(study: Study, factor: Factor, item: Item) -> str | None:
+    """Why ``factor``'s levels do not fit ``item``, or None when they do."""
+    if item.data_type in _NUMERIC:
+        if not factor.cut_points:
+            return (
+                f"item {item.name} is a number: give `cut_points` to cut it into bins instead of "
+                "`levels`"
+            )
+        return None
+    if factor.cut_points:
+        return f"item {item.name} is {item.data_type.value}, not a number: give `levels`"
+    if item.data_type in {DataType.DATE, DataType.DATETIME}:
+        return f"item {item.name} is a {item.data_type.value}: factors are codes, yes/no or bins"
+    if item.data_type is DataType.BOOLEAN:
+        allowed: frozenset[str] | None = frozenset({"yes", "no"})
+    else:
+        allowed = _codes(study, item.codelist)
+    if allowed is not None and not set(factor.levels) <= allowed:
+        unknown = sorted(set(factor.levels) - allowed)
+        return (
+            f"levels {unknown} are not values of item {item.name} (it takes "
+            f"{', '.join(sorted(allowed))})"
+        )
+    return None
+
+
+def _check_randomisation(study: Study) -> Iterable[Diagnostic]:
+    design = study.design
+    spec = design.randomisation
+    randomised = design.allocation is Allocation.RANDOMISED
+    if spec is None:
+        if randomised:
+            yield _d(
+                "ALLOC.W005",
+                "design.allocation",
+                "the design is randomised but states no randomisation, so nothing can allocate",
+                "add design.randomisation with its method (simple, permuted_blocks, "
+                "stratified_blocks or minimisation); see docs/allocation.md",
+            )
+        return
+    path = "design.randomisation"
+    if not randomised:
+        yield _d(
+            "ALLOC.E006",
+            path,
+            f"a randomisation is given, but the design's allocation is {design.allocation.value}",
+            "set design.allocation to randomised, or remove design.randomisation",
+        )
+    if design.cohorts is not None:
+        yield _d(
+            "ALLOC.E007",
+            path,
+            "the design gives both sequential cohorts and a randomisation; a participant is "
+            "assigned by one of them",
+            "keep design.cohorts for dose groups filled one after another, or "
+            "design.randomisation for randomised arms",
+        )
+    arm_ids = [a.id for a in study.arms]
+    for arm_id in spec.ratio:
+        if arm_id not in arm_ids:
+            yield _d(
+                "ALLOC.E001",
+                f"{path}.ratio",
+                f"the ratio names arm {arm_id!r}, which is not defined",
+                "use one of: " + ", ".join(sorted(arm_ids)),
+            )
+    ratio = spec.ratio or dict.fromkeys(arm_ids, 1)
+    if len(ratio) < 2:
+        yield _d(
+            "ALLOC.E009",
+            f"{path}.ratio",
+            f"the randomisation has {len(ratio)} arm(s) ({', '.join(ratio) or 'none'}) to "
+            "assign; it needs at least two",
+            "list two or more arms in the ratio (or define them under arms)",
+        )
+    total = sum(ratio.values())
+    for size in spec.block_sizes:
+        if total and size % total:
+            yield _d(
+                "ALLOC.E002",
+                f"{path}.block_sizes",
+                f"block size {size} is not a multiple of the ratio total {total} "
+                f"({':'.join(str(n) for n in ratio.values())}), so no block can keep the ratio",
+                f"use multiples of {total}, e.g. {total * 2} or {total * 3}",
+            )
+    if spec.method in FACTOR_METHODS and not spec.factors:
+        yield _d(
+            "ALLOC.E003",
+            f"{path}.factors",
+            f"method {spec.method} needs at least one factor",
+            "add the factors (site, or items captured at screening), or use permuted_blocks",
+        )
+    items = _screening_items(study)
+    for factor in spec.factors:
+        if factor.source == "site":
+            continue
+        fpath = f"{path}.factors.{factor.name}"
+        item = items.get(factor.source)
+        if item is None:
+            yield _d(
+                "ALLOC.E004",
+                fpath,
+                f"factor {factor.name} reads item {factor.source!r}, which no form of the "
+                "screening visit captures",
+                "use `site` or an item of the screening visit's forms: "
+                + ", ".join(sorted(items)[:12])
+                + (" ..." if len(items) > 12 else ""),
+            )
+            continue
+        why = _factor_fit(study, factor, item)
+        if why:
+            yield _d(
+                "ALLOC.E008",
+                fpath,
+                f"factor {factor.name}: {why}",
+                "list the item's values as levels, or cut a number into bins with cut_points",
+            )
+
+
 _LAYER_CHECKS: tuple[Checker, ...] = (
     _check_study_type,
     _check_arms,
@@ -617,6 +763,7 @@ _LAYER_CHECKS: tuple[Checker, ...] = (
     _check_outcomes,
     _check_reference_ranges,
     _check_safety,
+    _check_randomisation,
 )
 
 

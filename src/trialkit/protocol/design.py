@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from trialkit.protocol._base import Code, Model, Name
+from trialkit.protocol.randomisation import Randomisation
 
 __all__ = [
     "INTERVENTIONAL_MODELS",
@@ -148,6 +149,11 @@ class Design(Model):
     age: AgeLimits = Field(default_factory=AgeLimits)
     sex: Literal["all", "female", "male"] = "all"
     cohorts: SequentialCohorts | None = None
+    randomisation: Randomisation | None = Field(
+        default=None,
+        description="A randomised design: the method, ratio, blocks and factors "
+        "(see docs/allocation.md).",
+    )
     description: str | None = None
 
 
