@@ -52,8 +52,9 @@ def ae(
 
 
 def test_every_shipped_rule_is_read(studies: dict[str, Study]) -> None:
-    for study in studies.values():
-        assert [r.id for r in study.safety.stopping_rules] == ["S1", "S2"]
+    expected = {PSO: ["S1", "S2"], IBD: ["S1", "S2", "S3"], UCM: ["S1", "S2", "S3"]}
+    for ref, study in studies.items():
+        assert [r.id for r in study.safety.stopping_rules] == expected[ref]
 
 
 def test_psoriasis_exosomes_pauses_the_dose_group_at_a_related_grade_3(
@@ -117,9 +118,14 @@ def test_cell_studies_pause_enrolment_at_a_related_serious_event(
     rules = studies[ref].safety.stopping_rules
     arm = studies[ref].arms[0].id
     firings = evaluate(rules, [ae("e1", "X-01", arm, grade=4, relation="definite", serious=True)])
-    assert [(f.rule_id, f.target) for f in firings] == [("S1", "X-01"), ("S2", None)]
+    assert [(f.rule_id, f.target) for f in firings] == [
+        ("S1", "X-01"),
+        ("S2", None),
+        ("S3", None),
+    ]
     pauses = what_is_paused(firings)
     assert pauses.enrolment == ("S2",)
+    assert pauses.dosing == ("S3",)
     assert pauses.participants == {"X-01": ("S1",)}
 
 
@@ -136,7 +142,7 @@ def test_a_grade_3_event_awaiting_causality_fires_provisionally(
 def test_a_death_with_seriousness_blank_counts_as_serious(studies: dict[str, Study]) -> None:
     rules = studies[IBD].safety.stopping_rules
     firings = evaluate(rules, [ae("e1", "X-01", "EXO", grade=5, relation="possible", serious=None)])
-    assert [f.rule_id for f in firings] == ["S1", "S2"]
+    assert [f.rule_id for f in firings] == ["S1", "S2", "S3"]
     assert firings[1].provisional
     assert "grade 5 is death" in firings[1].triggers[0].flags[0]
 

@@ -50,6 +50,12 @@ from trialkit.services.ports import (
     ScoreResult,
 )
 from trialkit.services.records import FieldChange, write
+from trialkit.services.safety import (
+    PauseRecord,
+    SafetyStatus,
+    lift_pause,
+    safety_status,
+)
 from trialkit.services.schedule import (
     Calendar,
     CalendarVisit,
@@ -101,11 +107,13 @@ __all__ = [
     "Membership",
     "OverdueVisit",
     "Participant",
+    "PauseRecord",
     "Permission",
     "Principal",
     "ProtocolRef",
     "Role",
     "RuleEvaluator",
+    "SafetyStatus",
     "SaveResult",
     "ScoreResult",
     "Scorer",
@@ -130,6 +138,7 @@ __all__ = [
     "get_user",
     "history",
     "issue_token",
+    "lift_pause",
     "list_memberships",
     "list_sites",
     "load_study",
@@ -146,6 +155,7 @@ __all__ = [
     "revoke_membership",
     "revoke_token",
     "role_items",
+    "safety_status",
     "save_form",
     "screen",
     "screen_fail",

@@ -18,7 +18,7 @@ from trialkit.dosing import ComputedDose, Deviation, compute_dose, deviations
 from trialkit.errors import ConflictError, DoseError, NotFound, TransitionError
 from trialkit.protocol import Study
 from trialkit.schedule import plan_doses
-from trialkit.services import participants, studies
+from trialkit.services import participants, safety, studies
 from trialkit.services.access import Permission
 from trialkit.services.anchors import anchors_set_by, current_anchors, set_anchor
 from trialkit.services.context import Context, naive
@@ -121,6 +121,7 @@ def record_dose(
         arm = ref.study.arm(p.arm or "")
         if arm is None:
             raise DoseError("participant has no arm; enrol them first", code="DOSE.E015")
+        safety.ensure_dosing_allowed(conn, ref.study_id, p.code, p.arm)
         rule = arm.interventions[0].dose if arm.interventions else None
         if rule is None:
             raise DoseError(

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, NotFound, ValidationFailed
 from trialkit.protocol import Form, ItemGroup, Study
-from trialkit.services import participants, studies
+from trialkit.services import participants, safety, studies
 from trialkit.services.access import Permission, require
 from trialkit.services.context import Context
 from trialkit.services.ports import RuleEvaluator, Scorer
@@ -561,6 +561,8 @@ def save_form(
                         protocol_version=ref.version,
                     )
                 )
+        if form.id in safety.ae_form_ids(ref.study):
+            safety.after_change(conn, ctx, ref.study_id)
         return SaveResult(
             instance_id,
             version,

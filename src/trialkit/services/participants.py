@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, DefinitionError, NotFound, TransitionError
-from trialkit.services import studies
+from trialkit.services import safety, studies
 from trialkit.services.access import Permission, require, sees_allocation
 from trialkit.services.anchors import anchors_set_by, set_anchor
 from trialkit.services.context import Context
@@ -397,8 +397,9 @@ def enrol(
                 code="STATE.E004",
                 hint="arms: " + ", ".join(arms),
             )
+        safety.ensure_enrolment_open(conn, ref.study_id, chosen)
         data = {"arm": chosen, "investigator_override": investigator_override}
-        return _transition(
+        enrolled = _transition(
             conn,
             ctx,
             p,
@@ -407,6 +408,8 @@ def enrol(
             data=data,
             extra={"arm": chosen},
         )
+        safety.after_change(conn, ctx, ref.study_id)  # events recorded before allocation count
+        return enrolled
 
 
 def _simple(
