@@ -157,7 +157,14 @@ def fill(db: Database, ctx: Context) -> list[str]:
     codes = []
     for n, (arm, dose) in enumerate((("G50", "160"), ("G100", "320")), start=1):
         code = screened(db, ctx, scorer)
-        enrol(db, ctx, PAE, code, arm=arm)
+        enrol(
+            db,
+            ctx,
+            PAE,
+            code,
+            arm=arm,
+            allocation_override="carried over from paper records" if arm == "G100" else None,
+        )
         inj = datetime(2025, 3, 10 + n, 10, 30)
         record_dose(
             db,

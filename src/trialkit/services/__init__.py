@@ -14,6 +14,7 @@ from trialkit.services.access import (
     sees_allocation,
     visible_sites,
 )
+from trialkit.services.allocation import AllocationResult, cohorts, open_cohort, set_seed
 from trialkit.services.context import Context
 from trialkit.services.doses import DoseResult, record_dose
 from trialkit.services.forms import (
@@ -91,6 +92,7 @@ __all__ = [
     "BLINDED",
     "ROLE_PERMISSIONS",
     "TRANSITIONS",
+    "AllocationResult",
     "Calendar",
     "CalendarVisit",
     "CheckOutcome",
@@ -128,6 +130,7 @@ __all__ = [
     "apply_amendment",
     "authenticate",
     "calendar",
+    "cohorts",
     "complete",
     "consent",
     "context_for_token",
@@ -146,6 +149,7 @@ __all__ = [
     "mark_not_required",
     "miss_visit",
     "next_status",
+    "open_cohort",
     "overdue",
     "read_form",
     "record_dose",
@@ -162,6 +166,7 @@ __all__ = [
     "sees_allocation",
     "set_active",
     "set_password",
+    "set_seed",
     "start",
     "tidy_extract",
     "tidy_tables",

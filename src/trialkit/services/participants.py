@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, DefinitionError, NotFound, TransitionError
-from trialkit.services import safety, studies
+from trialkit.services import allocation, safety, studies
 from trialkit.services.access import Permission, require, sees_allocation
 from trialkit.services.anchors import anchors_set_by, set_anchor
 from trialkit.services.context import Context
@@ -360,8 +360,14 @@ def enrol(
     *,
     arm: str | None = None,
     investigator_override: str | None = None,
+    allocation_override: str | None = None,
 ) -> Participant:
-    """Enrol a consented participant whose stored verdict is eligible.
+    """Enrol a consented participant whose stored verdict is eligible, and allocate them.
+
+    A study that allocates (randomisation or sequential cohorts) gives the arm at this moment
+    (:mod:`trialkit.services.allocation`); ``arm`` may then be given only by the operator with
+    ``allocation_override`` (records carried over from paper). A study that does not allocate
+    takes ``arm``, or its only arm.
 
     With no evaluator configured (verdict "not evaluated") the investigator may confirm
     eligibility by giving ``investigator_override`` (their reason, audited). A verdict of not
@@ -390,15 +396,37 @@ def enrol(
                 "not eligible is a screen failure",
             )
         arms = [a.id for a in ref.study.arms]
-        chosen = arm or (arms[0] if len(arms) == 1 else None)
-        if chosen is None or chosen not in arms:
+        if arm is not None and arm not in arms:
             raise TransitionError(
-                f"arm {arm!r} is not one of the study's arms" if arm else "choose an arm",
+                f"arm {arm!r} is not one of the study's arms",
                 code="STATE.E004",
                 hint="arms: " + ", ".join(arms),
             )
-        safety.ensure_enrolment_open(conn, ref.study_id, chosen)
-        data = {"arm": chosen, "investigator_override": investigator_override}
+        blind = masked(conn, p.protocol_version_id)
+        safety.ensure_enrolment_open(conn, ref.study_id, None)
+        data: dict[str, Any] = {"investigator_override": investigator_override}
+        if allocation.allocates(ref.study) is None:
+            chosen = arm or (arms[0] if len(arms) == 1 else None)
+            if chosen is None:
+                raise TransitionError(
+                    "choose an arm", code="STATE.E004", hint="arms: " + ", ".join(arms)
+                )
+        else:
+            given = allocation.assign(
+                conn,
+                ctx,
+                study_id=ref.study_id,
+                study_def=ref.study,
+                protocol_version=ref.version,
+                participant_id=p.id,
+                site_code=p.site,
+                chosen=arm,
+                override=allocation_override,
+            )
+            chosen = given.arm
+            data["allocation"] = {"number": given.number, "method": given.method}
+        safety.ensure_enrolment_open(conn, ref.study_id, chosen, name_arm=not blind)
+        data["arm"] = chosen
         enrolled = _transition(
             conn,
             ctx,
