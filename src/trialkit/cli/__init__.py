@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from trialkit import __version__
+from trialkit.cli import admin as _admin
 from trialkit.cli import analyse as _analyse
 from trialkit.cli import audit as _audit
 from trialkit.cli import db as _db
@@ -54,6 +55,7 @@ _score.register(app)
 _prescreen.register(app)
 _db.register(app)
 _audit.register(app)
+_admin.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
