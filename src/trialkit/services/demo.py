@@ -1,9 +1,14 @@
-"""``demo_records``: a fresh SQLite database, the three studies, a few participants walked
-through screening, enrolment, dosing and their first visits; prints calendars and statuses.
+"""``demo_records``: a fresh SQLite database, the three studies, a study team of real users,
+a few participants walked through screening, enrolment, allocation, dosing and their first
+visits; prints calendars, statuses, the dose cohorts and a stopping rule at work.
 
+The team logs in with passwords (argon2) and acts through its memberships: a coordinator at
+Tehran enters the data, the principal investigator doses, the safety board chair reviews.
 Eligibility is evaluated from each study's criteria and scores are computed on save, with the
 standard ports (:mod:`trialkit.services.standard`); one candidate fails screening to show the
-explanation.
+explanation. The adipose-exosome study fills its first dose cohort (G50) by allocation; the
+fifth candidate is refused until the safety review, and a related grade 3 event then pauses
+the cohort.
 """
 
 from __future__ import annotations
@@ -15,23 +20,35 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from trialkit.errors import TrialkitError
 from trialkit.protocol import resolve_study, shipped_studies
 from trialkit.services import (
     Context,
+    Role,
+    add_membership,
     add_site,
+    authenticate,
     calendar,
+    cohorts,
     consent,
+    create_user,
     enrol,
     get_participant,
     load_study,
     record_dose,
     record_visit,
     register,
+    safety_status,
     save_form,
     screen,
     screen_fail,
 )
-from trialkit.services.standard import CriteriaEligibility, InstrumentScorer, standard_ports
+from trialkit.services.standard import (
+    CriteriaEligibility,
+    InstrumentScorer,
+    StandardPorts,
+    standard_ports,
+)
 from trialkit.store import Database, upgrade, verify
 
 __all__ = ["demo_records"]
@@ -107,8 +124,10 @@ _SESCD_7 = {
 }
 
 
-def _print_calendar(console: Console, db: Database, study: str, code: str, on: date) -> None:
-    ctx = Context.operator("demo", datetime.combine(on, time(12)))
+def _print_calendar(
+    console: Console, db: Database, ctx: Context, study: str, code: str, on: date
+) -> None:
+    ctx = ctx.at(datetime.combine(on, time(12)))
     p = get_participant(db, ctx, study, code)
     cal = calendar(db, ctx, study, code, on)
     table = Table(title=f"{study} · {code} · {p.status.value} · arm {p.arm} · as of {on}")
@@ -131,13 +150,102 @@ def _screen(
     study: str,
     code: str,
     evaluator: CriteriaEligibility,
+    *,
+    explain: bool = True,
 ) -> None:
-    """Screen and print the stored verdict with its explanation."""
+    """Screen and print the stored verdict with its explanation (or just the verdict)."""
     p = screen(db, ctx, study, code, evaluator)
     verdict = p.eligibility or {}
     explanation = verdict.get("explanation") or {}
+    if not explain:
+        eligible = verdict.get("eligible")
+        state = "eligible" if eligible is True else "not eligible" if eligible is False else "?"
+        console.print(f"{code}: {state} (explained as for the first candidate)")
+        return
     console.print(f"[bold]{code}[/] eligibility:")
     console.print(explanation.get("text", verdict), markup=False)
+
+
+_PASSWORD = "demo passphrase, not for real use"
+
+
+def _team(console: Console, db: Database, admin: Context) -> dict[str, Context]:
+    """The study team: real users with memberships, logged in with their passwords."""
+    people = (
+        ("n.rahimi", "Nurse N. Rahimi", Role.COORDINATOR, "TEH"),
+        ("dr.amini", "Dr A. Amini", Role.PRINCIPAL_INVESTIGATOR, "TEH"),
+        ("dsmb.chair", "Prof D. Safavi", Role.SAFETY_BOARD, None),
+    )
+    for username, name, role, site in people:
+        create_user(db, admin, username, _PASSWORD, display_name=name)
+        for study in (_UCM, _PAE, _IBD):
+            add_membership(db, admin, username, study, role, site_code=site)
+        where = f"at site {site}" if site else "at every site"
+        console.print(f"user {username} ({name}): {role.value} {where} of the three studies")
+    return {u: authenticate(db, u, _PASSWORD, admin.as_of) for u, _, _, _ in people}
+
+
+def _pae_candidate(
+    console: Console,
+    db: Database,
+    ctx: Context,
+    ports: dict[str, StandardPorts],
+    eligibility: CriteriaEligibility,
+    age: int = 37,
+    *,
+    explain: bool = False,
+) -> str:
+    pae = register(db, ctx, _PAE, "TEH").code
+    consent(db, ctx, _PAE, pae, on=ctx.as_of.date(), form_version="1.0", obtained_by="dr.amini")
+    save_form(
+        db,
+        ctx,
+        _PAE,
+        pae,
+        visit="SCR",
+        form_id="SCREEN",
+        values={
+            "screening_date": ctx.as_of.date().isoformat(),
+            "age": str(age),
+            "sex": "male",
+            "psoriasis_type": "plaque",
+            "psoriasis_onset_date": "2018-06-01",
+            "lesion_grade": "2",
+            "standard_treatment_failure": "yes",
+            **dict.fromkeys(_NO, "no"),
+        },
+    )
+    pasi = save_form(
+        db,
+        ctx,
+        _PAE,
+        pae,
+        visit="SCR",
+        form_id="PASI",
+        values=_PASI,
+        scorer=ports[_PAE].scorer,
+    )
+    console.print(f"{pae}: PASI at screening {pasi.derived['pasi']['value']}")
+    save_form(db, ctx, _PAE, pae, visit="SCR", form_id="LABS", values=_LABS)
+    record_visit(db, ctx, _PAE, pae, "SCR", ctx.as_of.date())
+    _screen(console, db, ctx, _PAE, pae, eligibility, explain=explain)
+    return pae
+
+
+def _print_cohorts(console: Console, db: Database, ctx: Context) -> None:
+    table = Table(title=f"{_PAE} · dose cohorts · as of {ctx.as_of.date()}")
+    for col in ("cohort", "state", "allocated", "dosed", "last dose", "review from"):
+        table.add_column(col)
+    for c in cohorts(db, ctx, _PAE):
+        table.add_row(
+            c.arm,
+            c.state.value,
+            f"{c.allocated}/{c.size}",
+            str(c.dosed),
+            str(c.last_dose or "—"),
+            str(c.review_from or "—"),
+        )
+    console.print(table)
 
 
 def demo_records(console: Console, directory: Path | None = None) -> None:
@@ -151,11 +259,14 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
     try:
         upgrade(db.engine)
         t0 = datetime(2025, 3, 3, 9, 0)
-        ctx = Context.operator("coordinator.demo", t0)
+        admin = Context.operator("admin.demo", t0 - timedelta(days=7))
         for name, text in shipped_studies():
-            loaded = load_study(db, ctx, text, source=name)
-            add_site(db, ctx, loaded.study, "TEH", "Tehran")
+            loaded = load_study(db, admin, text, source=name)
+            add_site(db, admin, loaded.study, "TEH", "Tehran")
             console.print(f"loaded {loaded.study} protocol version {loaded.version}")
+        team = _team(console, db, admin)
+        ctx = team["n.rahimi"].at(t0)
+        doctor = team["dr.amini"]
         ports = {sid: standard_ports(resolve_study(sid)) for sid in (_UCM, _PAE)}
         eligibility = CriteriaEligibility()
 
@@ -193,7 +304,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         w0 = datetime(2025, 3, 10, 9, 0)
         d = record_dose(
             db,
-            Context.operator("nurse.demo", w0),
+            doctor.at(w0),
             _UCM,
             ucm,
             event_id="W0",
@@ -208,7 +319,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         w2 = w0 + timedelta(days=15)
         record_dose(
             db,
-            Context.operator("nurse.demo", w2),
+            doctor.at(w2),
             _UCM,
             ucm,
             event_id="W2",
@@ -218,61 +329,70 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             product_lot="UC-0425",
         )
         record_visit(db, ctx, _UCM, ucm, "V_W2", w2.date())
-        _print_calendar(console, db, _UCM, ucm, date(2025, 4, 12))
+        _print_calendar(console, db, ctx, _UCM, ucm, date(2025, 4, 12))
 
-        # Adipose exosomes: one intradermal injection dosed by plaque area.
-        pae = register(db, ctx, _PAE, "TEH").code
-        consent(db, ctx, _PAE, pae, on=t0.date(), form_version="1.0", obtained_by="dr.demo")
+        # Adipose exosomes: dose groups filled one after another, each participant allocated
+        # to the open cohort at enrolment; one intradermal injection dosed by plaque area.
+        cohort = []
+        for n in range(4):
+            pae = _pae_candidate(console, db, ctx, ports, eligibility, age=37 + n, explain=n == 0)
+            arm = enrol(db, ctx, _PAE, pae).arm
+            cohort.append(pae)
+            console.print(f"{pae}: allocated to {arm}")
+        for n, pae in enumerate(cohort):
+            inj = datetime(2025, 3, 11 + n, 10, 30)
+            d = record_dose(
+                db,
+                doctor.at(inj),
+                _PAE,
+                pae,
+                event_id="INJ",
+                given_at=inj,
+                given_amount="160",
+                given_unit="ug",
+                product_lot="EX-0311",
+                vials=[f"EX-0311-{n + 7:02d}"],
+                basis_value="3.2",
+            )
+            record_visit(db, ctx.at(inj), _PAE, pae, "D1", inj.date())
+        console.print(f"{cohort[0]}: INJ computed dose {d.computed} (50 ug/cm2 x 3.2 cm2)")
+        _print_calendar(console, db, ctx, _PAE, cohort[0], date(2025, 3, 25))
+        fifth = _pae_candidate(console, db, ctx.at(datetime(2025, 3, 16, 9)), ports, eligibility)
+        try:
+            enrol(db, ctx.at(datetime(2025, 3, 16, 9)), _PAE, fifth)
+        except TrialkitError as refused:
+            console.print(f"{fifth}: not allocated [{refused.code}]: {refused}", markup=False)
+        board = team["dsmb.chair"].at(datetime(2025, 3, 21, 9))
+        _print_cohorts(console, db, board)
+        report = ctx.at(datetime(2025, 3, 22, 11))
         save_form(
             db,
-            ctx,
+            report,
             _PAE,
-            pae,
-            visit="SCR",
-            form_id="SCREEN",
+            cohort[1],
+            visit="D1",
+            form_id="AE",
             values={
-                "screening_date": "2025-03-03",
-                "age": "37",
-                "sex": "male",
-                "psoriasis_type": "plaque",
-                "psoriasis_onset_date": "2018-06-01",
-                "lesion_grade": "2",
-                "standard_treatment_failure": "yes",
-                **dict.fromkeys(_NO, "no"),
+                "AE": [
+                    {
+                        "ae_term": "Injection site ulceration",
+                        "ae_onset": "2025-03-20",
+                        "ae_grade": "3",
+                        "ae_serious": "no",
+                        "ae_relation": "probable",
+                        "ae_outcome": "recovering",
+                        "ae_at_injection_site": "yes",
+                    }
+                ]
             },
         )
-        pasi = save_form(
-            db,
-            ctx,
-            _PAE,
-            pae,
-            visit="SCR",
-            form_id="PASI",
-            values=_PASI,
-            scorer=ports[_PAE].scorer,
-        )
-        console.print(f"{pae}: PASI at screening {pasi.derived['pasi']['value']}")
-        save_form(db, ctx, _PAE, pae, visit="SCR", form_id="LABS", values=_LABS)
-        record_visit(db, ctx, _PAE, pae, "SCR", t0.date())
-        _screen(console, db, ctx, _PAE, pae, eligibility)
-        enrol(db, ctx, _PAE, pae, arm="G50")
-        inj = datetime(2025, 3, 11, 10, 30)
-        d = record_dose(
-            db,
-            Context.operator("dr.demo", inj),
-            _PAE,
-            pae,
-            event_id="INJ",
-            given_at=inj,
-            given_amount="160",
-            given_unit="ug",
-            product_lot="EX-0311",
-            vials=["EX-0311-07"],
-            basis_value="3.2",
-        )
-        console.print(f"{pae}: INJ computed dose {d.computed} (50 ug/cm2 x 3.2 cm2)")
-        record_visit(db, ctx, _PAE, pae, "D1", inj.date())
-        _print_calendar(console, db, _PAE, pae, date(2025, 3, 25))
+        status = safety_status(db, board, _PAE)
+        for pause in status.pauses:
+            console.print(
+                f"stopping rule {pause.rule_id} fired on {pause.fired_at:%Y-%m-%d %H:%M}: "
+                f"{pause.trigger['text']} -> paused arm(s) {', '.join(status.paused_arms)}",
+                markup=False,
+            )
 
         # An IBD candidate whose CDAI is exactly 450: not "greater than 450", a screen failure.
         ibd = register(db, ctx, _IBD, "TEH").code
