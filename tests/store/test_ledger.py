@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from trialkit.cli import audit as audit_cli
 from trialkit.errors import StorageError
-from trialkit.store import Change, Database, append, entry_hash, head, verify
+from trialkit.store import Change, Database, append, canonical, entry_hash, head, verify
 from trialkit.store.ledger import HEAD_KEY
 from trialkit.store.tables import audit_log
 
@@ -56,6 +57,27 @@ def test_an_untouched_chain_verifies(db: Database) -> None:
     assert all(entry_hash(dict(r)) == r["hash"] for r in rows)
     assert rows[2]["old"] == "2"
     assert rows[2]["new"] == "3"
+
+
+def test_the_entry_hash_is_the_sha256_of_the_canonical_json_of_its_fields() -> None:
+    fields = {
+        "seq": 12,
+        "at": "2025-03-10T09:30:00.000000",
+        "actor": "dr.é",
+        "action": "change",
+        "entity": "form_instance",
+        "entity_id": "7",
+        "path": "VS/heart_rate",
+        "old": None,
+        "new": '{"raw":"72"}',
+        "reason": None,
+        "protocol_version": "1.0",
+        "prev_hash": "0" * 64,
+        "hash": "not hashed",
+    }
+    hashed = {k: v for k, v in fields.items() if k != "hash"}
+    expected = hashlib.sha256(canonical.dumps(hashed).encode("utf-8")).hexdigest()
+    assert entry_hash(fields) == expected
 
 
 def test_an_edited_entry_is_found(db: Database) -> None:

@@ -40,12 +40,18 @@ def _no_floats(value: Any) -> None:
             push_all(v)
 
 
+# One encoder for every call: ``json.dumps`` with options builds a new encoder each time, which
+# cost as much as the encoding itself. ``encode`` keeps no state between calls.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+)
+_encode = _ENCODER.encode
+
+
 def dumps(value: Any) -> str:
     """Canonical JSON text: sorted keys, no spaces, UTF-8 kept, no floats."""
     _no_floats(value)
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
-    )
+    return _encode(value)
 
 
 def loads(text: str | None) -> Any:
