@@ -31,7 +31,7 @@ from trialkit.services.context import Context
 from trialkit.services.ports import RuleEvaluator, Scorer
 from trialkit.services.records import FieldChange, StaleVersion, write
 from trialkit.services.values import parse_item, typed_form
-from trialkit.store import Database, canonical
+from trialkit.store import Database, Prepared, canonical
 from trialkit.store.tables import (
     data_query,
     form_instance,
@@ -322,8 +322,8 @@ class _Stored:
 
 
 # One round trip for everything a save reads: the participant, its protocol version and the
-# form instance (if any). Built once; executed with parameters.
-_SAVE_LOOKUP = (
+# form instance (if any). Built once; executed with parameters on the driver's cursor.
+_SAVE_LOOKUP = Prepared(
     sa.select(
         participant.c.id.label("participant_id"),
         protocol_version.c.id.label("pv_id"),
@@ -363,8 +363,8 @@ def _lookup(
     form_id: str,
     instance_no: int,
 ) -> tuple[int, studies.ProtocolRef, _Stored | None]:
-    found = conn.execute(
-        _SAVE_LOOKUP,
+    found = _SAVE_LOOKUP.execute(
+        conn,
         {
             "study_code": study_code,
             "code": participant_code,
@@ -378,19 +378,26 @@ def _lookup(
         raise NotFound(  # pragma: no cover - load raised
             f"study {study_code}: no participant {participant_code!r}", code="PART.E003"
         )
-    key = (found.pv_id, found.pv_study_id, found.pv_version, found.pv_sha256)
+    (
+        participant_id,
+        pv_id,
+        pv_study_id,
+        pv_version,
+        pv_sha256,
+        fi_id,
+        fi_version,
+        fi_data,
+        fi_derived,
+    ) = found
+    key = (pv_id, pv_study_id, pv_version, pv_sha256)
     ref = _REFS.get(key)
     if ref is None:
-        ref = studies.protocol_by_id(conn, found.pv_id)
+        ref = studies.protocol_by_id(conn, pv_id)
         if len(_REFS) >= 256:
             _REFS.clear()
         _REFS[key] = ref
-    stored = (
-        None
-        if found.fi_id is None
-        else _Stored(found.fi_id, found.fi_version, found.fi_data, found.fi_derived)
-    )
-    return int(found.participant_id), ref, stored
+    stored = None if fi_id is None else _Stored(fi_id, fi_version, fi_data, fi_derived)
+    return int(participant_id), ref, stored
 
 
 def save_form(

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import StorageError
 from trialkit.store import canonical
+from trialkit.store.direct import Prepared
 from trialkit.store.tables import GENESIS_HASH, audit_head, audit_log
 
 __all__ = ["Change", "Problem", "Verification", "append", "entry_hash", "head", "verify"]
@@ -37,10 +38,10 @@ __all__ = ["Change", "Problem", "Verification", "append", "entry_hash", "head", 
 #: ledger lock, for :func:`append` (removed when the transaction ends).
 HEAD_KEY = "trialkit.ledger_head"
 
-# Built once and executed with parameters: no statement construction per append.
-_READ_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash)
-_INSERT = audit_log.insert()
-_MOVE_HEAD = (
+# Built once and run with parameters on the driver's cursor (see trialkit.store.direct).
+_READ_HEAD = Prepared(sa.select(audit_head.c.seq, audit_head.c.hash))
+_INSERT = Prepared(audit_log.insert())
+_MOVE_HEAD = Prepared(
     audit_head.update()
     .where(
         audit_head.c.id == 1,
@@ -99,8 +100,15 @@ def _stamp(at: datetime) -> str:
 
 def head(conn: sa.Connection) -> tuple[int, str]:
     """The (seq, hash) of the newest entry as recorded in ``audit_head``."""
-    row = conn.execute(_READ_HEAD).one()
-    return int(row.seq), str(row.hash)
+    found = _READ_HEAD.execute(conn).first()
+    if found is None:
+        raise StorageError(
+            "the database has no audit ledger head: it was not created by trialkit",
+            code="STORE.E020",
+            hint="run `trialkit db upgrade` on it first",
+        )
+    seq, hash_ = found
+    return int(seq), str(hash_)
 
 
 def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[Change]) -> int:
@@ -137,9 +145,8 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
         rows.append(row)
     # The head moves first, guarded by the head the entries chain on, then the entries follow
     # in one statement; both belong to the caller's transaction.
-    moved = conn.execute(
-        _MOVE_HEAD,
-        {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev},
+    moved = _MOVE_HEAD.execute(
+        conn, {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev}
     )
     if moved.rowcount != 1:
         raise StorageError(
@@ -147,7 +154,7 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
             code="STORE.E022",
             hint="retry the change; nothing of it was kept",
         )
-    conn.execute(_INSERT, rows)
+    _INSERT.executemany(conn, rows)
     if known is not None:
         conn.info[HEAD_KEY] = (seq, prev)
     return seq
