@@ -8,6 +8,8 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 from typer import Typer
 from typer.testing import CliRunner
 
@@ -59,18 +61,31 @@ def test_an_untouched_chain_verifies(db: Database) -> None:
     assert rows[2]["new"] == "3"
 
 
-def test_the_entry_hash_is_the_sha256_of_the_canonical_json_of_its_fields() -> None:
+_text = st.text()  # any code point: quotes, backslashes, control characters, non-ASCII
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**62),
+    actor=_text,
+    path=_text,
+    old=st.none() | _text,
+    new=st.none() | _text,
+    reason=st.none() | _text,
+)
+def test_the_entry_hash_is_the_sha256_of_the_canonical_json_of_its_fields(
+    seq: int, actor: str, path: str, old: str | None, new: str | None, reason: str | None
+) -> None:
     fields = {
-        "seq": 12,
+        "seq": seq,
         "at": "2025-03-10T09:30:00.000000",
-        "actor": "dr.é",
+        "actor": actor,
         "action": "change",
         "entity": "form_instance",
         "entity_id": "7",
-        "path": "VS/heart_rate",
-        "old": None,
-        "new": '{"raw":"72"}',
-        "reason": None,
+        "path": path,
+        "old": old,
+        "new": new,
+        "reason": reason,
         "protocol_version": "1.0",
         "prev_hash": "0" * 64,
         "hash": "not hashed",

@@ -24,13 +24,17 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} {value!r} as canonical JSON")
 
 
+# Values that are certainly not floats and hold nothing: the walk passes them at once.
+_LEAVES = frozenset({str, int, bool, type(None), Decimal, date, datetime})
+
+
 def _no_floats(value: Any) -> None:
     # An explicit stack, not recursion: this walk runs for every JSON value written.
     stack = [value]
-    pop, push_all = stack.pop, stack.extend
+    pop, push_all, leaves = stack.pop, stack.extend, _LEAVES
     while stack:
         v = pop()
-        if type(v) is str:
+        if type(v) in leaves:
             continue
         if isinstance(v, float):
             raise TypeError(f"binary float {v!r} refused; pass a Decimal or a string")
@@ -54,8 +58,11 @@ def dumps(value: Any) -> str:
     return _encode(value)
 
 
+_decode = json.JSONDecoder(parse_float=Decimal).decode
+
+
 def loads(text: str | None) -> Any:
     """The value of canonical JSON text (``None`` for SQL NULL)."""
     if text is None:
         return None
-    return json.loads(text, parse_float=Decimal)
+    return _decode(text)

@@ -9,7 +9,8 @@ the parameter order of the driver's paramstyle, each parameter's bind processor)
 the DBAPI cursor of the same connection, so it belongs to the caller's transaction.
 
 The direct path is taken only when it is indistinguishable from Core; otherwise the very same
-statement is executed through Core:
+statement is executed through Core. The connection is examined once per transaction (a
+listener added in the middle of a transaction sees the statements of the next one):
 
 * nothing observes or alters statements: no ``before_cursor_execute``,
   ``after_cursor_execute``, ``handle_error``, ``do_execute``, ``do_executemany`` or
@@ -138,7 +139,7 @@ class Prepared:
         return _run(conn, plan, [plan.parameters(r) for r in rows], many=True)
 
     def _plan(self, conn: sa.Connection, params: Mapping[str, Any]) -> _Plan | None:
-        if _observed(conn) or not conn.in_transaction():
+        if not _direct(conn):
             return None
         dialect = conn.dialect
         by_keys = self._plans.get(dialect)
@@ -150,6 +151,25 @@ class Prepared:
         except KeyError:
             plan = by_keys[keys] = _compile(self.statement, dialect, keys)
             return plan
+
+
+#: ``Connection.info`` key: the transaction for which the connection was last found
+#: unobserved, and whether it was.
+_CHECKED = "trialkit.direct_checked"
+
+
+def _direct(conn: sa.Connection) -> bool:
+    """Whether ``conn`` may run statements directly (checked once per transaction)."""
+    transaction = conn.get_transaction()
+    if transaction is None:
+        return False  # Core begins the transaction (and emits trialkit's BEGIN on SQLite)
+    info = conn.info
+    checked = info.get(_CHECKED)
+    if checked is not None and checked[0] is transaction:
+        return bool(checked[1])
+    direct = not _observed(conn)
+    info[_CHECKED] = (transaction, direct)
+    return direct
 
 
 def _observed(conn: sa.Connection) -> bool:

@@ -81,16 +81,31 @@ class Change:
     protocol_version: str | None = None
 
 
-# The hashed fields are text, integers or NULL as stored (``old``/``new`` already canonical JSON
-# text), so their canonical JSON needs neither the float walk nor a fallback for other types:
-# the same text as canonical.dumps, about half the time.
-_encode_fields = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+# The hashed fields are text, integers or NULL as stored (``old``/``new`` are already canonical
+# JSON text). Their canonical JSON (sorted keys, no spaces, UTF-8 kept) is written here from a
+# template, each text escaped by the json module's own string encoder: the same text as
+# canonical.dumps gives (a test holds them equal), in a fraction of the time. Any other type
+# goes through canonical.dumps.
+_KEYS = tuple(sorted(_HASHED))
+_TEMPLATE = "{" + ",".join(f'"{k}":%s' for k in _KEYS) + "}"
+_escape = json.encoder.encode_basestring  # the encoder json uses with ensure_ascii=False
 _sha256 = hashlib.sha256
+
+
+def _field(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _escape(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    return canonical.dumps(value)
 
 
 def entry_hash(fields: dict[str, Any]) -> str:
     """The hash of an entry from its stored fields (``old``/``new`` as stored JSON text)."""
-    payload = _encode_fields({k: fields[k] for k in _HASHED})
+    payload = _TEMPLATE % tuple([_field(fields[k]) for k in _KEYS])
     return _sha256(payload.encode("utf-8")).hexdigest()
 
 
