@@ -402,6 +402,7 @@ def test_values_under_an_old_version_stay_readable(db: Database, ctx: Context, c
     )
     assert r.protocol_version == "2.0"
     rec = read_form(db, UCM, code, visit="SCR", form_id="VITALS")
+    assert rec.protocol_version == "2.0"  # the row moved to the new version with the save
     assert rec.data["VS"]["systolic_bp"]["pv"] == "1.0"
     assert rec.data["VS"]["heart_rate"]["pv"] == "2.0"
 

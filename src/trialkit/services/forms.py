@@ -319,6 +319,18 @@ class _Stored:
     version: int
     data: str
     derived: str
+    protocol_version_id: int
+
+
+def _update_columns(record: dict[str, Any], row: _Stored) -> dict[str, Any]:
+    """The columns an update writes: the protocol version only when it changes.
+
+    An indexed column named in ``SET`` costs its index entry a rewrite even when the value is
+    the same (on SQLite another page in every commit).
+    """
+    if record["protocol_version_id"] == row.protocol_version_id:
+        return {k: v for k, v in record.items() if k != "protocol_version_id"}
+    return record
 
 
 # One round trip for everything a save reads: the participant, its protocol version and the
@@ -334,6 +346,7 @@ _SAVE_LOOKUP = Prepared(
         form_instance.c.version.label("fi_version"),
         form_instance.c.data.label("fi_data"),
         form_instance.c.derived.label("fi_derived"),
+        form_instance.c.protocol_version_id.label("fi_pv_id"),
     )
     .select_from(participant)
     .join(study, study.c.id == participant.c.study_id)
@@ -388,6 +401,7 @@ def _lookup(
         fi_version,
         fi_data,
         fi_derived,
+        fi_pv_id,
     ) = found
     key = (pv_id, pv_study_id, pv_version, pv_sha256)
     ref = _REFS.get(key)
@@ -396,7 +410,7 @@ def _lookup(
         if len(_REFS) >= 256:
             _REFS.clear()
         _REFS[key] = ref
-    stored = None if fi_id is None else _Stored(fi_id, fi_version, fi_data, fi_derived)
+    stored = None if fi_id is None else _Stored(fi_id, fi_version, fi_data, fi_derived, fi_pv_id)
     return int(participant_id), ref, stored
 
 
@@ -524,7 +538,7 @@ def save_form(
                     table=form_instance,
                     row_id=row.id,
                     action="change",
-                    values=record,
+                    values=_update_columns(record, row),
                     changes=changes,
                     reason=reason,
                     protocol_version=ref.version,

@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -44,12 +43,14 @@ __all__ = ["DirectResult", "Prepared"]
 _Processor = Callable[[Any], Any] | None
 
 
-@dataclass(frozen=True)
 class DirectResult:
     """What a :class:`Prepared` execution returns: the rows (if any) and the row count."""
 
-    rows: Sequence[Sequence[Any]]
-    rowcount: int
+    __slots__ = ("rowcount", "rows")
+
+    def __init__(self, rows: Sequence[Sequence[Any]], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
 
     def first(self) -> Sequence[Any] | None:
         """The first row, or None."""
@@ -117,6 +118,8 @@ class Prepared:
         self._plans: WeakKeyDictionary[Dialect, dict[tuple[str, ...], _Plan | None]] = (
             WeakKeyDictionary()
         )
+        # The plans of the dialect used last: one identity test instead of a weak look-up.
+        self._last: tuple[Dialect | None, dict[tuple[str, ...], _Plan | None]] = (None, {})
 
     def execute(self, conn: sa.Connection, params: Mapping[str, Any] | None = None) -> DirectResult:
         """Run the statement once with ``params``."""
@@ -142,9 +145,10 @@ class Prepared:
         if not _direct(conn):
             return None
         dialect = conn.dialect
-        by_keys = self._plans.get(dialect)
-        if by_keys is None:
+        last, by_keys = self._last
+        if last is not dialect:
             by_keys = self._plans.setdefault(dialect, {})
+            self._last = (dialect, by_keys)
         keys = tuple(params)
         try:
             return by_keys[keys]
