@@ -82,7 +82,7 @@ def write(
     decoded JSON. With ``expected_version`` the update is ``WHERE id = ? AND version = ?`` and
     bumps ``version``; if no row matches :class:`StaleVersion` is raised and nothing is written.
     """
-    name = entity or table.name
+    name = entity or str(table.name)  # a plain str: the table name is SQLAlchemy's subclass
     id_col = table.c.id
     row = dict(values)
 
