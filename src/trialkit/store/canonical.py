@@ -72,7 +72,7 @@ def _c_encoder() -> Callable[[Any], str] | None:
             return "".join(iterencode(value, 0))
 
         sample = {
-            "b": [Decimal("1.50"), None, True, False, -3, "é\n\"\\\u2028", ("t",)],
+            "b": [Decimal("1.50"), None, True, False, -3, 'é\n"\\\u2028', ("t",)],
             "a": {"z": date(2025, 1, 2), "y": datetime(2025, 1, 2, 3, 4, 5, 6), "x": {2}},
             "": [],
         }
