@@ -105,7 +105,8 @@ def _field(value: Any) -> str:
 
 def entry_hash(fields: dict[str, Any]) -> str:
     """The hash of an entry from its stored fields (``old``/``new`` as stored JSON text)."""
-    payload = _TEMPLATE % tuple([_field(fields[k]) for k in _KEYS])
+    values = map(fields.__getitem__, _KEYS)
+    payload = _TEMPLATE % tuple([_escape(v) if type(v) is str else _field(v) for v in values])
     return _sha256(payload.encode("utf-8")).hexdigest()
 
 
