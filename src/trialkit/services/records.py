@@ -83,7 +83,6 @@ def write(
     bumps ``version``; if no row matches :class:`StaleVersion` is raised and nothing is written.
     """
     name = entity or str(table.name)  # a plain str: the table name is SQLAlchemy's subclass
-    id_col = table.c.id
     row = dict(values)
 
     def as_json(column: str, value: Any) -> Any:
@@ -101,7 +100,7 @@ def write(
         new_id = row_id
         if changes is None:
             old = (
-                conn.execute(sa.select(*[table.c[k] for k in row]).where(id_col == row_id))
+                conn.execute(sa.select(*[table.c[k] for k in row]).where(table.c.id == row_id))
                 .one()
                 ._mapping
             )

@@ -140,25 +140,47 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
         return seq
     start = (seq, prev)
     stamp = _stamp(at)
+    dumps = canonical.dumps
+    # What entry_hash computes, written out for the fields at hand (the template's keys are
+    # sorted: action, actor, at, entity, entity_id, new, old, path, prev_hash,
+    # protocol_version, reason, seq); verify() recomputes every hash with entry_hash.
+    common = _field(actor), _field(stamp)
     rows: list[dict[str, Any]] = []
     for ch in changes:
         seq += 1
-        row: dict[str, Any] = {
-            "seq": seq,
-            "at": stamp,
-            "actor": actor,
-            "action": ch.action,
-            "entity": ch.entity,
-            "entity_id": ch.entity_id,
-            "path": ch.path,
-            "old": None if ch.old is None else canonical.dumps(ch.old),
-            "new": None if ch.new is None else canonical.dumps(ch.new),
-            "reason": ch.reason,
-            "protocol_version": ch.protocol_version,
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = entry_hash(row)
-        rows.append(row)
+        old = None if ch.old is None else dumps(ch.old)
+        new = None if ch.new is None else dumps(ch.new)
+        payload = _TEMPLATE % (
+            _field(ch.action),
+            *common,
+            _field(ch.entity),
+            _field(ch.entity_id),
+            _field(new),
+            _field(old),
+            _field(ch.path),
+            _escape(prev),
+            _field(ch.protocol_version),
+            _field(ch.reason),
+            seq,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": stamp,
+                "actor": actor,
+                "action": ch.action,
+                "entity": ch.entity,
+                "entity_id": ch.entity_id,
+                "path": ch.path,
+                "old": old,
+                "new": new,
+                "reason": ch.reason,
+                "protocol_version": ch.protocol_version,
+                "prev_hash": prev,
+                "hash": _sha256(payload.encode("utf-8")).hexdigest(),
+            }
+        )
+        prev = rows[-1]["hash"]
     # The head moves first, guarded by the head the entries chain on, then the entries follow
     # in one statement; both belong to the caller's transaction.
     moved = _MOVE_HEAD.execute(
