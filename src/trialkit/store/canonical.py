@@ -30,9 +30,16 @@ _LEAVES = frozenset({str, int, bool, type(None), Decimal, date, datetime})
 
 
 def _no_floats(value: Any) -> None:
+    leaves = _LEAVES
+    if type(value) is dict:  # the commonest value: one item's entry, plain values only
+        for v in value.values():
+            if type(v) not in leaves:
+                break
+        else:
+            return
     # An explicit stack, not recursion: this walk runs for every JSON value written.
     stack = [value]
-    pop, push_all, leaves = stack.pop, stack.extend, _LEAVES
+    pop, push_all = stack.pop, stack.extend
     while stack:
         v = pop()
         if type(v) in leaves:
