@@ -402,6 +402,7 @@ def test_values_under_an_old_version_stay_readable(db: Database, ctx: Context, c
     )
     assert r.protocol_version == "2.0"
     rec = read_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS")
+    assert rec.protocol_version == "2.0"  # the row moved to the new version with the save
     assert rec.data["VS"]["systolic_bp"]["pv"] == "1.0"
     assert rec.data["VS"]["heart_rate"]["pv"] == "2.0"
 
@@ -460,6 +461,51 @@ def test_a_save_is_six_statements_and_chains_exactly(db: Database, ctx: Context,
         ).all()
     assert [p for p, _, _ in rows] == ["VS/temperature", "VS/heart_rate"]
     assert rows[0].prev_hash == rows[1].hash
+
+
+def test_saves_store_the_same_run_direct_or_through_core(
+    db: Database, ctx: Context, code: str
+) -> None:
+    # A listener on the engine makes the prepared statements go through Core; without one they
+    # run on the driver's cursor. Either way the rows, the entries and the chain are the same.
+    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+
+    def listen(*_a: Any) -> None:
+        pass
+
+    texts: dict[str, tuple[Any, ...]] = {}
+    for version, (how, rate) in enumerate([("direct", "70"), ("core", "71")], start=1):
+        if how == "core":
+            sa.event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            save_form(
+                db,
+                ctx,
+                UCM,
+                code,
+                visit="SCR",
+                form_id="VITALS",
+                values={**VITALS, "heart_rate": rate},
+                expected_version=version,
+                reason="re-measured",
+            )
+        finally:
+            if how == "core":
+                sa.event.remove(db.engine, "before_cursor_execute", listen)
+        with db.read() as conn:
+            entry = conn.execute(
+                sa.select(audit_log.c.at, audit_log.c.entity, audit_log.c.new)
+                .order_by(audit_log.c.seq.desc())
+                .limit(1)
+            ).one()
+            updated = conn.execute(
+                sa.text("SELECT CAST(updated_at AS VARCHAR(40)) FROM form_instance")
+            ).scalar_one()
+        texts[how] = (entry.at, entry.entity, canonical.loads(entry.new)["raw"], updated)
+    assert texts["direct"] == (texts["core"][0], "form_instance", "70", texts["core"][3])
+    assert texts["core"][2] == "71"
+    with db.read() as conn:
+        assert verify(conn).ok
 
 
 def test_unknown_participant_or_study_is_not_found(db: Database, ctx: Context, code: str) -> None:

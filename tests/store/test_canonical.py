@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -38,3 +39,10 @@ _json = st.recursive(
 @given(_json)
 def test_round_trip(value: Any) -> None:
     assert canonical.loads(canonical.dumps(value)) == value
+
+
+@given(_json)
+def test_text_is_that_of_json_dumps_with_the_canonical_options(value: Any) -> None:
+    # The shared encoder must give exactly the text json.dumps gives: stored hashes depend on it.
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical.dumps(value) == expected

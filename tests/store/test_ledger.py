@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 from typer import Typer
 from typer.testing import CliRunner
 
 from trialkit.cli import audit as audit_cli
 from trialkit.errors import StorageError
-from trialkit.store import Change, Database, append, entry_hash, head, verify
+from trialkit.store import Change, Database, append, canonical, entry_hash, head, verify
 from trialkit.store.ledger import HEAD_KEY
 from trialkit.store.tables import audit_log
 
@@ -56,6 +59,40 @@ def test_an_untouched_chain_verifies(db: Database) -> None:
     assert all(entry_hash(dict(r)) == r["hash"] for r in rows)
     assert rows[2]["old"] == "2"
     assert rows[2]["new"] == "3"
+
+
+_text = st.text()  # any code point: quotes, backslashes, control characters, non-ASCII
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**62),
+    actor=_text,
+    path=_text,
+    old=st.none() | _text,
+    new=st.none() | _text,
+    reason=st.none() | _text,
+)
+def test_the_entry_hash_is_the_sha256_of_the_canonical_json_of_its_fields(
+    seq: int, actor: str, path: str, old: str | None, new: str | None, reason: str | None
+) -> None:
+    fields = {
+        "seq": seq,
+        "at": "2025-03-10T09:30:00.000000",
+        "actor": actor,
+        "action": "change",
+        "entity": "form_instance",
+        "entity_id": "7",
+        "path": path,
+        "old": old,
+        "new": new,
+        "reason": reason,
+        "protocol_version": "1.0",
+        "prev_hash": "0" * 64,
+        "hash": "not hashed",
+    }
+    hashed = {k: v for k, v in fields.items() if k != "hash"}
+    expected = hashlib.sha256(canonical.dumps(hashed).encode("utf-8")).hexdigest()
+    assert entry_hash(fields) == expected
 
 
 def test_an_edited_entry_is_found(db: Database) -> None:

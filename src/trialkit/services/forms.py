@@ -32,7 +32,7 @@ from trialkit.services.context import Context
 from trialkit.services.ports import RuleEvaluator, Scorer
 from trialkit.services.records import FieldChange, StaleVersion, write
 from trialkit.services.values import parse_item, typed_form
-from trialkit.store import Database, canonical
+from trialkit.store import Database, Prepared, canonical
 from trialkit.store.tables import (
     data_query,
     form_instance,
@@ -321,11 +321,23 @@ class _Stored:
     version: int
     data: str
     derived: str
+    protocol_version_id: int
+
+
+def _update_columns(record: dict[str, Any], row: _Stored) -> dict[str, Any]:
+    """The columns an update writes: the protocol version only when it changes.
+
+    An indexed column named in ``SET`` costs its index entry a rewrite even when the value is
+    the same (on SQLite another page in every commit).
+    """
+    if record["protocol_version_id"] == row.protocol_version_id:
+        return {k: v for k, v in record.items() if k != "protocol_version_id"}
+    return record
 
 
 # One round trip for everything a save reads: the participant, its protocol version and the
-# form instance (if any). Built once; executed with parameters.
-_SAVE_LOOKUP = (
+# form instance (if any). Built once; executed with parameters on the driver's cursor.
+_SAVE_LOOKUP = Prepared(
     sa.select(
         participant.c.id.label("participant_id"),
         site.c.code.label("site_code"),
@@ -337,6 +349,7 @@ _SAVE_LOOKUP = (
         form_instance.c.version.label("fi_version"),
         form_instance.c.data.label("fi_data"),
         form_instance.c.derived.label("fi_derived"),
+        form_instance.c.protocol_version_id.label("fi_pv_id"),
     )
     .select_from(participant)
     .join(study, study.c.id == participant.c.study_id)
@@ -368,8 +381,8 @@ def _lookup(
     form_id: str,
     instance_no: int,
 ) -> tuple[int, studies.ProtocolRef, _Stored | None]:
-    found = conn.execute(
-        _SAVE_LOOKUP,
+    found = _SAVE_LOOKUP.execute(
+        conn,
         {
             "study_code": study_code,
             "code": participant_code,
@@ -383,20 +396,29 @@ def _lookup(
         raise NotFound(  # pragma: no cover - load raised
             f"study {study_code}: no participant {participant_code!r}", code="PART.E003"
         )
-    require(ctx.principal, Permission.WRITE, study_code, found.site_code)
-    key = (found.pv_id, found.pv_study_id, found.pv_version, found.pv_sha256)
+    (
+        participant_id,
+        site_code,
+        pv_id,
+        pv_study_id,
+        pv_version,
+        pv_sha256,
+        fi_id,
+        fi_version,
+        fi_data,
+        fi_derived,
+        fi_pv_id,
+    ) = found
+    require(ctx.principal, Permission.WRITE, study_code, site_code)
+    key = (pv_id, pv_study_id, pv_version, pv_sha256)
     ref = _REFS.get(key)
     if ref is None:
-        ref = studies.protocol_by_id(conn, found.pv_id)
+        ref = studies.protocol_by_id(conn, pv_id)
         if len(_REFS) >= 256:
             _REFS.clear()
         _REFS[key] = ref
-    stored = (
-        None
-        if found.fi_id is None
-        else _Stored(found.fi_id, found.fi_version, found.fi_data, found.fi_derived)
-    )
-    return int(found.participant_id), ref, stored
+    stored = None if fi_id is None else _Stored(fi_id, fi_version, fi_data, fi_derived, fi_pv_id)
+    return int(participant_id), ref, stored
 
 
 def save_form(
@@ -523,7 +545,7 @@ def save_form(
                     table=form_instance,
                     row_id=row.id,
                     action="change",
-                    values=record,
+                    values=_update_columns(record, row),
                     changes=changes,
                     reason=reason,
                     protocol_version=ref.version,

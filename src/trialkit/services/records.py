@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from trialkit.services.context import Context
-from trialkit.store import Change, append, canonical
+from trialkit.store import Change, Prepared, append, canonical
 
 __all__ = ["FieldChange", "StaleVersion", "write"]
 
@@ -34,28 +34,29 @@ class StaleVersion(Exception):
     """The guarded update found another version than expected; nothing was written."""
 
 
-# Statements are built once per table (and guard) and executed with parameters: the columns
-# written are given by the parameter keys, so one statement serves every caller of a table.
+# Statements are built once per table (and guard) and executed with parameters on the driver's
+# cursor (see trialkit.store.direct): the columns written are given by the parameter keys, so
+# one statement serves every caller of a table.
 _ROW_ID = "_trialkit_row_id"
 _EXPECTED = "_trialkit_expected_version"
-_INSERTS: dict[sa.Table, sa.Insert] = {}
-_UPDATES: dict[tuple[sa.Table, bool], sa.Update] = {}
+_INSERTS: dict[sa.Table, Prepared] = {}
+_UPDATES: dict[tuple[sa.Table, bool], Prepared] = {}
 
 
-def _insert(table: sa.Table) -> sa.Insert:
+def _insert(table: sa.Table) -> Prepared:
     stmt = _INSERTS.get(table)
     if stmt is None:
-        stmt = _INSERTS.setdefault(table, table.insert().returning(table.c.id))
+        stmt = _INSERTS.setdefault(table, Prepared(table.insert().returning(table.c.id)))
     return stmt
 
 
-def _update(table: sa.Table, guarded: bool) -> sa.Update:
+def _update(table: sa.Table, guarded: bool) -> Prepared:
     stmt = _UPDATES.get((table, guarded))
     if stmt is None:
-        stmt = table.update().where(table.c.id == sa.bindparam(_ROW_ID))
+        update = table.update().where(table.c.id == sa.bindparam(_ROW_ID))
         if guarded:
-            stmt = stmt.where(table.c.version == sa.bindparam(_EXPECTED))
-        stmt = _UPDATES.setdefault((table, guarded), stmt)
+            update = update.where(table.c.version == sa.bindparam(_EXPECTED))
+        stmt = _UPDATES.setdefault((table, guarded), Prepared(update))
     return stmt
 
 
@@ -81,15 +82,14 @@ def write(
     decoded JSON. With ``expected_version`` the update is ``WHERE id = ? AND version = ?`` and
     bumps ``version``; if no row matches :class:`StaleVersion` is raised and nothing is written.
     """
-    name = entity or table.name
-    id_col = table.c.id
+    name = entity or str(table.name)  # a plain str: the table name is SQLAlchemy's subclass
     row = dict(values)
 
     def as_json(column: str, value: Any) -> Any:
         return canonical.loads(value) if column in json_columns and value is not None else value
 
     if row_id is None:
-        new_id = conn.execute(_insert(table), row).scalar_one()
+        new_id = _insert(table).execute(conn, row).scalar_one()
         audited = (
             list(changes)
             if changes is not None
@@ -100,7 +100,7 @@ def write(
         new_id = row_id
         if changes is None:
             old = (
-                conn.execute(sa.select(*[table.c[k] for k in row]).where(id_col == row_id))
+                conn.execute(sa.select(*[table.c[k] for k in row]).where(table.c.id == row_id))
                 .one()
                 ._mapping
             )
@@ -116,7 +116,7 @@ def write(
         if expected_version is not None:
             params["version"] = expected_version + 1
             params[_EXPECTED] = expected_version
-        if conn.execute(_update(table, expected_version is not None), params).rowcount != 1:
+        if _update(table, expected_version is not None).execute(conn, params).rowcount != 1:
             raise StaleVersion(row_id)
         verb = action or "update"
     append(

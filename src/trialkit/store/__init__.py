@@ -2,6 +2,7 @@
 
 from trialkit.store import canonical
 from trialkit.store.database import Database
+from trialkit.store.direct import DirectResult, Prepared
 from trialkit.store.engine import DATABASE_URL_ENV, DEFAULT_SQLITE_FILE, default_url, make_engine
 from trialkit.store.ledger import Change, Problem, Verification, append, entry_hash, head, verify
 from trialkit.store.migrate import (
@@ -19,6 +20,8 @@ __all__ = [
     "GENESIS_HASH",
     "Change",
     "Database",
+    "DirectResult",
+    "Prepared",
     "Problem",
     "UpgradeResult",
     "Verification",

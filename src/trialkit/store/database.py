@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from trialkit.errors import StorageError
+from trialkit.store.direct import Prepared
 from trialkit.store.engine import make_engine
 from trialkit.store.ledger import HEAD_KEY
 from trialkit.store.tables import audit_head
@@ -27,8 +28,10 @@ __all__ = ["Database"]
 
 _READ_ONLY = "trialkit_read_only"
 
-# Built once: executing a prebuilt statement skips SQLAlchemy's statement construction.
-_LOCK = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+# Built once and run on the driver's cursor (see trialkit.store.direct).
+_LOCK = Prepared(
+    sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+)
 
 
 class Database:
@@ -53,14 +56,15 @@ class Database:
         """One write transaction holding the ledger lock; commits on success, else rolls back."""
         try:
             with self.engine.begin() as conn:
-                locked = conn.execute(_LOCK).first()
+                locked = _LOCK.execute(conn).first()
                 if locked is None:
                     raise StorageError(
                         "the database has no audit ledger head: it was not created by trialkit",
                         code="STORE.E020",
                         hint="run `trialkit db upgrade` on it first",
                     )
-                conn.info[HEAD_KEY] = (int(locked.seq), str(locked.hash))
+                seq, hash_ = locked
+                conn.info[HEAD_KEY] = (int(seq), str(hash_))
                 try:
                     yield conn
                 finally:

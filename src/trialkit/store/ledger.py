@@ -19,6 +19,7 @@ callers reach through the one write path (:func:`trialkit.services.records.write
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import StorageError
 from trialkit.store import canonical
+from trialkit.store.direct import Prepared
 from trialkit.store.tables import GENESIS_HASH, audit_head, audit_log
 
 __all__ = ["Change", "Problem", "Verification", "append", "entry_hash", "head", "verify"]
@@ -36,10 +38,10 @@ __all__ = ["Change", "Problem", "Verification", "append", "entry_hash", "head", 
 #: ledger lock, for :func:`append` (removed when the transaction ends).
 HEAD_KEY = "trialkit.ledger_head"
 
-# Built once and executed with parameters: no statement construction per append.
-_READ_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash)
-_INSERT = audit_log.insert()
-_MOVE_HEAD = (
+# Built once and run with parameters on the driver's cursor (see trialkit.store.direct).
+_READ_HEAD = Prepared(sa.select(audit_head.c.seq, audit_head.c.hash))
+_INSERT = Prepared(audit_log.insert())
+_MOVE_HEAD = Prepared(
     audit_head.update()
     .where(
         audit_head.c.id == 1,
@@ -79,10 +81,33 @@ class Change:
     protocol_version: str | None = None
 
 
+# The hashed fields are text, integers or NULL as stored (``old``/``new`` are already canonical
+# JSON text). Their canonical JSON (sorted keys, no spaces, UTF-8 kept) is written here from a
+# template, each text escaped by the json module's own string encoder: the same text as
+# canonical.dumps gives (a test holds them equal), in a fraction of the time. Any other type
+# goes through canonical.dumps.
+_KEYS = tuple(sorted(_HASHED))
+_TEMPLATE = "{" + ",".join(f'"{k}":%s' for k in _KEYS) + "}"
+_escape = json.encoder.encode_basestring  # the encoder json uses with ensure_ascii=False
+_sha256 = hashlib.sha256
+
+
+def _field(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _escape(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    return canonical.dumps(value)
+
+
 def entry_hash(fields: dict[str, Any]) -> str:
     """The hash of an entry from its stored fields (``old``/``new`` as stored JSON text)."""
-    payload = canonical.dumps({k: fields[k] for k in _HASHED})
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    values = map(fields.__getitem__, _KEYS)
+    payload = _TEMPLATE % tuple([_escape(v) if type(v) is str else _field(v) for v in values])
+    return _sha256(payload.encode("utf-8")).hexdigest()
 
 
 def _stamp(at: datetime) -> str:
@@ -91,8 +116,15 @@ def _stamp(at: datetime) -> str:
 
 def head(conn: sa.Connection) -> tuple[int, str]:
     """The (seq, hash) of the newest entry as recorded in ``audit_head``."""
-    row = conn.execute(_READ_HEAD).one()
-    return int(row.seq), str(row.hash)
+    found = _READ_HEAD.execute(conn).first()
+    if found is None:
+        raise StorageError(
+            "the database has no audit ledger head: it was not created by trialkit",
+            code="STORE.E020",
+            hint="run `trialkit db upgrade` on it first",
+        )
+    seq, hash_ = found
+    return int(seq), str(hash_)
 
 
 def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[Change]) -> int:
@@ -108,30 +140,51 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
         return seq
     start = (seq, prev)
     stamp = _stamp(at)
+    dumps = canonical.dumps
+    # What entry_hash computes, written out for the fields at hand (the template's keys are
+    # sorted: action, actor, at, entity, entity_id, new, old, path, prev_hash,
+    # protocol_version, reason, seq); verify() recomputes every hash with entry_hash.
+    common = _field(actor), _field(stamp)
     rows: list[dict[str, Any]] = []
     for ch in changes:
         seq += 1
-        row: dict[str, Any] = {
-            "seq": seq,
-            "at": stamp,
-            "actor": actor,
-            "action": ch.action,
-            "entity": ch.entity,
-            "entity_id": ch.entity_id,
-            "path": ch.path,
-            "old": None if ch.old is None else canonical.dumps(ch.old),
-            "new": None if ch.new is None else canonical.dumps(ch.new),
-            "reason": ch.reason,
-            "protocol_version": ch.protocol_version,
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = entry_hash(row)
-        rows.append(row)
+        old = None if ch.old is None else dumps(ch.old)
+        new = None if ch.new is None else dumps(ch.new)
+        payload = _TEMPLATE % (
+            _field(ch.action),
+            *common,
+            _field(ch.entity),
+            _field(ch.entity_id),
+            _field(new),
+            _field(old),
+            _field(ch.path),
+            _escape(prev),
+            _field(ch.protocol_version),
+            _field(ch.reason),
+            seq,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": stamp,
+                "actor": actor,
+                "action": ch.action,
+                "entity": ch.entity,
+                "entity_id": ch.entity_id,
+                "path": ch.path,
+                "old": old,
+                "new": new,
+                "reason": ch.reason,
+                "protocol_version": ch.protocol_version,
+                "prev_hash": prev,
+                "hash": _sha256(payload.encode("utf-8")).hexdigest(),
+            }
+        )
+        prev = rows[-1]["hash"]
     # The head moves first, guarded by the head the entries chain on, then the entries follow
     # in one statement; both belong to the caller's transaction.
-    moved = conn.execute(
-        _MOVE_HEAD,
-        {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev},
+    moved = _MOVE_HEAD.execute(
+        conn, {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev}
     )
     if moved.rowcount != 1:
         raise StorageError(
@@ -139,7 +192,7 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
             code="STORE.E022",
             hint="retry the change; nothing of it was kept",
         )
-    conn.execute(_INSERT, rows)
+    _INSERT.executemany(conn, rows)
     if known is not None:
         conn.info[HEAD_KEY] = (seq, prev)
     return seq

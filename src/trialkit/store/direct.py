@@ -1,0 +1,255 @@
+"""Prebuilt statements run on the driver's cursor of the caller's connection, in its transaction.
+
+The write path runs the same few statements for every change: the ledger lock, the save's
+look-up, the row insert or guarded update, the head move and the audit insert. SQLAlchemy Core
+spends about 20 µs per execution on SQLite (building its execution context, result and events)
+and more on PostgreSQL: more than SQLite needs to run such a statement. A :class:`Prepared`
+statement is compiled by SQLAlchemy once per dialect and set of parameter names (the SQL text,
+the parameter order of the driver's paramstyle, each parameter's bind processor) and then run on
+the DBAPI cursor of the same connection, so it belongs to the caller's transaction.
+
+The direct path is taken only when it is indistinguishable from Core; otherwise the very same
+statement is executed through Core. The connection is examined once per transaction (a
+listener added in the middle of a transaction sees the statements of the next one):
+
+* nothing observes or alters statements: no ``before_cursor_execute``,
+  ``after_cursor_execute``, ``handle_error``, ``do_execute``, ``do_executemany`` or
+  ``do_setinputsizes`` listener, no SQL echo or ``sqlalchemy.engine`` logging at INFO, no
+  ``schema_translate_map``, no driver that needs ``setinputsizes``;
+* the connection is already in a transaction (so Core's autobegin, and the ``BEGIN IMMEDIATE``
+  that trialkit's SQLite engine emits from the ``begin`` event, have happened);
+* the statement needs no Python-side column defaults, no expanding (``IN``) parameters, and its
+  result columns need no result processing in this dialect.
+
+A driver error is raised as SQLAlchemy's own exception class (``sa.exc.IntegrityError``,
+``sa.exc.OperationalError``, ...) with the original chained, and a lost connection is
+invalidated, as Core does.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import BindTyping
+
+__all__ = ["DirectResult", "Prepared"]
+
+_Processor = Callable[[Any], Any] | None
+
+
+class DirectResult:
+    """What a :class:`Prepared` execution returns: the rows (if any) and the row count."""
+
+    __slots__ = ("rowcount", "rows")
+
+    def __init__(self, rows: Sequence[Sequence[Any]], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def first(self) -> Sequence[Any] | None:
+        """The first row, or None."""
+        return self.rows[0] if self.rows else None
+
+    def scalar_one(self) -> Any:
+        """The first column of the only row; raises unless there is exactly one row."""
+        if len(self.rows) != 1:
+            if not self.rows:
+                raise sa.exc.NoResultFound("no row was found when exactly one was required")
+            raise sa.exc.MultipleResultsFound(
+                "multiple rows were found when exactly one was required"
+            )
+        return self.rows[0][0]
+
+
+class _Plan:
+    """The SQL text of one compiled statement and how to turn parameters into driver ones."""
+
+    __slots__ = ("binds", "getter", "passthrough", "positional", "sql")
+
+    def __init__(
+        self,
+        sql: str,
+        positional: bool,
+        binds: Sequence[tuple[str, str | None, Any, _Processor]],
+    ) -> None:
+        # binds: (name in the SQL, parameter key or None for a constant, the constant, processor)
+        self.sql = sql
+        self.positional = positional
+        self.binds = tuple(binds)
+        plain = all(key is not None and process is None for _, key, _, process in self.binds)
+        keys = [key for _, key, _, _ in self.binds]
+        # The common cases without a loop in Python: every value taken as given.
+        self.passthrough = plain and not positional and all(n == k for n, k, _, _ in self.binds)
+        self.getter = operator.itemgetter(*keys) if plain and positional and len(keys) > 1 else None
+
+    def parameters(self, params: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+        if self.getter is not None:
+            values: Sequence[Any] = self.getter(params)
+            return values
+        if self.passthrough:
+            return params
+        values = [
+            (params[key] if key is not None else constant)
+            if process is None
+            else process(params[key] if key is not None else constant)
+            for _, key, constant, process in self.binds
+        ]
+        if self.positional:
+            return values
+        return {name: value for (name, _, _, _), value in zip(self.binds, values, strict=True)}
+
+
+class Prepared:
+    """A Core statement compiled once per dialect, executed on the DBAPI cursor when it may be.
+
+    ``execute``/``executemany`` take the parameters Core would take (keys are bind parameter
+    names, or column names for an INSERT/UPDATE without ``values()``) and return a
+    :class:`DirectResult` on either path.
+    """
+
+    def __init__(self, statement: sa.Executable) -> None:
+        self.statement = statement
+        self._plans: WeakKeyDictionary[Dialect, dict[tuple[str, ...], _Plan | None]] = (
+            WeakKeyDictionary()
+        )
+        # The plans of the dialect used last: one identity test instead of a weak look-up.
+        self._last: tuple[Dialect | None, dict[tuple[str, ...], _Plan | None]] = (None, {})
+
+    def execute(self, conn: sa.Connection, params: Mapping[str, Any] | None = None) -> DirectResult:
+        """Run the statement once with ``params``."""
+        given = params if params is not None else {}
+        plan = self._plan(conn, given)
+        if plan is None:
+            result = conn.execute(self.statement, dict(given))
+            rows = result.all() if result.returns_rows else []
+            return DirectResult(rows, result.rowcount)
+        return _run(conn, plan, plan.parameters(given), many=False)
+
+    def executemany(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> DirectResult:
+        """Run the statement (a DML statement without RETURNING) once per row of ``rows``."""
+        if not rows:
+            return DirectResult([], 0)
+        plan = self._plan(conn, rows[0])
+        if plan is None:
+            result = conn.execute(self.statement, [dict(r) for r in rows])
+            return DirectResult([], result.rowcount)
+        return _run(conn, plan, [plan.parameters(r) for r in rows], many=True)
+
+    def _plan(self, conn: sa.Connection, params: Mapping[str, Any]) -> _Plan | None:
+        if not _direct(conn):
+            return None
+        dialect = conn.dialect
+        last, by_keys = self._last
+        if last is not dialect:
+            by_keys = self._plans.setdefault(dialect, {})
+            self._last = (dialect, by_keys)
+        keys = tuple(params)
+        try:
+            return by_keys[keys]
+        except KeyError:
+            plan = by_keys[keys] = _compile(self.statement, dialect, keys)
+            return plan
+
+
+#: ``Connection.info`` key: the transaction for which the connection was last found
+#: unobserved, and whether it was.
+_CHECKED = "trialkit.direct_checked"
+
+
+def _direct(conn: sa.Connection) -> bool:
+    """Whether ``conn`` may run statements directly (checked once per transaction)."""
+    transaction = conn.get_transaction()
+    if transaction is None:
+        return False  # Core begins the transaction (and emits trialkit's BEGIN on SQLite)
+    info = conn.info
+    checked = info.get(_CHECKED)
+    if checked is not None and checked[0] is transaction:
+        return bool(checked[1])
+    direct = not _observed(conn)
+    info[_CHECKED] = (transaction, direct)
+    return direct
+
+
+def _observed(conn: sa.Connection) -> bool:
+    # Anything that would see or change the statement on its way through Core.
+    events = conn.dispatch
+    dialect_events = conn.dialect.dispatch
+    return bool(
+        events.before_cursor_execute
+        or events.after_cursor_execute
+        or dialect_events.handle_error
+        or dialect_events.do_execute
+        or dialect_events.do_executemany
+        or dialect_events.do_setinputsizes
+        or conn.engine.logger.isEnabledFor(logging.INFO)
+        or conn.get_execution_options().get("schema_translate_map")
+    )
+
+
+def _compile(statement: sa.Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
+    """The direct plan of ``statement`` for ``dialect`` and parameter ``keys``, or None."""
+    if dialect.bind_typing is BindTyping.SETINPUTSIZES:
+        return None  # Core passes the parameter types to the driver first
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+    if (
+        compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+    ):
+        return None
+    for column in getattr(statement, "exported_columns", ()):
+        if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+            return None
+    if compiled.positional:
+        names = list(compiled.positiontup or ())
+    else:
+        names = list(dict.fromkeys(compiled.bind_names.values()))
+    escaped = compiled.escaped_bind_names or {}
+    given = set(keys)
+    binds: list[tuple[str, str | None, Any, _Processor]] = []
+    for name in names:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.key in given:
+            binds.append((escaped.get(name, name), bind.key, None, process))
+        elif bind.callable is None and not bind.required:
+            binds.append((escaped.get(name, name), None, bind.value, process))
+        else:
+            return None  # a missing or computed value: Core raises or computes it
+    return _Plan(compiled.string, bool(compiled.positional), binds)
+
+
+def _run(conn: sa.Connection, plan: _Plan, parameters: Any, *, many: bool) -> DirectResult:
+    dbapi_connection = conn.connection.dbapi_connection
+    assert dbapi_connection is not None  # a connection in a transaction has one
+    cursor = dbapi_connection.cursor()
+    try:
+        if many:
+            cursor.executemany(plan.sql, parameters)
+        else:
+            cursor.execute(plan.sql, parameters)
+        rows = cursor.fetchall() if cursor.description is not None else []
+        return DirectResult(rows, cursor.rowcount)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        dialect = conn.dialect
+        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        error = sa.exc.DBAPIError.instance(
+            plan.sql,
+            parameters,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        )
+        if lost:
+            conn.invalidate(exc)
+        raise error from exc
+    finally:
+        cursor.close()
