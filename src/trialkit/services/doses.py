@@ -23,6 +23,7 @@ from trialkit.services.access import Permission
 from trialkit.services.anchors import anchors_set_by, current_anchors, set_anchor
 from trialkit.services.context import Context, naive
 from trialkit.services.lifecycle import Status, Step
+from trialkit.services.locks import ensure_unlocked
 from trialkit.services.records import write
 from trialkit.store import Database, canonical
 from trialkit.store.tables import dose_record, form_instance
@@ -98,6 +99,7 @@ def record_dose(
         raise DoseError("the product lot number is required", code="DOSE.E012")
     with db.write() as conn:
         p = participants.load_checked(conn, ctx, study_code, code, Permission.WRITE)
+        ensure_unlocked(conn, None, p.id)
         if p.status not in (Status.ENROLLED, Status.ON_STUDY):
             raise TransitionError(
                 f"participant is {p.status.value}: doses are given only when enrolled or on study",

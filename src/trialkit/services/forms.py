@@ -29,8 +29,16 @@ from trialkit.protocol import Form, ItemGroup, Study
 from trialkit.services import participants, safety, studies
 from trialkit.services.access import Permission, require
 from trialkit.services.context import Context
+from trialkit.services.locks import ensure_unlocked
+from trialkit.services.monitoring import clear_changed
 from trialkit.services.ports import RuleEvaluator, Scorer
+from trialkit.services.queries import (
+    close_check_query,
+    open_check_query,
+    outstanding_check_queries,
+)
 from trialkit.services.records import FieldChange, StaleVersion, write
+from trialkit.services.signatures import void_covering
 from trialkit.services.values import parse_item, typed_form
 from trialkit.store import Database, Prepared, canonical
 from trialkit.store.tables import (
@@ -38,6 +46,9 @@ from trialkit.store.tables import (
     form_instance,
     participant,
     protocol_version,
+    record_lock,
+    sdv_mark,
+    signature,
     site,
     study,
     visit_record,
@@ -335,8 +346,64 @@ def _update_columns(record: dict[str, Any], row: _Stored) -> dict[str, Any]:
     return record
 
 
-# One round trip for everything a save reads: the participant, its protocol version and the
-# form instance (if any). Built once; executed with parameters on the driver's cursor.
+# Whether anything of the oversight layer concerns the save: an active lock on the study, the
+# participant or the form; a valid signature covering the form (its own, its visit's, the
+# casebook); an active SDV mark on the form; an open or answered query an edit check opened on
+# it. Evaluated inside the look-up, so a save that none of them concerns costs no extra round
+# trip; only a flag that is set leads to more work.
+_LOCKED = (
+    sa.exists()
+    .where(
+        record_lock.c.unlocked_at.is_(None),
+        sa.or_(
+            sa.and_(record_lock.c.scope == "study", record_lock.c.study_id == study.c.id),
+            sa.and_(
+                record_lock.c.scope == "participant",
+                record_lock.c.participant_id == participant.c.id,
+            ),
+            sa.and_(
+                record_lock.c.scope == "form",
+                record_lock.c.form_instance_id == form_instance.c.id,
+            ),
+        ),
+    )
+    .label("locked")
+)
+_SIGNED = (
+    sa.exists()
+    .where(
+        signature.c.participant_id == participant.c.id,
+        signature.c.voided_at.is_(None),
+        sa.or_(
+            signature.c.scope == "casebook",
+            sa.and_(
+                signature.c.scope == "visit", signature.c.visit_key == sa.bindparam("visit_key")
+            ),
+            sa.and_(
+                signature.c.scope == "form", signature.c.form_instance_id == form_instance.c.id
+            ),
+        ),
+    )
+    .label("signed")
+)
+_VERIFIED = (
+    sa.exists()
+    .where(sdv_mark.c.form_instance_id == form_instance.c.id, sdv_mark.c.cleared_at.is_(None))
+    .label("verified")
+)
+_CHECK_QUERIES = (
+    sa.exists()
+    .where(
+        data_query.c.form_instance_id == form_instance.c.id,
+        data_query.c.check_id.is_not(None),
+        data_query.c.status != "closed",
+    )
+    .label("check_queries")
+)
+
+# One round trip for everything a save reads: the participant, its protocol version, the form
+# instance (if any) and the oversight flags above. Built once; executed with parameters on the
+# driver's cursor.
 _SAVE_LOOKUP = Prepared(
     sa.select(
         participant.c.id.label("participant_id"),
@@ -350,6 +417,11 @@ _SAVE_LOOKUP = Prepared(
         form_instance.c.data.label("fi_data"),
         form_instance.c.derived.label("fi_derived"),
         form_instance.c.protocol_version_id.label("fi_pv_id"),
+        study.c.id.label("study_id"),
+        _LOCKED,
+        _SIGNED,
+        _VERIFIED,
+        _CHECK_QUERIES,
     )
     .select_from(participant)
     .join(study, study.c.id == participant.c.study_id)
@@ -372,6 +444,15 @@ _SAVE_LOOKUP = Prepared(
 _REFS: dict[tuple[int, int, str, str], studies.ProtocolRef] = {}
 
 
+@dataclass(frozen=True)
+class _Flags:
+    """What of the oversight layer concerns a save (see ``_LOCKED`` and the others)."""
+
+    signed: bool
+    verified: bool
+    check_queries: bool
+
+
 def _lookup(
     conn: sa.Connection,
     ctx: Context,
@@ -380,7 +461,7 @@ def _lookup(
     visit: str,
     form_id: str,
     instance_no: int,
-) -> tuple[int, studies.ProtocolRef, _Stored | None]:
+) -> tuple[int, studies.ProtocolRef, _Stored | None, _Flags]:
     found = _SAVE_LOOKUP.execute(
         conn,
         {
@@ -408,8 +489,15 @@ def _lookup(
         fi_data,
         fi_derived,
         fi_pv_id,
+        study_id,
+        locked,
+        signed,
+        verified,
+        check_queries,
     ) = found
     require(ctx.principal, Permission.WRITE, study_code, site_code)
+    if locked:
+        ensure_unlocked(conn, int(study_id), int(participant_id), fi_id)
     key = (pv_id, pv_study_id, pv_version, pv_sha256)
     ref = _REFS.get(key)
     if ref is None:
@@ -418,7 +506,8 @@ def _lookup(
             _REFS.clear()
         _REFS[key] = ref
     stored = None if fi_id is None else _Stored(fi_id, fi_version, fi_data, fi_derived, fi_pv_id)
-    return int(participant_id), ref, stored
+    flags = _Flags(bool(signed), bool(verified), bool(check_queries))
+    return int(participant_id), ref, stored, flags
 
 
 def save_form(
@@ -438,7 +527,7 @@ def save_form(
 ) -> SaveResult:
     """Validate and save one form instance (new: ``expected_version`` None)."""
     with db.write() as conn:
-        participant_id, ref, row = _lookup(
+        participant_id, ref, row, flags = _lookup(
             conn, ctx, study_code, participant_code, visit, form_id, instance_no
         )
         form = _form_for_visit(ref.study, visit, form_id)
@@ -562,26 +651,40 @@ def save_form(
                     submitted=values,
                 ) from None
             version = expected_version + 1
+        notes = notes + builder.notes
+        paths = [c.path for c in changes]
+        if flags.verified and changes:
+            items = [p for p in paths if not p.startswith("derived/")] or paths
+            cleared = clear_changed(conn, ctx, instance_id, items, version, ref.version)
+            if cleared:
+                notes.append("source data verification cleared: " + ", ".join(cleared))
+        if flags.signed and changes:
+            verb = "entered" if row is None else "changed"
+            voided = void_covering(
+                conn,
+                ctx,
+                participant_id,
+                visit,
+                None if row is None else instance_id,
+                f"form {form_id} at {visit} {verb} by {ctx.actor} (version {version})",
+                ref.version,
+            )
+            if voided:
+                notes.append(
+                    "signature(s) " + ", ".join(map(str, voided)) + " voided by the change"
+                )
+        outstanding = outstanding_check_queries(conn, instance_id) if flags.check_queries else []
+        pending = {check for _, check, _, _ in outstanding}
+        passed = {c.id for c in checks if c.status == "passed"}
+        for query_id, check, status, query_version in outstanding:
+            if check in passed:
+                close_check_query(conn, ctx, query_id, check, status, query_version)
+                notes.append(f"query {query_id} closed: edit check {check} passes")
         opened: list[int] = []
         for c in checks:
-            if c.status == "failed" and c.severity == "soft":
+            if c.status == "failed" and c.severity == "soft" and c.id not in pending:
                 opened.append(
-                    write(
-                        conn,
-                        ctx,
-                        table=data_query,
-                        action="open",
-                        values={
-                            "form_instance_id": instance_id,
-                            "item": f"check:{c.id}",
-                            "check_id": c.id,
-                            "text": c.message,
-                            "status": "open",
-                            "opened_by": ctx.actor,
-                            "opened_at": ctx.as_of,
-                        },
-                        protocol_version=ref.version,
-                    )
+                    open_check_query(conn, ctx, instance_id, c.id, c.message, ref.version)
                 )
         if form.id in safety.ae_form_ids(ref.study):
             safety.after_change(conn, ctx, ref.study_id)
@@ -593,7 +696,7 @@ def save_form(
             derived,
             checks,
             opened,
-            notes + builder.notes,
+            notes,
         )
 
 
@@ -669,6 +772,7 @@ def mark_not_required(
         raise ValidationFailed("marking a form not required needs a reason", code="FORM.E013")
     with db.write() as conn:
         p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.WRITE)
+        ensure_unlocked(conn, None, p.id)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         _form_for_visit(ref.study, visit, form_id)
         exists = conn.execute(
@@ -682,6 +786,15 @@ def mark_not_required(
             raise ConflictError(
                 f"form {form_id} at visit {visit} already has data", code="FORM.E014"
             )
+        void_covering(
+            conn,
+            ctx,
+            p.id,
+            visit,
+            None,
+            f"form {form_id} at {visit} marked not required by {ctx.actor}",
+            ref.version,
+        )
         return write(
             conn,
             ctx,

@@ -22,6 +22,7 @@ from trialkit.services.access import Permission, visible_sites
 from trialkit.services.anchors import current_anchors
 from trialkit.services.context import Context
 from trialkit.services.lifecycle import Status
+from trialkit.services.locks import ensure_unlocked
 from trialkit.services.records import write
 from trialkit.store import Database, canonical
 from trialkit.store.tables import (
@@ -194,6 +195,7 @@ def _record(
 ) -> CalendarVisit:
     with db.write() as conn:
         p = participants.load_checked(conn, ctx, study_code, code, Permission.WRITE)
+        ensure_unlocked(conn, None, p.id)
         pv = _visit(conn, p, visit_id)
         if status == "done" and pv.target is None:
             raise ValidationFailed(
@@ -257,6 +259,7 @@ def unscheduled_visit(
     """Record an unscheduled visit; returns its key (``UNS-001``...) for entering its forms."""
     with db.write() as conn:
         p = participants.load_checked(conn, ctx, study_code, code, Permission.WRITE)
+        ensure_unlocked(conn, None, p.id)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         if not ref.study.timeline.unscheduled.allowed:
             raise ValidationFailed(
