@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Protocol
 
 import pytest
 
-from trialkit.protocol import shipped_studies
+from trialkit.protocol import dump_study, resolve_study, shipped_studies
 from trialkit.services import (
     Context,
     Role,
     add_membership,
     add_site,
+    apply_amendment,
     authenticate,
     create_user,
     load_study,
+    register,
+    save_form,
 )
 from trialkit.store import Database, upgrade
 
@@ -109,3 +112,55 @@ def person(db: Database, ctx: Context) -> People:
 def masked(db: Database, ctx: Context) -> str:
     """The code of a double-blind copy of the UCM study (sites TEH and ISF)."""
     return _load_masked(db, ctx)
+
+
+# Fixtures of the oversight tests (queries, monitoring, signatures, locks).
+
+UCM = "psoriasis-ucmsc"
+SCREEN_VALUES = {
+    "screening_date": "2025-03-03",
+    "age": "44",
+    "sex": "female",
+    "weight": "70",
+    "bsa_percent": "12",
+}
+VITALS_VALUES = {
+    "systolic_bp": "120",
+    "diastolic_bp": "80",
+    "heart_rate": "72",
+    "temperature": "36.6",
+}
+
+
+@pytest.fixture
+def sites(db: Database, ctx: Context) -> tuple[str, str]:
+    """Participants at TEH and ISF of the open-label UCM study, SCREEN and VITALS entered at
+    SCR (version 1 each, by the operator)."""
+    add_site(db, ctx, UCM, "ISF", "Isfahan")
+    codes = []
+    for site in ("TEH", "ISF"):
+        code = register(db, ctx, UCM, site).code
+        save_form(db, ctx, UCM, code, visit="SCR", form_id="SCREEN", values=SCREEN_VALUES)
+        save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS_VALUES)
+        codes.append(code)
+    return codes[0], codes[1]
+
+
+@pytest.fixture
+def soften_bp(db: Database, ctx: Context) -> Callable[[str], None]:
+    """``soften_bp(code)``: amend UCM to 1.1 with the blood-pressure check BP1 soft and move the
+    participant to it."""
+
+    def soften(code: str) -> None:
+        study = resolve_study(UCM)
+        forms = [
+            f.model_copy(
+                update={"checks": [c.model_copy(update={"severity": "soft"}) for c in f.checks]}
+            )
+            for f in study.forms
+        ]
+        amended = study.model_copy(update={"protocol_version": "1.1", "forms": forms})
+        load_study(db, ctx, dump_study(amended))
+        apply_amendment(db, ctx, UCM, code, "1.1", "re-consented to amendment 1")
+
+    return soften

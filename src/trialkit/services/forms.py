@@ -30,7 +30,7 @@ from trialkit.services import participants, safety, studies
 from trialkit.services.access import Permission, require
 from trialkit.services.context import Context
 from trialkit.services.locks import ensure_unlocked
-from trialkit.services.monitoring import clear_changed
+from trialkit.services.monitoring import WHOLE_FORM, clear_changed
 from trialkit.services.ports import RuleEvaluator, Scorer
 from trialkit.services.queries import (
     close_check_query,
@@ -657,7 +657,8 @@ def save_form(
             items = [p for p in paths if not p.startswith("derived/")] or paths
             cleared = clear_changed(conn, ctx, instance_id, items, version, ref.version)
             if cleared:
-                notes.append("source data verification cleared: " + ", ".join(cleared))
+                named = ("the whole form" if i == WHOLE_FORM else i for i in cleared)
+                notes.append("source data verification cleared: " + ", ".join(named))
         if flags.signed and changes:
             verb = "entered" if row is None else "changed"
             voided = void_covering(
