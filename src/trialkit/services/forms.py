@@ -13,6 +13,12 @@ validation, and the result says so.
 Saving an existing instance needs the ``expected_version`` the user started from; if someone
 saved in between, :class:`FormConflict` is raised with the current values and the submitted
 ones, and nothing is written. A change after first entry needs a ``reason``.
+
+The oversight layer (docs/oversight.md) hooks in here: a locked study, participant or form
+refuses the save; a change clears the SDV marks of the changed items and the whole-form mark,
+and voids the signatures covering the form; a failed soft edit check opens a query, which a
+later save passing the check closes. Whether any of that applies is read in the save's one
+look-up, so a save it does not concern costs nothing more.
 """
 
 from __future__ import annotations
