@@ -352,59 +352,47 @@ def _update_columns(record: dict[str, Any], row: _Stored) -> dict[str, Any]:
     return record
 
 
+def _flag(exists: sa.Exists, name: str) -> sa.Label[int]:
+    """``exists`` as an integer column: a boolean one would need result processing on SQLite,
+    which keeps the look-up off the driver's cursor (see :mod:`trialkit.store.direct`)."""
+    return sa.type_coerce(exists, sa.Integer).label(name)
+
+
 # Whether anything of the oversight layer concerns the save: an active lock on the study, the
 # participant or the form; a valid signature covering the form (its own, its visit's, the
 # casebook); an active SDV mark on the form; an open or answered query an edit check opened on
 # it. Evaluated inside the look-up, so a save that none of them concerns costs no extra round
 # trip; only a flag that is set leads to more work.
-_LOCKED = (
-    sa.exists()
-    .where(
-        record_lock.c.unlocked_at.is_(None),
-        sa.or_(
-            sa.and_(record_lock.c.scope == "study", record_lock.c.study_id == study.c.id),
-            sa.and_(
-                record_lock.c.scope == "participant",
-                record_lock.c.participant_id == participant.c.id,
-            ),
-            sa.and_(
-                record_lock.c.scope == "form",
-                record_lock.c.form_instance_id == form_instance.c.id,
-            ),
+_LOCKED = sa.exists().where(
+    record_lock.c.unlocked_at.is_(None),
+    sa.or_(
+        sa.and_(record_lock.c.scope == "study", record_lock.c.study_id == study.c.id),
+        sa.and_(
+            record_lock.c.scope == "participant",
+            record_lock.c.participant_id == participant.c.id,
         ),
-    )
-    .label("locked")
-)
-_SIGNED = (
-    sa.exists()
-    .where(
-        signature.c.participant_id == participant.c.id,
-        signature.c.voided_at.is_(None),
-        sa.or_(
-            signature.c.scope == "casebook",
-            sa.and_(
-                signature.c.scope == "visit", signature.c.visit_key == sa.bindparam("visit_key")
-            ),
-            sa.and_(
-                signature.c.scope == "form", signature.c.form_instance_id == form_instance.c.id
-            ),
+        sa.and_(
+            record_lock.c.scope == "form",
+            record_lock.c.form_instance_id == form_instance.c.id,
         ),
-    )
-    .label("signed")
+    ),
 )
-_VERIFIED = (
-    sa.exists()
-    .where(sdv_mark.c.form_instance_id == form_instance.c.id, sdv_mark.c.cleared_at.is_(None))
-    .label("verified")
+_SIGNED = sa.exists().where(
+    signature.c.participant_id == participant.c.id,
+    signature.c.voided_at.is_(None),
+    sa.or_(
+        signature.c.scope == "casebook",
+        sa.and_(signature.c.scope == "visit", signature.c.visit_key == sa.bindparam("visit_key")),
+        sa.and_(signature.c.scope == "form", signature.c.form_instance_id == form_instance.c.id),
+    ),
 )
-_CHECK_QUERIES = (
-    sa.exists()
-    .where(
-        data_query.c.form_instance_id == form_instance.c.id,
-        data_query.c.check_id.is_not(None),
-        data_query.c.status != "closed",
-    )
-    .label("check_queries")
+_VERIFIED = sa.exists().where(
+    sdv_mark.c.form_instance_id == form_instance.c.id, sdv_mark.c.cleared_at.is_(None)
+)
+_CHECK_QUERIES = sa.exists().where(
+    data_query.c.form_instance_id == form_instance.c.id,
+    data_query.c.check_id.is_not(None),
+    data_query.c.status != "closed",
 )
 
 # One round trip for everything a save reads: the participant, its protocol version, the form
@@ -424,10 +412,10 @@ _SAVE_LOOKUP = Prepared(
         form_instance.c.derived.label("fi_derived"),
         form_instance.c.protocol_version_id.label("fi_pv_id"),
         study.c.id.label("study_id"),
-        _LOCKED,
-        _SIGNED,
-        _VERIFIED,
-        _CHECK_QUERIES,
+        _flag(_LOCKED, "locked"),
+        _flag(_SIGNED, "signed"),
+        _flag(_VERIFIED, "verified"),
+        _flag(_CHECK_QUERIES, "check_queries"),
     )
     .select_from(participant)
     .join(study, study.c.id == participant.c.study_id)
