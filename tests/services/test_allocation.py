@@ -315,3 +315,16 @@ def test_simultaneous_allocations_never_take_the_same_slot(db: Database, ctx: Co
     assert spec is not None
     sealed = schedule(spec, ["PBO", "UCMSC"], _seed(db), n=12)
     assert [r.arm for r in rows] == [s.arm for s in sealed]
+
+
+def test_a_locked_participant_is_neither_allocated_nor_enrolled(db: Database, ctx: Context) -> None:
+    from trialkit.errors import LockedError
+    from trialkit.services import lock
+
+    code = eligible(db, ctx, PAE)
+    lock(db, ctx, PAE, scope="participant", participant=code, reason="under query review")
+    with pytest.raises(LockedError) as locked:
+        enrol_one(db, ctx, PAE, code)
+    assert locked.value.code == "LOCK.E002"
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(allocation)).scalar() == 0

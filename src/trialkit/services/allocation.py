@@ -43,7 +43,7 @@ from trialkit.allocation import (
 )
 from trialkit.errors import AccessDenied, ConflictError, TransitionError, ValidationFailed
 from trialkit.protocol import Study
-from trialkit.services import studies
+from trialkit.services import locks, studies
 from trialkit.services.access import Permission, require, require_admin
 from trialkit.services.context import Context
 from trialkit.services.records import write
@@ -350,6 +350,7 @@ def open_cohort(db: Database, ctx: Context, study_code: str, arm: str, reason: s
             raise ValidationFailed(
                 f"study {study_code} has no sequential cohorts", code="ALLOC.E055"
             )
+        locks.ensure_unlocked(conn, ref.study_id)  # a locked study takes no more decisions
         allocated, last, opened, paused = _cohort_inputs(conn, ref.study_id, ref.study)
         status = cohort_status(spec, allocated, last, opened, paused, ctx.as_of.date())
         target = next((s for s in status if s.arm == arm), None)

@@ -15,12 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, DefinitionError, NotFound, TransitionError
-from trialkit.services import allocation, safety, studies
+from trialkit.services import allocation, locks, safety, studies
 from trialkit.services.access import Permission, require, sees_allocation
 from trialkit.services.anchors import anchors_set_by, set_anchor
 from trialkit.services.context import Context
 from trialkit.services.lifecycle import Status, Step, next_status
-from trialkit.services.locks import ensure_unlocked
 from trialkit.services.ports import EligibilityEvaluator
 from trialkit.services.records import FieldChange, StaleVersion, write
 from trialkit.services.values import screening_values
@@ -173,7 +172,7 @@ def register(db: Database, ctx: Context, study_code: str, site_code: str) -> Par
                 code="PART.E004",
                 hint="add the site first",
             )
-        ensure_unlocked(conn, ref.study_id)
+        locks.ensure_unlocked(conn, ref.study_id)
         code = format_participant_id(ref.study.participant_id_pattern, site_code, srow.next_seq)
         write(
             conn,
@@ -216,7 +215,7 @@ def _transition(
     extra: dict[str, Any] | None = None,
 ) -> Participant:
     target = next_status(p.status, step)
-    ensure_unlocked(conn, None, p.id)
+    locks.ensure_unlocked(conn, None, p.id)
     values: dict[str, Any] = {"status": target.value, **(extra or {})}
     changes = [FieldChange("status", p.status.value, target.value)]
     changes += [FieldChange(k, getattr(p, k, None), v) for k, v in (extra or {}).items()]
@@ -316,7 +315,7 @@ def screen(
                 f"participant is {p.status.value}: eligibility is assessed only while screening",
                 code="STATE.E002",
             )
-        ensure_unlocked(conn, None, p.id)
+        locks.ensure_unlocked(conn, None, p.id)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         values = screening_values(conn, p.id, ref.study)
         if values is None:
@@ -380,6 +379,7 @@ def enrol(
     with db.write() as conn:
         p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
         next_status(p.status, Step.ENROL)  # refuse a wrong state before anything else
+        locks.ensure_unlocked(conn, None, p.id)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         v = p.eligibility or {}
         confirmed = v.get("status") == "not_evaluated" and bool(investigator_override)
@@ -493,7 +493,7 @@ def apply_amendment(
     _need_reason("moving to an amended protocol", reason)
     with db.write() as conn:
         p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
-        ensure_unlocked(conn, None, p.id)
+        locks.ensure_unlocked(conn, None, p.id)
         ref = studies.protocol(conn, study_code, version)
         write(
             conn,

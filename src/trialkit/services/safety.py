@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from trialkit.errors import ConflictError, NotFound, TransitionError, ValidationFailed
 from trialkit.protocol import Form, Study
 from trialkit.safety import Firing, SafetyEvent, evaluate, event_from_values, what_is_paused
-from trialkit.services import studies
+from trialkit.services import locks, studies
 from trialkit.services.access import Permission, require, sees_allocation
 from trialkit.services.context import Context
 from trialkit.services.records import write
@@ -379,6 +379,7 @@ def lift_pause(db: Database, ctx: Context, study_code: str, pause_id: int, reaso
         )
     with db.write() as conn:
         study_id = _study_id(conn, study_code)
+        locks.ensure_unlocked(conn, study_id)  # a locked study takes no more decisions
         row = conn.execute(
             sa.select(safety_pause).where(
                 safety_pause.c.id == pause_id, safety_pause.c.study_id == study_id
