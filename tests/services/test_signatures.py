@@ -19,9 +19,10 @@ from trialkit.services import (
     signatures,
 )
 from trialkit.services.signatures import MISMATCH, VALID, VOIDED, content_hash
+from trialkit.services.users import MAX_FAILED_LOGINS
 from trialkit.store import Database, canonical
 from trialkit.store import verify as verify_audit
-from trialkit.store.tables import app_user, audit_log, form_instance, participant, signature
+from trialkit.store.tables import app_user, form_instance, participant, signature
 
 UCM = "psoriasis-ucmsc"
 PASSWORD = "correct horse battery staple"
@@ -179,23 +180,28 @@ def test_who_may_sign_what(
     assert count(db, signature) == 0
 
 
-def test_a_wrong_password_is_refused_and_nothing_is_written(
+def test_a_wrong_password_is_refused_nothing_is_signed_and_it_counts_toward_the_lockout(
     db: Database, person: People, sites: tuple[str, str]
 ) -> None:
     teh, _ = sites
     doctor = person("dr.teh", UCM, Role.INVESTIGATOR, site="TEH")
-    before = count(db, audit_log)
     with pytest.raises(AccessDenied) as denied:
         sign(db, doctor, UCM, teh, scope="visit", visit="SCR", meaning=MEANING, password="guess")
     assert denied.value.code == "SIGN.E001"
     assert "the password of user 'dr.teh' is wrong: visit not signed" in str(denied.value)
-    assert count(db, audit_log) == before
     assert count(db, signature) == 0
     with db.read() as conn:
         failed = conn.execute(
             sa.select(app_user.c.failed_logins).where(app_user.c.username == "dr.teh")
         ).scalar_one()
-    assert failed == 0  # counts toward nothing else
+    assert failed == 1  # a session cannot be used to guess the password
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        with pytest.raises(AccessDenied):
+            sign(db, doctor, UCM, teh, scope="visit", visit="SCR", meaning=MEANING, password="x")
+    with pytest.raises(AccessDenied) as locked:
+        sign(db, doctor, UCM, teh, scope="visit", visit="SCR", meaning=MEANING, password=PASSWORD)
+    assert locked.value.code == "AUTH.E022"
+    assert count(db, signature) == 0
 
 
 def test_meaning_and_something_entered_are_required(

@@ -36,7 +36,7 @@ from trialkit.services.access import Permission
 from trialkit.services.context import Context
 from trialkit.services.records import write
 from trialkit.services.targets import load_form
-from trialkit.services.users import verify_password
+from trialkit.services.users import confirm_password
 from trialkit.store import Database, canonical
 from trialkit.store.tables import form_instance, signature
 
@@ -195,12 +195,16 @@ def sign(
     permission = Permission.SIGN_CASEBOOK if scope == "casebook" else Permission.SIGN
     with db.read() as conn:  # the role first: a monitor learns nothing about the password
         participants.load_checked(conn, ctx, study_code, participant_code, permission)
-    if not verify_password(db, principal.username, password):
+    try:
+        confirm_password(db, ctx, password)  # a wrong password counts toward the lockout
+    except AccessDenied as refused:
+        if refused.code != "AUTH.E020":
+            raise
         raise AccessDenied(
             f"the password of user {principal.username!r} is wrong: {scope} not signed",
             code="SIGN.E001",
             hint="re-enter your own password to sign",
-        )
+        ) from None
     with db.write() as conn:
         p = participants.load_checked(conn, ctx, study_code, participant_code, permission)
         fi_id: int | None = None

@@ -57,6 +57,7 @@ __all__ = [
     "User",
     "add_membership",
     "authenticate",
+    "confirm_password",
     "context_for_token",
     "create_user",
     "get_user",
@@ -319,6 +320,28 @@ def _principal(conn: sa.Connection, row: sa.Row[tuple[object, ...]], at: datetim
 def authenticate(db: Database, username: str, password: str, as_of: datetime) -> Context:
     """Check a password and return the user's context, or refuse (audited either way)."""
     as_of = naive(as_of)
+    _attempt(db, username, password, as_of, "login")
+    with db.read() as conn:
+        row = _need_user(conn, username)
+        return Context(_principal(conn, row, as_of), as_of)
+
+
+def confirm_password(db: Database, ctx: Context, password: str) -> None:
+    """Re-check the acting user's password (to sign, say), under the same lockout as a login.
+
+    Refuses with ``AUTH.E020`` (wrong), ``AUTH.E021`` (deactivated) or ``AUTH.E022`` (locked
+    out); a wrong password counts toward the lockout, so a session cannot be used to guess it.
+    """
+    if ctx.principal.operator or ctx.principal.user_id is None:
+        raise AccessDenied(
+            f"{ctx.principal.username!r} is the operator and has no password", code="AUTH.E023"
+        )
+    _attempt(db, ctx.principal.username, password, ctx.as_of, "password_confirmed")
+
+
+def _attempt(db: Database, username: str, password: str, as_of: datetime, action: str) -> None:
+    """Verify a password with the lockout bookkeeping; raises on refusal (after committing the
+    failure count)."""
     system = Context.operator("trialkit.auth", as_of)
     with db.write() as conn:
         row = _user_row(conn, username)
@@ -347,7 +370,7 @@ def authenticate(db: Database, username: str, password: str, as_of: datetime) ->
                 system,
                 table=app_user,
                 row_id=uid,
-                action="login_failed",
+                action=f"{action}_failed",
                 values={"failed_logins": failed, "locked_until": lock},
                 changes=[FieldChange("failed_logins", failed - 1, failed)],
             )
@@ -363,11 +386,11 @@ def authenticate(db: Database, username: str, password: str, as_of: datetime) ->
                     system,
                     table=app_user,
                     row_id=uid,
-                    action="login",
+                    action=action,
                     values=updates,
                     changes=[FieldChange("failed_logins", int(str(row.failed_logins)), 0)],
                 )
-            return Context(_principal(conn, row, as_of), as_of)
+            return
     # The failed attempt is committed (the counter must persist) before refusing.
     raise AccessDenied(_BAD_LOGIN, code="AUTH.E020")
 
