@@ -17,6 +17,7 @@ from trialkit.services import (
     Role,
     add_membership,
     add_site,
+    authenticate,
     calendar,
     consent,
     create_user,
@@ -116,8 +117,6 @@ def test_reading_roles_cannot_enter_data(
 def test_no_membership_no_access(db: Database, ctx: Context, two_sites: tuple[str, str]) -> None:
     teh, _ = two_sites
     create_user(db, ctx, "stranger", PASSWORD, display_name="Stranger")
-    from trialkit.services import authenticate
-
     stranger = authenticate(db, "stranger", PASSWORD, ctx.as_of)
     with pytest.raises(AccessDenied) as denied:
         get_participant(db, stranger, UCM, teh)
@@ -167,8 +166,6 @@ def test_a_revoked_membership_ends_access(
     nurse = person("nurse.teh", UCM, Role.COORDINATOR, site="TEH")
     (m,) = [m for m in list_memberships(db, ctx, UCM) if m.username == "nurse.teh"]
     revoke_membership(db, ctx.at(ctx.as_of + timedelta(days=1)), m.id, "left the team")
-    from trialkit.services import authenticate
-
     later = authenticate(db, "nurse.teh", PASSWORD, ctx.as_of + timedelta(days=2))
     with pytest.raises(AccessDenied):
         get_participant(db, later, UCM, teh)

@@ -228,6 +228,16 @@ def test_permuted_blocks_follow_the_sealed_list_of_the_seed(db: Database, ctx: C
         details = " ".join(str(d) for d in audited)
         assert "block" in details
         assert "statistician-seed" not in details  # the seed stays out of the audit trail
+        seed_entries = (
+            conn.execute(
+                sa.select(audit_log.c.new).where(
+                    audit_log.c.entity == "allocation_state", audit_log.c.path == "seed"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert seed_entries == ['"set by a platform administrator (secret)"']
 
 
 def _study_text(db: Database, study: str) -> str:

@@ -43,10 +43,10 @@ from trialkit.allocation import (
 )
 from trialkit.errors import AccessDenied, ConflictError, TransitionError, ValidationFailed
 from trialkit.protocol import Study
-from trialkit.services import locks, studies
+from trialkit.services import locks, safety, studies
 from trialkit.services.access import Permission, require, require_admin
 from trialkit.services.context import Context
-from trialkit.services.records import write
+from trialkit.services.records import FieldChange, write
 from trialkit.services.values import screening_values
 from trialkit.store import Database, canonical
 from trialkit.store.tables import (
@@ -55,7 +55,6 @@ from trialkit.store.tables import (
     dose_record,
     participant,
     safety_decision,
-    safety_pause,
 )
 
 __all__ = [
@@ -77,6 +76,11 @@ class AllocationResult:
     method: str
     stratum: str | None
     detail: dict[str, Any]
+
+
+# What the audit trail records of a seed: that it was made or set, never its value.
+_SEED_MADE = [FieldChange("seed", None, "made by trialkit (secret)")]
+_SEED_SET = [FieldChange("seed", None, "set by a platform administrator (secret)")]
 
 
 def allocates(study_def: Study) -> str | None:
@@ -113,7 +117,7 @@ def _ensure_state(conn: sa.Connection, ctx: Context, study_id: int, method: str)
                 "version": 1,
             },
             # The seed is secret: the audit trail records that one was made, not its value.
-            changes=[],
+            changes=_SEED_MADE,
         )
         row = _state(conn, study_id)
     return row
@@ -157,7 +161,7 @@ def set_seed(db: Database, ctx: Context, study_code: str, seed: str) -> None:
                     "created_at": ctx.as_of,
                     "version": 1,
                 },
-                changes=[],
+                changes=_SEED_SET,
             )
         else:
             write(
@@ -167,7 +171,7 @@ def set_seed(db: Database, ctx: Context, study_code: str, seed: str) -> None:
                 row_id=int(row.id),
                 action="allocation_seed",
                 values={**values, "version": int(row.version) + 1},
-                changes=[],
+                changes=_SEED_SET,
             )
 
 
@@ -178,17 +182,6 @@ def _history(conn: sa.Connection, study_id: int) -> list[Assignment]:
         .order_by(allocation.c.seq)
     ).all()
     return [Assignment(r.arm, canonical.loads(r.factors) or {}, int(r.seq)) for r in rows]
-
-
-def _paused_arms(conn: sa.Connection, study_id: int) -> set[str]:
-    arms: set[str] = set()
-    for trigger in conn.execute(
-        sa.select(safety_pause.c.trigger).where(
-            safety_pause.c.study_id == study_id, safety_pause.c.status == "active"
-        )
-    ).scalars():
-        arms.update(canonical.loads(trigger).get("pauses", {}).get("arms", []))
-    return arms
 
 
 def _cohort_inputs(
@@ -223,7 +216,7 @@ def _cohort_inputs(
             )
         ).scalars()
     )
-    return allocated, last, opened, _paused_arms(conn, study_id)
+    return allocated, last, opened, safety.paused_arms(conn, study_id)
 
 
 def assign(

@@ -58,7 +58,9 @@ __all__ = [
     "ensure_dosing_allowed",
     "ensure_enrolment_open",
     "evaluate_study",
+    "group_rows",
     "lift_pause",
+    "paused_arms",
     "safety_status",
     "study_events",
 ]
@@ -76,7 +78,9 @@ def ae_form_ids(study_def: Study) -> frozenset[str]:
     return frozenset(f.id for f in study_def.forms if _is_ae_form(f))
 
 
-def _rows(content: Any) -> list[tuple[int | None, dict[str, Any]]]:
+def group_rows(content: Any) -> list[tuple[int | None, dict[str, Any]]]:
+    """(row number, row) of a stored item group: numbered rows of a repeating group, or the one
+    unnumbered row of a plain group."""
     if isinstance(content, list):
         return [(i, r) for i, r in enumerate(content, start=1) if isinstance(r, dict)]
     return [(None, content)] if isinstance(content, dict) else []
@@ -110,7 +114,7 @@ def study_events(conn: sa.Connection, study_id: int, study_def: Study) -> list[S
     events: list[SafetyEvent] = []
     for r in rows:
         for group, content in sorted((canonical.loads(r.data) or {}).items()):
-            for row_no, row in _rows(content):
+            for row_no, row in group_rows(content):
                 if AE_MARKER not in row:
                     continue
                 values = {k: typed(v) for k, v in row.items() if isinstance(v, dict)}
@@ -133,17 +137,22 @@ def _pauses(firing: Firing) -> dict[str, Any]:
 
 def evaluate_study(conn: sa.Connection, study_id: int) -> list[Firing]:
     """The firings of the study's newest protocol version's rules over its events now."""
+    return _evaluate(conn, study_id)[0]
+
+
+def _evaluate(conn: sa.Connection, study_id: int) -> tuple[list[Firing], str]:
+    """(firings, newest protocol version) of the study."""
     code = conn.execute(sa.select(study.c.code).where(study.c.id == study_id)).scalar_one()
     newest = studies.protocol(conn, code)
     rules = newest.study.safety.stopping_rules
     if not rules:
-        return []
-    return evaluate(rules, study_events(conn, study_id, newest.study))
+        return [], newest.version
+    return evaluate(rules, study_events(conn, study_id, newest.study)), newest.version
 
 
 def after_change(conn: sa.Connection, ctx: Context, study_id: int) -> list[int]:
     """Re-evaluate the study's stopping rules; record new firings. Returns new pause ids."""
-    firings = evaluate_study(conn, study_id)
+    firings, version = _evaluate(conn, study_id)
     if not firings:
         return []
     known: dict[tuple[str, str, str | None], list[Any]] = {}
@@ -153,9 +162,6 @@ def after_change(conn: sa.Connection, ctx: Context, study_id: int) -> list[int]:
         .order_by(safety_pause.c.id)
     ):
         known.setdefault((row.rule_id, row.scope, row.target), []).append(row)
-    version = studies.protocol(
-        conn, conn.execute(sa.select(study.c.code).where(study.c.id == study_id)).scalar_one()
-    ).version
     created: list[int] = []
     for firing in firings:
         previous = known.get(firing.identity, [])
@@ -196,14 +202,19 @@ def after_change(conn: sa.Connection, ctx: Context, study_id: int) -> list[int]:
     return created
 
 
-def _active(conn: sa.Connection, study_id: int) -> list[Any]:
-    return list(
-        conn.execute(
-            sa.select(safety_pause)
-            .where(safety_pause.c.study_id == study_id, safety_pause.c.status == "active")
-            .order_by(safety_pause.c.id)
-        )
+def _active(conn: sa.Connection, study_id: int) -> list[tuple[Any, dict[str, Any]]]:
+    """The study's active pauses, each with what it pauses (parsed once)."""
+    rows = conn.execute(
+        sa.select(safety_pause)
+        .where(safety_pause.c.study_id == study_id, safety_pause.c.status == "active")
+        .order_by(safety_pause.c.id)
     )
+    return [(row, canonical.loads(row.trigger).get("pauses", {})) for row in rows]
+
+
+def paused_arms(conn: sa.Connection, study_id: int) -> set[str]:
+    """The arms an active pause stops (enrolment into them and dosing in them)."""
+    return {arm for _, pauses in _active(conn, study_id) for arm in pauses.get("arms", [])}
 
 
 def _refusal(rows: Sequence[Any], what: str, code: str) -> TransitionError:
@@ -227,15 +238,13 @@ def ensure_enrolment_open(
 ) -> None:
     """Refuse enrolment (into ``arm``) while a stopping rule pauses it; ``name_arm`` False keeps
     the arm out of the message (a masked study)."""
-    blocking = []
-    for row in _active(conn, study_id):
-        pauses = canonical.loads(row.trigger).get("pauses", {})
-        if pauses.get("enrolment") or (arm is not None and arm in pauses.get("arms", [])):
-            blocking.append(row)
+    blocking = [
+        row
+        for row, pauses in _active(conn, study_id)
+        if pauses.get("enrolment") or (arm is not None and arm in pauses.get("arms", []))
+    ]
     if blocking:
-        arm_paused = arm is not None and any(
-            arm in canonical.loads(r.trigger).get("pauses", {}).get("arms", []) for r in blocking
-        )
+        arm_paused = arm is not None and arm in paused_arms(conn, study_id)
         what = (
             "enrolment"
             if not arm_paused
@@ -251,15 +260,13 @@ def ensure_dosing_allowed(
 ) -> None:
     """Refuse a dose while a stopping rule pauses dosing in the study, the arm or for the
     participant."""
-    blocking = []
-    for row in _active(conn, study_id):
-        pauses = canonical.loads(row.trigger).get("pauses", {})
-        if (
-            pauses.get("dosing")
-            or (arm is not None and arm in pauses.get("arms", []))
-            or participant_code in pauses.get("participants", [])
-        ):
-            blocking.append(row)
+    blocking = [
+        row
+        for row, pauses in _active(conn, study_id)
+        if pauses.get("dosing")
+        or (arm is not None and arm in pauses.get("arms", []))
+        or participant_code in pauses.get("participants", [])
+    ]
     if blocking:
         raise _refusal(blocking, "dosing of this participant", "SAFETY.E011")
 

@@ -50,6 +50,7 @@ from trialkit.schedule import study_day
 from trialkit.services import studies
 from trialkit.services.access import Permission, require, sees_allocation
 from trialkit.services.context import Context
+from trialkit.services.safety import AE_MARKER, group_rows
 from trialkit.services.values import typed
 from trialkit.store import Database, canonical
 from trialkit.store.tables import anchor, form_instance, participant, visit_record
@@ -64,7 +65,6 @@ __all__ = [
     "tidy_tables",
 ]
 
-_AE_MARKER = "ae_grade"
 
 #: The arm shown to a blinded reader of a masked study.
 BLINDED = "BLINDED"
@@ -114,12 +114,6 @@ def _day(on: date | None, origin: date | None) -> int | None:
     if on is None or origin is None:
         return None
     return study_day(on, origin)
-
-
-def _rows(content: Any) -> list[tuple[int | None, dict[str, Any]]]:
-    if isinstance(content, list):
-        return [(i, row) for i, row in enumerate(content, start=1) if isinstance(row, dict)]
-    return [(None, content)] if isinstance(content, dict) else []
 
 
 def _instance(form_repeating: bool, instance_no: int, row: int | None) -> str | None:
@@ -266,7 +260,7 @@ def _extract(conn: sa.Connection, ctx: Context, study_code: str) -> TidyExtract:
         cells: list[tuple[str, str, str | None, str | None]] = []
 
         for content in (canonical.loads(f.data) or {}).values():
-            for row_no, row in _rows(content):
+            for row_no, row in group_rows(content):
                 instance = _instance(repeating, f.instance_no, row_no)
                 role = None
                 if row_no is not None:
@@ -275,7 +269,7 @@ def _extract(conn: sa.Connection, ctx: Context, study_code: str) -> TidyExtract:
                     text = _text(row[name])
                     if text is not None:
                         cells.append((name, text, role, instance))
-                if _AE_MARKER in row:
+                if AE_MARKER in row:
                     event, days = _adverse_event(person, row, skipped)
                     contact[person.code].extend(days)
                     if event is not None:
