@@ -46,3 +46,13 @@ def ctgov_path() -> object:
         return _need(SAMPLES / f"ctgov_v2_{nct}.json")
 
     return get
+
+
+@pytest.fixture
+def sample() -> object:
+    """A real record of /work/shared/registry-samples by file name (see its README)."""
+
+    def get(name: str) -> Path:
+        return _need(SAMPLES / name)
+
+    return get

@@ -35,10 +35,18 @@ def test_randomised_placebo_controlled_record(ctgov_path: Get) -> None:
         True,
     )
     assert (d.sample_size.target, d.age.minimum, d.age.maximum, d.sex) == (194, 18, 64, "all")
-    doses = [(a.name, d.amount, d.unit) for a in s.arms if (d := a.interventions[0].dose)]
+    # a loading dose on day 1, then a weekly maintenance dose: two doses of one product
+    doses = [
+        (a.name, iv.id, iv.name, iv.dose.amount, iv.dose.unit)
+        for a in s.arms
+        for iv in a.interventions
+        if iv.dose
+    ]
     assert doses == [
-        ("Placebo qw", Decimal(1), "injection"),
-        ("Dupilumab 300 mg qw", Decimal(300), "mg"),
+        ("Placebo qw", "A1-IV1-L", "Placebo (loading dose)", Decimal(2), "injection"),
+        ("Placebo qw", "A1-IV1-M", "Placebo (maintenance dose)", Decimal(1), "injection"),
+        ("Dupilumab 300 mg qw", "A2-IV1-L", "Dupilumab (loading dose)", Decimal(600), "mg"),
+        ("Dupilumab 300 mg qw", "A2-IV1-M", "Dupilumab (maintenance dose)", Decimal(300), "mg"),
     ]
     assert all(a.interventions[0].route == "subcutaneous" for a in s.arms)
     kinds = [c.kind for c in s.eligibility]

@@ -85,7 +85,7 @@ CODES: dict[str, str] = {
     "DOSE.E003": "the item a dose is computed from is not defined",
     "DOSE.E004": "the basis item's unit is not of the dimension the dose is given per",
     "DOSE.E005": "a dose volume is not a volume",
-    "DOSE.E006": "a drug, cells or exosomes intervention has no dose rule",
+    "DOSE.E006": "a drug, biological, cells or exosomes intervention has no dose rule",
     "DOSE.W007": "an intervention of kind 'other' has no dose rule",
     "ELIG.E001": "two criteria share an id",
     "ELIG.E002": "a judgement criterion names an item that is not defined",
@@ -126,7 +126,7 @@ def _d(
 #: Arm types that exist to give something, so they need at least one intervention.
 _TREATED_ARMS = frozenset({"experimental", "active_comparator", "placebo_comparator"})
 #: Product kinds that are given in amounts, so they need a dose rule.
-_DOSED_KINDS = frozenset({"drug", "cells", "exosomes"})
+_DOSED_KINDS = frozenset({"drug", "biological", "cells", "exosomes"})
 
 
 def _study_type(study: Study) -> str:

@@ -161,7 +161,7 @@ class Product(Model):
     """An investigational product: what it is and where it comes from."""
 
     name: str
-    kind: Literal["cells", "exosomes", "drug", "device", "other"]
+    kind: Literal["cells", "exosomes", "drug", "biological", "device", "other"]
     source: str | None = Field(default=None, description="adipose, placental, umbilical cord ...")
     manufacturer: str | None = None
     description: str | None = None
@@ -212,7 +212,7 @@ class Intervention(Model):
     dose: DoseRule | None = Field(
         default=None,
         description="Absent in a draft, or for a device; `study check` reports a missing dose "
-        "of a drug, cells or exosomes (DOSE.E006).",
+        "of a drug, a biological, cells or exosomes (DOSE.E006).",
     )
     infusion_duration: QuantityRange | None = None
     category: str | None = None

@@ -29,6 +29,11 @@ class Criterion(Model):
     expression: str | None = None
     judgement_item: Name | None = None
     also_stated: list[Passage] = Field(default_factory=list)
+    group: str | None = Field(
+        default=None,
+        description="The sub-group heading the registry lists it under (``For adult "
+        "participants``), verbatim.",
+    )
     note: str | None = None
 
     @model_validator(mode="after")

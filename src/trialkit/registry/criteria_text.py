@@ -40,13 +40,15 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "CRITERION_HEADS",
     "CriteriaLists",
     "match_passages",
+    "split_criteria",
     "split_ctgov_criteria",
+    "split_numbered",
     "split_run_on",
     "split_summary",
 ]
@@ -246,42 +248,165 @@ def split_run_on(line: str) -> list[str]:
 
 @dataclass(frozen=True)
 class CriteriaLists:
-    """Criteria items by kind, and text that belongs to neither list."""
+    """Criteria items by kind, text that belongs to neither list, and the sub-group heading
+    (``For adult participants``) each item is listed under, by ``(kind, index)``."""
 
     inclusion: list[str]
     exclusion: list[str]
     other: list[str]
+    groups: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
-_HEADING = re.compile(
-    r"^\s*(?:key\s+)?(?P<kind>inclusion|exclusion)\s+criteria\s*:?\s*$", re.IGNORECASE
+_CRITERIA = r"criteri(?:a|on)[a-z]*"
+_QUALIFIER = r"key|main|major|general|specific"
+_HEADINGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"^\s*(?:{pattern})\s*(?::|\s-|$)\s*(?P<rest>.*)$", re.IGNORECASE), kind)
+    for pattern, kind in (
+        (
+            rf"(?:{_QUALIFIER})?\s*(?:non[- ]?inclusion|exclusion)\s+{_CRITERIA}",
+            "exclusion",
+        ),
+        (
+            rf"(?:{_QUALIFIER})?\s*(?:inclusion|eligibility)\s+{_CRITERIA}",
+            "inclusion",
+        ),
+        (
+            r"(?:participants|patients|subjects|volunteers|candidates)\s+(?:must\s+not|may\s+not|"
+            r"cannot|will\s+be\s+excluded\s+if|are\s+excluded\s+if)(?:\s+\w+){0,3}?(?=\s*:)",
+            "exclusion",
+        ),
+        (
+            r"(?:participants|patients|subjects|volunteers|candidates)\s+(?:must|should|need\s+to|"
+            r"are\s+eligible\s+if)(?:\s+\w+){0,3}?(?=\s*:)",
+            "inclusion",
+        ),
+        (r"(?:to\s+be\s+eligible|eligibility)(?:\s+\w+){0,3}?(?=\s*:)", "inclusion"),
+        (r"exclusions?(?=\s*:)", "exclusion"),
+        (r"inclusions?(?=\s*:)", "inclusion"),
+    )
 )
-_ITEM = re.compile(r"^(?P<indent>\s*)(?:[*\-•]|\d{1,3}[.)])\s+(?P<text>.*\S)?\s*$")
-_ESCAPES = re.compile(r"\\([\[\]<>&*_\\()#+\-.!~`|])")
+_ITEM = re.compile(
+    r"^(?P<indent>\s*)(?:[*\-•·▪]|\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)])\s+(?P<text>.*\S)?\s*$"
+)
+_ESCAPES = re.compile(r"\\([\[\]<>&*_\\()#+\-.!~`|^])")
+#: A sentence after a heading that explains the list rather than being one of its items.
+_EXPLANATION = re.compile(
+    r"\b(?:all|any|each|one|none)\s+of\s+the\s+following\b|\bthe\s+following\s+"
+    r"(?:criteria|conditions|requirements)\b|\b(?:criteria|conditions)\s+(?:apply|below)\b|"
+    r"\bmust\s+(?:meet|fulfil+|satisfy)\b|\b(?:eligible|excluded)\s+(?:if|when|to)\b|"
+    r"\bapply\b.*:$",
+    re.IGNORECASE,
+)
+#: An item of an inclusion list that is an exclusion (``Exclusion: pregnancy``).
+_INLINE_EXCLUSION = re.compile(
+    r"^(?:exclusions?|excluded|exclude|non[- ]?inclusion)(?:\s+criteri(?:a|on))?"
+    r"\s*[:\-–]\s*(?P<rest>\S.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+#: Items that state nothing ("Age: Not specified").
+_NOTHING = frozenset({"not specified", "none", "n/a", "na", "not applicable", "none specified"})
+#: ``N.`` or ``N)`` where a numbered item starts inside a line.
+_NUMBER_MARK = re.compile(r"(?:(?<=\s)|^)(?P<n>\d{1,2})[.)]\s+(?=\S)")
 
 
 def unescape(text: str) -> str:
-    """Remove the markdown escapes ClinicalTrials.gov adds (``\\<``, ``\\[``)."""
+    """Remove the markdown escapes ClinicalTrials.gov adds (``\\<``, ``\\[``, ``\\^``)."""
     return _ESCAPES.sub(r"\1", text)
 
 
-def split_ctgov_criteria(text: str) -> CriteriaLists:
-    """Items of a ClinicalTrials.gov ``eligibilityCriteria`` text, sub-items kept with their item.
+def split_numbered(line: str) -> list[str]:
+    """Items numbered on one line (``1. Adults 2. Consent 3. No cancer``), cut where the next
+    number of the sequence 1, 2, 3 ... starts; a line that is not such a sequence is returned
+    whole. A number out of sequence (``1.73 m2``, ``grade 2. Then``) is never a cut."""
+    marks = list(_NUMBER_MARK.finditer(line))
+    if not marks or marks[0].start() != len(line) - len(line.lstrip()):
+        return [line]
+    expected, cuts = int(marks[0].group("n")), []
+    for m in marks:
+        if int(m.group("n")) == expected:
+            cuts.append(m.start())
+            expected += 1
+    if len(cuts) < 2:
+        return [line]
+    cuts.append(len(line))
+    return [line[a:b].strip() for a, b in itertools.pairwise(cuts) if line[a:b].strip()]
 
-    A sub-item (indented deeper than the item list) is appended to its item on a new line,
-    verbatim; a paragraph outside the lists goes to ``other``.
+
+def _heading(line: str) -> tuple[str, str] | None:
+    """``(kind, rest of the line)`` when ``line`` is a main criteria heading."""
+    if _ITEM.match(line):
+        return None
+    for pattern, kind in _HEADINGS:
+        m = pattern.match(line)
+        if m:
+            return kind, m.group("rest").strip()
+    return None
+
+
+def _group_heading(line: str) -> str | None:
+    """A sub-group heading (``For adult participants:``, ``DISEASE CHARACTERISTICS:``)."""
+    text = line.strip()
+    if text.endswith(":") and len(text) <= 120 and not _ITEM.match(line):
+        return text[:-1].strip()
+    return None
+
+
+def split_criteria(text: str, default: str | None = None) -> CriteriaLists:
+    """Items of an eligibility text as registries write it, sub-items kept with their item.
+
+    * Main headings: ``Inclusion Criteria:`` / ``Exclusion Criteria:`` (also ``Key``, ``Main``,
+      misspelt ``Criteriar``), ``Eligibility criteria:``, ``Participants must:`` / ``must not:``,
+      ``Exclusions:``; a heading may carry the first item on its line.
+    * A sub-group heading inside a list (a short line ending in ``:``, such as ``For adult
+      participants:``) is kept as the group of the items under it, not as a criterion.
+    * A sentence right after a heading that explains the list (``... all of the following
+      criteria apply:``) is not an item (it goes to ``other``).
+    * Items: bullets (``*``, ``-``, ``•``), numbers (``1.``, ``1)``, ``(1)``, ``a)``), or plain
+      lines; items numbered on one line are cut (:func:`split_numbered`); an indented sub-item
+      is appended to its item on a new line, verbatim.
+    * An item of the inclusion list written as an exclusion (``Exclusion: pregnancy``) is an
+      exclusion.
+
+    ``default`` is the kind of text before any heading (an ICTRP ``Inclusion_Criteria``
+    field); without it such text goes to ``other``.
     """
     lists: dict[str, list[str]] = {"inclusion": [], "exclusion": []}
+    groups: dict[tuple[str, int], str] = {}
     other: list[str] = []
-    kind: str | None = None
+    kind: str | None = default
+    group: str | None = None
     base_indent: int | None = None
+    base_marker = "other"
+    sub_list = False
+    plain = False
+    fresh = default is not None  # directly after a heading: an explanation may follow
+
+    def add(k: str, body: str, line: str | None = None) -> None:
+        pieces = split_numbered(line if line is not None else body)
+        pieces = [re.sub(r"^\d{1,2}[.)]\s+", "", p) for p in pieces] if len(pieces) > 1 else [body]
+        for piece in pieces:
+            k_piece = k
+            inline = _INLINE_EXCLUSION.match(piece) if k == "inclusion" else None
+            if inline:
+                k_piece, piece = "exclusion", inline.group("rest").strip()
+            if piece.strip().lower().rstrip(".") in _NOTHING:
+                other.append(piece)
+                continue
+            lists[k_piece].append(piece)
+            if group:
+                groups[(k_piece, len(lists[k_piece]) - 1)] = group
+
     for raw in unescape(text).splitlines():
         if not raw.strip():
             continue
-        heading = _HEADING.match(raw)
+        heading = _heading(raw)
         if heading:
-            kind = heading.group("kind").lower()
-            base_indent = None
+            kind, rest = heading
+            group, base_indent, plain, fresh = None, None, False, True
+            if rest:
+                item = _ITEM.match(rest)
+                add(kind, (item.group("text") or "") if item else rest, rest)
+                base_indent, plain, fresh = (None, False, False) if item else (0, True, False)
             continue
         item = _ITEM.match(raw)
         if item and kind is not None:
@@ -289,26 +414,55 @@ def split_ctgov_criteria(text: str) -> CriteriaLists:
             if not re.search(r"\w", body):
                 body = ""  # an empty bullet ("* -") left at the end of a list
             indent = len(item.group("indent"))
-            if base_indent is None:
-                base_indent = indent
+            marker = "number" if raw.strip()[:1].isdigit() or raw.strip()[:1] == "(" else "other"
+            if base_indent is None or plain:
+                base_indent, base_marker, plain = indent, marker, False
             target = lists[kind]
+            fresh = False
             if indent > base_indent and target:
                 if body:
                     target[-1] += "\n" + raw.strip()
                 continue
+            if target and marker != base_marker and (sub_list or target[-1].endswith(":")):
+                # a sub-list typed without indentation under "... all of the following:"
+                sub_list = True
+                if body:
+                    target[-1] += "\n" + raw.strip()
+                continue
+            sub_list = False
             if body:
-                target.append(body)
+                add(kind, body, raw.strip())
             continue
-        if kind is not None and lists[kind] and raw.startswith((" ", "\t")):
+        if kind is not None and lists[kind] and raw.startswith((" ", "\t")) and not plain:
             lists[kind][-1] += "\n" + raw.strip()
             continue
-        if kind is not None and not lists[kind]:
-            # A list written as plain lines, one item a line.
-            lists[kind].append(raw.strip())
-            base_indent = 0
-            continue
+        sub = _group_heading(raw)
+        if kind is None and sub:
+            # NCI PDQ style: "DISEASE CHARACTERISTICS:" ... lists conditions to meet
+            kind = "inclusion"
+        if kind is not None:
+            if fresh and _EXPLANATION.search(raw) and not split_numbered(raw.strip())[1:]:
+                other.append(raw.strip())
+                fresh = False
+                continue
+            if sub:
+                top = group.split(": ")[0] if group else None
+                if top and top.isupper() and not sub.isupper():
+                    sub = f"{top}: {sub}"
+                group, base_indent, plain, fresh = sub, None, True, False
+                continue
+            if not lists[kind] or plain or fresh:
+                # a list written as plain lines, one item a line
+                add(kind, raw.strip())
+                base_indent, plain, fresh = 0, True, False
+                continue
         other.append(raw.strip())
-    return CriteriaLists(lists["inclusion"], lists["exclusion"], other)
+    return CriteriaLists(lists["inclusion"], lists["exclusion"], other, groups)
+
+
+def split_ctgov_criteria(text: str) -> CriteriaLists:
+    """Items of a ClinicalTrials.gov ``eligibilityCriteria`` text (see :func:`split_criteria`)."""
+    return split_criteria(text)
 
 
 # -- the protocol summary -------------------------------------------------------------------------

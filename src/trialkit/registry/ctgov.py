@@ -8,16 +8,19 @@ raises :class:`~trialkit.errors.ImportFailed` naming that path
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from trialkit.errors import ImportFailed
-from trialkit.registry.criteria_text import split_ctgov_criteria, unescape
-from trialkit.registry.doses import find_dose, find_product, find_route
+from trialkit.protocol import DoseRule
+from trialkit.registry.criteria_text import split_criteria, unescape
+from trialkit.registry.doses import find_doses, find_product, find_route
 from trialkit.registry.draft import Draft, DraftCriterion, slug
-from trialkit.registry.result import ImportResult, SourceFormat
+from trialkit.registry.result import FORMAT_NAMES, ImportResult, SourceFormat
 
-__all__ = ["parse_ctgov"]
+__all__ = ["Origin", "parse_ctgov"]
 
 _ARM_TYPES = {
     "EXPERIMENTAL": "experimental",
@@ -68,17 +71,38 @@ _PHASES = {"EARLY_PHASE1": "0", "PHASE1": "1", "PHASE2": "2", "PHASE3": "3", "PH
 _SHARING = {"YES": "yes", "NO": "no", "UNDECIDED": "undecided"}
 
 
-class _Json:
-    """Typed access to the document, naming the JSON path of anything wrong."""
+@dataclass(frozen=True)
+class Origin:
+    """Where a ClinicalTrials.gov document came from, for messages: its format, the source
+    field of each path a converter filled (classic v1 and legacy XML records are converted to
+    the v2 shape first) and the fix to suggest."""
 
-    def __init__(self, data: object) -> None:
+    format: SourceFormat = SourceFormat.CTGOV_V2
+    fields: Mapping[str, str] = field(default_factory=dict)
+    hint: str = "download the record again from clinicaltrials.gov/api/v2/studies/<NCT id>"
+    prefix: str = ""
+    """Where the study sits in its file (``studies[2].`` in a search response)."""
+
+
+class _Json:
+    """Typed access to the document, naming the field of anything wrong."""
+
+    def __init__(self, data: object, base: str = "", origin: Origin | None = None) -> None:
         self.data = data
+        self.base = base
+        self.origin = origin or Origin()
+
+    def _full(self, path: str) -> str:
+        return f"{self.base}.{path}" if self.base and path else self.base or path
 
     def _fail(self, path: str, message: str) -> ImportFailed:
+        full = self._full(path)
         return ImportFailed(
-            f"ClinicalTrials.gov record, field {path}: {message}",
+            f"{FORMAT_NAMES[self.origin.format]}, field "
+            f"{self.origin.prefix}{self.origin.fields.get(full, full)}: "
+            f"{message}",
             code="IMPORT.E020",
-            hint="download the record again from clinicaltrials.gov/api/v2/studies/<NCT id>",
+            hint=self.origin.hint,
         )
 
     def get(self, path: str, kind: type | tuple[type, ...], *, required: bool = False) -> Any:
@@ -113,10 +137,13 @@ class _Json:
         values = self.get(path, list) or []
         out = []
         for n, v in enumerate(values):
-            if not isinstance(v, dict | str):
+            if not isinstance(v, dict):
                 raise self._fail(f"{path}[{n}]", f"expected an object, found {type(v).__name__}")
-            out.append(_Json(v))
+            out.append(_Json(v, self._full(f"{path}[{n}]"), self.origin))
         return out
+
+    def strings(self, path: str) -> list[str]:
+        return [v for v in self.get(path, list) or [] if isinstance(v, str)]
 
 
 def _date(j: _Json, path: str) -> dict[str, Any] | None:
@@ -143,16 +170,20 @@ def _age(j: _Json, path: str) -> int | None:
     return n if unit.startswith("year") else n // 12 if unit.startswith("month") else 0
 
 
-def _intervention(
+def _interventions(
     iv: _Json, ref: str, n: int, k: int, label: str, arm_desc: str, alone: bool, draft: Draft
-) -> dict[str, Any]:
-    """One named intervention of arm ``n`` (``k``-th), with its dose if the record states one."""
+) -> list[dict[str, Any]]:
+    """The ``k``-th named intervention of arm ``n``, with its dose if the record states one: two
+    interventions when the record gives a loading dose and a maintenance dose."""
     iv_desc = unescape(iv.text("description") or "")
     name = iv.text("name") or ref
-    product = find_product(name, iv_desc or name, iv.text("type"))
+    product = find_product(name, iv_desc or name, iv.text("type") or "OTHER")
     # The arm's own text gives the dose only when the arm has this one intervention.
-    dose = (find_dose(arm_desc) if alone else None) or find_dose(iv_desc)
-    if dose is None and product.kind != "device":
+    from_arm, from_iv = (find_doses(arm_desc) if alone else []), find_doses(iv_desc)
+    # a bare volume (``in 50 mL``) read from the arm gives way to a real dose of the product
+    volume_only = bool(from_arm) and all(d.unit == "mL" for _, d in from_arm)
+    doses = from_iv if (volume_only and from_iv) else (from_arm or from_iv)
+    if not doses and product.kind != "device":
         draft.unmapped.append(
             f"arm {label!r}: no dose of {name!r} could be read; add it (study check: DOSE.E006 "
             "or DOSE.W007)"
@@ -160,15 +191,22 @@ def _intervention(
     route = find_route(iv_desc) or find_route(arm_desc)
     if route is None and product.kind != "device":
         draft.unmapped.append(f"arm {label!r}: route of {name!r} not stated")
-    return {
-        "id": f"A{n}-IV{k}",
-        "name": name,
-        "product": product,
-        "route": route[0] if route else "other",
-        "site": route[1] if route else None,
-        "dose": dose,
-        "category": (iv.text("type") or "").lower() or None,
-    }
+    out = []
+    stated: list[tuple[str | None, DoseRule | None]] = [*doses] or [(None, None)]
+    for phase, dose in stated:
+        suffix = {"loading dose": "-L", "maintenance dose": "-M"}.get(phase or "", "")
+        out.append(
+            {
+                "id": f"A{n}-IV{k}{suffix}",
+                "name": name + (f" ({phase})" if phase else ""),
+                "product": product,
+                "route": route[0] if route else "other",
+                "site": route[1] if route else None,
+                "dose": dose,
+                "category": (iv.text("type") or "").lower() or None,
+            }
+        )
+    return out
 
 
 def _arms(p: _Json, draft: Draft, *, observational: bool) -> None:
@@ -181,7 +219,14 @@ def _arms(p: _Json, draft: Draft, *, observational: bool) -> None:
     for n, arm in enumerate(p.items("armsInterventionsModule.armGroups"), start=1):
         label = arm.text("label") or f"Arm {n}"
         desc = unescape(arm.text("description") or "")
-        refs = [r for r in arm.get("interventionNames", list) or [] if isinstance(r, str)]
+        refs = arm.strings("interventionNames")
+        if arm.get("interventionNames", list) is None and arm.text("type") != "NO_INTERVENTION":
+            refs = [
+                # the links written the other way round (interventions[].armGroupLabels)
+                ref
+                for ref, iv in interventions.items()
+                if label in iv.strings("armGroupLabels")
+            ]
         ivs = []
         for k, ref in enumerate(refs, start=1):
             iv = interventions.get(ref)
@@ -189,7 +234,7 @@ def _arms(p: _Json, draft: Draft, *, observational: bool) -> None:
                 draft.unmapped.append(f"arm {label!r}: intervention {ref!r} is not described")
                 continue
             used.add(ref)
-            ivs.append(_intervention(iv, ref, n, k, label, desc, len(refs) == 1, draft))
+            ivs.extend(_interventions(iv, ref, n, k, label, desc, len(refs) == 1, draft))
         arm_type = arm.text("type")
         if arm_type is None and not observational:
             draft.unmapped.append(f"arm {label!r}: the record gives no arm type; set as 'other'")
@@ -238,16 +283,22 @@ def _model(p: _Json, draft: Draft, *, observational: bool, arms: int) -> tuple[s
     return model, None
 
 
-def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") -> ImportResult:
-    """A draft study from a ClinicalTrials.gov API v2 study document (parsed JSON)."""
-    root = _Json(data)
+def parse_ctgov(
+    data: object, *, source: str = "<ClinicalTrials.gov record>", origin: Origin | None = None
+) -> ImportResult:
+    """A draft study from a ClinicalTrials.gov API v2 study document (parsed JSON).
+
+    ``origin`` names the format and source fields of a document converted to the v2 shape (see
+    :mod:`trialkit.registry.ctgov_classic`), so that messages name the fields the file has.
+    """
+    origin = origin or Origin()
+    root = _Json(data, "", origin)
     if not isinstance(data, dict):
         raise root._fail("(document)", f"expected an object, found {type(data).__name__}")
-    root.get("protocolSection", dict, required=True)
-    p = _Json(root.get("protocolSection", dict))
+    p = _Json(root.get("protocolSection", dict, required=True), "protocolSection", origin)
     nct = p.text("identificationModule.nctId", required=True) or ""
     if not re.fullmatch(r"NCT\d{8}", nct):
-        raise p._fail("protocolSection.identificationModule.nctId", f"{nct!r} is not an NCT id")
+        raise p._fail("identificationModule.nctId", f"{nct!r} is not an NCT id")
     study_type = p.text("designModule.studyType") or "INTERVENTIONAL"
     if study_type not in _STUDY_TYPES:
         raise ImportFailed(
@@ -258,7 +309,7 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
         )
     observational = study_type == "OBSERVATIONAL"
     draft = Draft(
-        source_format=SourceFormat.CTGOV_V2,
+        source_format=origin.format,
         study_id=slug(p.text("identificationModule.acronym") or nct),
         identity={},
         design={},
@@ -394,7 +445,7 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
     # -- design ---------------------------------------------------------------------------------
     count = p.get("designModule.enrollmentInfo.count", int, required=True)
     if count < 1:
-        raise p._fail("protocolSection.designModule.enrollmentInfo.count", f"{count} is below 1")
+        raise p._fail("designModule.enrollmentInfo.count", f"{count} is below 1")
     if p.text("designModule.enrollmentInfo.type") == "ACTUAL":
         draft.assume(
             "sample size", f"the target is the actual enrolment ({count}); no target is given"
@@ -408,7 +459,7 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
         p.text("eligibilityModule.sex") or "ALL"
     )
     if sex is None:
-        raise p._fail("protocolSection.eligibilityModule.sex", "is not ALL, FEMALE or MALE")
+        raise p._fail("eligibilityModule.sex", "is not ALL, FEMALE or MALE")
     placebo = any(
         "placebo" in (iv.text("name") or "").lower()
         for iv in p.items("armsInterventionsModule.interventions")
@@ -436,9 +487,12 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
     # -- criteria and outcomes ------------------------------------------------------------------
     crit = p.text("eligibilityModule.eligibilityCriteria")
     if crit:
-        lists = split_ctgov_criteria(crit)
-        draft.criteria.extend(DraftCriterion("inclusion", t) for t in lists.inclusion)
-        draft.criteria.extend(DraftCriterion("exclusion", t) for t in lists.exclusion)
+        lists = split_criteria(crit)
+        for kind in ("inclusion", "exclusion"):
+            draft.criteria.extend(
+                DraftCriterion(kind, t, group=lists.groups.get((kind, n)))
+                for n, t in enumerate(getattr(lists, kind))
+            )
         for t in lists.other:
             draft.unmapped.append(f"eligibility text outside the criteria lists: {t!r}")
     for key, kind, prefix in (
@@ -449,9 +503,7 @@ def parse_ctgov(data: object, *, source: str = "<ClinicalTrials.gov record>") ->
         for n, o in enumerate(p.items(f"outcomesModule.{key}"), start=1):
             measure = o.text("measure")
             if not measure:
-                raise p._fail(
-                    f"protocolSection.outcomesModule.{key}[{n - 1}].measure", "is missing"
-                )
+                raise p._fail(f"outcomesModule.{key}[{n - 1}].measure", "is missing")
             description = unescape(o.text("description") or "")
             draft.outcomes.append(
                 {

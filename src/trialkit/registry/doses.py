@@ -15,10 +15,17 @@ from typing import Literal
 
 from trialkit.protocol import DoseRule, Product, Quantity, QuantityRange
 
-__all__ = ["Route", "find_dose", "find_infusion_duration", "find_product", "find_route"]
+__all__ = [
+    "Route",
+    "find_dose",
+    "find_doses",
+    "find_infusion_duration",
+    "find_product",
+    "find_route",
+]
 
 Route = Literal["intradermal", "intravenous", "subcutaneous", "oral", "topical", "other"]
-ProductKind = Literal["cells", "exosomes", "drug", "device", "other"]
+ProductKind = Literal["cells", "exosomes", "drug", "biological", "device", "other"]
 
 _UNIT = {
     "µg": "ug",
@@ -46,6 +53,7 @@ _AMOUNT = re.compile(
     r"(?P<unit>µg|μg|ug|mcg|micrograms?|milligrams?|mg|grams?|g|mL|ml)\b",
 )
 _PER_RE = re.compile(r"\bper\s+(?P<per>cm²|cm2|kg|m²|m2)(?:\s+of\s+(?P<of>[a-z]+))?", re.I)
+_SLASH_PER = re.compile(r"\s*/\s*(?P<per>cm²|cm2|kg|m²|m2)\b(?P<of>)")
 _VOLUME = re.compile(
     r"\b(?:into|in)\s+(?P<v>\d+(?:\.\d+)?)\s*(?P<u>ml|mL)\s+of\s+(?P<diluent>[a-z][a-z ]*?)"
     r"(?=\s+and\b|\s+over\b|[,.;)]|$)",
@@ -53,6 +61,12 @@ _VOLUME = re.compile(
 _COUNT = re.compile(
     r"\b(?P<n>one|a single|single|1)\s+(?:[a-z]+\s+){0,2}?(?P<unit>vial|injection)s?\b", re.I
 )
+#: A loading dose given as several injections at once (``two subcutaneous injections``).
+_LOADING_COUNT = re.compile(
+    r"\b(?P<n>two|three|four|[2-4])\s+(?:[a-z]+\s+){0,2}?(?P<unit>injection|tablet|capsule)s\b",
+    re.I,
+)
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4}
 _PARENS = re.compile(r"\([^()]*\)")
 
 
@@ -60,14 +74,45 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.;])\s+", text) if s.strip()]
 
 
+_MULTIPLIERS = {"thousand": 3, "million": 6, "billion": 9}
+_CELLS = re.compile(
+    r"(?<![\d.\-–/])(?P<amount>\d+(?:\.\d+)?)\s*"
+    r"(?:(?P<word>thousand|million|billion)|[x×\*]\s*10\s*(?:\^|\*\*|e)?\s*\(?(?P<exp>\d{1,2})\)?)?"
+    r"\s*(?:(?:viable|living|total)\s+)?(?:mesenchymal\s+)?"
+    r"(?:cells?|MSCs?|stem\s+cells|stromal\s+cells)\b",
+    re.IGNORECASE,
+)
+
+
+def _cells(plain: str, sentence: str) -> DoseRule | None:
+    """``1 million MSC/kg``, ``2 x 10^6 cells per kg`` -> an exact number of cells."""
+    m = _CELLS.search(plain)
+    if m is None or not (m.group("word") or m.group("exp")):
+        return None
+    exp = _MULTIPLIERS[m.group("word").lower()] if m.group("word") else int(m.group("exp"))
+    amount = Decimal(m.group("amount")).scaleb(exp)
+    per_m = _SLASH_PER.match(plain, m.end()) or _PER_RE.match(plain, m.end() + 1)
+    per = _PER[per_m.group("per").lower()] if per_m else None
+    return DoseRule(
+        amount=amount,
+        unit="cells",
+        per=per,
+        basis_item=_BASIS[per] if per else None,
+        text=sentence.strip(),
+    )
+
+
 def find_dose(text: str) -> DoseRule | None:
     """The dose one administration gives, as ``text`` states it, or ``None``."""
     for sentence in _sentences(text):
         plain = _PARENS.sub(" ", sentence)
+        cells = _cells(plain, sentence)
+        if cells is not None:
+            return cells
         m = _AMOUNT.search(plain)
         if m:
             unit = _UNIT[m.group("unit")]
-            per_m = _PER_RE.search(plain, m.end())
+            per_m = _SLASH_PER.match(plain, m.end()) or _PER_RE.search(plain, m.end())
             per = _PER[per_m.group("per").lower()] if per_m else None
             basis: str | None = None
             if per_m and per:
@@ -88,6 +133,66 @@ def find_dose(text: str) -> DoseRule | None:
         if c:
             return DoseRule(amount=Decimal(1), unit=c.group("unit").lower(), text=sentence.strip())
     return None
+
+
+_LOADING = re.compile(
+    r"\b(?:loading|induction|initial|first|conditioning)\s+(?:[a-z]+\s+)?doses?\b", re.I
+)
+_MAINTENANCE = re.compile(
+    r"\bmaintenance\b|\bfollowed\s+by\b|\bthen\b|\bthereafter\b|\bsubsequent(?:ly)?\b", re.I
+)
+_TOTAL = re.compile(
+    r"\(\s*(?:for\s+)?(?:a\s+)?total\s+(?:of\s+)?(?P<amount>\d+(?:\.\d+)?)\s*"
+    r"(?P<unit>µg|μg|ug|mcg|micrograms?|milligrams?|mg|grams?|g|mL|ml)\b[^)]*\)"
+)
+
+
+def _loading_dose(clause: str) -> DoseRule | None:
+    total = _TOTAL.search(clause)
+    if total:
+        return DoseRule(
+            amount=Decimal(total.group("amount")),
+            unit=_UNIT[total.group("unit")],
+            text=clause.strip(),
+        )
+    dose = find_dose(clause)
+    if dose is None:
+        c = _LOADING_COUNT.search(_PARENS.sub(" ", clause))
+        if c:
+            word = c.group("n").lower()
+            return DoseRule(
+                amount=Decimal(_COUNT_WORDS.get(word) or int(word)),
+                unit=c.group("unit").lower(),
+                text=clause.strip(),
+            )
+    return dose
+
+
+def find_doses(text: str) -> list[tuple[str | None, DoseRule]]:
+    """The doses ``text`` states: a loading dose and a maintenance dose are two doses
+    (``("loading dose", 600 mg)``, ``("maintenance dose", 300 mg)``); otherwise the one dose
+    :func:`find_dose` reads, labelled ``None``; empty when none is stated.
+
+    A loading dose's amount is its stated total (``two injections of 300 mg (for a total of
+    600 mg)`` -> 600 mg) where one is given."""
+    loading = _LOADING.search(text)
+    if loading:
+        after = _MAINTENANCE.search(text, loading.end())
+        if after is None:
+            before = [m for m in _MAINTENANCE.finditer(text) if m.end() <= loading.start()]
+            after = before[-1] if before else None
+        if after is not None and after.start() > loading.start():
+            first, second = text[: after.start()], text[after.start() :]
+        elif after is not None:
+            first, second = text[after.end() :], text[: after.start()]
+        else:
+            first, second = text, ""
+        dose_1 = _loading_dose(first.rstrip(" ,;"))
+        dose_2 = find_dose(second) if second else None
+        if dose_1 is not None and dose_2 is not None:
+            return [("loading dose", dose_1), ("maintenance dose", dose_2)]
+    dose = find_dose(text)
+    return [(None, dose)] if dose is not None else []
 
 
 _ROUTES: tuple[tuple[str, Route, str | None], ...] = (
@@ -134,6 +239,13 @@ _SOURCES = (
 )
 
 
+#: Words that name a biological product when the registry gives no intervention type.
+_BIOLOGICAL = re.compile(
+    r"\b(?:monoclonal|antibod(?:y|ies)|MAbs?|vaccines?|[a-z]+(?:xi|zu|u|o|ci)mab|biologic(?:al)?s?)\b",
+    re.IGNORECASE,
+)
+
+
 def find_product(name: str, text: str, registry_type: str | None = None) -> Product:
     """The product an intervention gives: kind and source read from its words."""
     low = text.lower()
@@ -142,7 +254,11 @@ def find_product(name: str, text: str, registry_type: str | None = None) -> Prod
         kind = "exosomes"
     elif re.search(r"stem cells?|stromal cells?|\bmscs?\b", low):
         kind = "cells"
-    elif registry_type == "DRUG":
+    elif registry_type in ("BIOLOGICAL", "BIOLOGIC") or (
+        registry_type is None and _BIOLOGICAL.search(f"{name} {text}")
+    ):
+        kind = "biological"
+    elif registry_type in ("DRUG", "COMBINATION_PRODUCT"):
         kind = "drug"
     elif registry_type == "DEVICE":
         kind = "device"

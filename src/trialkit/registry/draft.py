@@ -59,6 +59,8 @@ class DraftCriterion:
     kind: str  # "inclusion" or "exclusion"
     text: str
     also_stated: list[Passage] = field(default_factory=list)
+    group: str | None = None
+    """The sub-group heading the record lists it under, verbatim."""
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Draft:
                     text=c.text,
                     judgement_item=item,
                     also_stated=c.also_stated,
+                    group=c.group,
                     note=IMPORT_NOTE,
                 )
             )
@@ -268,5 +271,8 @@ class Draft:
                 hint="correct the record, or report this to the trialkit maintainers",
             ) from exc
         return ImportResult(
-            study=study, unmapped=list(self.unmapped), source_format=self.source_format
+            study=study,
+            unmapped=list(self.unmapped),
+            source_format=self.source_format,
+            record_id=study.identity.registrations[0].id,
         )
