@@ -132,3 +132,121 @@ def test_ctgov_lists_keep_sub_items_with_their_item() -> None:
     ]
     assert lists.exclusion == ["Cancer"]
     assert lists.other == ["Not all are listed."]
+
+
+# -- criteria as registries write them (split_criteria) ------------------------------------------
+
+
+def test_headings_other_than_inclusion_exclusion_criteria() -> None:
+    from trialkit.registry import split_criteria
+
+    text = (
+        "Eligibility criteria:\n- Adults\n- Consent given\n\n"
+        "Participants must not:\n- Be pregnant\n"
+    )
+    lists = split_criteria(text)
+    assert lists.inclusion == ["Adults", "Consent given"]
+    assert lists.exclusion == ["Be pregnant"]
+    key = split_criteria("Key inclusion criteria\n1. PASI > 7\n\nKey Exclusion Criteria\n1. HIV")
+    assert (key.inclusion, key.exclusion) == (["PASI > 7"], ["HIV"])
+    must = split_criteria("Participants must:\n* be 18 or older\n* have psoriasis")
+    assert must.inclusion == ["be 18 or older", "have psoriasis"]
+
+
+def test_sub_group_headings_are_the_criteria_group() -> None:
+    from trialkit.registry import split_criteria
+
+    text = (
+        "Inclusion Criteria:\n\nFor adult participants:\n- Age 18 to 65\n- BMI < 35\n"
+        "For paediatric participants:\n- Age 6 to 17\n\nExclusion Criteria:\n- Cancer"
+    )
+    lists = split_criteria(text)
+    assert lists.inclusion == ["Age 18 to 65", "BMI < 35", "Age 6 to 17"]
+    assert lists.groups == {
+        ("inclusion", 0): "For adult participants",
+        ("inclusion", 1): "For adult participants",
+        ("inclusion", 2): "For paediatric participants",
+    }
+    assert lists.exclusion == ["Cancer"]
+
+
+def test_criteria_numbered_on_one_line() -> None:
+    from trialkit.registry import split_criteria, split_numbered
+
+    assert split_numbered("1. Adults 2. PASI 3-12 for 1.5 years 3. Consent") == [
+        "1. Adults",
+        "2. PASI 3-12 for 1.5 years",
+        "3. Consent",
+    ]
+    # a number out of the sequence is not a cut
+    assert split_numbered("1. Creatinine < 1.5 mg/dL on 2 occasions 4. x") == [
+        "1. Creatinine < 1.5 mg/dL on 2 occasions 4. x"
+    ]
+    lists = split_criteria("Inclusion criteria: 1. Aged 20 to 82 2. Consent 3. NIS >= 10")
+    assert lists.inclusion == ["Aged 20 to 82", "Consent", "NIS >= 10"]
+
+
+def test_an_exclusion_written_inside_the_inclusion_list() -> None:
+    from trialkit.registry import split_criteria
+
+    lists = split_criteria(
+        "Inclusion Criteria:\n1. Adults\n2. Exclusion: pregnant or lactating women\n3. Consent"
+    )
+    assert lists.inclusion == ["Adults", "Consent"]
+    assert lists.exclusion == ["pregnant or lactating women"]
+
+
+def test_a_line_after_a_heading_that_explains_it() -> None:
+    from trialkit.registry import split_criteria
+
+    text = (
+        "Inclusion Criteria:\n"
+        "Participants are eligible to be included only if all of the following criteria apply:\n"
+        "1. Age 18 or over\n"
+        "Exclusion Criteria:\n"
+        "Participants are excluded if any of the following apply:\n"
+        "- Pregnancy"
+    )
+    lists = split_criteria(text)
+    assert lists.inclusion == ["Age 18 or over"]
+    assert lists.exclusion == ["Pregnancy"]
+    assert lists.other == [
+        "Participants are eligible to be included only if all of the following criteria apply:",
+        "Participants are excluded if any of the following apply:",
+    ]
+
+
+def test_a_sub_list_without_indentation_stays_with_its_item() -> None:
+    from trialkit.registry import split_criteria
+
+    lists = split_criteria(
+        "Inclusion criteria:\n1. Adults\n2. Disease defined by all of the following:\n"
+        "- Stage 1 or 2\n- TTR mutation\n3. Consent"
+    )
+    assert lists.inclusion == [
+        "Adults",
+        "Disease defined by all of the following:\n- Stage 1 or 2\n- TTR mutation",
+        "Consent",
+    ]
+
+
+def test_nci_style_characteristics_are_groups_of_inclusion_criteria() -> None:
+    from trialkit.registry import split_criteria
+
+    lists = split_criteria(
+        "DISEASE CHARACTERISTICS:\n\nStage IIIB lung cancer\n\nPATIENT CHARACTERISTICS:\n\n"
+        "Age:\n\nNot specified\n\nHepatic:\n\nBilirubin < 1.5 mg/dL\n"
+    )
+    assert lists.inclusion == ["Stage IIIB lung cancer", "Bilirubin < 1.5 mg/dL"]
+    assert lists.groups == {
+        ("inclusion", 0): "DISEASE CHARACTERISTICS",
+        ("inclusion", 1): "PATIENT CHARACTERISTICS: Hepatic",
+    }
+    assert lists.other == ["Not specified"]
+
+
+def test_ictrp_fields_default_to_their_kind() -> None:
+    from trialkit.registry import split_criteria
+
+    lists = split_criteria("Pregnancy\nSevere liver disease", default="exclusion")
+    assert lists.exclusion == ["Pregnancy", "Severe liver disease"]

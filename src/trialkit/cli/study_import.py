@@ -29,8 +29,8 @@ def _report(result: ImportResult, many: bool) -> None:
         err_console.print(f"  - {entry}", markup=False)
 
 
-def _write(results: list[ImportResult], out: Path) -> list[Path]:
-    if len(results) == 1 and not out.is_dir():
+def _write(results: list[ImportResult], out: Path, many: bool) -> list[Path]:
+    if not many and not out.is_dir():
         save_study(results[0].study, out)
         return [out]
     if out.exists() and not out.is_dir():
@@ -82,7 +82,7 @@ def import_study(
             text = "---\n".join(dump_study(r.study) for r in batch.results)
             console.print(text, markup=False, end="")
         else:
-            for path in _write(batch.results, out):
+            for path in _write(batch.results, out, many):
                 err_console.print(f"wrote {path}", markup=False)
     except TrialkitError as exc:
         # record text may hold square brackets ("[i]"), so the message is printed as is

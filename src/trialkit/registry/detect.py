@@ -258,6 +258,24 @@ def sniff(raw: bytes, *, source: str = "<record>") -> Sniffed:
         return Sniffed(SourceFormat.IRCT_TEXT, text)
     first = stripped.splitlines()[0][:80] if stripped else "(nothing)"
     line = text[: len(text) - len(stripped)].count("\n") + 1
+    nct = re.search(r"\bNCT\d{8}\b", text)
+    if nct:
+        raise _refuse(
+            source,
+            line,
+            f"text beginning {first!r} that names ClinicalTrials.gov record {nct.group(0)}, "
+            "but is not one of its exports (a saved or copied web page)",
+            f"download the record itself: clinicaltrials.gov/api/v2/studies/{nct.group(0)}",
+        )
+    irct = re.search(r"\bIRCT\d+N\d+\b", text)
+    if irct:
+        raise _refuse(
+            source,
+            line,
+            f"text beginning {first!r} that names IRCT record {irct.group(0)}, but is not the "
+            "record page's text export (no 'IRCT registration number' field)",
+            "export the record page of irct.ir as text, or its XML (irct.ir/trial/<n>/xml)",
+        )
     raise _refuse(
         source,
         line,

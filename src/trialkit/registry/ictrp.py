@@ -423,8 +423,13 @@ def _arm_blocks(text: str) -> list[tuple[str | None, str, str]]:
             desc = text[m.end() : end].strip()
             out.append((_ARM_TYPES[m.group("type").lower()], m.group("label").strip(), desc))
         return out
-    heads = list(_NUMBERED_GROUP.finditer(text))
-    if len(heads) >= 2:
+    heads: list[re.Match[str]] = []
+    for m in _NUMBERED_GROUP.finditer(text):
+        # "Intervention 1: Group 1: …" is one arm, its label in two parts
+        if heads and not text[heads[-1].end() : m.start()].strip():
+            continue
+        heads.append(m)
+    if len(heads) >= 2 or (heads and not text[: heads[0].start()].strip()):
         for n, m in enumerate(heads):
             end = heads[n + 1].start() if n + 1 < len(heads) else len(text)
             body = text[m.end() : end].strip()

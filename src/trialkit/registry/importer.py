@@ -130,7 +130,15 @@ def import_bytes(
     """Drafts from a record file's bytes: one per record it holds (or the one ``record_id``
     names). A file of one record raises its error; a file of several lists refused records."""
     sniffed = sniff(raw, source=source)
-    units = list(_units(sniffed.format, sniffed.payload, source))
+    try:
+        units = list(_units(sniffed.format, sniffed.payload, source))
+    except RecursionError as exc:
+        raise ImportFailed(
+            f"{source}: the {FORMAT_NAMES[sniffed.format]} is nested too deeply to be a "
+            "registry record",
+            code="IMPORT.E002",
+            hint="download the record again, unchanged",
+        ) from exc
     name = FORMAT_NAMES[sniffed.format]
     if not units:
         raise ImportFailed(
