@@ -250,3 +250,15 @@ def test_ictrp_fields_default_to_their_kind() -> None:
 
     lists = split_criteria("Pregnancy\nSevere liver disease", default="exclusion")
     assert lists.exclusion == ["Pregnancy", "Severe liver disease"]
+
+
+def test_a_heading_inside_a_line_cuts_it() -> None:
+    from trialkit.registry import split_criteria
+
+    lists = split_criteria(
+        "Inclusion criteria: Age 18-65; Psoriasis. Exclusion criteria: Pregnancy",
+        default="inclusion",
+    )
+    assert (lists.inclusion, lists.exclusion) == (["Age 18-65; Psoriasis"], ["Pregnancy"])
+    key = split_criteria("Key inclusion criteria: adults Key Exclusion Criteria: cancer")
+    assert (key.inclusion, key.exclusion, key.other) == (["adults"], ["cancer"], [])

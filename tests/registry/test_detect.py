@@ -186,3 +186,19 @@ def test_a_latin_1_file_without_declaration_names_its_line() -> None:
     with pytest.raises(ImportFailed, match=r"line 2: not UTF-8 text \(byte 0xfa\)") as info:
         sniff("Iranian Registry of Clinical Trials\nPer\xfa".encode("latin-1"))
     assert info.value.code == "IMPORT.E004"
+
+
+def test_an_ictrp_irct_record_with_both_lists_in_one_field() -> None:
+    record = {
+        **IRCT_JSON,
+        "inclusion_criteria": "Inclusion criteria: Age 18 to 65; Refractory disease (despite "
+        "biologics; steroids) Exclusion criteria: Pregnancy; Active infection",
+        "exclusion_criteria": "",
+    }
+    s = import_text(json.dumps(record)).study
+    assert [(c.kind, c.text) for c in s.eligibility] == [
+        ("inclusion", "Age 18 to 65"),
+        ("inclusion", "Refractory disease (despite biologics; steroids)"),
+        ("exclusion", "Pregnancy"),
+        ("exclusion", "Active infection"),
+    ]

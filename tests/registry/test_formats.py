@@ -177,6 +177,12 @@ def test_ictrp_portal_export_gives_both_registrations(sample: Get) -> None:
     assert euctr.identity.phase == "3"
     assert euctr.design.sex == "all"
     assert euctr.arms == []  # a product sheet names no arms: reported
+    # a line over a list of outcomes is their heading; EU CTR's objective is the aim
+    assert euctr.outcomes[2].description == (
+        "Final Analysis Co-Primary Efficacy Endpoints: Percent change from Baseline in serum "
+        "TTR concentration"
+    )
+    assert (euctr.identity.aim or "").startswith("To evaluate the efficacy of ION-682884")
     unmapped = batch.results[1].unmapped
     assert any("without named arms" in u for u in unmapped)
     assert any("age-range form field" in u for u in unmapped)

@@ -303,6 +303,13 @@ _INLINE_EXCLUSION = re.compile(
     r"\s*[:\-–]\s*(?P<rest>\S.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+#: A main heading inside a line (``… ; Exclusion criteria: pregnancy``): the line is cut there.
+_INLINE_HEADING = re.compile(
+    r"(?<=\S)(?<!\bkey)(?<!\bmain)(?<!\bmajor)(?<!\bgeneral)(?<!\bspecific)"
+    rf"[ \t]*[;,.]?[ \t]+(?=(?:(?:{_QUALIFIER})\s+)?(?:non[- ]?inclusion|inclusion|exclusion)"
+    rf"\s+{_CRITERIA}\s*:)",
+    re.IGNORECASE,
+)
 #: Items that state nothing ("Age: Not specified").
 _NOTHING = frozenset({"not specified", "none", "n/a", "na", "not applicable", "none specified"})
 #: ``N.`` or ``N)`` where a numbered item starts inside a line.
@@ -396,7 +403,7 @@ def split_criteria(text: str, default: str | None = None) -> CriteriaLists:
             if group:
                 groups[(k_piece, len(lists[k_piece]) - 1)] = group
 
-    for raw in unescape(text).splitlines():
+    for raw in _INLINE_HEADING.sub("\n", unescape(text)).splitlines():
         if not raw.strip():
             continue
         heading = _heading(raw)

@@ -28,7 +28,7 @@ from xml.etree.ElementTree import Element
 
 from trialkit.errors import ImportFailed
 from trialkit.protocol import DoseRule
-from trialkit.registry.criteria_text import split_criteria
+from trialkit.registry.criteria_text import split_criteria, split_run_on
 from trialkit.registry.detect import local_name
 from trialkit.registry.doses import find_doses, find_product, find_route
 from trialkit.registry.draft import Draft, DraftCriterion, slug
@@ -532,10 +532,32 @@ def _criteria(rec: IctrpRecord, draft: Draft) -> None:
                 kept.append(line)
         lists = split_criteria("\n".join(kept), default=kind)
         for k in ("inclusion", "exclusion"):
-            for n, t in enumerate(getattr(lists, k)):
-                draft.criteria.append(DraftCriterion(k, t, group=lists.groups.get((k, n))))
+            items: list[str] = getattr(lists, k)
+            if len(items) == 1 and "\n" not in items[0]:
+                # a list typed as one line: cut at semicolons, or (IRCT) at its item starts
+                items = _one_line(items[0], irct=rec.record_id.upper().startswith("IRCT"))
+            for n, t in enumerate(items):
+                group = lists.groups.get((k, 0 if len(items) != len(getattr(lists, k)) else n))
+                draft.criteria.append(DraftCriterion(k, t, group=group))
         for t in lists.other:
             draft.unmapped.append(f"{rec.name(*keys)}: text outside the criteria lists: {t!r}")
+
+
+def _one_line(text: str, *, irct: bool) -> list[str]:
+    """Items of a criteria list typed as one line: cut at top-level semicolons; an IRCT list
+    without them is cut as the IRCT importer cuts it (:func:`split_run_on`)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")" and depth > 0
+        if ch == ";" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    items = [p.strip(" ;.") for p in parts if p.strip(" ;.")]
+    if len(items) == 1 and irct:
+        items = split_run_on(items[0])
+    return items or [text]
 
 
 _TIMEPOINT = re.compile(
@@ -564,20 +586,29 @@ def _outcome_items(text: str) -> tuple[list[str], str | None, str | None]:
             section = rest.strip()
         parts.append(section)
     items: list[str] = []
+    bullet_re = re.compile(r"^(?:[-•*]|\d{1,2}[.)])\s+(.*)$")
     for part in parts:
         tm = _TIMEPOINT.search(part)
         if tm:
             timepoint = timepoint or tm.group("t").strip().rstrip(".")
             part = part[: tm.start()].strip()
-        for line in part.splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            bullet = re.match(r"^(?:[-•*]|\d{1,2}[.)])\s+(.*)$", line)
-            if bullet or not items:
-                items.append(bullet.group(1) if bullet else line)
-            else:
+        lines = [ln.strip() for ln in part.splitlines() if ln.strip()]
+        heading: str | None = None
+        for n, line in enumerate(lines):
+            bullet = bullet_re.match(line)
+            if bullet:
+                items.append(f"{heading}: {bullet.group(1)}" if heading else bullet.group(1))
+            elif (
+                n + 1 < len(lines)
+                and bullet_re.match(lines[n + 1])
+                and not line.lower().startswith("note")
+            ):
+                # "Final Analysis Co-Primary Efficacy Endpoints" over a list: its heading
+                heading = line.rstrip(": ")
+            elif items:
                 items[-1] += "\n" + line
+            else:
+                items.append(line)
     return [i.strip(" ;") for i in items if i.strip(" ;")], timepoint, objective
 
 
