@@ -236,3 +236,24 @@ def test_bad_sample_size_names_its_line(ibd_path: Path) -> None:
 def test_text_without_irct_layout_is_refused() -> None:
     with pytest.raises(ImportFailed, match="no IRCT section heading"):
         parse_irct("Iranian Registry of Clinical Trials\nnothing else here\n")
+
+
+def test_a_loading_and_a_maintenance_dose_make_two_interventions(ibd_path: Path) -> None:
+    text = ibd_path.read_text(encoding="utf-8")
+    start = text.rindex("Intervention group: Injection of placental")
+    end = text.index("\n", start)
+    text = (
+        text[:start]
+        + (
+            "Intervention group: Adalimumab, a loading dose of 160 mg subcutaneous injection on "
+            "day 1, followed by 40 mg every other week"
+        )
+        + text[end:]
+    )
+    arm = parse_irct(text).study.arms[0]
+    assert [
+        (iv.id, iv.product.kind, iv.dose.amount if iv.dose else None) for iv in arm.interventions
+    ] == [
+        ("G1-IV-L", "biological", Decimal(160)),
+        ("G1-IV-M", "biological", Decimal(40)),
+    ]

@@ -14,9 +14,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from trialkit.errors import ImportFailed
-from trialkit.protocol import Passage
+from trialkit.protocol import DoseRule, Passage
 from trialkit.registry.criteria_text import match_passages, split_run_on, split_summary
-from trialkit.registry.doses import find_dose, find_infusion_duration, find_product, find_route
+from trialkit.registry.doses import find_doses, find_infusion_duration, find_product, find_route
 from trialkit.registry.draft import Draft, DraftCriterion, slug
 from trialkit.registry.irct_fields import Field, IrctRecord, read_irct
 from trialkit.registry.result import ImportResult, SourceFormat
@@ -384,7 +384,9 @@ def _arms(r: _Reader, draft: Draft) -> None:
             continue
         head = text.split(":", 1)[0].strip()
         name = head if ":" in text and len(head) <= 60 else f"Group {i}"
-        dose = find_dose(text)
+        doses = find_doses(text)
+        dose = doses[0][1] if doses else None
+        stated: list[tuple[str | None, DoseRule | None]] = [*doses] or [(None, None)]
         route = find_route(text)
         if route is None:
             draft.unmapped.append(f"arm {name!r}: route of administration not stated")
@@ -412,17 +414,20 @@ def _arms(r: _Reader, draft: Draft) -> None:
                 "name": name,
                 "type": "placebo_comparator" if "placebo" in text.lower() else "experimental",
                 "description": text,
+                # a loading and a maintenance dose are two interventions (G1-IV-L, G1-IV-M)
                 "interventions": [
                     {
-                        "id": f"G{i}-IV",
-                        "name": product.name,
+                        "id": f"G{i}-IV"
+                        + {"loading dose": "-L", "maintenance dose": "-M"}.get(phase or "", ""),
+                        "name": product.name + (f" ({phase})" if phase else ""),
                         "product": product,
                         "route": route[0] if route else "other",
                         "site": route[1] if route else None,
-                        "dose": dose,
+                        "dose": given,
                         "infusion_duration": find_infusion_duration(text),
                         "category": r.text("Category", sec, i),
                     }
+                    for phase, given in stated
                 ],
             }
         )
