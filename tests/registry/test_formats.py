@@ -237,3 +237,64 @@ def test_every_sample_imports_and_checks_without_a_traceback(sample: Get) -> Non
         assert batch.refused == [], name
         for r in batch.results:
             assert all(d.severity in Severity for d in check_full(r.study))
+
+
+def test_classic_v1_response_of_many_studies_and_a_bad_value_named_in_v1_terms(
+    sample: Get,
+) -> None:
+    import json
+
+    from trialkit.registry import import_bytes
+
+    element = json.loads(sample("ctgov_classicv1_NCT04356287.json").read_text(encoding="utf-8"))
+    other = json.loads(json.dumps(element))
+    ident = other["Study"]["ProtocolSection"]["IdentificationModule"]
+    ident["NCTId"], ident["Acronym"] = "NCT04356288", "OTHER"
+    design = other["Study"]["ProtocolSection"]["DesignModule"]
+    design["EnrollmentInfo"]["EnrollmentCount"] = "eighteen"
+    envelope = {"FullStudiesResponse": {"FullStudies": [element, other]}}
+    batch = import_bytes(json.dumps(envelope).encode())
+    assert [r.record_id for r in batch.results] == ["NCT04356287"]
+    assert [r.record_id for r in batch.refused] == ["NCT04356288"]
+    error = batch.refused[0].error
+    assert error.code == "IMPORT.E020"
+    assert error.message == (
+        "ClinicalTrials.gov classic API v1 JSON, field FullStudiesResponse.FullStudies[1].Study."
+        "ProtocolSection.DesignModule.EnrollmentInfo.EnrollmentCount: 'eighteen' is not a whole "
+        "number"
+    )
+    assert "api/v2/studies" in (error.hint or "")
+
+
+def test_legacy_xml_bad_values_are_named_by_element(sample: Get) -> None:
+    from trialkit.registry import import_bytes
+
+    raw = sample("ctgov_legacyxml_NCT05481619.xml").read_bytes()
+    bad = raw.replace(
+        b'<enrollment type="Anticipated">30</enrollment>', b"<enrollment>about 30</enrollment>"
+    )
+    assert bad != raw
+    with pytest.raises(
+        ImportFailed, match=r"legacy clinical_study XML, field <enrollment>: 'about 30'"
+    ):
+        import_bytes(bad)
+    no_date = raw.replace(b"July 25, 2022", b"sometime")
+    with pytest.raises(
+        ImportFailed, match=r"field <study_first_submitted>: 'sometime' is not a date"
+    ):
+        import_bytes(no_date)
+
+
+def test_a_search_response_study_missing_its_id_is_named_by_its_place(sample: Get) -> None:
+    import json
+
+    from trialkit.registry import import_bytes
+
+    data = json.loads(sample("ctgov_v2search_ILD_5studies.json").read_text(encoding="utf-8"))
+    del data["studies"][1]["protocolSection"]["identificationModule"]["nctId"]
+    batch = import_bytes(json.dumps(data).encode())
+    assert len(batch.results) == 4
+    assert batch.refused[0].record_id == "studies[1]"
+    assert "field studies[1].protocolSection.identificationModule.nctId: is missing" in (
+        batch.refused[0].error.message
+    )
