@@ -194,6 +194,12 @@ def test_an_exclusion_written_inside_the_inclusion_list() -> None:
     )
     assert lists.inclusion == ["Adults", "Consent"]
     assert lists.exclusion == ["pregnant or lactating women"]
+    said = split_criteria(
+        "Inclusion Criteria:\n- Adults\n- Patients with HIV will be excluded\n"
+        "- Prior biologics are not excluded"
+    )
+    assert said.inclusion == ["Adults", "Prior biologics are not excluded"]
+    assert said.exclusion == ["Patients with HIV will be excluded"]
 
 
 def test_a_line_after_a_heading_that_explains_it() -> None:

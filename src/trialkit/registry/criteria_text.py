@@ -312,6 +312,12 @@ _INLINE_HEADING = re.compile(
 )
 #: Items that state nothing ("Age: Not specified").
 _NOTHING = frozenset({"not specified", "none", "n/a", "na", "not applicable", "none specified"})
+#: An inclusion item that says who is excluded (``Patients with HIV will be excluded``).
+_EXCLUDED_SENTENCE = re.compile(
+    r"\b(?:will|shall|would)\s+(?:be\s+excluded|not\s+be\s+(?:included|eligible|enrol+ed))\b"
+    r"|\b(?:are|is)\s+(?:excluded|not\s+eligible)\b",
+    re.IGNORECASE,
+)
 #: ``N.`` or ``N)`` where a numbered item starts inside a line.
 _NUMBER_MARK = re.compile(r"(?:(?<=\s)|^)(?P<n>\d{1,2})[.)]\s+(?=\S)")
 
@@ -396,6 +402,8 @@ def split_criteria(text: str, default: str | None = None) -> CriteriaLists:
             inline = _INLINE_EXCLUSION.match(piece) if k == "inclusion" else None
             if inline:
                 k_piece, piece = "exclusion", inline.group("rest").strip()
+            elif k == "inclusion" and _EXCLUDED_SENTENCE.search(piece):
+                k_piece = "exclusion"  # "Patients with HIV will be excluded", kept verbatim
             if piece.strip().lower().rstrip(".") in _NOTHING:
                 other.append(piece)
                 continue
