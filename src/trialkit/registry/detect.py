@@ -39,7 +39,7 @@ READ_FORMATS = (
     "(<trials><trial><main>, also IRCT's XML export), ICTRP-style study JSON, and the text "
     "export of an IRCT record page"
 )
-_HINT = "give the record in one of the formats read (see docs/registry-import.md)"
+_HINT = "give the record in one of the formats read; see docs/registry-import.md"
 
 _ICTRP_KEYS = frozenset(
     {
