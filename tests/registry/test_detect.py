@@ -202,3 +202,16 @@ def test_an_ictrp_irct_record_with_both_lists_in_one_field() -> None:
         ("exclusion", "Pregnancy"),
         ("exclusion", "Active infection"),
     ]
+
+
+def test_irct_outcomes_as_ictrp_carries_them() -> None:
+    record = {
+        **IRCT_JSON,
+        "primary_outcome": "Pain. Timepoint: Before and 4 weeks after the intervention. Method "
+        "of measurement: VAS.;Quality of life. Timepoint: Week 12. Method of measurement: SF-36.",
+    }
+    s = import_text(json.dumps(record)).study
+    assert [(o.description, o.timepoint, o.method) for o in s.outcomes] == [
+        ("Pain", "Before and 4 weeks after the intervention", "VAS"),
+        ("Quality of life", "Week 12", "SF-36"),
+    ]

@@ -623,6 +623,19 @@ def _outcomes(rec: IctrpRecord, draft: Draft) -> None:
             text = "\n".join(f"- {v}" for r in rows for v in r.values() if v) or None
         if text is None:
             continue
+        irct = _irct_outcomes(text)
+        if irct:
+            for n, (item, timepoint, method) in enumerate(irct, start=1):
+                draft.outcomes.append(
+                    {
+                        "id": f"{prefix}{n}",
+                        "kind": kind,
+                        "description": item,
+                        "timepoint": timepoint,
+                        "method": method,
+                    }
+                )
+            continue
         items, timepoint, objective = _outcome_items(text)
         if objective and not draft.identity.get("aim"):
             draft.identity["aim"] = objective
@@ -630,6 +643,35 @@ def _outcomes(rec: IctrpRecord, draft: Draft) -> None:
             draft.outcomes.append(
                 {"id": f"{prefix}{n}", "kind": kind, "description": item, "timepoint": timepoint}
             )
+
+
+_IRCT_OUTCOME = re.compile(
+    r"^(?P<d>.+?)\.?\s*Time ?points?\s*:\s*(?P<t>.*?)"
+    r"(?:\.?\s*Method of measurement\s*:\s*(?P<m>.*?))?[.\s]*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _irct_outcomes(text: str) -> list[tuple[str, str | None, str | None]]:
+    """IRCT's outcomes as ICTRP carries them: ``Pain. Timepoint: week 4. Method of
+    measurement: VAS; Quality of life. Timepoint: …`` -> (outcome, timepoint, method) each."""
+    if not re.search(r"method of measurement\s*:", text, re.I) and (
+        len(re.findall(r"\btime ?points?\s*:", text, re.I)) < 2
+    ):
+        return []
+    out = []
+    for part in re.split(r";\s*(?=[^;]*\btime ?points?\s*:)", text, flags=re.I):
+        m = _IRCT_OUTCOME.match(part.strip())
+        if m is None:
+            return []
+        out.append(
+            (
+                m.group("d").strip(),
+                m.group("t").strip() or None,
+                (m.group("m") or "").strip() or None,
+            )
+        )
+    return out
 
 
 # -- identity ---------------------------------------------------------------------------------
