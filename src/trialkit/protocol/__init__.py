@@ -18,6 +18,7 @@ from trialkit.protocol.design import (
     SampleSize,
     SequentialCohorts,
 )
+from trialkit.protocol.draft_check import DRAFT_CODES, check_draft, stated_sample_sizes
 from trialkit.protocol.eligibility import Criterion, Passage
 from trialkit.protocol.endpoints import (
     AdverseEventIncidence,
@@ -87,6 +88,7 @@ from trialkit.protocol.timeline import (
 
 __all__ = [
     "CODES",
+    "DRAFT_CODES",
     "INTERVENTIONAL_MODELS",
     "OBSERVATIONAL_MODELS",
     "SCHEMA_VERSION",
@@ -158,6 +160,7 @@ __all__ = [
     "Window",
     "WithinPatientDifference",
     "bin_labels",
+    "check_draft",
     "check_study",
     "dump_study",
     "json_schema",
@@ -166,4 +169,5 @@ __all__ = [
     "resolve_study",
     "save_study",
     "shipped_studies",
+    "stated_sample_sizes",
 ]
