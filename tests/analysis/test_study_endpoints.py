@@ -1,0 +1,217 @@
+"""Every endpoint of the three shipped studies, on small data with hand-checked values.
+
+The expected numbers are worked out by hand in the comments, from the definitions in
+docs/analysis.md, with arithmetic written out here independently of the library:
+
+* Clopper–Pearson limits from their definition (binomial tail = α/2), solved by bisection on
+  exact binomial sums;
+* one-sample t on three values (two degrees of freedom), whose t distribution has the closed
+  form F(t) = ½ + t / (2 √(2 + t²)): p = 1 − |t| / √(2 + t²), and the 0.975 quantile is
+  √(2 · 0.95² / (1 − 0.95²)) = 4.302653 (the printed t table: 4.303);
+* Kaplan–Meier with Greenwood's variance and the log-log interval.
+
+``test_every_shipped_endpoint_is_checked`` fails when a study gains an endpoint that no test
+here checks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from trialkit.analysis import analyse
+from trialkit.analysis.data import read_tidy
+from trialkit.protocol import resolve_study
+
+IBD = "ibd-placental-exosomes"
+PAE = "psoriasis-adipose-exosomes"
+UCMSC = "psoriasis-ucmsc"
+
+CHECKED: dict[str, set[str]] = {IBD: set(), PAE: set(), UCMSC: set()}
+
+Z = 1.959963984540054  # standard normal 0.975 quantile
+T2 = math.sqrt(2 * 0.95**2 / (1 - 0.95**2))  # t quantile, 2 degrees of freedom, 0.975
+
+
+# -- hand arithmetic -------------------------------------------------------------------------
+
+
+def _tail_ge(x: int, n: int, p: float) -> float:
+    return sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(x, n + 1))
+
+
+def _bisect(f: Any, lo: float = 0.0, hi: float = 1.0) -> float:
+    """Root of an increasing ``f`` on [lo, hi]."""
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if f(mid) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def cp(x: int, n: int) -> tuple[float, float, float]:
+    """Percent, lower % and upper % of the 95 % Clopper–Pearson interval, to 2 places."""
+    lower = 0.0 if x == 0 else _bisect(lambda p: _tail_ge(x, n, p) - 0.025)
+    upper = 1.0 if x == n else _bisect(lambda p: _tail_ge(x + 1, n, p) - 0.975)
+    return round(100 * x / n, 2), round(100 * lower, 2), round(100 * upper, 2)
+
+
+def t3(values: Sequence[Fraction | int]) -> tuple[float, float, float, float | None]:
+    """Mean, lower, upper, p of the one-sample t on three values (df 2), to 4 places."""
+    assert len(values) == 3
+    xs = [Fraction(v) for v in values]
+    mean = sum(xs, Fraction(0)) / 3
+    var = sum(((x - mean) ** 2 for x in xs), Fraction(0)) / 2
+    se = math.sqrt(var / 3)
+    t = float(mean) / se
+    p = 1 - abs(t) / math.sqrt(2 + t * t)
+    return (
+        round(float(mean), 4),
+        round(float(mean) - T2 * se, 4),
+        round(float(mean) + T2 * se, 4),
+        round(p, 4),
+    )
+
+
+# -- running the study's own endpoints --------------------------------------------------------
+
+
+def results(
+    study: str, values: str, aes: str | None = None, only: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
+    specs = [ep for o in resolve_study(study).outcomes for ep in o.endpoints]
+    specs = [s for s in specs if not only or s.name in only]
+    out = analyse(specs, read_tidy(values, aes))
+    assert [r.name for r in out] == [s.name for s in specs]
+    return {r.name: r.to_dict() for r in out}
+
+
+def checked(study: str, name: str, res: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    CHECKED[study].add(name)
+    return res[name]
+
+
+def rows_by(result: dict[str, Any], *keys: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    return {tuple(r[k] for k in keys): r for r in result["rows"]}
+
+
+def proportion(row: dict[str, Any]) -> tuple[int, int, float | None, float | None, float | None]:
+    return row["n"], row["responders"], row["percent"], row["lower %"], row["upper %"]
+
+
+def csv(rows: list[tuple[object, ...]], header: str) -> str:
+    return header + "\n" + "\n".join(",".join(str(c) for c in r) for r in rows) + "\n"
+
+
+# -- IBD: placental exosomes (one arm, EXO) ---------------------------------------------------
+
+VISITS = ("SCR", "FU7", "FU30", "FU60", "FU90")
+DAYS = {"SCR": -7, "FU7": 8, "FU30": 31, "FU60": 61, "FU90": 91}
+MAYO_ITEMS = ("stool_frequency", "rectal_bleeding", "endoscopy", "physician_global")
+
+#: Mayo subscores (stool, bleeding, endoscopy, physician) per participant and visit.
+IBD_MAYO: dict[str, dict[str, tuple[int, int, int, int]]] = {
+    # total 10 → 7 (fall 3 = 30 %, bleeding 3 → 2): a response exactly on both boundaries
+    "I1": {
+        "SCR": (3, 3, 2, 2),
+        "FU7": (2, 2, 2, 1),
+        "FU30": (1, 1, 1, 0),
+        "FU60": (1, 0, 1, 0),
+        "FU90": (2, 0, 0, 0),
+    },
+    # 11 → 8: fall 3 is 27 %; → 7 with bleeding 3 unchanged: no response
+    "I2": {
+        "SCR": (3, 3, 3, 2),
+        "FU7": (2, 2, 2, 2),
+        "FU30": (2, 3, 1, 1),
+        "FU60": (1, 1, 0, 0),
+        "FU90": (0, 0, 0, 0),
+    },
+    # baseline Mayo 0: the response is undefined at every visit (never a non-responder)
+    "I3": dict.fromkeys(VISITS, (0, 0, 0, 0)),
+    # 8 → (FU7 missing) → 4 (fall 4 = 50 %, bleeding 2 → 1)
+    "I4": {"SCR": (2, 2, 2, 2), "FU30": (1, 1, 1, 1)},
+}
+IBD_CDAI = {
+    "I1": {"SCR": 300, "FU7": 200, "FU30": 149, "FU60": 150, "FU90": 100},
+    "I2": {"SCR": 250, "FU7": 151, "FU30": 150, "FU60": 120},
+    "I3": {"SCR": 180, "FU7": 170, "FU30": 140, "FU60": 100, "FU90": 80},
+}
+
+
+def ibd_values() -> str:
+    rows: list[tuple[object, ...]] = []
+    for p, visits in IBD_MAYO.items():
+        for v, subs in visits.items():
+            for item, x in zip(MAYO_ITEMS, subs, strict=True):
+                rows.append((p, "EXO", v, DAYS[v], item, x))
+            rows.append((p, "EXO", v, DAYS[v], "mayo_score", sum(subs)))
+    for p, cdai in IBD_CDAI.items():
+        for v, x in cdai.items():
+            rows.append((p, "EXO", v, DAYS[v], "cdai", x))
+    return csv(rows, "participant,arm,visit,day,item,value")
+
+
+def test_ibd_mayo_response_follows_the_instrument_rule() -> None:
+    res = results(IBD, ibd_values(), only=["Mayo response"])
+    out = checked(IBD, "Mayo response", res)
+    rows = rows_by(out, "visit")
+    # FU7: I1 yes (10 → 7), I2 no (11 → 8, 27 %), I3 undefined, I4 missing → 1 of 2
+    assert proportion(rows[("FU7",)]) == (2, 1, *cp(1, 2))
+    # FU30: I1 yes, I2 no (bleeding 3 → 3), I4 yes (8 → 4, bleeding 2 → 1) → 2 of 3
+    assert proportion(rows[("FU30",)]) == (3, 2, *cp(2, 3))
+    # FU60: I1 yes (10 → 2), I2 yes (11 → 2) → 2 of 2; FU90 likewise
+    assert proportion(rows[("FU60",)]) == (2, 2, *cp(2, 2))
+    assert proportion(rows[("FU90",)]) == (2, 2, *cp(2, 2))
+    notes = out["notes"]
+    for v in ("FU7", "FU30", "FU60", "FU90"):
+        assert (
+            f"EXO {v}: I3 undecided (rule 'mayo_response': baseline score 0, percent fall "
+            "undefined); excluded" in notes
+        )
+    assert "EXO FU7: no value for I4; excluded" in notes
+    assert "MAYO_RULES['mayo_response']" in out["methods"]["rule"]["definition"]
+
+
+def test_ibd_mayo_remission_follows_the_instrument_rule() -> None:
+    out = checked(IBD, "Mayo remission", results(IBD, ibd_values(), only=["Mayo remission"]))
+    rows = rows_by(out, "visit")
+    # FU7: I1 7, I2 8 no; I3 0 yes; I4 missing → 1 of 3
+    assert proportion(rows[("FU7",)]) == (3, 1, *cp(1, 3))
+    # FU30: I1 3, I2 7, I4 4 no; I3 yes → 1 of 4
+    assert proportion(rows[("FU30",)]) == (4, 1, *cp(1, 4))
+    # FU60: I1 2 (1,0,1,0) yes, I2 2 (1,1,0,0) yes, I3 yes → 3 of 3
+    assert proportion(rows[("FU60",)]) == (3, 3, *cp(3, 3))
+    # FU90: I1 total 2 but stool frequency 2 (> 1): no; I2, I3 yes → 2 of 3
+    assert proportion(rows[("FU90",)]) == (3, 2, *cp(2, 3))
+
+
+CDAI_RESPONSE = "CDAI response (fall of 100 or more)"
+CDAI_REMISSION = "CDAI remission (below 150)"
+
+
+def test_ibd_cdai_response_and_remission() -> None:
+    res = results(IBD, ibd_values(), only=[CDAI_RESPONSE, CDAI_REMISSION])
+    response = rows_by(checked(IBD, CDAI_RESPONSE, res), "visit")
+    # FU7: falls 100 (yes, inclusive), 99, 10 → 1 of 3; I4 has no CDAI
+    assert proportion(response[("FU7",)]) == (3, 1, *cp(1, 3))
+    assert proportion(response[("FU30",)]) == (3, 2, *cp(2, 3))  # 151, 100, 40
+    assert proportion(response[("FU60",)]) == (3, 2, *cp(2, 3))  # 150, 130, 80
+    assert proportion(response[("FU90",)]) == (2, 2, *cp(2, 2))  # 200, (I2 missing), 100
+    remission = rows_by(checked(IBD, CDAI_REMISSION, res), "visit")
+    assert proportion(remission[("FU7",)]) == (3, 0, *cp(0, 3))  # 200, 151, 170
+    assert proportion(remission[("FU30",)]) == (3, 2, *cp(2, 3))  # 149 yes, 150 no, 140 yes
+    assert proportion(remission[("FU60",)]) == (3, 2, *cp(2, 3))  # 150 no, 120, 100
+    assert proportion(remission[("FU90",)]) == (2, 2, *cp(2, 2))
+
+
+def test_hand_arithmetic_matches_printed_tables() -> None:
+    # t table (two-sided 95 %, df 2): 4.303; Clopper–Pearson 1 of 2: 1.26 % to 98.74 %
+    assert round(T2, 3) == 4.303
+    assert cp(1, 2) == (50.0, 1.26, 98.74)
+    assert cp(0, 3)[2] == round(100 * (1 - 0.025 ** (1 / 3)), 2)
+    assert cp(3, 3)[1] == round(100 * 0.025 ** (1 / 3), 2)
