@@ -16,10 +16,13 @@ here checks.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
+
+import pytest
 
 from trialkit.analysis import analyse
 from trialkit.analysis.data import read_tidy
@@ -82,6 +85,13 @@ def t3(values: Sequence[Fraction | int]) -> tuple[float, float, float, float | N
 
 def results(
     study: str, values: str, aes: str | None = None, only: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
+    return _results(study, values, aes, tuple(only))
+
+
+@functools.cache
+def _results(
+    study: str, values: str, aes: str | None, only: tuple[str, ...]
 ) -> dict[str, dict[str, Any]]:
     specs = [ep for o in resolve_study(study).outcomes for ep in o.endpoints]
     specs = [s for s in specs if not only or s.name in only]
@@ -215,3 +225,105 @@ def test_hand_arithmetic_matches_printed_tables() -> None:
     assert cp(1, 2) == (50.0, 1.26, 98.74)
     assert cp(0, 3)[2] == round(100 * (1 - 0.025 ** (1 / 3)), 2)
     assert cp(3, 3)[1] == round(100 * 0.025 ** (1 / 3), 2)
+
+
+#: Continuous items: baseline and the four follow-ups for I1, I2, I3 (I4 has only Mayo).
+IBD_CONTINUOUS: dict[str, dict[str, tuple[str, ...]]] = {
+    "sf36_pcs": {"I1": ("40.5", "45.5"), "I2": ("35.0", "38.0"), "I3": ("50.25", "50.25")},
+    "sf36_mcs": {"I1": ("42", "44"), "I2": ("38", "44"), "I3": ("55", "55")},
+    "fecal_calprotectin": {
+        "I1": ("800", "400", "300", "200", "100"),
+        "I2": ("600", "500", "400", "300", "200"),
+        "I3": ("250", "250", "200", "150", "150"),
+    },
+    "crp": {
+        "I1": ("12.0", "9.0", "6.0", "3.0", "2.0"),
+        "I2": ("8.0", "7.0", "6.0", "5.0", "4.0"),
+        "I3": ("5.0", "5.0", "4.0", "3.0", "1.0"),
+    },
+    "ses_cd": {"I1": ("12", "6"), "I2": ("8", "8"), "I3": ("20", "10")},
+}
+#: the visits of each item's values (the SF-36 at screening and day 90, SES-CD likewise)
+ITEM_VISITS = {
+    "sf36_pcs": ("SCR", "FU90"),
+    "sf36_mcs": ("SCR", "FU90"),
+    "ses_cd": ("SCR", "FU90"),
+}
+
+
+def ibd_full_values() -> str:
+    rows: list[tuple[object, ...]] = []
+    for item, people in IBD_CONTINUOUS.items():
+        visits = ITEM_VISITS.get(item, VISITS)
+        for p, xs in people.items():
+            for v, x in zip(visits, xs, strict=True):
+                rows.append((p, "EXO", v, DAYS[v], item, x))
+    return ibd_values() + csv(rows, "").lstrip("\n")
+
+
+def change_rows(result: dict[str, Any], method: str) -> dict[str, tuple[Any, ...]]:
+    return {
+        r["visit"]: (r["n"], r["mean change"], r["lower"], r["upper"], r["p"])
+        for r in result["rows"]
+        if r["method"] == method
+    }
+
+
+def test_ibd_change_from_baseline_endpoints() -> None:
+    res = results(IBD, ibd_full_values())
+    t = "mean change, t interval"
+
+    cdai = change_rows(checked(IBD, "CDAI change from baseline", res), t)
+    assert cdai["FU7"] == (3, *t3([-100, -99, -10]))
+    assert cdai["FU30"] == (3, *t3([-151, -100, -40]))
+    assert cdai["FU60"] == (3, *t3([-150, -130, -80]))
+    # FU90: I2 has no CDAI, two changes (−200, −100): mean −150, n 2
+    assert cdai["FU90"][:2] == (2, -150.0)
+    assert (
+        "EXO FU90: no cdai at SCR or FU90 for I2, I4; excluded"
+        in res["CDAI change from baseline"]["notes"]
+    )
+
+    mayo = change_rows(checked(IBD, "Mayo score change from baseline", res), t)
+    # totals I1 10 7 3 2 2; I2 11 8 7 2 0; I3 0 …; I4 8 – 4 – –
+    assert mayo["FU7"] == (3, *t3([-3, -3, 0]))
+    assert mayo["FU30"][:2] == (4, -3.75)  # −7, −4, 0, −4
+    assert mayo["FU60"] == (3, *t3([-8, -9, 0]))
+    assert mayo["FU90"] == (3, *t3([-8, -11, 0]))
+
+    pcs = change_rows(checked(IBD, "SF-36 physical component summary change from baseline", res), t)
+    assert pcs["FU90"] == (3, *t3([Fraction(5), Fraction(3), Fraction(0)]))
+    # nothing at FU7, FU30, FU60: the row says n 0, no number is invented
+    assert pcs["FU7"] == (0, None, None, None, None)
+    mcs = change_rows(checked(IBD, "SF-36 mental component summary change from baseline", res), t)
+    assert mcs["FU90"] == (3, *t3([2, 6, 0]))
+
+    fcp = change_rows(checked(IBD, "Fecal calprotectin change from baseline", res), t)
+    assert fcp["FU7"] == (3, *t3([-400, -100, 0]))
+    assert fcp["FU90"] == (3, *t3([-700, -400, -100]))
+
+    crp_result = checked(IBD, "CRP change from baseline", res)
+    crp = change_rows(crp_result, t)
+    assert crp["FU7"] == (3, *t3([-3, -1, 0]))
+    assert crp["FU30"] == (3, *t3([-6, -2, -1]))
+    assert crp["FU60"] == (3, *t3([-9, -3, -2]))
+    assert crp["FU90"] == (3, *t3([-10, -4, -4]))
+    # Balanced, complete data: the mixed model's cell means are the visit means.
+    mixed = change_rows(crp_result, "mixed model")
+    assert [mixed[v][1] for v in ("FU7", "FU30", "FU60", "FU90")] == pytest.approx(
+        [-4 / 3, -3, -14 / 3, -6], abs=1e-3
+    )
+
+    ses = change_rows(checked(IBD, "SES-CD change from baseline", res), t)
+    assert ses == {"FU90": (3, *t3([-6, 0, -10]))}
+
+
+def test_ibd_butyrate_has_no_data_and_every_other_endpoint_is_computed() -> None:
+    res = results(IBD, ibd_full_values())
+    butyrate = checked(IBD, "Fecal butyrate change from baseline", res)
+    assert butyrate["status"] == "no data"
+    assert "'butyrate'" in butyrate["reason"]
+    assert butyrate["rows"] == []
+    others = [r for name, r in res.items() if name != "Fecal butyrate change from baseline"]
+    assert {r["status"] for r in others} == {"computed"}
+    assert all(r["reason"] is None for r in others)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from trialkit.analysis._numbers import to_fraction
 from trialkit.analysis.data import AdverseEvent, Observation, TidyData
@@ -42,6 +42,11 @@ __all__ = ["EndpointResult", "analyse", "percent_improvement"]
 Cell = str | int | float | None
 
 
+#: ``computed``: the table holds the results; ``no data``: nothing was captured for an item the
+#: endpoint reads, ``reason`` says which (the table is empty, every other endpoint is computed).
+Status = Literal["computed", "no data"]
+
+
 @dataclass(frozen=True)
 class EndpointResult:
     name: str
@@ -50,11 +55,15 @@ class EndpointResult:
     rows: tuple[tuple[Cell, ...], ...]
     methods: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    status: Status = "computed"
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "type": self.type,
+            "status": self.status,
+            "reason": self.reason,
             "columns": list(self.columns),
             "rows": [dict(zip(self.columns, r, strict=True)) for r in self.rows],
             "methods": {k: dict(v) for k, v in self.methods.items()},
@@ -73,6 +82,14 @@ def percent_improvement(baseline: Fraction, value: Fraction) -> Fraction | None:
 
 def _r(x: Fraction | float | None, digits: int = 4) -> float | None:
     return None if x is None else round(float(x), digits)
+
+
+class _NoData(Exception):
+    """An item the endpoint reads has no captured value at all."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Values:
@@ -96,9 +113,9 @@ class _Values:
             rows[key] = o
             self.by[key] = to_fraction(o.value, what=f"row {o.row}, column value ({item})")
         if not rows:
-            raise ValidationFailed(
-                f"item {item!r}: no captured values in the data; check the item name",
-                code="ANALYSIS.E111",
+            raise _NoData(
+                f"no value of item {item!r} was captured (at any visit, in any arm); enter it "
+                "on its form, or check the item name in the endpoint"
             )
 
     def get(self, participant: str, visit: str, role: str | None = None) -> Fraction | None:
@@ -232,14 +249,21 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
         long_c: list[Fraction] = []
         for visit in spec.visits:
             changes = []
+            absent = []
             for p in people:
                 b, v = vals.get(p, spec.baseline_visit), vals.get(p, visit)
                 if b is None or v is None:
+                    absent.append(p)
                     continue
                 changes.append(v - b)
                 long_p.append(p)
                 long_v.append(visit)
                 long_c.append(v - b)
+            if absent:
+                notes.append(
+                    f"{arm} {visit}: no {spec.item} at {spec.baseline_visit} or {visit} for "
+                    f"{', '.join(absent)}; excluded"
+                )
             if not changes:
                 rows.append((arm, visit, 0, None, None, None, None, "mean change, t interval"))
                 continue
@@ -720,22 +744,34 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
     )
 
 
+def _compute(spec: EndpointSpec, data: TidyData) -> EndpointResult:
+    if isinstance(spec, PercentImprovement):
+        return _percent_improvement(spec, data)
+    if isinstance(spec, WithinPatientDifference):
+        return _within(spec, data)
+    if isinstance(spec, ChangeFromBaseline):
+        return _change(spec, data)
+    if isinstance(spec, ResponderRule):
+        return _responder(spec, data)
+    if isinstance(spec, AdverseEventIncidence):
+        return _incidence(spec, data)
+    if isinstance(spec, TimeToFirstEvent):
+        return _time_to_first(spec, data)
+    return _dose_selection(spec, data)
+
+
 def analyse(specs: Sequence[EndpointSpec], data: TidyData) -> list[EndpointResult]:
-    """Compute every endpoint in ``specs`` from ``data``."""
+    """Compute every endpoint in ``specs`` from ``data``, one result per spec, in order.
+
+    An endpoint whose item has no captured value at all is returned with status ``no data``
+    and the reason; it never stops the other endpoints.
+    """
     out: list[EndpointResult] = []
     for spec in specs:
-        if isinstance(spec, PercentImprovement):
-            out.append(_percent_improvement(spec, data))
-        elif isinstance(spec, WithinPatientDifference):
-            out.append(_within(spec, data))
-        elif isinstance(spec, ChangeFromBaseline):
-            out.append(_change(spec, data))
-        elif isinstance(spec, ResponderRule):
-            out.append(_responder(spec, data))
-        elif isinstance(spec, AdverseEventIncidence):
-            out.append(_incidence(spec, data))
-        elif isinstance(spec, TimeToFirstEvent):
-            out.append(_time_to_first(spec, data))
-        else:
-            out.append(_dose_selection(spec, data))
+        try:
+            out.append(_compute(spec, data))
+        except _NoData as exc:
+            out.append(
+                EndpointResult(spec.name, spec.type, (), (), status="no data", reason=exc.reason)
+            )
     return out
