@@ -510,10 +510,29 @@ def _incidence(spec: AdverseEventIncidence, data: TidyData) -> EndpointResult:
     for (group, p, key_other), g in worst.items():
         cells[(group, key_other, g if by_grade else None)].add(p)
     rows: list[tuple[Cell, ...]] = []
+    notes: list[str] = []
     method: dict[str, str] = {}
     groups = sorted(denominators)
     for group in groups:
         n = denominators[group]
+        if not any(g2 == group for g2, _, _ in cells):
+            # An arm without events is a result ("0 of 4"), never a missing row.
+            ci = proportion_ci(0, n, spec.ci_method, float(spec.level))
+            method = {"interval": ci.method, **ci.conventions}
+            rows.append(
+                (
+                    group,
+                    *([None] * len(others)),
+                    *([None] if by_grade else []),
+                    0,
+                    n,
+                    _pct(ci.estimate),
+                    _pct(ci.lower),
+                    _pct(ci.upper),
+                )
+            )
+            notes.append(f"{group}: 0 of {n} participants with an adverse event")
+            continue
         for (g2, key_other, grade), people in sorted(
             cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)
         ):
@@ -552,10 +571,11 @@ def _incidence(spec: AdverseEventIncidence, data: TidyData) -> EndpointResult:
                 "unit": "participants with ≥ 1 event, once per cell",
                 "grade": "worst grade per participant within the cell",
                 "denominator": "all participants of the arm (values or events)",
+                "arms without events": "one row, 0 of N (serious, related, grade blank)",
             },
             "proportion": method,
         },
-        (),
+        tuple(notes),
     )
 
 
@@ -600,6 +620,9 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
             continue
         km = kaplan_meier(times, events, level=float(spec.level), transform=spec.ci_transform)
         methods["Kaplan–Meier"] = km.conventions
+        if not km.rows:
+            # No event in the arm: its row says so (all at risk at day 0, survival 1).
+            rows.append((arm, 0.0, len(times), 0, 1.0, None, None))
         for row in km.rows:
             rows.append(
                 (
@@ -631,6 +654,7 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
                 "definition": "first adverse event with " + ", ".join(filt),
                 "time": "onset day − 1 (Day 1 = first dose), in days",
                 "censoring": "at last contact day − 1",
+                "arms without events": "one row: day 0, all at risk, survival 1",
             },
             **methods,
         },
@@ -685,6 +709,19 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
     rows: list[tuple[Cell, ...]] = []
     for s in d.doses:
         des = None if d.efftox is None else _r(d.efftox.desirability[s.dose])
+        if not s.explored:
+            given = sum(1 for a in arms.values() if a == s.dose)
+            notes.append(
+                f"{s.dose}: not explored ("
+                + (
+                    "nobody received it"
+                    if given == 0
+                    else f"no known efficacy outcome among its {given} participant(s)"
+                )
+                + "); never admissible, no probability of being best"
+            )
+            rows.append((s.dose, 0, 0, 0, 0, 0, None, None, None, "not explored", None, None))
+            continue
         rows.append(
             (
                 s.dose,
