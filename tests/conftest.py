@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 POSTGRES_ENV = "TRIALKIT_TEST_DATABASE_URL"
+
+
+def in_ci() -> bool:
+    """Whether the run is continuous integration (``CI=true``, as GitHub and GitLab set it)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+@pytest.fixture(scope="session")
+def require_shared() -> Callable[[Path], Path]:
+    """``require_shared(path)``: the path of a record in ``shared/`` beside the repository.
+
+    When it is missing the test is skipped locally, with the reason; in CI (``CI=true``) the
+    test fails instead, so the importer tests cannot silently vanish from a CI run.
+    """
+
+    def need(path: Path) -> Path:
+        if path.exists():
+            return path
+        reason = f"{path} is missing: the shared records folder must sit beside the repository"
+        if in_ci():
+            pytest.fail(f"{reason} (CI=true: a missing shared folder fails the run)", pytrace=False)
+        pytest.skip(reason)
+
+    return need
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

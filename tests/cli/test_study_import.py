@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,12 +27,8 @@ def _app() -> typer.Typer:
 
 
 @pytest.fixture
-def record() -> Path:
-    if not RECORD.exists():
-        pytest.skip(
-            f"{RECORD} is missing: the shared records folder must sit beside the repository"
-        )
-    return RECORD
+def record(require_shared: Callable[[Path], Path]) -> Path:
+    return require_shared(RECORD)
 
 
 def test_prints_yaml_and_lists_unmapped_on_stderr(record: Path) -> None:
