@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 POSTGRES_ENV = "TRIALKIT_TEST_DATABASE_URL"
 
@@ -15,6 +16,25 @@ POSTGRES_ENV = "TRIALKIT_TEST_DATABASE_URL"
 def in_ci() -> bool:
     """Whether the run is continuous integration (``CI=true``, as GitHub and GitLab set it)."""
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+# Hypothesis profiles. Neither has a deadline: a timing limit per example is a hidden timing
+# assertion that fails on a loaded machine (tests never assert timings; benchmarks/ measures
+# speed). "ci" (chosen when CI=true) is sized for a two-core runner and is reproducible
+# (derandomised, no example database, failing examples printed for replay); "dev" keeps
+# hypothesis's randomised search and its local example database. A test's own
+# ``@settings(max_examples=...)`` still sets its count. HYPOTHESIS_PROFILE=NAME overrides.
+settings.register_profile("dev", deadline=None)
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=50,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if in_ci() else "dev"))
 
 
 @pytest.fixture(scope="session")
