@@ -209,6 +209,28 @@ def test_fever_instrument() -> None:
         fever.score({"temperature": "38.5", "grade": 2})
 
 
+#: Grade 2 as trialkit words it. CTCAE v5.0 (NCI, 27 Nov 2017), verbatim: infusion related
+#: reaction (General disorders and administration site conditions) "Therapy or infusion
+#: interruption indicated but responds promptly to symptomatic treatment (e.g., antihistamines, NSAIDS, narcotics, IV fluids);
+#: prophylactic medications indicated for <=24 hrs"; injection site reaction (same SOC) "Pain;
+#: lipodystrophy; edema; phlebitis"; hypertension (Vascular disorders), adult "Systolic
+#: BP 140-159 mm Hg or diastolic BP 90-99 mm Hg if previously WNL; change in baseline medical
+#: intervention indicated; recurrent or persistent (>=24 hrs); symptomatic increase by >20 mm
+#: Hg (diastolic) or to >140/90 mm Hg; monotherapy indicated initiated".
+GRADE_2 = {
+    "infusion_related_reaction": (
+        "Infusion interrupted or treatment needed, with prompt response to symptomatic "
+        "treatment; prophylactic drugs needed for up to 24 h."
+    ),
+    "injection_site_reaction": "Pain; lipodystrophy; oedema; phlebitis.",
+    "hypertension": (
+        "Adult: systolic 140-159 or diastolic 90-99 mm Hg if previously normal; change of "
+        "baseline treatment; recurrent or persistent (24 h or more); symptomatic rise by more "
+        "than 20 mm Hg diastolic or to above 140/90; single-drug treatment started."
+    ),
+}
+
+
 @pytest.mark.parametrize(
     "key", ["infusion_related_reaction", "injection_site_reaction", "hypertension"]
 )
@@ -217,7 +239,8 @@ def test_selectable_grades(key: str) -> None:
     assert [int(c) for c in inst.items[0].codes] == [1, 2, 3, 4, 5]
     result = inst.score({"grade": 2})
     assert result.value == 2
-    assert result.flags["definition"] == GRADE_DEFINITIONS[key][1][2]
+    assert result.flags["definition"] == GRADE_2[key]
+    assert GRADE_DEFINITIONS[key][1][2] == GRADE_2[key]
     assert result.flags["ctcae_version"] == "CTCAE v5.0"
     with pytest.raises(ValidationFailed):
         inst.score({"grade": 0})
