@@ -211,12 +211,13 @@ def test_fever_instrument() -> None:
 
 #: Grade 2 as trialkit words it. CTCAE v5.0 (NCI, 27 Nov 2017), verbatim: infusion related
 #: reaction (General disorders and administration site conditions) "Therapy or infusion
-#: interruption indicated but responds promptly to symptomatic treatment (e.g., antihistamines, NSAIDS, narcotics, IV fluids);
-#: prophylactic medications indicated for <=24 hrs"; injection site reaction (same SOC) "Pain;
-#: lipodystrophy; edema; phlebitis"; hypertension (Vascular disorders), adult "Systolic
-#: BP 140-159 mm Hg or diastolic BP 90-99 mm Hg if previously WNL; change in baseline medical
-#: intervention indicated; recurrent or persistent (>=24 hrs); symptomatic increase by >20 mm
-#: Hg (diastolic) or to >140/90 mm Hg; monotherapy indicated initiated".
+#: interruption indicated but responds promptly to symptomatic treatment (e.g.,
+#: antihistamines, NSAIDS, narcotics, IV fluids); prophylactic medications indicated for
+#: <=24 hrs"; injection site reaction (same SOC) "Pain; lipodystrophy; edema; phlebitis";
+#: hypertension (Vascular disorders), adult "Systolic BP 140-159 mm Hg or diastolic BP 90-99
+#: mm Hg if previously WNL; change in baseline medical intervention indicated; recurrent or
+#: persistent (>=24 hrs); symptomatic increase by >20 mm Hg (diastolic) or to >140/90 mm Hg;
+#: monotherapy indicated initiated".
 GRADE_2 = {
     "infusion_related_reaction": (
         "Infusion interrupted or treatment needed, with prompt response to symptomatic "
