@@ -26,8 +26,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite under coverage.py (line and branch, following the `trialkit` subprocesses), then
+# the totals and the modules below 90 %: a list to read, not a gate. pytest's status is kept.
+# `make test NOCOV=1` runs the suite without coverage (about 1.6 times less CPU).
 test: lint typecheck
-	$(BIN)/python -m pytest
+ifdef NOCOV
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+else
+	$(BIN)/python -m coverage erase
+	@status=0; $(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/python -m coverage combine -q; \
+	$(BIN)/python scripts/coverage_summary.py 90; \
+	exit $$status
+endif
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks scripts
@@ -37,4 +48,4 @@ bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist .coverage .coverage.*

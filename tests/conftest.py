@@ -4,12 +4,56 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 POSTGRES_ENV = "TRIALKIT_TEST_DATABASE_URL"
+
+
+def in_ci() -> bool:
+    """Whether the run is continuous integration (``CI=true``, as GitHub and GitLab set it)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+# Hypothesis profiles. Neither has a deadline: a timing limit per example is a hidden timing
+# assertion that fails on a loaded machine (tests never assert timings; benchmarks/ measures
+# speed). "ci" (chosen when CI=true) is sized for a two-core runner and is reproducible
+# (derandomised, no example database, failing examples printed for replay); "dev" keeps
+# hypothesis's randomised search and its local example database. A test's own
+# ``@settings(max_examples=...)`` still sets its count. HYPOTHESIS_PROFILE=NAME overrides.
+settings.register_profile("dev", deadline=None)
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=50,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if in_ci() else "dev"))
+
+
+@pytest.fixture(scope="session")
+def require_shared() -> Callable[[Path], Path]:
+    """``require_shared(path)``: the path of a record in ``shared/`` beside the repository.
+
+    When it is missing the test is skipped locally, with the reason; in CI (``CI=true``) the
+    test fails instead, so the importer tests cannot silently vanish from a CI run.
+    """
+
+    def need(path: Path) -> Path:
+        if path.exists():
+            return path
+        reason = f"{path} is missing: the shared records folder must sit beside the repository"
+        if in_ci():
+            pytest.fail(f"{reason} (CI=true: a missing shared folder fails the run)", pytrace=False)
+        pytest.skip(reason)
+
+    return need
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -157,3 +157,21 @@ def test_selected_is_admissible_with_max_utility(cs: list[tuple[int, int, int, i
     best = max(s.mean_utility for s in adm)
     first = next(s for s in adm if s.mean_utility == best)
     assert d.selected == first.dose
+
+
+def test_a_dose_without_patients_is_not_explored() -> None:
+    """The prior alone (Dirichlet ½ each) passes both gates; an empty dose must not."""
+    empty = summarise_dose("high", (0, 0, 0, 0), DoseSelectionRule())
+    # the gates on the prior alone: Pr(Beta(1, 1) > 0.35) = 0.65, Pr(Beta(1, 1) < 0.25) = 0.25
+    assert (empty.pr_tox_over, empty.pr_eff_under) == (Fraction(65, 100), Fraction(25, 100))
+    assert (empty.safe, empty.promising) == (True, True)
+    assert (empty.explored, empty.admissible) == (False, False)
+    assert empty.to_dict()["explored"] is False
+    d = select_dose([("low", (0, 3, 0, 0)), ("high", (0, 0, 0, 0))], draws=500, seed=1)
+    # low: no efficacy in 3 → Pr(p_E < 0.25) = Pr(Beta(1, 4) < 0.25) = 1 − 0.75⁴ = 0.68 ≤ 0.9
+    assert d.doses[0].admissible
+    assert d.selected == "low"
+    assert d.pr_best == {"low": 1.0, "high": 0.0, "no dose": 0.0}
+    alone = select_dose([("only", (0, 0, 0, 0))], draws=500, seed=1)
+    assert alone.selected is None
+    assert alone.pr_best == {"only": 0.0, "no dose": 1.0}

@@ -4,13 +4,13 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from trialkit.analysis.data import read_tidy
 from trialkit.analysis.endpoints import analyse, percent_improvement
-from trialkit.errors import ValidationFailed
+from trialkit.errors import DefinitionError, ValidationFailed
 from trialkit.protocol.endpoints import EndpointSpec, EndpointSpecs
 
 VALUES = """participant,arm,visit,day,item,value,role
@@ -263,3 +263,80 @@ def test_responder_iff_value_at_most_threshold_fraction(
     imp = percent_improvement(Fraction(baseline), Fraction(value))
     assert imp is not None
     assert (imp >= threshold) == (Fraction(value) <= Fraction(baseline) * (100 - threshold) / 100)
+
+
+MAYO_SUBS = ("stool_frequency", "rectal_bleeding", "endoscopy", "physician_global")
+subscores = st.tuples(*(st.integers(0, 3) for _ in MAYO_SUBS))
+
+
+@settings(max_examples=40)
+@given(subscores, subscores)
+def test_mayo_endpoints_agree_with_the_instrument_rules(
+    before: tuple[int, ...], after: tuple[int, ...]
+) -> None:
+    """The endpoint and the instrument apply one rule: same decision, same undefined cases."""
+    from trialkit.instruments import MAYO, MAYO_RULES
+
+    lines = ["participant,arm,visit,day,item,value"]
+    for visit, subs in (("B", before), ("V", after)):
+        lines += [f"P1,A,{visit},1,{i},{x}" for i, x in zip(MAYO_SUBS, subs, strict=True)]
+        lines.append(f"P1,A,{visit},1,mayo,{sum(subs)}")
+    data = read_tidy("\n".join(lines) + "\n")
+    common = {"type": "responder_rule", "item": "mayo", "visits": ["V"]}
+    response, remission = analyse(
+        [
+            SPEC.validate_python(
+                {
+                    **common,
+                    "name": "r",
+                    "rule": "mayo_response",
+                    "baseline_visit": "B",
+                    "bleeding_item": "rectal_bleeding",
+                }
+            ),
+            SPEC.validate_python(
+                {**common, "name": "m", "rule": "mayo_remission", "subscore_items": MAYO_SUBS}
+            ),
+        ],
+        data,
+    )
+    scores = [MAYO.score(dict(zip(MAYO_SUBS, s, strict=True))) for s in (before, after)]
+    want_response = MAYO_RULES["mayo_response"].evaluate(*scores)  # type: ignore[call-arg]
+    want_remission = MAYO_RULES["mayo_remission"].evaluate(scores[1])  # type: ignore[call-arg]
+    ((_, _, n, x, *_),) = response.rows
+    if want_response.met is None:
+        assert (n, x) == (0, 0)
+        assert any("undecided" in note for note in response.notes)
+    else:
+        assert (n, x) == (1, int(want_response.met))
+    ((_, _, n, x, *_),) = remission.rows
+    assert (n, x) == (1, int(bool(want_remission.met)))
+
+
+def test_mayo_rules_need_their_subscore_items() -> None:
+    data = read_tidy("participant,arm,visit,day,item,value\nP1,A,B,1,mayo,4\nP1,A,V,9,mayo,1\n")
+    response = SPEC.validate_python(
+        {
+            "type": "responder_rule",
+            "name": "r",
+            "item": "mayo",
+            "rule": "mayo_response",
+            "baseline_visit": "B",
+            "visits": ["V"],
+        }
+    )
+    with pytest.raises(DefinitionError, match="bleeding_item") as info:
+        analyse([response], data)
+    assert info.value.code == "ANALYSIS.E112"
+    remission = SPEC.validate_python(
+        {
+            "type": "responder_rule",
+            "name": "m",
+            "item": "mayo",
+            "rule": "mayo_remission",
+            "visits": ["V"],
+        }
+    )
+    with pytest.raises(DefinitionError, match="subscore_items") as info:
+        analyse([remission], data)
+    assert info.value.code == "ANALYSIS.E113"

@@ -115,6 +115,30 @@ def test_endpoints_come_from_the_study(tmp_path: Path) -> None:
     assert (r75["n"], r75["responders"]) == (2, 1)  # 11.2 -> 2.8 is exactly 75 %
 
 
+def test_an_item_without_data_says_so_and_the_rest_is_computed(tmp_path: Path) -> None:
+    """The IBD study's butyrate is optional and often not captured: that endpoint says "no data"
+    and why, in the tables and in the JSON, and every other endpoint is still computed."""
+    spec = (
+        SPEC
+        + "- {type: change_from_baseline, name: Butyrate change, item: butyrate,"
+        + " baseline_visit: W00, visits: [W12]}\n"
+    )
+    out = CliRunner().invoke(app(), [*files(tmp_path, spec), "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    pasi, aes, butyrate = doc["endpoints"]
+    assert (pasi["status"], aes["status"]) == ("computed", "computed")
+    assert butyrate["status"] == "no data"
+    assert "no value of item 'butyrate' was captured" in butyrate["reason"]
+    assert butyrate["rows"] == []
+    text = CliRunner().invoke(app(), files(tmp_path, spec))
+    assert text.exit_code == 0, text.output
+    assert "Butyrate change (change_from_baseline): no data: no value of item" in " ".join(
+        text.output.split()
+    )
+    assert "PASI response at week 12" in text.output
+
+
 # --- --db: the trial-records database ------------------------------------------------------
 
 PAE = "psoriasis-adipose-exosomes"

@@ -41,5 +41,15 @@ def test_error_from_a_command_is_one_line_without_traceback() -> None:
 def test_demo_runs() -> None:
     out = run("demo")
     assert out.returncode == 0, out.stderr
-    for study_id in ("psoriasis-adipose-exosomes", "ibd-placental-exosomes", "psoriasis-ucmsc"):
-        assert study_id in out.stdout
+    lines = out.stdout.splitlines()
+    assert lines[0] == "trialkit demo: the three shipped studies"
+    # each study's whole-study check, with its definite verdict and counts
+    verdicts = [line for line in lines if " (protocol " in line and "errors" in line]
+    assert verdicts == [
+        "ibd-placental-exosomes (protocol 1.0): valid, 0 errors, 0 warnings",
+        "psoriasis-adipose-exosomes (protocol 1.0): valid, 0 errors, 3 warnings",
+        "psoriasis-ucmsc (protocol 1.0): valid, 0 errors, 0 warnings",
+    ]
+    # the IBD calendar: day 90 after the last dose (day 21) is study day 111
+    (fu90,) = [line for line in lines if "│ FU90 " in line]
+    assert fu90.split("│")[1].strip() == "111"

@@ -76,11 +76,14 @@ def test_score_from_file_and_stdin(tmp_path: Path) -> None:
 
 
 def test_options() -> None:
-    out = runner.invoke(
-        APP, ["score", "lesion_grade", '{"grade": 2}', "-o", "minimum=1", "-o", "maximum=3"]
-    )
+    args = ["score", "lesion_grade", '{"grade": 2}', "-o", "minimum=1", "-o", "maximum=3"]
+    out = runner.invoke(APP, [*args, "--json"])
     assert out.exit_code == 0, out.stderr
-    assert "lesion_grade" in out.stdout
+    data = json.loads(out.stdout)
+    assert (data["instrument"], data["value"]) == ("lesion_grade", "2")
+    assert data["options"] == {"minimum": 1, "maximum": 3}
+    out_of_scale = runner.invoke(APP, [*args[:2], '{"grade": 4}', *args[3:]])
+    assert out_of_scale.exit_code == 1  # 4 is outside the 1-3 scale the options set
 
 
 def test_missing_is_reported_not_zero() -> None:

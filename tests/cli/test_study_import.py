@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,12 +27,8 @@ def _app() -> typer.Typer:
 
 
 @pytest.fixture
-def record() -> Path:
-    if not RECORD.exists():
-        pytest.skip(
-            f"{RECORD} is missing: the shared records folder must sit beside the repository"
-        )
-    return RECORD
+def record(require_shared: Callable[[Path], Path]) -> Path:
+    return require_shared(RECORD)
 
 
 def test_prints_yaml_and_lists_unmapped_on_stderr(record: Path) -> None:
@@ -60,14 +57,10 @@ def test_malformed_input_exits_1_without_traceback(tmp_path: Path) -> None:
 SAMPLES = SHARED / "registry-samples"
 
 
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is missing: the shared records folder must sit beside the repository")
-    return path
-
-
-def test_a_search_response_writes_one_draft_per_study(tmp_path: Path) -> None:
-    search = _need(SAMPLES / "ctgov_v2search_ILD_5studies.json")
+def test_a_search_response_writes_one_draft_per_study(
+    tmp_path: Path, require_shared: Callable[[Path], Path]
+) -> None:
+    search = require_shared(SAMPLES / "ctgov_v2search_ILD_5studies.json")
     out = tmp_path / "drafts"
     result = CliRunner().invoke(_app(), ["study", "import", str(search), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -81,8 +74,8 @@ def test_a_search_response_writes_one_draft_per_study(tmp_path: Path) -> None:
     assert printed.stdout.count("\n---\n") == 4
 
 
-def test_id_picks_one_record(tmp_path: Path) -> None:
-    search = _need(SAMPLES / "ctgov_v2search_ILD_5studies.json")
+def test_id_picks_one_record(tmp_path: Path, require_shared: Callable[[Path], Path]) -> None:
+    search = require_shared(SAMPLES / "ctgov_v2search_ILD_5studies.json")
     out = tmp_path / "one.yaml"
     result = CliRunner().invoke(
         _app(), ["study", "import", str(search), "--id", "NCT05932303", "-o", str(out)]

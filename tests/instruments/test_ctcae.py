@@ -209,6 +209,29 @@ def test_fever_instrument() -> None:
         fever.score({"temperature": "38.5", "grade": 2})
 
 
+#: Grade 2 as trialkit words it. CTCAE v5.0 (NCI, 27 Nov 2017), verbatim: infusion related
+#: reaction (General disorders and administration site conditions) "Therapy or infusion
+#: interruption indicated but responds promptly to symptomatic treatment (e.g.,
+#: antihistamines, NSAIDS, narcotics, IV fluids); prophylactic medications indicated for
+#: <=24 hrs"; injection site reaction (same SOC) "Pain; lipodystrophy; edema; phlebitis";
+#: hypertension (Vascular disorders), adult "Systolic BP 140-159 mm Hg or diastolic BP 90-99
+#: mm Hg if previously WNL; change in baseline medical intervention indicated; recurrent or
+#: persistent (>=24 hrs); symptomatic increase by >20 mm Hg (diastolic) or to >140/90 mm Hg;
+#: monotherapy indicated initiated".
+GRADE_2 = {
+    "infusion_related_reaction": (
+        "Infusion interrupted or treatment needed, with prompt response to symptomatic "
+        "treatment; prophylactic drugs needed for up to 24 h."
+    ),
+    "injection_site_reaction": "Pain; lipodystrophy; oedema; phlebitis.",
+    "hypertension": (
+        "Adult: systolic 140-159 or diastolic 90-99 mm Hg if previously normal; change of "
+        "baseline treatment; recurrent or persistent (24 h or more); symptomatic rise by more "
+        "than 20 mm Hg diastolic or to above 140/90; single-drug treatment started."
+    ),
+}
+
+
 @pytest.mark.parametrize(
     "key", ["infusion_related_reaction", "injection_site_reaction", "hypertension"]
 )
@@ -217,7 +240,8 @@ def test_selectable_grades(key: str) -> None:
     assert [int(c) for c in inst.items[0].codes] == [1, 2, 3, 4, 5]
     result = inst.score({"grade": 2})
     assert result.value == 2
-    assert result.flags["definition"] == GRADE_DEFINITIONS[key][1][2]
+    assert result.flags["definition"] == GRADE_2[key]
+    assert GRADE_DEFINITIONS[key][1][2] == GRADE_2[key]
     assert result.flags["ctcae_version"] == "CTCAE v5.0"
     with pytest.raises(ValidationFailed):
         inst.score({"grade": 0})
@@ -229,3 +253,80 @@ def test_zero_limits_give_no_grade() -> None:
     creat = get_instrument("ctcae_creatinine_increased")
     assert creat.score({"value": "1", "uln": "1", "baseline": "0"}).value is None
     assert creat.score({"value": "1.6", "uln": "1"}).value == 2
+
+
+# CTCAE v5.0 (NCI, 27 Nov 2017), "Investigations" and "Blood and lymphatic system disorders":
+# the cut-offs below are the lower bounds of the printed bands, each band written
+# "<upper - lower" (the lower value belongs to the band, anything below it to the next grade).
+#   Platelet count decreased: 1 <LLN-75.0; 2 <75.0-50.0; 3 <50.0-25.0; 4 <25.0 (x 10e9/L)
+#   Lymphocyte count decreased: 1 <LLN-0.8; 2 <0.8-0.5; 3 <0.5-0.2; 4 <0.2 (x 10e9/L)
+#   White blood cell decreased: 1 <LLN-3.0; 2 <3.0-2.0; 3 <2.0-1.0; 4 <1.0 (x 10e9/L)
+#   Anemia: 1 Hgb <LLN-10.0 g/dL, <LLN-6.2 mmol/L, <LLN-100 g/L; 2 <10.0-8.0 g/dL,
+#           <6.2-4.9 mmol/L, <100-80 g/L; 3 <8.0 g/dL, <4.9 mmol/L, <80 g/L
+#   GGT increased: 1 >ULN-2.5 x ULN if baseline was normal, 2.0-2.5 x baseline if baseline was
+#           abnormal; 2 >2.5-5.0 x; 3 >5.0-20.0 x; 4 >20.0 x (ULN or baseline alike)
+@pytest.mark.parametrize(
+    ("cell", "value", "grade"),
+    [
+        ("platelet", "50", 2),  # 50.0 is in "<75.0-50.0"
+        ("platelet", "49.99", 3),
+        ("platelet", "25", 3),  # 25.0 is in "<50.0-25.0"
+        ("platelet", "24.99", 4),
+        ("lymphocyte", "0.5", 2),
+        ("lymphocyte", "0.49", 3),
+        ("lymphocyte", "0.2", 3),
+        ("lymphocyte", "0.19", 4),
+        ("white_blood_cell", "2.0", 2),
+        ("white_blood_cell", "1.99", 3),
+        ("white_blood_cell", "1.0", 3),
+        ("white_blood_cell", "0.99", 4),
+    ],
+)
+def test_count_cut_offs_exactly(cell: str, value: str, grade: int) -> None:
+    lln = {"lymphocyte": D(1), "platelet": D(150), "white_blood_cell": D(4)}
+    assert grade_count_decreased(cell, D(value), lln[cell], "10*9/L") == grade
+
+
+@pytest.mark.parametrize(
+    ("hb", "unit", "lln", "grade"),
+    [
+        ("7.4", "mmol/L", "7.4", 0),  # = LLN
+        ("7.39", "mmol/L", "7.4", 1),
+        ("6.2", "mmol/L", "7.4", 1),  # in "<LLN-6.2"
+        ("6.19", "mmol/L", "7.4", 2),
+        ("4.9", "mmol/L", "7.4", 2),  # in "<6.2-4.9"
+        ("4.89", "mmol/L", "7.4", 3),
+        ("120", "g/L", "120", 0),
+        ("119.9", "g/L", "120", 1),
+        ("100", "g/L", "120", 1),
+        ("99.9", "g/L", "120", 2),
+        ("80", "g/L", "120", 2),
+        ("79.9", "g/L", "120", 3),
+    ],
+)
+def test_anemia_in_mmol_per_litre_and_grams_per_litre(
+    hb: str, unit: str, lln: str, grade: int
+) -> None:
+    assert grade_hemoglobin(D(hb), D(lln), unit) == grade
+
+
+@pytest.mark.parametrize(
+    ("value", "grade"),
+    [
+        ("199.99", 0),  # baseline 100 above ULN 40: below 2.0 x baseline is not graded
+        ("200", 1),  # 2.0 x baseline, inclusive as written
+        ("250", 1),  # 2.5 x baseline
+        ("250.01", 2),
+        ("500", 2),  # 5.0 x baseline
+        ("500.01", 3),
+        ("2000", 3),  # 20.0 x baseline
+        ("2000.01", 4),
+    ],
+)
+def test_ggt_with_abnormal_baseline(value: str, grade: int) -> None:
+    g, basis, _ = grade_liver_test("ggt", D(value), D(40), D(100))
+    assert (g, basis) == (grade, "baseline")
+    result = get_instrument("ctcae_ggt_increased").score(
+        {"value": value, "uln": "40", "baseline": "100"}
+    )
+    assert result.value == grade

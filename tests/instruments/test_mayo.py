@@ -130,3 +130,35 @@ def test_scores_stay_in_range(s: int, b: int, e: int, p: int) -> None:
     value = MAYO.score(full(s, b, e, p)).value
     assert value is not None
     assert 0 <= value <= 12
+
+
+def test_worked_example_act_definitions() -> None:
+    """A worked example with the definitions of the ACT 1 and ACT 2 trials (Rutgeerts P et al.,
+    Infliximab for induction and maintenance therapy for ulcerative colitis, N Engl J Med
+    2005;353:2462-2476, Methods, "End points"): clinical response = a fall in the total Mayo
+    score of at least 3 points and at least 30 %, with a fall in the rectal bleeding subscore of
+    at least 1 or an absolute rectal bleeding subscore of 0 or 1; clinical remission = a total
+    Mayo score of 2 or less with no subscore above 1. Subscores as in Schroeder 1987."""
+    response = MAYO_RULES["mayo_response"]
+    remission = MAYO_RULES["mayo_remission"]
+    assert isinstance(response, MayoResponseRule)
+    assert isinstance(remission, MayoRemissionRule)
+    # baseline: stool 5+ above normal (3), obvious blood (2), severe endoscopy (3), PGA severe
+    # (3): 3 + 2 + 3 + 3 = 11
+    baseline = MAYO.score(full(3, 2, 3, 3))
+    assert baseline.value == 11
+    # week 8: stool 1-2 above normal (1), no blood (0), mild (1), mild (1): 3
+    week8 = MAYO.score(full(1, 0, 1, 1))
+    assert week8.value == 3
+    # fall 8 points = 72.7 % of 11, bleeding 2 -> 0: a response; total 3 > 2: no remission
+    assert response.evaluate(baseline, week8).met is True
+    assert remission.evaluate(week8).met is False
+    # week 30: 1, 0, 0, 1 = 2 with no subscore above 1: remission (and still a response)
+    week30 = MAYO.score(full(1, 0, 0, 1))
+    assert week30.value == 2
+    assert remission.evaluate(week30).met is True
+    assert response.evaluate(baseline, week30).met is True
+    # the same rule on the numbers alone (what the endpoint analysis calls)
+    assert response.decide(11, 3, 2, 0).met is True
+    assert remission.decide(2, {"stool_frequency": 1, "endoscopy": 0}).met is True
+    assert response.decide(0, 0, 0, 0).met is None  # baseline 0: percent fall undefined

@@ -119,8 +119,9 @@ def test_area_score_alternative_and_disagreement() -> None:
         del by_score[f"{r}_area_percent"]
         by_score[f"{r}_area_score"] = 2
     assert PASI.score(by_score).value == PASI.score(values).value
-    values["head_area_score"] = 2
-    assert PASI.score(values).value is not None
+    values["head_area_score"] = 2  # 20 % is band 10-29 %: score 2, agrees
+    # every region (1 + 1 + 1) x area 2, weights 0.1 + 0.2 + 0.3 + 0.4 = 1: 3 x 2 x 1 = 6.0
+    assert PASI.score(values).value == Decimal("6.0")
     values["head_area_score"] = 3
     with pytest.raises(ValidationFailed, match="disagrees"):
         PASI.score(values)

@@ -113,7 +113,11 @@ def test_summary_needs_half_of_every_scale() -> None:
     codes = dict(BEST)
     for n in range(3, 8):  # 5 of 10 physical functioning items missing: still scored
         del codes[n]
-    assert SF36_PCS.score(as_values(codes)).value is not None
+    # the scale is the mean of the items answered (all best: 100), so the summary is the
+    # all-best summary, exactly
+    half = SF36_PCS.score(as_values(codes))
+    assert half.value == SF36_PCS.score(as_values(BEST)).value
+    assert half.exact == SF36_PCS.score(as_values(BEST)).exact
 
 
 def test_item_range_validation() -> None:
@@ -134,3 +138,70 @@ def test_scales_in_range_and_summaries_finite(codes: dict[int, int]) -> None:
     pcs = SF36_PCS.score(as_values(codes)).exact
     assert pcs is not None
     assert 0 < pcs < 100
+
+
+#: A mid-range respondent (not all-best, not all-worst). Provenance of each step: item recodes
+#: from RAND's "36-Item Short Form Survey Scoring Instructions" (step 1 table); bodily pain and
+#: general health recalibrated as in Ware, Snow, Kosinski & Gandek, SF-36 Health Survey Manual
+#: and Interpretation Guide (1993); summaries by the norm-based algorithm of Ware, Kosinski &
+#: Keller, SF-36 Physical and Mental Health Summary Scales: A User's Manual (1994): z-scores
+#: against the 1990 US means and SDs, weighted by the factor score coefficients, 50 + 10 x sum.
+#: (No item-level mid-range example with its PCS and MCS is printed in a source available to
+#: us; the scales are worked out by hand here and the summary by the independent transcription
+#: ``_float_summary``.)
+MID = {
+    **dict.fromkeys(range(3, 13), 2),  # physical functioning: every item "limited a little" = 50
+    13: 1,
+    14: 1,
+    15: 2,
+    16: 2,  # role physical: 0, 0, 100, 100 -> 50
+    17: 1,
+    18: 2,
+    19: 2,  # role emotional: 0, 100, 100 -> 66.67
+    21: 3,
+    22: 2,  # bodily pain v1: 4.2 + 4 = 8.2 -> (8.2 - 2) / 10 x 100 = 62
+    1: 2,
+    33: 4,
+    34: 2,
+    35: 4,
+    36: 2,  # general health v1: 4.4 + 4 + 4 + 4 + 4 = 20.4 -> (20.4 - 5) / 20 x 100 = 77
+    23: 3,
+    27: 3,
+    29: 4,
+    31: 4,  # vitality: 60, 60, 60, 60 -> 60
+    20: 2,
+    32: 4,  # social functioning: 75, 75 -> 75
+    24: 5,
+    25: 5,
+    26: 2,
+    28: 5,
+    30: 2,  # mental health: 80 x 5 -> 80
+    2: 3,  # health change: in no scale
+}
+MID_SCALES = {
+    "physical_functioning": Fraction(50),
+    "role_physical": Fraction(50),
+    "bodily_pain": Fraction(62),
+    "general_health": Fraction(77),
+    "vitality": Fraction(60),
+    "social_functioning": Fraction(75),
+    "role_emotional": Fraction(200, 3),
+    "mental_health": Fraction(80),
+}
+
+
+def test_mid_range_summaries() -> None:
+    assert sf36v1_scales(MID) == MID_SCALES
+    pcs = SF36_PCS.score(as_values(MID))
+    mcs = SF36_MCS.score(as_values(MID))
+    floats = {k: float(v) for k, v in MID_SCALES.items()}
+    assert pcs.exact is not None
+    assert mcs.exact is not None
+    assert float(pcs.exact) == pytest.approx(_float_summary(floats, "pcs"), abs=1e-9)
+    assert float(mcs.exact) == pytest.approx(_float_summary(floats, "mcs"), abs=1e-9)
+    # to two decimals, as reports print them: PCS 39.37 (below the US mean of 50), MCS 53.44
+    assert (round(float(pcs.exact), 2), round(float(mcs.exact), 2)) == (39.37, 53.44)
+    assert (round(_float_summary(floats, "pcs"), 2), round(_float_summary(floats, "mcs"), 2)) == (
+        39.37,
+        53.44,
+    )

@@ -1,7 +1,12 @@
-"""Fixtures for the registry importer tests: the real records in ../shared beside the repo."""
+"""Fixtures for the registry importer tests: the real records in ../shared beside the repo.
+
+A missing record skips its tests locally and fails them in CI (``require_shared`` in
+tests/conftest.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,35 +29,29 @@ PSORIASIS = "000_874074a8242507e1.txt"
 IBD = "001_2c540c89a4b6d09d.txt"
 
 
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is missing: the shared records folder must sit beside the repository")
-    return path
+@pytest.fixture
+def psoriasis_path(require_shared: Callable[[Path], Path]) -> Path:
+    return require_shared(SEEDS / PSORIASIS)
 
 
 @pytest.fixture
-def psoriasis_path() -> Path:
-    return _need(SEEDS / PSORIASIS)
+def ibd_path(require_shared: Callable[[Path], Path]) -> Path:
+    return require_shared(SEEDS / IBD)
 
 
 @pytest.fixture
-def ibd_path() -> Path:
-    return _need(SEEDS / IBD)
-
-
-@pytest.fixture
-def ctgov_path() -> object:
+def ctgov_path(require_shared: Callable[[Path], Path]) -> object:
     def get(nct: str) -> Path:
-        return _need(SAMPLES / f"ctgov_v2_{nct}.json")
+        return require_shared(SAMPLES / f"ctgov_v2_{nct}.json")
 
     return get
 
 
 @pytest.fixture
-def sample() -> object:
-    """A real record of /work/shared/registry-samples by file name (see its README)."""
+def sample(require_shared: Callable[[Path], Path]) -> object:
+    """A real record of the shared registry-samples folder by file name (see its README)."""
 
     def get(name: str) -> Path:
-        return _need(SAMPLES / name)
+        return require_shared(SAMPLES / name)
 
     return get

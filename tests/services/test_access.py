@@ -257,7 +257,18 @@ def test_an_open_label_study_hides_nothing(
     save_form(db, nurse, UCM, teh, visit="SCR", form_id="SCREEN", values=SCREEN)
     consent(db, nurse, UCM, teh, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
     screen(db, nurse, UCM, teh, CriteriaEligibility())
-    assert get_participant(db, nurse, UCM, teh).eligibility is not None
+    verdict = get_participant(db, nurse, UCM, teh).eligibility
+    # the coordinator of the open-label study reads the whole verdict: BSA 12 % > 10 and age
+    # 44 meet I1 and I2
+    assert (verdict["status"], verdict["eligible"], verdict["as_of"]) == (
+        "evaluated",
+        True,
+        "2025-03-03",
+    )
+    assert [(c["id"], c["verdict"]) for c in verdict["explanation"]["criteria"]][:2] == [
+        ("I1", "met"),
+        ("I2", "met"),
+    ]
 
 
 def test_the_audit_trail_names_the_user_who_acted(

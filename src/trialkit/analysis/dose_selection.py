@@ -24,6 +24,9 @@ comparison with c is exact. Otherwise scipy's regularised incomplete beta is use
 significant digits); the comparison is then of that float, exactly, and the dose is flagged
 ``near_cutoff`` when within 1e-9 of the cut-off.
 
+A dose without any patient (all four counts 0) is **not explored**: the prior alone would make it
+look admissible, so it is never admissible, never selected and has no probability of being best.
+
 The selected dose is the admissible dose with the highest posterior mean utility; exact ties go
 to the lower dose; with no admissible dose, "no dose" (None). Pr(dose is best) is estimated by
 Monte Carlo from the Dirichlet posteriors (seeded numpy Generator): in each draw, the admissible
@@ -147,8 +150,13 @@ class DoseSummary:
     near_cutoff: bool
 
     @property
+    def explored(self) -> bool:
+        """Whether any patient's outcome is known at this dose (else the prior alone speaks)."""
+        return sum(self.counts) > 0
+
+    @property
     def admissible(self) -> bool:
-        return self.safe and self.promising
+        return self.explored and self.safe and self.promising
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +171,7 @@ class DoseSummary:
             "pr_efficacy_below_phi_e": float(self.pr_eff_under),
             "safe": self.safe,
             "promising": self.promising,
+            "explored": self.explored,
             "admissible": self.admissible,
             "gate_probabilities_exact": self.exact,
             "near_cutoff": self.near_cutoff,
@@ -323,7 +332,8 @@ def select_dose(
         conventions={
             "categories": "; ".join(f"{i} = {c}" for i, c in enumerate(CATEGORIES)),
             "prior": "Dirichlet(" + ", ".join(str(a) for a in rule.prior) + ") per dose",
-            "admissibility": "safe: Pr(p_T > φ_T) ≤ c_T; promising: Pr(p_E < φ_E) ≤ c_E",
+            "admissibility": "safe: Pr(p_T > φ_T) ≤ c_T; promising: Pr(p_E < φ_E) ≤ c_E; "
+            "a dose without patients is not explored, never admissible",
             "selection": "highest posterior mean utility among admissible doses; exact ties "
             "to the lower dose; none admissible → no dose",
             "pr_best": f"Monte Carlo, {draws} Dirichlet posterior draws, seed {seed}, among "

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from trialkit.analysis._numbers import to_fraction
 from trialkit.analysis.data import AdverseEvent, Observation, TidyData
@@ -23,7 +22,10 @@ from trialkit.analysis.mixed import change_mixed_model
 from trialkit.analysis.paired import paired_t, wilcoxon_signed_rank_exact
 from trialkit.analysis.proportions import proportion_ci
 from trialkit.analysis.survival import kaplan_meier
-from trialkit.errors import ValidationFailed
+from trialkit.errors import DefinitionError, ValidationFailed
+from trialkit.instruments.cdai import REMISSION_BELOW, cdai_remission, cdai_response
+from trialkit.instruments.change import percent_improvement as _instrument_percent_improvement
+from trialkit.instruments.mayo import MAYO_RULES, MayoRemissionRule, MayoResponseRule
 from trialkit.protocol.endpoints import (
     AdverseEventIncidence,
     ChangeFromBaseline,
@@ -40,6 +42,11 @@ __all__ = ["EndpointResult", "analyse", "percent_improvement"]
 Cell = str | int | float | None
 
 
+#: ``computed``: the table holds the results; ``no data``: nothing was captured for an item the
+#: endpoint reads, ``reason`` says which (the table is empty, every other endpoint is computed).
+Status = Literal["computed", "no data"]
+
+
 @dataclass(frozen=True)
 class EndpointResult:
     name: str
@@ -48,11 +55,15 @@ class EndpointResult:
     rows: tuple[tuple[Cell, ...], ...]
     methods: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    status: Status = "computed"
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "type": self.type,
+            "status": self.status,
+            "reason": self.reason,
             "columns": list(self.columns),
             "rows": [dict(zip(self.columns, r, strict=True)) for r in self.rows],
             "methods": {k: dict(v) for k, v in self.methods.items()},
@@ -61,14 +72,24 @@ class EndpointResult:
 
 
 def percent_improvement(baseline: Fraction, value: Fraction) -> Fraction | None:
-    """(baseline − value)/baseline × 100, exactly; None when the baseline is 0."""
-    if baseline == 0:
-        return None
-    return (baseline - value) / baseline * 100
+    """(baseline − value)/baseline × 100, exactly; None when the baseline is 0.
+
+    The instruments' implementation (:func:`trialkit.instruments.change.percent_improvement`,
+    which PASI 50/75/90 use), so the endpoint and the instrument cannot disagree.
+    """
+    return _instrument_percent_improvement(baseline, value)
 
 
 def _r(x: Fraction | float | None, digits: int = 4) -> float | None:
     return None if x is None else round(float(x), digits)
+
+
+class _NoData(Exception):
+    """An item the endpoint reads has no captured value at all."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Values:
@@ -92,9 +113,9 @@ class _Values:
             rows[key] = o
             self.by[key] = to_fraction(o.value, what=f"row {o.row}, column value ({item})")
         if not rows:
-            raise ValidationFailed(
-                f"item {item!r}: no captured values in the data; check the item name",
-                code="ANALYSIS.E111",
+            raise _NoData(
+                f"no value of item {item!r} was captured (at any visit, in any arm); enter it "
+                "on its form, or check the item name in the endpoint"
             )
 
     def get(self, participant: str, visit: str, role: str | None = None) -> Fraction | None:
@@ -228,14 +249,21 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
         long_c: list[Fraction] = []
         for visit in spec.visits:
             changes = []
+            absent = []
             for p in people:
                 b, v = vals.get(p, spec.baseline_visit), vals.get(p, visit)
                 if b is None or v is None:
+                    absent.append(p)
                     continue
                 changes.append(v - b)
                 long_p.append(p)
                 long_v.append(visit)
                 long_c.append(v - b)
+            if absent:
+                notes.append(
+                    f"{arm} {visit}: no {spec.item} at {spec.baseline_visit} or {visit} for "
+                    f"{', '.join(absent)}; excluded"
+                )
             if not changes:
                 rows.append((arm, visit, 0, None, None, None, None, "mean change, t interval"))
                 continue
@@ -285,22 +313,55 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
     )
 
 
-def _param(spec: ResponderRule, key: str, default: int) -> Fraction:
-    return Fraction(spec.parameters.get(key, Decimal(default)))
+def _param(spec: ResponderRule, key: str, default: int | Fraction) -> Fraction:
+    return Fraction(spec.parameters.get(key, default))
+
+
+#: (decided, reason): ``(None, None)`` when a value is missing, ``(None, why)`` when the rule
+#: cannot be decided from the values (e.g. a Mayo baseline of 0).
+Decision = tuple[bool | None, str | None]
+
+
+def _fr_text(x: Fraction) -> str:
+    return str(x) if x.denominator == 1 else f"{float(x):g}"
+
+
+def _mayo_rule(spec: ResponderRule) -> MayoRemissionRule | MayoResponseRule:
+    """The instrument's named rule (:data:`MAYO_RULES`), with the spec's parameters applied."""
+    named = MAYO_RULES[spec.rule]
+    p = spec.parameters
+    if isinstance(named, MayoRemissionRule):
+        return replace(
+            named,
+            max_total=Fraction(p["max_total"]) if "max_total" in p else named.max_total,
+            max_any_subscore=(
+                Fraction(p["max_subscore"]) if "max_subscore" in p else named.max_any_subscore
+            ),
+        )
+    return replace(
+        named,
+        min_point_fall=_param(spec, "min_fall", named.min_point_fall),
+        min_percent_fall=_param(spec, "min_fall_percent", named.min_percent_fall),
+    )
 
 
 def _responder_test(
     spec: ResponderRule, vals: _Values, extra: dict[str, _Values]
-) -> tuple[Callable[[str, str], bool | None], str]:
+) -> tuple[Callable[[str, str], Decision], str]:
     rule = spec.rule
-    base = spec.baseline_visit
+    base = str(spec.baseline_visit)
 
     def value(p: str, v: str) -> Fraction | None:
         return vals.get(p, v)
 
     if rule == "cdai_remission":
-        thr = _param(spec, "threshold", 150)
-        return (lambda p, v: None if (x := value(p, v)) is None else x < thr), f"CDAI < {thr}"
+        thr = _param(spec, "threshold", REMISSION_BELOW)
+
+        def remission_cdai(p: str, v: str) -> Decision:
+            x = value(p, v)
+            return (None, None) if x is None else (cdai_remission(x, thr), None)
+
+        return remission_cdai, f"CDAI < {_fr_text(thr)} (trialkit.instruments.cdai_remission)"
     if rule in ("value_below", "value_at_most", "value_at_least"):
         thr = _param(spec, "threshold", 0)
         op: Callable[[Fraction], bool] = {
@@ -308,46 +369,79 @@ def _responder_test(
             "value_at_most": lambda x: x <= thr,
             "value_at_least": lambda x: x >= thr,
         }[rule]
-        return (lambda p, v: None if (x := value(p, v)) is None else op(x)), f"{rule} {thr}"
+
+        def compare(p: str, v: str) -> Decision:
+            x = value(p, v)
+            return (None, None) if x is None else (op(x), None)
+
+        return compare, f"{rule} {_fr_text(thr)}"
     if rule == "cdai_response":
         fall = _param(spec, "fall", 100)
 
-        def response(p: str, v: str) -> bool | None:
-            b, x = value(p, str(base)), value(p, v)
-            return None if b is None or x is None else b - x >= fall
+        def response(p: str, v: str) -> Decision:
+            b, x = value(p, base), value(p, v)
+            return (None, None) if b is None or x is None else (cdai_response(b, x, fall), None)
 
-        return response, f"CDAI fall ≥ {fall} from baseline"
-    if rule == "mayo_remission":
-        max_total = _param(spec, "max_total", 2)
-        max_sub = _param(spec, "max_subscore", 1)
+        return response, (
+            f"CDAI fall ≥ {_fr_text(fall)} from baseline (trialkit.instruments.cdai_response)"
+        )
+    mayo = _mayo_rule(spec)
+    if isinstance(mayo, MayoRemissionRule):
+        if not spec.subscore_items:
+            raise DefinitionError(
+                f"endpoint {spec.name!r}: rule mayo_remission bounds every Mayo subscore; "
+                "list them in subscore_items",
+                code="ANALYSIS.E113",
+                hint="subscore_items: [stool_frequency, rectal_bleeding, endoscopy, "
+                "physician_global]",
+            )
+        remission_rule = mayo
 
-        def remission(p: str, v: str) -> bool | None:
+        def remission(p: str, v: str) -> Decision:
             x = value(p, v)
-            subs = [extra[s].get(p, v) for s in spec.subscore_items]
-            if x is None or any(s is None for s in subs):
-                return None
-            return x <= max_total and all(s is not None and s <= max_sub for s in subs)
+            subs = {s: extra[s].get(p, v) for s in spec.subscore_items}
+            known = {s: y for s, y in subs.items() if y is not None}
+            if x is None or len(known) < len(subs):
+                return None, None
+            outcome = remission_rule.decide(x, known)
+            return outcome.met, outcome.reason
 
-        return remission, f"Mayo total ≤ {max_total} and every subscore ≤ {max_sub}"
-    min_fall = _param(spec, "min_fall", 3)
-    min_pct = _param(spec, "min_fall_percent", 30)
+        limits = [
+            *(
+                [f"Mayo total ≤ {_fr_text(Fraction(mayo.max_total))}"]
+                if mayo.max_total is not None
+                else []
+            ),
+            *(
+                [f"every subscore ≤ {_fr_text(Fraction(mayo.max_any_subscore))}"]
+                if mayo.max_any_subscore is not None
+                else []
+            ),
+        ]
+        return remission, " and ".join(limits) + f" (MAYO_RULES[{mayo.name!r}])"
+    bleeding = spec.bleeding_item
+    if bleeding is None:
+        raise DefinitionError(
+            f"endpoint {spec.name!r}: rule mayo_response needs the rectal bleeding subscore "
+            "(a fall ≥ 1 or a subscore ≤ 1); name its item in bleeding_item",
+            code="ANALYSIS.E112",
+            hint="bleeding_item: rectal_bleeding",
+        )
+    response_rule = mayo
 
-    def mayo_response(p: str, v: str) -> bool | None:
-        b, x = value(p, str(base)), value(p, v)
-        if b is None or x is None:
-            return None
-        ok = b - x >= min_fall and b > 0 and (b - x) / b * 100 >= min_pct
-        if spec.bleeding_item is not None:
-            rb = extra[spec.bleeding_item].get(p, str(base))
-            rx = extra[spec.bleeding_item].get(p, v)
-            if rb is None or rx is None:
-                return None
-            ok = ok and (rb - rx >= 1 or rx <= 1)
-        return ok
+    def mayo_response(p: str, v: str) -> Decision:
+        b, x = value(p, base), value(p, v)
+        rb, rx = extra[bleeding].get(p, base), extra[bleeding].get(p, v)
+        if b is None or x is None or rb is None or rx is None:
+            return None, None
+        outcome = response_rule.decide(b, x, rb, rx)
+        return outcome.met, outcome.reason
 
     return mayo_response, (
-        f"Mayo fall ≥ {min_fall} and ≥ {min_pct}% from baseline"
-        + (", rectal bleeding fall ≥ 1 or ≤ 1" if spec.bleeding_item else "")
+        f"Mayo fall ≥ {_fr_text(Fraction(mayo.min_point_fall))} and ≥ "
+        f"{_fr_text(Fraction(mayo.min_percent_fall))}% from baseline, rectal bleeding fall "
+        f"≥ {mayo.bleeding_fall} or ≤ {mayo.bleeding_max}; baseline 0 undefined "
+        f"(MAYO_RULES[{mayo.name!r}])"
     )
 
 
@@ -361,11 +455,14 @@ def _responder(spec: ResponderRule, data: TidyData) -> EndpointResult:
     method: dict[str, str] = {}
     for arm, people in vals.arm_participants().items():
         for visit in spec.visits:
-            outcomes = [(p, test(p, visit)) for p in people]
-            missing = [p for p, o in outcomes if o is None]
+            outcomes = [(p, *test(p, visit)) for p in people]
+            missing = [p for p, o, why in outcomes if o is None and why is None]
             if missing:
                 notes.append(f"{arm} {visit}: no value for {', '.join(missing)}; excluded")
-            known = [o for _, o in outcomes if o is not None]
+            for p, o, why in outcomes:
+                if o is None and why is not None:
+                    notes.append(f"{arm} {visit}: {p} undecided ({why}); excluded")
+            known = [o for _, o, _ in outcomes if o is not None]
             n, x = len(known), sum(1 for o in known if o)
             if n == 0:
                 rows.append((arm, visit, 0, 0, None, None, None))
@@ -379,7 +476,11 @@ def _responder(spec: ResponderRule, data: TidyData) -> EndpointResult:
         ("arm", "visit", "n", "responders", "percent", "lower %", "upper %"),
         tuple(rows),
         {
-            "rule": {"name": spec.rule, "definition": definition, "missing": "complete cases"},
+            "rule": {
+                "name": spec.rule,
+                "definition": definition,
+                "missing": "complete cases; undecided participants are listed in the notes",
+            },
             "proportion": method,
         },
         tuple(notes),
@@ -409,10 +510,29 @@ def _incidence(spec: AdverseEventIncidence, data: TidyData) -> EndpointResult:
     for (group, p, key_other), g in worst.items():
         cells[(group, key_other, g if by_grade else None)].add(p)
     rows: list[tuple[Cell, ...]] = []
+    notes: list[str] = []
     method: dict[str, str] = {}
     groups = sorted(denominators)
     for group in groups:
         n = denominators[group]
+        if not any(g2 == group for g2, _, _ in cells):
+            # An arm without events is a result ("0 of 4"), never a missing row.
+            ci = proportion_ci(0, n, spec.ci_method, float(spec.level))
+            method = {"interval": ci.method, **ci.conventions}
+            rows.append(
+                (
+                    group,
+                    *([None] * len(others)),
+                    *([None] if by_grade else []),
+                    0,
+                    n,
+                    _pct(ci.estimate),
+                    _pct(ci.lower),
+                    _pct(ci.upper),
+                )
+            )
+            notes.append(f"{group}: 0 of {n} participants with an adverse event")
+            continue
         for (g2, key_other, grade), people in sorted(
             cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)
         ):
@@ -451,10 +571,11 @@ def _incidence(spec: AdverseEventIncidence, data: TidyData) -> EndpointResult:
                 "unit": "participants with ≥ 1 event, once per cell",
                 "grade": "worst grade per participant within the cell",
                 "denominator": "all participants of the arm (values or events)",
+                "arms without events": "one row, 0 of N (serious, related, grade blank)",
             },
             "proportion": method,
         },
-        (),
+        tuple(notes),
     )
 
 
@@ -499,6 +620,9 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
             continue
         km = kaplan_meier(times, events, level=float(spec.level), transform=spec.ci_transform)
         methods["Kaplan–Meier"] = km.conventions
+        if not km.rows:
+            # No event in the arm: its row says so (all at risk at day 0, survival 1).
+            rows.append((arm, 0.0, len(times), 0, 1.0, None, None))
         for row in km.rows:
             rows.append(
                 (
@@ -530,6 +654,7 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
                 "definition": "first adverse event with " + ", ".join(filt),
                 "time": "onset day − 1 (Day 1 = first dose), in days",
                 "censoring": "at last contact day − 1",
+                "arms without events": "one row: day 0, all at risk, survival 1",
             },
             **methods,
         },
@@ -584,6 +709,19 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
     rows: list[tuple[Cell, ...]] = []
     for s in d.doses:
         des = None if d.efftox is None else _r(d.efftox.desirability[s.dose])
+        if not s.explored:
+            given = sum(1 for a in arms.values() if a == s.dose)
+            notes.append(
+                f"{s.dose}: not explored ("
+                + (
+                    "nobody received it"
+                    if given == 0
+                    else f"no known efficacy outcome among its {given} participant(s)"
+                )
+                + "); never admissible, no probability of being best"
+            )
+            rows.append((s.dose, 0, 0, 0, 0, 0, None, None, None, "not explored", None, None))
+            continue
         rows.append(
             (
                 s.dose,
@@ -643,22 +781,34 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
     )
 
 
+def _compute(spec: EndpointSpec, data: TidyData) -> EndpointResult:
+    if isinstance(spec, PercentImprovement):
+        return _percent_improvement(spec, data)
+    if isinstance(spec, WithinPatientDifference):
+        return _within(spec, data)
+    if isinstance(spec, ChangeFromBaseline):
+        return _change(spec, data)
+    if isinstance(spec, ResponderRule):
+        return _responder(spec, data)
+    if isinstance(spec, AdverseEventIncidence):
+        return _incidence(spec, data)
+    if isinstance(spec, TimeToFirstEvent):
+        return _time_to_first(spec, data)
+    return _dose_selection(spec, data)
+
+
 def analyse(specs: Sequence[EndpointSpec], data: TidyData) -> list[EndpointResult]:
-    """Compute every endpoint in ``specs`` from ``data``."""
+    """Compute every endpoint in ``specs`` from ``data``, one result per spec, in order.
+
+    An endpoint whose item has no captured value at all is returned with status ``no data``
+    and the reason; it never stops the other endpoints.
+    """
     out: list[EndpointResult] = []
     for spec in specs:
-        if isinstance(spec, PercentImprovement):
-            out.append(_percent_improvement(spec, data))
-        elif isinstance(spec, WithinPatientDifference):
-            out.append(_within(spec, data))
-        elif isinstance(spec, ChangeFromBaseline):
-            out.append(_change(spec, data))
-        elif isinstance(spec, ResponderRule):
-            out.append(_responder(spec, data))
-        elif isinstance(spec, AdverseEventIncidence):
-            out.append(_incidence(spec, data))
-        elif isinstance(spec, TimeToFirstEvent):
-            out.append(_time_to_first(spec, data))
-        else:
-            out.append(_dose_selection(spec, data))
+        try:
+            out.append(_compute(spec, data))
+        except _NoData as exc:
+            out.append(
+                EndpointResult(spec.name, spec.type, (), (), status="no data", reason=exc.reason)
+            )
     return out

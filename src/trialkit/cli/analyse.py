@@ -80,6 +80,9 @@ def _fmt(v: object) -> str:
 def _print(study: str, results: list[EndpointResult]) -> None:
     console.print(f"[bold]{study}[/]: {len(results)} endpoint(s)")
     for r in results:
+        if r.status != "computed":
+            console.print(f"[bold]{r.name} ({r.type})[/]: {r.status}: {r.reason}")
+            continue
         table = Table(title=f"{r.name} ({r.type})", title_justify="left")
         for c in r.columns:
             table.add_column(c, justify="left" if c in ("arm", "visit", "measure") else "right")

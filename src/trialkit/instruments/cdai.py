@@ -250,9 +250,9 @@ def cdai_category(value: Number) -> str:
     return "severe"
 
 
-def cdai_remission(value: Number) -> bool:
-    """CDAI below 150 (strict)."""
-    return as_fraction(value) < REMISSION_BELOW
+def cdai_remission(value: Number, below: Number = REMISSION_BELOW) -> bool:
+    """CDAI below ``below`` (strict; default 150, the classic remission cut-off)."""
+    return as_fraction(value) < as_fraction(below, "below")
 
 
 def cdai_response(baseline: Number, current: Number, drop: Number = 100) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -151,28 +152,54 @@ def _check(result: ScoreResult, instrument: str, rule: str, role: str) -> str | 
     return None
 
 
+Bound = int | Fraction
+Subscore = Decimal | Fraction | int
+
+
 @dataclass(frozen=True)
 class MayoRemissionRule:
     """Remission: the total at most ``max_total`` (if set) and each named subscore at most its
-    limit; ``max_any_subscore`` bounds every subscore."""
+    limit; ``max_any_subscore`` bounds every subscore.
+
+    :meth:`evaluate` applies the rule to a score result; :meth:`decide` to the numbers alone
+    (the endpoint analysis uses it on captured totals and subscores), so there is one
+    implementation of the rule.
+    """
 
     name: str
     instrument: str
     description: str
-    max_total: int | None = None
-    max_subscores: dict[str, int] = field(default_factory=dict)
-    max_any_subscore: int | None = None
+    max_total: Bound | None = None
+    max_subscores: dict[str, Bound] = field(default_factory=dict)
+    max_any_subscore: Bound | None = None
 
     def evaluate(self, current: ScoreResult) -> RuleOutcome:
         problem = _check(current, self.instrument, self.name, "current")
         if problem:
             return RuleOutcome(self.name, None, problem)
         assert current.value is not None
-        ok = self.max_total is None or current.value <= self.max_total
+        return self.decide(current.value, current.parts)
+
+    def decide(self, total: Subscore, subscores: Mapping[str, Subscore]) -> RuleOutcome:
+        """The rule on a total and its subscores (by item name), compared exactly."""
+        absent = [k for k in self.max_subscores if k not in subscores]
+        if absent:
+            return RuleOutcome(
+                self.name, None, f"rule {self.name!r}: no {', '.join(absent)} subscore"
+            )
+        if self.max_any_subscore is not None and not subscores:
+            return RuleOutcome(
+                self.name,
+                None,
+                f"rule {self.name!r} bounds every subscore (<= {self.max_any_subscore}); "
+                "no subscores given",
+            )
+        ok = self.max_total is None or Fraction(total) <= self.max_total
         for key, limit in self.max_subscores.items():
-            ok = ok and current.parts[key] <= limit
+            ok = ok and Fraction(subscores[key]) <= limit
         if self.max_any_subscore is not None:
-            ok = ok and all(v <= self.max_any_subscore for v in current.parts.values())
+            bound = self.max_any_subscore
+            ok = ok and all(Fraction(v) <= bound for v in subscores.values())
         return RuleOutcome(self.name, ok)
 
 
@@ -180,15 +207,20 @@ class MayoRemissionRule:
 class MayoResponseRule:
     """Response: a fall of at least ``min_point_fall`` points and ``min_percent_fall`` percent
     from baseline, with a rectal-bleeding fall of at least ``bleeding_fall`` or a rectal
-    bleeding subscore of at most ``bleeding_max``."""
+    bleeding subscore of at most ``bleeding_max``.
+
+    :meth:`evaluate` applies the rule to two score results; :meth:`decide` to the numbers
+    alone (the endpoint analysis uses it), so there is one implementation of the rule. A
+    baseline of 0 leaves the percent fall, and so the response, undefined (``met`` None).
+    """
 
     name: str
     instrument: str
     description: str
-    min_point_fall: int
-    min_percent_fall: int
-    bleeding_fall: int = 1
-    bleeding_max: int = 1
+    min_point_fall: Bound
+    min_percent_fall: Bound
+    bleeding_fall: Bound = 1
+    bleeding_max: Bound = 1
 
     def evaluate(self, baseline: ScoreResult, current: ScoreResult) -> RuleOutcome:
         for result, role in ((baseline, "baseline"), (current, "current")):
@@ -197,14 +229,29 @@ class MayoResponseRule:
                 return RuleOutcome(self.name, None, problem)
         assert baseline.value is not None
         assert current.value is not None
-        if baseline.value == 0:
+        return self.decide(
+            baseline.value,
+            current.value,
+            baseline.parts["rectal_bleeding"],
+            current.parts["rectal_bleeding"],
+        )
+
+    def decide(
+        self,
+        baseline_total: Subscore,
+        current_total: Subscore,
+        baseline_bleeding: Subscore,
+        current_bleeding: Subscore,
+    ) -> RuleOutcome:
+        """The rule on the baseline and current totals and rectal-bleeding subscores."""
+        base = Fraction(baseline_total)
+        if base == 0:
             return RuleOutcome(
                 self.name, None, f"rule {self.name!r}: baseline score 0, percent fall undefined"
             )
-        fall = Fraction(baseline.value - current.value)
-        percent = 100 * fall / Fraction(baseline.value)
-        bleed_base = baseline.parts["rectal_bleeding"]
-        bleed_now = current.parts["rectal_bleeding"]
+        fall = base - Fraction(current_total)
+        percent = 100 * fall / base
+        bleed_base, bleed_now = Fraction(baseline_bleeding), Fraction(current_bleeding)
         bleeding_ok = bleed_base - bleed_now >= self.bleeding_fall or bleed_now <= self.bleeding_max
         met = fall >= self.min_point_fall and percent >= self.min_percent_fall and bleeding_ok
         return RuleOutcome(self.name, met)
