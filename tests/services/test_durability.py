@@ -11,7 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 import trialkit
@@ -87,39 +86,54 @@ def test_a_writer_killed_mid_stream_loses_no_acknowledged_save(
         assert str(rec.values()["weight"]) == weight
 
 
-@pytest.mark.parametrize("rounds", [3])
-def test_two_saves_from_one_version_exactly_one_wins(
-    db: Database, ctx: Context, rounds: int
+def _save(
+    url: str,
+    ctx: Context,
+    code: str,
+    heart_rate: str,
+    start: int,
+    barrier: threading.Barrier,
+    outcomes: list[object],
+    k: int,
 ) -> None:
+    other = Database.from_url(url)
+    try:
+        barrier.wait()
+        outcomes[k] = save_form(
+            other,
+            ctx,
+            UCM,
+            code,
+            visit="SCR",
+            form_id="VITALS",
+            values={**VITALS_VALUES, "heart_rate": heart_rate},
+            expected_version=start,
+            reason=f"re-measured by nurse {k}",
+        ).version
+    except ConflictError as exc:
+        outcomes[k] = exc
+    finally:
+        other.dispose()
+
+
+ROUNDS = 3
+
+
+def test_two_saves_from_one_version_exactly_one_wins(db: Database, ctx: Context) -> None:
     code = register(db, ctx, UCM, "TEH").code
     save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS_VALUES)
     url = db.engine.url.render_as_string(hide_password=False)
     version = 1
-    for r in range(rounds):
+    for r in range(ROUNDS):
         barrier = threading.Barrier(2)
         outcomes: list[object] = [None, None]
-
-        def save(k: int, start: int = version) -> None:
-            other = Database.from_url(url)
-            try:
-                barrier.wait()
-                outcomes[k] = save_form(
-                    other,
-                    ctx,
-                    UCM,
-                    code,
-                    visit="SCR",
-                    form_id="VITALS",
-                    values={**VITALS_VALUES, "heart_rate": str(80 + 10 * r + k)},
-                    expected_version=start,
-                    reason=f"re-measured by nurse {k}",
-                ).version
-            except ConflictError as exc:
-                outcomes[k] = exc
-            finally:
-                other.dispose()
-
-        threads = [threading.Thread(target=save, args=(k,)) for k in (0, 1)]
+        threads = [
+            threading.Thread(
+                target=_save,
+                args=(url, ctx, code, str(80 + 10 * r + k), version, barrier, outcomes, k),
+            )
+            for k in (0, 1)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -142,4 +156,4 @@ def test_two_saves_from_one_version_exactly_one_wins(
             .where(audit_log.c.path == "VS/heart_rate")
         ).scalar_one()
     assert result.ok
-    assert changes == 1 + rounds  # the first entry and one per winning save: no lost update
+    assert changes == 1 + ROUNDS  # the first entry and one per winning save: no lost update
