@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import trialkit
 from trialkit.services import (
@@ -23,6 +25,7 @@ from trialkit.services import (
     mark_not_required,
     open_query,
     record_visit,
+    register,
     revoke_token,
     save_form,
     set_active,
@@ -364,3 +367,44 @@ def test_the_cli_names_each_difference_and_exits_1(db: Database, busy: str) -> N
     assert out.exit_code == 1
     assert f'signature row {sid} meaning: stored "nothing"' in out.output
     assert "the data were changed outside trialkit" in out.output
+
+
+_rates = st.lists(st.integers(min_value=40, max_value=180), min_size=1, max_size=4)
+
+
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rates=_rates, which=st.sampled_from(sorted(VITALS_VALUES)))
+def test_any_sequence_of_saves_replays_and_any_item_tamper_is_named(
+    db: Database, ctx: Context, rates: list[int], which: str
+) -> None:
+    code = register(db, ctx, UCM, "TEH").code
+    version = None
+    for rate in rates:
+        version = save_form(
+            db,
+            ctx,
+            UCM,
+            code,
+            visit="SCR",
+            form_id="VITALS",
+            values={**VITALS_VALUES, "heart_rate": str(rate)},
+            expected_version=version,
+            reason=None if version is None else "re-measured",
+        ).version
+    assert _check(db).ok
+    with db.read() as conn:
+        row = conn.execute(
+            sa.select(t.form_instance.c.id, t.form_instance.c.data)
+            .join(t.participant, t.participant.c.id == t.form_instance.c.participant_id)
+            .where(t.participant.c.code == code)
+        ).one()
+    data = canonical.loads(row.data)
+    data["VS"][which] = {**data["VS"][which], "raw": "1"}
+    update = t.form_instance.update().where(t.form_instance.c.id == row.id)
+    _tamper(db, update.values(data=canonical.dumps(data)))
+    result = _check(db)
+    assert [(d.row_id, d.field) for d in result.differences] == [(str(row.id), f"VS/{which}")]
+    _tamper(db, update.values(data=row.data))
+    assert _check(db).ok

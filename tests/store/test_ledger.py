@@ -438,3 +438,17 @@ def test_a_malformed_anchor_file_is_refused_with_its_line(db: Database, tmp_path
     missing = _cli(db, "verify", "--anchors", str(tmp_path / "nope.log"))
     assert isinstance(missing.exception, StorageError)
     assert missing.exception.code == "STORE.E042"
+
+
+def test_a_reorder_deep_in_a_long_trail_is_found_while_streaming(db: Database) -> None:
+    with db.write() as conn:
+        changes = [Change("insert", "x", str(i), "p", None, i) for i in range(BATCH + 50)]
+        append(conn, actor="bulk", at=AT, changes=changes)
+    a, b = BATCH + 10, BATCH + 11
+    _tamper(
+        db,
+        f"UPDATE audit_log SET seq = 0 WHERE seq = {a}",
+        f"UPDATE audit_log SET seq = {a} WHERE seq = {b}",
+        f"UPDATE audit_log SET seq = {b} WHERE seq = 0",
+    )
+    assert _problem(db) == (a, "reordered")
