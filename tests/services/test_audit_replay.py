@@ -339,12 +339,15 @@ def test_rows_inserted_or_deleted_behind_trialkits_back_are_reported(
     assert f"query_event row {query_event.id} is gone" in details
 
 
-def test_an_edited_entry_shows_in_the_chain_and_in_the_data(db: Database, busy: str) -> None:
+@pytest.mark.parametrize("edited", ['"tampered"', "not JSON at all"])
+def test_an_edited_entry_shows_in_the_chain_and_in_the_data(
+    db: Database, busy: str, edited: str
+) -> None:
     with db.read() as conn:
         seq = conn.execute(
             sa.select(sa.func.max(t.audit_log.c.seq)).where(t.audit_log.c.path == "VS/heart_rate")
         ).scalar_one()
-    _tamper(db, t.audit_log.update().where(t.audit_log.c.seq == seq).values(new='"tampered"'))
+    _tamper(db, t.audit_log.update().where(t.audit_log.c.seq == seq).values(new=edited))
     result = _check(db)
     assert result.problem is not None
     assert (result.problem.seq, result.problem.kind) == (seq, "edited")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,7 +76,7 @@ class Audited:
         if unknown:
             raise ValueError(f"table {self.table.name} has no column(s) {', '.join(unknown)}")
 
-    @property
+    @cached_property
     def columns(self) -> tuple[str, ...]:
         """The audited plain and JSON columns (not the items or keyed ones), in table order."""
         skip = set(self.unaudited) | set(self.keyed) | {"id"}
@@ -83,7 +84,7 @@ class Audited:
             skip.add(self.items)
         return tuple(c.name for c in self.table.c if c.name not in skip)
 
-    @property
+    @cached_property
     def json_columns(self) -> tuple[str, ...]:
         """Every JSON column of the table (audited as a whole, per item or per key)."""
         extra = [self.items] if self.items else []

@@ -279,16 +279,29 @@ MAX_DIFFERENCES = 1000
 BATCH = 2000
 
 _HASH_AT = sa.select(audit_log.c.seq).where(audit_log.c.hash == sa.bindparam("h"))
-_STREAM = sa.select(audit_log).order_by(audit_log.c.seq)
+# The hashed fields first, in the hash template's (sorted) order, then the stored hash: a row's
+# first twelve values are the template's arguments as they come.
+_STREAM = sa.select(*[audit_log.c[k] for k in _KEYS], audit_log.c.hash).order_by(audit_log.c.seq)
+_N = len(_KEYS)
+#: The fields of a row of :func:`stream`, in order.
+FIELDS = (*_KEYS, "hash")
 
 
-def stream(conn: sa.Connection) -> Iterator[sa.RowMapping]:
-    """Every entry of the log in ``seq`` order, fetched :data:`BATCH` rows at a time."""
-    result = conn.execution_options(yield_per=BATCH).execute(_STREAM)
+def stream(conn: sa.Connection) -> Iterator[sa.Row[Any]]:
+    """Every entry of the log in ``seq`` order, fetched :data:`BATCH` rows at a time.
+
+    Each row has the entry's fields as attributes (``row.seq``, ``row.entity``, ...).
+    """
+    result: sa.CursorResult[Any] = conn.execution_options(yield_per=BATCH).execute(_STREAM)
     try:
-        yield from result.mappings()
+        yield from result
     finally:
         result.close()
+
+
+def _row_hash(row: sa.Row[Any]) -> str:
+    payload = _TEMPLATE % tuple([_escape(v) if type(v) is str else _field(v) for v in row[:_N]])
+    return _sha256(payload.encode("utf-8")).hexdigest()
 
 
 def _seq_of(conn: sa.Connection, hash_: str) -> int | None:
@@ -300,7 +313,7 @@ def verify(
     conn: sa.Connection,
     *,
     anchors: Sequence[HeadAnchor] = (),
-    observe: Callable[[sa.RowMapping], None] | None = None,
+    observe: Callable[[sa.Row[Any]], None] | None = None,
 ) -> Verification:
     """Walk the whole log by ``seq``; report the first problem of the chain, if any.
 
@@ -322,16 +335,16 @@ def verify(
         count += 1
         if observe is not None:
             observe(row)
-        seq = int(row["seq"])
-        hash_ = str(row["hash"])
+        seq = int(row.seq)
+        hash_ = str(row.hash)
         for a in by_seq.pop(seq, ()):
             if a.hash != hash_:
                 anchor_problems.append(_rewritten(a, f"holds sha256:{hash_}"))
         if problem is not None:
             continue
         problem = _check_link(conn, row, seq, expected, prev_hash)
-        if problem is None and entry_hash(row) != hash_:
-            detail = f"entry {seq} ({row['entity']} {row['path']}) differs from what was recorded"
+        if problem is None and _row_hash(row) != hash_:
+            detail = f"entry {seq} ({row.entity} {row.path}) differs from what was recorded"
             problem = Problem(seq, "edited", detail)
         prev_hash = hash_
         expected = seq + 1
@@ -356,12 +369,12 @@ def _rewritten(a: HeadAnchor, found: str) -> Problem:
 
 
 def _check_link(
-    conn: sa.Connection, row: sa.RowMapping, seq: int, expected: int, prev_hash: str
+    conn: sa.Connection, row: sa.Row[Any], seq: int, expected: int, prev_hash: str
 ) -> Problem | None:
     if seq > expected:
         missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
         return Problem(expected, "deleted", f"entries {missing} are missing")
-    link = str(row["prev_hash"])
+    link = str(row.prev_hash)
     if link == prev_hash:
         return None
     at = None if link == GENESIS_HASH else _seq_of(conn, link)

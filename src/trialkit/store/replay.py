@@ -29,6 +29,7 @@ from trialkit.store import canonical
 from trialkit.store.audited import AUDITED, Audited
 from trialkit.store.ledger import (
     BATCH,
+    FIELDS,
     MAX_DIFFERENCES,
     Difference,
     HeadAnchor,
@@ -40,6 +41,9 @@ from trialkit.store.tables import protocol_version
 __all__ = ["Replay", "verify_all"]
 
 _NULL = "null"
+_ENTITY, _ENTITY_ID, _PATH, _SEQ, _NEW, _OLD = (
+    FIELDS.index(f) for f in ("entity", "entity_id", "path", "seq", "new", "old")
+)
 
 
 def _flatten(data: Any) -> Iterator[tuple[str, Any]]:
@@ -61,8 +65,15 @@ def _json_text(text: str | None) -> str:
     """An entry value of a JSON column as the column's text (the entry holds either)."""
     if text is None:
         return _NULL
-    value = canonical.loads(text)
+    try:
+        value = canonical.loads(text)
+    except ValueError:
+        return text  # an entry that is not JSON (edited): the chain reports it; it differs here
     return value if isinstance(value, str) else text
+
+
+# The statement that reads each audited table, built once.
+_SELECTS: dict[str, sa.Select[Any]] = {}
 
 
 @dataclass
@@ -96,22 +107,23 @@ class Replay:
         if len(self.found) < MAX_DIFFERENCES:
             self.found.append(difference)
 
-    def observe(self, entry: sa.RowMapping) -> None:
-        spec = self.by_entity.get(str(entry["entity"]))
+    def observe(self, entry: sa.Row[Any]) -> None:
+        spec = self.by_entity.get(entry[_ENTITY])
         if spec is None:
             return
-        path = str(entry["path"])
-        seq = int(entry["seq"])
-        row_id = str(entry["entity_id"])
+        path = str(entry[_PATH])
+        seq = int(entry[_SEQ])
+        row_id = str(entry[_ENTITY_ID])
+        new_text, old_text = entry[_NEW], entry[_OLD]
         state = self.rows[spec.entity].setdefault(row_id, {})
         alias = spec.aliases.get(path)
         if alias is not None:
-            state[alias] = _Field(self._alias(spec, state, path, entry["new"]), seq)
+            state[alias] = _Field(self._alias(spec, state, path, new_text), seq)
             return
         if path in self.columns[spec.entity]:
             json = path in spec.json
-            new = _json_text(entry["new"]) if json else (entry["new"] or _NULL)
-            old = _json_text(entry["old"]) if json else (entry["old"] or _NULL)
+            new = _json_text(new_text) if json else (new_text or _NULL)
+            old = _json_text(old_text) if json else (old_text or _NULL)
             had = state.get(path)
             before = had.text if had is not None else canonical.dumps(spec.initial.get(path))
             self._old(spec, row_id, path, before, had, old, seq)
@@ -121,11 +133,11 @@ class Replay:
             return  # an unaudited column, or a change recorded in words (a secret set)
         had = state.get(path)
         before = had.text if had is not None else _NULL
-        self._old(spec, row_id, path, before, had, entry["old"] or _NULL, seq)
-        if entry["new"] is None:
+        self._old(spec, row_id, path, before, had, old_text or _NULL, seq)
+        if new_text is None:
             state.pop(path, None)
         else:
-            state[path] = _Field(str(entry["new"]), seq)
+            state[path] = _Field(str(new_text), seq)
 
     def _keyed(self, spec: Audited, path: str) -> bool:
         return any(path.startswith(prefix) for prefix in spec.keyed.values())
@@ -157,7 +169,7 @@ class Replay:
         )
 
     def _alias(self, spec: Audited, state: Mapping[str, _Field], path: str, new: Any) -> str:
-        version = canonical.loads(new)
+        version = _loads(new)
         study = state.get("study_id")
         found = None if study is None else self.versions.get((study.text, str(version)), None)
         if found is None:
@@ -188,9 +200,11 @@ class Replay:
     def _compare_table(self, conn: sa.Connection, spec: Audited) -> None:
         table = spec.table
         name = str(table.name)
-        keyed = list(spec.keyed)
-        wanted = ["id", *spec.columns, *([spec.items] if spec.items else []), *keyed]
-        stmt = sa.select(*[table.c[c] for c in wanted]).order_by(table.c.id)
+        stmt = _SELECTS.get(name)
+        if stmt is None:
+            wanted = ["id", *spec.columns, *([spec.items] if spec.items else []), *spec.keyed]
+            stmt = sa.select(*[table.c[c] for c in wanted]).order_by(table.c.id)
+            _SELECTS[name] = stmt
         rows = self.rows[spec.entity]
         result = conn.execution_options(yield_per=BATCH).execute(stmt)
         try:
@@ -280,7 +294,7 @@ class Replay:
 def _loads(text: Any) -> Any:
     try:
         return canonical.loads(text)
-    except ValueError:
+    except (ValueError, TypeError):
         return None  # not JSON: every item of it then differs from the trail
 
 
