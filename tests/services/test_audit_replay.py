@@ -472,3 +472,20 @@ def test_any_sequence_of_saves_replays_and_any_item_tamper_is_named(
     assert [(d.row_id, d.field) for d in result.differences] == [(str(row.id), f"VS/{which}")]
     _tamper(db, update.values(data=row.data))
     assert _check(db).ok
+
+
+def test_records_write_refuses_an_undeclared_table_or_another_entity(
+    db: Database, ctx: Context
+) -> None:
+    from trialkit.errors import StorageError
+    from trialkit.services import write
+
+    stray = sa.Table("web_notes", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
+    with pytest.raises(StorageError) as undeclared, db.write() as conn:
+        write(conn, ctx, table=stray, values={})
+    assert undeclared.value.code == "STORE.E040"
+    assert "web_notes is not declared in trialkit.store.audited" in undeclared.value.message
+    with pytest.raises(StorageError) as other, db.write() as conn:
+        write(conn, ctx, table=t.study, entity="trial", values={"code": "x"})
+    assert other.value.code == "STORE.E044"
+    assert _check(db).ok  # nothing of either was written

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trialkit.errors import StorageError
 from trialkit.services.context import Context
 from trialkit.store import Change, Prepared, append, canonical
 from trialkit.store.audited import audited as declaration
@@ -89,7 +90,13 @@ def write(
     :class:`StaleVersion` is raised and nothing is written.
     """
     spec = declaration(table)
-    name = entity or spec.entity
+    name = spec.entity
+    if entity is not None and entity != name:
+        raise StorageError(
+            f"table {table.name} is audited as entity {name!r}, not {entity!r}",
+            code="STORE.E044",
+            hint="declare the entity once in trialkit.store.audited; pass no other",
+        )
     row = dict(values)
     json_columns = (*spec.json_columns, *json_columns)
 
