@@ -21,7 +21,7 @@ from trialkit.services import (
     register,
     save_form,
 )
-from trialkit.store import Database, upgrade
+from trialkit.store import Database, upgrade, verify_all
 
 T0 = datetime(2025, 3, 3, 9, 0)
 PASSWORD = "correct horse battery staple"
@@ -34,7 +34,14 @@ def ctx() -> Context:
 
 
 @pytest.fixture
-def db(database_url: str, ctx: Context) -> Iterator[Database]:
+def db(database_url: str, ctx: Context, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """The database of a service test; afterwards its audit trail must prove every table.
+
+    Whatever the test did through the services, replaying the trail must give exactly the
+    stored rows (``trialkit.store.audited`` declares what is audited): a service that writes
+    a column without recording it fails here. Tests that tamper with the database on purpose
+    are marked ``tampers``.
+    """
     database = Database.from_url(database_url)
     upgrade(database.engine)
     for name, text in shipped_studies():
@@ -42,6 +49,10 @@ def db(database_url: str, ctx: Context) -> Iterator[Database]:
         add_site(database, ctx, loaded.study, "TEH", "Tehran")
     try:
         yield database
+        if request.node.get_closest_marker("tampers") is None:
+            with database.read() as conn:
+                result = verify_all(conn)
+            assert result.ok, [result.problem, *(d.detail for d in result.differences[:10])]
     finally:
         database.dispose()
 

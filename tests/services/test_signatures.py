@@ -243,6 +243,7 @@ def test_locked_data_may_be_signed(db: Database, person: People, sites: tuple[st
     assert s.status == VALID
 
 
+@pytest.mark.tampers
 def test_data_changed_outside_the_write_path_is_reported(
     db: Database, person: People, sites: tuple[str, str]
 ) -> None:

@@ -5,6 +5,10 @@ those tables. It writes the row (insert, or an update optionally guarded by the 
 ``version``) and appends one audit entry per changed field to the hash-chained ledger on the
 same connection, inside the caller's :meth:`~trialkit.store.Database.write` transaction. There
 are no ORM events: what is audited is exactly what passes through here.
+
+Every table written here must be declared in :mod:`trialkit.store.audited` (its JSON columns
+and the columns its entries do not record): ``audit verify`` replays the trail against exactly
+those declarations. An undeclared table is refused (``STORE.E040``).
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trialkit.errors import StorageError
 from trialkit.services.context import Context
 from trialkit.store import Change, Prepared, append, canonical
+from trialkit.store.audited import audited as declaration
 
 __all__ = ["FieldChange", "StaleVersion", "write"]
 
@@ -78,12 +84,21 @@ def write(
     """Insert (``row_id`` None) or update a row and audit it; returns the row id.
 
     ``changes`` lists the audited changes; when omitted each written column is audited (its old
-    value read first for an update). Columns named in ``json_columns`` are audited as their
-    decoded JSON. With ``expected_version`` the update is ``WHERE id = ? AND version = ?`` and
-    bumps ``version``; if no row matches :class:`StaleVersion` is raised and nothing is written.
+    value read first for an update). The table's declared JSON columns (and any named in
+    ``json_columns``) are audited as their decoded JSON. With ``expected_version`` the update
+    is ``WHERE id = ? AND version = ?`` and bumps ``version``; if no row matches
+    :class:`StaleVersion` is raised and nothing is written.
     """
-    name = entity or str(table.name)  # a plain str: the table name is SQLAlchemy's subclass
+    spec = declaration(table)
+    name = spec.entity
+    if entity is not None and entity != name:
+        raise StorageError(
+            f"table {table.name} is audited as entity {name!r}, not {entity!r}",
+            code="STORE.E044",
+            hint="declare the entity once in trialkit.store.audited; pass no other",
+        )
     row = dict(values)
+    json_columns = (*spec.json_columns, *json_columns)
 
     def as_json(column: str, value: Any) -> Any:
         return canonical.loads(value) if column in json_columns and value is not None else value

@@ -6,7 +6,13 @@ write lock first: on SQLite the whole transaction is ``BEGIN IMMEDIATE``; on Pos
 same order on both databases (no deadlocks, a gap-free audit sequence). The lock statement
 also reads the ledger head, which :func:`trialkit.store.ledger.append` then uses instead of
 reading it again (its head update is guarded by that head, so a stale one can never chain).
-``read()`` takes no write lock.
+``read()`` takes no write lock and sees one snapshot of the database for its whole transaction
+(the consistent-read mode every service uses): on PostgreSQL it runs ``REPEATABLE READ, READ
+ONLY`` (a read-only transaction at that level never fails to serialise and never waits); on
+SQLite a deferred transaction in WAL mode reads one snapshot from its first statement on.
+Without it, a multi-statement read on PostgreSQL (READ COMMITTED by default) could see a write
+committed between two of its statements: ``audit verify`` would read a head older than the log
+and report an intact chain as broken, a report could count rows of two different moments.
 """
 
 from __future__ import annotations
@@ -78,8 +84,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A read-only transaction (a consistent snapshot; takes no write lock)."""
+        """A read-only transaction that sees one snapshot throughout; takes no write lock."""
         with self.engine.connect() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn = conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
             conn = conn.execution_options(**{_READ_ONLY: True})
             with conn.begin():
                 yield conn

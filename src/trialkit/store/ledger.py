@@ -13,14 +13,19 @@ callers reach through the one write path (:func:`trialkit.services.records.write
   log ends before the head;
 * ``inserted``: an entry points at an earlier predecessor than the one before it (something was
   put in between), or entries exist beyond the head;
-* ``reordered``: an entry points at a predecessor that comes after it.
+* ``reordered``: an entry points at a predecessor that comes after it;
+* ``rewritten``: an anchored head (see :func:`anchor_line`) is no longer on the chain: the entry
+  at its ``seq`` has another hash, or is gone.
+
+The chain alone proves the trail, not the tables: :mod:`trialkit.store.replay` replays the trail
+and compares it with every audited table.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +37,21 @@ from trialkit.store import canonical
 from trialkit.store.direct import Prepared
 from trialkit.store.tables import GENESIS_HASH, audit_head, audit_log
 
-__all__ = ["Change", "Problem", "Verification", "append", "entry_hash", "head", "verify"]
+__all__ = [
+    "Change",
+    "Difference",
+    "HeadAnchor",
+    "Problem",
+    "Verification",
+    "anchor_line",
+    "append",
+    "entry_at",
+    "entry_hash",
+    "head",
+    "parse_anchors",
+    "stream",
+    "verify",
+]
 
 #: ``Connection.info`` key under which :meth:`Database.write` leaves the head it read with the
 #: ledger lock, for :func:`append` (removed when the transaction ends).
@@ -103,7 +122,7 @@ def _field(value: Any) -> str:
     return canonical.dumps(value)
 
 
-def entry_hash(fields: dict[str, Any]) -> str:
+def entry_hash(fields: Mapping[Any, Any]) -> str:
     """The hash of an entry from its stored fields (``old``/``new`` as stored JSON text)."""
     values = map(fields.__getitem__, _KEYS)
     payload = _TEMPLATE % tuple([_escape(v) if type(v) is str else _field(v) for v in values])
@@ -201,8 +220,36 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
 @dataclass(frozen=True)
 class Problem:
     seq: int
-    kind: str  # edited | deleted | inserted | reordered
+    kind: str  # edited | deleted | inserted | reordered | rewritten
     detail: str
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A row whose stored state differs from the state its audit entries produce.
+
+    ``field`` is a column or an item path (``*`` for the whole row); ``stored`` and
+    ``replayed`` are canonical JSON texts (None: no such row or item); ``seq`` is the entry
+    that set the replayed value (or that recorded the inconsistent old value), if any.
+    """
+
+    table: str
+    row_id: str
+    field: str
+    stored: str | None
+    replayed: str | None
+    seq: int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class HeadAnchor:
+    """A head of the audit trail written outside the database: (seq, hash) at a time."""
+
+    seq: int
+    hash: str
+    at: str
+    line: int = 0  # the line of the anchor file it was read from (0: not from a file)
 
 
 @dataclass(frozen=True)
@@ -211,53 +258,188 @@ class Verification:
     head_seq: int
     head_hash: str
     problem: Problem | None
+    #: Anchors checked against the chain, and the ones the chain no longer holds.
+    anchors: int = 0
+    anchor_problems: tuple[Problem, ...] = ()
+    #: Whether the tables were replayed from the trail, and the rows found differing (the
+    #: first :data:`MAX_DIFFERENCES`; ``differences_total`` counts them all).
+    replayed: bool = False
+    differences: tuple[Difference, ...] = ()
+    differences_total: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return self.problem is None and not self.anchor_problems and not self.differences_total
 
 
-def verify(conn: sa.Connection) -> Verification:
-    """Walk the whole log by ``seq`` and report the first problem found, if any."""
+#: How many differences a verification keeps to report (all are counted).
+MAX_DIFFERENCES = 1000
+
+#: Rows fetched at a time while the log is walked: verify never holds the whole log.
+BATCH = 2000
+
+_HASH_AT = sa.select(audit_log.c.seq).where(audit_log.c.hash == sa.bindparam("h"))
+# The hashed fields first, in the hash template's (sorted) order, then the stored hash: a row's
+# first twelve values are the template's arguments as they come.
+_STREAM = sa.select(*[audit_log.c[k] for k in _KEYS], audit_log.c.hash).order_by(audit_log.c.seq)
+_N = len(_KEYS)
+#: The fields of a row of :func:`stream`, in order.
+FIELDS = (*_KEYS, "hash")
+
+
+def stream(conn: sa.Connection) -> Iterator[sa.Row[Any]]:
+    """Every entry of the log in ``seq`` order, fetched :data:`BATCH` rows at a time.
+
+    Each row has the entry's fields as attributes (``row.seq``, ``row.entity``, ...).
+    """
+    result: sa.CursorResult[Any] = conn.execution_options(yield_per=BATCH).execute(_STREAM)
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def _row_hash(row: sa.Row[Any]) -> str:
+    payload = _TEMPLATE % tuple([_escape(v) if type(v) is str else _field(v) for v in row[:_N]])
+    return _sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _seq_of(conn: sa.Connection, hash_: str) -> int | None:
+    found = conn.execute(_HASH_AT.order_by(audit_log.c.seq).limit(1), {"h": hash_}).scalar()
+    return None if found is None else int(found)
+
+
+def verify(
+    conn: sa.Connection,
+    *,
+    anchors: Sequence[HeadAnchor] = (),
+    observe: Callable[[sa.Row[Any]], None] | None = None,
+) -> Verification:
+    """Walk the whole log by ``seq``; report the first problem of the chain, if any.
+
+    Streams the log (never holds it): each entry is checked against its predecessor and its
+    hash, then handed to ``observe`` (the table replay uses it) whether or not the chain is
+    intact. Every anchor in ``anchors`` must still be on the chain: the entry at its ``seq``
+    has its hash. Run it inside :meth:`Database.read`, which sees one snapshot throughout.
+    """
     head_seq, head_hash = head(conn)
-    rows = [dict(r._mapping) for r in conn.execute(sa.select(audit_log).order_by(audit_log.c.seq))]
-    position = {str(r["hash"]): i for i, r in enumerate(rows)}
-
-    def result(problem: Problem | None) -> Verification:
-        return Verification(len(rows), head_seq, head_hash, problem)
-
+    by_seq: dict[int, list[HeadAnchor]] = {}
+    for a in anchors:
+        by_seq.setdefault(a.seq, []).append(a)
+    anchor_problems: list[Problem] = []
+    problem: Problem | None = None
     prev_hash = GENESIS_HASH
     expected = 1
-    for i, row in enumerate(rows):
-        seq = int(row["seq"])
-        if seq > expected:
-            missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
-            return result(Problem(expected, "deleted", f"entries {missing} are missing"))
-        link = str(row["prev_hash"])
-        if link != prev_hash:
-            at = position.get(link)
-            if at is None and link != GENESIS_HASH:
-                detail = f"entry {seq} follows an entry that no longer exists"
-                return result(Problem(seq, "deleted", detail))
-            if at is not None and at > i:
-                detail = f"entry {seq} should come after entry {rows[at]['seq']}"
-                return result(Problem(seq, "reordered", detail))
-            before = "the start" if at is None else f"entry {rows[at]['seq']}"
-            detail = f"entry {seq - 1} was put between {before} and entry {seq}"
-            return result(Problem(seq - 1, "inserted", detail))
-        if entry_hash(row) != row["hash"]:
-            detail = f"entry {seq} ({row['entity']} {row['path']}) differs from what was recorded"
-            return result(Problem(seq, "edited", detail))
-        prev_hash = str(row["hash"])
+    count = 0
+    for row in stream(conn):
+        count += 1
+        if observe is not None:
+            observe(row)
+        seq = int(row.seq)
+        hash_ = str(row.hash)
+        for a in by_seq.pop(seq, ()):
+            if a.hash != hash_:
+                anchor_problems.append(_rewritten(a, f"holds sha256:{hash_}"))
+        if problem is not None:
+            continue
+        problem = _check_link(conn, row, seq, expected, prev_hash)
+        if problem is None and _row_hash(row) != hash_:
+            detail = f"entry {seq} ({row.entity} {row.path}) differs from what was recorded"
+            problem = Problem(seq, "edited", detail)
+        prev_hash = hash_
         expected = seq + 1
-    last = expected - 1
+    for seq in sorted(by_seq):
+        for a in by_seq[seq]:
+            if seq == 0 and a.hash == GENESIS_HASH:
+                continue  # the head of an empty trail: every chain extends it
+            anchor_problems.append(_rewritten(a, f"is missing (the log has {count} entries)"))
+    if problem is None:
+        problem = _check_head(expected - 1, head_seq, prev_hash, head_hash)
+    return Verification(count, head_seq, head_hash, problem, len(anchors), tuple(anchor_problems))
+
+
+def _rewritten(a: HeadAnchor, found: str) -> Problem:
+    where = f"line {a.line}" if a.line else "the anchor"
+    return Problem(
+        a.seq,
+        "rewritten",
+        f"the head anchored at {a.at} ({where}) was entry {a.seq} sha256:{a.hash}; "
+        f"that entry now {found}: the trail up to entry {a.seq} was rewritten",
+    )
+
+
+def _check_link(
+    conn: sa.Connection, row: sa.Row[Any], seq: int, expected: int, prev_hash: str
+) -> Problem | None:
+    if seq > expected:
+        missing = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
+        return Problem(expected, "deleted", f"entries {missing} are missing")
+    link = str(row.prev_hash)
+    if link == prev_hash:
+        return None
+    at = None if link == GENESIS_HASH else _seq_of(conn, link)
+    if at is None and link != GENESIS_HASH:
+        return Problem(seq, "deleted", f"entry {seq} follows an entry that no longer exists")
+    if at is not None and at > seq:
+        return Problem(seq, "reordered", f"entry {seq} should come after entry {at}")
+    before = "the start" if at is None else f"entry {at}"
+    return Problem(seq - 1, "inserted", f"entry {seq - 1} was put between {before} and entry {seq}")
+
+
+def _check_head(last: int, head_seq: int, last_hash: str, head_hash: str) -> Problem | None:
     if last < head_seq:
         detail = f"the log ends at entry {last} but the head records entry {head_seq}"
-        return result(Problem(last + 1, "deleted", detail))
+        return Problem(last + 1, "deleted", detail)
     if last > head_seq:
         detail = f"entries {head_seq + 1}..{last} lie beyond the recorded head {head_seq}"
-        return result(Problem(head_seq + 1, "inserted", detail))
-    if prev_hash != head_hash:
+        return Problem(head_seq + 1, "inserted", detail)
+    if last_hash != head_hash:
         detail = f"entry {last} does not match the hash recorded in the head"
-        return result(Problem(last, "edited", detail))
-    return result(None)
+        return Problem(last, "edited", detail)
+    return None
+
+
+# -- anchors: the head written outside the database ------------------------------------------
+
+
+def anchor_line(anchor: HeadAnchor) -> str:
+    """The anchor as one line of an anchor file (JSON; no newline)."""
+    return canonical.dumps(
+        {"anchor": "trialkit-audit-head", "at": anchor.at, "hash": anchor.hash, "seq": anchor.seq}
+    )
+
+
+def parse_anchors(text: str, source: str) -> list[HeadAnchor]:
+    """The anchors of an anchor file's text; a :class:`StorageError` naming a bad line."""
+    out: list[HeadAnchor] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            value = json.loads(line)
+            if not isinstance(value, dict) or value.get("anchor") != "trialkit-audit-head":
+                raise ValueError("not a trialkit audit anchor")
+            seq, hash_, at = value["seq"], value["hash"], value["at"]
+            if type(seq) is not int or seq < 0:
+                raise ValueError(f"seq {seq!r} is not an entry number")
+            if not isinstance(hash_, str) or len(hash_) != 64:
+                raise ValueError(f"hash {hash_!r} is not a SHA-256 in hex")
+            int(hash_, 16)
+            if not isinstance(at, str):
+                raise ValueError(f"at {at!r} is not a time")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StorageError(
+                f"anchor file {source}, line {number}: {line.strip()[:80]!r} cannot be read "
+                f"({exc})",
+                code="STORE.E041",
+                hint="each line is one anchor written by `trialkit audit anchor`; restore the "
+                "line from the copy you sent out, or remove the line if it is not an anchor",
+            ) from exc
+        out.append(HeadAnchor(seq, hash_, at, number))
+    return out
+
+
+def entry_at(conn: sa.Connection, seq: int) -> str | None:
+    """The stored hash of entry ``seq``, or None when there is none."""
+    found = conn.execute(sa.select(audit_log.c.hash).where(audit_log.c.seq == seq)).scalar()
+    return None if found is None else str(found)
