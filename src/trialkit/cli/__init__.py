@@ -45,9 +45,14 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 _ALSO = {"study": ("trialkit.cli.admin",)}
 
 
+def _group() -> None:
+    """Holds the commands of one module."""
+
+
 def _build(name: str) -> Any:
     module, _ = LAZY_COMMANDS[name]
     holder = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    holder.callback()(_group)  # a group even when the module adds one command
     for each in (*_ALSO.get(name, ()), module):
         importlib.import_module(each).register(holder)
     group = typer.main.get_command(holder)
