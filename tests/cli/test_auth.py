@@ -224,3 +224,13 @@ def test_a_refused_login_prints_one_line(
     assert out.returncode == 1
     assert out.stderr.strip() == "error [AUTH.E020]: unknown user or wrong password"
     assert "Traceback" not in out.stderr
+
+
+def test_analyse_db_acts_as_a_user(
+    team: tuple[Database, dict[str, str]], database_url: str
+) -> None:
+    url = ("--db", "--url", database_url)
+    assert cli("analyse", UCM, *url)[2] == "CLI.E020"
+    env: dict[str, str | None] = {"TRIALKIT_PASSWORD": PASSWORD}
+    code, _, err = cli("analyse", UCM, *url, "--user", "s.karimi", env=env)
+    assert (code, err) == (1, "AUTH.E010")  # a coordinator at one site may not analyse

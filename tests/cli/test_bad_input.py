@@ -95,6 +95,10 @@ def test_random_files_get_a_one_line_error(
         (["score", "pasi", '{"[/x]": 1}'], "unknown item '[/x]'"),
         (["site", "list", UCM, "--url", "foo://bar"], "error [STORE.E003]"),
         (["site", "list", UCM, "--url", "/etc/passwd"], "error [STORE.E001]"),
+        (["site", "list", UCM, "--url", "sqlite:////etc/passwd"], "error [STORE.E031]"),
+        (["db", "upgrade", "--url", "sqlite:////etc/passwd"], "error [STORE.E031]"),
+        (["analyse", UCM, "--db", "--url", "sqlite:////etc/passwd"], "error [STORE.E031]"),
+        (["site", "list", UCM, "--url", "postgresql+psycopg://x@127.0.0.1:1/x"], "[STORE.E011]"),
         (["allocate", UCM, "X", "--url", "postgresql+psycopg://nobody@127.0.0.1:1/x"], "error ["),
         (["screen", UCM, '{"age": 40, "screening_date": "99999-01-01"}'], "screening_date"),
     ],
@@ -105,3 +109,4 @@ def test_named_inputs(args: list[str], needle: str, capsys: pytest.CaptureFixtur
     assert needle in err, err
     assert "Traceback" not in out + err
     assert "CLI.E999" not in err
+    assert len(err.strip().splitlines()) == 1, err

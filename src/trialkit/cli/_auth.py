@@ -34,6 +34,7 @@ __all__ = [
     "UrlOption",
     "UserOption",
     "open_database",
+    "revision_of",
     "user_context",
 ]
 
@@ -60,20 +61,42 @@ UrlOption = Annotated[
 @contextmanager
 def open_database(url: str | None) -> Iterator[Database]:
     """The database at ``url`` (default as for ``trialkit db``), refused without the schema."""
-    from trialkit.store import Database, current_revision, default_url
+    from trialkit.store import Database, default_url
 
     db = Database.from_url(default_url(url))
     try:
-        if current_revision(db.engine) is None:
-            where = db.engine.url.render_as_string(hide_password=True)
-            raise StorageError(
-                f"{where} has no trialkit schema",
-                code="STORE.E030",
-                hint="run `trialkit db upgrade` first, or give the right --url",
-            )
+        if revision_of(db) is None:
+            raise _no_schema(db)
         yield db
     finally:
         db.dispose()
+
+
+def _no_schema(db: Database) -> StorageError:
+    where = db.engine.url.render_as_string(hide_password=True)
+    return StorageError(
+        f"{where} has no trialkit schema",
+        code="STORE.E030",
+        hint="run `trialkit db upgrade` first, or give the right --url",
+    )
+
+
+def revision_of(db: Database) -> str | None:
+    """The database's schema revision; a file that is no database is named as such."""
+    import sqlalchemy as sa
+
+    from trialkit.store import current_revision
+
+    try:
+        return current_revision(db.engine)
+    except sa.exc.DatabaseError as exc:  # e.g. SQLite: "file is not a database"
+        where = db.engine.url.render_as_string(hide_password=True)
+        detail = " ".join(str(getattr(exc, "orig", exc)).split())
+        raise StorageError(
+            f"{where} is not a database trialkit can read: {detail}",
+            code="STORE.E031",
+            hint="give the URL of a trialkit database (sqlite:///path/to/trialkit.sqlite3)",
+        ) from exc
 
 
 def _password(username: str) -> str:
@@ -99,6 +122,8 @@ def user_context(db: Database, user: str | None, now: datetime | None = None) ->
     """
     from trialkit.services import authenticate, context_for_token
 
+    if revision_of(db) is None:
+        raise _no_schema(db)
     when = datetime.now() if now is None else now
     if user is not None:
         if not user.strip():

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from trialkit.errors import TrialkitError
+from trialkit.errors import StorageError, TrialkitError
 
 __all__ = ["console", "err_console", "fail", "fail_message", "styled"]
 
@@ -40,5 +40,13 @@ def fail_message(code: str, message: str, exit_code: int = 1) -> NoReturn:
 
 
 def fail(exc: TrialkitError, exit_code: int = 1) -> NoReturn:
-    """Print ``exc`` as ``error [CODE]: message`` on standard error and exit."""
-    fail_message(exc.code, str(exc), exit_code)
+    """Print ``exc`` as ``error [CODE]: message`` on standard error and exit.
+
+    A database driver's message may span lines (psycopg's "Is the server running ..."): a
+    :class:`StorageError` is joined into one line. Lists by design (the problems of a study
+    definition, one per line) are kept.
+    """
+    message = str(exc)
+    if isinstance(exc, StorageError):
+        message = " ".join(message.split())
+    fail_message(exc.code, message, exit_code)
