@@ -28,6 +28,7 @@ __all__ = [
     "json_schema",
     "load_study",
     "load_study_text",
+    "parse_yaml",
     "read_study_file",
     "resolve_study",
     "save_study",
@@ -186,6 +187,13 @@ def _path(loc: tuple[int | str, ...]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out or "(document)"
+
+
+def parse_yaml(text: str, *, source: str = "<string>") -> Any:
+    """The data of a YAML text read as a study is (exact decimals, finite numbers of sensible
+    size, no control characters, at most :data:`MAX_DEPTH` levels), or a
+    :class:`DefinitionError` naming the file and line."""
+    return _compose(text, source)[1]
 
 
 def load_study_text(text: str, *, source: str = "<string>") -> Study:
