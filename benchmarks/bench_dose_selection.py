@@ -6,13 +6,17 @@ each arm with ``summarise_dose``, choose), measured in the same run on a sample 
 scaled to the same work. Prints times and ratios. Goals: enumeration < 1 s; simulation
 ≥ 1,000,000 trials per second.
 
-Run: PYTHONPATH=src python benchmarks/bench_dose_selection.py
+Run: PYTHONPATH=src python benchmarks/bench_dose_selection.py [--small]
+(``--small`` or ``TRIALKIT_BENCH_SMALL=1``: 10,000 trials, a sample of 20, one repeat; for the
+test suite.)
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import random
+import sys
 import time
 from collections.abc import Callable
 
@@ -26,6 +30,7 @@ from trialkit.analysis.operating import (
 DOSES = ("low", "mid", "high")
 TRUTH = [(0.3, 0.55, 0.05, 0.1), (0.5, 0.3, 0.1, 0.1), (0.5, 0.1, 0.2, 0.2)]
 RULE = DoseSelectionRule()
+SMALL = "--small" in sys.argv or os.environ.get("TRIALKIT_BENCH_SMALL") == "1"
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -66,9 +71,9 @@ def loop_enumeration(limit: int) -> None:
 def main() -> None:
     total = 35**3
     t_exact = best_of(lambda: exact_operating_characteristics(DOSES, TRUTH, rule=RULE))
-    trials = 1_000_000
+    trials = 10_000 if SMALL else 1_000_000
     t_sim = best_of(lambda: simulate_operating_characteristics(DOSES, TRUTH, trials, rule=RULE))
-    sample = 2_000
+    sample = 20 if SMALL else 2_000
     t_loop_sim = best_of(lambda: loop_trials(sample), repeat=1) * trials / sample
     t_loop_enum = best_of(lambda: loop_enumeration(sample), repeat=1) * total / sample
     print(f"exact enumeration, {total} tables (incl. precompute): {t_exact * 1e3:9.1f} ms")

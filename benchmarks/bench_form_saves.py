@@ -7,7 +7,9 @@ same run. The two alternate in rounds of ROUND rows on the same database, so tha
 same machine load and the same WAL and checkpoint state; each rate is all its rows over all its
 time (checkpoints included). Goal: saves at least one third of the bare insert rate.
 
-    python benchmarks/bench_form_saves.py [N]
+    python benchmarks/bench_form_saves.py [N] [--small]
+
+(``--small`` or ``TRIALKIT_BENCH_SMALL=1``: N = 20, for the test suite.)
 """
 
 from __future__ import annotations
@@ -107,7 +109,9 @@ def bench(url: str, n: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    args = [a for a in sys.argv[1:] if a != "--small"]
+    small = len(args) < len(sys.argv) - 1 or os.environ.get("TRIALKIT_BENCH_SMALL") == "1"
+    n = int(args[0]) if args else 20 if small else 1000
     targets: list[tuple[str, str, str | None]] = []
     tmp = tempfile.TemporaryDirectory()
     targets.append(("sqlite", f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}", None))

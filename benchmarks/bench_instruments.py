@@ -1,18 +1,22 @@
 """Throughput of instrument scoring, against a bare-arithmetic baseline measured in the same run.
 
-Run: PYTHONPATH=src python benchmarks/bench_instruments.py
+Run: PYTHONPATH=src python benchmarks/bench_instruments.py [--small]
+(``--small`` or ``TRIALKIT_BENCH_SMALL=1``: 20 scores each, for the test suite.)
 The baseline is the same PASI arithmetic on plain ints/floats with no validation: the ratio
 shows what validation, exact Decimal/Fraction arithmetic and the result object cost.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable
 
 from trialkit.instruments import CDAI, PASI, SF36_PCS, get_instrument
 
-N = 2000
+SMALL = "--small" in sys.argv or os.environ.get("TRIALKIT_BENCH_SMALL") == "1"
+N = 20 if SMALL else 2000
 
 PASI_VALUES: dict[str, object] = {}
 for region in ("head", "upper_limbs", "trunk", "lower_limbs"):
@@ -34,7 +38,7 @@ CDAI_VALUES: dict[str, object] = {
     "fever": False,
     "antidiarrheal": False,
     "abdominal_mass": "2",
-    "sex": "F",
+    "sex": "female",
     "hematocrit": "38.5",
     "weight": "61.2",
     "standard_weight": "64",
@@ -69,6 +73,9 @@ def main() -> None:
     ]
     print(f"baseline (bare float PASI arithmetic): {base * 1e6:8.2f} us per call")
     for name, fn in cases:
+        result = fn()
+        if getattr(result, "value", None) is None and name != "sf36_pcs":
+            raise SystemExit(f"{name}: the benchmark's input gives no score: {result}")
         per = timed(fn)
         print(
             f"{name:22s} {per * 1e6:8.1f} us per score  {1 / per:9.0f} scores/s  "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -190,10 +191,18 @@ def agreement(rows: int, sample: int) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--sample", type=int, default=20_000, help="evaluator sample size")
+    small = os.environ.get("TRIALKIT_BENCH_SMALL") == "1"
+    parser.add_argument("--rows", type=int, default=2_000 if small else 1_000_000)
+    parser.add_argument(
+        "--sample", type=int, default=200 if small else 20_000, help="evaluator sample size"
+    )
+    parser.add_argument(
+        "--small", action="store_true", help="2,000 rows, a sample of 200 (the test suite's run)"
+    )
     parser.add_argument("--child", choices=["data", "compiled", "hand", "evaluator"])
     args = parser.parse_args()
+    if args.small:
+        args.rows, args.sample = min(args.rows, 2_000), min(args.sample, 200)
     if args.child:
         print(json.dumps(child(args.child, args.rows, args.sample)))
         return

@@ -27,7 +27,8 @@ PASSWORD = "a passphrase long enough"
 
 def cli(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
     """(exit code, output, error code) of one command, in process."""
-    result = CliRunner().invoke(app, list(args), input=stdin, env={"TRIALKIT_OPERATOR": "ops"})
+    env = {"TRIALKIT_PASSWORD": PASSWORD, "TRIALKIT_TOKEN": None}
+    result = CliRunner().invoke(app, list(args), input=stdin, env=env)
     if isinstance(result.exception, TrialkitError):
         return 1, result.output, result.exception.code
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -54,7 +55,7 @@ def test_a_study_team_is_set_up_from_the_command_line(database_url: str) -> None
     members = cli("member", "list", UCM, *url)[1]
     assert "s.karimi" in members
     assert "coordinator" in members
-    assert "ops" in members  # granted by the operator
+    assert "@cli" in members  # granted by the operator: the login that ran the command
     sites = cli("site", "list", UCM, *url)[1]
     assert "Isfahan" in sites
     assert "Tehran" in sites
@@ -67,11 +68,13 @@ def test_a_study_team_is_set_up_from_the_command_line(database_url: str) -> None
         values = {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"}
         save_form(db, nurse, UCM, participant, visit="SCR", form_id="SCREEN", values=values)
         screen(db, nurse, UCM, participant, None)
-        code, _, err = cli("allocate", UCM, participant, *url)
+        as_nurse = ("--user", "s.karimi")
+        code, _, err = cli("allocate", UCM, participant, *as_nurse, *url)
         assert (code, err) == (1, "STATE.E003")  # no verdict evaluated, no confirmation
         code, out, _ = cli(
-            "allocate", UCM, participant, "--investigator-confirmation", "checked by the PI", *url
-        )
+            "allocate", UCM, participant, "--investigator-confirmation", "checked by the PI",
+            *as_nurse, *url,
+        )  # fmt: skip
         assert code == 0
         assert f"{participant}: enrolled, arm UCMSC" in out
         assert get_participant(db, nurse, UCM, participant).arm == "UCMSC"
@@ -94,7 +97,7 @@ def test_a_study_team_is_set_up_from_the_command_line(database_url: str) -> None
         (("user", "create", "x.y", "--name", "X", "--password-stdin"), "\n", "CLI.E012"),
         (("site", "add", UCM, "T-1", "Bad"), None, "STUDY.E004"),
         (("study", "load", "no-such-study"), None, "DEF.E006"),
-        (("allocate", UCM, "UCM-TEH-999"), None, "PART.E003"),
+        (("allocate", UCM, "UCM-TEH-999"), None, "CLI.E020"),
     ],
 )
 def test_mistakes_are_refused_with_a_code(

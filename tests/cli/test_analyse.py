@@ -189,14 +189,22 @@ def _pasi(trunk: tuple[int, int, int, int]) -> dict[str, str]:
     }
 
 
+STAT_PASSWORD = "statistician passphrase"
+AS_STAT = ["--user", "stat.lead"]
+STAT_ENV = {"TRIALKIT_PASSWORD": STAT_PASSWORD, "TRIALKIT_TOKEN": None}
+
+
 def _filled(url: str) -> None:
     """One G50 participant: PASI 3.0 at D1 ((2+2+1) x 2 x 0.3), 0.6 at M3 ((1+1+0) x 1 x 0.3),
     and one related grade 1 adverse event on day 2."""
     from trialkit.protocol import resolve_study, shipped_studies
     from trialkit.services import (
         Context,
+        Role,
+        add_membership,
         add_site,
         consent,
+        create_user,
         enrol,
         load_study,
         record_dose,
@@ -275,13 +283,19 @@ def _filled(url: str) -> None:
             "ae_at_injection_site": "yes",
         }
         save_form(db, later, PAE, code, visit="D1", form_id="AE", values={"AE": [ae]})
+        # `analyse --db` acts as a user: a study-wide statistician (blinding does not apply to
+        # this open-label study).
+        create_user(db, ctx, "stat.lead", STAT_PASSWORD, display_name="Statistician")
+        add_membership(db, ctx, "stat.lead", PAE, Role.STATISTICIAN)
     finally:
         db.dispose()
 
 
 def test_db_endpoints(database_url: str) -> None:
     _filled(database_url)
-    out = CliRunner().invoke(app(), ["analyse", PAE, "--db", "--url", database_url, "--json"])
+    out = CliRunner().invoke(
+        app(), ["analyse", PAE, "--db", "--url", database_url, "--json", *AS_STAT], env=STAT_ENV
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["study"] == PAE
@@ -301,7 +315,9 @@ def test_db_endpoints(database_url: str) -> None:
 
 def test_db_tables_printed(database_url: str) -> None:
     _filled(database_url)
-    out = CliRunner().invoke(app(), ["analyse", PAE, "--db", "--url", database_url])
+    out = CliRunner().invoke(
+        app(), ["analyse", PAE, "--db", "--url", database_url, *AS_STAT], env=STAT_ENV
+    )
     assert out.exit_code == 0, out.output
     assert "PASI change from baseline" in out.output
 
@@ -310,7 +326,7 @@ def test_db_default_url_from_environment(tmp_path: Path, monkeypatch: pytest.Mon
     url = f"sqlite:///{tmp_path / 'trial.sqlite3'}"
     _filled(url)
     monkeypatch.setenv("TRIALKIT_DATABASE_URL", url)
-    out = CliRunner().invoke(app(), ["analyse", PAE, "--db", "--json"])
+    out = CliRunner().invoke(app(), ["analyse", PAE, "--db", "--json", *AS_STAT], env=STAT_ENV)
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["data_notes"] == []
 
@@ -327,6 +343,8 @@ def test_db_errors(tmp_path: Path) -> None:
     assert "ANALYSIS.E207" in out.output
     url = f"sqlite:///{tmp_path / 'trial.sqlite3'}"
     _filled(url)
-    out = CliRunner().invoke(app(), ["analyse", "no-such-study", "--db", "--url", url])
+    out = CliRunner().invoke(
+        app(), ["analyse", "no-such-study", "--db", "--url", url, *AS_STAT], env=STAT_ENV
+    )
     assert out.exit_code == 1
     assert "Traceback" not in out.output

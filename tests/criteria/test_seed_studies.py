@@ -14,6 +14,7 @@ from trialkit.criteria import (
     check_criteria,
     evaluate_criteria,
 )
+from trialkit.errors import ValidationFailed
 
 MET, NOT_MET, UNKNOWN = Verdict.MET, Verdict.NOT_MET, Verdict.UNKNOWN
 AS_OF = date(2025, 3, 1)
@@ -23,6 +24,7 @@ PSORIASIS_OK: dict[str, Any] = {
     "psoriasis_type": "plaque",
     "psoriasis_onset_date": "2020-05-01",
     "screening_date": "2025-03-01",
+    "sex": "female",
     "lesion_grade": 2,
     "pasi": "8.4",
     "standard_treatment_failure": True,
@@ -105,7 +107,47 @@ def test_ibd_age_18_to_75(ibd: StudyCriteria, age: int, expected: Verdict) -> No
 
 @pytest.mark.parametrize(("grade", "expected"), [(0, NOT_MET), (1, MET), (3, MET), (4, NOT_MET)])
 def test_lesion_grade(psoriasis: StudyCriteria, grade: int, expected: Verdict) -> None:
+    """The form records 0 (clear) to 4 (severe), so a grade above the range admitted (1-3) is
+    recorded and excludes, rather than being impossible to enter."""
     assert verdict_of(psoriasis, PSORIASIS_OK, "I2", lesion_grade=grade) is expected
+
+
+def test_a_lesion_grade_beyond_the_scale_is_refused(psoriasis: StudyCriteria) -> None:
+    with pytest.raises(
+        ValidationFailed, match=r"lesion_grade: '5' is outside the item's range 0..4"
+    ):
+        screen(psoriasis, PSORIASIS_OK, lesion_grade=5)
+
+
+@pytest.mark.parametrize(
+    ("sex", "pregnant", "lactating", "expected"),
+    [
+        ("female", False, False, NOT_MET),
+        ("female", True, False, MET),
+        ("female", False, True, MET),
+        ("female", None, None, UNKNOWN),  # a woman's missing answers are still needed
+        ("female", False, None, UNKNOWN),
+        ("male", None, None, NOT_MET),  # not asked of men
+        ("male", True, True, NOT_MET),
+        (None, False, False, NOT_MET),
+        (None, True, None, UNKNOWN),
+    ],
+)
+def test_pregnancy_and_lactation_are_asked_of_women(
+    psoriasis: StudyCriteria,
+    sex: str | None,
+    pregnant: bool | None,
+    lactating: bool | None,
+    expected: Verdict,
+) -> None:
+    values = {"sex": sex, "pregnant": pregnant, "lactating": lactating}
+    assert verdict_of(psoriasis, PSORIASIS_OK, "E8", **values) is expected
+
+
+def test_a_man_without_pregnancy_answers_is_eligible(psoriasis: StudyCriteria) -> None:
+    result = screen(psoriasis, PSORIASIS_OK, sex="male", pregnant=None, lactating=None)
+    assert result.outcome is Outcome.ELIGIBLE
+    assert "pregnant" not in result.missing
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
-"""The CLI acts on a database as its local operator (whoever holds the database credentials).
+"""The CLI administers a database as its local operator (whoever holds the database credentials).
 
-The operator's name in the audit trail is ``--as`` when given, else ``$TRIALKIT_OPERATOR``,
-else the operating-system user, suffixed ``@cli`` so that CLI changes stand out from users'.
-The CLI is the one edge that reads the clock; the services receive the time.
+Administration only (studies, sites, users, memberships, tokens): a participant is touched only
+by an authenticated user (:mod:`trialkit.cli._auth`). The operator's name in the audit trail is
+the operating-system login that ran the command, suffixed ``@cli`` so that CLI changes stand out
+from users'; it cannot be chosen on the command line. The CLI is the one edge that reads the
+clock; the services receive the time.
 """
 
 from __future__ import annotations
@@ -10,20 +12,31 @@ from __future__ import annotations
 import getpass
 import os
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from trialkit.services import Context
+if TYPE_CHECKING:
+    from trialkit.services import Context
 
-__all__ = ["OPERATOR_ENV", "operator_context"]
-
-OPERATOR_ENV = "TRIALKIT_OPERATOR"
+__all__ = ["operator_context", "operator_name"]
 
 
-def operator_context(name: str | None = None) -> Context:
+def operator_name() -> str:
+    """``<login>@cli``: the login of the process's user id (not $USER, which anyone can set);
+    ``operator@cli`` where the process has no login name."""
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(os.getuid()).pw_name}@cli"
+    except (ImportError, KeyError, OSError):  # not POSIX, or no passwd entry (a container)
+        pass
+    try:
+        return f"{getpass.getuser()}@cli"
+    except (KeyError, OSError):
+        return "operator@cli"
+
+
+def operator_context() -> Context:
     """The operator's context now (local wall-clock time, as the services store it)."""
-    who = name or os.environ.get(OPERATOR_ENV)
-    if not who:
-        try:
-            who = f"{getpass.getuser()}@cli"
-        except (KeyError, OSError):  # no login name (e.g. a container without a passwd entry)
-            who = "operator@cli"
-    return Context.operator(who, datetime.now())
+    from trialkit.services import Context
+
+    return Context.operator(operator_name(), datetime.now())

@@ -1,92 +1,74 @@
-"""Administration from the command line: studies, sites, users, memberships and allocation.
+"""Administration from the command line: studies, sites, users, memberships and tokens; and
+``trialkit allocate``, which acts as a user.
 
-``trialkit study load``, ``trialkit site add|list``, ``trialkit user create|deactivate``,
-``trialkit member add|list|revoke`` and ``trialkit allocate``. The CLI acts as the database's
-local operator (see :mod:`trialkit.cli._operator`): every change is audited under the operator's
-name, given with ``--as`` or taken from ``$TRIALKIT_OPERATOR`` or the login name.
+``trialkit study load``, ``trialkit site add|list``, ``trialkit user create|list|deactivate``,
+``trialkit member add|list|revoke`` and ``trialkit token create|list|revoke`` act as the
+database's local operator (see :mod:`trialkit.cli._operator`), audited under the login that ran
+them. ``trialkit allocate`` touches a participant, so it acts as an authenticated user
+(:func:`trialkit.cli._auth.user_context`) with that user's role, sites and blinding.
+
+The database layer and the services are imported inside the commands, so that the commands
+that do not need them start fast.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.table import Table
 
+from trialkit.cli._auth import UrlOption, UserOption, open_database, user_context
 from trialkit.cli._console import console
 from trialkit.cli._operator import operator_context
-from trialkit.errors import NotFound, StorageError, ValidationFailed
-from trialkit.protocol import load_study_text, resolve_study, shipped_studies
-from trialkit.services import (
-    Context,
-    Role,
-    add_membership,
-    add_site,
-    create_user,
-    enrol,
-    list_memberships,
-    list_sites,
-    load_study,
-    revoke_membership,
-    set_active,
-)
-from trialkit.store import Database, current_revision, default_url
+from trialkit.errors import NotFound, ValidationFailed
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from trialkit.services import Context
+    from trialkit.store import Database
+
+__all__ = ["ROLE_NAMES", "register"]
 
 T = TypeVar("T")
 
-UrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--url", help="Database URL; default $TRIALKIT_DATABASE_URL or ./trialkit.sqlite3."
-    ),
-]
-AsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as", help="Name recorded in the audit trail (default $TRIALKIT_OPERATOR or <login>@cli)."
-    ),
-]
+#: The roles of :class:`trialkit.services.Role`, spelled out so that the help needs no import.
+ROLE_NAMES = (
+    "administrator",
+    "principal_investigator",
+    "investigator",
+    "coordinator",
+    "data_manager",
+    "monitor",
+    "safety_board",
+    "statistician",
+    "read_only",
+)
 
-user_app = typer.Typer(help="Create and deactivate users.", no_args_is_help=True)
+user_app = typer.Typer(help="Create, list and deactivate users.", no_args_is_help=True)
 member_app = typer.Typer(help="Give, list and revoke study memberships.", no_args_is_help=True)
 site_app = typer.Typer(help="Add and list a study's sites.", no_args_is_help=True)
+token_app = typer.Typer(help="Create, list and revoke users' API tokens.", no_args_is_help=True)
 
 
-@contextmanager
-def _database(url: str | None) -> Iterator[Database]:
-    db = Database.from_url(default_url(url))
-    try:
-        if current_revision(db.engine) is None:
-            where = db.engine.url.render_as_string(hide_password=True)
-            raise StorageError(
-                f"{where} has no trialkit schema",
-                code="STORE.E030",
-                hint="run `trialkit db upgrade` first, or give the right --url",
-            )
-        yield db
-    finally:
-        db.dispose()
-
-
-def _run(url: str | None, who: str | None, action: Callable[[Database, Context], T]) -> T:
-    with _database(url) as db:
-        return action(db, operator_context(who))
+def _run(url: str | None, action: Callable[[Database, Context], T]) -> T:
+    """Run ``action`` as the local operator on the database at ``url``."""
+    with open_database(url) as db:
+        return action(db, operator_context())
 
 
 def _study_text(ref: str) -> tuple[str, str]:
     """(YAML text, source) of a study file or a shipped study's id or registry id."""
+    from trialkit.protocol.loader import read_study_file
+
     path = Path(ref)
     if path.suffix in {".yaml", ".yml"} or path.exists():
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            raise NotFound(f"cannot read {path}: {exc.strerror}", code="CLI.E010") from exc
+        return read_study_file(path), str(path)
+    from trialkit.protocol import load_study_text, resolve_study, shipped_studies
+
     wanted = resolve_study(ref).id
     for name, text in shipped_studies():
         if load_study_text(text, source=name).id == wanted:
@@ -97,11 +79,12 @@ def _study_text(ref: str) -> tuple[str, str]:
 def load_command(
     study: Annotated[str, typer.Argument(help="A study YAML file, or a shipped study's id.")],
     url: UrlOption = None,
-    who: AsOption = None,
 ) -> None:
     """Load a study definition into the database (a new study, or an amendment)."""
+    from trialkit.services import load_study
+
     text, source = _study_text(study)
-    loaded = _run(url, who, lambda db, ctx: load_study(db, ctx, text, source=source))
+    loaded = _run(url, lambda db, ctx: load_study(db, ctx, text, source=source))
     if loaded.created:
         console.print(f"loaded {loaded.study} protocol version {loaded.version}")
     else:
@@ -116,10 +99,11 @@ def site_add(
     ],
     name: Annotated[str, typer.Argument(help="The site's name.")],
     url: UrlOption = None,
-    who: AsOption = None,
 ) -> None:
     """Add a site to a loaded study."""
-    _run(url, who, lambda db, ctx: add_site(db, ctx, study, code, name))
+    from trialkit.services import add_site
+
+    _run(url, lambda db, ctx: add_site(db, ctx, study, code, name))
     console.print(f"{study}: added site {code} ({name})")
 
 
@@ -127,10 +111,11 @@ def site_add(
 def site_list(
     study: Annotated[str, typer.Argument(help="The study's id.")],
     url: UrlOption = None,
-    who: AsOption = None,
 ) -> None:
     """List a study's sites with their participant counts."""
-    sites = _run(url, who, lambda db, ctx: list_sites(db, ctx, study))
+    from trialkit.services import list_sites
+
+    sites = _run(url, lambda db, ctx: list_sites(db, ctx, study))
     table = Table(title=f"{study}: sites")
     for col in ("code", "name", "participants"):
         table.add_column(col)
@@ -168,13 +153,13 @@ def user_create(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
     url: UrlOption = None,
-    who: AsOption = None,
 ) -> None:
     """Create a user; the password is asked twice (hidden) or read from standard input."""
+    from trialkit.services import create_user
+
     password = _password(password_stdin)
     user = _run(
         url,
-        who,
         lambda db, ctx: create_user(
             db, ctx, username, password, display_name=name, email=email, is_admin=admin
         ),
@@ -190,10 +175,11 @@ def user_deactivate(
     username: Annotated[str, typer.Argument(help="Login name.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (audited).")],
     url: UrlOption = None,
-    who: AsOption = None,
 ) -> None:
     """Deactivate a user: no login, no API token; their records and signatures stay."""
-    _run(url, who, lambda db, ctx: set_active(db, ctx, username, False, reason))
+    from trialkit.services import set_active
+
+    _run(url, lambda db, ctx: set_active(db, ctx, username, False, reason))
     console.print(f"deactivated {username}")
 
 
@@ -201,7 +187,7 @@ def user_deactivate(
 def member_add(
     username: Annotated[str, typer.Argument(help="Login name.")],
     study: Annotated[str, typer.Argument(help="The study's id.")],
-    role: Annotated[str, typer.Argument(help="One of: " + ", ".join(r.value for r in Role))],
+    role: Annotated[str, typer.Argument(help="One of: " + ", ".join(ROLE_NAMES))],
     site: Annotated[
         str | None, typer.Option("--site", help="Limit to one site (default: every site).")
     ] = None,
@@ -209,12 +195,12 @@ def member_add(
         bool, typer.Option("--unblinded", help="May see allocations in a masked study.")
     ] = False,
     url: UrlOption = None,
-    who: AsOption = None,
 ) -> None:
     """Give a user a role in a study, at one site or every site."""
+    from trialkit.services import add_membership
+
     m = _run(
         url,
-        who,
         lambda db, ctx: add_membership(
             db, ctx, username, study, role, site_code=site, unblinded=unblinded
         ),
@@ -227,10 +213,11 @@ def member_add(
 def member_list(
     study: Annotated[str, typer.Argument(help="The study's id.")],
     url: UrlOption = None,
-    who: AsOption = None,
 ) -> None:
     """List the memberships in force in a study."""
-    rows = _run(url, who, lambda db, ctx: list_memberships(db, ctx, study))
+    from trialkit.services import list_memberships
+
+    rows = _run(url, lambda db, ctx: list_memberships(db, ctx, study))
     table = Table(title=f"{study}: memberships")
     for col in ("id", "user", "role", "site", "unblinded", "granted by", "since"):
         table.add_column(col)
@@ -252,10 +239,11 @@ def member_revoke(
     membership_id: Annotated[int, typer.Argument(help="The membership's id (member list).")],
     reason: Annotated[str, typer.Option("--reason", help="Why (audited).")],
     url: UrlOption = None,
-    who: AsOption = None,
 ) -> None:
     """End a membership from now on; its history stays."""
-    _run(url, who, lambda db, ctx: revoke_membership(db, ctx, membership_id, reason))
+    from trialkit.services import revoke_membership
+
+    _run(url, lambda db, ctx: revoke_membership(db, ctx, membership_id, reason))
     console.print(f"revoked membership {membership_id}")
 
 
@@ -269,16 +257,127 @@ def allocate_command(
             help="The investigator's confirmation of eligibility when no verdict was evaluated.",
         ),
     ] = None,
+    user: UserOption = None,
     url: UrlOption = None,
-    who: AsOption = None,
 ) -> None:
-    """Enrol a consented, eligible participant and allocate them by the study's method."""
-    p = _run(
+    """Enrol a consented, eligible participant and allocate them by the study's method (as a
+    user: --user NAME or $TRIALKIT_TOKEN)."""
+    from trialkit.services import enrol
+    from trialkit.services.studies import protocol
+
+    with open_database(url) as db:
+        ctx = user_context(db, user)
+        with db.read() as conn:
+            protocol(conn, study)  # an unknown study is named as such (STUDY.E003)
+        p = enrol(db, ctx, study, participant, investigator_override=confirmation)
+    arm = p.arm if p.arm is not None else "not shown (the study is masked and you are blinded)"
+    console.print(f"{p.code}: {p.status.value}, arm {arm} (by {ctx.actor})")
+
+
+def _date(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"{option} {text!r} is not a date; write YYYY-MM-DD", code="CLI.E014"
+        ) from exc
+    return datetime.combine(day, time())
+
+
+@token_app.command("create")
+def token_create(
+    username: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    study: Annotated[
+        str | None,
+        typer.Option("--study", help="Limit the token to this study (default: all of the user's)."),
+    ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option("--expires", help="Expiry date YYYY-MM-DD (from its start); default never."),
+    ] = None,
+    name: Annotated[
+        str, typer.Option("--name", help="What the token is for (shown in token list).")
+    ] = "cli",
+    url: UrlOption = None,
+) -> None:
+    """Issue an API token for a user; it is printed once, keep it secret."""
+    from trialkit.services import issue_token
+
+    expires_at = _date(expires, "--expires")
+    issued = _run(
         url,
-        who,
-        lambda db, ctx: enrol(db, ctx, study, participant, investigator_override=confirmation),
+        lambda db, ctx: issue_token(
+            db, ctx, name, expires_at=expires_at, username=username, study_code=study
+        ),
     )
-    console.print(f"{p.code}: {p.status.value}, arm {p.arm}")
+    scope = f"study {study}" if study else "all of the user's studies"
+    until = f"until {issued.expires_at:%Y-%m-%d}" if issued.expires_at else "no expiry"
+    console.print(issued.token)
+    sys.stderr.write(
+        f"token {issued.id} for {username} ({scope}, {until}): shown this once; "
+        "give it as TRIALKIT_TOKEN\n"
+    )
+
+
+@token_app.command("list")
+def token_list(
+    username: Annotated[
+        str | None, typer.Argument(help="Only this user's tokens (default: everyone's).")
+    ] = None,
+    url: UrlOption = None,
+) -> None:
+    """List API tokens (never the tokens themselves, only their first characters)."""
+    from trialkit.services import list_tokens
+
+    ctx = operator_context()
+    with open_database(url) as db:
+        rows = list_tokens(db, ctx, username)
+    if not rows:
+        console.print("no API tokens")
+    for t in rows:
+        expires = "never" if t.expires_at is None else f"{t.expires_at:%Y-%m-%d %H:%M}"
+        scope = f"study {t.study}" if t.study else "all studies"
+        console.print(
+            f"{t.id}  {t.username}  {t.name!r}  {t.prefix}…  {scope}  "
+            f"created {t.created_at:%Y-%m-%d}  expires {expires}  {t.state(ctx.as_of)}"
+        )
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (token list).")],
+    url: UrlOption = None,
+) -> None:
+    """Revoke an API token from now on."""
+    from trialkit.services import revoke_token
+
+    _run(url, lambda db, ctx: revoke_token(db, ctx, token_id))
+    console.print(f"revoked token {token_id}")
+
+
+@user_app.command("list")
+def user_list(url: UrlOption = None) -> None:
+    """List the users with their memberships in force."""
+    from trialkit.services import list_users
+
+    rows = _run(url, list_users)
+    if not rows:
+        console.print("no users")
+    for u in rows:
+        state = "active" if u.user.active else "deactivated"
+        if u.user.is_admin:
+            state += ", platform administrator"
+        if u.locked_until is not None:
+            state += f", locked until {u.locked_until:%Y-%m-%d %H:%M}"
+        console.print(f"{u.user.username} ({u.user.display_name}): {state}")
+        for m in u.memberships:
+            where = f"site {m.site}" if m.site else "every site"
+            blind = ", unblinded" if m.unblinded else ""
+            console.print(f"  {m.study}: {m.role.value} at {where}{blind} (membership {m.id})")
+        if not u.memberships:
+            console.print("  no memberships")
 
 
 def register(app: typer.Typer) -> None:
@@ -288,4 +387,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(member_app, name="member")
     app.add_typer(site_app, name="site")
+    app.add_typer(token_app, name="token")
     app.command("allocate")(allocate_command)

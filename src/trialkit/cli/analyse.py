@@ -23,8 +23,8 @@ from rich.table import Table
 
 from trialkit.analysis.data import TidyData, read_tidy
 from trialkit.analysis.endpoints import EndpointResult, analyse
-from trialkit.cli._console import console, fail
-from trialkit.cli._operator import operator_context
+from trialkit.cli._auth import UserOption, user_context
+from trialkit.cli._console import console, fail, styled
 from trialkit.errors import DefinitionError, NotFound, TrialkitError, ValidationFailed
 from trialkit.protocol import Study, resolve_study
 from trialkit.protocol.endpoints import EndpointSpec, EndpointSpecs
@@ -78,7 +78,7 @@ def _fmt(v: object) -> str:
 
 
 def _print(study: str, results: list[EndpointResult]) -> None:
-    console.print(f"[bold]{study}[/]: {len(results)} endpoint(s)")
+    console.print(styled("[bold]{}[/]: {} endpoint(s)", study, len(results)))
     for r in results:
         if r.status != "computed":
             console.print(f"[bold]{r.name} ({r.type})[/]: {r.status}: {r.reason}")
@@ -92,12 +92,12 @@ def _print(study: str, results: list[EndpointResult]) -> None:
         for method, conv in r.methods.items():
             if conv:
                 details = "; ".join(f"{k}: {v}" for k, v in conv.items())
-                console.print(f"  [dim]{method}: {details}[/]")
+                console.print(styled("  [dim]{}: {}[/]", method, details))
         for note in r.notes:
             console.print(f"  note: {note}")
 
 
-def _from_database(url: str | None, study: str) -> TidyExtract:
+def _from_database(url: str | None, study: str, user: str | None = None) -> TidyExtract:
     """The study's tables from the database at ``url`` (``study``: its id, file or registry id)."""
     target = default_url(url)
     try:
@@ -115,13 +115,14 @@ def _from_database(url: str | None, study: str) -> TidyExtract:
         )
     db = Database.from_url(target)
     try:
+        ctx = user_context(db, user)
         try:
-            return tidy_extract(db, operator_context(), study)
+            return tidy_extract(db, ctx, study)
         except NotFound:
             loaded = resolve_study(study)  # a file or registry id naming a loaded study
             if loaded.id == study:
                 raise
-            return tidy_extract(db, operator_context(), loaded.id)
+            return tidy_extract(db, ctx, loaded.id)
     finally:
         db.dispose()
 
@@ -164,6 +165,7 @@ def analyse_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    user: UserOption = None,
 ) -> None:
     """Print the endpoint tables for a study's captured data (CSV or the database)."""
     notes: tuple[str, ...] = ()
@@ -182,7 +184,7 @@ def analyse_command(
             )
         tidy: TidyData
         if db:
-            extract = _from_database(url, study)
+            extract = _from_database(url, study, user)
             study, tidy, notes = extract.study.id, extract.data, extract.notes
             specs = load_specs(spec) if spec is not None else _study_specs(extract.study)
         else:

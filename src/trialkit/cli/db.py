@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from trialkit.cli._auth import revision_of
 from trialkit.cli._console import console
-from trialkit.store import Database, default_url, head_revision, upgrade
 
 __all__ = ["register"]
 
@@ -25,8 +25,11 @@ UrlOption = Annotated[
 @db_app.command("upgrade")
 def upgrade_command(url: UrlOption = None) -> None:
     """Create the schema in a new database, or migrate an existing one to this version."""
+    from trialkit.store import Database, default_url, upgrade
+
     db = Database.from_url(default_url(url))
     try:
+        revision_of(db)  # a file that is no database is named before migrating
         result = upgrade(db.engine)
     finally:
         db.dispose()
@@ -42,6 +45,8 @@ def upgrade_command(url: UrlOption = None) -> None:
 @db_app.command("head")
 def head_command() -> None:
     """Print the newest schema revision this version of trialkit ships."""
+    from trialkit.store import head_revision
+
     console.print(head_revision())
 
 

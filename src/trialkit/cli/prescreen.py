@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trialkit.cli._console import console, err_console, fail
-from trialkit.criteria.from_study import study_criteria
-from trialkit.criteria.prescreen import prescreen_file
-from trialkit.criteria.screening import compile_criteria
-from trialkit.criteria.studyfile import StudyCriteria, load_criteria_file
 from trialkit.errors import TrialkitError, ValidationFailed
-from trialkit.protocol import resolve_study
+
+if TYPE_CHECKING:
+    from trialkit.criteria.studyfile import StudyCriteria
 
 __all__ = ["load_study_criteria", "prescreen", "register"]
 
@@ -30,23 +26,17 @@ def load_study_criteria(study: str) -> StudyCriteria:
     file holding just ``items``, ``criteria`` and ``ranges`` (see
     :mod:`trialkit.criteria.studyfile`), which is handy for screening against draft criteria.
     """
+    from trialkit.criteria.from_study import study_criteria
+    from trialkit.criteria.studyfile import load_criteria_file
+    from trialkit.protocol import resolve_study
+    from trialkit.protocol.loader import read_study_file
+
     path = Path(study)
     if path.is_file() and path.suffix.lower() in (".yaml", ".yml", ".json"):
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_study_file(path)
         if not any(line.startswith("identity:") for line in text.splitlines()):
             return load_criteria_file(path)
     return study_criteria(resolve_study(study))
-
-
-def _as_of(text: str | None) -> date:
-    if text is None:
-        return date.today()  # the edge reads the clock; the core never does
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationFailed(
-            f"--as-of {text!r} is not a date; write YYYY-MM-DD", code="PRESCREEN.E011"
-        ) from exc
 
 
 def prescreen(
@@ -56,28 +46,96 @@ def prescreen(
             help="A study id, registry id or YAML file (or a criteria-only YAML/JSON file)."
         ),
     ],
-    file: Annotated[Path, typer.Argument(help="Candidates: a .csv or .parquet file.")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Candidates: a .csv or .parquet file (not with --template)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the verdicts here (CSV); default stdout.")
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD; default today.")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Evaluation date YYYY-MM-DD; default today; also a missing screening_date.",
+        ),
     ] = None,
     id_column: Annotated[
         str, typer.Option("--id-column", help="The column that identifies a candidate.")
     ] = "candidate_id",
+    allow_extra_columns: Annotated[
+        bool,
+        typer.Option(
+            "--allow-extra-columns", help="Ignore columns that are no item of the criteria."
+        ),
+    ] = False,
+    template: Annotated[
+        bool,
+        typer.Option("--template", help="Write the CSV header the study needs, and stop."),
+    ] = False,
 ) -> None:
     """Screen every candidate in FILE against STUDY's eligibility criteria in one SQL query."""
     try:
-        _run(study, file, out, as_of, id_column)
+        if template:
+            _template(study, out, id_column)
+            return
+        if file is None:
+            raise ValidationFailed(
+                "give the candidate file (.csv or .parquet), or --template for its header",
+                code="PRESCREEN.E013",
+            )
+        _run(study, file, out, as_of, id_column, allow_extra_columns)
     except TrialkitError as exc:
         fail(exc)
 
 
-def _run(study: str, file: Path, out: Path | None, as_of: str | None, id_column: str) -> None:
+def _open(out: Path) -> TextIO:
+    try:
+        return out.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ValidationFailed(
+            f"cannot write {str(out)!r}: {exc.strerror}", code="PRESCREEN.E012"
+        ) from exc
+
+
+def _template(study: str, out: Path | None, id_column: str) -> None:
+    import csv
+
+    from trialkit.criteria.prescreen import template_columns
+
+    spec = load_study_criteria(study)
+    header = template_columns(dict(spec.items), id_column)
+    if out is None:
+        csv.writer(sys.stdout, lineterminator="\n").writerow(header)
+        return
+    with _open(out) as handle:
+        csv.writer(handle, lineterminator="\n").writerow(header)
+    console.print(f"wrote the header of {len(header) - 1} item(s) to {out}")
+
+
+def _run(
+    study: str,
+    file: Path,
+    out: Path | None,
+    as_of: str | None,
+    id_column: str,
+    allow_extra_columns: bool,
+) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from trialkit.cli.screen import parse_as_of
+    from trialkit.criteria.prescreen import VERDICTS, prescreen_file
+    from trialkit.criteria.screening import compile_criteria
+
     spec = load_study_criteria(study)
     compiled = compile_criteria(spec.criteria, spec.items, spec.ranges)
-    when = _as_of(as_of)
+    when = parse_as_of(as_of, code="PRESCREEN.E011")
     with Progress(
         TextColumn("screening"),
         BarColumn(),
@@ -91,30 +149,28 @@ def _run(study: str, file: Path, out: Path | None, as_of: str | None, id_column:
         def step(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, visible=total >= _PROGRESS_FROM)
 
+        options = {
+            "as_of": when,
+            "id_column": id_column,
+            "progress": step,
+            "allow_extra_columns": allow_extra_columns,
+        }
         if out is None:
-            summary = prescreen_file(
-                compiled, file, sys.stdout, as_of=when, id_column=id_column, progress=step
-            )
+            summary = prescreen_file(compiled, file, sys.stdout, **options)  # type: ignore[arg-type]
         else:
-            try:
-                handle = out.open("w", encoding="utf-8", newline="")
-            except OSError as exc:
-                raise ValidationFailed(
-                    f"cannot write {str(out)!r}: {exc.strerror}", code="PRESCREEN.E012"
-                ) from exc
-            with handle:
-                summary = prescreen_file(
-                    compiled, file, handle, as_of=when, id_column=id_column, progress=step
-                )
+            with _open(out) as handle:
+                summary = prescreen_file(compiled, file, handle, **options)  # type: ignore[arg-type]
     if summary.absent_items:
         err_console.print(
             "note: the file has no column for "
             + ", ".join(summary.absent_items)
             + "; criteria that need them are unknown"
         )
-    counts = ", ".join(
-        f"{summary.counts.get(v, 0)} {v}" for v in ("eligible", "ineligible", "incomplete")
-    )
+    if summary.extra_columns:
+        err_console.print("note: columns ignored: " + ", ".join(summary.extra_columns))
+    for problem in summary.problems:
+        err_console.print(f"invalid: {problem}")
+    counts = ", ".join(f"{summary.counts.get(v, 0)} {v}" for v in VERDICTS)
     target = err_console if out is None else console
     target.print(f"{summary.total} candidates screened as of {when.isoformat()}: {counts}")
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from trialkit.cli._console import console, fail
+from trialkit.cli._input import read_json_object
 from trialkit.errors import TrialkitError, ValidationFailed
 from trialkit.instruments import INSTRUMENTS, Instrument, ScoreResult, get_instrument
 
@@ -20,35 +19,13 @@ __all__ = ["register"]
 
 def _read_values(source: str) -> dict[str, object]:
     """Item values from a JSON text, ``@file.json`` or ``-`` (standard input)."""
-    if source == "-":
-        text, where = sys.stdin.read(), "standard input"
-    elif source.startswith("@"):
-        path = Path(source[1:])
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValidationFailed(
-                f"cannot read item values from {path}: {exc.strerror}; check the file name",
-                code="INSTR.E050",
-            ) from exc
-        where = str(path)
-    else:
-        text, where = source, "the argument"
-    try:
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(
-            f"item values in {where} are not valid JSON: {exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}; give an object such as '{{\"pain_nrs\": 3}}'",
-            code="INSTR.E051",
-        ) from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed(
-            f"item values in {where} must be a JSON object of item name to value, "
-            f"not {type(data).__name__}",
-            code="INSTR.E051",
-        )
-    return data
+    return read_json_object(
+        source,
+        what="item values",
+        read_code="INSTR.E050",
+        parse_code="INSTR.E051",
+        example="'{\"pain_nrs\": 3}'",
+    )
 
 
 def _parse_options(pairs: list[str]) -> dict[str, object]:

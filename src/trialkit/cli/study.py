@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from trialkit.checks import check_full
-from trialkit.cli._console import console, err_console
+from trialkit.cli._console import console, err_console, styled
 from trialkit.cli.study_import import register_import
 from trialkit.protocol import (
     Diagnostic,
@@ -43,8 +43,13 @@ def print_diagnostics(study: Study, found: list[Diagnostic]) -> None:
     warnings = sum(d.severity is Severity.WARNING for d in found)
     for d in found:
         console.print(
-            f"[{_STYLE[d.severity]}]{d.severity.value}[/] {d.code} [dim]{d.path}[/]: {d.message}",
-            markup=True,
+            styled(
+                f"[{_STYLE[d.severity]}]{{}}[/] {{}} [dim]{{}}[/]: {{}}",
+                d.severity.value,
+                d.code,
+                d.path,
+                d.message,
+            )
         )
         if d.hint:
             console.print(f"    fix: {d.hint}")
@@ -52,10 +57,13 @@ def print_diagnostics(study: Study, found: list[Diagnostic]) -> None:
             console.print(f"    “{cite}”")
     verdict = "[bold red]invalid[/]" if errors else "[green]valid[/]"
     console.print(
-        f"{study.id} (protocol {study.protocol_version}): {verdict}, "
-        f"{errors} error{'s' if errors != 1 else ''}, "
-        f"{warnings} warning{'s' if warnings != 1 else ''}",
-        markup=True,
+        styled(
+            f"{{}} (protocol {{}}): {verdict}, "
+            f"{errors} error{'s' if errors != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}",
+            study.id,
+            study.protocol_version,
+        )
     )
 
 
@@ -98,8 +106,8 @@ def _short(text: str, width: int = 90) -> str:
 def render_summary(study: Study) -> None:
     ident = study.identity
     design = study.design
-    console.rule(f"[bold]{study.id}[/]  {', '.join(study.registry_ids)}")
-    console.print(f"[bold]{ident.scientific_title}[/]", markup=True)
+    console.rule(styled("[bold]{}[/]  {}", study.id, ", ".join(study.registry_ids)))
+    console.print(styled("[bold]{}[/]", ident.scientific_title))
     age = design.age
     age_text = f"{age.minimum if age.minimum is not None else 'any'}–" + (
         f"{age.maximum}" if age.maximum is not None else "no upper limit"

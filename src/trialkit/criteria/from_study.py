@@ -30,7 +30,15 @@ def study_items(study: Study) -> dict[str, ItemSpec]:
         if item.codelist is not None:
             codelist = study.codelist(item.codelist)
             codes = tuple(codelist.codes()) if codelist else ()
-        out[name] = ItemSpec(name, item.data_type.value, item.unit, codes)
+        out[name] = ItemSpec(
+            name,
+            item.data_type.value,
+            item.unit,
+            codes,
+            minimum=item.min,
+            maximum=item.max,
+            label=item.label,
+        )
     return out
 
 

@@ -1,32 +1,59 @@
 """Pre-screening a CSV or Parquet file of candidates with DuckDB (an adapter around the core).
 
-The file is loaded into a typed DuckDB table (every value checked against its item: a bad
-number, date, yes/no or code stops the run with the offending value named), the compiled query
-screens every row in one pass, and the verdicts are written as CSV in chunks so that a progress
-callback can follow long runs.
+The file is loaded as text into DuckDB and every value is checked against its item by the rules
+the one-candidate evaluator applies (:mod:`trialkit.criteria.screening`: numbers without
+exponents, whole numbers for integers, at most 6 decimals, the item's range, ISO dates within
+1850-2199, yes/no, a code of the list). A value that does not fit names its row and column and
+marks only that candidate ``invalid``; the others are screened by the compiled query in one
+pass, and the verdicts are written as CSV in chunks so that a progress callback can follow long
+runs. A column that is no item of the criteria is refused unless extra columns are allowed
+(a misspelt column would otherwise leave its criterion unknown for everyone).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import duckdb
-
-from trialkit.criteria.screening import CompiledCriteria
+from trialkit.criteria.screening import (
+    DATE_PATTERN,
+    DATETIME_PATTERN,
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_DECIMALS,
+    NUMBER_PATTERN,
+    WHITESPACE,
+    WHOLE_PATTERN,
+    CompiledCriteria,
+)
 from trialkit.criteria.spec import ItemSpec
 from trialkit.criteria.sql import compile_sql, quote, sql_type
 from trialkit.errors import NotFound, ValidationFailed
 
-__all__ = ["PrescreenSummary", "load_candidates", "prescreen_file"]
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = [
+    "SCREENING_DATE",
+    "PrescreenSummary",
+    "load_candidates",
+    "prescreen_file",
+    "template_columns",
+]
 
 _TRUE = ("true", "yes", "y", "1", "t")
 _FALSE = ("false", "no", "n", "0", "f")
+#: The item that defaults to the evaluation date when a candidate has none.
+SCREENING_DATE = "screening_date"
+#: Verdicts written, in this order in the summary.
+VERDICTS = ("eligible", "ineligible", "incomplete", "invalid")
 Progress = Callable[[int, int], None]
+_TRIM = " || ".join(f"chr({ord(c)})" for c in WHITESPACE)
 
 
 @dataclass
@@ -34,46 +61,109 @@ class PrescreenSummary:
     total: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     absent_items: tuple[str, ...] = ()
+    extra_columns: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
 
 
 def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _list(values: tuple[str, ...]) -> str:
+def _list(values: Iterable[str]) -> str:
     return ", ".join(_text(v) for v in values)
 
 
-def _convert(column: str, spec: ItemSpec, from_text: bool) -> str:
-    """SQL turning a source column into the item's type, failing loudly on a bad value."""
-    col = quote(column)
-    target = sql_type(spec.data_type, "duckdb")
-    where = f"{spec.name}: "
-    if spec.data_type == "boolean":
-        if not from_text:
-            return f"CAST({col} AS BOOLEAN)"
-        low = f"lower(trim({col}))"
-        return (
-            f"CASE WHEN {col} IS NULL OR trim({col}) = '' THEN NULL "
-            f"WHEN {low} IN ({_list(_TRUE)}) THEN TRUE "
-            f"WHEN {low} IN ({_list(_FALSE)}) THEN FALSE "
-            f"ELSE error({_text(where)} || {col} || ' is not yes/no; enter true or false') END"
+def _bad(col: str, value: str, why: str) -> str:
+    """SQL text of one problem: ``column age: '17.5' is not a whole number``."""
+    quote_mark = _text("'")
+    return (
+        f"{_text(f'column {col}: ')} || {quote_mark} || {value} || {quote_mark} || "
+        f"{_text(' ' + why)}"
+    )
+
+
+def _checks(spec: ItemSpec, v: str) -> list[tuple[str, str]]:
+    """(condition that is true when the text ``v`` does not fit, message) in order."""
+    kind = spec.data_type
+    out: list[tuple[str, str]] = []
+    if kind in ("integer", "decimal"):
+        out.append(
+            (
+                f"NOT regexp_full_match({v}, {_text(NUMBER_PATTERN)})",
+                "is not a number; enter digits such as 2.05",
+            )
         )
-    if spec.data_type == "decimal":
-        value = f"trim(CAST({col} AS VARCHAR))"
-        return (
-            f"CASE WHEN regexp_matches({value}, '\\.\\d{{7,}}') THEN "
-            f"error({_text(where)} || {value} || ' has more than 6 decimals') "
-            f"ELSE CAST({value} AS {target}) END"
+        if kind == "integer":
+            out.append(
+                (
+                    f"NOT regexp_full_match({v}, {_text(WHOLE_PATTERN)})",
+                    "is not a whole number; enter an integer",
+                )
+            )
+        else:
+            out.append(
+                (
+                    f"length(split_part({v}, '.', 2)) > {MAX_DECIMALS}",
+                    f"has more than {MAX_DECIMALS} decimals",
+                )
+            )
+        number = f"TRY_CAST({v} AS DECIMAL(18,6))"
+        out.append((f"{number} IS NULL", "is out of range; a value is below 10^12"))
+        if spec.minimum is not None or spec.maximum is not None:
+            low = "" if spec.minimum is None else format(spec.minimum, "f")
+            high = "" if spec.maximum is None else format(spec.maximum, "f")
+            parts = []
+            if spec.minimum is not None:
+                parts.append(f"{number} < {_decimal_literal(spec.minimum)}")
+            if spec.maximum is not None:
+                parts.append(f"{number} > {_decimal_literal(spec.maximum)}")
+            unit = f" {spec.unit}" if spec.unit else ""
+            out.append((" OR ".join(parts), f"is outside the item's range {low}..{high}{unit}"))
+    elif kind in ("date", "datetime"):
+        pattern = DATE_PATTERN if kind == "date" else DATETIME_PATTERN
+        target = sql_type(kind, "duckdb")
+        when = f"TRY_CAST({v} AS {target})"
+        out.append(
+            (
+                f"NOT regexp_full_match({v}, {_text(pattern)}) OR {when} IS NULL",
+                "is not a date; write YYYY-MM-DD",
+            )
         )
-    if spec.data_type == "code" and spec.codes is not None:
-        return (
-            f"CASE WHEN {col} IS NULL OR {col} IN ({_list(spec.codes)}) THEN {col} "
-            f"ELSE error({_text(where)} || {col} || ' is not one of {', '.join(spec.codes)}') END"
+        out.append(
+            (
+                f"CAST({when} AS DATE) NOT BETWEEN DATE '{EARLIEST_DATE.isoformat()}' "
+                f"AND DATE '{LATEST_DATE.isoformat()}'",
+                f"is out of range; a date lies between {EARLIEST_DATE.isoformat()} and "
+                f"{LATEST_DATE.isoformat()}",
+            )
         )
-    if from_text and spec.data_type in ("integer", "date", "datetime"):
-        return f"CAST(NULLIF(trim({col}), '') AS {target})"
-    return f"CAST({col} AS {target})"
+    elif kind == "boolean":
+        out.append(
+            (f"lower({v}) NOT IN ({_list(_TRUE + _FALSE)})", "is not yes/no; enter true or false")
+        )
+    elif kind == "code" and spec.codes is not None:
+        out.append((f"{v} NOT IN ({_list(spec.codes)})", f"is not one of {', '.join(spec.codes)}"))
+    return out
+
+
+def _decimal_literal(value: Decimal) -> str:
+    return f"CAST({_text(format(value, 'f'))} AS DECIMAL(38,10))"
+
+
+def _value(spec: ItemSpec, v: str) -> str:
+    """SQL turning the (checked) text ``v`` into the item's type."""
+    kind = spec.data_type
+    if kind == "boolean":
+        return f"lower({v}) IN ({_list(_TRUE)})"
+    if kind in ("integer", "decimal", "date", "datetime"):
+        via = f"TRY_CAST({v} AS DECIMAL(18,6))" if kind == "integer" else v
+        return f"TRY_CAST({via} AS {sql_type(kind, 'duckdb')})"
+    return v
+
+
+def template_columns(items: dict[str, ItemSpec], id_column: str = "candidate_id") -> list[str]:
+    """The header of a candidate file for these items: the id column, then each item."""
+    return [id_column, *(name for name in items if name != id_column)]
 
 
 def load_candidates(
@@ -82,10 +172,23 @@ def load_candidates(
     items: dict[str, ItemSpec],
     id_column: str,
     table: str = "candidates",
-) -> tuple[set[str], tuple[str, ...]]:
-    """Load ``path`` into a typed ``table``; returns its columns and the items it lacks."""
+    *,
+    as_of: date | None = None,
+    allow_extra_columns: bool = False,
+) -> tuple[set[str], tuple[str, ...], tuple[str, ...]]:
+    """Load ``path`` into a typed ``table`` of the candidates whose values all fit.
+
+    Candidates with a value that does not fit go to ``<table>_invalid`` (id, row, problems).
+    Returns the table's columns, the items the file lacks and its extra columns.
+    """
+    import duckdb
+
     if not path.exists():
         raise NotFound(f"candidate file {str(path)!r} does not exist", code="PRESCREEN.E001")
+    if path.is_dir():
+        raise ValidationFailed(
+            f"{str(path)!r} is a directory; give a .csv or .parquet file", code="PRESCREEN.E002"
+        )
     suffix = path.suffix.lower()
     if suffix == ".csv":
         source = f"read_csv({_text(str(path))}, header = true, all_varchar = true)"
@@ -95,11 +198,16 @@ def load_candidates(
         raise ValidationFailed(
             f"{path.name}: use a .csv or .parquet file of candidates", code="PRESCREEN.E002"
         )
+    raw = f"{table}_raw"
     try:
-        names = [row[0] for row in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-    except duckdb.Error as exc:
+        conn.execute(f"CREATE OR REPLACE TABLE {quote(raw)} AS SELECT * FROM {source}")
+        names = [row[0] for row in conn.execute(f"DESCRIBE {quote(raw)}").fetchall()]
+    except (duckdb.Error, UnicodeError) as exc:
+        detail = str(exc).split("\n")[0]
         raise ValidationFailed(
-            f"{path.name}: cannot be read: {exc}", code="PRESCREEN.E003"
+            f"{path.name}: cannot be read: {detail}",
+            code="PRESCREEN.E003",
+            hint="give a UTF-8 CSV file with a header row, or a Parquet file",
         ) from exc
     if id_column not in names:
         raise ValidationFailed(
@@ -107,27 +215,68 @@ def load_candidates(
             f"(columns: {', '.join(names)})",
             code="PRESCREEN.E004",
         )
-    selected = [f"CAST({quote(id_column)} AS VARCHAR) AS {quote(id_column)}"]
-    columns = {id_column}
+    specs: dict[str, ItemSpec] = {}
+    extra: list[str] = []
     for name in names:
         spec = items.get(name)
         if spec is None and name.endswith(("_uln", "_lln")) and name[:-4] in items:
             spec = ItemSpec(name, "decimal")
-        if spec is None or name == id_column:
+        if name == id_column:
             continue
-        selected.append(f"{_convert(name, spec, suffix == '.csv')} AS {quote(name)}")
-        columns.add(name)
+        if spec is None:
+            extra.append(name)
+        else:
+            specs[name] = spec
+    if extra and not allow_extra_columns:
+        raise ValidationFailed(
+            f"{path.name}: column{'s' if len(extra) > 1 else ''} {', '.join(extra)} "
+            f"{'are' if len(extra) > 1 else 'is'} no item of the criteria (items: "
+            f"{', '.join(items)})",
+            code="PRESCREEN.E006",
+            hint="rename the column to its item, remove it, or pass --allow-extra-columns",
+        )
+    texts: list[str] = [f"CAST({quote(id_column)} AS VARCHAR) AS {quote(id_column)}"]
+    typed: list[str] = [quote(id_column)]
+    problems: list[str] = []
+    for name, spec in specs.items():
+        v = f"NULLIF(trim(CAST({quote(name)} AS VARCHAR), {_TRIM}), '')"
+        texts.append(f"{v} AS {quote(name)}")
+        col = quote(name)
+        cases = " ".join(
+            f"WHEN {cond} THEN {_bad(name, col, why)}" for cond, why in _checks(spec, col)
+        )
+        problems.append(f"CASE WHEN {col} IS NULL THEN NULL {cases} END")
+        converted = _value(spec, col)
+        if name == SCREENING_DATE and as_of is not None:
+            converted = f"COALESCE({converted}, DATE '{as_of.isoformat()}')"
+        typed.append(f"{converted} AS {col}")
+    columns = {id_column, *specs}
+    if SCREENING_DATE in items and SCREENING_DATE not in specs and as_of is not None:
+        typed.append(f"DATE '{as_of.isoformat()}' AS {quote(SCREENING_DATE)}")
+        columns.add(SCREENING_DATE)
+    problem = f"NULLIF(concat_ws('; ', {', '.join(problems)}), '')" if problems else "NULL"
+    checked = f"{table}_checked"
     try:
         conn.execute(
-            f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT {', '.join(selected)} FROM {source}"
+            f"CREATE OR REPLACE TABLE {quote(checked)} AS SELECT rowid + 1 AS _row, "
+            f"{problem} AS _problems, * FROM (SELECT rowid, {', '.join(texts)} FROM {quote(raw)})"
         )
-    except duckdb.Error as exc:
+        conn.execute(
+            f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT {', '.join(typed)} "
+            f"FROM {quote(checked)} WHERE _problems IS NULL ORDER BY _row"
+        )
+        conn.execute(
+            f"CREATE OR REPLACE TABLE {quote(table + '_invalid')} AS SELECT "
+            f"{quote(id_column)}, _row, _problems FROM {quote(checked)} "
+            "WHERE _problems IS NOT NULL ORDER BY _row"
+        )
+    except duckdb.Error as exc:  # pragma: no cover - every value is checked before its cast
         detail = str(exc).split("\n")[0]
         raise ValidationFailed(
             f"{path.name}: a value does not fit its item: {detail}", code="PRESCREEN.E005"
         ) from exc
     absent = tuple(sorted(set(items) - columns))
-    return columns, absent
+    return columns, absent, tuple(extra)
 
 
 def prescreen_file(
@@ -139,21 +288,42 @@ def prescreen_file(
     id_column: str = "candidate_id",
     chunk_rows: int = 50_000,
     progress: Progress | None = None,
+    allow_extra_columns: bool = False,
 ) -> PrescreenSummary:
     """Screen every candidate in ``path`` and write one CSV row each to ``out``.
 
     Columns written: the id column, ``verdict``, ``failed``, ``unknown``, ``missing`` (ids and
-    item names separated by ``;``). ``progress(done, total)`` is called
-    after each chunk.
+    item names separated by ``;``) and ``problems`` (for an ``invalid`` candidate, each value
+    that does not fit, with its row and column). The screened candidates come first, in file
+    order, then the invalid ones. ``progress(done, total)`` is called after each chunk. A
+    missing ``screening_date`` is ``as_of``.
     """
+    import duckdb
+
     conn = duckdb.connect()
     try:
-        columns, absent = load_candidates(conn, Path(path), dict(compiled.items), id_column)
+        columns, absent, extra = load_candidates(
+            conn,
+            Path(path),
+            dict(compiled.items),
+            id_column,
+            as_of=as_of,
+            allow_extra_columns=allow_extra_columns,
+        )
         query = compile_sql(compiled, columns=columns, id_column=id_column, as_of=as_of)
-        total = int(_scalar(conn, "SELECT count(*) FROM candidates"))
-        summary = PrescreenSummary(total=total, absent_items=absent)
+        invalid = conn.execute(
+            f"SELECT {quote(id_column)}, _row, _problems FROM candidates_invalid ORDER BY _row"
+        ).fetchall()
+        valid = int(_scalar(conn, "SELECT count(*) FROM candidates"))
+        total = valid + len(invalid)
+        summary = PrescreenSummary(
+            total=total,
+            absent_items=absent,
+            extra_columns=extra,
+            problems=tuple(f"row {row} ({cid}): {why}" for cid, row, why in invalid),
+        )
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([id_column, "verdict", "failed", "unknown", "missing"])
+        writer.writerow([id_column, "verdict", "failed", "unknown", "missing", "problems"])
         cursor = conn.execute(query)
         done = 0
         if progress is not None:
@@ -172,12 +342,20 @@ def prescreen_file(
                     failed.replace(",", ";"),
                     unknown.replace(",", ";"),
                     missing.replace(",", ";"),
+                    "",
                 )
                 for cid, verdict, failed, unknown, missing in rows
             )
             done += len(rows)
             if progress is not None:
                 progress(done, total)
+        if invalid:
+            summary.counts["invalid"] = len(invalid)
+            writer.writerows(
+                (cid, "invalid", "", "", "", f"row {row}: {why}") for cid, row, why in invalid
+            )
+            if progress is not None:
+                progress(total, total)
         return summary
     finally:
         conn.close()

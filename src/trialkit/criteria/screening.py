@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
@@ -18,6 +20,15 @@ from trialkit.criteria.spec import CriterionLike, ItemSpec, ReferenceRanges
 from trialkit.errors import ExpressionError, ValidationFailed
 
 __all__ = [
+    "DATETIME_PATTERN",
+    "DATE_PATTERN",
+    "EARLIEST_DATE",
+    "LATEST_DATE",
+    "MAX_DECIMALS",
+    "MAX_MAGNITUDE",
+    "NUMBER_PATTERN",
+    "WHITESPACE",
+    "WHOLE_PATTERN",
     "CompiledCriteria",
     "CompiledCriterion",
     "CriterionResult",
@@ -174,33 +185,102 @@ def _is_missing(raw: object) -> bool:
         return True
     if isinstance(raw, float) and math.isnan(raw):
         return True
-    if isinstance(raw, str) and not raw.strip():
+    if isinstance(raw, str) and not raw.strip(WHITESPACE):
         return True
-    try:
-        import pandas as pd
-
-        return bool(raw is pd.NaT or raw is pd.NA)
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        return False
+    pd = sys.modules.get("pandas")  # a value from pandas means pandas is loaded already
+    return pd is not None and bool(raw is pd.NaT or raw is pd.NA)
 
 
-def _number(name: str, raw: object, integer: bool) -> Fraction:
+#: The text of a number in a candidate's record: digits, an optional point and decimals, no
+#: exponent (the same pattern the pre-screening query checks, so both refuse alike).
+NUMBER_PATTERN = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$"
+WHOLE_PATTERN = r"^[+-]?[0-9]+([.]0*)?$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATETIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?)?$"
+)
+#: At most this many decimals, and magnitudes below 10**12 (DECIMAL(18,6) in the query).
+MAX_DECIMALS = 6
+MAX_MAGNITUDE = 10**12
+#: Dates outside this span are typing mistakes (a screening date in the year 99999).
+EARLIEST_DATE = date(1850, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+#: What is trimmed around a value (ASCII whitespace, as the query trims it).
+WHITESPACE = " \t\n\r\f\v"
+
+_NUMBER = re.compile(NUMBER_PATTERN)
+_WHOLE = re.compile(WHOLE_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
+_DATETIME = re.compile(DATETIME_PATTERN)
+
+
+def _range_text(spec: ItemSpec) -> str:
+    low = "" if spec.minimum is None else format(spec.minimum, "f")
+    high = "" if spec.maximum is None else format(spec.maximum, "f")
+    return f"{low}..{high}" + (f" {spec.unit}" if spec.unit else "")
+
+
+def _number(spec: ItemSpec, raw: object, integer: bool) -> Fraction:
+    name = spec.name
     if isinstance(raw, bool):
         raise ValueError(f"{name}: {raw!r} is a yes/no value, not a number")
+    shown = raw if isinstance(raw, str) else str(raw)  # quoted as typed, as the query quotes it
     if isinstance(raw, float):
         # A float reaches us from pandas or JSON: read its shortest decimal repr, not its binary.
-        raw = repr(raw)
-    try:
-        if isinstance(raw, str):
-            value = Fraction(Decimal(raw.strip()))
-        elif isinstance(raw, int | Decimal | Fraction):
-            value = Fraction(raw)
-        else:
-            raise TypeError(type(raw).__name__)
-    except (InvalidOperation, ValueError, TypeError) as exc:
-        raise ValueError(f"{name}: {raw!r} is not a number; enter digits such as 2.05") from exc
+        raw = Decimal(repr(raw)) if math.isfinite(raw) else Decimal("NaN")
+    if isinstance(raw, str):
+        text = raw.strip(WHITESPACE)
+        if not _NUMBER.match(text):
+            raise ValueError(f"{name}: {shown!r} is not a number; enter digits such as 2.05")
+        if integer and not _WHOLE.match(text):
+            raise ValueError(f"{name}: {shown!r} is not a whole number; enter an integer")
+        decimals = len(text.partition(".")[2])
+        raw = Decimal(text)
+    elif isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise ValueError(f"{name}: {shown!r} is not a finite number; enter digits")
+        exponent = raw.as_tuple().exponent
+        decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    elif isinstance(raw, int | Fraction):
+        decimals = 0 if isinstance(raw, int) or raw.denominator == 1 else MAX_DECIMALS + 1
+    else:
+        raise ValueError(f"{name}: {shown!r} is not a number; enter digits such as 2.05")
+    value = Fraction(raw)
     if integer and value.denominator != 1:
-        raise ValueError(f"{name}: {raw!r} is not a whole number; enter an integer")
+        raise ValueError(f"{name}: {shown!r} is not a whole number; enter an integer")
+    if not integer and decimals > MAX_DECIMALS:
+        raise ValueError(f"{name}: {shown!r} has more than {MAX_DECIMALS} decimals")
+    if abs(value) >= MAX_MAGNITUDE:
+        raise ValueError(f"{name}: {shown!r} is out of range; a value is below 10^12")
+    if (spec.minimum is not None and value < spec.minimum) or (
+        spec.maximum is not None and value > spec.maximum
+    ):
+        raise ValueError(f"{name}: {shown!r} is outside the item's range {_range_text(spec)}")
+    return value
+
+
+def _when(spec: ItemSpec, raw: object) -> date | datetime:
+    name, kind = spec.name, spec.data_type
+    if isinstance(raw, datetime):
+        value: date | datetime = raw if kind == "datetime" else raw.date()
+    elif isinstance(raw, date):
+        value = raw
+    else:
+        text = str(raw).strip(WHITESPACE)
+        pattern = _DATE if kind == "date" else _DATETIME
+        try:
+            if not pattern.match(text):
+                raise ValueError(text)
+            value = date.fromisoformat(text) if kind == "date" else datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {raw!r} is not a date; write YYYY-MM-DD") from exc
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(
+            f"{name}: {raw!r} is out of range; a date lies between "
+            f"{EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}"
+        )
     return value
 
 
@@ -208,29 +288,23 @@ def _coerce(spec: ItemSpec, raw: object) -> p.Value:
     name = spec.name
     kind = spec.data_type
     if kind in ("integer", "decimal"):
-        return _number(name, raw, kind == "integer")
+        return _number(spec, raw, kind == "integer")
     if kind == "boolean":
         if isinstance(raw, bool):
             return raw
-        text = str(raw).strip().lower()
+        text = str(raw).strip(WHITESPACE).lower()
         if text in _TRUE:
             return True
         if text in _FALSE:
             return False
         raise ValueError(f"{name}: {raw!r} is not yes/no; enter true or false")
     if kind in ("date", "datetime"):
-        if isinstance(raw, datetime):
-            return raw if kind == "datetime" else raw.date()
-        if isinstance(raw, date):
-            return raw
-        try:
-            text = str(raw).strip()
-            return date.fromisoformat(text) if kind == "date" else datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {raw!r} is not a date; write YYYY-MM-DD") from exc
+        return _when(spec, raw)
     text = str(raw)
-    if kind == "code" and spec.codes is not None and text not in spec.codes:
-        raise ValueError(f"{name}: {text!r} is not one of {', '.join(spec.codes)}")
+    if kind == "code" and spec.codes is not None:
+        text = text.strip(WHITESPACE)
+        if text not in spec.codes:
+            raise ValueError(f"{name}: {text!r} is not one of {', '.join(spec.codes)}")
     return text
 
 

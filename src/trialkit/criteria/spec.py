@@ -53,7 +53,9 @@ class ItemSpec:
 
     ``unit`` is the unit values are captured in (``"mg/dL"``); ``codes`` lists the allowed
     values of a ``code`` item; ``analyte`` keys analyte-specific unit conversions (creatinine
-    mg/dL to µmol/L) and defaults to the item name.
+    mg/dL to µmol/L) and defaults to the item name. ``minimum`` and ``maximum`` are the item's
+    allowed range (a value outside it is refused, as the form refuses it); ``label`` is its
+    wording on the form, for explanations.
     """
 
     name: str
@@ -61,6 +63,9 @@ class ItemSpec:
     unit: str | None = None
     codes: tuple[str, ...] | None = None
     analyte: str | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    label: str | None = None
 
     @property
     def analyte_key(self) -> str:

@@ -21,8 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
-
 from trialkit.criteria.spec import (
     DATA_TYPES,
     Criterion,
@@ -66,15 +64,16 @@ def _limit(path: Path, where: str, raw: object) -> Any:
 
 def load_criteria_file(path: str | Path) -> StudyCriteria:
     """Read ``path`` (.yaml, .yml or .json); raises :class:`DefinitionError` naming the field."""
+    from trialkit.protocol.loader import parse_yaml, read_study_file
+
     path = Path(path)
+    text = read_study_file(path)  # a directory, a missing file, bytes that are not UTF-8
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _fail(path, "", f"cannot read the study file: {exc.strerror}") from exc
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise _fail(path, "", f"not valid YAML/JSON: {exc}") from exc
+        data = json.loads(text) if path.suffix == ".json" else parse_yaml(text, source=str(path))
+    except json.JSONDecodeError as exc:
+        raise _fail(path, "", f"not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # JSON nested too deeply, a huge integer
+        raise _fail(path, "", f"not valid JSON: {type(exc).__name__}: {exc}") from exc
     if not isinstance(data, dict):
         raise _fail(path, "", "the file must be a mapping with items, criteria and ranges")
     items: dict[str, ItemSpec] = {}

@@ -22,26 +22,144 @@ from trialkit.errors import DefinitionError, NotFound
 from trialkit.protocol.study import Study
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
     "dump_study",
     "json_schema",
     "load_study",
     "load_study_text",
+    "parse_yaml",
+    "read_study_file",
     "resolve_study",
     "save_study",
     "shipped_studies",
 ]
 
 
+#: The largest and smallest magnitudes a number in a study may have (10**30, 10**-30): far
+#: beyond any dose, count or limit, and small enough that exact arithmetic stays cheap.
+MAX_EXPONENT = 30
+#: How deeply a study's YAML may nest (the shipped studies use 9 levels).
+MAX_DEPTH = 64
+
+
 class _ExactLoader(yaml.SafeLoader):
     """SafeLoader that reads floats as Decimal from their text."""
 
 
+class _BadNumber(yaml.constructor.ConstructorError):
+    """A number that is not finite, or too large or small, in a study's YAML."""
+
+
 def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
     text = str(loader.construct_scalar(node)).replace("_", "")
-    return Decimal(text)
+    try:
+        value = Decimal(text)
+    except ArithmeticError:  # .inf, .nan: YAML floats that have no exact value
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise _BadNumber(
+            None, None, f"{text} is not a finite number; write the value itself", node.start_mark
+        )
+    if value and not -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT:
+        raise _BadNumber(
+            None,
+            None,
+            f"{text} is out of range (at most 1e{MAX_EXPONENT} in size, at least "
+            f"1e-{MAX_EXPONENT})",
+            node.start_mark,
+        )
+    return value
+
+
+def _integer(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    try:
+        value = yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError as exc:  # more digits than Python converts (int_max_str_digits)
+        raise _BadNumber(None, None, "the integer is far too long", node.start_mark) from exc
+    if abs(int(value)) >= 10 ** (MAX_EXPONENT + 1):
+        raise _BadNumber(
+            None, None, f"the integer is out of range (at most 1e{MAX_EXPONENT})", node.start_mark
+        )
+    return int(value)
 
 
 _ExactLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+_ExactLoader.add_constructor("tag:yaml.org,2002:int", _integer)
+
+
+def _depth(node: yaml.Node | None) -> int:
+    """How deeply ``node`` nests (without recursion, so any depth can be measured)."""
+    deepest = 0
+    stack: list[tuple[yaml.Node, int]] = [] if node is None else [(node, 1)]
+    while stack:
+        here, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(here, yaml.SequenceNode):
+            stack.extend((child, level + 1) for child in here.value)
+        elif isinstance(here, yaml.MappingNode):
+            stack.extend((v, level + 1) for _, v in here.value)
+    return deepest
+
+
+def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree and the data of ``text``, or a :class:`DefinitionError` naming the line."""
+    try:
+        root = yaml.compose(text, Loader=_ExactLoader)
+        if _depth(root) > MAX_DEPTH:
+            raise DefinitionError(
+                f"the YAML nests more than {MAX_DEPTH} levels deep",
+                code="DEF.E007",
+                hint="a study definition is a few levels deep; check the indentation",
+                file=source,
+            )
+        loader = _ExactLoader(text)
+        try:
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except _BadNumber as exc:
+        mark = exc.problem_mark
+        raise DefinitionError(
+            str(exc.problem),
+            code="DEF.E008",
+            hint="numbers in a study are finite decimals such as 0.5 or 1.0e+6",
+            file=source,
+            line=mark.line + 1 if mark is not None else None,
+        ) from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise DefinitionError(
+            f"not valid YAML: {exc.problem}",
+            code="DEF.E001",
+            hint="fix the YAML syntax at that line (indentation, a missing colon or quote)",
+            file=source,
+            line=line,
+        ) from exc
+    except yaml.reader.ReaderError as exc:  # a control character or a byte that is not text
+        raise DefinitionError(
+            f"not valid YAML: character {exc.character!r} at position {exc.position} "
+            "is not allowed",
+            code="DEF.E001",
+            hint="remove control characters; a study is UTF-8 text",
+            file=source,
+        ) from exc
+    except RecursionError as exc:
+        raise DefinitionError(
+            f"the YAML nests more than {MAX_DEPTH} levels deep",
+            code="DEF.E007",
+            hint="a study definition is a few levels deep; check the brackets and indentation",
+            file=source,
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise DefinitionError(
+            f"not valid YAML: {type(exc).__name__}",
+            code="DEF.E001",
+            hint="check the file is a YAML study definition",
+            file=source,
+        ) from exc
+    return root, data
 
 
 def _walk(node: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
@@ -71,21 +189,16 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out or "(document)"
 
 
+def parse_yaml(text: str, *, source: str = "<string>") -> Any:
+    """The data of a YAML text read as a study is (exact decimals, finite numbers of sensible
+    size, no control characters, at most :data:`MAX_DEPTH` levels), or a
+    :class:`DefinitionError` naming the file and line."""
+    return _compose(text, source)[1]
+
+
 def load_study_text(text: str, *, source: str = "<string>") -> Study:
     """Parse and validate a study definition from YAML text."""
-    try:
-        root = yaml.compose(text, Loader=_ExactLoader)
-        data = yaml.load(text, Loader=_ExactLoader)  # a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        raise DefinitionError(
-            f"not valid YAML: {exc.problem}",
-            code="DEF.E001",
-            hint="fix the YAML syntax at that line (indentation, a missing colon or quote)",
-            file=source,
-            line=line,
-        ) from exc
+    root, data = _compose(text, source)
     if not isinstance(data, dict):
         raise DefinitionError(
             "a study definition must be a YAML mapping (keys such as id, identity, design)",
@@ -114,18 +227,44 @@ def load_study_text(text: str, *, source: str = "<string>") -> Study:
         ) from exc
 
 
-def load_study(path: str | Path) -> Study:
-    """Read a study definition from a YAML file."""
+#: The largest study file read (the shipped studies are under 100 kB).
+MAX_FILE_BYTES = 10_000_000
+
+
+def read_study_file(path: str | Path) -> str:
+    """The text of a study file, or an error naming the file and what is wrong with it."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.is_dir():
+            raise DefinitionError(
+                f"{str(p)!r} is a directory, not a study file",
+                code="DEF.E005",
+                hint="give the path of a .yaml file",
+            )
+        if p.exists() and p.stat().st_size > MAX_FILE_BYTES:
+            raise DefinitionError(
+                f"study file {str(p)!r} is larger than {MAX_FILE_BYTES // 1_000_000} MB",
+                code="DEF.E005",
+                hint="a study definition is a small YAML file",
+            )
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise NotFound(f"study file {str(p)!r} does not exist", code="DEF.E004") from exc
     except UnicodeDecodeError as exc:
         raise DefinitionError(
-            f"study file {str(p)!r} is not UTF-8 text", code="DEF.E005", file=str(p)
+            f"study file {str(p)!r} is not UTF-8 text (byte {exc.start})",
+            code="DEF.E005",
+            hint="save it as UTF-8",
         ) from exc
-    return load_study_text(text, source=str(p))
+    except OSError as exc:
+        raise DefinitionError(
+            f"cannot read study file {str(p)!r}: {exc.strerror}", code="DEF.E005"
+        ) from exc
+
+
+def load_study(path: str | Path) -> Study:
+    """Read a study definition from a YAML file."""
+    return load_study_text(read_study_file(path), source=str(path))
 
 
 def _plain(value: Any) -> Any:

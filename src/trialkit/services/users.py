@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -54,7 +54,9 @@ __all__ = [
     "IssuedToken",
     "Membership",
     "SiteInfo",
+    "TokenInfo",
     "User",
+    "UserSummary",
     "add_membership",
     "authenticate",
     "confirm_password",
@@ -65,6 +67,8 @@ __all__ = [
     "issue_token",
     "list_memberships",
     "list_sites",
+    "list_tokens",
+    "list_users",
     "revoke_membership",
     "revoke_token",
     "set_active",
@@ -115,6 +119,37 @@ class IssuedToken:
     name: str
     token: str
     expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as listed: never the token itself, only its first characters."""
+
+    id: int
+    username: str
+    name: str
+    prefix: str
+    study: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def state(self, at: datetime) -> str:
+        """``active``, ``expired`` or ``revoked`` at ``at``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= naive(at):
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """A user with the memberships in force (for ``trialkit user list``)."""
+
+    user: User
+    memberships: tuple[Membership, ...]
+    locked_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -400,38 +435,167 @@ def _token_hash(token: str) -> str:
 
 
 def issue_token(
-    db: Database, ctx: Context, name: str, *, expires_at: datetime | None = None
+    db: Database,
+    ctx: Context,
+    name: str,
+    *,
+    expires_at: datetime | None = None,
+    username: str | None = None,
+    study_code: str | None = None,
 ) -> IssuedToken:
-    """A new API token for the acting user (shown once)."""
-    if ctx.principal.user_id is None:
+    """A new API token (shown once) for the acting user, or for ``username``.
+
+    Issuing a token for another user needs a platform administrator (or the operator).
+    ``study_code`` limits the token to that study: its context carries only the user's
+    memberships there.
+    """
+    own = username is None or (username == ctx.principal.username and not ctx.principal.operator)
+    if own and ctx.principal.user_id is None:
         raise AccessDenied("API tokens belong to users; the operator has none", code="AUTH.E030")
+    if not own:
+        require_admin(ctx.principal, f"issue an API token for {username!r}")
     if not name.strip():
         raise ValidationFailed(
             "name the token (what it is for)", code="AUTH.E031", errors={"name": ["required"]}
         )
+    if expires_at is not None and naive(expires_at) <= ctx.as_of:
+        raise ValidationFailed(
+            f"the expiry {expires_at:%Y-%m-%d %H:%M} is not in the future",
+            code="AUTH.E036",
+            errors={"expires_at": ["must be later than now"]},
+            hint="give a later date, or none for a token that does not expire",
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.write() as conn:
+        if own:
+            user_id = ctx.principal.user_id
+        else:
+            assert username is not None
+            target = _need_user(conn, username)
+            if not target.active:
+                raise AccessDenied(
+                    f"user {username!r} is deactivated", code="AUTH.E021", hint="reactivate first"
+                )
+            user_id = int(str(target.id))
+        study_id = None if study_code is None else studies.protocol(conn, study_code).study_id
         token_id = write(
             conn,
             ctx,
             table=api_token,
             action="issue_token",
             values={
-                "user_id": ctx.principal.user_id,
+                "user_id": user_id,
                 "name": name.strip(),
                 "prefix": token[:10],
                 "token_hash": _token_hash(token),
                 "created_at": ctx.as_of,
                 "expires_at": None if expires_at is None else naive(expires_at),
                 "revoked_at": None,
+                "study_id": study_id,
             },
             changes=[
+                FieldChange("user_id", None, user_id),
                 FieldChange("name", None, name.strip()),
                 FieldChange("prefix", None, token[:10]),
                 FieldChange("expires_at", None, None if expires_at is None else naive(expires_at)),
+                FieldChange("study", None, study_code),
             ],
         )
     return IssuedToken(token_id, name.strip(), token, expires_at)
+
+
+def list_tokens(db: Database, ctx: Context, username: str | None = None) -> list[TokenInfo]:
+    """API tokens, newest first: the acting user's own, or (administrators) anyone's.
+
+    ``username`` None lists every user's tokens for an administrator, one's own otherwise.
+    """
+    principal = ctx.principal
+    mine = principal.user_id is not None and username in (None, principal.username)
+    if not mine:
+        require_admin(principal, "list other users' API tokens")
+    q = (
+        sa.select(
+            api_token.c.id,
+            app_user.c.username,
+            api_token.c.name,
+            api_token.c.prefix,
+            study.c.code.label("study"),
+            api_token.c.created_at,
+            api_token.c.expires_at,
+            api_token.c.revoked_at,
+        )
+        .join(app_user, app_user.c.id == api_token.c.user_id)
+        .outerjoin(study, study.c.id == api_token.c.study_id)
+        .order_by(api_token.c.id.desc())
+    )
+    if mine:
+        q = q.where(api_token.c.user_id == principal.user_id)
+    elif username is not None:
+        q = q.where(app_user.c.username == username)
+    with db.read() as conn:
+        if username is not None and not mine:
+            _need_user(conn, username)
+        return [
+            TokenInfo(
+                int(r.id),
+                r.username,
+                r.name,
+                r.prefix,
+                r.study,
+                r.created_at,
+                r.expires_at,
+                r.revoked_at,
+            )
+            for r in conn.execute(q)
+        ]
+
+
+def list_users(db: Database, ctx: Context) -> list[UserSummary]:
+    """Every user with the memberships in force at ``ctx.as_of`` (platform administrators)."""
+    require_admin(ctx.principal, "list users")
+    with db.read() as conn:
+        users = conn.execute(sa.select(app_user).order_by(app_user.c.username)).all()
+        rows = conn.execute(
+            sa.select(
+                membership,
+                app_user.c.username,
+                study.c.code.label("study_code"),
+                site.c.code.label("site_code"),
+            )
+            .join(app_user, app_user.c.id == membership.c.user_id)
+            .join(study, study.c.id == membership.c.study_id)
+            .outerjoin(site, site.c.id == membership.c.site_id)
+            .where(
+                membership.c.granted_at <= ctx.as_of,
+                sa.or_(membership.c.revoked_at.is_(None), membership.c.revoked_at > ctx.as_of),
+            )
+            .order_by(study.c.code, membership.c.id)
+        ).all()
+    by_user: dict[str, list[Membership]] = {}
+    for r in rows:
+        by_user.setdefault(r.username, []).append(
+            Membership(
+                int(r.id),
+                r.username,
+                r.study_code,
+                r.site_code,
+                Role(r.role),
+                bool(r.unblinded),
+                r.granted_by,
+                r.granted_at,
+            )
+        )
+    out = []
+    for row in users:
+        locked = row.locked_until
+        out.append(
+            UserSummary(
+                _user(row),
+                tuple(by_user.get(str(row.username), ())),
+                locked if isinstance(locked, datetime) and locked > ctx.as_of else None,
+            )
+        )
+    return out
 
 
 def revoke_token(db: Database, ctx: Context, token_id: int) -> None:
@@ -480,7 +644,12 @@ def context_for_token(db: Database, token: str, as_of: datetime) -> Context:
         if not row.active:
             raise AccessDenied("the token's user is deactivated", code="AUTH.E021")
         user = conn.execute(sa.select(app_user).where(app_user.c.id == row.user_id)).one()
-        return Context(_principal(conn, user, as_of), as_of)
+        principal = _principal(conn, user, as_of)
+        if row.study_id is not None:  # a token limited to one study carries only its grants
+            code = conn.execute(sa.select(study.c.code).where(study.c.id == row.study_id))
+            only = code.scalar_one()
+            principal = replace(principal, grants=tuple(principal.grants_in(only)), is_admin=False)
+        return Context(principal, as_of)
 
 
 def _site_id(conn: sa.Connection, study_id: int, study_code: str, code: str | None) -> int | None:

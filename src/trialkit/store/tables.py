@@ -258,6 +258,7 @@ api_token = sa.Table(
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("expires_at", sa.DateTime(), nullable=True),
     sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    _fk("study_id", "study.id", nullable=True),  # a token limited to one study (0007)
 )
 
 membership = sa.Table(
