@@ -256,10 +256,16 @@ def ensure_enrolment_open(
 
 
 def ensure_dosing_allowed(
-    conn: sa.Connection, study_id: int, participant_code: str, arm: str | None
+    conn: sa.Connection,
+    study_id: int,
+    participant_code: str,
+    arm: str | None,
+    *,
+    blind: bool = False,
 ) -> None:
     """Refuse a dose while a stopping rule pauses dosing in the study, the arm or for the
-    participant."""
+    participant. ``blind`` (a blinded caller of a masked study): the refusal names no rule, so
+    that whether an arm's rule or another one holds the dose back is not told."""
     blocking = [
         row
         for row, pauses in _active(conn, study_id)
@@ -267,6 +273,12 @@ def ensure_dosing_allowed(
         or (arm is not None and arm in pauses.get("arms", []))
         or participant_code in pauses.get("participants", [])
     ]
+    if blocking and blind:
+        raise TransitionError(
+            "dosing of this participant is paused by the study's stopping rules",
+            code="SAFETY.E011",
+            hint="the safety board reviews the events and decides whether to resume",
+        )
     if blocking:
         raise _refusal(blocking, "dosing of this participant", "SAFETY.E011")
 
