@@ -16,6 +16,7 @@ from trialkit.cli import audit as _audit
 from trialkit.cli import db as _db
 from trialkit.cli import demo as _demo
 from trialkit.cli import prescreen as _prescreen
+from trialkit.cli import safety as _safety
 from trialkit.cli import score as _score
 from trialkit.cli import study as _study
 from trialkit.cli._console import err_console, fail
@@ -56,6 +57,7 @@ _prescreen.register(app)
 _db.register(app)
 _audit.register(app)
 _admin.register(app)
+_safety.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
