@@ -46,10 +46,18 @@ from trialkit.safety import Firing, SafetyEvent, evaluate, event_from_values, wh
 from trialkit.services import locks, studies
 from trialkit.services.access import Permission, require, sees_allocation, visible_sites
 from trialkit.services.context import Context, naive
+from trialkit.services.grades import (
+    BASELINE_VISIT,
+    RowGrade,
+    effective_grade,
+    grade_row,
+    visit_values,
+)
 from trialkit.services.records import write
 from trialkit.services.values import typed
 from trialkit.store import Database, canonical
 from trialkit.store.tables import (
+    ae_grade,
     form_instance,
     participant,
     safety_decision,
@@ -103,12 +111,23 @@ def group_rows(content: Any) -> list[tuple[int | None, dict[str, Any]]]:
     return [(None, content)] if isinstance(content, dict) else []
 
 
-def study_events(conn: sa.Connection, study_id: int, study_def: Study) -> list[SafetyEvent]:
-    """Every adverse-event row of the study's allocated participants, as safety events.
+@dataclass(frozen=True)
+class _AeRow:
+    key: str
+    form_instance_id: int
+    participant_id: int
+    participant: str
+    arm: str | None
+    visit: str
+    updated_at: datetime
+    path: str
+    values: dict[str, Any]
+    grade: RowGrade
 
-    Keys are ``form_instance:<id>/<group>[/<row>]``. Rows without a grade are not countable
-    and left out (:func:`trialkit.safety.event_from_values`).
-    """
+
+def _ae_rows(conn: sa.Connection, study_id: int, study_def: Study) -> list[_AeRow]:
+    """Every adverse-event row of the study's participants with its grades
+    (:mod:`trialkit.services.grades`)."""
     forms = sorted(ae_form_ids(study_def))
     if not forms:
         return []
@@ -116,30 +135,139 @@ def study_events(conn: sa.Connection, study_id: int, study_def: Study) -> list[S
         sa.select(
             form_instance.c.id,
             form_instance.c.data,
+            form_instance.c.visit_key,
+            form_instance.c.updated_at,
+            form_instance.c.participant_id,
             participant.c.code,
             participant.c.arm,
         )
         .join(participant, participant.c.id == form_instance.c.participant_id)
         .where(
             participant.c.study_id == study_id,
-            participant.c.arm.is_not(None),
             form_instance.c.status == "entered",
             form_instance.c.form_id.in_(forms),
         )
         .order_by(form_instance.c.id)
     ).all()
-    events: list[SafetyEvent] = []
+    ae_groups = {
+        g.id for f in study_def.forms for g in f.groups if AE_MARKER in {i.name for i in g.items}
+    }
+    measured = visit_values(conn, sorted({int(r.participant_id) for r in rows}))
+    out: list[_AeRow] = []
     for r in rows:
+        pid = int(r.participant_id)
+        at_visit = measured.get((pid, r.visit_key), {})
+        baseline = measured.get((pid, BASELINE_VISIT), {})
+        sex = measured.get((pid, BASELINE_VISIT), {}).get("sex")
         for group, content in sorted((canonical.loads(r.data) or {}).items()):
             for row_no, row in group_rows(content):
-                if AE_MARKER not in row:
+                if group not in ae_groups:
                     continue
                 values = {k: typed(v) for k, v in row.items() if isinstance(v, dict)}
-                key = f"form_instance:{r.id}/{group}" + ("" if row_no is None else f"/{row_no}")
-                event = event_from_values(key, r.code, r.arm, values)
-                if event is not None:
-                    events.append(event)
+                suffix = "" if row_no is None else f"/{row_no}"
+                out.append(
+                    _AeRow(
+                        f"form_instance:{r.id}/{group}{suffix}",
+                        int(r.id),
+                        pid,
+                        r.code,
+                        r.arm,
+                        r.visit_key,
+                        r.updated_at,
+                        group if row_no is None else f"{group}[{row_no}]",
+                        values,
+                        grade_row(study_def, values, at_visit, baseline, sex),
+                    )
+                )
+    return out
+
+
+def study_events(conn: sa.Connection, study_id: int, study_def: Study) -> list[SafetyEvent]:
+    """Every adverse-event row of the study's allocated participants, as safety events.
+
+    Keys are ``form_instance:<id>/<group>[/<row>]``. The grade counted is the row's effective
+    grade: computed from the measured values, or the investigator's (overriding) grade
+    (:mod:`trialkit.services.grades`). Rows without an effective grade are not countable and
+    left out (:func:`trialkit.safety.event_from_values`).
+    """
+    events: list[SafetyEvent] = []
+    for row in _ae_rows(conn, study_id, study_def):
+        if row.arm is None:
+            continue
+        values = {**row.values, AE_MARKER: effective_grade(row.grade)}
+        event = event_from_values(row.key, row.participant, row.arm, values)
+        if event is not None:
+            events.append(event)
     return events
+
+
+def _sync_grades(conn: sa.Connection, ctx: Context, study_id: int) -> None:
+    """Keep the audited ``ae_grade`` rows in step; refuse the save that just wrote a row whose
+    grade is invalid (an override without its reason, no grade at all)."""
+    code = conn.execute(sa.select(study.c.code).where(study.c.id == study_id)).scalar_one()
+    newest = studies.protocol(conn, code)
+    rows = _ae_rows(conn, study_id, newest.study)
+    problems = {
+        f"{r.path}/ae_grade": [r.grade.problem]
+        for r in rows
+        if r.grade.problem is not None and r.updated_at == ctx.as_of
+    }
+    if problems:
+        raise ValidationFailed(
+            f"{len(problems)} adverse event(s) without a valid grade; nothing was saved",
+            code="SAFETY.E040",
+            errors={k: [m for m in v if m] for k, v in problems.items()},
+            hint="leave ae_grade empty to take the computed grade, or give ae_grade_reason",
+        )
+    known = {
+        r.event_key: r
+        for r in conn.execute(sa.select(ae_grade).where(ae_grade.c.study_id == study_id))
+    }
+    for r in rows:
+        g = r.grade
+        values = {
+            "visit_key": r.visit,
+            "term": g.term,
+            "computed": g.computed,
+            "computed_why": g.why,
+            "inputs": canonical.dumps(g.inputs),
+            "entered": g.entered,
+            "reason": g.reason,
+            "effective": g.effective,
+        }
+        old = known.get(r.key)
+        if old is None:
+            write(
+                conn,
+                ctx,
+                table=ae_grade,
+                action="ae_grade",
+                values={
+                    **values,
+                    "study_id": study_id,
+                    "participant_id": r.participant_id,
+                    "event_key": r.key,
+                    "updated_at": ctx.as_of,
+                    "version": 1,
+                },
+                json_columns=("inputs",),
+                protocol_version=newest.version,
+            )
+            continue
+        changed = {k: v for k, v in values.items() if getattr(old, k) != v}
+        if changed:
+            write(
+                conn,
+                ctx,
+                table=ae_grade,
+                row_id=int(old.id),
+                action="ae_grade_change",
+                values={**changed, "updated_at": ctx.as_of},
+                json_columns=("inputs",) if "inputs" in changed else (),
+                expected_version=int(old.version),
+                protocol_version=newest.version,
+                reason=g.reason or "the adverse event or its measured values changed",
+            )
 
 
 def _pauses(firing: Firing) -> dict[str, Any]:
@@ -170,6 +298,7 @@ def _evaluate(conn: sa.Connection, study_id: int) -> tuple[list[Firing], str]:
 def after_change(conn: sa.Connection, ctx: Context, study_id: int) -> list[int]:
     """Re-evaluate the study's stopping rules and record new firings (returns the new pause
     ids); keep the serious-event clocks in step with the adverse-event rows."""
+    _sync_grades(conn, ctx, study_id)
     _serious_clocks(conn, ctx, study_id)
     firings, version = _evaluate(conn, study_id)
     if not firings:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 __all__ = [
     "GENESIS_HASH",
     "ROLES",
+    "ae_grade",
     "allocation",
     "allocation_state",
     "anchor",
@@ -366,6 +367,27 @@ safety_decision = sa.Table(
     sa.Column("data", sa.Text(), nullable=False),
     sa.Column("decided_by", sa.String(128), nullable=False),
     sa.Column("decided_at", sa.DateTime(), nullable=False),
+)
+
+#: The grades of one adverse-event row: computed from the measured values, entered (an
+#: override, with its reason) and effective (what the stopping rules count).
+ae_grade = sa.Table(
+    "ae_grade",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    _fk("participant_id", "participant.id"),
+    sa.Column("event_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("visit_key", sa.String(64), nullable=False),
+    sa.Column("term", sa.String(64), nullable=True),
+    sa.Column("computed", sa.Integer(), nullable=True),
+    sa.Column("computed_why", sa.Text(), nullable=True),
+    sa.Column("inputs", sa.Text(), nullable=False),
+    sa.Column("entered", sa.Integer(), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("effective", sa.Integer(), nullable=True),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
 )
 
 #: The reporting clock of one serious adverse event (one row of an adverse-event form): due

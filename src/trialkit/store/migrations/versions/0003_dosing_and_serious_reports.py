@@ -1,5 +1,5 @@
-"""Blinded dosing and the serious-event clock: the pharmacist role, dose preparations and
-serious adverse event reports.
+"""Blinded dosing, computed grades and the serious-event clock: the pharmacist role, dose
+preparations, adverse-event grades and serious adverse event reports.
 
 Revision ID: 0003
 Revises: 0002
@@ -108,6 +108,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_serious_report")),
         sa.UniqueConstraint("event_key", name=op.f("uq_serious_report_event_key")),
     )
+    op.create_table(
+        "ae_grade",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("study_id", _ID, nullable=False),
+        sa.Column("participant_id", _ID, nullable=False),
+        sa.Column("event_key", sa.String(length=128), nullable=False),
+        sa.Column("visit_key", sa.String(length=64), nullable=False),
+        sa.Column("term", sa.String(length=64), nullable=True),
+        sa.Column("computed", sa.Integer(), nullable=True),
+        sa.Column("computed_why", sa.Text(), nullable=True),
+        sa.Column("inputs", sa.Text(), nullable=False),
+        sa.Column("entered", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("effective", sa.Integer(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participant.id"],
+            name=op.f("fk_ae_grade_participant_id_participant"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["study_id"], ["study.id"], name=op.f("fk_ae_grade_study_id_study")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ae_grade")),
+        sa.UniqueConstraint("event_key", name=op.f("uq_ae_grade_event_key")),
+    )
+    with op.batch_alter_table("ae_grade", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ae_grade_participant_id"), ["participant_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_ae_grade_study_id"), ["study_id"], unique=False)
     with op.batch_alter_table("serious_report", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_serious_report_due_at"), ["due_at"], unique=False)
         batch_op.create_index(
@@ -117,6 +149,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ae_grade", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ae_grade_study_id"))
+        batch_op.drop_index(batch_op.f("ix_ae_grade_participant_id"))
+    op.drop_table("ae_grade")
     with op.batch_alter_table("serious_report", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_serious_report_study_id"))
         batch_op.drop_index(batch_op.f("ix_serious_report_participant_id"))
