@@ -172,3 +172,26 @@ def test_a_term_not_graded_from_values_takes_the_entered_grade(db: Database, ctx
     save_ae(db, ctx, code, [ae("Headache", None, "1")])
     (g,) = ae_grades(db, ctx, UCM, code)
     assert (g.term, g.computed, g.effective) == (None, None, 1)
+
+
+def test_the_analysis_table_counts_the_effective_grade(db: Database, ctx: Context) -> None:
+    from trialkit.services import record_dose, tidy_tables
+
+    code = enrolled(db, ctx)
+    w0 = datetime(2025, 3, 10, 9)
+    save_form(db, ctx, UCM, code, visit="V_W0", form_id="VITALS", values={**VITALS, "weight": "70"})
+    record_dose(
+        db,
+        ctx.at(w0),
+        UCM,
+        code,
+        event_id="W0",
+        given_at=w0,
+        given_amount="1.4e8",
+        given_unit="cells",
+        product_lot="L",
+    )
+    save_form(db, ctx, UCM, code, visit="V_W2", form_id="LABS", values={**LABS, "alt": "150"})
+    save_ae(db, ctx, code, [ae("ALT increased", "alt_increased")])
+    events = tidy_tables(db, ctx.at(T), UCM).adverse_events
+    assert [(e.term, e.grade) for e in events] == [("ALT increased", 2)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -30,5 +31,25 @@ def test_upgrade_and_downgrade_0003(database_url: str) -> None:
         assert schema_diff(database.engine) == []
         checks = sa.inspect(database.engine).get_check_constraints("membership")
         assert any("pharmacist" in (c.get("sqltext") or "") for c in checks)
+    finally:
+        database.dispose()
+
+
+def test_downgrade_refuses_while_a_pharmacist_membership_exists(database_url: str) -> None:
+    from datetime import datetime
+
+    from trialkit.protocol import shipped_studies
+    from trialkit.services import Context, Role, add_membership, create_user, load_study
+
+    database = Database.from_url(database_url)
+    try:
+        upgrade(database.engine)
+        ctx = Context.operator("ops", datetime(2025, 3, 3, 9))
+        load_study(database, ctx, dict(shipped_studies())["psoriasis-ucmsc.yaml"])
+        create_user(database, ctx, "pharm", "a passphrase long enough", display_name="P")
+        add_membership(database, ctx, "pharm", "psoriasis-ucmsc", Role.PHARMACIST)
+        with pytest.raises(RuntimeError, match="pharmacist role"):
+            _downgrade(database, "0002")
+        assert "dose_preparation" in sa.inspect(database.engine).get_table_names()
     finally:
         database.dispose()
