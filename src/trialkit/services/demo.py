@@ -347,6 +347,16 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         console.print(f"{ucm}: W0 computed dose {d.computed}")
         record_visit(db, ctx, _UCM, ucm, "V_W0", w0.date())
         w2 = w0 + timedelta(days=15)
+        save_form(
+            db,
+            doctor.at(w2),
+            _UCM,
+            ucm,
+            visit="V_W2",
+            form_id="VITALS",
+            values={**_VITALS, "weight": "68.5"},
+            rules=ports[_UCM].rules,
+        )
         record_dose(
             db,
             doctor.at(w2),
