@@ -230,6 +230,22 @@ def _filled(url: str) -> None:
         screen(db, ctx, PAE, code, None)
         enrol(db, ctx, PAE, code, arm="G50", investigator_override="eligible on review")
         inj = datetime(2025, 3, 11, 10, 30)
+        d1_lesions = [
+            {
+                "lesion_role": role,
+                "lesion_site": "forearm",
+                "plaque_area": "3.2",
+                "lesion_grade_v": "2",
+                "erythema": "2",
+                "scaling": "1",
+                "induration": "1",
+                "redness": "2",
+                "pain_nrs": "2",
+            }
+            for role in ("treated", "control")
+        ]
+        # The dose is computed from the treated plaque's area measured at D1.
+        save_form(db, ctx, PAE, code, visit="D1", form_id="LESION", values={"LESIONS": d1_lesions})
         record_dose(
             db,
             Context.operator("dr.demo", inj),
@@ -240,7 +256,7 @@ def _filled(url: str) -> None:
             given_amount="160",
             given_unit="ug",
             product_lot="EX-0311",
-            basis_value="3.2",
+            vials=["EX-0311-07"],
         )
         later = Context.operator("dr.demo", datetime(2025, 7, 1, 9, 0))
         for visit, on, trunk in (
@@ -272,7 +288,10 @@ def _filled(url: str) -> None:
                 }
                 for role, grade in (("treated", "1" if visit == "M3" else "2"), ("control", "2"))
             ]
-            save_form(db, later, PAE, code, visit=visit, form_id="LESION", values={"LESIONS": rows})
+            if visit != "D1":  # D1's lesions were entered before the injection
+                save_form(
+                    db, later, PAE, code, visit=visit, form_id="LESION", values={"LESIONS": rows}
+                )
         ae = {
             "ae_term": "injection site pain",
             "ae_onset": "2025-03-12",

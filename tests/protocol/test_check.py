@@ -112,6 +112,11 @@ CASES: dict[str, Mutation] = {
     ),
     "DOSE.E006": _no_dose,
     "DOSE.W007": lambda d: _no_dose(d, "other"),
+    "DOSE.E008": lambda d: d["timeline"]["administration"].update(amount="exosomes_given"),
+    "DOSE.E009": lambda d: _visit(d, "D1")["forms"].remove("INJECTION"),
+    "DOSE.E010": lambda d: d["arms"][0]["interventions"][0]["dose"].update(
+        basis_where={"lesion_role": "healed"}
+    ),
     "ELIG.E001": lambda d: d["eligibility"][1].update(id="I1"),
     "ELIG.E002": lambda d: d["eligibility"][3].update(judgement_item="no_such_item"),
     "ELIG.E003": lambda d: d["eligibility"][3].update(judgement_item="age"),

@@ -78,6 +78,23 @@ def enrol_one(db: Database, ctx: Context, study: str, code: str) -> str | None:
 
 def inject(db: Database, ctx: Context, code: str, on: date) -> None:
     when = datetime.combine(on, datetime.min.time()).replace(hour=10)
+    lesions = [
+        {
+            "lesion_role": role,
+            "lesion_site": "knee",
+            "plaque_area": "3.2",
+            "lesion_grade_v": "2",
+            "erythema": "2",
+            "scaling": "2",
+            "induration": "2",
+            "redness": "2",
+            "pain_nrs": "0",
+        }
+        for role in ("treated", "control")
+    ]
+    save_form(
+        db, ctx.at(when), PAE, code, visit="D1", form_id="LESION", values={"LESIONS": lesions}
+    )
     record_dose(
         db,
         ctx.at(when),
@@ -88,7 +105,7 @@ def inject(db: Database, ctx: Context, code: str, on: date) -> None:
         given_amount="160",
         given_unit="ug",
         product_lot="EX-1",
-        basis_value="3.2",
+        vials=["EX-1-01"],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -10,6 +11,7 @@ import pytest
 from trialkit.errors import AccessDenied, TransitionError
 from trialkit.services import (
     Context,
+    FormConflict,
     Role,
     consent,
     enrol,
@@ -76,9 +78,39 @@ def enrolled(db: Database, ctx: Context, study: str, arm: str | None = None) -> 
     return code
 
 
+LESIONS = [
+    {
+        "lesion_role": role,
+        "lesion_site": "knee",
+        "plaque_area": "3.2",
+        "lesion_grade_v": "2",
+        "erythema": "2",
+        "scaling": "2",
+        "induration": "2",
+        "redness": "2",
+        "pain_nrs": "0",
+    }
+    for role in ("treated", "control")
+]
+VITALS = {"systolic_bp": "120", "diastolic_bp": "80", "heart_rate": "72", "temperature": "36.6"}
+
+
+def basis(db: Database, ctx: Context, study: str, code: str, event: str | None = None) -> None:
+    """Enter what the dose is computed from (the treated plaque at D1, the weight that day),
+    unless an earlier attempt entered it."""
+    if study == PAE:
+        visit, form, values = "D1", "LESION", {"LESIONS": LESIONS}
+    else:
+        visit = "V_W0" if event in (None, "W0") else f"V_{event}"
+        form, values = "VITALS", {**VITALS, "weight": "70"}
+    with contextlib.suppress(FormConflict):  # entered before a refused dose
+        save_form(db, ctx, study, code, visit=visit, form_id=form, values=values)
+
+
 def dose(db: Database, ctx: Context, study: str, code: str, event: str | None = None) -> None:
-    event_id, amount, unit, basis = DOSES[study]
+    event_id, amount, unit, _ = DOSES[study]
     when = datetime(2025, 3, 10, 10, 0)
+    basis(db, ctx.at(when), study, code, event)
     record_dose(
         db,
         ctx.at(when),
@@ -89,7 +121,7 @@ def dose(db: Database, ctx: Context, study: str, code: str, event: str | None = 
         given_amount=amount,
         given_unit=unit,
         product_lot="L-1",
-        basis_value=basis,
+        vials=["K-1"],
     )
 
 

@@ -166,6 +166,16 @@ def fill(db: Database, ctx: Context) -> list[str]:
             allocation_override="carried over from paper records" if arm == "G100" else None,
         )
         inj = datetime(2025, 3, 10 + n, 10, 30)
+        # The dose is computed from the treated plaque's area (3.20 cm2) measured at D1.
+        save_form(
+            db,
+            Context.operator("dr.demo", inj),
+            PAE,
+            code,
+            visit="D1",
+            form_id="LESION",
+            values={"LESIONS": lesions(3, 3)},
+        )
         record_dose(
             db,
             Context.operator("dr.demo", inj),
@@ -176,14 +186,11 @@ def fill(db: Database, ctx: Context) -> list[str]:
             given_amount=dose,
             given_unit="ug",
             product_lot="EX-0311",
-            basis_value="3.2",
+            vials=[f"EX-0311-{n:02d}"],
         )
         later = Context.operator("dr.demo", inj + timedelta(days=120))
         record_visit(db, later, PAE, code, "D1", inj.date())
         save_form(db, later, PAE, code, visit="D1", form_id="PASI", values=BASELINE, scorer=scorer)
-        save_form(
-            db, later, PAE, code, visit="D1", form_id="LESION", values={"LESIONS": lesions(3, 3)}
-        )
         m3 = inj.date() + timedelta(days=90)
         record_visit(db, later, PAE, code, "M3", m3)
         save_form(db, later, PAE, code, visit="M3", form_id="PASI", values=M3[n], scorer=scorer)

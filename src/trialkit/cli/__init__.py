@@ -35,6 +35,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "prescreen": ("trialkit.cli.prescreen", "Screen a CSV or Parquet file of candidates."),
     "db": ("trialkit.cli.db", "Create or migrate the trialkit database."),
     "audit": ("trialkit.cli.audit", "Check the audit trail."),
+    "safety": ("trialkit.cli.safety", "Serious-event reports due and overdue (as a user)."),
     "site": ("trialkit.cli.admin", "Add and list a study's sites."),
     "user": ("trialkit.cli.admin", "Create, list and deactivate users."),
     "member": ("trialkit.cli.admin", "Give, list and revoke study memberships."),

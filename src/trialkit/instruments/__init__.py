@@ -19,6 +19,7 @@ from trialkit.instruments.ctcae_labs import (
     grade_liver_test,
 )
 from trialkit.instruments.ctcae_selectable import GRADE_DEFINITIONS, grade_fever
+from trialkit.instruments.ctcae_vitals import celsius_from_fahrenheit, grade_blood_pressure
 from trialkit.instruments.items import DataType, ItemDef, OptionDef
 from trialkit.instruments.lesion import LESION_GRADE, TLSS
 from trialkit.instruments.mayo import (
@@ -76,7 +77,9 @@ __all__ = [
     "cdai_category",
     "cdai_remission",
     "cdai_response",
+    "celsius_from_fahrenheit",
     "get_instrument",
+    "grade_blood_pressure",
     "grade_count_decreased",
     "grade_creatinine",
     "grade_fever",

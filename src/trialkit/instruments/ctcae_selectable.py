@@ -1,4 +1,5 @@
-"""CTCAE v5.0 adverse events graded by selecting a grade, and fever from a temperature.
+"""CTCAE v5.0 adverse events graded by selecting a grade, and fever from a temperature (°C or
+°F; hypertension from the blood pressure is in :mod:`trialkit.instruments.ctcae_vitals`).
 
 Each grade's definition is a short paraphrase (not the CTCAE text); the investigator selects
 the grade whose definition fits. Fever may instead be graded from the temperature.
@@ -122,7 +123,10 @@ def grade_fever(temperature_c: Decimal, hours_above_40: Decimal | None) -> int |
     """Fever grade from the temperature: <38.0 -> 0; 38.0-39.0 -> 1; >39.0-40.0 -> 2;
     >40.0 -> 3 if it lasted 24 h or less, 4 if longer. ``None`` when above 40.0 and the
     duration is unknown (grade 3 or 4 cannot be told apart)."""
-    t = Fraction(temperature_c)
+    return _grade_fever_exact(Fraction(temperature_c), hours_above_40)
+
+
+def _grade_fever_exact(t: Fraction, hours_above_40: Decimal | None) -> int | None:
     if t < 38:
         return 0
     if t <= 39:
@@ -151,6 +155,16 @@ class Fever(SelectableGrade):
                 required=False,
             ),
             ItemDef(
+                name="temperature_f",
+                label="Highest body temperature in degrees Fahrenheit (instead of °C)",
+                data_type="decimal",
+                minimum=Decimal(77),
+                maximum=Decimal(113),
+                unit="[degF]",
+                required=False,
+                description="Converted exactly to °C, (F - 32) x 5/9; 100.4 °F is 38.0 °C.",
+            ),
+            ItemDef(
                 name="hours_above_40",
                 label="Hours the temperature stayed above 40.0 °C",
                 data_type="decimal",
@@ -164,7 +178,22 @@ class Fever(SelectableGrade):
 
     def _score(self, values: dict[str, Value], options: dict[str, object]) -> ScoreResult:
         temp = values.get("temperature")
+        fahrenheit = values.get("temperature_f")
         selected = values.get("grade")
+        if temp is not None and fahrenheit is not None:
+            raise ValidationFailed(
+                "CTCAE Fever: enter the temperature in °C or in °F, not both",
+                code="INSTR.E042",
+                errors={"temperature_f": ["leave one of temperature and temperature_f empty"]},
+            )
+        shown = f"{temp} °C"
+        if isinstance(fahrenheit, Decimal):
+            celsius = (Fraction(fahrenheit) - 32) * Fraction(5, 9)
+            temp = Decimal(celsius.numerator) / Decimal(celsius.denominator)
+            shown = f"{fahrenheit} °F"
+            exact: Fraction | None = celsius
+        else:
+            exact = None
         if temp is None:
             if selected is None:
                 return self._missing(
@@ -175,19 +204,22 @@ class Fever(SelectableGrade):
             return super()._score(values, options)
         assert isinstance(temp, Decimal)
         hours = values.get("hours_above_40")
-        grade = grade_fever(temp, hours if isinstance(hours, Decimal) else None)
+        grade = _grade_fever_exact(
+            exact if exact is not None else Fraction(temp),
+            hours if isinstance(hours, Decimal) else None,
+        )
         if grade is None:
             return self._missing(
                 ["hours_above_40"],
                 options,
                 why=(
-                    f"CTCAE Fever: no grade, {temp} °C is above 40.0; enter hours_above_40 "
+                    f"CTCAE Fever: no grade, {shown} is above 40.0 °C; enter hours_above_40 "
                     "(grade 3 up to 24 h, grade 4 beyond)"
                 ),
             )
         if selected is not None and int(str(selected)) != grade:
             raise ValidationFailed(
-                f"CTCAE Fever: selected grade {selected} disagrees with {temp} °C "
+                f"CTCAE Fever: selected grade {selected} disagrees with {shown} "
                 f"(grade {grade}); correct the grade or the temperature",
                 code="INSTR.E040",
                 errors={"grade": [f"temperature gives grade {grade}"]},
@@ -200,6 +232,7 @@ class Fever(SelectableGrade):
                 "term": self.term,
                 "ctcae_version": CTCAE_VERSION,
                 "basis": "temperature",
+                "unit": "[degF]" if exact is not None else "Cel",
                 "definition": self.definitions.get(grade, "No fever (below 38.0 °C)."),
             },
             options=flag_options(options),
@@ -209,6 +242,5 @@ class Fever(SelectableGrade):
 CTCAE_SELECTABLE_INSTRUMENTS: tuple[Instrument, ...] = (
     SelectableGrade("infusion_related_reaction"),
     SelectableGrade("injection_site_reaction"),
-    SelectableGrade("hypertension"),
     Fever(),
 )

@@ -10,6 +10,7 @@ from trialkit.instruments.base import Instrument
 from trialkit.instruments.cdai import CDAI
 from trialkit.instruments.ctcae_labs import CTCAE_LAB_INSTRUMENTS
 from trialkit.instruments.ctcae_selectable import CTCAE_SELECTABLE_INSTRUMENTS
+from trialkit.instruments.ctcae_vitals import CTCAE_VITAL_INSTRUMENTS
 from trialkit.instruments.lesion import LESION_GRADE, TLSS
 from trialkit.instruments.mayo import MAYO, MODIFIED_MAYO, PARTIAL_MAYO
 from trialkit.instruments.pasi import PASI
@@ -42,6 +43,7 @@ def _build() -> Mapping[str, Instrument]:
         SF36_MCS,
         *CTCAE_LAB_INSTRUMENTS,
         *CTCAE_SELECTABLE_INSTRUMENTS,
+        *CTCAE_VITAL_INSTRUMENTS,
     ):
         if inst.name in table:
             raise RuntimeError(f"duplicate instrument name {inst.name!r}")

@@ -77,6 +77,7 @@ from trialkit.protocol.randomisation import (
 from trialkit.protocol.safety import EventFilter, Safety, StoppingRule
 from trialkit.protocol.study import SCHEMA_VERSION, Assumption, ReferenceRange, Study
 from trialkit.protocol.timeline import (
+    Administration,
     Anchor,
     DosingEvent,
     Offset,
@@ -92,6 +93,7 @@ __all__ = [
     "INTERVENTIONAL_MODELS",
     "OBSERVATIONAL_MODELS",
     "SCHEMA_VERSION",
+    "Administration",
     "AdverseEventIncidence",
     "AgeLimits",
     "Allocation",

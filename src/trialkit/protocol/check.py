@@ -87,6 +87,9 @@ CODES: dict[str, str] = {
     "DOSE.E005": "a dose volume is not a volume",
     "DOSE.E006": "a drug, biological, cells or exosomes intervention has no dose rule",
     "DOSE.W007": "an intervention of kind 'other' has no dose rule",
+    "DOSE.E008": "the administration form or one of its items is not defined",
+    "DOSE.E009": "a dosing event is not given at a visit that collects the administration form",
+    "DOSE.E010": "a dose's basis_where names an item or code its basis item's group lacks",
     "ELIG.E001": "two criteria share an id",
     "ELIG.E002": "a judgement criterion names an item that is not defined",
     "ELIG.E003": "a judgement item is not a yes/no item",
@@ -485,6 +488,68 @@ def _check_doses(study: Study) -> Iterable[Diagnostic]:
                     )
 
 
+def _check_administration(study: Study) -> Iterable[Diagnostic]:
+    admin = study.timeline.administration
+    if admin is None:
+        return
+    path = "timeline.administration"
+    form = study.form(admin.form)
+    if form is None:
+        yield _d("DOSE.E008", path, f"administration form {admin.form!r} is not defined")
+        return
+    names = {i.name for i in form.items()}
+    for fact in ("given_at", "product_lot", "kit", "volume", "amount", "basis", "given_by"):
+        item = getattr(admin, fact)
+        if item is not None and item not in names:
+            yield _d(
+                "DOSE.E008",
+                f"{path}.{fact}",
+                f"administration {fact} item {item!r} is not on form {admin.form}",
+                f"add it to form {admin.form} or name one of: {', '.join(sorted(names))}",
+            )
+    for event in study.timeline.dosing:
+        if not any(event.id in v.dosing and admin.form in v.forms for v in study.timeline.visits):
+            yield _d(
+                "DOSE.E009",
+                f"timeline.dosing.{event.id}",
+                f"dosing event {event.id} is not given at a visit that collects {admin.form}",
+                f"list {event.id} under `dosing` of the visit that collects {admin.form}",
+            )
+
+
+def _check_basis_rows(study: Study) -> Iterable[Diagnostic]:
+    for arm in study.arms:
+        for iv in arm.interventions:
+            dose = iv.dose
+            if dose is None or not dose.basis_where or dose.basis_item is None:
+                continue
+            path = f"arms.{arm.id}.interventions.{iv.id}.dose.basis_where"
+            groups = [
+                g
+                for f in study.forms
+                for g in f.groups
+                if dose.basis_item in {i.name for i in g.items}
+            ]
+            for name, code in dose.basis_where.items():
+                item = next((i for g in groups for i in g.items if i.name == name), None)
+                if item is None:
+                    yield _d(
+                        "DOSE.E010",
+                        path,
+                        f"item {name!r} is not in the item group of {dose.basis_item}",
+                        "name an item of the same (repeating) group, e.g. lesion_role",
+                    )
+                    continue
+                codes = _codes(study, item.codelist)
+                if codes is not None and code not in codes:
+                    yield _d(
+                        "DOSE.E010",
+                        path,
+                        f"{name} has no code {code!r}",
+                        "codes: " + ", ".join(sorted(codes)),
+                    )
+
+
 def _check_eligibility(study: Study) -> Iterable[Diagnostic]:
     items = study.items()
     for c in _dupes(c.id for c in study.eligibility):
@@ -759,6 +824,8 @@ _LAYER_CHECKS: tuple[Checker, ...] = (
     _check_timeline,
     _check_forms,
     _check_doses,
+    _check_administration,
+    _check_basis_rows,
     _check_eligibility,
     _check_outcomes,
     _check_reference_ranges,

@@ -187,12 +187,36 @@ class DoseRule(Model):
     volume: Quantity | None = Field(default=None, description="Volume the dose is given in.")
     diluent: str | None = None
     text: str | None = Field(default=None, description="The dose as the registry states it.")
+    basis_visit: Literal["dosing", "latest"] = Field(
+        default="latest",
+        description="Where the basis is read: `dosing`, the value entered at the visit that "
+        "gives the dosing event (the weight measured that day); `latest`, the newest entry.",
+    )
+    basis_where: dict[Name, str] = Field(
+        default_factory=dict,
+        description="Which row of a repeating item group holds the basis, by item and code "
+        "(e.g. `{lesion_role: treated}`: the treated lesion, not its untreated control).",
+    )
+    tolerance_percent: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        le=100,
+        description="A given dose may differ from the computed one by this percentage of it "
+        "(both ends included) before it is a dose deviation; 0: any difference is one.",
+    )
 
     @model_validator(mode="after")
     def _per_needs_basis(self) -> DoseRule:
         if (self.per is None) != (self.basis_item is None):
             raise ValueError("a dose per unit of something needs both `per` and `basis_item`")
+        if self.basis_where and self.basis_item is None:
+            raise ValueError("`basis_where` selects the row of the basis item; give `basis_item`")
         return self
+
+    @property
+    def tolerance(self) -> Decimal:
+        """The tolerance as a fraction of the computed dose (10 % is 0.1)."""
+        return self.tolerance_percent / 100
 
     def __str__(self) -> str:
         out = f"{self.amount.normalize():f} {self.unit}"

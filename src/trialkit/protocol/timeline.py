@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from trialkit.protocol._base import Code, Model
+from trialkit.protocol._base import Code, Model, Name
 
-__all__ = ["Anchor", "DosingEvent", "Offset", "Timeline", "Unscheduled", "Visit", "Window"]
+__all__ = [
+    "Administration",
+    "Anchor",
+    "DosingEvent",
+    "Offset",
+    "Timeline",
+    "Unscheduled",
+    "Visit",
+    "Window",
+]
 
 
 class Anchor(Model):
@@ -62,12 +71,35 @@ class Unscheduled(Model):
     forms: list[Code] = Field(default_factory=list)
 
 
+class Administration(Model):
+    """The protocol's administration form, which recording a dose fills (nothing entered twice).
+
+    Each field names the item of ``form`` that receives that fact of the administration; an
+    item left out is not filled. The form is saved at the visit that gives the dosing event,
+    through the same validated, audited save as any form; a repeating item group gets one row
+    per dosing event. In a masked study ``amount`` and ``basis`` are never filled (the form is
+    read by blinded roles; the amount stays with the unblinded preparation record).
+    """
+
+    form: Code
+    given_at: Name = Field(description="Date and time item: when the dose was given.")
+    product_lot: Name | None = None
+    kit: Name | None = Field(default=None, description="Kit or vial number.")
+    volume: Name | None = Field(default=None, description="Volume given, in the rule's unit.")
+    amount: Name | None = Field(default=None, description="Amount given, in the rule's unit.")
+    basis: Name | None = Field(default=None, description="The basis value the dose used.")
+    given_by: Name | None = Field(default=None, description="Who gave it (the user name).")
+
+
 class Timeline(Model):
     anchors: list[Anchor] = Field(min_length=1)
     origin: Code = Field(description="The anchor whose day is study day 1.")
     dosing: list[DosingEvent] = Field(default_factory=list)
     visits: list[Visit] = Field(min_length=1)
     unscheduled: Unscheduled = Field(default_factory=Unscheduled)
+    administration: Administration | None = Field(
+        default=None, description="The form a recorded dose fills (see `Administration`)."
+    )
 
     @model_validator(mode="after")
     def _origin_known(self) -> Timeline:

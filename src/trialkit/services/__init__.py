@@ -16,7 +16,7 @@ from trialkit.services.access import (
 )
 from trialkit.services.allocation import AllocationResult, cohorts, open_cohort, set_seed
 from trialkit.services.context import Context
-from trialkit.services.doses import DoseResult, record_dose
+from trialkit.services.doses import DoseResult, PreparedDose, prepare_dose, record_dose
 from trialkit.services.forms import (
     CheckOutcome,
     FormConflict,
@@ -69,8 +69,12 @@ from trialkit.services.records import FieldChange, write
 from trialkit.services.safety import (
     PauseRecord,
     SafetyStatus,
+    SeriousReport,
     lift_pause,
+    overdue_reports,
+    record_serious_report,
     safety_status,
+    serious_reports,
 )
 from trialkit.services.schedule import (
     Calendar,
@@ -136,6 +140,7 @@ __all__ = [
     "Participant",
     "PauseRecord",
     "Permission",
+    "PreparedDose",
     "Principal",
     "ProtocolRef",
     "QueryEvent",
@@ -146,6 +151,7 @@ __all__ = [
     "ScoreResult",
     "Scorer",
     "SdvMark",
+    "SeriousReport",
     "Signature",
     "SignatureScope",
     "SiteInfo",
@@ -194,9 +200,12 @@ __all__ = [
     "open_cohort",
     "open_query",
     "overdue",
+    "overdue_reports",
+    "prepare_dose",
     "query_history",
     "read_form",
     "record_dose",
+    "record_serious_report",
     "record_visit",
     "register",
     "reopen_query",
@@ -210,6 +219,7 @@ __all__ = [
     "screen_fail",
     "sdv_status",
     "sees_allocation",
+    "serious_reports",
     "set_active",
     "set_password",
     "set_seed",

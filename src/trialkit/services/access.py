@@ -20,13 +20,17 @@ monitor                  read, open and close queries, mark source data verified
 safety_board             read, decide on safety (open a cohort, lift a pause), analyse; always
                          sees allocations
 statistician             read, analyse and export
+pharmacist               read, prepare the dose of a participant's dosing event (the amount or
+                         kit); always sees allocations
 read_only                read
 =======================  ====================================================================
 
 **Sites.** A membership at a site reaches that site's participants only; one without a site
 reaches all of the study's sites. **Blinding.** In a masked study (``design.masking.level``
 other than ``none``) only the safety board and memberships marked ``unblinded`` see which arm
-a participant was allocated to; everyone else sees ``None``. An open-label study hides nothing.
+a participant was allocated to; everyone else sees ``None``. The pharmacist always sees
+allocations: it prepares each dose for the participant's arm, and the blinded roles then record
+the kit they gave (docs/access.md, "Blinded dosing"). An open-label study hides nothing.
 
 Platform administrators (``is_admin`` users) create users, load studies and grant the first
 memberships; they reach a study's participants only through a membership like anyone else. The
@@ -45,6 +49,7 @@ from trialkit.errors import AccessDenied
 __all__ = [
     "OPERATOR",
     "ROLE_PERMISSIONS",
+    "UNBLINDED_ROLES",
     "Grant",
     "Permission",
     "Principal",
@@ -66,6 +71,7 @@ class Role(StrEnum):
     SAFETY_BOARD = "safety_board"
     STATISTICIAN = "statistician"
     READ_ONLY = "read_only"
+    PHARMACIST = "pharmacist"
 
 
 class Permission(StrEnum):
@@ -85,6 +91,7 @@ class Permission(StrEnum):
     LOCK = "lock and unlock records"
     SAFETY_DECISION = "record safety decisions"
     ANALYSE = "analyse and export the study's data"
+    PREPARE_DOSE = "prepare doses for the participants' arms (unblinded)"
 
 
 _P = Permission
@@ -101,7 +108,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SAFETY_BOARD: frozenset({_P.READ, _P.SAFETY_DECISION, _P.ANALYSE}),
     Role.STATISTICIAN: frozenset({_P.READ, _P.ANALYSE}),
     Role.READ_ONLY: frozenset({_P.READ}),
+    Role.PHARMACIST: frozenset({_P.READ, _P.PREPARE_DOSE}),
 }
+
+#: Roles that see every allocation of a masked study, whatever their membership says.
+UNBLINDED_ROLES = frozenset({Role.SAFETY_BOARD, Role.PHARMACIST})
 
 
 @dataclass(frozen=True)
@@ -207,7 +218,7 @@ def sees_allocation(principal: Principal, study: str, masked: bool, site: str | 
     if not masked or principal.operator:
         return True
     return any(
-        (g.unblinded or g.role is Role.SAFETY_BOARD) and (g.site is None or g.site == site)
+        (g.unblinded or g.role in UNBLINDED_ROLES) and (g.site is None or g.site == site)
         for g in _reading(principal.grants_in(study))
     )
 

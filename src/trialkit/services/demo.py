@@ -75,6 +75,26 @@ _NO = [
     "injection_site_infection",
 ]
 _VITALS = {"systolic_bp": "118", "diastolic_bp": "76", "heart_rate": "70", "temperature": "36.8"}
+
+
+def _lesions(treated_area: str, control_area: str) -> list[dict[str, str]]:
+    """The treated and the untreated control lesion of the adipose-exosome study at D1."""
+    return [
+        {
+            "lesion_role": role,
+            "lesion_site": "left knee" if role == "treated" else "right knee",
+            "plaque_area": area,
+            "lesion_grade_v": "2",
+            "erythema": "2",
+            "scaling": "2",
+            "induration": "2",
+            "redness": "2",
+            "pain_nrs": "3",
+        }
+        for role, area in (("treated", treated_area), ("control", control_area))
+    ]
+
+
 _ZERO_REGION = {"erythema": "0", "induration": "0", "desquamation": "0", "area_percent": "0"}
 _PASI = {
     **{f"{r}_{k}": v for r in ("head", "upper_limbs") for k, v in _ZERO_REGION.items()},
@@ -302,6 +322,16 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         _screen(console, db, ctx, _UCM, ucm, eligibility)
         enrol(db, ctx, _UCM, ucm)
         w0 = datetime(2025, 3, 10, 9, 0)
+        save_form(
+            db,
+            doctor.at(w0),
+            _UCM,
+            ucm,
+            visit="V_W0",
+            form_id="VITALS",
+            values={**_VITALS, "weight": "68.5"},
+            rules=ports[_UCM].rules,
+        )
         d = record_dose(
             db,
             doctor.at(w0),
@@ -317,6 +347,16 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         console.print(f"{ucm}: W0 computed dose {d.computed}")
         record_visit(db, ctx, _UCM, ucm, "V_W0", w0.date())
         w2 = w0 + timedelta(days=15)
+        save_form(
+            db,
+            doctor.at(w2),
+            _UCM,
+            ucm,
+            visit="V_W2",
+            form_id="VITALS",
+            values={**_VITALS, "weight": "68.5"},
+            rules=ports[_UCM].rules,
+        )
         record_dose(
             db,
             doctor.at(w2),
@@ -341,6 +381,15 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             console.print(f"{pae}: allocated to {arm}")
         for n, pae in enumerate(cohort):
             inj = datetime(2025, 3, 11 + n, 10, 30)
+            save_form(
+                db,
+                doctor.at(inj),
+                _PAE,
+                pae,
+                visit="D1",
+                form_id="LESION",
+                values={"LESIONS": _lesions("3.2", "3.0")},
+            )
             d = record_dose(
                 db,
                 doctor.at(inj),
@@ -352,7 +401,6 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
                 given_unit="ug",
                 product_lot="EX-0311",
                 vials=[f"EX-0311-{n + 7:02d}"],
-                basis_value="3.2",
             )
             record_visit(db, ctx.at(inj), _PAE, pae, "D1", inj.date())
         console.print(f"{cohort[0]}: INJ computed dose {d.computed} (50 ug/cm2 x 3.2 cm2)")

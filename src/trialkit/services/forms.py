@@ -68,6 +68,7 @@ __all__ = [
     "mark_not_required",
     "read_form",
     "save_form",
+    "save_in",
 ]
 
 UNSCHEDULED_PREFIX = "UNS-"
@@ -521,178 +522,204 @@ def save_form(
 ) -> SaveResult:
     """Validate and save one form instance (new: ``expected_version`` None)."""
     with db.write() as conn:
-        participant_id, ref, row, flags = _lookup(
-            conn, ctx, study_code, participant_code, visit, form_id, instance_no
+        return save_in(
+            conn,
+            ctx,
+            study_code,
+            participant_code,
+            visit=visit,
+            form_id=form_id,
+            values=values,
+            expected_version=expected_version,
+            instance_no=instance_no,
+            reason=reason,
+            rules=rules,
+            scorer=scorer,
         )
-        form = _form_for_visit(ref.study, visit, form_id)
-        if visit.startswith(UNSCHEDULED_PREFIX):
-            _need_visit_record(conn, participant_id, visit)
-        if instance_no != 1 and not form.repeating:
-            raise ValidationFailed(
-                f"form {form_id} is entered once per visit; instance {instance_no} is not allowed",
-                code="FORM.E006",
+
+
+def save_in(
+    conn: sa.Connection,
+    ctx: Context,
+    study_code: str,
+    participant_code: str,
+    *,
+    visit: str,
+    form_id: str,
+    values: Mapping[str, Any],
+    expected_version: int | None = None,
+    instance_no: int = 1,
+    reason: str | None = None,
+    rules: RuleEvaluator | None = None,
+    scorer: Scorer | None = None,
+) -> SaveResult:
+    """:func:`save_form` inside the caller's write transaction (a recorded dose fills its
+    administration form in the same transaction as the dose)."""
+    participant_id, ref, row, flags = _lookup(
+        conn, ctx, study_code, participant_code, visit, form_id, instance_no
+    )
+    form = _form_for_visit(ref.study, visit, form_id)
+    if visit.startswith(UNSCHEDULED_PREFIX):
+        _need_visit_record(conn, participant_id, visit)
+    if instance_no != 1 and not form.repeating:
+        raise ValidationFailed(
+            f"form {form_id} is entered once per visit; instance {instance_no} is not allowed",
+            code="FORM.E006",
+        )
+    if row is not None and expected_version != row.version:
+        raise FormConflict(
+            f"form {form_id} at visit {visit} was saved by someone else (version "
+            f"{row.version}; you started from "
+            f"{'a new form' if expected_version is None else expected_version})",
+            current=_current(row),
+            current_version=row.version,
+            submitted=values,
+        )
+    if row is None and expected_version is not None:
+        raise NotFound(
+            f"form {form_id} at visit {visit} does not exist yet (no version {expected_version})",
+            code="FORM.E007",
+            hint="save it as a new form (no expected version)",
+        )
+    old_data = canonical.loads(row.data) if row is not None else {}
+    builder = _Builder(ref.study, form, ref.version, old_data)
+    data = builder.build(values)
+    if builder.errors:
+        raise ValidationFailed(
+            f"form {form_id}: {sum(len(v) for v in builder.errors.values())} problem(s); "
+            "nothing was saved",
+            code="FORM.E010",
+            errors=builder.errors,
+        )
+    typed_values = typed_form(data)
+    derived, notes = _derive(form, typed_values, scorer)
+    for name, d in derived.items():
+        typed_values[name] = None if d["value"] is None else Decimal(d["value"])
+    checks = _checks(form, typed_values, rules)
+    hard = {c.id: [c.message] for c in checks if c.status == "failed" and c.severity == "hard"}
+    if hard:
+        raise ValidationFailed(
+            f"form {form_id}: edit check(s) {', '.join(hard)} failed; nothing was saved",
+            code="FORM.E011",
+            errors=hard,
+        )
+    old_flat = _flatten(old_data)
+    new_flat = _flatten(data)
+    old_derived = canonical.loads(row.derived) if row is not None else {}
+    changes = [
+        FieldChange(path, old_flat.get(path), new_flat.get(path))
+        for path in sorted(old_flat.keys() | new_flat.keys())
+        if old_flat.get(path) != new_flat.get(path)
+    ] + [
+        FieldChange(f"derived/{name}", old_derived.get(name), derived.get(name))
+        for name in sorted(old_derived.keys() | derived.keys())
+        if old_derived.get(name) != derived.get(name)
+    ]
+    if row is not None and changes and not (reason and reason.strip()):
+        raise ValidationFailed(
+            f"form {form_id}: changing entered data needs a reason for the change",
+            code="FORM.E008",
+            errors={"reason": ["give the reason for the change"]},
+        )
+    record = {
+        "protocol_version_id": ref.id,
+        "status": "entered",
+        "data": canonical.dumps(data),
+        "derived": canonical.dumps(derived),
+        "updated_at": ctx.as_of,
+    }
+    if row is None:
+        instance_id = write(
+            conn,
+            ctx,
+            table=form_instance,
+            action="enter",
+            values={
+                **record,
+                "participant_id": participant_id,
+                "visit_key": visit,
+                "form_id": form_id,
+                "instance_no": instance_no,
+                "version": 1,
+                "created_at": ctx.as_of,
+            },
+            changes=changes,
+            reason=reason,
+            protocol_version=ref.version,
+        )
+        version = 1
+    else:
+        assert expected_version is not None
+        if not changes:
+            return SaveResult(
+                row.id, row.version, ref.version, [], derived, checks, [], notes + builder.notes
             )
-        if row is not None and expected_version != row.version:
-            raise FormConflict(
-                f"form {form_id} at visit {visit} was saved by someone else (version "
-                f"{row.version}; you started from "
-                f"{'a new form' if expected_version is None else expected_version})",
-                current=_current(row),
-                current_version=row.version,
-                submitted=values,
-            )
-        if row is None and expected_version is not None:
-            raise NotFound(
-                f"form {form_id} at visit {visit} does not exist yet (no version "
-                f"{expected_version})",
-                code="FORM.E007",
-                hint="save it as a new form (no expected version)",
-            )
-        old_data = canonical.loads(row.data) if row is not None else {}
-        builder = _Builder(ref.study, form, ref.version, old_data)
-        data = builder.build(values)
-        if builder.errors:
-            raise ValidationFailed(
-                f"form {form_id}: {sum(len(v) for v in builder.errors.values())} problem(s); "
-                "nothing was saved",
-                code="FORM.E010",
-                errors=builder.errors,
-            )
-        typed_values = typed_form(data)
-        derived, notes = _derive(form, typed_values, scorer)
-        for name, d in derived.items():
-            typed_values[name] = None if d["value"] is None else Decimal(d["value"])
-        checks = _checks(form, typed_values, rules)
-        hard = {c.id: [c.message] for c in checks if c.status == "failed" and c.severity == "hard"}
-        if hard:
-            raise ValidationFailed(
-                f"form {form_id}: edit check(s) {', '.join(hard)} failed; nothing was saved",
-                code="FORM.E011",
-                errors=hard,
-            )
-        old_flat = _flatten(old_data)
-        new_flat = _flatten(data)
-        old_derived = canonical.loads(row.derived) if row is not None else {}
-        changes = [
-            FieldChange(path, old_flat.get(path), new_flat.get(path))
-            for path in sorted(old_flat.keys() | new_flat.keys())
-            if old_flat.get(path) != new_flat.get(path)
-        ] + [
-            FieldChange(f"derived/{name}", old_derived.get(name), derived.get(name))
-            for name in sorted(old_derived.keys() | derived.keys())
-            if old_derived.get(name) != derived.get(name)
-        ]
-        if row is not None and changes and not (reason and reason.strip()):
-            raise ValidationFailed(
-                f"form {form_id}: changing entered data needs a reason for the change",
-                code="FORM.E008",
-                errors={"reason": ["give the reason for the change"]},
-            )
-        record = {
-            "protocol_version_id": ref.id,
-            "status": "entered",
-            "data": canonical.dumps(data),
-            "derived": canonical.dumps(derived),
-            "updated_at": ctx.as_of,
-        }
-        if row is None:
+        try:
             instance_id = write(
                 conn,
                 ctx,
                 table=form_instance,
-                action="enter",
-                values={
-                    **record,
-                    "participant_id": participant_id,
-                    "visit_key": visit,
-                    "form_id": form_id,
-                    "instance_no": instance_no,
-                    "version": 1,
-                    "created_at": ctx.as_of,
-                },
+                row_id=row.id,
+                action="change",
+                values=_update_columns(record, row),
                 changes=changes,
                 reason=reason,
                 protocol_version=ref.version,
+                expected_version=expected_version,
             )
-            version = 1
-        else:
-            assert expected_version is not None
-            if not changes:
-                return SaveResult(
-                    row.id, row.version, ref.version, [], derived, checks, [], notes + builder.notes
-                )
-            try:
-                instance_id = write(
-                    conn,
-                    ctx,
-                    table=form_instance,
-                    row_id=row.id,
-                    action="change",
-                    values=_update_columns(record, row),
-                    changes=changes,
-                    reason=reason,
-                    protocol_version=ref.version,
-                    expected_version=expected_version,
-                )
-            except StaleVersion:  # pragma: no cover - the write lock makes this unreachable
-                fresh = conn.execute(
-                    sa.select(form_instance).where(form_instance.c.id == row.id)
-                ).one()
-                raise FormConflict(
-                    f"form {form_id} at visit {visit} was saved by someone else",
-                    current=_current(fresh),
-                    current_version=fresh.version,
-                    submitted=values,
-                ) from None
-            version = expected_version + 1
-        notes = notes + builder.notes
-        paths = [c.path for c in changes]
-        if flags.verified and changes:
-            items = [p for p in paths if not p.startswith("derived/")] or paths
-            cleared = clear_changed(conn, ctx, instance_id, items, version, ref.version)
-            if cleared:
-                named = ("the whole form" if i == WHOLE_FORM else i for i in cleared)
-                notes.append("source data verification cleared: " + ", ".join(named))
-        if flags.signed and changes:
-            verb = "entered" if row is None else "changed"
-            voided = void_covering(
-                conn,
-                ctx,
-                participant_id,
-                visit,
-                None if row is None else instance_id,
-                f"form {form_id} at {visit} {verb} by {ctx.actor} (version {version})",
-                ref.version,
-            )
-            if voided:
-                notes.append(
-                    "signature(s) " + ", ".join(map(str, voided)) + " voided by the change"
-                )
-        outstanding = outstanding_check_queries(conn, instance_id) if flags.check_queries else []
-        pending = {check for _, check, _, _ in outstanding}
-        passed = {c.id for c in checks if c.status == "passed"}
-        for query_id, check, status, query_version in outstanding:
-            if check in passed:
-                close_check_query(conn, ctx, query_id, check, status, query_version)
-                notes.append(f"query {query_id} closed: edit check {check} passes")
-        opened: list[int] = []
-        for c in checks:
-            if c.status == "failed" and c.severity == "soft" and c.id not in pending:
-                opened.append(
-                    open_check_query(conn, ctx, instance_id, c.id, c.message, ref.version)
-                )
-        if form.id in safety.ae_form_ids(ref.study):
-            safety.after_change(conn, ctx, ref.study_id)
-        return SaveResult(
-            instance_id,
-            version,
+        except StaleVersion:  # pragma: no cover - the write lock makes this unreachable
+            fresh = conn.execute(sa.select(form_instance).where(form_instance.c.id == row.id)).one()
+            raise FormConflict(
+                f"form {form_id} at visit {visit} was saved by someone else",
+                current=_current(fresh),
+                current_version=fresh.version,
+                submitted=values,
+            ) from None
+        version = expected_version + 1
+    notes = notes + builder.notes
+    paths = [c.path for c in changes]
+    if flags.verified and changes:
+        items = [p for p in paths if not p.startswith("derived/")] or paths
+        cleared = clear_changed(conn, ctx, instance_id, items, version, ref.version)
+        if cleared:
+            named = ("the whole form" if i == WHOLE_FORM else i for i in cleared)
+            notes.append("source data verification cleared: " + ", ".join(named))
+    if flags.signed and changes:
+        verb = "entered" if row is None else "changed"
+        voided = void_covering(
+            conn,
+            ctx,
+            participant_id,
+            visit,
+            None if row is None else instance_id,
+            f"form {form_id} at {visit} {verb} by {ctx.actor} (version {version})",
             ref.version,
-            [c.path for c in changes],
-            derived,
-            checks,
-            opened,
-            notes,
         )
+        if voided:
+            notes.append("signature(s) " + ", ".join(map(str, voided)) + " voided by the change")
+    outstanding = outstanding_check_queries(conn, instance_id) if flags.check_queries else []
+    pending = {check for _, check, _, _ in outstanding}
+    passed = {c.id for c in checks if c.status == "passed"}
+    for query_id, check, status, query_version in outstanding:
+        if check in passed:
+            close_check_query(conn, ctx, query_id, check, status, query_version)
+            notes.append(f"query {query_id} closed: edit check {check} passes")
+    opened: list[int] = []
+    for c in checks:
+        if c.status == "failed" and c.severity == "soft" and c.id not in pending:
+            opened.append(open_check_query(conn, ctx, instance_id, c.id, c.message, ref.version))
+    if form.id in safety.ae_form_ids(ref.study):
+        safety.after_change(conn, ctx, ref.study_id)
+    return SaveResult(
+        instance_id,
+        version,
+        ref.version,
+        [c.path for c in changes],
+        derived,
+        checks,
+        opened,
+        notes,
+    )
 
 
 def _need_visit_record(conn: sa.Connection, participant_id: int, visit_key: str) -> None:

@@ -20,6 +20,14 @@ it. The data changes are in the audit trail for the board to weigh.
 :func:`ensure_dosing_allowed` by every dose record: a refusal names the rule, its text, when it
 fired and who may resume (``SAFETY.E010``/``SAFETY.E011``).
 
+**The serious-event clock.** The same save also keeps one ``serious_report`` row per serious
+adverse event (a row with ``ae_serious`` yes): its report is due ``safety.serious_report_hours``
+after the site became aware of it (``ae_aware_at`` as entered, else the time the row was
+recorded). :func:`serious_reports` lists them, :func:`overdue_reports` the open ones past due
+(per study and site), :func:`record_serious_report` records when the report was made. A row
+corrected to not serious withdraws its open clock; a corrected awareness time moves its due time
+(both audited).
+
 Participant codes are stored in the audited ``trigger`` record; nothing here writes to a log.
 """
 
@@ -27,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,23 +44,35 @@ from trialkit.errors import ConflictError, NotFound, TransitionError, Validation
 from trialkit.protocol import Form, Study
 from trialkit.safety import Firing, SafetyEvent, evaluate, event_from_values, what_is_paused
 from trialkit.services import locks, studies
-from trialkit.services.access import Permission, require, sees_allocation
-from trialkit.services.context import Context
+from trialkit.services.access import Permission, require, sees_allocation, visible_sites
+from trialkit.services.context import Context, naive
+from trialkit.services.grades import (
+    BASELINE_VISIT,
+    RowGrade,
+    effective_grade,
+    grade_row,
+    visit_values,
+)
 from trialkit.services.records import write
 from trialkit.services.values import typed
 from trialkit.store import Database, canonical
 from trialkit.store.tables import (
+    ae_grade,
     form_instance,
     participant,
     safety_decision,
     safety_pause,
+    serious_report,
+    site,
     study,
 )
 
 __all__ = [
+    "AE_AWARE",
     "AE_MARKER",
     "PauseRecord",
     "SafetyStatus",
+    "SeriousReport",
     "ae_form_ids",
     "after_change",
     "ensure_dosing_allowed",
@@ -60,13 +80,18 @@ __all__ = [
     "evaluate_study",
     "group_rows",
     "lift_pause",
+    "overdue_reports",
     "paused_arms",
+    "record_serious_report",
     "safety_status",
+    "serious_reports",
     "study_events",
 ]
 
 #: The item that marks an item group as an adverse-event record.
 AE_MARKER = "ae_grade"
+#: The item holding when the site became aware of a serious adverse event.
+AE_AWARE = "ae_aware_at"
 
 
 def _is_ae_form(form: Form) -> bool:
@@ -86,12 +111,23 @@ def group_rows(content: Any) -> list[tuple[int | None, dict[str, Any]]]:
     return [(None, content)] if isinstance(content, dict) else []
 
 
-def study_events(conn: sa.Connection, study_id: int, study_def: Study) -> list[SafetyEvent]:
-    """Every adverse-event row of the study's allocated participants, as safety events.
+@dataclass(frozen=True)
+class _AeRow:
+    key: str
+    form_instance_id: int
+    participant_id: int
+    participant: str
+    arm: str | None
+    visit: str
+    updated_at: datetime
+    path: str
+    values: dict[str, Any]
+    grade: RowGrade
 
-    Keys are ``form_instance:<id>/<group>[/<row>]``. Rows without a grade are not countable
-    and left out (:func:`trialkit.safety.event_from_values`).
-    """
+
+def _ae_rows(conn: sa.Connection, study_id: int, study_def: Study) -> list[_AeRow]:
+    """Every adverse-event row of the study's participants with its grades
+    (:mod:`trialkit.services.grades`)."""
     forms = sorted(ae_form_ids(study_def))
     if not forms:
         return []
@@ -99,30 +135,139 @@ def study_events(conn: sa.Connection, study_id: int, study_def: Study) -> list[S
         sa.select(
             form_instance.c.id,
             form_instance.c.data,
+            form_instance.c.visit_key,
+            form_instance.c.updated_at,
+            form_instance.c.participant_id,
             participant.c.code,
             participant.c.arm,
         )
         .join(participant, participant.c.id == form_instance.c.participant_id)
         .where(
             participant.c.study_id == study_id,
-            participant.c.arm.is_not(None),
             form_instance.c.status == "entered",
             form_instance.c.form_id.in_(forms),
         )
         .order_by(form_instance.c.id)
     ).all()
-    events: list[SafetyEvent] = []
+    ae_groups = {
+        g.id for f in study_def.forms for g in f.groups if AE_MARKER in {i.name for i in g.items}
+    }
+    measured = visit_values(conn, sorted({int(r.participant_id) for r in rows}))
+    out: list[_AeRow] = []
     for r in rows:
+        pid = int(r.participant_id)
+        at_visit = measured.get((pid, r.visit_key), {})
+        baseline = measured.get((pid, BASELINE_VISIT), {})
+        sex = measured.get((pid, BASELINE_VISIT), {}).get("sex")
         for group, content in sorted((canonical.loads(r.data) or {}).items()):
             for row_no, row in group_rows(content):
-                if AE_MARKER not in row:
+                if group not in ae_groups:
                     continue
                 values = {k: typed(v) for k, v in row.items() if isinstance(v, dict)}
-                key = f"form_instance:{r.id}/{group}" + ("" if row_no is None else f"/{row_no}")
-                event = event_from_values(key, r.code, r.arm, values)
-                if event is not None:
-                    events.append(event)
+                suffix = "" if row_no is None else f"/{row_no}"
+                out.append(
+                    _AeRow(
+                        f"form_instance:{r.id}/{group}{suffix}",
+                        int(r.id),
+                        pid,
+                        r.code,
+                        r.arm,
+                        r.visit_key,
+                        r.updated_at,
+                        group if row_no is None else f"{group}[{row_no}]",
+                        values,
+                        grade_row(study_def, values, at_visit, baseline, sex),
+                    )
+                )
+    return out
+
+
+def study_events(conn: sa.Connection, study_id: int, study_def: Study) -> list[SafetyEvent]:
+    """Every adverse-event row of the study's allocated participants, as safety events.
+
+    Keys are ``form_instance:<id>/<group>[/<row>]``. The grade counted is the row's effective
+    grade: computed from the measured values, or the investigator's (overriding) grade
+    (:mod:`trialkit.services.grades`). Rows without an effective grade are not countable and
+    left out (:func:`trialkit.safety.event_from_values`).
+    """
+    events: list[SafetyEvent] = []
+    for row in _ae_rows(conn, study_id, study_def):
+        if row.arm is None:
+            continue
+        values = {**row.values, AE_MARKER: effective_grade(row.grade)}
+        event = event_from_values(row.key, row.participant, row.arm, values)
+        if event is not None:
+            events.append(event)
     return events
+
+
+def _sync_grades(conn: sa.Connection, ctx: Context, study_id: int) -> None:
+    """Keep the audited ``ae_grade`` rows in step; refuse the save that just wrote a row whose
+    grade is invalid (an override without its reason, no grade at all)."""
+    code = conn.execute(sa.select(study.c.code).where(study.c.id == study_id)).scalar_one()
+    newest = studies.protocol(conn, code)
+    rows = _ae_rows(conn, study_id, newest.study)
+    problems = {
+        f"{r.path}/ae_grade": [r.grade.problem]
+        for r in rows
+        if r.grade.problem is not None and r.updated_at == ctx.as_of
+    }
+    if problems:
+        raise ValidationFailed(
+            f"{len(problems)} adverse event(s) without a valid grade; nothing was saved",
+            code="SAFETY.E040",
+            errors={k: [m for m in v if m] for k, v in problems.items()},
+            hint="leave ae_grade empty to take the computed grade, or give ae_grade_reason",
+        )
+    known = {
+        r.event_key: r
+        for r in conn.execute(sa.select(ae_grade).where(ae_grade.c.study_id == study_id))
+    }
+    for r in rows:
+        g = r.grade
+        values = {
+            "visit_key": r.visit,
+            "term": g.term,
+            "computed": g.computed,
+            "computed_why": g.why,
+            "inputs": canonical.dumps(g.inputs),
+            "entered": g.entered,
+            "reason": g.reason,
+            "effective": g.effective,
+        }
+        old = known.get(r.key)
+        if old is None:
+            write(
+                conn,
+                ctx,
+                table=ae_grade,
+                action="ae_grade",
+                values={
+                    **values,
+                    "study_id": study_id,
+                    "participant_id": r.participant_id,
+                    "event_key": r.key,
+                    "updated_at": ctx.as_of,
+                    "version": 1,
+                },
+                json_columns=("inputs",),
+                protocol_version=newest.version,
+            )
+            continue
+        changed = {k: v for k, v in values.items() if getattr(old, k) != v}
+        if changed:
+            write(
+                conn,
+                ctx,
+                table=ae_grade,
+                row_id=int(old.id),
+                action="ae_grade_change",
+                values={**changed, "updated_at": ctx.as_of},
+                json_columns=("inputs",) if "inputs" in changed else (),
+                expected_version=int(old.version),
+                protocol_version=newest.version,
+                reason=g.reason or "the adverse event or its measured values changed",
+            )
 
 
 def _pauses(firing: Firing) -> dict[str, Any]:
@@ -151,7 +296,10 @@ def _evaluate(conn: sa.Connection, study_id: int) -> tuple[list[Firing], str]:
 
 
 def after_change(conn: sa.Connection, ctx: Context, study_id: int) -> list[int]:
-    """Re-evaluate the study's stopping rules; record new firings. Returns new pause ids."""
+    """Re-evaluate the study's stopping rules and record new firings (returns the new pause
+    ids); keep the serious-event clocks in step with the adverse-event rows."""
+    _sync_grades(conn, ctx, study_id)
+    _serious_clocks(conn, ctx, study_id)
     firings, version = _evaluate(conn, study_id)
     if not firings:
         return []
@@ -256,10 +404,16 @@ def ensure_enrolment_open(
 
 
 def ensure_dosing_allowed(
-    conn: sa.Connection, study_id: int, participant_code: str, arm: str | None
+    conn: sa.Connection,
+    study_id: int,
+    participant_code: str,
+    arm: str | None,
+    *,
+    blind: bool = False,
 ) -> None:
     """Refuse a dose while a stopping rule pauses dosing in the study, the arm or for the
-    participant."""
+    participant. ``blind`` (a blinded caller of a masked study): the refusal names no rule, so
+    that whether an arm's rule or another one holds the dose back is not told."""
     blocking = [
         row
         for row, pauses in _active(conn, study_id)
@@ -267,6 +421,12 @@ def ensure_dosing_allowed(
         or (arm is not None and arm in pauses.get("arms", []))
         or participant_code in pauses.get("participants", [])
     ]
+    if blocking and blind:
+        raise TransitionError(
+            "dosing of this participant is paused by the study's stopping rules",
+            code="SAFETY.E011",
+            hint="the safety board reviews the events and decides whether to resume",
+        )
     if blocking:
         raise _refusal(blocking, "dosing of this participant", "SAFETY.E011")
 
@@ -303,20 +463,38 @@ def _study_id(conn: sa.Connection, study_code: str) -> int:
 
 
 def _blind(record: dict[str, Any]) -> dict[str, Any]:
-    """``record`` without arms, for a blinded reader of a masked study."""
+    """``record`` without arms, for a blinded reader of a masked study.
+
+    The events of an arm-scoped firing all come from one arm, so their participants are left
+    out too (listing them would tell the reader who shares an arm)."""
     pauses = dict(record.get("pauses", {}))
     if pauses.get("arms"):
         pauses["arms"] = ["(blinded)"]
-    events = [{**e, "arm": None} for e in record.get("events", [])]
-    target = None if record.get("scope") == "arm" else record.get("target")
+    arm_scope = record.get("scope") == "arm"
+    events = [
+        {**e, "arm": None, **({"participant": None} if arm_scope else {})}
+        for e in record.get("events", [])
+    ]
+    target = None if arm_scope else record.get("target")
     return {**record, "events": events, "pauses": pauses, "target": target}
+
+
+def _blind_decision(decision: dict[str, Any]) -> dict[str, Any]:
+    """A safety decision without arms: the trigger it saw blinded, an arm target hidden."""
+    data = dict(decision.get("data") or {})
+    trigger = data.get("trigger")
+    if isinstance(trigger, dict):
+        data["trigger"] = _blind(trigger)
+    arm_scope = isinstance(trigger, dict) and trigger.get("scope") == "arm"
+    return {**decision, "data": data, "target": None if arm_scope else decision.get("target")}
 
 
 def safety_status(db: Database, ctx: Context, study_code: str) -> SafetyStatus:
     """What is paused now, every firing, and the safety decisions taken.
 
-    Blinded readers of a masked study see no arm (a paused arm shows as ``(blinded)``);
-    participant codes appear only for readers of every site.
+    Blinded readers of a masked study see no arm (a paused arm shows as ``(blinded)``, the
+    triggers and the decisions' data without arms, an arm-scoped firing's events without their
+    participants); participant codes appear only for readers of every site.
     """
     require(ctx.principal, Permission.READ, study_code, None)
     with db.read() as conn:
@@ -371,7 +549,7 @@ def safety_status(db: Database, ctx: Context, study_code: str) -> SafetyStatus:
         ("(blinded)",) if blind and arms else tuple(sorted(arms)),
         tuple(sorted(people)),
         tuple(records),
-        tuple(decisions),
+        tuple(_blind_decision(d) for d in decisions) if blind else tuple(decisions),
     )
 
 
@@ -433,3 +611,283 @@ def lift_pause(db: Database, ctx: Context, study_code: str, pause_id: int, reaso
             json_columns=("data",),
             reason=reason.strip(),
         )
+
+
+# The serious-event clock.
+
+
+@dataclass(frozen=True)
+class SeriousReport:
+    """The reporting clock of one serious adverse event.
+
+    ``overdue``: open and past ``due_at`` at the time asked (a report due at 09:00 is not
+    overdue at 09:00); ``late``: reported after ``due_at``. ``aware_source`` is ``entered``
+    (``ae_aware_at`` on the form) or ``recorded`` (not entered: the time the row was saved).
+    """
+
+    id: int
+    participant: str
+    site: str
+    event_key: str
+    term: str
+    aware_at: datetime
+    aware_source: str
+    due_at: datetime
+    report_hours: int
+    status: str
+    reported_at: datetime | None
+    reported_by: str | None
+    reference: str | None
+    overdue: bool
+    late: bool
+    version: int
+
+
+def _serious_rows(
+    conn: sa.Connection, study_id: int, study_def: Study
+) -> dict[str, tuple[int, str, datetime | None]]:
+    """event key -> (participant id, term, awareness as entered) of every serious AE row."""
+    forms = sorted(ae_form_ids(study_def))
+    if not forms:
+        return {}
+    rows = conn.execute(
+        sa.select(form_instance.c.id, form_instance.c.data, form_instance.c.participant_id)
+        .join(participant, participant.c.id == form_instance.c.participant_id)
+        .where(
+            participant.c.study_id == study_id,
+            form_instance.c.status == "entered",
+            form_instance.c.form_id.in_(forms),
+        )
+    )
+    out: dict[str, tuple[int, str, datetime | None]] = {}
+    for r in rows:
+        for group, content in (canonical.loads(r.data) or {}).items():
+            for row_no, row in group_rows(content):
+                if AE_MARKER not in row:
+                    continue
+                serious = row.get("ae_serious")
+                if not isinstance(serious, dict) or typed(serious) is not True:
+                    continue
+                key = f"form_instance:{r.id}/{group}" + ("" if row_no is None else f"/{row_no}")
+                aware = row.get(AE_AWARE)
+                aware_at = typed(aware) if isinstance(aware, dict) else None
+                term = row.get("ae_term")
+                out[key] = (
+                    int(r.participant_id),
+                    "" if not isinstance(term, dict) else str(typed(term) or ""),
+                    aware_at if isinstance(aware_at, datetime) else None,
+                )
+    return out
+
+
+def _serious_clocks(conn: sa.Connection, ctx: Context, study_id: int) -> None:
+    code = conn.execute(sa.select(study.c.code).where(study.c.id == study_id)).scalar_one()
+    newest = studies.protocol(conn, code)
+    hours = newest.study.safety.serious_report_hours
+    found = _serious_rows(conn, study_id, newest.study)
+    known = {
+        r.event_key: r
+        for r in conn.execute(
+            sa.select(serious_report).where(serious_report.c.study_id == study_id)
+        )
+    }
+    for key, (participant_id, term, entered) in sorted(found.items()):
+        old = known.get(key)
+        if old is None:
+            aware = naive(entered) if entered is not None else ctx.as_of
+            write(
+                conn,
+                ctx,
+                table=serious_report,
+                action="serious_event_clock",
+                values={
+                    "study_id": study_id,
+                    "participant_id": participant_id,
+                    "event_key": key,
+                    "term": term,
+                    "aware_at": aware,
+                    "aware_source": "entered" if entered is not None else "recorded",
+                    "due_at": aware + timedelta(hours=hours),
+                    "report_hours": hours,
+                    "status": "open",
+                    "reported_at": None,
+                    "reported_by": None,
+                    "reference": None,
+                    "created_at": ctx.as_of,
+                    "version": 1,
+                },
+                protocol_version=newest.version,
+            )
+            continue
+        changes: dict[str, Any] = {}
+        if old.status == "withdrawn":
+            changes["status"] = "open"
+        if entered is not None and naive(entered) != old.aware_at and old.status != "reported":
+            changes.update(
+                aware_at=naive(entered),
+                aware_source="entered",
+                due_at=naive(entered) + timedelta(hours=int(old.report_hours)),
+            )
+        if term != old.term:
+            changes["term"] = term
+        if changes:
+            write(
+                conn,
+                ctx,
+                table=serious_report,
+                row_id=int(old.id),
+                action="serious_event_clock_change",
+                values=changes,
+                expected_version=int(old.version),
+                protocol_version=newest.version,
+                reason="the adverse event's record changed",
+            )
+    for key, old in sorted(known.items()):
+        if key not in found and old.status == "open":
+            write(
+                conn,
+                ctx,
+                table=serious_report,
+                row_id=int(old.id),
+                action="serious_event_clock_withdrawn",
+                values={"status": "withdrawn"},
+                expected_version=int(old.version),
+                protocol_version=newest.version,
+                reason="the adverse event is no longer recorded as serious",
+            )
+
+
+def _report(row: Any, as_of: datetime) -> SeriousReport:
+    return SeriousReport(
+        int(row.id),
+        row.participant_code,
+        row.site_code,
+        row.event_key,
+        row.term,
+        row.aware_at,
+        row.aware_source,
+        row.due_at,
+        int(row.report_hours),
+        row.status,
+        row.reported_at,
+        row.reported_by,
+        row.reference,
+        row.status == "open" and as_of > row.due_at,
+        row.reported_at is not None and row.reported_at > row.due_at,
+        int(row.version),
+    )
+
+
+_REPORTS = (
+    sa.select(
+        serious_report,
+        participant.c.code.label("participant_code"),
+        site.c.code.label("site_code"),
+    )
+    .join(participant, participant.c.id == serious_report.c.participant_id)
+    .join(site, site.c.id == participant.c.site_id)
+    .join(study, study.c.id == serious_report.c.study_id)
+)
+
+
+def serious_reports(
+    db: Database,
+    ctx: Context,
+    study_code: str,
+    *,
+    site_code: str | None = None,
+    include_withdrawn: bool = False,
+) -> list[SeriousReport]:
+    """The study's serious-event clocks at the sites the user may read (``site_code``: one
+    site), soonest due first; ``overdue`` is judged at ``ctx.as_of``."""
+    sites = visible_sites(ctx.principal, Permission.READ, study_code)
+    if site_code is not None:
+        require(ctx.principal, Permission.READ, study_code, site_code)
+    with db.read() as conn:
+        studies.protocol(conn, study_code)  # NotFound for an unknown study
+        q = _REPORTS.where(study.c.code == study_code)
+        if sites is not None:
+            q = q.where(site.c.code.in_(sorted(sites)))
+        if site_code is not None:
+            q = q.where(site.c.code == site_code)
+        if not include_withdrawn:
+            q = q.where(serious_report.c.status != "withdrawn")
+        rows = conn.execute(q.order_by(serious_report.c.due_at, serious_report.c.id)).all()
+    return [_report(r, ctx.as_of) for r in rows]
+
+
+def overdue_reports(
+    db: Database, ctx: Context, study_code: str, *, site_code: str | None = None
+) -> list[SeriousReport]:
+    """Serious-event reports still not made ``serious_report_hours`` after awareness, at
+    ``ctx.as_of`` (strictly after the due time), most overdue first."""
+    return [r for r in serious_reports(db, ctx, study_code, site_code=site_code) if r.overdue]
+
+
+def record_serious_report(
+    db: Database,
+    ctx: Context,
+    study_code: str,
+    report_id: int,
+    *,
+    reported_at: datetime,
+    reference: str,
+) -> SeriousReport:
+    """Record that the serious-event report ``report_id`` was made at ``reported_at`` (to the
+    sponsor, the ethics committee, the regulator: ``reference`` says where, and its number)."""
+    reported_at = naive(reported_at)
+    if not reference.strip():
+        raise ValidationFailed(
+            "recording a serious-event report needs its reference (where it went, its number)",
+            code="SAFETY.E030",
+            errors={"reference": ["e.g. 'sponsor SAE form 2025-014'"]},
+        )
+    with db.write() as conn:
+        row = conn.execute(
+            _REPORTS.where(study.c.code == study_code, serious_report.c.id == report_id)
+        ).first()
+        if row is None:
+            studies.protocol(conn, study_code)
+            raise NotFound(
+                f"study {study_code}: no serious-event report {report_id}",
+                code="SAFETY.E031",
+                hint="`trialkit safety overdue STUDY` lists the open ones",
+            )
+        require(ctx.principal, Permission.WRITE, study_code, row.site_code)
+        locks.ensure_unlocked(conn, int(row.study_id), int(row.participant_id))
+        if row.status != "open":
+            raise ConflictError(
+                f"serious-event report {report_id} is {row.status}"
+                + (f" (reported {row.reported_at:%Y-%m-%d %H:%M})" if row.reported_at else ""),
+                code="SAFETY.E032",
+            )
+        if reported_at > ctx.as_of:
+            raise ValidationFailed(
+                f"reported at {reported_at:%Y-%m-%d %H:%M} is in the future "
+                f"(now {ctx.as_of:%Y-%m-%d %H:%M})",
+                code="SAFETY.E033",
+                errors={"reported_at": ["give the time the report was made"]},
+            )
+        if reported_at < row.aware_at:
+            raise ValidationFailed(
+                f"reported at {reported_at:%Y-%m-%d %H:%M} is before the site became aware "
+                f"({row.aware_at:%Y-%m-%d %H:%M})",
+                code="SAFETY.E034",
+                errors={"reported_at": ["a report follows awareness; check both times"]},
+            )
+        write(
+            conn,
+            ctx,
+            table=serious_report,
+            row_id=report_id,
+            action="serious_event_reported",
+            values={
+                "status": "reported",
+                "reported_at": reported_at,
+                "reported_by": ctx.actor,
+                "reference": reference.strip(),
+            },
+            expected_version=int(row.version),
+        )
+        fresh = conn.execute(_REPORTS.where(serious_report.c.id == report_id)).one()
+    return _report(fresh, ctx.as_of)

@@ -21,6 +21,7 @@ from trialkit.services import participants, studies
 from trialkit.services.access import Permission, visible_sites
 from trialkit.services.anchors import current_anchors
 from trialkit.services.context import Context
+from trialkit.services.doses import blinded_deviations
 from trialkit.services.lifecycle import Status
 from trialkit.services.locks import ensure_unlocked
 from trialkit.services.records import write
@@ -68,7 +69,7 @@ class Calendar:
     status: Status
     visits: list[CalendarVisit]
     doses: list[PlannedDose]
-    given: dict[str, Any]  # dosing event id -> {"given_at", "deviations"}
+    given: dict[str, Any]  # dosing event id -> {"given_at", "kit", "deviations"}
 
 
 def _planned_json(pv: PlannedVisit) -> str:
@@ -79,7 +80,9 @@ def _day(value: Any) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
-def _build(conn: sa.Connection, p: participants.Participant, as_of: date) -> Calendar:
+def _build(
+    conn: sa.Connection, p: participants.Participant, as_of: date, *, blind: bool = False
+) -> Calendar:
     ref = studies.protocol_by_id(conn, p.protocol_version_id)
     anchors = current_anchors(conn, p.id)
     records = {
@@ -144,7 +147,11 @@ def _build(conn: sa.Connection, p: participants.Participant, as_of: date) -> Cal
             )
         )
     given = {
-        r.dosing_event_id: {"given_at": r.given_at, "deviations": canonical.loads(r.deviations)}
+        r.dosing_event_id: {
+            "given_at": r.given_at,
+            "kit": next(iter(canonical.loads(r.vials)), None),
+            "deviations": blinded_deviations(canonical.loads(r.deviations), blind),
+        }
         for r in conn.execute(sa.select(dose_record).where(dose_record.c.participant_id == p.id))
     }
     return Calendar(p.code, p.status, visits, plan_doses(ref.study, anchors), given)
@@ -164,7 +171,8 @@ def calendar(db: Database, ctx: Context, study_code: str, code: str, as_of: date
     """The participant's calendar as it stands on ``as_of``."""
     with db.read() as conn:
         p = participants.load_checked(conn, ctx, study_code, code, Permission.READ)
-        return _build(conn, p, as_of)
+        blind = p.arm is not None and participants.shown(conn, ctx, p).arm is None
+        return _build(conn, p, as_of, blind=blind)
 
 
 def _visit(conn: sa.Connection, p: participants.Participant, visit_id: str) -> PlannedVisit:

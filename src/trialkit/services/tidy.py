@@ -50,10 +50,11 @@ from trialkit.schedule import study_day
 from trialkit.services import studies
 from trialkit.services.access import Permission, require, sees_allocation
 from trialkit.services.context import Context
+from trialkit.services.grades import AE_CTCAE_TERM
 from trialkit.services.safety import AE_MARKER, group_rows
 from trialkit.services.values import typed
 from trialkit.store import Database, canonical
-from trialkit.store.tables import anchor, form_instance, participant, visit_record
+from trialkit.store.tables import ae_grade, anchor, form_instance, participant, visit_record
 
 __all__ = [
     "BLINDED",
@@ -224,8 +225,17 @@ def _extract(conn: sa.Connection, ctx: Context, study_code: str) -> TidyExtract:
     masked = newest.study.design.masking.level != "none"
     blind = not sees_allocation(ctx.principal, study_code, masked, None)
     people = _people(conn, newest.study_id, blind)
+    effective = {
+        r.event_key: r.effective
+        for r in conn.execute(
+            sa.select(ae_grade.c.event_key, ae_grade.c.effective).where(
+                ae_grade.c.study_id == newest.study_id
+            )
+        )
+    }
     forms = conn.execute(
         sa.select(
+            form_instance.c.id,
             form_instance.c.participant_id,
             form_instance.c.visit_key,
             form_instance.c.form_id,
@@ -259,7 +269,7 @@ def _extract(conn: sa.Connection, ctx: Context, study_code: str) -> TidyExtract:
 
         cells: list[tuple[str, str, str | None, str | None]] = []
 
-        for content in (canonical.loads(f.data) or {}).values():
+        for group, content in (canonical.loads(f.data) or {}).items():
             for row_no, row in group_rows(content):
                 instance = _instance(repeating, f.instance_no, row_no)
                 role = None
@@ -269,7 +279,11 @@ def _extract(conn: sa.Connection, ctx: Context, study_code: str) -> TidyExtract:
                     text = _text(row[name])
                     if text is not None:
                         cells.append((name, text, role, instance))
-                if AE_MARKER in row:
+                if AE_MARKER in row or AE_CTCAE_TERM in row:
+                    # The grade counted is the effective one (computed, or the override).
+                    key = f"form_instance:{f.id}/{group}" + ("" if row_no is None else f"/{row_no}")
+                    if effective.get(key) is not None:
+                        row = {**row, AE_MARKER: {"type": "integer", "value": effective[key]}}
                     event, days = _adverse_event(person, row, skipped)
                     contact[person.code].extend(days)
                     if event is not None:

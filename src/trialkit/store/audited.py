@@ -121,6 +121,9 @@ _DECLARED = (
         },
     ),
     Audited(t.dose_record, json=("computed", "vials", "deviations")),
+    Audited(t.dose_preparation, json=("computed", "deviations")),
+    Audited(t.ae_grade, json=("inputs",), unaudited={"version": _COUNTER}),
+    Audited(t.serious_report, unaudited={"version": _COUNTER}),
     Audited(t.data_query, unaudited={"version": _COUNTER}),
     Audited(t.query_event),
     Audited(

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 __all__ = [
     "GENESIS_HASH",
     "ROLES",
+    "ae_grade",
     "allocation",
     "allocation_state",
     "anchor",
@@ -20,6 +21,7 @@ __all__ = [
     "audit_head",
     "audit_log",
     "data_query",
+    "dose_preparation",
     "dose_record",
     "form_instance",
     "membership",
@@ -32,6 +34,7 @@ __all__ = [
     "safety_decision",
     "safety_pause",
     "sdv_mark",
+    "serious_report",
     "signature",
     "site",
     "study",
@@ -49,6 +52,7 @@ ROLES = (
     "safety_board",
     "statistician",
     "read_only",
+    "pharmacist",
 )
 
 #: The ``prev_hash`` of the first audit entry and the head of an empty log.
@@ -202,6 +206,28 @@ dose_record = sa.Table(
     sa.UniqueConstraint("participant_id", "dosing_event_id"),
 )
 
+#: A dose prepared by an unblinded role (the pharmacist) for one dosing event: the amount and
+#: its computation stay here, out of the blinded roles' sight; the administration
+#: (``dose_record``) names the kit.
+dose_preparation = sa.Table(
+    "dose_preparation",
+    metadata,
+    _id(),
+    _fk("participant_id", "participant.id"),
+    sa.Column("dosing_event_id", sa.String(64), nullable=False),
+    sa.Column("kit", sa.String(64), nullable=False),
+    sa.Column("amount", sa.String(64), nullable=False),
+    sa.Column("unit", sa.String(32), nullable=False),
+    sa.Column("volume", sa.String(64), nullable=True),
+    sa.Column("product_lot", sa.String(128), nullable=False),
+    sa.Column("computed", sa.Text(), nullable=False),
+    sa.Column("deviations", sa.Text(), nullable=False),
+    _fk("protocol_version_id", "protocol_version.id"),
+    sa.Column("prepared_by", sa.String(128), nullable=False),
+    sa.Column("prepared_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint("participant_id", "dosing_event_id"),
+)
+
 data_query = sa.Table(
     "data_query",
     metadata,
@@ -342,6 +368,51 @@ safety_decision = sa.Table(
     sa.Column("data", sa.Text(), nullable=False),
     sa.Column("decided_by", sa.String(128), nullable=False),
     sa.Column("decided_at", sa.DateTime(), nullable=False),
+)
+
+#: The grades of one adverse-event row: computed from the measured values, entered (an
+#: override, with its reason) and effective (what the stopping rules count).
+ae_grade = sa.Table(
+    "ae_grade",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    _fk("participant_id", "participant.id"),
+    sa.Column("event_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("visit_key", sa.String(64), nullable=False),
+    sa.Column("term", sa.String(64), nullable=True),
+    sa.Column("computed", sa.Integer(), nullable=True),
+    sa.Column("computed_why", sa.Text(), nullable=True),
+    sa.Column("inputs", sa.Text(), nullable=False),
+    sa.Column("entered", sa.Integer(), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("effective", sa.Integer(), nullable=True),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+
+#: The reporting clock of one serious adverse event (one row of an adverse-event form): due
+#: ``serious_report_hours`` after the site became aware of it; ``reported_at`` when reported.
+serious_report = sa.Table(
+    "serious_report",
+    metadata,
+    _id(),
+    _fk("study_id", "study.id"),
+    _fk("participant_id", "participant.id"),
+    sa.Column("event_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("term", sa.Text(), nullable=False),
+    sa.Column("aware_at", sa.DateTime(), nullable=False),
+    sa.Column("aware_source", sa.String(16), nullable=False),
+    sa.Column("due_at", sa.DateTime(), nullable=False, index=True),
+    sa.Column("report_hours", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reported_at", sa.DateTime(), nullable=True),
+    sa.Column("reported_by", sa.String(128), nullable=True),
+    sa.Column("reference", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.CheckConstraint("status IN ('open', 'reported', 'withdrawn')", name="status"),
+    sa.CheckConstraint("aware_source IN ('entered', 'recorded')", name="aware_source"),
 )
 
 sdv_mark = sa.Table(
