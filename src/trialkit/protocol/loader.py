@@ -22,14 +22,10 @@ from trialkit.errors import DefinitionError, NotFound
 from trialkit.protocol.study import Study
 
 __all__ = [
-    "MAX_DEPTH",
-    "MAX_EXPONENT",
     "dump_study",
     "json_schema",
     "load_study",
     "load_study_text",
-    "parse_yaml",
-    "read_study_file",
     "resolve_study",
     "save_study",
     "shipped_studies",
