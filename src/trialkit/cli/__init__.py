@@ -17,8 +17,9 @@ from trialkit.cli import db as _db
 from trialkit.cli import demo as _demo
 from trialkit.cli import prescreen as _prescreen
 from trialkit.cli import score as _score
+from trialkit.cli import serve as _serve
 from trialkit.cli import study as _study
-from trialkit.cli._console import err_console, fail
+from trialkit.cli._console import fail
 from trialkit.errors import TrialkitError
 
 __all__ = ["app", "main"]
@@ -38,16 +39,6 @@ def version() -> None:
     typer.echo(__version__)
 
 
-@app.command()
-def serve() -> None:
-    """Serve the web application (not built yet: says so plainly)."""
-    err_console.print(
-        "trialkit has no web application yet: it is on the roadmap "
-        "(see ARCHITECTURE.md). Use the `trialkit` command meanwhile."
-    )
-    raise typer.Exit(2)
-
-
 _study.register(app)
 _demo.register(app)
 _analyse.register(app)
@@ -56,6 +47,7 @@ _prescreen.register(app)
 _db.register(app)
 _audit.register(app)
 _admin.register(app)
+_serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
