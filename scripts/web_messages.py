@@ -1,6 +1,6 @@
-"""Add the web application's missing msgids to its catalogues (English and Persian).
+"""Keep the web application's catalogues (English and Persian) in step with its msgids.
 
-    python scripts/web_messages.py          # add missing msgids (empty msgstr), report counts
+    python scripts/web_messages.py          # add missing msgids (empty msgstr), drop unused
     python scripts/web_messages.py --check  # exit 1 when a msgid is missing or untranslated
 
 The catalogues are the ``.po`` files in src/trialkit/web/locale, read at runtime (no compile
@@ -35,12 +35,18 @@ def main(argv: list[str]) -> int:
         untranslated = sorted(
             str(m.id) for m in cat if m.id and lang != "en" and not m.string and m.id in used
         )
-        print(f"{lang}: {len(used)} used, {len(missing)} missing, {len(untranslated)} untranslated")
+        stale = len(have - used)
+        print(
+            f"{lang}: {len(used)} used, {len(missing)} missing, {len(untranslated)} "
+            f"untranslated, {stale} unused"
+        )
         if check:
-            bad += len(missing) + len(untranslated)
+            bad += len(missing) + len(untranslated) + stale
             continue
         for msgid in missing:
             cat.add(msgid, "")
+        for msgid in sorted(have - used):
+            del cat[msgid]  # no longer used anywhere
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:
             write_po(fh, cat, width=0, sort_output=True, omit_header=False)

@@ -307,7 +307,7 @@ def test_persian_pages_are_right_to_left_with_solar_hijri_dates(login: Login) ->
     assert '<html lang="fa" dir="rtl">' in r.text
     assert "جدول وضعیت" in r.text or "وضعیت در تاریخ" in r.text
     # 2025-06-02 is 12 Khordad 1404: Persian digits, the Gregorian date beside it
-    assert "۱۴۰۴/۰۳/۱۲ (2025-06-02)" in r.text
+    assert '<bdi>۱۴۰۴/۰۳/۱۲</bdi> <bdi dir="ltr" class="greg">(2025-06-02)</bdi>' in r.text
     p = nurse.get(f"/studies/{UCM}/participants/{TEH1}")
     assert "تقویم ویزیت‌ها" in p.text
     assert "Calendar" not in p.text

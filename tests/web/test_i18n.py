@@ -7,7 +7,15 @@ from datetime import date, datetime
 import pytest
 
 from trialkit.errors import ValidationFailed
-from trialkit.web.i18n import catalogue, digits, parse_date, show_date, show_datetime, translator
+from trialkit.web.i18n import (
+    catalogue,
+    date_text,
+    digits,
+    parse_date,
+    show_date,
+    show_datetime,
+    translator,
+)
 from trialkit.web.messages import used_msgids
 
 
@@ -17,6 +25,10 @@ def test_every_message_has_a_persian_translation() -> None:
     fa = catalogue("fa")
     missing = sorted(m for m in used if not fa.get(m))
     assert missing == [], f"untranslated in fa/messages.po (run scripts/web_messages.py): {missing}"
+
+
+def test_the_catalogues_hold_no_unused_message() -> None:
+    assert sorted(set(catalogue("fa")) - used_msgids()) == []
 
 
 def test_the_english_catalogue_lists_every_message() -> None:
@@ -48,10 +60,18 @@ def test_persian_digits_and_placeholders() -> None:
 
 
 def test_dates_shown_in_the_users_calendar() -> None:
-    assert show_date(date(2025, 3, 21), "en") == "2025-03-21"
-    assert show_date(date(2025, 3, 21), "fa") == "۱۴۰۴/۰۱/۰۱ (2025-03-21)"  # Nowruz
-    assert show_date(None, "fa") == "—"
-    assert show_datetime(datetime(2025, 3, 20, 9, 5), "fa") == "۱۴۰۳/۱۲/۳۰ (2025-03-20) ۰۹:۰۵"
+    assert date_text(date(2025, 3, 21), "en") == "2025-03-21"
+    assert date_text(date(2025, 3, 21), "fa") == "۱۴۰۴/۰۱/۰۱ (2025-03-21)"  # Nowruz
+    assert date_text(None, "fa") == "—"
+    shown = show_date(date(2025, 3, 21), "fa")  # each calendar isolated for the bidi algorithm
+    assert shown == (
+        '<time class="d" datetime="2025-03-21"><bdi>۱۴۰۴/۰۱/۰۱</bdi> '
+        '<bdi dir="ltr" class="greg">(2025-03-21)</bdi></time>'
+    )
+    assert "۰۹:۰۵" in show_datetime(datetime(2025, 3, 20, 9, 5), "fa")
+    assert show_date(date(2025, 3, 21), "en") == (
+        '<time class="d" datetime="2025-03-21">2025-03-21</time>'
+    )
 
 
 @pytest.mark.parametrize(

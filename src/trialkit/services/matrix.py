@@ -50,10 +50,12 @@ from trialkit.store.tables import (
 
 __all__ = [
     "Cell",
+    "GivenDose",
     "Matrix",
     "MatrixRow",
     "MatrixVisit",
     "StudyCard",
+    "given_doses",
     "my_studies",
     "status_matrix",
 ]
@@ -349,4 +351,56 @@ def my_studies(db: Database, ctx: Context) -> list[StudyCard]:
                     int(conn.execute(q).scalar_one()),
                 )
             )
+    return out
+
+
+@dataclass(frozen=True)
+class GivenDose:
+    """A recorded administration as the participant page shows it."""
+
+    event_id: str
+    given_at: datetime
+    computed_amount: str
+    computed_unit: str
+    computed_volume: str | None
+    rule: str
+    given_amount: str
+    given_unit: str
+    product_lot: str
+    vials: tuple[str, ...]
+    deviations: tuple[str, ...]
+
+
+def given_doses(db: Database, ctx: Context, study_code: str, code: str) -> list[GivenDose]:
+    """The participant's recorded doses, oldest first: the dose computed from the protocol's
+    rule, what was given, the lot and vials, and the deviations (READ at the participant's
+    site)."""
+    from trialkit.services import participants
+    from trialkit.store.tables import dose_record
+
+    with db.read() as conn:
+        p = participants.load_checked(conn, ctx, study_code, code, Permission.READ)
+        rows = conn.execute(
+            sa.select(dose_record)
+            .where(dose_record.c.participant_id == p.id)
+            .order_by(dose_record.c.given_at, dose_record.c.id)
+        ).all()
+    out = []
+    for r in rows:
+        computed = canonical.loads(r.computed)
+        out.append(
+            GivenDose(
+                r.dosing_event_id,
+                r.given_at,
+                str(computed.get("amount")),
+                str(computed.get("unit")),
+                None if computed.get("volume") is None else str(computed["volume"]),
+                str(computed.get("rule", "")),
+                r.given_amount,
+                r.given_unit,
+                r.product_lot,
+                tuple(str(v) for v in canonical.loads(r.vials)),
+                tuple(str(d.get("message", d)) for d in canonical.loads(r.deviations)),
+            )
+        )
     return out

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jdatetime
 from babel.messages.pofile import read_po
+from markupsafe import Markup, escape
 
 from trialkit.errors import ValidationFailed
 
@@ -26,6 +27,7 @@ __all__ = [
     "RTL",
     "Translator",
     "catalogue",
+    "date_text",
     "digits",
     "input_date",
     "parse_date",
@@ -71,6 +73,8 @@ class Translator:
             shown = {
                 k: digits(v, self.language) if isinstance(v, int) else v for k, v in values.items()
             }
+            if any(isinstance(v, Markup) for v in shown.values()):
+                return Markup(escape(text)).format(**shown)
             text = text.format(**shown)
         return text
 
@@ -84,8 +88,8 @@ def translator(language: str) -> Translator:
     return Translator(language)
 
 
-def show_date(value: date | None, language: str) -> str:
-    """A date as the user reads it: ISO in English; Solar Hijri with the Gregorian beside it in
+def date_text(value: date | None, language: str) -> str:
+    """A date as plain text: ISO in English; Solar Hijri with the Gregorian beside it in
     Persian (``۱۴۰۳/۱۲/۱۳ (2025-03-03)``)."""
     if value is None:
         return "—"
@@ -97,10 +101,29 @@ def show_date(value: date | None, language: str) -> str:
     return f"{digits(solar.strftime('%Y/%m/%d'), 'fa')} ({value.isoformat()})"
 
 
-def show_datetime(value: datetime | None, language: str) -> str:
+def show_date(value: date | None, language: str) -> Markup:
+    """A date for a page: as :func:`date_text`, each calendar's part isolated for the
+    bidirectional algorithm and kept on one line."""
     if value is None:
-        return "—"
-    return f"{show_date(value.date(), language)} {digits(value.strftime('%H:%M'), language)}"
+        return Markup("—")
+    if isinstance(value, datetime):
+        value = value.date()
+    if language != "fa":
+        return Markup('<time class="d" datetime="{0}">{0}</time>').format(value.isoformat())
+    solar = digits(jdatetime.date.fromgregorian(date=value).strftime("%Y/%m/%d"), "fa")
+    return Markup(
+        '<time class="d" datetime="{0}"><bdi>{1}</bdi> <bdi dir="ltr" class="greg">({0})</bdi>'
+        "</time>"
+    ).format(value.isoformat(), solar)
+
+
+def show_datetime(value: datetime | None, language: str) -> Markup:
+    if value is None:
+        return Markup("—")
+    clock = digits(value.strftime("%H:%M"), language)
+    return Markup('<span class="dt">{0} <bdi dir="ltr">{1}</bdi></span>').format(
+        show_date(value.date(), language), clock
+    )
 
 
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")

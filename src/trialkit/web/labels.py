@@ -3,7 +3,16 @@ of the catalogues: ``_(labels.STATUS[p.status])``."""
 
 from __future__ import annotations
 
-__all__ = ["FORM_STATES", "ROLES", "SORTS", "STATES", "STATUS", "STEPS", "VISIT_STATES"]
+__all__ = [
+    "FORM_STATES",
+    "HISTORY",
+    "ROLES",
+    "SORTS",
+    "STATES",
+    "STATUS",
+    "STEPS",
+    "VISIT_STATES",
+]
 
 ROLES = {
     "administrator": "Administrator",
@@ -70,4 +79,18 @@ STEPS = {
     "withdraw": "Withdraw",
     "lose": "Lost to follow-up",
     "complete": "Complete the study",
+}
+
+#: The steps of a participant's history.
+HISTORY = {
+    "register": "Registered",
+    "consent": "Consent recorded",
+    "eligibility": "Eligibility evaluated",
+    "enrol": "Enrolled",
+    "start": "First dose given",
+    "complete": "Completed the study",
+    "withdraw": "Withdrawn",
+    "lose": "Lost to follow-up",
+    "screen_fail": "Screen failure",
+    "amendment": "Moved to another protocol version",
 }

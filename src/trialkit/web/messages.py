@@ -45,6 +45,7 @@ def used_msgids() -> set[str]:
         labels.STATES,
         labels.SORTS,
         labels.STEPS,
+        labels.HISTORY,
         errors.TITLES,
         errors.KNOWN,
     ):

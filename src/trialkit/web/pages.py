@@ -21,7 +21,15 @@ from trialkit.services import Context
 from trialkit.services.web_sessions import ResumedSession, resume
 from trialkit.store import Database
 from trialkit.web import labels
-from trialkit.web.i18n import LANGUAGES, Translator, digits, show_date, show_datetime, translator
+from trialkit.web.i18n import (
+    LANGUAGES,
+    Translator,
+    date_text,
+    digits,
+    show_date,
+    show_datetime,
+    translator,
+)
 from trialkit.web.settings import Settings
 
 __all__ = [
@@ -142,6 +150,7 @@ def render(
         "num": lambda v: digits(v, lang),
         "day": lambda v: show_date(v, lang),
         "when": lambda v: show_datetime(v, lang),
+        "day_text": lambda v: date_text(v, lang),
         "labels": labels,
         "path": request.url.path,
         "query": str(request.url.query),

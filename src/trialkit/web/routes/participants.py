@@ -34,6 +34,7 @@ from trialkit.services import (
     withdraw,
 )
 from trialkit.services.access import visible_sites
+from trialkit.services.matrix import given_doses
 from trialkit.services.standard import CriteriaEligibility
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.i18n import DATE_HINTS, input_date, parse_date
@@ -117,6 +118,7 @@ def _page(
     on = today(request)
     cal = calendar(db, user.ctx, study, code, on)
     events = history(db, user.ctx, study, code)
+    doses = {d.event_id: d for d in given_doses(db, user.ctx, study, code)}
     principal = user.ctx.principal
     may_enrol = principal.can(Permission.ENROL, study, p.site)
     steps = [s for s in allowed_steps(p.status) if s in ACTIONS] if may_enrol else []
@@ -136,6 +138,7 @@ def _page(
         {
             "p": p,
             "cal": cal,
+            "doses": doses,
             "events": events,
             "steps": [s.value for s in steps],
             "needs_reason": [s.value for s in _NEEDS_REASON],
