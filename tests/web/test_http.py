@@ -379,3 +379,28 @@ def test_an_unexpected_error_shows_a_reference_not_a_traceback(
 
 def test_languages_are_the_catalogues() -> None:
     assert LANGUAGES == ("en", "fa")
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
+def test_sign_in_never_redirects_off_site(app: object, target: str) -> None:
+    from trialkit.web.demo_mode import DEMO_PASSWORD
+
+    client = anonymous(app)
+    r = client.post(
+        "/login",
+        data={
+            "username": "stat.moradi",
+            "password": DEMO_PASSWORD,
+            "next": target,
+            "csrftoken": csrf_of(client),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/"
+
+
+def test_a_wrong_method_is_the_error_page(login: Login) -> None:
+    r = login("stat.moradi").get(f"/studies/{UCM}/participants/{TEH1}/withdraw")
+    assert r.status_code == 405
+    assert "This address does not accept that kind of request." in r.text

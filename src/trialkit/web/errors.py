@@ -66,6 +66,11 @@ KNOWN = {
     "AUTH.E021": "This account is deactivated. Ask an administrator.",
     "AUTH.E022": "This account is locked after repeated wrong passwords. Wait 15 minutes or "
     "ask an administrator to reset the password.",
+    "AUTH.E010": "Your role in this study does not allow this. Ask the study's administrator "
+    "for a membership that does.",
+    "PART.E003": "There is no such participant among those at your sites. Check the "
+    "participant id.",
+    "STUDY.E003": "There is no such study.",
     "WEB.E001": "You are not signed in.",
     "WEB.E002": "Your session has ended. Please sign in again.",
     "WEB.E003": "Your session timed out after a period of inactivity. Please sign in again.",
@@ -109,7 +114,8 @@ def error_response(
             "code": code,
             "title": TITLES.get(status, TITLES[400]),
             "known": KNOWN.get(code),
-            "message": message,
+            # the service's own detail (English) where it adds to the translated text
+            "message": message if not code.startswith(("WEB.", "AUTH.E02")) else None,
             "hint": hint,
             "extra": extra or {},
         },
