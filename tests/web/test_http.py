@@ -404,3 +404,36 @@ def test_a_wrong_method_is_the_error_page(login: Login) -> None:
     r = login("stat.moradi").get(f"/studies/{UCM}/participants/{TEH1}/withdraw")
     assert r.status_code == 405
     assert "This address does not accept that kind of request." in r.text
+
+
+def test_visits_are_recorded_done_or_missed_by_who_enters_data(login: Login) -> None:
+    doctor = login("dr.amini")
+    page = doctor.get(f"/studies/{UCM}/participants/{TEH1}")
+    assert f"/participants/{TEH1}/visits/V_W4/done" in page.text
+    bad = doctor.post(
+        f"/studies/{UCM}/participants/{TEH1}/visits/V_W6/done",
+        data={"on": "2025-13-01", "csrftoken": form_token(page.text)},
+    )
+    assert bad.status_code == 422
+    assert 'value="2025-13-01"' in bad.text  # kept in that visit's form, which stays open
+    done = doctor.post(
+        f"/studies/{UCM}/participants/{TEH1}/visits/V_W4/done",
+        data={"on": "2025-06-02", "csrftoken": form_token(page.text)},
+    )
+    assert done.status_code == 200
+    row = re.search(r'<tr id="visit-V_W4" class="state-([a-z_]+)"', done.text)
+    assert row is not None
+    assert row.group(1) == "done_out_of_window"
+    missed = doctor.post(
+        f"/studies/{UCM}/participants/{TEH1}/visits/V_W6/missed",
+        data={"reason": "travelling", "csrftoken": form_token(page.text)},
+    )
+    assert re.search(r'<tr id="visit-V_W6" class="state-missed"', missed.text)
+    monitor = login("mon.hosseini")
+    seen = monitor.get(f"/studies/{UCM}/participants/{TEH1}")
+    assert "/visits/V_W8/done" not in seen.text
+    refused = monitor.post(
+        f"/studies/{UCM}/participants/{TEH1}/visits/V_W8/done",
+        data={"on": "2025-06-02", "csrftoken": form_token(seen.text)},
+    )
+    assert refused.status_code == 403

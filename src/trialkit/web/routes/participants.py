@@ -28,6 +28,8 @@ from trialkit.services import (
     get_participant,
     history,
     lose,
+    miss_visit,
+    record_visit,
     register,
     screen,
     screen_fail,
@@ -123,6 +125,7 @@ def _page(
     may_enrol = principal.can(Permission.ENROL, study, p.site)
     steps = [s for s in allowed_steps(p.status) if s in ACTIONS] if may_enrol else []
     may_screen = may_enrol and p.status.value in ("screening", "consented")
+    may_record = principal.can(Permission.WRITE, study, p.site)
     verdict = p.eligibility if isinstance(p.eligibility, dict) else None
     lang = user.language
     action_error = None
@@ -143,6 +146,7 @@ def _page(
             "steps": [s.value for s in steps],
             "needs_reason": [s.value for s in _NEEDS_REASON],
             "may_screen": may_screen,
+            "may_record": may_record,
             "verdict": verdict,
             "today": on,
             "typed": typed or {},
@@ -235,6 +239,45 @@ def complete_action(
 ) -> Response:
     return _act(
         request, user, study, code, {}, lambda: complete(db_of(request), user.ctx, study, code)
+    )
+
+
+class VisitDoneForm(BaseModel):
+    on: str = Field(min_length=1, max_length=32)
+
+
+@router.post("/studies/{study}/participants/{code}/visits/{visit}/done")
+def visit_done(
+    request: Request,
+    study: str,
+    code: str,
+    visit: str,
+    user: Annotated[User, Depends(signed_in)],
+    form: Annotated[VisitDoneForm, Form()],
+) -> Response:
+    def run() -> object:
+        on = parse_date(form.on, user.language, "on")
+        return record_visit(db_of(request), user.ctx, study, code, visit, on)
+
+    return _act(request, user, study, code, {"visit": visit, "on": form.on}, run)
+
+
+@router.post("/studies/{study}/participants/{code}/visits/{visit}/missed")
+def visit_missed(
+    request: Request,
+    study: str,
+    code: str,
+    visit: str,
+    user: Annotated[User, Depends(signed_in)],
+    form: Annotated[ReasonForm, Form()],
+) -> Response:
+    return _act(
+        request,
+        user,
+        study,
+        code,
+        {"visit": visit, "missed_reason": form.reason},
+        lambda: miss_visit(db_of(request), user.ctx, study, code, visit, form.reason.strip()),
     )
 
 
