@@ -115,7 +115,7 @@ def error_response(
             "title": TITLES.get(status, TITLES[400]),
             "known": KNOWN.get(code),
             # the service's own detail (English) where it adds to the translated text
-            "message": message if not code.startswith(("WEB.", "AUTH.E02")) else None,
+            "message": None if code in KNOWN and code.startswith(("WEB.", "AUTH.E02")) else message,
             "hint": hint,
             "extra": extra or {},
         },

@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from trialkit.errors import AccessDenied
 from trialkit.services import Context
 from trialkit.services.web_sessions import ResumedSession, resume
 from trialkit.store import Database
@@ -109,8 +110,6 @@ def signed_in(request: Request) -> User:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SignInRequired("WEB.E001", "you are not signed in")
-    from trialkit.errors import AccessDenied
-
     try:
         session = resume(db_of(request), token, now(request), idle=settings_of(request).idle)
     except AccessDenied as exc:

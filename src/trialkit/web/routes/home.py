@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,7 +12,7 @@ from trialkit.errors import ValidationFailed
 from trialkit.schedule import VisitState
 from trialkit.services import Permission, Status
 from trialkit.services.access import visible_sites
-from trialkit.services.matrix import Cell, MatrixRow, my_studies, status_matrix
+from trialkit.services.matrix import Cell, my_studies, status_matrix
 from trialkit.web.pages import User, db_of, redirect, render, signed_in, today
 
 router = APIRouter()
@@ -59,12 +58,6 @@ def _refuse(field: str, value: str, allowed: list[str]) -> ValidationFailed:
         errors={field: ["one of: " + ", ".join(allowed)]},
         hint="pick it from the list",
     )
-
-
-@dataclass(frozen=True)
-class Shown:
-    rows: list[MatrixRow]
-    visits: list[str]
 
 
 @router.get("/")
