@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/trialkit demo
 
+# Demo mode (a local demo database, printed logins) unless a secret is configured.
 serve: $(STAMP)
-	$(BIN)/trialkit serve
+	$(BIN)/trialkit serve $(if $(TRIALKIT_SECRET_KEY),,--demo)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -3,6 +3,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from trialkit import __version__
 
 
@@ -18,10 +20,13 @@ def test_version() -> None:
     assert out.stdout.strip() == __version__
 
 
-def test_serve_says_plainly_it_is_not_built() -> None:
+def test_serve_without_a_secret_is_one_line_without_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TRIALKIT_SECRET_KEY", raising=False)
     out = run("serve")
-    assert out.returncode == 2
-    assert "no web application yet" in out.stderr
+    assert out.returncode == 1
+    assert out.stderr.startswith("error [WEB.E100]: TRIALKIT_SECRET_KEY is not set")
     assert "Traceback" not in out.stderr
 
 

@@ -35,6 +35,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "prescreen": ("trialkit.cli.prescreen", "Screen a CSV or Parquet file of candidates."),
     "db": ("trialkit.cli.db", "Create or migrate the trialkit database."),
     "audit": ("trialkit.cli.audit", "Check the audit trail."),
+    "serve": ("trialkit.cli.serve", "Serve the web workspace (--demo: a local demo team)."),
     "safety": ("trialkit.cli.safety", "Serious-event reports due and overdue (as a user)."),
     "site": ("trialkit.cli.admin", "Add and list a study's sites."),
     "user": ("trialkit.cli.admin", "Create, list and deactivate users."),
@@ -99,22 +100,17 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _always_a_group() -> None:
+    # With one eager command (`version`) and no callback, Typer would run that command as the
+    # whole application; the callback keeps `trialkit` a group of commands.
+    pass
+
+
 @app.command()
 def version() -> None:
     """Print the trialkit version."""
     typer.echo(__version__)
-
-
-@app.command()
-def serve() -> None:
-    """Serve the web application (not built yet: says so plainly)."""
-    from trialkit.cli._console import err_console
-
-    err_console.print(
-        "trialkit has no web application yet: it is on the roadmap "
-        "(see ARCHITECTURE.md). Use the `trialkit` command meanwhile."
-    )
-    raise typer.Exit(2)
 
 
 def main(argv: list[str] | None = None) -> None:

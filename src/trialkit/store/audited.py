@@ -171,6 +171,10 @@ AUDITED: dict[str, Audited] = {str(a.table.name): a for a in _DECLARED}
 NOT_AUDITED: dict[str, str] = {
     "audit_log": "the audit trail itself (proved by its hash chain)",
     "audit_head": "the head of the audit trail (proved against the chain and the anchors)",
+    "web_session": "web sign-in sessions (hashed cookies, timeouts); sign-in and sign-out are "
+    "audited on the user",
+    "web_preference": "a user's display language and calendar in the web workspace: no "
+    "clinical data",
 }
 
 

@@ -39,6 +39,8 @@ __all__ = [
     "site",
     "study",
     "visit_record",
+    "web_preference",
+    "web_session",
 ]
 
 #: The roles a membership can give (see :mod:`trialkit.services.access`).
@@ -489,4 +491,30 @@ audit_head = sa.Table(
     sa.Column("seq", _ID, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.CheckConstraint("id = 1", name="single_row"),
+)
+
+
+# Web sessions and preferences (trialkit.services.web_sessions): not clinical data, so written
+# outside the audit ledger; signing in and out is audited on the user.
+web_session = sa.Table(
+    "web_session",
+    metadata,
+    _id(),
+    _fk("user_id", "app_user.id"),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(), nullable=False),
+    sa.Column("expires_at", sa.DateTime(), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    sa.Column("revoked_reason", sa.String(64), nullable=True),
+)
+
+web_preference = sa.Table(
+    "web_preference",
+    metadata,
+    sa.Column("user_id", _ID, sa.ForeignKey("app_user.id"), primary_key=True, autoincrement=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
 )

@@ -1,0 +1,102 @@
+"""Refresh the screenshots of docs/web.md: the main pages in English and in Persian.
+
+    python scripts/screenshots.py [--out docs/web]
+
+Makes a fresh demo database in a temporary folder (demo mode's seeding), serves the
+application on 127.0.0.1 with uvicorn, and drives Debian's chromium (/usr/bin/chromium) with
+Playwright, signed in as the demo coordinator of Tehran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import uvicorn
+from playwright.sync_api import Page, sync_playwright
+
+from trialkit.store import Database
+from trialkit.web import Settings, create_app
+from trialkit.web.demo_mode import DEMO_PASSWORD, ensure_demo_database
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+UCM = "psoriasis-ucmsc"
+PAGES = (
+    ("home", "/"),
+    ("matrix", f"/studies/{UCM}"),
+    ("participant", f"/studies/{UCM}/participants/UCM-TEH-001"),
+    ("not-found", f"/studies/{UCM}/participants/UCM-ISF-001"),
+)
+
+
+def _serve(db: Database) -> tuple[uvicorn.Server, threading.Thread, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    app = create_app(Settings.from_env({}, demo=True), db=db)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _sign_in(page: Page, base: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#username", "n.rahimi")
+    page.fill("#password", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("form[action='/login'] button[type=submit]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/web"))
+    out: Path = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database.from_url(f"sqlite:///{Path(tmp) / 'demo.sqlite3'}")
+        ensure_demo_database(db, date.today())
+        server, thread, base = _serve(db)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                for language in ("en", "fa"):
+                    page = browser.new_page(viewport={"width": 1280, "height": 800})
+                    page.goto(base + "/login")
+                    if language == "fa":
+                        with page.expect_navigation():
+                            page.click("button[name=language][value=fa]")
+                    page.screenshot(path=str(out / f"login-{language}.png"))
+                    _sign_in(page, base)
+                    for name, path in PAGES:
+                        page.goto(base + path)
+                        page.screenshot(path=str(out / f"{name}-{language}.png"), full_page=True)
+                        print(f"{out / f'{name}-{language}.png'}")
+                    page.close()
+                browser.close()
+        finally:
+            server.should_exit = True
+            thread.join()
+            db.dispose()
+
+
+if __name__ == "__main__":
+    main()

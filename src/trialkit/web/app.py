@@ -1,0 +1,219 @@
+"""The web application: FastAPI, server-rendered Jinja2 pages, htmx and Pico CSS (vendored).
+
+:func:`create_app` builds the ASGI application: the routes of :mod:`trialkit.web.routes`, the
+error pages of :mod:`trialkit.web.errors`, security headers (a Content-Security-Policy without
+inline script), an access log that names the route and never the path (paths carry participant
+identifiers), and CSRF protection on every state-changing request (``asgi-csrf``: a signed
+cookie matched by the form's ``csrftoken`` field or the ``x-csrftoken`` header htmx sends).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from asgi_csrf import asgi_csrf
+from fastapi import FastAPI
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from trialkit import __version__
+from trialkit.store import Database
+from trialkit.web import errors
+from trialkit.web.i18n import translator
+from trialkit.web.pages import LANG_COOKIE
+from trialkit.web.settings import Settings
+
+__all__ = ["CSP", "create_app"]
+
+HERE = Path(__file__).parent
+access_log = logging.getLogger("trialkit.web.access")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"content-security-policy", CSP.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    ]
+    if secure:
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
+
+
+def _csrf_failed(templates: Jinja2Templates) -> Callable[[Scope, Send, Any], Awaitable[None]]:
+    async def send_failed(scope: Scope, send: Send, _message_id: Any) -> None:
+        cookies = scope.get("headers") or []
+        lang = "en"
+        for k, v in cookies:
+            if k == b"cookie" and f"{LANG_COOKIE}=fa".encode() in v:
+                lang = "fa"
+        _ = translator(lang)
+        path = str(scope.get("path", ""))
+        if path.startswith("/api/"):
+            import json
+
+            body = json.dumps(
+                {"error": {"code": "WEB.E020", "message": "CSRF token missing or wrong"}}
+            ).encode()
+            ctype = b"application/json"
+        else:
+            body = (
+                templates.get_template("error.html")
+                .render(
+                    _=_,
+                    lang=lang,
+                    dir="rtl" if _.rtl else "ltr",
+                    status=403,
+                    code="WEB.E020",
+                    title=errors.TITLES[403],
+                    known=errors.KNOWN["WEB.E020"],
+                    message="CSRF token missing or wrong",
+                    hint=None,
+                    extra={},
+                    user=None,
+                    demo=False,
+                    csrftoken="",
+                    num=str,
+                    path=path,
+                    query="",
+                )
+                .encode()
+            )
+            ctype = b"text/html; charset=utf-8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", ctype), (b"cache-control", b"no-store")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return send_failed
+
+
+class _Edge:
+    """Outermost layer: the security headers on every response (CSRF refusals included)."""
+
+    def __init__(self, app: ASGIApp, secure: bool) -> None:
+        self.app = app
+        self.headers = _security_headers(secure)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(event: Any) -> None:
+            if event["type"] == "http.response.start":
+                event = {**event, "headers": [*(event.get("headers") or []), *self.headers]}
+            await send(event)
+
+        await self.app(scope, receive, with_headers)
+
+
+class _AccessLog:
+    """One log line per request naming the route's template, never the path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def seen(event: Any) -> None:
+            nonlocal status
+            if event["type"] == "http.response.start":
+                status = int(event["status"])
+            await send(event)
+
+        try:
+            await self.app(scope, receive, seen)
+        finally:
+            route = scope.get("route")
+            access_log.info(
+                "%s %s %d %.0fms",
+                scope["method"],
+                getattr(route, "path", "(static or unmatched)"),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = datetime.now,
+) -> ASGIApp:
+    """The application on ``db`` (default: the settings' database URL)."""
+    from trialkit.web.routes import auth, home, participants
+
+    api = FastAPI(
+        title="trialkit",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    api.state.settings = settings
+    api.state.db = db if db is not None else Database.from_url(settings.database_url)
+    api.state.clock = clock
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["version"] = __version__
+    api.state.templates = templates
+    api.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    api.add_middleware(_AccessLog)
+    errors.install(api)
+    api.include_router(auth.router)
+    api.include_router(home.router)
+    api.include_router(participants.router)
+    protected = asgi_csrf(
+        api,
+        signing_secret=settings.secret_key,
+        always_protect={"/login"},
+        cookie_secure=settings.secure,
+        cookie_samesite="Lax",
+        send_csrf_failed=_csrf_failed(templates),
+    )
+    return _Edge(protected, settings.secure)
+
+
+def response_cookie(
+    response: Response,
+    name: str,
+    value: str,
+    settings: Settings,
+    *,
+    max_age: int | None = None,
+    http_only: bool = True,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=http_only,
+        samesite="lax",
+        secure=settings.secure,
+        path="/",
+    )

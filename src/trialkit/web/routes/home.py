@@ -1,0 +1,136 @@
+"""Home (the user's studies) and each study's status matrix: participants × visits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from trialkit.errors import ValidationFailed
+from trialkit.schedule import VisitState
+from trialkit.services import Permission, Status
+from trialkit.services.access import visible_sites
+from trialkit.services.matrix import Cell, my_studies, status_matrix
+from trialkit.web.pages import User, db_of, redirect, render, signed_in, today
+
+router = APIRouter()
+
+#: The states a cell can be filtered by (query value -> test).
+STATES = ("attention", "overdue", "open", "missed", "out_of_window", "queries", "upcoming")
+SORTS = ("participant", "site", "status", "overdue")
+
+
+class MatrixQuery(BaseModel):
+    site: str = Field(default="", max_length=32)
+    status: str = Field(default="", max_length=32)
+    state: str = Field(default="", max_length=32)
+    visit: str = Field(default="", max_length=64)
+    sort: str = Field(default="participant", max_length=32)
+
+
+def _matches(cell: Cell, state: str) -> bool:
+    if state == "overdue":
+        return cell.state is VisitState.OVERDUE
+    if state == "open":
+        return cell.state is VisitState.OPEN
+    if state == "missed":
+        return cell.state is VisitState.MISSED
+    if state == "out_of_window":
+        return cell.state is VisitState.DONE_OUT_OF_WINDOW
+    if state == "queries":
+        return cell.open_queries > 0
+    if state == "upcoming":
+        return cell.state is VisitState.UPCOMING
+    # attention: anything a coordinator should act on today
+    return (
+        cell.state in (VisitState.OVERDUE, VisitState.OPEN, VisitState.DONE_OUT_OF_WINDOW)
+        or cell.open_queries > 0
+        or (cell.state is VisitState.DONE and cell.expected > 0)
+    )
+
+
+def _refuse(field: str, value: str, allowed: list[str]) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field} {value!r} is not one of the choices",
+        code="WEB.E032",
+        errors={field: ["one of: " + ", ".join(allowed)]},
+        hint="pick it from the list",
+    )
+
+
+@router.get("/")
+def home(request: Request, user: Annotated[User, Depends(signed_in)]) -> Response:
+    cards = my_studies(db_of(request), user.ctx)
+    if len(cards) == 1:
+        return redirect(f"/studies/{cards[0].code}")
+    return render(request, "home.html", {"cards": cards}, user=user)
+
+
+@router.get("/studies/{study}")
+def matrix_page(
+    request: Request,
+    study: str,
+    user: Annotated[User, Depends(signed_in)],
+    q: Annotated[MatrixQuery, Query()],
+) -> Response:
+    visible_sites(user.ctx.principal, Permission.READ, study)  # refuses a non-member first
+    m = status_matrix(db_of(request), user.ctx, study, today(request))
+    visit_keys = [v.key for v in m.visits]
+    statuses = [s.value for s in Status]
+    if q.site and q.site not in m.sites:
+        raise _refuse("site", q.site, m.sites)
+    if q.status and q.status not in statuses:
+        raise _refuse("status", q.status, statuses)
+    if q.state and q.state not in STATES:
+        raise _refuse("state", q.state, list(STATES))
+    if q.visit and q.visit not in visit_keys:
+        raise _refuse("visit", q.visit, visit_keys)
+    if q.sort not in SORTS:
+        raise _refuse("sort", q.sort, list(SORTS))
+    columns = [q.visit] if q.visit else visit_keys
+    rows = [
+        r
+        for r in m.rows
+        if (not q.site or r.site == q.site)
+        and (not q.status or r.status.value == q.status)
+        and (not q.state or any(k in r.cells and _matches(r.cells[k], q.state) for k in columns))
+    ]
+    if q.sort == "site":
+        rows.sort(key=lambda r: (r.site, r.participant))
+    elif q.sort == "status":
+        rows.sort(key=lambda r: (r.status.value, r.participant))
+    elif q.sort == "overdue":
+        rows.sort(
+            key=lambda r: (
+                -sum(1 for c in r.cells.values() if c.state is VisitState.OVERDUE),
+                r.participant,
+            )
+        )
+    counts = {
+        "participants": len(m.rows),
+        "overdue": sum(
+            1 for r in m.rows for c in r.cells.values() if c.state is VisitState.OVERDUE
+        ),
+        "queries": sum(c.open_queries for r in m.rows for c in r.cells.values()),
+    }
+    can_register = [s for s in m.sites if user.ctx.principal.can(Permission.ENROL, study, s)]
+    return render(
+        request,
+        "matrix.html",
+        {
+            "m": m,
+            "q": q,
+            "rows": rows,
+            "columns": columns,
+            "names": {v.key: v.name for v in m.visits},
+            "statuses": statuses,
+            "states": STATES,
+            "sorts": SORTS,
+            "counts": counts,
+            "can_register": can_register,
+            "shows_arm": any(r.arm for r in m.rows),
+        },
+        user=user,
+    )

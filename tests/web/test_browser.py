@@ -1,0 +1,136 @@
+"""The workspace in a real browser: Debian's chromium driven by Playwright, against the app
+served by uvicorn on 127.0.0.1 (one server per module, a fresh copy of the demo database)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.web.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NOW,
+    SECRET,
+    Clock,
+    LiveServer,
+    copy_demo,
+)
+
+from trialkit.web import Settings, create_app
+from trialkit.web.demo_mode import DEMO_PASSWORD
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+UCM = "psoriasis-ucmsc"
+
+
+@pytest.fixture(scope="module")
+def server(demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    db = copy_demo(demo_file, tmp_path_factory.mktemp("browser"))
+    clock = Clock(NOW)
+    settings = Settings(secret_key=SECRET, idle_minutes=3, warn_minutes=1)
+    live = LiveServer(create_app(settings, db=db, clock=clock))
+    live.clock = clock  # type: ignore[attr-defined]
+    try:
+        yield live
+    finally:
+        live.stop()
+        db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _page(browser: Any, server: LiveServer, username: str) -> tuple[Any, list[str]]:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(server.url + "/")
+    assert page.url.startswith(server.url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("form[action='/login'] button[type=submit]")
+    return page, problems
+
+
+def test_sign_in_filter_the_matrix_and_open_a_cell(browser: Any, server: LiveServer) -> None:
+    page, problems = _page(browser, server, "n.rahimi")
+    page.goto(f"{server.url}/studies/{UCM}")
+    assert page.locator("table.matrix tbody tr").count() == 3
+    page.select_option("select[name=state]", "overdue")  # htmx swaps the table in place
+    page.wait_for_url(re.compile(r".*state=overdue.*"))
+    page.wait_for_function("document.querySelectorAll('table.matrix tbody tr').length == 2")
+    assert "UCM-TEH-003" not in page.locator("#matrix").inner_text()
+    cell = page.locator("td.cell.state-overdue a").first
+    with page.expect_navigation():
+        cell.click()
+    assert re.search(r"/participants/UCM-TEH-00\d#visit-V_W\d", page.url)
+    assert page.locator("tr.state-overdue").count() >= 1
+    assert problems == []  # no CSP violation, no script error, no missing file
+
+
+def test_register_and_consent_through_the_forms(browser: Any, server: LiveServer) -> None:
+    page, problems = _page(browser, server, "dr.amini")
+    page.goto(f"{server.url}/studies/{UCM}")
+    page.click("details.register summary")
+    with page.expect_navigation():
+        page.click("details.register button[type=submit]")
+    assert re.search(r"/participants/UCM-TEH-\d+$", page.url)
+    page.fill("#consent-fv", "1.0")
+    with page.expect_navigation():
+        page.click("form[action$='/consent'] button[type=submit]")
+    assert page.locator("h1 .status").inner_text() == "Consented"
+    assert problems == []
+
+
+def test_a_persian_session_is_right_to_left(browser: Any, server: LiveServer) -> None:
+    page, problems = _page(browser, server, "stat.moradi")
+    page.goto(f"{server.url}/studies/{UCM}/participants/UCM-TEH-001")
+    with page.expect_navigation():
+        page.click("button[name=language][value=fa]")
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+    font = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert "Noto Sans Arabic" in font
+    brand = page.locator(".brand").bounding_box()
+    assert brand["x"] > 640  # the header is mirrored: the name is on the right
+    text = page.locator("main").inner_text()
+    assert "تقویم ویزیت‌ها" in text
+    assert re.search(r"[۰-۹]{4}/[۰-۹]{2}/[۰-۹]{2} \(\d{4}-\d{2}-\d{2}\)", text)
+    assert problems == []
+
+
+def test_the_idle_warning_and_staying_signed_in(browser: Any, server: LiveServer) -> None:
+    page, problems = _page(browser, server, "dm.karimi")
+    page.clock.install()  # the page's clock, moved by the test
+    page.goto(f"{server.url}/studies/{UCM}")
+    dialog = page.locator("dialog#idle-warning")
+    assert not dialog.is_visible()
+    # idle 3 min, warned 1 min before the end
+    page.clock.run_for("02:10")
+    dialog.wait_for(state="visible", timeout=5000)
+    assert "still there" in dialog.inner_text()
+    assert "Seconds left: 50" in dialog.inner_text()
+    with page.expect_response(lambda r: r.url.endswith("/session/keepalive")) as info:
+        page.click("#stay-signed-in")
+    assert info.value.status == 200
+    dialog.wait_for(state="hidden", timeout=5000)
+    page.clock.run_for("03:01")  # nothing done for the whole idle time: signed out
+    page.wait_for_url(re.compile(r".*/login\?ended=WEB\.E003"))
+    assert "timed out" in page.locator("main").inner_text()
+    assert problems == []
