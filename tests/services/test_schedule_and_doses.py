@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -15,7 +16,6 @@ from trialkit.services import (
     Context,
     Status,
     calendar,
-    consent,
     enrol,
     get_participant,
     mark_not_required,
@@ -25,68 +25,32 @@ from trialkit.services import (
     record_visit,
     register,
     save_form,
-    screen,
     unscheduled_visit,
 )
 from trialkit.store import Database
 
 UCM = "psoriasis-ucmsc"
 PAE = "psoriasis-adipose-exosomes"
-NO = [
-    "standard_treatment_failure",
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
-PAE_SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "40",
-    "sex": "male",
-    "psoriasis_type": "plaque",
-    "psoriasis_onset_date": "2019-05-01",
-    "lesion_grade": "2",
-    **dict.fromkeys(NO, "no"),
-}
-SCREEN = {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"}
+Screened = Callable[..., str]
 
 
-def _enrolled(db: Database, ctx: Context, study: str = UCM) -> str:
-    p = register(db, ctx, study, "TEH")
-    consent(db, ctx, study, p.code, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
-    if study == UCM:
-        save_form(db, ctx, study, p.code, visit="SCR", form_id="SCREEN", values=SCREEN)
-        screen(db, ctx, study, p.code, None)
-    else:
-        save_form(db, ctx, study, p.code, visit="SCR", form_id="SCREEN", values=PAE_SCREEN)
-        screen(db, ctx, study, p.code, None)
+def _enrolled(screened: Screened, db: Database, ctx: Context, study: str = UCM) -> str:
+    code = screened(study)
     enrol(
         db,
         ctx,
         study,
-        p.code,
+        code,
         arm=None if study == UCM else "G50",
         investigator_override="criteria checked by the investigator",
     )
-    return p.code
+    return code
 
 
 def test_first_dose_plans_the_calendar_and_starts_the_participant(
-    db: Database, ctx: Context
+    db: Database, ctx: Context, screened: Screened
 ) -> None:
-    code = _enrolled(db, ctx)
+    code = _enrolled(screened, db, ctx)
     first = datetime(2025, 3, 10, 9, 0)
     r = record_dose(
         db,
@@ -113,8 +77,10 @@ def test_first_dose_plans_the_calendar_and_starts_the_participant(
     assert cal.given["W0"]["deviations"] == []
 
 
-def test_the_dose_basis_is_read_from_the_forms(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx)
+def test_the_dose_basis_is_read_from_the_forms(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx)
     r = record_dose(
         db,
         ctx,
@@ -130,8 +96,10 @@ def test_the_dose_basis_is_read_from_the_forms(db: Database, ctx: Context) -> No
     assert [d.kind for d in r.deviations] == ["dose"]
 
 
-def test_dose_per_plaque_area_and_time_deviation(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx, PAE)
+def test_dose_per_plaque_area_and_time_deviation(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx, PAE)
     r = record_dose(
         db,
         ctx,
@@ -162,8 +130,10 @@ def test_dose_per_plaque_area_and_time_deviation(db: Database, ctx: Context) -> 
         )
 
 
-def test_a_late_infusion_is_a_time_deviation(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx)
+def test_a_late_infusion_is_a_time_deviation(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx)
     record_dose(
         db,
         ctx,
@@ -203,9 +173,9 @@ def test_a_late_infusion_is_a_time_deviation(db: Database, ctx: Context) -> None
 
 
 def test_moving_the_last_dose_replans_the_future_and_keeps_the_past(
-    db: Database, ctx: Context
+    db: Database, ctx: Context, screened: Screened
 ) -> None:
-    code = _enrolled(db, ctx)
+    code = _enrolled(screened, db, ctx)
     w0 = datetime(2025, 3, 10, 9)
     record_dose(
         db,
@@ -241,8 +211,10 @@ def test_moving_the_last_dose_replans_the_future_and_keeps_the_past(
     assert after["V_W0"].target == before["V_W0"].target
 
 
-def test_missed_unscheduled_not_required_and_overdue(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx)
+def test_missed_unscheduled_not_required_and_overdue(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx)
     record_dose(
         db,
         ctx,
@@ -287,7 +259,7 @@ def test_missed_unscheduled_not_required_and_overdue(db: Database, ctx: Context)
     assert overdue(db, ctx, UCM, date(2025, 4, 9)) == []  # the last day of the window
 
 
-def test_doses_need_an_enrolled_participant(db: Database, ctx: Context) -> None:
+def test_doses_need_an_enrolled_participant(db: Database, ctx: Context, screened: Screened) -> None:
     p = register(db, ctx, UCM, "TEH")
     with pytest.raises(TransitionError):
         record_dose(
@@ -301,7 +273,7 @@ def test_doses_need_an_enrolled_participant(db: Database, ctx: Context) -> None:
             given_unit="cells",
             product_lot="L",
         )
-    code = _enrolled(db, ctx, PAE)
+    code = _enrolled(screened, db, ctx, PAE)
     save_form(
         db,
         ctx,

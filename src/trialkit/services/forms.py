@@ -64,10 +64,12 @@ __all__ = [
     "CheckOutcome",
     "FormConflict",
     "FormRecord",
+    "FormRefused",
     "SaveResult",
     "mark_not_required",
     "read_form",
     "save_form",
+    "save_in",
 ]
 
 UNSCHEDULED_PREFIX = "UNS-"
@@ -95,12 +97,38 @@ class FormConflict(ConflictError):
         self.submitted = dict(submitted)
 
 
+class FormRefused(ValidationFailed):
+    """A refused save: ``errors`` maps each field path (item, group or row) to its problems,
+    the message lists them all, and ``submitted`` is what was typed; nothing was written."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        errors: dict[str, list[str]],
+        submitted: Mapping[str, Any],
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, hint=hint, errors=errors)
+        self.submitted = dict(submitted)
+
+
+def _problems(errors: Mapping[str, list[str]]) -> str:
+    """Every problem as ``path: message``, in the order found."""
+    return "; ".join(f"{path}: {m}" for path, messages in errors.items() for m in messages)
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
+    """One edit check's result: ``passed``, ``failed``, or ``not_evaluated`` when an input is
+    missing (``missing`` names them, and ``message`` says so)."""
+
     id: str
     severity: str
-    status: str  # passed | failed | unknown | not_evaluated
+    status: str  # passed | failed | not_evaluated
     message: str
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,19 +271,24 @@ class _Builder:
                 n = len(rows)
                 if group.min_repeats is not None and n < group.min_repeats:
                     self.errors.setdefault(group.id, []).append(
-                        f"{group.name}: {n} row(s) entered, at least {group.min_repeats} needed"
+                        f"{group.name}: {n} row(s) entered, at least {group.min_repeats} needed; "
+                        "add the missing row(s)"
                     )
                 if group.max_repeats is not None and n > group.max_repeats:
                     self.errors.setdefault(group.id, []).append(
-                        f"{group.name}: {n} row(s) entered, at most {group.max_repeats} allowed"
+                        f"{group.name}: {n} row(s) entered, at most {group.max_repeats} allowed; "
+                        "remove the extra row(s)"
                     )
                 olds = old if isinstance(old, list) else []
-                data[group.id] = [
+                built = [
                     self.group_row(
                         group, r, f"{group.id}[{i + 1}]", olds[i] if i < len(olds) else {}
                     )
                     for i, r in enumerate(rows)
                 ]
+                for problem in _row_rules(group, built):
+                    self.errors.setdefault(group.id, []).append(problem)
+                data[group.id] = built
             else:
                 data[group.id] = self.group_row(
                     group, values, group.id, old if isinstance(old, dict) else {}
@@ -265,6 +298,83 @@ class _Builder:
                 f"{name}: form {form.id} has no such item or group"
             )
         return data
+
+
+def _shown(entry: Any) -> str | None:
+    """An entered value as the protocol writes it (codes as codes, yes/no for booleans)."""
+    if not isinstance(entry, dict) or entry.get("value") is None:
+        return None
+    value = entry["value"]
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _rows_named(numbers: Sequence[int]) -> str:
+    listed = [str(n) for n in numbers]
+    return (
+        "row " + listed[0]
+        if len(listed) == 1
+        else "rows " + ", ".join(listed[:-1]) + (f" and {listed[-1]}")
+    )
+
+
+def _row_rules(group: ItemGroup, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What breaks the group's ``exactly_once`` and ``unique`` rules, each with its fix."""
+    problems: list[str] = []
+    for rule in group.exactly_once:
+        having = [
+            n for n, row in enumerate(rows, start=1) if _shown(row.get(rule.item)) == rule.value
+        ]
+        if not having:
+            problems.append(
+                f"{group.name}: exactly one row must have {rule.item} {rule.value}, none has; "
+                f"add that row, or set {rule.item} to {rule.value} on the row it belongs to"
+            )
+        elif len(having) > 1:
+            problems.append(
+                f"{group.name}: exactly one row may have {rule.item} {rule.value}, but "
+                f"{_rows_named(having)} have it; correct {rule.item} on all but one of them"
+            )
+    if group.unique:
+        by_key: dict[tuple[str | None, ...], list[int]] = {}
+        for n, row in enumerate(rows, start=1):
+            key = tuple(_shown(row.get(name)) for name in group.unique)
+            if any(k is not None for k in key):
+                by_key.setdefault(key, []).append(n)
+        for key, numbers in by_key.items():
+            if len(numbers) > 1:
+                shared = ", ".join(
+                    f"{name} {value if value is not None else '(empty)'}"
+                    for name, value in zip(group.unique, key, strict=True)
+                )
+                problems.append(
+                    f"{group.name}: {_rows_named(numbers)} share {shared}; each row needs its own "
+                    f"{' and '.join(group.unique)}: correct one of them or remove the duplicate"
+                )
+    return problems
+
+
+def _keep_consent_items(
+    form: Form, old: Mapping[str, Any], new: dict[str, Any], errors: dict[str, list[str]]
+) -> None:
+    """Refuse a hand entry of the consent items (date, version, by whom): recording the consent
+    fills them once; a save that repeats the stored values unchanged is fine."""
+    assert form.consent is not None
+    names = set(form.consent.names())
+    for group in form.groups:
+        if group.repeating:
+            continue
+        before, after = old.get(group.id) or {}, new.get(group.id) or {}
+        for name in sorted(names & {i.name for i in group.items}):
+            was, now = before.get(name), after.get(name)
+            if now is not None and (was is None or was.get("raw") != now.get("raw")):
+                errors.setdefault(f"{group.id}/{name}", []).append(
+                    f"{name} is filled when the consent is recorded, not entered on form "
+                    f"{form.id}; record the consent (date, version, by whom) instead"
+                )
+            elif now is None and was is not None:
+                new[group.id][name] = was  # left out: the recorded value stays
 
 
 def _flatten(data: dict[str, Any]) -> dict[str, Any]:
@@ -280,24 +390,13 @@ def _flatten(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _derive(
-    form: Form, values: dict[str, Any], scorer: Scorer | None
-) -> tuple[dict[str, Any], list[str]]:
+def _derive(form: Form, values: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     derived: dict[str, Any] = {}
-    notes: list[str] = []
     cache: dict[str, Any] = {}
     for item in form.items():
         if not item.derived:
             continue
         instrument, _, part = item.derived.partition(":")
-        if scorer is None:
-            derived[item.name] = {
-                "value": None,
-                "instrument": instrument,
-                "version": None,
-                "reason": "no scorer configured",
-            }
-            continue
         if instrument not in cache:
             cache[instrument] = scorer.score(instrument, values)
         result = cache[instrument]
@@ -311,20 +410,28 @@ def _derive(
             "version": result.version,
             "reason": reason,
         }
-    if scorer is None and derived:
-        notes.append("derived items left empty: no scorer configured")
-    return derived, notes
+    return derived
 
 
-def _checks(form: Form, values: dict[str, Any], rules: RuleEvaluator | None) -> list[CheckOutcome]:
+def _checks(form: Form, values: dict[str, Any], rules: RuleEvaluator) -> list[CheckOutcome]:
     out: list[CheckOutcome] = []
     for check in form.checks:
-        if rules is None:
-            status = "not_evaluated"
+        verdict = rules.evaluate(check.expression, values)
+        if verdict.holds is None:
+            missing = verdict.missing
+            named = ", ".join(missing) if missing else "an input"
+            out.append(
+                CheckOutcome(
+                    check.id,
+                    check.severity,
+                    "not_evaluated",
+                    f"not evaluated: {named} missing ({check.message})",
+                    missing,
+                )
+            )
         else:
-            verdict = rules.evaluate(check.expression, values)
-            status = "unknown" if verdict is None else "passed" if verdict else "failed"
-        out.append(CheckOutcome(check.id, check.severity, status, check.message))
+            status = "passed" if verdict.holds else "failed"
+            out.append(CheckOutcome(check.id, check.severity, status, check.message))
     return out
 
 
@@ -516,183 +623,217 @@ def save_form(
     expected_version: int | None = None,
     instance_no: int = 1,
     reason: str | None = None,
-    rules: RuleEvaluator | None = None,
-    scorer: Scorer | None = None,
 ) -> SaveResult:
-    """Validate and save one form instance (new: ``expected_version`` None)."""
+    """Validate, score, check and save one form instance (new: ``expected_version`` None).
+
+    The protocol version's edit checks and scores always run, through the ports it is served
+    with (``ProtocolRef.ports``); no caller can leave them out.
+    """
     with db.write() as conn:
-        participant_id, ref, row, flags = _lookup(
-            conn, ctx, study_code, participant_code, visit, form_id, instance_no
+        return save_in(
+            conn,
+            ctx,
+            study_code,
+            participant_code,
+            visit=visit,
+            form_id=form_id,
+            values=values,
+            expected_version=expected_version,
+            instance_no=instance_no,
+            reason=reason,
         )
-        form = _form_for_visit(ref.study, visit, form_id)
-        if visit.startswith(UNSCHEDULED_PREFIX):
-            _need_visit_record(conn, participant_id, visit)
-        if instance_no != 1 and not form.repeating:
-            raise ValidationFailed(
-                f"form {form_id} is entered once per visit; instance {instance_no} is not allowed",
-                code="FORM.E006",
+
+
+def save_in(
+    conn: sa.Connection,
+    ctx: Context,
+    study_code: str,
+    participant_code: str,
+    *,
+    visit: str,
+    form_id: str,
+    values: Mapping[str, Any],
+    expected_version: int | None = None,
+    instance_no: int = 1,
+    reason: str | None = None,
+    consent: bool = False,
+) -> SaveResult:
+    """:func:`save_form` inside the caller's write transaction (the one write path for a use
+    case that fills a form as part of its own step). ``consent`` is set only by recording the
+    consent, which alone fills the consent form's consent items."""
+    participant_id, ref, row, flags = _lookup(
+        conn, ctx, study_code, participant_code, visit, form_id, instance_no
+    )
+    form = _form_for_visit(ref.study, visit, form_id)
+    if visit.startswith(UNSCHEDULED_PREFIX):
+        _need_visit_record(conn, participant_id, visit)
+    if instance_no != 1 and not form.repeating:
+        raise ValidationFailed(
+            f"form {form_id} is entered once per visit; instance {instance_no} is not allowed",
+            code="FORM.E006",
+        )
+    if row is not None and expected_version != row.version:
+        raise FormConflict(
+            f"form {form_id} at visit {visit} was saved by someone else (version "
+            f"{row.version}; you started from "
+            f"{'a new form' if expected_version is None else expected_version})",
+            current=_current(row),
+            current_version=row.version,
+            submitted=values,
+        )
+    if row is None and expected_version is not None:
+        raise NotFound(
+            f"form {form_id} at visit {visit} does not exist yet (no version {expected_version})",
+            code="FORM.E007",
+            hint="save it as a new form (no expected version)",
+        )
+    old_data = canonical.loads(row.data) if row is not None else {}
+    builder = _Builder(ref.study, form, ref.version, old_data)
+    data = builder.build(values)
+    if form.consent is not None and not consent:
+        _keep_consent_items(form, old_data, data, builder.errors)
+    if builder.errors:
+        count = sum(len(v) for v in builder.errors.values())
+        raise FormRefused(
+            f"form {form_id}: nothing was saved, {count} problem(s): " + _problems(builder.errors),
+            code="FORM.E010",
+            errors=builder.errors,
+            submitted=values,
+            hint="correct each item named and save again; what you typed is kept",
+        )
+    ports = ref.ports
+    typed_values = typed_form(data)
+    derived = _derive(form, typed_values, ports.scorer)
+    notes: list[str] = []
+    for name, d in derived.items():
+        typed_values[name] = None if d["value"] is None else Decimal(d["value"])
+    checks = _checks(form, typed_values, ports.rules)
+    hard = {c.id: [c.message] for c in checks if c.status == "failed" and c.severity == "hard"}
+    if hard:
+        raise FormRefused(
+            f"form {form_id}: nothing was saved, edit check(s) failed: " + _problems(hard),
+            code="FORM.E011",
+            errors=hard,
+            submitted=values,
+            hint="check the values the edit check names and save again",
+        )
+    old_flat = _flatten(old_data)
+    new_flat = _flatten(data)
+    old_derived = canonical.loads(row.derived) if row is not None else {}
+    changes = [
+        FieldChange(path, old_flat.get(path), new_flat.get(path))
+        for path in sorted(old_flat.keys() | new_flat.keys())
+        if old_flat.get(path) != new_flat.get(path)
+    ] + [
+        FieldChange(f"derived/{name}", old_derived.get(name), derived.get(name))
+        for name in sorted(old_derived.keys() | derived.keys())
+        if old_derived.get(name) != derived.get(name)
+    ]
+    if row is not None and changes and not (reason and reason.strip()):
+        raise ValidationFailed(
+            f"form {form_id}: changing entered data needs a reason for the change",
+            code="FORM.E008",
+            errors={"reason": ["give the reason for the change"]},
+        )
+    record = {
+        "protocol_version_id": ref.id,
+        "status": "entered",
+        "data": canonical.dumps(data),
+        "derived": canonical.dumps(derived),
+        "updated_at": ctx.as_of,
+    }
+    if row is None:
+        instance_id = write(
+            conn,
+            ctx,
+            table=form_instance,
+            action="enter",
+            values={
+                **record,
+                "participant_id": participant_id,
+                "visit_key": visit,
+                "form_id": form_id,
+                "instance_no": instance_no,
+                "version": 1,
+                "created_at": ctx.as_of,
+            },
+            changes=changes,
+            reason=reason,
+            protocol_version=ref.version,
+        )
+        version = 1
+    else:
+        assert expected_version is not None
+        if not changes:
+            return SaveResult(
+                row.id, row.version, ref.version, [], derived, checks, [], notes + builder.notes
             )
-        if row is not None and expected_version != row.version:
-            raise FormConflict(
-                f"form {form_id} at visit {visit} was saved by someone else (version "
-                f"{row.version}; you started from "
-                f"{'a new form' if expected_version is None else expected_version})",
-                current=_current(row),
-                current_version=row.version,
-                submitted=values,
-            )
-        if row is None and expected_version is not None:
-            raise NotFound(
-                f"form {form_id} at visit {visit} does not exist yet (no version "
-                f"{expected_version})",
-                code="FORM.E007",
-                hint="save it as a new form (no expected version)",
-            )
-        old_data = canonical.loads(row.data) if row is not None else {}
-        builder = _Builder(ref.study, form, ref.version, old_data)
-        data = builder.build(values)
-        if builder.errors:
-            raise ValidationFailed(
-                f"form {form_id}: {sum(len(v) for v in builder.errors.values())} problem(s); "
-                "nothing was saved",
-                code="FORM.E010",
-                errors=builder.errors,
-            )
-        typed_values = typed_form(data)
-        derived, notes = _derive(form, typed_values, scorer)
-        for name, d in derived.items():
-            typed_values[name] = None if d["value"] is None else Decimal(d["value"])
-        checks = _checks(form, typed_values, rules)
-        hard = {c.id: [c.message] for c in checks if c.status == "failed" and c.severity == "hard"}
-        if hard:
-            raise ValidationFailed(
-                f"form {form_id}: edit check(s) {', '.join(hard)} failed; nothing was saved",
-                code="FORM.E011",
-                errors=hard,
-            )
-        old_flat = _flatten(old_data)
-        new_flat = _flatten(data)
-        old_derived = canonical.loads(row.derived) if row is not None else {}
-        changes = [
-            FieldChange(path, old_flat.get(path), new_flat.get(path))
-            for path in sorted(old_flat.keys() | new_flat.keys())
-            if old_flat.get(path) != new_flat.get(path)
-        ] + [
-            FieldChange(f"derived/{name}", old_derived.get(name), derived.get(name))
-            for name in sorted(old_derived.keys() | derived.keys())
-            if old_derived.get(name) != derived.get(name)
-        ]
-        if row is not None and changes and not (reason and reason.strip()):
-            raise ValidationFailed(
-                f"form {form_id}: changing entered data needs a reason for the change",
-                code="FORM.E008",
-                errors={"reason": ["give the reason for the change"]},
-            )
-        record = {
-            "protocol_version_id": ref.id,
-            "status": "entered",
-            "data": canonical.dumps(data),
-            "derived": canonical.dumps(derived),
-            "updated_at": ctx.as_of,
-        }
-        if row is None:
+        try:
             instance_id = write(
                 conn,
                 ctx,
                 table=form_instance,
-                action="enter",
-                values={
-                    **record,
-                    "participant_id": participant_id,
-                    "visit_key": visit,
-                    "form_id": form_id,
-                    "instance_no": instance_no,
-                    "version": 1,
-                    "created_at": ctx.as_of,
-                },
+                row_id=row.id,
+                action="change",
+                values=_update_columns(record, row),
                 changes=changes,
                 reason=reason,
                 protocol_version=ref.version,
+                expected_version=expected_version,
             )
-            version = 1
-        else:
-            assert expected_version is not None
-            if not changes:
-                return SaveResult(
-                    row.id, row.version, ref.version, [], derived, checks, [], notes + builder.notes
-                )
-            try:
-                instance_id = write(
-                    conn,
-                    ctx,
-                    table=form_instance,
-                    row_id=row.id,
-                    action="change",
-                    values=_update_columns(record, row),
-                    changes=changes,
-                    reason=reason,
-                    protocol_version=ref.version,
-                    expected_version=expected_version,
-                )
-            except StaleVersion:  # pragma: no cover - the write lock makes this unreachable
-                fresh = conn.execute(
-                    sa.select(form_instance).where(form_instance.c.id == row.id)
-                ).one()
-                raise FormConflict(
-                    f"form {form_id} at visit {visit} was saved by someone else",
-                    current=_current(fresh),
-                    current_version=fresh.version,
-                    submitted=values,
-                ) from None
-            version = expected_version + 1
-        notes = notes + builder.notes
-        paths = [c.path for c in changes]
-        if flags.verified and changes:
-            items = [p for p in paths if not p.startswith("derived/")] or paths
-            cleared = clear_changed(conn, ctx, instance_id, items, version, ref.version)
-            if cleared:
-                named = ("the whole form" if i == WHOLE_FORM else i for i in cleared)
-                notes.append("source data verification cleared: " + ", ".join(named))
-        if flags.signed and changes:
-            verb = "entered" if row is None else "changed"
-            voided = void_covering(
-                conn,
-                ctx,
-                participant_id,
-                visit,
-                None if row is None else instance_id,
-                f"form {form_id} at {visit} {verb} by {ctx.actor} (version {version})",
-                ref.version,
-            )
-            if voided:
-                notes.append(
-                    "signature(s) " + ", ".join(map(str, voided)) + " voided by the change"
-                )
-        outstanding = outstanding_check_queries(conn, instance_id) if flags.check_queries else []
-        pending = {check for _, check, _, _ in outstanding}
-        passed = {c.id for c in checks if c.status == "passed"}
-        for query_id, check, status, query_version in outstanding:
-            if check in passed:
-                close_check_query(conn, ctx, query_id, check, status, query_version)
-                notes.append(f"query {query_id} closed: edit check {check} passes")
-        opened: list[int] = []
-        for c in checks:
-            if c.status == "failed" and c.severity == "soft" and c.id not in pending:
-                opened.append(
-                    open_check_query(conn, ctx, instance_id, c.id, c.message, ref.version)
-                )
-        if form.id in safety.ae_form_ids(ref.study):
-            safety.after_change(conn, ctx, ref.study_id)
-        return SaveResult(
-            instance_id,
-            version,
+        except StaleVersion:  # pragma: no cover - the write lock makes this unreachable
+            fresh = conn.execute(sa.select(form_instance).where(form_instance.c.id == row.id)).one()
+            raise FormConflict(
+                f"form {form_id} at visit {visit} was saved by someone else",
+                current=_current(fresh),
+                current_version=fresh.version,
+                submitted=values,
+            ) from None
+        version = expected_version + 1
+    notes = notes + builder.notes
+    paths = [c.path for c in changes]
+    if flags.verified and changes:
+        items = [p for p in paths if not p.startswith("derived/")] or paths
+        cleared = clear_changed(conn, ctx, instance_id, items, version, ref.version)
+        if cleared:
+            named = ("the whole form" if i == WHOLE_FORM else i for i in cleared)
+            notes.append("source data verification cleared: " + ", ".join(named))
+    if flags.signed and changes:
+        verb = "entered" if row is None else "changed"
+        voided = void_covering(
+            conn,
+            ctx,
+            participant_id,
+            visit,
+            None if row is None else instance_id,
+            f"form {form_id} at {visit} {verb} by {ctx.actor} (version {version})",
             ref.version,
-            [c.path for c in changes],
-            derived,
-            checks,
-            opened,
-            notes,
         )
+        if voided:
+            notes.append("signature(s) " + ", ".join(map(str, voided)) + " voided by the change")
+    outstanding = outstanding_check_queries(conn, instance_id) if flags.check_queries else []
+    pending = {check for _, check, _, _ in outstanding}
+    passed = {c.id for c in checks if c.status == "passed"}
+    for query_id, check, status, query_version in outstanding:
+        if check in passed:
+            close_check_query(conn, ctx, query_id, check, status, query_version)
+            notes.append(f"query {query_id} closed: edit check {check} passes")
+    opened: list[int] = []
+    for c in checks:
+        if c.status == "failed" and c.severity == "soft" and c.id not in pending:
+            opened.append(open_check_query(conn, ctx, instance_id, c.id, c.message, ref.version))
+    if form.id in safety.ae_form_ids(ref.study):
+        safety.after_change(conn, ctx, ref.study_id)
+    return SaveResult(
+        instance_id,
+        version,
+        ref.version,
+        [c.path for c in changes],
+        derived,
+        checks,
+        opened,
+        notes,
+    )
 
 
 def _need_visit_record(conn: sa.Connection, participant_id: int, visit_key: str) -> None:
