@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, NotFound, ValidationFailed
 from trialkit.protocol import Form, ItemGroup, Study
-from trialkit.services import participants, safety, studies
+from trialkit.services import lookups, safety, studies
 from trialkit.services.access import Permission, require
 from trialkit.services.context import Context
 from trialkit.services.locks import ensure_unlocked
@@ -574,7 +574,7 @@ def _lookup(
         },
     ).first()
     if found is None:
-        participants.load(conn, study_code, participant_code)  # raises the usual NotFound
+        lookups.load(conn, study_code, participant_code)  # raises the usual NotFound
         raise NotFound(  # pragma: no cover - load raised
             f"study {study_code}: no participant {participant_code!r}", code="PART.E003"
         )
@@ -876,7 +876,7 @@ def read_form(
 ) -> FormRecord:
     """A stored form instance, readable whatever protocol version it was captured under."""
     with db.read() as conn:
-        p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
+        p = lookups.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
         row = conn.execute(
             sa.select(form_instance).where(
                 form_instance.c.participant_id == p.id,
@@ -907,7 +907,7 @@ def mark_not_required(
     if not reason.strip():
         raise ValidationFailed("marking a form not required needs a reason", code="FORM.E013")
     with db.write() as conn:
-        p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.WRITE)
+        p = lookups.load_checked(conn, ctx, study_code, participant_code, Permission.WRITE)
         ensure_unlocked(conn, None, p.id)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         _form_for_visit(ref.study, visit, form_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -16,11 +15,12 @@ import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, DefinitionError, NotFound, TransitionError
 from trialkit.protocol import Study
-from trialkit.services import allocation, locks, safety, studies
-from trialkit.services.access import Permission, require, sees_allocation
+from trialkit.services import allocation, forms, locks, safety, studies
+from trialkit.services.access import Permission, require
 from trialkit.services.anchors import anchors_set_by, set_anchor
 from trialkit.services.context import Context
 from trialkit.services.lifecycle import Status, Step, next_status
+from trialkit.services.lookups import Participant, load, load_checked, masked, shown
 from trialkit.services.records import FieldChange, StaleVersion, write
 from trialkit.services.values import screening_values
 from trialkit.store import Database, canonical
@@ -28,9 +28,7 @@ from trialkit.store.tables import (
     form_instance,
     participant,
     participant_event,
-    protocol_version,
     site,
-    study,
 )
 
 __all__ = [
@@ -53,20 +51,6 @@ __all__ = [
     "start",
     "withdraw",
 ]
-
-
-@dataclass(frozen=True)
-class Participant:
-    id: int
-    code: str
-    study: str
-    site: str
-    status: Status
-    arm: str | None
-    protocol_version: str
-    protocol_version_id: int
-    eligibility: Any
-    version: int
 
 
 def format_participant_id(pattern: str, site_code: str, seq: int) -> str:
@@ -92,70 +76,6 @@ def format_participant_id(pattern: str, site_code: str, seq: int) -> str:
             code="PART.E002",
         )
     return code
-
-
-_SELECT = (
-    sa.select(
-        participant,
-        study.c.code.label("study_code"),
-        site.c.code.label("site_code"),
-        protocol_version.c.version.label("pv"),
-    )
-    .join(study, study.c.id == participant.c.study_id)
-    .join(site, site.c.id == participant.c.site_id)
-    .join(protocol_version, protocol_version.c.id == participant.c.protocol_version_id)
-)
-
-
-def _from_row(row: Any) -> Participant:
-    return Participant(
-        row.id,
-        row.code,
-        row.study_code,
-        row.site_code,
-        Status(row.status),
-        row.arm,
-        row.pv,
-        row.protocol_version_id,
-        canonical.loads(row.eligibility),
-        row.version,
-    )
-
-
-def load(conn: sa.Connection, study_code: str, code: str) -> Participant:
-    row = conn.execute(
-        _SELECT.where(study.c.code == study_code, participant.c.code == code)
-    ).first()
-    if row is None:
-        raise NotFound(
-            f"study {study_code}: no participant {code!r}",
-            code="PART.E003",
-            hint="check the participant id (letters, digits and the site code)",
-        )
-    return _from_row(row)
-
-
-def load_checked(
-    conn: sa.Connection, ctx: Context, study_code: str, code: str, permission: Permission
-) -> Participant:
-    """The participant, once ``ctx`` is allowed ``permission`` at the participant's site."""
-    p = load(conn, study_code, code)
-    require(ctx.principal, permission, p.study, p.site)
-    return p
-
-
-def masked(conn: sa.Connection, protocol_version_id: int) -> bool:
-    """Whether the participant's protocol version masks the allocation."""
-    return studies.protocol_by_id(conn, protocol_version_id).study.design.masking.level != "none"
-
-
-def shown(conn: sa.Connection, ctx: Context, p: Participant) -> Participant:
-    """``p`` as ``ctx`` may see it: the arm hidden (None) from blinded roles of a masked study."""
-    if p.arm is None or sees_allocation(
-        ctx.principal, p.study, masked(conn, p.protocol_version_id), p.site
-    ):
-        return p
-    return replace(p, arm=None)
 
 
 def get(db: Database, ctx: Context, study_code: str, code: str) -> Participant:
@@ -320,8 +240,6 @@ def _fill_consent_form(
     obtained_by: str,
 ) -> None:
     """The consent form (the form stating ``consent:``) filled at the first visit listing it."""
-    from trialkit.services import forms  # the form write path (it reads participants)
-
     form = next((f for f in study_def.forms if f.consent is not None), None)
     if form is None or form.consent is None:
         return
