@@ -41,13 +41,12 @@ UCM = "psoriasis-ucmsc"
 PASSWORD = "correct horse battery staple"
 People = Callable[..., Context]
 Screened = Callable[..., str]
-SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "44",
-    "sex": "female",
-    "weight": "70",
-    "bsa_percent": "12",
-}
+
+
+@pytest.fixture
+def screen_values(eligible_values: dict[str, dict[str, dict[str, str]]]) -> dict[str, str]:
+    """The UC-MSC study's eligible screening form (the shared values of conftest)."""
+    return eligible_values[UCM]["SCREEN"]
 
 
 @pytest.fixture
@@ -58,19 +57,23 @@ def two_sites(db: Database, ctx: Context) -> tuple[str, str]:
 
 
 def test_a_coordinator_cannot_read_or_change_another_sites_participants(
-    db: Database, ctx: Context, person: People, two_sites: tuple[str, str]
+    db: Database,
+    ctx: Context,
+    person: People,
+    two_sites: tuple[str, str],
+    screen_values: dict[str, str],
 ) -> None:
     teh, isf = two_sites
     nurse = person("nurse.teh", UCM, Role.COORDINATOR, site="TEH")
     assert get_participant(db, nurse, UCM, teh).code == teh
-    save_form(db, nurse, UCM, teh, visit="SCR", form_id="SCREEN", values=SCREEN)
+    save_form(db, nurse, UCM, teh, visit="SCR", form_id="SCREEN", values=screen_values)
     with pytest.raises(AccessDenied) as denied:
         get_participant(db, nurse, UCM, isf)
     assert denied.value.code == "AUTH.E010"
     assert "coordinator at site TEH" in str(denied.value)
     assert "at site ISF" in str(denied.value)
     with pytest.raises(AccessDenied):
-        save_form(db, nurse, UCM, isf, visit="SCR", form_id="SCREEN", values=SCREEN)
+        save_form(db, nurse, UCM, isf, visit="SCR", form_id="SCREEN", values=screen_values)
     with pytest.raises(AccessDenied):
         calendar(db, nurse, UCM, isf, date(2025, 3, 3))
     with pytest.raises(AccessDenied):
@@ -95,7 +98,11 @@ def test_a_study_wide_membership_reaches_every_site(
 
 
 def test_reading_roles_cannot_enter_data(
-    db: Database, ctx: Context, person: People, two_sites: tuple[str, str]
+    db: Database,
+    ctx: Context,
+    person: People,
+    two_sites: tuple[str, str],
+    screen_values: dict[str, str],
 ) -> None:
     teh, _ = two_sites
     for name, role in (
@@ -109,7 +116,7 @@ def test_reading_roles_cannot_enter_data(
         who = person(name, UCM, role)
         assert get_participant(db, who, UCM, teh).code == teh
         with pytest.raises(AccessDenied):
-            save_form(db, who, UCM, teh, visit="SCR", form_id="SCREEN", values=SCREEN)
+            save_form(db, who, UCM, teh, visit="SCR", form_id="SCREEN", values=screen_values)
         with pytest.raises(AccessDenied):
             register(db, who, UCM, "TEH")
 
@@ -287,10 +294,14 @@ def test_an_open_label_study_hides_nothing(
 
 
 def test_the_audit_trail_names_the_user_who_acted(
-    db: Database, ctx: Context, person: People, two_sites: tuple[str, str]
+    db: Database,
+    ctx: Context,
+    person: People,
+    two_sites: tuple[str, str],
+    screen_values: dict[str, str],
 ) -> None:
     nurse = person("nurse.teh", UCM, Role.COORDINATOR, site="TEH")
-    save_form(db, nurse, UCM, two_sites[0], visit="SCR", form_id="SCREEN", values=SCREEN)
+    save_form(db, nurse, UCM, two_sites[0], visit="SCR", form_id="SCREEN", values=screen_values)
     with db.read() as conn:
         actors = set(
             conn.execute(
