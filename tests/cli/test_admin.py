@@ -67,14 +67,24 @@ def test_a_study_team_is_set_up_from_the_command_line(database_url: str) -> None
         consent(db, nurse, UCM, participant, on=date(2025, 3, 3), form_version="2", obtained_by="x")
         values = {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"}
         save_form(db, nurse, UCM, participant, visit="SCR", form_id="SCREEN", values=values)
-        screen(db, nurse, UCM, participant, None)
+        screen(db, nurse, UCM, participant)  # neither PASI nor BSA entered: undecided
         as_nurse = ("--user", "s.karimi")
         code, _, err = cli("allocate", UCM, participant, *as_nurse, *url)
-        assert (code, err) == (1, "STATE.E003")  # no verdict evaluated, no confirmation
-        code, out, _ = cli(
-            "allocate", UCM, participant, "--investigator-confirmation", "checked by the PI",
-            *as_nurse, *url,
-        )  # fmt: skip
+        assert (code, err) == (1, "STATE.E003")
+        with_bsa = {**values, "bsa_percent": "12"}
+        save_form(
+            db,
+            nurse,
+            UCM,
+            participant,
+            visit="SCR",
+            form_id="SCREEN",
+            values=with_bsa,
+            expected_version=1,
+            reason="BSA measured",
+        )
+        screen(db, nurse, UCM, participant)  # BSA 12 % above 10 %: eligible
+        code, out, _ = cli("allocate", UCM, participant, *as_nurse, *url)
         assert code == 0
         assert f"{participant}: enrolled, arm UCMSC" in out
         assert get_participant(db, nurse, UCM, participant).arm == "UCMSC"

@@ -197,7 +197,7 @@ STAT_ENV = {"TRIALKIT_PASSWORD": STAT_PASSWORD, "TRIALKIT_TOKEN": None}
 def _filled(url: str) -> None:
     """One G50 participant: PASI 3.0 at D1 ((2+2+1) x 2 x 0.3), 0.6 at M3 ((1+1+0) x 1 x 0.3),
     and one related grade 1 adverse event on day 2."""
-    from trialkit.protocol import resolve_study, shipped_studies
+    from trialkit.protocol import shipped_studies
     from trialkit.services import (
         Context,
         Role,
@@ -213,7 +213,6 @@ def _filled(url: str) -> None:
         save_form,
         screen,
     )
-    from trialkit.services.standard import standard_ports
     from trialkit.store import Database, upgrade
 
     db = Database.from_url(url)
@@ -223,12 +222,15 @@ def _filled(url: str) -> None:
         text = dict(shipped_studies())[f"{PAE}.yaml"]
         load_study(db, ctx, text, source=PAE)
         add_site(db, ctx, PAE, "TEH", "Tehran")
-        scorer = standard_ports(resolve_study(PAE)).scorer
         code = register(db, ctx, PAE, "TEH").code
         consent(db, ctx, PAE, code, on=date(2025, 3, 3), form_version="1.0", obtained_by="dr")
         save_form(db, ctx, PAE, code, visit="SCR", form_id="SCREEN", values=_PAE_SCREEN)
-        screen(db, ctx, PAE, code, None)
-        enrol(db, ctx, PAE, code, arm="G50", investigator_override="eligible on review")
+        # PASI 3.0 at screening (inside 3 to 12) and normal laboratory values: eligible.
+        save_form(db, ctx, PAE, code, visit="SCR", form_id="PASI", values=_pasi((2, 2, 1, 12)))
+        labs = {"alt": "32", "ast": "28", "creatinine": "0.9"}
+        save_form(db, ctx, PAE, code, visit="SCR", form_id="LABS", values=labs)
+        assert screen(db, ctx, PAE, code).eligibility["eligible"] is True
+        enrol(db, ctx, PAE, code, arm="G50")
         inj = datetime(2025, 3, 11, 10, 30)
         d1_lesions = [
             {
@@ -272,7 +274,6 @@ def _filled(url: str) -> None:
                 visit=visit,
                 form_id="PASI",
                 values=_pasi(trunk),
-                scorer=scorer,
             )
             rows = [
                 {

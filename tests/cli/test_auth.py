@@ -71,7 +71,7 @@ def team(database_url: str) -> tuple[Database, dict[str, str]]:
         p = register(db, ops, study, "TEH").code
         consent(db, ops, study, p, on=date(2025, 3, 3), form_version="2", obtained_by="x")
         save_form(db, ops, study, p, visit="SCR", form_id="SCREEN", values=VALUES)
-        screen(db, ops, study, p, None)
+        screen(db, ops, study, p)
         participants[study] = p
     create_user(db, ops, "s.karimi", PASSWORD, display_name="S. Karimi")
     add_membership(db, ops, "s.karimi", UCM, Role.COORDINATOR, site_code="TEH")

@@ -71,7 +71,7 @@ def _serious_event(url: str) -> str:
         code = register(db, ctx, PAE, "TEH").code
         consent(db, ctx, PAE, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr")
         save_form(db, ctx, PAE, code, visit="SCR", form_id="SCREEN", values=SCREEN)
-        screen(db, ctx, PAE, code, None)
+        screen(db, ctx, PAE, code)
         enrol(db, ctx, PAE, code, arm="G50", investigator_override="checked")
         row = {
             "ae_term": "Cellulitis",

@@ -32,6 +32,16 @@ def _screen_items(data: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
+def _group(data: dict[str, Any], form_id: str, group_id: str) -> dict[str, Any]:
+    form = next(f for f in data["forms"] if f["id"] == form_id)
+    group: dict[str, Any] = next(g for g in form["groups"] if g["id"] == group_id)
+    return group
+
+
+def _lesions(data: dict[str, Any]) -> dict[str, Any]:
+    return _group(data, "LESION", "LESIONS")
+
+
 def _rename_anchor(data: dict[str, Any], old: str, new: str) -> None:
     """Rename an anchor everywhere but in the endpoints that count from it."""
     timeline = data["timeline"]
@@ -101,6 +111,18 @@ CASES: dict[str, Mutation] = {
     "FORM.E007": lambda d: _screen_items(d).append(
         {"name": "x_unit", "label": "x", "data_type": "decimal", "unit": "furlongs"}
     ),
+    "GROUP.E001": lambda d: _group(d, "VITALS", "VS").update(min_repeats=1),
+    "GROUP.E002": lambda d: _lesions(d).update(min_repeats=3),
+    "GROUP.E003": lambda d: _lesions(d).update(unique=["lesion_side"]),
+    "GROUP.E004": lambda d: _lesions(d)["exactly_once"].append(
+        {"item": "lesion_role", "value": "untreated"}
+    ),
+    "GROUP.E005": lambda d: _lesions(d).update(max_repeats=1, min_repeats=1),
+    "CONSENT.E001": lambda d: d["forms"][1].update(consent=d["forms"][0]["consent"]),
+    "CONSENT.E002": lambda d: d["forms"][0]["consent"].update(date="consent_form_version"),
+    "CONSENT.E003": lambda d: [
+        v["forms"].remove("CONSENT") for v in d["timeline"]["visits"] if "CONSENT" in v["forms"]
+    ],
     "DOSE.E001": lambda d: d["arms"][0]["interventions"][0]["dose"].update(unit="spoonfuls"),
     "DOSE.E002": lambda d: d["arms"][0]["interventions"][0]["dose"].update(per="acre"),
     "DOSE.E003": lambda d: d["arms"][0]["interventions"][0]["dose"].update(
@@ -194,6 +216,26 @@ def test_extra_checkers_are_run() -> None:
 
     found = check_study(Study.model_validate(_data()), extra=[extra])
     assert found[0].code == "EXTRA.E001"
+
+
+def test_the_shipped_group_rules_are_clean_and_each_mistake_names_the_fix() -> None:
+    for name, _ in shipped_studies():
+        found = check_study(Study.model_validate(_data(name)))
+        assert not [d for d in found if d.code in {f"GROUP.E00{n}" for n in range(1, 6)}], name
+    data = _data()
+    _lesions(data)["exactly_once"].append({"item": "lesion_role", "value": "treated"})
+    found = [d for d in check_study(Study.model_validate(data)) if d.code == "GROUP.E005"]
+    assert [(d.path, d.message) for d in found] == [
+        (
+            "forms.LESION.groups.LESIONS.exactly_once",
+            "item group LESIONS: lesion_role = treated is listed twice",
+        )
+    ]
+    data = _data()
+    _lesions(data)["exactly_once"][1]["value"] = "untreated"
+    (diag,) = [d for d in check_study(Study.model_validate(data)) if d.code == "GROUP.E004"]
+    assert diag.message == "item group LESIONS: lesion_role has no code 'untreated'"
+    assert diag.hint == "use one of: control, treated"
 
 
 def test_every_code_is_documented() -> None:

@@ -34,20 +34,19 @@ from trialkit.services import (
     screen,
     tidy_tables,
 )
-from trialkit.services.standard import CriteriaEligibility
 from trialkit.store import Database
 from trialkit.store.tables import audit_log
 
 UCM = "psoriasis-ucmsc"
 PASSWORD = "correct horse battery staple"
 People = Callable[..., Context]
-SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "44",
-    "sex": "female",
-    "weight": "70",
-    "bsa_percent": "12",
-}
+Screened = Callable[..., str]
+
+
+@pytest.fixture
+def screen_values(eligible_values: dict[str, dict[str, dict[str, str]]]) -> dict[str, str]:
+    """The UC-MSC study's eligible screening form (the shared values of conftest)."""
+    return eligible_values[UCM]["SCREEN"]
 
 
 @pytest.fixture
@@ -58,19 +57,23 @@ def two_sites(db: Database, ctx: Context) -> tuple[str, str]:
 
 
 def test_a_coordinator_cannot_read_or_change_another_sites_participants(
-    db: Database, ctx: Context, person: People, two_sites: tuple[str, str]
+    db: Database,
+    ctx: Context,
+    person: People,
+    two_sites: tuple[str, str],
+    screen_values: dict[str, str],
 ) -> None:
     teh, isf = two_sites
     nurse = person("nurse.teh", UCM, Role.COORDINATOR, site="TEH")
     assert get_participant(db, nurse, UCM, teh).code == teh
-    save_form(db, nurse, UCM, teh, visit="SCR", form_id="SCREEN", values=SCREEN)
+    save_form(db, nurse, UCM, teh, visit="SCR", form_id="SCREEN", values=screen_values)
     with pytest.raises(AccessDenied) as denied:
         get_participant(db, nurse, UCM, isf)
     assert denied.value.code == "AUTH.E010"
     assert "coordinator at site TEH" in str(denied.value)
     assert "at site ISF" in str(denied.value)
     with pytest.raises(AccessDenied):
-        save_form(db, nurse, UCM, isf, visit="SCR", form_id="SCREEN", values=SCREEN)
+        save_form(db, nurse, UCM, isf, visit="SCR", form_id="SCREEN", values=screen_values)
     with pytest.raises(AccessDenied):
         calendar(db, nurse, UCM, isf, date(2025, 3, 3))
     with pytest.raises(AccessDenied):
@@ -95,7 +98,11 @@ def test_a_study_wide_membership_reaches_every_site(
 
 
 def test_reading_roles_cannot_enter_data(
-    db: Database, ctx: Context, person: People, two_sites: tuple[str, str]
+    db: Database,
+    ctx: Context,
+    person: People,
+    two_sites: tuple[str, str],
+    screen_values: dict[str, str],
 ) -> None:
     teh, _ = two_sites
     for name, role in (
@@ -109,7 +116,7 @@ def test_reading_roles_cannot_enter_data(
         who = person(name, UCM, role)
         assert get_participant(db, who, UCM, teh).code == teh
         with pytest.raises(AccessDenied):
-            save_form(db, who, UCM, teh, visit="SCR", form_id="SCREEN", values=SCREEN)
+            save_form(db, who, UCM, teh, visit="SCR", form_id="SCREEN", values=screen_values)
         with pytest.raises(AccessDenied):
             register(db, who, UCM, "TEH")
 
@@ -125,6 +132,27 @@ def test_no_membership_no_access(db: Database, ctx: Context, two_sites: tuple[st
         overdue(db, stranger, UCM, date(2025, 6, 1))
     with pytest.raises(AccessDenied):
         list_memberships(db, stranger, UCM)
+
+
+def test_a_context_before_the_membership_starts_says_when_it_starts(
+    db: Database, ctx: Context, two_sites: tuple[str, str]
+) -> None:
+    teh, _ = two_sites
+    create_user(db, ctx, "late.nurse", PASSWORD, display_name="Late Nurse")
+    granted = ctx.at(ctx.as_of + timedelta(days=2))
+    add_membership(db, granted, "late.nurse", UCM, Role.COORDINATOR, site_code="TEH")
+    early = authenticate(db, "late.nurse", PASSWORD, ctx.as_of + timedelta(days=1))
+    with pytest.raises(AccessDenied) as denied:
+        get_participant(db, early, UCM, teh)
+    assert (
+        "user 'late.nurse' has no role in study psoriasis-ucmsc yet: their membership as "
+        "coordinator at site TEH starts 2025-03-05 09:00"
+    ) in str(denied.value)
+    # The same login dated after the start acts; dated before it again, it is refused again.
+    later = early.at(granted.as_of)
+    assert get_participant(db, later, UCM, teh).code == teh
+    with pytest.raises(AccessDenied, match="starts 2025-03-05 09:00"):
+        get_participant(db, later.at(ctx.as_of), UCM, teh)
 
 
 def test_a_membership_in_one_study_gives_nothing_in_another(
@@ -208,20 +236,16 @@ def test_every_role_has_a_documented_permission_set() -> None:
     assert Permission.WRITE not in ROLE_PERMISSIONS[Role.MONITOR]
 
 
-def _enrolled_masked(db: Database, ctx: Context, masked: str) -> str:
-    code = register(db, ctx, masked, "TEH").code
-    consent(db, ctx, masked, code, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
-    values = {**SCREEN}
-    save_form(db, ctx, masked, code, visit="SCR", form_id="SCREEN", values=values)
-    screen(db, ctx, masked, code, None)
-    enrol(db, ctx, masked, code, investigator_override="eligibility confirmed by the PI")
+def _enrolled_masked(screened: Screened, db: Database, ctx: Context, masked: str) -> str:
+    code = screened(masked, like=UCM)
+    enrol(db, ctx, masked, code)
     return code
 
 
 def test_blinded_roles_never_see_the_allocation(
-    db: Database, ctx: Context, person: People, masked: str
+    db: Database, ctx: Context, person: People, masked: str, screened: Screened
 ) -> None:
-    code = _enrolled_masked(db, ctx, masked)
+    code = _enrolled_masked(screened, db, ctx, masked)
     assert get_participant(db, ctx, masked, code).arm is not None  # the operator sees it
     blinded = [
         person("nurse.m", masked, Role.COORDINATOR, site="TEH"),
@@ -238,9 +262,9 @@ def test_blinded_roles_never_see_the_allocation(
 
 
 def test_unblinded_roles_see_the_allocation(
-    db: Database, ctx: Context, person: People, masked: str
+    db: Database, ctx: Context, person: People, masked: str, screened: Screened
 ) -> None:
-    code = _enrolled_masked(db, ctx, masked)
+    code = _enrolled_masked(screened, db, ctx, masked)
     arm = get_participant(db, ctx, masked, code).arm
     dsmb = person("dsmb.m", masked, Role.SAFETY_BOARD)
     pharmacist = person("pharm.m", masked, Role.COORDINATOR, unblinded=True)
@@ -250,32 +274,34 @@ def test_unblinded_roles_see_the_allocation(
 
 
 def test_an_open_label_study_hides_nothing(
-    db: Database, ctx: Context, person: People, two_sites: tuple[str, str]
+    db: Database,
+    ctx: Context,
+    person: People,
+    two_sites: tuple[str, str],
+    eligible_values: dict[str, dict[str, dict[str, str]]],
 ) -> None:
     nurse = person("nurse.teh", UCM, Role.COORDINATOR, site="TEH")
     teh = two_sites[0]
-    save_form(db, nurse, UCM, teh, visit="SCR", form_id="SCREEN", values=SCREEN)
     consent(db, nurse, UCM, teh, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
-    screen(db, nurse, UCM, teh, CriteriaEligibility())
+    for form_id, values in eligible_values[UCM].items():
+        save_form(db, nurse, UCM, teh, visit="SCR", form_id=form_id, values=values)
+    screen(db, nurse, UCM, teh)
     verdict = get_participant(db, nurse, UCM, teh).eligibility
-    # the coordinator of the open-label study reads the whole verdict: BSA 12 % > 10 and age
-    # 44 meet I1 and I2
-    assert (verdict["status"], verdict["eligible"], verdict["as_of"]) == (
-        "evaluated",
-        True,
-        "2025-03-03",
-    )
-    assert [(c["id"], c["verdict"]) for c in verdict["explanation"]["criteria"]][:2] == [
-        ("I1", "met"),
-        ("I2", "met"),
-    ]
+    assert (verdict["status"], verdict["eligible"]) == ("evaluated", True)
+    assert verdict["explanation"]["outcome"] == "eligible"
+    assert verdict["explanation"]["failed"] == []
+    assert verdict["explanation"]["missing"] == []
 
 
 def test_the_audit_trail_names_the_user_who_acted(
-    db: Database, ctx: Context, person: People, two_sites: tuple[str, str]
+    db: Database,
+    ctx: Context,
+    person: People,
+    two_sites: tuple[str, str],
+    screen_values: dict[str, str],
 ) -> None:
     nurse = person("nurse.teh", UCM, Role.COORDINATOR, site="TEH")
-    save_form(db, nurse, UCM, two_sites[0], visit="SCR", form_id="SCREEN", values=SCREEN)
+    save_form(db, nurse, UCM, two_sites[0], visit="SCR", form_id="SCREEN", values=screen_values)
     with db.read() as conn:
         actors = set(
             conn.execute(

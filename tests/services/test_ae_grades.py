@@ -37,7 +37,7 @@ def enrolled(db: Database, ctx: Context) -> str:
     consent(db, ctx, UCM, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
     save_form(db, ctx, UCM, code, visit="SCR", form_id="SCREEN", values=SCREEN)
     save_form(db, ctx, UCM, code, visit="SCR", form_id="LABS", values=LABS)
-    screen(db, ctx, UCM, code, None)
+    screen(db, ctx, UCM, code)
     enrol(db, ctx, UCM, code, investigator_override="checked by the PI")
     return code
 

@@ -16,60 +16,27 @@ from trialkit.services import (
     Context,
     Role,
     add_site,
-    consent,
     enrol,
     get_participant,
     load_study,
     record_dose,
-    register,
     save_form,
-    screen,
 )
 from trialkit.services.allocation import cohorts, open_cohort, set_seed
 from trialkit.store import Database, verify
 from trialkit.store.tables import allocation, allocation_state, audit_log
 
+UCM = "psoriasis-ucmsc"
 PAE = "psoriasis-adipose-exosomes"
 RCT = "randomised-ucmsc"
 People = Callable[..., Context]
-NO = [
-    "standard_treatment_failure",
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
-PAE_SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "40",
-    "sex": "male",
-    "psoriasis_type": "plaque",
-    "psoriasis_onset_date": "2019-05-01",
-    "lesion_grade": "2",
-    **dict.fromkeys(NO, "no"),
-}
-UCM_SCREEN = {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"}
+Screened = Callable[..., str]
 
 
-def eligible(db: Database, ctx: Context, study: str, site: str = "TEH", **values: str) -> str:
-    code = register(db, ctx, study, site).code
-    consent(db, ctx, study, code, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
-    screen_values = PAE_SCREEN if study == PAE else {**UCM_SCREEN, **values}
-    save_form(db, ctx, study, code, visit="SCR", form_id="SCREEN", values=screen_values)
-    screen(db, ctx, study, code, None)
-    return code
+def eligible(screened: Screened, who: Context, study: str, site: str = "TEH", **values: str) -> str:
+    """An eligible candidate (the shared screening values, ``values`` changed on SCREEN)."""
+    like = PAE if study == PAE else UCM
+    return screened(study, site=site, who=who, like=like, changes={"SCREEN": values})
 
 
 def enrol_one(db: Database, ctx: Context, study: str, code: str) -> str | None:
@@ -110,11 +77,11 @@ def inject(db: Database, ctx: Context, code: str, on: date) -> None:
 
 
 def test_sequential_cohorts_open_only_after_the_safety_review(
-    db: Database, ctx: Context, person: People
+    db: Database, ctx: Context, person: People, screened: Screened
 ) -> None:
-    first = [eligible(db, ctx, PAE) for _ in range(4)]
+    first = [eligible(screened, ctx, PAE) for _ in range(4)]
     assert [enrol_one(db, ctx, PAE, c) for c in first] == ["G50"] * 4
-    fifth = eligible(db, ctx, PAE)
+    fifth = eligible(screened, ctx, PAE)
     with pytest.raises(TransitionError) as undosed:
         enrol_one(db, ctx, PAE, fifth)
     assert undosed.value.code == "ALLOC.E041"
@@ -151,8 +118,10 @@ def test_sequential_cohorts_open_only_after_the_safety_review(
         assert verify(conn).ok
 
 
-def test_an_arm_chosen_by_hand_is_refused(db: Database, ctx: Context, person: People) -> None:
-    code = eligible(db, ctx, PAE)
+def test_an_arm_chosen_by_hand_is_refused(
+    db: Database, ctx: Context, person: People, screened: Screened
+) -> None:
+    code = eligible(screened, ctx, PAE)
     pi = person("dr.pi", PAE, Role.PRINCIPAL_INVESTIGATOR)
     with pytest.raises(TransitionError) as refused:
         enrol(db, pi, PAE, code, arm="G200", investigator_override="checked")
@@ -226,10 +195,12 @@ def _seed(db: Database) -> str:
         return str(conn.execute(sa.select(allocation_state.c.seed)).scalar_one())
 
 
-def test_permuted_blocks_follow_the_sealed_list_of_the_seed(db: Database, ctx: Context) -> None:
+def test_permuted_blocks_follow_the_sealed_list_of_the_seed(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
     study = randomised(db, ctx)
     set_seed(db, ctx, study, "statistician-seed-2025-0001")
-    codes = [eligible(db, ctx, study) for _ in range(8)]
+    codes = [eligible(screened, ctx, study) for _ in range(8)]
     arms = [enrol_one(db, ctx, study, c) for c in codes]
     spec = load_study_text(_study_text(db, study)).design.randomisation
     assert spec is not None
@@ -272,33 +243,35 @@ def _study_text(db: Database, study: str) -> str:
 
 
 def test_blinded_staff_enrol_without_seeing_the_arm(
-    db: Database, ctx: Context, person: People
+    db: Database, ctx: Context, person: People, screened: Screened
 ) -> None:
     study = randomised(db, ctx)
     nurse = person("nurse.teh", study, Role.COORDINATOR, site="TEH")
-    code = eligible(db, nurse, study)
+    code = eligible(screened, nurse, study)
     shown = enrol(db, nurse, study, code, investigator_override="checked by the PI")
     assert shown.arm is None
     assert get_participant(db, nurse, study, code).arm is None
     assert get_participant(db, ctx, study, code).arm in {"PBO", "UCMSC"}
 
 
-def test_stratified_blocks_balance_each_stratum(db: Database, ctx: Context) -> None:
+def test_stratified_blocks_balance_each_stratum(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
     study = randomised(db, ctx, "stratified_blocks")
     by_stratum: dict[tuple[str, str], list[str | None]] = {}
     for site in ("TEH", "ISF"):
         for sex in ("female", "male"):
             for _ in range(4):
-                code = eligible(db, ctx, study, site, sex=sex)
+                code = eligible(screened, ctx, study, site, sex=sex)
                 by_stratum.setdefault((site, sex), []).append(enrol_one(db, ctx, study, code))
     for arms in by_stratum.values():
         assert sorted(a or "" for a in arms) == ["PBO", "PBO", "UCMSC", "UCMSC"]
 
 
-def test_minimisation_records_its_scores(db: Database, ctx: Context) -> None:
+def test_minimisation_records_its_scores(db: Database, ctx: Context, screened: Screened) -> None:
     study = randomised(db, ctx, "minimisation")
     for sex in ("female", "male", "female", "male"):
-        enrol_one(db, ctx, study, eligible(db, ctx, study, sex=sex))
+        enrol_one(db, ctx, study, eligible(screened, ctx, study, sex=sex))
     with db.read() as conn:
         details = [
             str(d) for d in conn.execute(sa.select(allocation.c.detail).order_by(allocation.c.seq))
@@ -306,9 +279,11 @@ def test_minimisation_records_its_scores(db: Database, ctx: Context) -> None:
     assert all('"scores"' in d for d in details)
 
 
-def test_simultaneous_allocations_never_take_the_same_slot(db: Database, ctx: Context) -> None:
+def test_simultaneous_allocations_never_take_the_same_slot(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
     study = randomised(db, ctx)
-    codes = [eligible(db, ctx, study) for _ in range(12)]
+    codes = [eligible(screened, ctx, study) for _ in range(12)]
     url = db.engine.url.render_as_string(hide_password=False)
     errors: list[BaseException] = []
     barrier = threading.Barrier(3)
@@ -344,11 +319,13 @@ def test_simultaneous_allocations_never_take_the_same_slot(db: Database, ctx: Co
     assert [r.arm for r in rows] == [s.arm for s in sealed]
 
 
-def test_a_locked_participant_is_neither_allocated_nor_enrolled(db: Database, ctx: Context) -> None:
+def test_a_locked_participant_is_neither_allocated_nor_enrolled(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
     from trialkit.errors import LockedError
     from trialkit.services import lock
 
-    code = eligible(db, ctx, PAE)
+    code = eligible(screened, ctx, PAE)
     lock(db, ctx, PAE, scope="participant", participant=code, reason="under query review")
     with pytest.raises(LockedError) as locked:
         enrol_one(db, ctx, PAE, code)

@@ -127,7 +127,7 @@ def busy(db: Database, ctx: Context, person: People, sites: tuple[str, str]) -> 
     pae = register(db, ctx, PAE, "TEH").code
     consent(db, ctx, PAE, pae, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
     save_form(db, ctx, PAE, pae, visit="SCR", form_id="SCREEN", values=PAE_SCREEN)
-    screen(db, ctx, PAE, pae, None)
+    screen(db, ctx, PAE, pae)
     enrol(db, ctx, PAE, pae, arm="G50", investigator_override="checked by the investigator")
     when = datetime(2025, 3, 10, 10, 0)
     record_dose(

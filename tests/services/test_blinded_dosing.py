@@ -92,7 +92,7 @@ def _enrolled(db: Database, ctx: Context, arm: str) -> str:
     code = register(db, ctx, MASKED2, "TEH").code
     consent(db, ctx, MASKED2, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
     save_form(db, ctx, MASKED2, code, visit="SCR", form_id="SCREEN", values=SCREEN)
-    screen(db, ctx, MASKED2, code, None)
+    screen(db, ctx, MASKED2, code)
     enrol(db, ctx, MASKED2, code, arm=arm, investigator_override="checked by the PI")
     save_form(
         db, ctx, MASKED2, code, visit="V_W0", form_id="VITALS", values={**VITALS, "weight": "70"}

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import re
+import inspect
+import sqlite3
 import threading
-from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
 from trialkit.errors import NotFound, ValidationFailed
-from trialkit.protocol import dump_study, resolve_study
+from trialkit.protocol import DataType, EditCheck, Item, dump_study, resolve_study
 from trialkit.services import (
     Context,
     FormConflict,
-    ScoreResult,
+    FormRefused,
     apply_amendment,
     consent,
     load_study,
@@ -25,31 +26,13 @@ from trialkit.services import (
     register,
     save_form,
 )
-from trialkit.services.standard import InstrumentScorer
 from trialkit.store import Database, canonical, verify
-from trialkit.store.tables import audit_log, data_query
+from trialkit.store import direct as store_direct
+from trialkit.store.tables import audit_log, data_query, form_instance
 
 UCM = "psoriasis-ucmsc"
 PAE = "psoriasis-adipose-exosomes"
 VITALS = {"systolic_bp": "120", "diastolic_bp": "80", "heart_rate": "72", "temperature": "36.60"}
-
-
-class Comparisons:
-    """A small real rule evaluator for `a > b` style checks (None when a value is missing)."""
-
-    OPS: ClassVar[dict[str, Callable[[Any, Any], bool]]] = {
-        ">": lambda a, b: a > b,
-        "<": lambda a, b: a < b,
-        ">=": lambda a, b: a >= b,
-    }
-
-    def evaluate(self, expression: str, values: Mapping[str, Any]) -> bool | None:
-        m = re.fullmatch(r"\s*(\w+)\s*(>=|>|<)\s*(\w+)\s*", expression)
-        assert m, expression
-        a, b = values.get(m.group(1)), values.get(m.group(3))
-        if a is None or b is None:
-            return None
-        return bool(self.OPS[m.group(2)](a, b))
 
 
 PASI_VALUES = {
@@ -71,16 +54,6 @@ PASI_VALUES = {
 }
 
 
-class SumScorer:
-    """A small real scorer: the sum of the entered PASI components, as version 'test-1'."""
-
-    def score(self, instrument: str, values: Mapping[str, Any]) -> ScoreResult:
-        parts = {k: Decimal(str(v)) for k, v in values.items() if k.startswith("x_")}
-        if not parts:
-            return ScoreResult(None, "test-1", reason="no components entered")
-        return ScoreResult(sum(parts.values(), Decimal(0)), "test-1", parts)
-
-
 @pytest.fixture
 def code(db: Database, ctx: Context) -> str:
     p = register(db, ctx, UCM, "TEH")
@@ -91,7 +64,7 @@ def code(db: Database, ctx: Context) -> str:
 def test_values_keep_the_text_as_entered(db: Database, ctx: Context, code: str) -> None:
     r = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
     assert r.version == 1
-    assert [c.status for c in r.checks] == ["not_evaluated"]
+    assert [(c.id, c.status) for c in r.checks] == [("BP1", "passed")]
     rec = read_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS")
     assert rec.data["VS"]["temperature"] == {
         "raw": "36.60",
@@ -106,7 +79,8 @@ def test_values_keep_the_text_as_entered(db: Database, ctx: Context, code: str) 
         paths = conn.execute(
             sa.select(audit_log.c.path).where(audit_log.c.entity == "form_instance")
         ).scalars()
-        assert sorted(paths) == sorted(f"VS/{k}" for k in VITALS)
+        vitals = sorted(p for p in paths if not p.startswith("CONSENT/"))  # CONSENT: the consent's
+    assert vitals == sorted(f"VS/{k}" for k in VITALS)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +104,11 @@ def test_item_rules(
 
 @pytest.mark.parametrize(("item", "raw"), [("heart_rate", "250"), ("temperature", "43.00")])
 def test_bounds_are_inclusive(db: Database, ctx: Context, code: str, item: str, raw: str) -> None:
-    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values={**VITALS, item: raw})
+    r = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values={**VITALS, item: raw})
+    assert (r.version, f"VS/{item}" in r.changed) == (1, True)
+    rec = read_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS")
+    assert rec.data["VS"][item]["raw"] == raw
+    assert rec.values()[item] == Decimal(raw)
 
 
 def test_code_lists_dates_and_unknown_items(db: Database, ctx: Context, code: str) -> None:
@@ -150,8 +128,7 @@ def test_derived_items_are_never_entered(db: Database, ctx: Context, code: str) 
         )
     assert "computed from pasi, never entered" in err.value.errors["PASI_SCORE/pasi"][0]
     r = save_form(db, ctx, UCM, code, visit="SCR", form_id="PASI", values=PASI_VALUES)
-    assert r.derived["pasi"]["reason"] == "no scorer configured"
-    assert r.derived["pasi"]["value"] is None
+    assert (r.derived["pasi"]["value"], r.derived["pasi"]["reason"]) == ("2.1", None)
 
 
 def test_hard_check_refuses_and_soft_check_opens_a_query(
@@ -159,10 +136,9 @@ def test_hard_check_refuses_and_soft_check_opens_a_query(
 ) -> None:
     bad = {**VITALS, "systolic_bp": "80", "diastolic_bp": "90"}
     with pytest.raises(ValidationFailed) as err:
-        save_form(
-            db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=bad, rules=Comparisons()
-        )
-    assert "BP1" in err.value.errors
+        save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=bad)
+    assert err.value.code == "FORM.E011"
+    assert err.value.errors == {"BP1": [resolve_study(UCM).form("VITALS").checks[0].message]}
     # The same rule as a soft check (an amended protocol) saves and opens a query.
     study = resolve_study(UCM)
     forms = [
@@ -174,14 +150,53 @@ def test_hard_check_refuses_and_soft_check_opens_a_query(
     text = dump_study(study.model_copy(update={"protocol_version": "1.1", "forms": forms}))
     load_study(db, ctx, text)
     apply_amendment(db, ctx, UCM, code, "1.1", "re-consented to amendment 1")
-    r = save_form(
-        db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=bad, rules=Comparisons()
-    )
+    r = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=bad)
     assert [(c.id, c.status) for c in r.checks] == [("BP1", "failed")]
     assert len(r.queries_opened) == 1
     with db.read() as conn:
         q = conn.execute(sa.select(data_query)).mappings().one()
     assert (q["status"], q["check_id"], q["opened_by"]) == ("open", "BP1", "dr.amini")
+
+
+def test_checks_and_scores_cannot_be_left_out_by_the_caller() -> None:
+    params = inspect.signature(save_form).parameters
+    assert not {"rules", "scorer"} & params.keys()
+
+
+def test_a_check_with_a_missing_input_says_which(db: Database, ctx: Context, code: str) -> None:
+    # An amendment adds an optional weight to the vital signs and a check on it; without a
+    # weight the check is not evaluated, and says so.
+    study = resolve_study(UCM)
+    weight = Item(
+        name="weight", label="Body weight", data_type=DataType.DECIMAL, unit="kg", required=False
+    )
+    extra = EditCheck(id="WT1", expression="weight > 30", message="Weight looks wrong.")
+    forms = []
+    for f in study.forms:
+        if f.id == "VITALS":
+            group = f.groups[0].model_copy(update={"items": [*f.groups[0].items, weight]})
+            f = f.model_copy(update={"groups": [group], "checks": [*f.checks, extra]})
+        forms.append(f)
+    amended = study.model_copy(update={"protocol_version": "1.2", "forms": forms})
+    load_study(db, ctx, dump_study(amended))
+    apply_amendment(db, ctx, UCM, code, "1.2", "re-consented to amendment 2")
+    r = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    by_id = {c.id: c for c in r.checks}
+    assert by_id["BP1"].status == "passed"
+    assert (by_id["WT1"].status, by_id["WT1"].missing) == ("not_evaluated", ("weight",))
+    assert by_id["WT1"].message == "not evaluated: weight missing (Weight looks wrong.)"
+    r = save_form(
+        db,
+        ctx,
+        UCM,
+        code,
+        visit="SCR",
+        form_id="VITALS",
+        values={**VITALS, "weight": "70"},
+        expected_version=1,
+        reason="weighed",
+    )
+    assert {c.id: c.status for c in r.checks} == {"BP1": "passed", "WT1": "passed"}
 
 
 def test_scores_are_computed_on_save_with_their_version(
@@ -195,7 +210,6 @@ def test_scores_are_computed_on_save_with_their_version(
         visit="SCR",
         form_id="PASI",
         values=PASI_VALUES,
-        scorer=InstrumentScorer(),
     )
     # head (2+2+2) x area 2 (20 %) x 0.1 = 1.2; trunk (1+1+1) x area 1 (9.5 %) x 0.3 = 0.9
     assert r.derived["pasi"] == {
@@ -218,7 +232,6 @@ def test_instrument_items_are_validated(db: Database, ctx: Context, code: str) -
             visit="SCR",
             form_id="PASI",
             values={**PASI_VALUES, "head_erythema": "5"},
-            scorer=InstrumentScorer(),
         )
     assert any("head_erythema" in path for path in info.value.errors)
 
@@ -236,7 +249,6 @@ def test_a_missing_required_instrument_item_is_refused(
             visit="SCR",
             form_id="PASI",
             values=values,
-            scorer=InstrumentScorer(),
         )
     assert any("trunk_area_percent" in path for path in info.value.errors)
 
@@ -269,6 +281,62 @@ def test_repeating_groups_one_row_per_lesion(db: Database, ctx: Context) -> None
     assert [x["lesion_role"] for x in rec.values()["LESIONS"]] == ["treated", "control"]
     assert rec.values()["LESIONS"][0]["plaque_area"] == Decimal("3.20")
     assert "LESIONS[2]/lesion_role" in r.changed
+
+
+def test_the_lesion_group_keeps_one_treated_and_one_control_lesion(
+    db: Database, ctx: Context
+) -> None:
+    p = register(db, ctx, PAE, "TEH")
+    consent(db, ctx, PAE, p.code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
+    row = {
+        "lesion_site": "elbow",
+        "plaque_area": "3.20",
+        "lesion_grade_v": "2",
+        "erythema": "3",
+        "scaling": "2",
+        "induration": "2",
+        "redness": "3",
+        "pain_nrs": "1",
+    }
+    typed = {"LESIONS": [{**row, "lesion_role": "treated"}, {**row, "lesion_role": "treated"}]}
+    with pytest.raises(FormRefused) as err:
+        save_form(db, ctx, PAE, p.code, visit="D1", form_id="LESION", values=typed)
+    assert err.value.code == "FORM.E010"
+    assert err.value.errors == {
+        "LESIONS": [
+            "Lesions: exactly one row may have lesion_role treated, but rows 1 and 2 have it; "
+            "correct lesion_role on all but one of them",
+            "Lesions: exactly one row must have lesion_role control, none has; add that row, or "
+            "set lesion_role to control on the row it belongs to",
+            "Lesions: rows 1 and 2 share lesion_role treated; each row needs its own lesion_role: "
+            "correct one of them or remove the duplicate",
+        ]
+    }
+    assert err.value.submitted == typed  # what was typed comes back whole
+    assert err.value.message.startswith("form LESION: nothing was saved, 3 problem(s): LESIONS: ")
+    assert "rows 1 and 2 have it" in err.value.message
+    with db.read() as conn:
+        saved = conn.execute(sa.select(form_instance.c.form_id)).scalars().all()
+    assert saved == ["CONSENT"]  # filled by the consent; no lesion row was written
+
+
+def test_every_problem_is_in_the_message(db: Database, ctx: Context, code: str) -> None:
+    with pytest.raises(FormRefused) as err:
+        save_form(
+            db,
+            ctx,
+            UCM,
+            code,
+            visit="SCR",
+            form_id="VITALS",
+            values={**VITALS, "heart_rate": "251", "temperature": "warm"},
+        )
+    message = err.value.message
+    assert message.startswith("form VITALS: nothing was saved, 2 problem(s): ")
+    for path, problems in err.value.errors.items():
+        for problem in problems:
+            assert f"{path}: {problem}" in message
+    assert set(err.value.errors) == {"VS/heart_rate", "VS/temperature"}
 
 
 def test_changes_need_the_version_and_a_reason(db: Database, ctx: Context, code: str) -> None:
@@ -427,30 +495,88 @@ def test_forms_only_at_their_visits(db: Database, ctx: Context, code: str) -> No
         save_form(db, ctx, UCM, code, visit="NOPE", form_id="VITALS", values=VITALS)
 
 
-def test_a_save_is_six_statements_and_chains_exactly(db: Database, ctx: Context, code: str) -> None:
+class _DriverStatements:
+    """Counts the statements the driver runs, below SQLAlchemy: on SQLite through the
+    connection's trace callback, on PostgreSQL through a counting cursor class. Neither is a
+    SQLAlchemy event, so the save keeps its direct path (``store.Prepared``) while counted."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.seen: list[str] = []
+
+    def _note(self, statement: str) -> None:
+        self.seen.append(statement.split()[0].upper())
+
+    def install(self, dbapi_connection: Any, *_record: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(self._note)
+            return
+        note = self._note
+
+        class Counting(psycopg.Cursor[Any]):
+            def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+                note(str(query))
+                return super().execute(query, *args, **kwargs)
+
+            def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+                note(str(query))  # one statement, its rows sent in one pipeline
+                return super().executemany(query, *args, **kwargs)
+
+        dbapi_connection.cursor_factory = Counting
+
+    def remove(self, dbapi_connection: Any, *_record: Any) -> None:
+        if dbapi_connection is None:
+            return
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(None)
+        else:
+            dbapi_connection.cursor_factory = psycopg.Cursor
+
+    def __enter__(self) -> _DriverStatements:
+        sa.event.listen(self.db.engine, "checkout", self.install)
+        sa.event.listen(self.db.engine, "checkin", self.remove)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        sa.event.remove(self.db.engine, "checkout", self.install)
+        sa.event.remove(self.db.engine, "checkin", self.remove)
+
+
+def test_a_save_is_five_statements_on_the_direct_path_and_chains_exactly(
+    db: Database, ctx: Context, code: str
+) -> None:
     save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
-    seen: list[str] = []
+    direct: list[bool] = []
+    original = store_direct._direct
 
-    def log(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
-        seen.append(statement.split()[0].upper())
+    def spy(conn: sa.Connection) -> bool:
+        direct.append(original(conn))
+        return direct[-1]
 
-    sa.event.listen(db.engine, "before_cursor_execute", log)
-    try:
-        r = save_form(
-            db,
-            ctx,
-            UCM,
-            code,
-            visit="SCR",
-            form_id="VITALS",
-            values={**VITALS, "heart_rate": "73", "temperature": "36.7"},
-            expected_version=1,
-            reason="re-measured",
-        )
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", log)
-    # lock + head, one joined look-up, the guarded update, the head move, one audit insert
-    assert [s for s in seen if s != "BEGIN"] == ["SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT"]
+    with _DriverStatements(db) as driver:
+        store_direct._direct = spy
+        try:
+            r = save_form(
+                db,
+                ctx,
+                UCM,
+                code,
+                visit="SCR",
+                form_id="VITALS",
+                values={**VITALS, "heart_rate": "73", "temperature": "36.7"},
+                expected_version=1,
+                reason="re-measured",
+            )
+        finally:
+            store_direct._direct = original
+    seen = [s for s in driver.seen if s not in ("BEGIN", "COMMIT")]
+    assert direct  # the save ran prepared statements...
+    assert all(direct)  # ...and every one of them on the driver's cursor
+    # lock + head, one joined look-up, the guarded update, the head move, then the audit
+    # entries in one executemany (SQLite's trace shows each row's step of it, PostgreSQL's
+    # cursor one call)
+    audit_inserts = 2 if db.engine.dialect.name == "sqlite" else 1
+    assert seen == ["SELECT", "SELECT", "UPDATE", "UPDATE"] + ["INSERT"] * audit_inserts
     assert r.changed == ["VS/heart_rate", "VS/temperature"]
     with db.read() as conn:
         assert verify(conn).ok
@@ -499,7 +625,10 @@ def test_saves_store_the_same_run_direct_or_through_core(
                 .limit(1)
             ).one()
             updated = conn.execute(
-                sa.text("SELECT CAST(updated_at AS VARCHAR(40)) FROM form_instance")
+                sa.text(
+                    "SELECT CAST(updated_at AS VARCHAR(40)) FROM form_instance "
+                    "WHERE form_id = 'VITALS'"
+                )
             ).scalar_one()
         texts[how] = (entry.at, entry.entity, canonical.loads(entry.new)["raw"], updated)
     assert texts["direct"] == (texts["core"][0], "form_instance", "70", texts["core"][3])

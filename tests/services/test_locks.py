@@ -135,7 +135,7 @@ def test_a_locked_participant_refuses_every_write_path(
             db, nurse, UCM, teh, on=on, form_version="1.0", obtained_by="dr.teh"
         ),
         "screen_fail": lambda: screen_fail(db, nurse, UCM, teh, "not eligible"),
-        "screen": lambda: screen(db, nurse, UCM, teh, None),
+        "screen": lambda: screen(db, nurse, UCM, teh),
         "apply_amendment": lambda: apply_amendment(db, nurse, UCM, teh, "1.0", "re-consent"),
         "open_query": lambda: open_query(
             db, doctor, UCM, teh, visit="SCR", form_id="VITALS", item="VS/heart_rate", text="?"

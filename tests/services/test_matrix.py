@@ -94,7 +94,7 @@ def test_no_arm_to_a_blinded_user(db: Database, ctx: Context, person: People, ma
         "bsa_percent": "12",
     }
     save_form(db, ctx, masked, code, visit="SCR", form_id="SCREEN", values=values)
-    screen(db, ctx, masked, code, None)
+    screen(db, ctx, masked, code)
     enrol(db, ctx, masked, code, investigator_override="eligibility confirmed by the PI")
     nurse = person("nurse.m", masked, Role.COORDINATOR, site="TEH")
     board = person("dsmb.m", masked, Role.SAFETY_BOARD)

@@ -15,7 +15,6 @@ from trialkit.errors import (
     TransitionError,
     ValidationFailed,
 )
-from trialkit.protocol import resolve_study
 from trialkit.services import (
     Context,
     Role,
@@ -33,7 +32,6 @@ from trialkit.services import (
     unlock,
     unscheduled_visit,
 )
-from trialkit.services.standard import ExpressionRules
 from trialkit.store import Database
 from trialkit.store import verify as verify_audit
 
@@ -250,7 +248,6 @@ def test_a_soft_check_opens_a_query_and_a_passing_save_closes_it(
 ) -> None:
     teh, _ = sites
     soften_bp(teh)
-    rules = ExpressionRules(resolve_study(UCM))
     nurse = person("nurse.teh", UCM, Role.COORDINATOR, site="TEH")
     bad = {**VITALS, "systolic_bp": "80", "diastolic_bp": "90"}
     r = save_form(
@@ -263,7 +260,6 @@ def test_a_soft_check_opens_a_query_and_a_passing_save_closes_it(
         values=bad,
         expected_version=1,
         reason="re-measured",
-        rules=rules,
     )
     assert len(r.queries_opened) == 1
     q = query_history(db, nurse, UCM, r.queries_opened[0])
@@ -281,7 +277,6 @@ def test_a_soft_check_opens_a_query_and_a_passing_save_closes_it(
         values={**bad, "heart_rate": "75"},
         expected_version=2,
         reason="typo",
-        rules=rules,
     )
     assert r.queries_opened == []
     answer_query(db, nurse, UCM, q.id, text="Will re-measure.", expected_version=1)
@@ -295,7 +290,6 @@ def test_a_soft_check_opens_a_query_and_a_passing_save_closes_it(
         values=VITALS,
         expected_version=3,
         reason="re-measured",
-        rules=rules,
     )
     assert f"query {q.id} closed: edit check BP1 passes" in r.notes
     q = query_history(db, nurse, UCM, q.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 
@@ -13,12 +13,9 @@ from trialkit.services import (
     Context,
     FormConflict,
     Role,
-    consent,
     enrol,
     record_dose,
-    register,
     save_form,
-    screen,
 )
 from trialkit.services.safety import lift_pause, safety_status
 from trialkit.store import Database, verify
@@ -26,45 +23,14 @@ from trialkit.store import Database, verify
 UCM = "psoriasis-ucmsc"
 PAE = "psoriasis-adipose-exosomes"
 People = Callable[..., Context]
-NO = [
-    "standard_treatment_failure",
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
-SCREENS = {
-    UCM: {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"},
-    PAE: {
-        "screening_date": "2025-03-03",
-        "age": "40",
-        "sex": "male",
-        "psoriasis_type": "plaque",
-        "psoriasis_onset_date": "2019-05-01",
-        "lesion_grade": "2",
-        **dict.fromkeys(NO, "no"),
-    },
-}
+Screened = Callable[..., str]
 DOSES = {UCM: ("W0", "1.4e8", "cells", None), PAE: ("INJ", "160", "ug", "3.2")}
 
 
-def enrolled(db: Database, ctx: Context, study: str, arm: str | None = None) -> str:
-    code = register(db, ctx, study, "TEH").code
-    consent(db, ctx, study, code, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
-    save_form(db, ctx, study, code, visit="SCR", form_id="SCREEN", values=SCREENS[study])
-    screen(db, ctx, study, code, None)
+def enrolled(
+    screened: Screened, db: Database, ctx: Context, study: str, arm: str | None = None
+) -> str:
+    code = screened(study)
     enrol(
         db,
         ctx,
@@ -167,9 +133,11 @@ def report(
     )
 
 
-def test_a_related_grade_3_event_pauses_its_dose_group(db: Database, ctx: Context) -> None:
-    first, second = enrolled(db, ctx, PAE, "G50"), enrolled(db, ctx, PAE, "G50")
-    other = enrolled(db, ctx, PAE, "G100")
+def test_a_related_grade_3_event_pauses_its_dose_group(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    first, second = enrolled(screened, db, ctx, PAE, "G50"), enrolled(screened, db, ctx, PAE, "G50")
+    other = enrolled(screened, db, ctx, PAE, "G100")
     dose(db, ctx, PAE, first)
     report(db, ctx, PAE, first, [ae("injection site necrosis", 2, "probable")], "D1")
     assert safety_status(db, ctx, PAE).pauses == ()  # grade 2: below the rule's grade 3
@@ -186,16 +154,16 @@ def test_a_related_grade_3_event_pauses_its_dose_group(db: Database, ctx: Contex
     assert refused.value.code == "SAFETY.E011"
     assert "stopping rule S1" in str(refused.value)
     with pytest.raises(TransitionError) as closed:  # the cohort allocation sees the pause
-        enrolled(db, ctx, PAE, "G50")
+        enrolled(screened, db, ctx, PAE, "G50")
     assert closed.value.code == "ALLOC.E044"
     assert "cohort G50 is paused" in str(closed.value)
     dose(db, ctx, PAE, other)  # another dose group goes on
 
 
 def test_the_safety_board_lifts_a_pause_and_only_new_events_pause_again(
-    db: Database, ctx: Context, person: People
+    db: Database, ctx: Context, person: People, screened: Screened
 ) -> None:
-    first, second = enrolled(db, ctx, PAE, "G50"), enrolled(db, ctx, PAE, "G50")
+    first, second = enrolled(screened, db, ctx, PAE, "G50"), enrolled(screened, db, ctx, PAE, "G50")
     dose(db, ctx, PAE, first)
     report(db, ctx, PAE, first, [ae("cellulitis", 3, "possible")], "D1")
     (pause,) = safety_status(db, ctx, PAE).pauses
@@ -219,8 +187,10 @@ def test_the_safety_board_lifts_a_pause_and_only_new_events_pause_again(
         assert verify(conn).ok
 
 
-def test_a_correction_does_not_silently_lift_a_pause(db: Database, ctx: Context) -> None:
-    first = enrolled(db, ctx, PAE, "G50")
+def test_a_correction_does_not_silently_lift_a_pause(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    first = enrolled(screened, db, ctx, PAE, "G50")
     dose(db, ctx, PAE, first)
     report(db, ctx, PAE, first, [ae("ulcer", 3, "definite")], "D1")
     report(db, ctx, PAE, first, [ae("ulcer", 2, "definite")], "D1", 1)
@@ -228,9 +198,9 @@ def test_a_correction_does_not_silently_lift_a_pause(db: Database, ctx: Context)
 
 
 def test_a_participants_further_doses_stop_after_a_related_grade_3_event(
-    db: Database, ctx: Context
+    db: Database, ctx: Context, screened: Screened
 ) -> None:
-    sick, well = enrolled(db, ctx, UCM), enrolled(db, ctx, UCM)
+    sick, well = enrolled(screened, db, ctx, UCM), enrolled(screened, db, ctx, UCM)
     dose(db, ctx, UCM, sick)
     dose(db, ctx, UCM, well)
     report(db, ctx, UCM, sick, [ae("infusion reaction", 3, "probable")], "V_W0")
@@ -242,12 +212,14 @@ def test_a_participants_further_doses_stop_after_a_related_grade_3_event(
     dose(db, ctx, UCM, well, "W2")
 
 
-def test_a_related_serious_event_pauses_enrolment(db: Database, ctx: Context) -> None:
-    code = enrolled(db, ctx, UCM)
+def test_a_related_serious_event_pauses_enrolment(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = enrolled(screened, db, ctx, UCM)
     dose(db, ctx, UCM, code)
     report(db, ctx, UCM, code, [ae("pulmonary embolism", 2, "possible", "yes")], "V_W0")
     assert safety_status(db, ctx, UCM).enrolment_paused
     with pytest.raises(TransitionError) as refused:
-        enrolled(db, ctx, UCM)
+        enrolled(screened, db, ctx, UCM)
     assert refused.value.code == "SAFETY.E010"
     assert "resumed by" in str(refused.value)

@@ -84,7 +84,7 @@ def _enrolled(db: Database, ctx: Context, arm: str) -> str:
     code = register(db, ctx, MASKED, "TEH").code
     consent(db, ctx, MASKED, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
     save_form(db, ctx, MASKED, code, visit="SCR", form_id="SCREEN", values=SCREEN)
-    screen(db, ctx, MASKED, code, None)
+    screen(db, ctx, MASKED, code)
     enrol(db, ctx, MASKED, code, arm=arm, investigator_override="checked by the PI")
     save_form(
         db, ctx, MASKED, code, visit="V_W0", form_id="VITALS", values={**VITALS, "weight": "70"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -15,7 +16,6 @@ from trialkit.services import (
     Context,
     Status,
     calendar,
-    consent,
     enrol,
     get_participant,
     mark_not_required,
@@ -26,54 +26,14 @@ from trialkit.services import (
     record_visit,
     register,
     save_form,
-    screen,
     unscheduled_visit,
 )
+from trialkit.services.forms import FormRefused
 from trialkit.store import Database
 
 UCM = "psoriasis-ucmsc"
 PAE = "psoriasis-adipose-exosomes"
-NO = [
-    "standard_treatment_failure",
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
-PAE_SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "40",
-    "sex": "male",
-    "psoriasis_type": "plaque",
-    "psoriasis_onset_date": "2019-05-01",
-    "lesion_grade": "2",
-    **dict.fromkeys(NO, "no"),
-}
-IBD_SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "40",
-    "sex": "male",
-    "weight": "70",
-    "ibd_type": "crohns_disease",
-    "ibd_diagnosis_date": "2020-01-01",
-    "mab_refractory": "yes",
-    "mab_intolerant": "no",
-    "mab_contraindicated": "no",
-    "immunomodulator_use": "no",
-}
-SCREEN = {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"}
+Screened = Callable[..., str]
 
 
 VITALS = {"systolic_bp": "120", "diastolic_bp": "80", "heart_rate": "72", "temperature": "36.6"}
@@ -101,24 +61,17 @@ def _lesions(treated: str, control: str) -> list[dict[str, str]]:
     ]
 
 
-def _enrolled(db: Database, ctx: Context, study: str = UCM) -> str:
-    p = register(db, ctx, study, "TEH")
-    consent(db, ctx, study, p.code, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
-    if study == UCM:
-        save_form(db, ctx, study, p.code, visit="SCR", form_id="SCREEN", values=SCREEN)
-        screen(db, ctx, study, p.code, None)
-    else:
-        save_form(db, ctx, study, p.code, visit="SCR", form_id="SCREEN", values=PAE_SCREEN)
-        screen(db, ctx, study, p.code, None)
+def _enrolled(screened: Screened, db: Database, ctx: Context, study: str = UCM) -> str:
+    code = screened(study)
     enrol(
         db,
         ctx,
         study,
-        p.code,
+        code,
         arm=None if study == UCM else "G50",
         investigator_override="criteria checked by the investigator",
     )
-    return p.code
+    return code
 
 
 def _dose(
@@ -138,9 +91,9 @@ def _dose(
 
 
 def test_first_dose_plans_the_calendar_and_starts_the_participant(
-    db: Database, ctx: Context
+    db: Database, ctx: Context, screened: Screened
 ) -> None:
-    code = _enrolled(db, ctx)
+    code = _enrolled(screened, db, ctx)
     first = datetime(2025, 3, 10, 9, 0)
     _weigh(db, ctx, code, "V_W0")
     r = record_dose(
@@ -174,8 +127,10 @@ def test_first_dose_plans_the_calendar_and_starts_the_participant(
     assert cal.given["W0"]["deviations"] == []
 
 
-def test_the_weight_is_the_one_measured_at_the_dosing_visit(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx)  # 70 kg at screening
+def test_the_weight_is_the_one_measured_at_the_dosing_visit(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx)  # 70 kg at screening
     with pytest.raises(DoseError, match="weight at visit V_W0") as missing:
         _dose(db, ctx, code, "W0", datetime(2025, 3, 10, 9))
     assert missing.value.code == "DOSE.E004"
@@ -191,8 +146,10 @@ def test_the_weight_is_the_one_measured_at_the_dosing_visit(db: Database, ctx: C
     assert r2.computed.basis == Decimal(71)
 
 
-def test_the_administration_form_is_filled_by_the_dose(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx)
+def test_the_administration_form_is_filled_by_the_dose(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx)
     _weigh(db, ctx, code, "V_W0")
     r = record_dose(
         db,
@@ -242,9 +199,9 @@ def test_the_administration_form_is_filled_by_the_dose(db: Database, ctx: Contex
 
 
 def test_the_administration_form_is_validated_and_nothing_is_half_saved(
-    db: Database, ctx: Context
+    db: Database, ctx: Context, screened: Screened
 ) -> None:
-    code = _enrolled(db, ctx)
+    code = _enrolled(screened, db, ctx)
     _weigh(db, ctx, code, "V_W0")
     with pytest.raises(ValidationFailed) as bad:
         record_dose(
@@ -266,20 +223,17 @@ def test_the_administration_form_is_validated_and_nothing_is_half_saved(
     assert get_participant(db, ctx, UCM, code).status is Status.ENROLLED
 
 
-def test_ibd_vials_fill_one_row_each(db: Database, ctx: Context) -> None:
+def test_ibd_vials_fill_one_row_each(db: Database, ctx: Context, screened: Screened) -> None:
     ibd = "ibd-placental-exosomes"
-    p = register(db, ctx, ibd, "TEH")
-    consent(db, ctx, ibd, p.code, on=date(2025, 3, 3), form_version="1.0", obtained_by="dr.b")
-    save_form(db, ctx, ibd, p.code, visit="SCR", form_id="SCREEN", values=IBD_SCREEN)
-    screen(db, ctx, ibd, p.code, None)
-    enrol(db, ctx, ibd, p.code, investigator_override="criteria checked by the investigator")
+    code = screened(ibd)
+    enrol(db, ctx, ibd, code, investigator_override="criteria checked by the investigator")
     start = datetime(2025, 3, 10, 8)
     for n, (event, hours) in enumerate((("D1A", 0), ("D1B", 8), ("D1C", 16))):
         record_dose(
             db,
             ctx,
             ibd,
-            p.code,
+            code,
             event_id=event,
             given_at=start + timedelta(hours=hours),
             given_amount="1",
@@ -287,7 +241,7 @@ def test_ibd_vials_fill_one_row_each(db: Database, ctx: Context) -> None:
             product_lot="PX-1",
             kit=f"PX-1-{n + 1:02d}",
         )
-    rows = read_form(db, ctx, ibd, p.code, visit="V_D1", form_id="INFUSION").values()["INF"]
+    rows = read_form(db, ctx, ibd, code, visit="V_D1", form_id="INFUSION").values()["INF"]
     assert [(r["vial_number"], r["vials_given"]) for r in rows] == [
         ("PX-1-01", 1),
         ("PX-1-02", 1),
@@ -295,8 +249,10 @@ def test_ibd_vials_fill_one_row_each(db: Database, ctx: Context) -> None:
     ]
 
 
-def test_dose_per_area_of_the_treated_plaque(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx, PAE)
+def test_dose_per_area_of_the_treated_plaque(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx, PAE)
     # The treated lesion is 3.2 cm2, its untreated control 5 cm2: the dose uses 3.2.
     save_form(
         db, ctx, PAE, code, visit="D1", form_id="LESION", values={"LESIONS": _lesions("3.2", "5")}
@@ -334,12 +290,19 @@ def test_dose_per_area_of_the_treated_plaque(db: Database, ctx: Context) -> None
         )
 
 
-def test_two_treated_rows_are_refused_by_name(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx, PAE)
+def test_two_treated_rows_are_refused_at_entry(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx, PAE)
     rows = _lesions("3.2", "5")
     rows[1]["lesion_role"] = "treated"
-    save_form(db, ctx, PAE, code, visit="D1", form_id="LESION", values={"LESIONS": rows})
-    with pytest.raises(DoseError, match="plaque_area is entered 2 times at visit D1") as two:
+    with pytest.raises(FormRefused) as two:
+        save_form(db, ctx, PAE, code, visit="D1", form_id="LESION", values={"LESIONS": rows})
+    assert two.value.code == "FORM.E010"
+    assert "LESIONS" in str(two.value)
+    assert two.value.submitted == {"LESIONS": rows}  # what was typed is kept
+    # Nothing was saved, so the dose has no basis yet and says which.
+    with pytest.raises(DoseError) as none:
         record_dose(
             db,
             ctx,
@@ -351,8 +314,7 @@ def test_two_treated_rows_are_refused_by_name(db: Database, ctx: Context) -> Non
             given_unit="ug",
             product_lot="L",
         )
-    assert two.value.code == "DOSE.E011"
-    assert "lesion_role treated" in str(two.value)
+    assert "plaque_area" in str(none.value)
 
 
 @pytest.mark.parametrize(
@@ -360,10 +322,10 @@ def test_two_treated_rows_are_refused_by_name(db: Database, ctx: Context) -> Non
     [("1.26e8", False), ("1.54e8", False), ("125999999", True), ("154000001", True)],
 )
 def test_the_protocol_tolerance_bounds_are_inclusive(
-    db: Database, ctx: Context, given: str, deviates: bool
+    db: Database, ctx: Context, given: str, deviates: bool, screened: Screened
 ) -> None:
     """UCM allows ±10 % of 1.4e8 cells (70 kg): 1.26e8 and 1.54e8 are in, one cell more is out."""
-    code = _enrolled(db, ctx)
+    code = _enrolled(screened, db, ctx)
     _weigh(db, ctx, code, "V_W0")
     r = _dose(db, ctx, code, "W0", datetime(2025, 3, 10, 9), given)
     assert [d.kind for d in r.deviations] == (["dose"] if deviates else [])
@@ -371,8 +333,10 @@ def test_the_protocol_tolerance_bounds_are_inclusive(
         assert "(tolerance 10%)" in r.deviations[0].message
 
 
-def test_a_late_infusion_is_a_time_deviation(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx)
+def test_a_late_infusion_is_a_time_deviation(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx)
     for visit in ("V_W0", "V_W2", "V_W4"):
         _weigh(db, ctx, code, visit)
     _dose(db, ctx, code, "W0", datetime(2025, 3, 10, 9))
@@ -385,9 +349,9 @@ def test_a_late_infusion_is_a_time_deviation(db: Database, ctx: Context) -> None
 
 
 def test_moving_the_last_dose_replans_the_future_and_keeps_the_past(
-    db: Database, ctx: Context
+    db: Database, ctx: Context, screened: Screened
 ) -> None:
-    code = _enrolled(db, ctx)
+    code = _enrolled(screened, db, ctx)
     w0 = datetime(2025, 3, 10, 9)
     _weigh(db, ctx, code, "V_W0")
     _weigh(db, ctx, code, "V_W8")
@@ -405,8 +369,10 @@ def test_moving_the_last_dose_replans_the_future_and_keeps_the_past(
     assert after["V_W0"].target == before["V_W0"].target
 
 
-def test_missed_unscheduled_not_required_and_overdue(db: Database, ctx: Context) -> None:
-    code = _enrolled(db, ctx)
+def test_missed_unscheduled_not_required_and_overdue(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = _enrolled(screened, db, ctx)
     _weigh(db, ctx, code, "V_W0")
     _dose(db, ctx, code, "W0", datetime(2025, 3, 10, 9))
     record_visit(db, ctx, UCM, code, "SCR", date(2025, 3, 3))

@@ -52,7 +52,7 @@ def enrolled(db: Database, ctx: Context, site: str = "TEH") -> str:
     code = register(db, ctx, PAE, site).code
     consent(db, ctx, PAE, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
     save_form(db, ctx, PAE, code, visit="SCR", form_id="SCREEN", values=SCREEN)
-    screen(db, ctx, PAE, code, None)
+    screen(db, ctx, PAE, code)
     enrol(db, ctx, PAE, code, arm="G50", investigator_override="checked by the PI")
     return code
 

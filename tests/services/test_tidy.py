@@ -19,6 +19,7 @@ Worked numbers (psoriasis adipose exosomes, day 1 = injection day 2025-03-11 / 2
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -29,39 +30,18 @@ from trialkit.errors import NotFound
 from trialkit.protocol import resolve_study
 from trialkit.services import (
     Context,
-    consent,
     enrol,
     record_dose,
     record_visit,
-    register,
     save_form,
-    screen,
     screen_fail,
 )
-from trialkit.services.ports import Scorer
-from trialkit.services.standard import CriteriaEligibility, standard_ports
 from trialkit.services.tidy import role_items, tidy_extract, tidy_tables
 from trialkit.store import Database
 
+Screened = Callable[..., str]
+
 PAE = "psoriasis-adipose-exosomes"
-NO = [
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
 REGIONS = ("head", "upper_limbs", "trunk", "lower_limbs")
 
 
@@ -115,48 +95,18 @@ def ae(term: str, onset: str, grade: int, relation: str) -> dict[str, str]:
     }
 
 
-def screened(db: Database, ctx: Context, scorer: Scorer) -> str:
-    code = register(db, ctx, PAE, "TEH").code
-    consent(db, ctx, PAE, code, on=ctx.as_of.date(), form_version="1.0", obtained_by="dr.demo")
-    save_form(
-        db,
-        ctx,
-        PAE,
-        code,
-        visit="SCR",
-        form_id="SCREEN",
-        values={
-            "screening_date": ctx.as_of.date().isoformat(),
-            "age": "37",
-            "sex": "male",
-            "psoriasis_type": "plaque",
-            "psoriasis_onset_date": "2018-06-01",
-            "lesion_grade": "2",
-            "standard_treatment_failure": "yes",
-            **dict.fromkeys(NO, "no"),
-        },
-    )
-    save_form(db, ctx, PAE, code, visit="SCR", form_id="PASI", values=BASELINE, scorer=scorer)
-    save_form(
-        db,
-        ctx,
-        PAE,
-        code,
-        visit="SCR",
-        form_id="LABS",
-        values={"alt": "32", "ast": "28", "creatinine": "0.9"},
-    )
+def screened_at_visit(db: Database, ctx: Context, screened: Screened) -> str:
+    """An eligible candidate (the shared screening values, PASI 4.6), the SCR visit recorded."""
+    code = screened(PAE)
     record_visit(db, ctx, PAE, code, "SCR", ctx.as_of.date())
-    screen(db, ctx, PAE, code, CriteriaEligibility())
     return code
 
 
-def fill(db: Database, ctx: Context) -> list[str]:
+def fill(db: Database, ctx: Context, screened: Screened) -> list[str]:
     """Two participants walked to month 3 (arms G50, G100) and one screen failure."""
-    scorer = standard_ports(resolve_study(PAE)).scorer
     codes = []
     for n, (arm, dose) in enumerate((("G50", "160"), ("G100", "320")), start=1):
-        code = screened(db, ctx, scorer)
+        code = screened_at_visit(db, ctx, screened)
         enrol(
             db,
             ctx,
@@ -190,10 +140,13 @@ def fill(db: Database, ctx: Context) -> list[str]:
         )
         later = Context.operator("dr.demo", inj + timedelta(days=120))
         record_visit(db, later, PAE, code, "D1", inj.date())
-        save_form(db, later, PAE, code, visit="D1", form_id="PASI", values=BASELINE, scorer=scorer)
+        save_form(db, later, PAE, code, visit="D1", form_id="PASI", values=BASELINE)
+        save_form(
+            db, later, PAE, code, visit="D1", form_id="LESION", values={"LESIONS": lesions(3, 3)}
+        )
         m3 = inj.date() + timedelta(days=90)
         record_visit(db, later, PAE, code, "M3", m3)
-        save_form(db, later, PAE, code, visit="M3", form_id="PASI", values=M3[n], scorer=scorer)
+        save_form(db, later, PAE, code, visit="M3", form_id="PASI", values=M3[n])
         save_form(
             db, later, PAE, code, visit="M3", form_id="LESION", values={"LESIONS": lesions(n, 3)}
         )
@@ -227,7 +180,7 @@ def fill(db: Database, ctx: Context) -> list[str]:
         form_id="AE",
         values={"AE": [ae("headache", "2025-04-01", 2, "unlikely")]},
     )
-    failed = screened(db, ctx, scorer)
+    failed = screened_at_visit(db, ctx, screened)
     screen_fail(db, ctx, PAE, failed, "withdrew before enrolment")
     return codes
 
@@ -236,8 +189,8 @@ def values(obs: tuple[Observation, ...], code: str, visit: str, item: str) -> li
     return [o for o in obs if (o.participant, o.visit, o.item) == (code, visit, item)]
 
 
-def test_tables_hold_the_entered_values(db: Database, ctx: Context) -> None:
-    p1, p2 = fill(db, ctx)
+def test_tables_hold_the_entered_values(db: Database, ctx: Context, screened: Screened) -> None:
+    p1, p2 = fill(db, ctx, screened)
     data = tidy_tables(db, ctx, PAE)
     assert data.participants() == {p1: "G50", p2: "G100"}  # the screen failure is left out
     (base,) = values(data.observations, p1, "D1", "pasi")
@@ -256,8 +209,8 @@ def test_tables_hold_the_entered_values(db: Database, ctx: Context) -> None:
     assert all(o.row == i for i, o in enumerate(data.observations, start=2))
 
 
-def test_adverse_events(db: Database, ctx: Context) -> None:
-    p1, p2 = fill(db, ctx)
+def test_adverse_events(db: Database, ctx: Context, screened: Screened) -> None:
+    p1, p2 = fill(db, ctx, screened)
     extract = tidy_extract(db, ctx, PAE)
     assert extract.data.adverse_events == (
         AdverseEvent(2, p1, "G50", "injection site pain", 1, False, True, 2, 91),
@@ -269,8 +222,8 @@ def test_adverse_events(db: Database, ctx: Context) -> None:
     assert p2 not in " ".join(extract.notes)
 
 
-def test_study_endpoints_on_the_database(db: Database, ctx: Context) -> None:
-    fill(db, ctx)
+def test_study_endpoints_on_the_database(db: Database, ctx: Context, screened: Screened) -> None:
+    fill(db, ctx, screened)
     specs = [ep for o in resolve_study(PAE).outcomes for ep in o.endpoints]
     results = {r.name: r for r in analyse(specs, tidy_tables(db, ctx, PAE))}
 
@@ -307,8 +260,8 @@ def test_unknown_study(db: Database, ctx: Context) -> None:
         tidy_tables(db, ctx, "no-such-study")
 
 
-def test_values_are_text_and_exact(db: Database, ctx: Context) -> None:
-    p1, _ = fill(db, ctx)
+def test_values_are_text_and_exact(db: Database, ctx: Context, screened: Screened) -> None:
+    p1, _ = fill(db, ctx, screened)
     obs = tidy_tables(db, ctx, PAE).observations
     assert all(isinstance(o.value, str) for o in obs)
     (creatinine,) = values(obs, p1, "SCR", "creatinine")

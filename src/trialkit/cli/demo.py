@@ -7,7 +7,7 @@ import typer
 from trialkit.cli._console import console
 from trialkit.cli.study import print_diagnostics, render_calendar, render_summary, run_checks
 from trialkit.protocol import Severity, load_study_text, shipped_studies
-from trialkit.services.demo import demo_records
+from trialkit.simulate.demo import demo_records
 
 __all__ = ["register"]
 

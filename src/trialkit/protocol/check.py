@@ -16,7 +16,7 @@ from enum import StrEnum
 from trialkit.protocol import units
 from trialkit.protocol.design import INTERVENTIONAL_MODELS, OBSERVATIONAL_MODELS, Allocation
 from trialkit.protocol.endpoints import DoseSelection, EndpointSpec, ResponderRule
-from trialkit.protocol.forms import DataType, Item
+from trialkit.protocol.forms import DataType, Form, Item, ItemGroup
 from trialkit.protocol.passages import disagreements
 from trialkit.protocol.randomisation import FACTOR_METHODS, Factor
 from trialkit.protocol.study import Study
@@ -80,6 +80,14 @@ CODES: dict[str, str] = {
     "FORM.E006": "one item name is defined with different types on different forms",
     "FORM.E007": "a unit does not resolve",
     "FORM.E008": "one item name has different code lists on different forms",
+    "GROUP.E001": "a row rule is given for an item group that does not repeat",
+    "GROUP.E002": "an item group's minimum number of rows is above its maximum",
+    "GROUP.E003": "a row rule names an item that is not in its item group",
+    "GROUP.E004": "an exactly-once value is not a valid value of its item",
+    "GROUP.E005": "an item group's rows cannot meet its own rules",
+    "CONSENT.E001": "more than one form records the consent",
+    "CONSENT.E002": "a consent item is not an item of its form, or not of the right type",
+    "CONSENT.E003": "the consent form is listed at no visit",
     "DOSE.E001": "a dose unit does not resolve",
     "DOSE.E002": "the unit a dose is given per does not resolve",
     "DOSE.E003": "the item a dose is computed from is not defined",
@@ -414,6 +422,138 @@ def _check_forms(study: Study) -> Iterable[Diagnostic]:
                         "use one code list for one item name, or rename one of the items",
                     )
             codelists_seen.setdefault(item.name, (codes, form.id))
+
+
+def _check_group_rules(study: Study) -> Iterable[Diagnostic]:
+    for form in study.forms:
+        for group in form.groups:
+            yield from _group_rules(study, form, group)
+
+
+def _group_rules(study: Study, form: Form, group: ItemGroup) -> Iterable[Diagnostic]:
+    path = f"forms.{form.id}.groups.{group.id}"
+    rules = [
+        name
+        for name, given in (
+            ("min_repeats", group.min_repeats is not None),
+            ("max_repeats", group.max_repeats is not None),
+            ("unique", bool(group.unique)),
+            ("exactly_once", bool(group.exactly_once)),
+        )
+        if given
+    ]
+    if rules and not group.repeating:
+        yield _d(
+            "GROUP.E001",
+            path,
+            f"item group {group.id} does not repeat, but states the row rule(s) "
+            + ", ".join(rules),
+            "set `repeating: true`, or remove the row rules",
+        )
+    low, high = group.min_repeats, group.max_repeats
+    if low is not None and high is not None and low > high:
+        yield _d(
+            "GROUP.E002",
+            path,
+            f"item group {group.id}: at least {low} row(s) but at most {high}: no number fits",
+            "the minimum must not be above the maximum",
+        )
+    items = {i.name: i for i in group.items}
+    named = [("unique", n) for n in group.unique] + [
+        ("exactly_once", r.item) for r in group.exactly_once
+    ]
+    if items or not group.instrument:  # an instrument's items are checked once written out
+        for which, name in named:
+            if name not in items:
+                yield _d(
+                    "GROUP.E003",
+                    f"{path}.{which}",
+                    f"item group {group.id}: {which} names item {name!r}, which is not in "
+                    "the group",
+                    "use one of: " + (", ".join(items) or "no items"),
+                )
+    seen: set[tuple[str, str]] = set()
+    for rule in group.exactly_once:
+        item = items.get(rule.item)
+        if item is None:
+            continue
+        codes = _codes(study, item.codelist)
+        if item.data_type is DataType.CODE and codes is not None and rule.value not in codes:
+            yield _d(
+                "GROUP.E004",
+                f"{path}.exactly_once",
+                f"item group {group.id}: {rule.item} has no code {rule.value!r}",
+                "use one of: " + ", ".join(sorted(codes)),
+            )
+        elif item.data_type is DataType.BOOLEAN and rule.value not in ("yes", "no"):
+            yield _d(
+                "GROUP.E004",
+                f"{path}.exactly_once",
+                f"item group {group.id}: {rule.item} is yes/no, not {rule.value!r}",
+                "use yes or no",
+            )
+        if (rule.item, rule.value) in seen:
+            yield _d(
+                "GROUP.E005",
+                f"{path}.exactly_once",
+                f"item group {group.id}: {rule.item} = {rule.value} is listed twice",
+                "list each role once",
+            )
+        seen.add((rule.item, rule.value))
+    if high is not None and len(seen) > high:
+        yield _d(
+            "GROUP.E005",
+            path,
+            f"item group {group.id}: {len(seen)} roles must each occur once, but at most "
+            f"{high} row(s) are allowed",
+            f"allow at least {len(seen)} rows, or drop a role",
+        )
+
+
+def _check_consent_form(study: Study) -> Iterable[Diagnostic]:
+    recording = [f for f in study.forms if f.consent is not None]
+    if len(recording) > 1:
+        yield _d(
+            "CONSENT.E001",
+            f"forms.{recording[1].id}.consent",
+            "forms " + ", ".join(f.id for f in recording) + " all record the consent",
+            "state `consent:` on one form only",
+        )
+    for form in recording:
+        assert form.consent is not None
+        path = f"forms.{form.id}.consent"
+        items = {i.name: i for i in form.items()}
+        wanted = (
+            ("date", form.consent.date, DataType.DATE),
+            ("form_version", form.consent.form_version, DataType.TEXT),
+            ("obtained_by", form.consent.obtained_by, DataType.TEXT),
+        )
+        for field_name, name, data_type in wanted:
+            item = items.get(name)
+            if item is None:
+                yield _d(
+                    "CONSENT.E002",
+                    f"{path}.{field_name}",
+                    f"form {form.id}: consent {field_name} names item {name!r}, which is not "
+                    "on the form",
+                    "use one of: " + ", ".join(items),
+                )
+            elif item.data_type is not data_type or item.derived:
+                yield _d(
+                    "CONSENT.E002",
+                    f"{path}.{field_name}",
+                    f"form {form.id}: consent {field_name} item {name} is "
+                    f"{'derived' if item.derived else item.data_type.value}, not "
+                    f"{data_type.value}",
+                    f"make {name} a {data_type.value} item that is entered",
+                )
+        if not any(form.id in v.forms for v in study.timeline.visits):
+            yield _d(
+                "CONSENT.E003",
+                path,
+                f"form {form.id} records the consent but is listed at no visit",
+                "list it under the screening visit's `forms`",
+            )
 
 
 def _check_doses(study: Study) -> Iterable[Diagnostic]:
@@ -823,6 +963,8 @@ _LAYER_CHECKS: tuple[Checker, ...] = (
     _check_arms,
     _check_timeline,
     _check_forms,
+    _check_group_rules,
+    _check_consent_form,
     _check_doses,
     _check_administration,
     _check_basis_rows,

@@ -12,8 +12,10 @@ from trialkit.protocol._base import Code, Model, Name
 __all__ = [
     "CodeList",
     "CodeListItem",
+    "ConsentItems",
     "DataType",
     "EditCheck",
+    "ExactlyOnce",
     "Form",
     "Item",
     "ItemGroup",
@@ -73,14 +75,36 @@ class Item(Model):
         return self
 
 
+class ExactlyOnce(Model):
+    """A row whose ``item`` holds ``value`` must occur exactly once in a repeating group (one
+    treated lesion, one untreated control lesion)."""
+
+    item: Name
+    value: str
+
+
 class ItemGroup(Model):
-    """Items that belong together; ``repeating`` for one row per lesion, per diary day, ..."""
+    """Items that belong together; ``repeating`` for one row per lesion, per diary day, ...
+
+    A repeating group states the shape of its rows as data: ``min_repeats``/``max_repeats``
+    (how many rows), ``unique`` (items whose values together tell the rows apart: no two rows
+    share them) and ``exactly_once`` (a role that must occur in exactly one row). ``study
+    check`` checks these definitions (``GROUP.E001``..``GROUP.E005``); a save refuses rows that
+    break them.
+    """
 
     id: Code
     name: str
     repeating: bool = False
     min_repeats: int | None = Field(default=None, ge=0)
     max_repeats: int | None = Field(default=None, ge=1)
+    unique: list[Name] = Field(
+        default_factory=list,
+        description="Items whose values together identify a row: no two rows may share them.",
+    )
+    exactly_once: list[ExactlyOnce] = Field(
+        default_factory=list, description="Roles that must occur in exactly one row each."
+    )
     instrument: str | None = Field(
         default=None, description="All items of this instrument, when `items` does not list them."
     )
@@ -107,12 +131,30 @@ class EditCheck(Model):
     severity: str = Field(default="hard", pattern="^(hard|soft)$")
 
 
+class ConsentItems(Model):
+    """The items of the consent form that recording the consent fills: the date it was signed,
+    the consent form's version and who obtained it. They are captured once, with the consent,
+    and never entered on the form by hand."""
+
+    date: Name
+    form_version: Name
+    obtained_by: Name
+
+    def names(self) -> tuple[str, str, str]:
+        return (self.date, self.form_version, self.obtained_by)
+
+
 class Form(Model):
     id: Code
     name: str
     groups: list[ItemGroup] = Field(min_length=1)
     checks: list[EditCheck] = Field(default_factory=list)
     repeating: bool = Field(default=False, description="May be entered more than once a visit.")
+    consent: ConsentItems | None = Field(
+        default=None,
+        description="This form records informed consent: recording the consent fills these "
+        "items (at the first visit that lists the form).",
+    )
 
     def items(self) -> list[Item]:
         return [item for group in self.groups for item in group.items]

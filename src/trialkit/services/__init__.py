@@ -1,7 +1,8 @@
 """Use cases over the database, one transaction each; the web application and CLI call these.
 
-Every call takes a :class:`Context` (who acts, and the time). The pure core reaches the
-services through the interfaces in :mod:`trialkit.services.ports`.
+Every call takes a :class:`Context` (who acts, and the time). The services reach the pure core
+through the interfaces in :mod:`trialkit.services.ports`, bound once per protocol version
+(:func:`bind_ports`); no call path can leave an edit check, a score or eligibility out.
 """
 
 from trialkit.services.access import (
@@ -21,6 +22,7 @@ from trialkit.services.forms import (
     CheckOutcome,
     FormConflict,
     FormRecord,
+    FormRefused,
     SaveResult,
     mark_not_required,
     read_form,
@@ -46,8 +48,11 @@ from trialkit.services.participants import (
 )
 from trialkit.services.participants import get as get_participant
 from trialkit.services.ports import (
+    CheckVerdict,
     EligibilityEvaluator,
     EligibilityVerdict,
+    Ports,
+    PortsFactory,
     RuleEvaluator,
     Scorer,
     ScoreResult,
@@ -87,7 +92,7 @@ from trialkit.services.schedule import (
     unscheduled_visit,
 )
 from trialkit.services.signatures import Signature, SignatureScope, sign, signatures
-from trialkit.services.studies import LoadedVersion, ProtocolRef, add_site, load_study
+from trialkit.services.studies import LoadedVersion, ProtocolRef, add_site, bind_ports, load_study
 from trialkit.services.tidy import BLINDED, TidyExtract, role_items, tidy_extract, tidy_tables
 from trialkit.services.users import (
     IssuedToken,
@@ -120,6 +125,7 @@ __all__ = [
     "Calendar",
     "CalendarVisit",
     "CheckOutcome",
+    "CheckVerdict",
     "Context",
     "DataQuery",
     "DoseResult",
@@ -128,6 +134,7 @@ __all__ = [
     "FieldChange",
     "FormConflict",
     "FormRecord",
+    "FormRefused",
     "FormSdv",
     "Grant",
     "IssuedToken",
@@ -140,6 +147,8 @@ __all__ = [
     "Participant",
     "PauseRecord",
     "Permission",
+    "Ports",
+    "PortsFactory",
     "PreparedDose",
     "Principal",
     "ProtocolRef",
@@ -168,6 +177,7 @@ __all__ = [
     "answer_query",
     "apply_amendment",
     "authenticate",
+    "bind_ports",
     "calendar",
     "close_query",
     "cohorts",

@@ -41,7 +41,8 @@ the database credentials, and ``make demo``); the web application never builds o
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 
 from trialkit.errors import AccessDenied
@@ -117,12 +118,14 @@ UNBLINDED_ROLES = frozenset({Role.SAFETY_BOARD, Role.PHARMACIST})
 
 @dataclass(frozen=True)
 class Grant:
-    """One membership: ``role`` in ``study`` at ``site`` (``None``: every site of the study)."""
+    """One membership: ``role`` in ``study`` at ``site`` (``None``: every site of the study),
+    in force from ``starts`` (when it was granted; None when not known)."""
 
     study: str
     role: Role
     site: str | None = None
     unblinded: bool = False
+    starts: datetime | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         where = f"at site {self.site}" if self.site else "at every site"
@@ -140,6 +143,9 @@ class Principal:
     grants: tuple[Grant, ...] = ()
     operator: bool = False
     display_name: str = field(default="", compare=False)
+    #: Memberships that start after the context's time: they give nothing yet, but a refusal
+    #: says when they start.
+    upcoming: tuple[Grant, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not self.username.strip():
@@ -147,6 +153,15 @@ class Principal:
 
     def grants_in(self, study: str) -> list[Grant]:
         return [g for g in self.grants if g.study == study]
+
+    def at(self, as_of: datetime) -> Principal:
+        """The principal at ``as_of``: a membership that starts later gives nothing yet."""
+        every = (*self.grants, *self.upcoming)
+        now = tuple(g for g in every if g.starts is None or g.starts <= as_of)
+        later = tuple(g for g in every if g.starts is not None and g.starts > as_of)
+        if now == self.grants and later == self.upcoming:
+            return self
+        return replace(self, grants=now, upcoming=later)
 
     def can(self, permission: Permission, study: str, site: str | None = None) -> bool:
         """Whether a grant gives ``permission`` in ``study`` at ``site`` (None: at every site)."""
@@ -165,6 +180,17 @@ OPERATOR = "operator"
 def _describe(principal: Principal, study: str) -> str:
     grants = principal.grants_in(study)
     if not grants:
+        later = sorted(
+            (g for g in principal.upcoming if g.study == study and g.starts is not None),
+            key=lambda g: g.starts or datetime.min,
+        )
+        if later:
+            first = later[0]
+            assert first.starts is not None
+            return (
+                f"user {principal.username!r} has no role in study {study} yet: their "
+                f"membership as {first} starts {first.starts:%Y-%m-%d %H:%M}"
+            )
         return f"user {principal.username!r} has no role in study {study}"
     roles = "; ".join(str(g) for g in grants)
     return f"user {principal.username!r} is {roles} in study {study}"

@@ -34,9 +34,6 @@ class Context:
     principal: Principal
     as_of: datetime
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "as_of", naive(self.as_of))
-
     @property
     def actor(self) -> str:
         """The user name recorded with every change."""
@@ -49,6 +46,11 @@ class Context:
             raise ValueError("a service call needs an actor (the user name of who acts)")
         return cls(Principal(name, operator=True), as_of)
 
+    def __post_init__(self) -> None:
+        as_of = naive(self.as_of)
+        object.__setattr__(self, "as_of", as_of)
+        object.__setattr__(self, "principal", self.principal.at(as_of))
+
     def at(self, as_of: datetime) -> Context:
-        """The same principal at another time."""
+        """The same principal at another time (only the memberships in force then count)."""
         return replace(self, as_of=naive(as_of))

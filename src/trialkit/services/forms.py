@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, NotFound, ValidationFailed
 from trialkit.protocol import Form, ItemGroup, Study
-from trialkit.services import participants, safety, studies
+from trialkit.services import lookups, safety, studies
 from trialkit.services.access import Permission, require
 from trialkit.services.context import Context
 from trialkit.services.locks import ensure_unlocked
@@ -64,6 +64,7 @@ __all__ = [
     "CheckOutcome",
     "FormConflict",
     "FormRecord",
+    "FormRefused",
     "SaveResult",
     "mark_not_required",
     "read_form",
@@ -96,12 +97,38 @@ class FormConflict(ConflictError):
         self.submitted = dict(submitted)
 
 
+class FormRefused(ValidationFailed):
+    """A refused save: ``errors`` maps each field path (item, group or row) to its problems,
+    the message lists them all, and ``submitted`` is what was typed; nothing was written."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        errors: dict[str, list[str]],
+        submitted: Mapping[str, Any],
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, hint=hint, errors=errors)
+        self.submitted = dict(submitted)
+
+
+def _problems(errors: Mapping[str, list[str]]) -> str:
+    """Every problem as ``path: message``, in the order found."""
+    return "; ".join(f"{path}: {m}" for path, messages in errors.items() for m in messages)
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
+    """One edit check's result: ``passed``, ``failed``, or ``not_evaluated`` when an input is
+    missing (``missing`` names them, and ``message`` says so)."""
+
     id: str
     severity: str
-    status: str  # passed | failed | unknown | not_evaluated
+    status: str  # passed | failed | not_evaluated
     message: str
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,19 +271,24 @@ class _Builder:
                 n = len(rows)
                 if group.min_repeats is not None and n < group.min_repeats:
                     self.errors.setdefault(group.id, []).append(
-                        f"{group.name}: {n} row(s) entered, at least {group.min_repeats} needed"
+                        f"{group.name}: {n} row(s) entered, at least {group.min_repeats} needed; "
+                        "add the missing row(s)"
                     )
                 if group.max_repeats is not None and n > group.max_repeats:
                     self.errors.setdefault(group.id, []).append(
-                        f"{group.name}: {n} row(s) entered, at most {group.max_repeats} allowed"
+                        f"{group.name}: {n} row(s) entered, at most {group.max_repeats} allowed; "
+                        "remove the extra row(s)"
                     )
                 olds = old if isinstance(old, list) else []
-                data[group.id] = [
+                built = [
                     self.group_row(
                         group, r, f"{group.id}[{i + 1}]", olds[i] if i < len(olds) else {}
                     )
                     for i, r in enumerate(rows)
                 ]
+                for problem in _row_rules(group, built):
+                    self.errors.setdefault(group.id, []).append(problem)
+                data[group.id] = built
             else:
                 data[group.id] = self.group_row(
                     group, values, group.id, old if isinstance(old, dict) else {}
@@ -266,6 +298,83 @@ class _Builder:
                 f"{name}: form {form.id} has no such item or group"
             )
         return data
+
+
+def _shown(entry: Any) -> str | None:
+    """An entered value as the protocol writes it (codes as codes, yes/no for booleans)."""
+    if not isinstance(entry, dict) or entry.get("value") is None:
+        return None
+    value = entry["value"]
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _rows_named(numbers: Sequence[int]) -> str:
+    listed = [str(n) for n in numbers]
+    return (
+        "row " + listed[0]
+        if len(listed) == 1
+        else "rows " + ", ".join(listed[:-1]) + (f" and {listed[-1]}")
+    )
+
+
+def _row_rules(group: ItemGroup, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What breaks the group's ``exactly_once`` and ``unique`` rules, each with its fix."""
+    problems: list[str] = []
+    for rule in group.exactly_once:
+        having = [
+            n for n, row in enumerate(rows, start=1) if _shown(row.get(rule.item)) == rule.value
+        ]
+        if not having:
+            problems.append(
+                f"{group.name}: exactly one row must have {rule.item} {rule.value}, none has; "
+                f"add that row, or set {rule.item} to {rule.value} on the row it belongs to"
+            )
+        elif len(having) > 1:
+            problems.append(
+                f"{group.name}: exactly one row may have {rule.item} {rule.value}, but "
+                f"{_rows_named(having)} have it; correct {rule.item} on all but one of them"
+            )
+    if group.unique:
+        by_key: dict[tuple[str | None, ...], list[int]] = {}
+        for n, row in enumerate(rows, start=1):
+            key = tuple(_shown(row.get(name)) for name in group.unique)
+            if any(k is not None for k in key):
+                by_key.setdefault(key, []).append(n)
+        for key, numbers in by_key.items():
+            if len(numbers) > 1:
+                shared = ", ".join(
+                    f"{name} {value if value is not None else '(empty)'}"
+                    for name, value in zip(group.unique, key, strict=True)
+                )
+                problems.append(
+                    f"{group.name}: {_rows_named(numbers)} share {shared}; each row needs its own "
+                    f"{' and '.join(group.unique)}: correct one of them or remove the duplicate"
+                )
+    return problems
+
+
+def _keep_consent_items(
+    form: Form, old: Mapping[str, Any], new: dict[str, Any], errors: dict[str, list[str]]
+) -> None:
+    """Refuse a hand entry of the consent items (date, version, by whom): recording the consent
+    fills them once; a save that repeats the stored values unchanged is fine."""
+    assert form.consent is not None
+    names = set(form.consent.names())
+    for group in form.groups:
+        if group.repeating:
+            continue
+        before, after = old.get(group.id) or {}, new.get(group.id) or {}
+        for name in sorted(names & {i.name for i in group.items}):
+            was, now = before.get(name), after.get(name)
+            if now is not None and (was is None or was.get("raw") != now.get("raw")):
+                errors.setdefault(f"{group.id}/{name}", []).append(
+                    f"{name} is filled when the consent is recorded, not entered on form "
+                    f"{form.id}; record the consent (date, version, by whom) instead"
+                )
+            elif now is None and was is not None:
+                new[group.id][name] = was  # left out: the recorded value stays
 
 
 def _flatten(data: dict[str, Any]) -> dict[str, Any]:
@@ -281,24 +390,13 @@ def _flatten(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _derive(
-    form: Form, values: dict[str, Any], scorer: Scorer | None
-) -> tuple[dict[str, Any], list[str]]:
+def _derive(form: Form, values: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     derived: dict[str, Any] = {}
-    notes: list[str] = []
     cache: dict[str, Any] = {}
     for item in form.items():
         if not item.derived:
             continue
         instrument, _, part = item.derived.partition(":")
-        if scorer is None:
-            derived[item.name] = {
-                "value": None,
-                "instrument": instrument,
-                "version": None,
-                "reason": "no scorer configured",
-            }
-            continue
         if instrument not in cache:
             cache[instrument] = scorer.score(instrument, values)
         result = cache[instrument]
@@ -312,20 +410,28 @@ def _derive(
             "version": result.version,
             "reason": reason,
         }
-    if scorer is None and derived:
-        notes.append("derived items left empty: no scorer configured")
-    return derived, notes
+    return derived
 
 
-def _checks(form: Form, values: dict[str, Any], rules: RuleEvaluator | None) -> list[CheckOutcome]:
+def _checks(form: Form, values: dict[str, Any], rules: RuleEvaluator) -> list[CheckOutcome]:
     out: list[CheckOutcome] = []
     for check in form.checks:
-        if rules is None:
-            status = "not_evaluated"
+        verdict = rules.evaluate(check.expression, values)
+        if verdict.holds is None:
+            missing = verdict.missing
+            named = ", ".join(missing) if missing else "an input"
+            out.append(
+                CheckOutcome(
+                    check.id,
+                    check.severity,
+                    "not_evaluated",
+                    f"not evaluated: {named} missing ({check.message})",
+                    missing,
+                )
+            )
         else:
-            verdict = rules.evaluate(check.expression, values)
-            status = "unknown" if verdict is None else "passed" if verdict else "failed"
-        out.append(CheckOutcome(check.id, check.severity, status, check.message))
+            status = "passed" if verdict.holds else "failed"
+            out.append(CheckOutcome(check.id, check.severity, status, check.message))
     return out
 
 
@@ -468,7 +574,7 @@ def _lookup(
         },
     ).first()
     if found is None:
-        participants.load(conn, study_code, participant_code)  # raises the usual NotFound
+        lookups.load(conn, study_code, participant_code)  # raises the usual NotFound
         raise NotFound(  # pragma: no cover - load raised
             f"study {study_code}: no participant {participant_code!r}", code="PART.E003"
         )
@@ -517,10 +623,12 @@ def save_form(
     expected_version: int | None = None,
     instance_no: int = 1,
     reason: str | None = None,
-    rules: RuleEvaluator | None = None,
-    scorer: Scorer | None = None,
 ) -> SaveResult:
-    """Validate and save one form instance (new: ``expected_version`` None)."""
+    """Validate, score, check and save one form instance (new: ``expected_version`` None).
+
+    The protocol version's edit checks and scores always run, through the ports it is served
+    with (``ProtocolRef.ports``); no caller can leave them out.
+    """
     with db.write() as conn:
         return save_in(
             conn,
@@ -533,8 +641,6 @@ def save_form(
             expected_version=expected_version,
             instance_no=instance_no,
             reason=reason,
-            rules=rules,
-            scorer=scorer,
         )
 
 
@@ -550,11 +656,11 @@ def save_in(
     expected_version: int | None = None,
     instance_no: int = 1,
     reason: str | None = None,
-    rules: RuleEvaluator | None = None,
-    scorer: Scorer | None = None,
+    consent: bool = False,
 ) -> SaveResult:
-    """:func:`save_form` inside the caller's write transaction (a recorded dose fills its
-    administration form in the same transaction as the dose)."""
+    """:func:`save_form` inside the caller's write transaction (the one write path for a use
+    case that fills a form as part of its own step). ``consent`` is set only by recording the
+    consent, which alone fills the consent form's consent items."""
     participant_id, ref, row, flags = _lookup(
         conn, ctx, study_code, participant_code, visit, form_id, instance_no
     )
@@ -584,24 +690,32 @@ def save_in(
     old_data = canonical.loads(row.data) if row is not None else {}
     builder = _Builder(ref.study, form, ref.version, old_data)
     data = builder.build(values)
+    if form.consent is not None and not consent:
+        _keep_consent_items(form, old_data, data, builder.errors)
     if builder.errors:
-        raise ValidationFailed(
-            f"form {form_id}: {sum(len(v) for v in builder.errors.values())} problem(s); "
-            "nothing was saved",
+        count = sum(len(v) for v in builder.errors.values())
+        raise FormRefused(
+            f"form {form_id}: nothing was saved, {count} problem(s): " + _problems(builder.errors),
             code="FORM.E010",
             errors=builder.errors,
+            submitted=values,
+            hint="correct each item named and save again; what you typed is kept",
         )
+    ports = ref.ports
     typed_values = typed_form(data)
-    derived, notes = _derive(form, typed_values, scorer)
+    derived = _derive(form, typed_values, ports.scorer)
+    notes: list[str] = []
     for name, d in derived.items():
         typed_values[name] = None if d["value"] is None else Decimal(d["value"])
-    checks = _checks(form, typed_values, rules)
+    checks = _checks(form, typed_values, ports.rules)
     hard = {c.id: [c.message] for c in checks if c.status == "failed" and c.severity == "hard"}
     if hard:
-        raise ValidationFailed(
-            f"form {form_id}: edit check(s) {', '.join(hard)} failed; nothing was saved",
+        raise FormRefused(
+            f"form {form_id}: nothing was saved, edit check(s) failed: " + _problems(hard),
             code="FORM.E011",
             errors=hard,
+            submitted=values,
+            hint="check the values the edit check names and save again",
         )
     old_flat = _flatten(old_data)
     new_flat = _flatten(data)
@@ -762,7 +876,7 @@ def read_form(
 ) -> FormRecord:
     """A stored form instance, readable whatever protocol version it was captured under."""
     with db.read() as conn:
-        p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
+        p = lookups.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
         row = conn.execute(
             sa.select(form_instance).where(
                 form_instance.c.participant_id == p.id,
@@ -793,7 +907,7 @@ def mark_not_required(
     if not reason.strip():
         raise ValidationFailed("marking a form not required needs a reason", code="FORM.E013")
     with db.write() as conn:
-        p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.WRITE)
+        p = lookups.load_checked(conn, ctx, study_code, participant_code, Permission.WRITE)
         ensure_unlocked(conn, None, p.id)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         _form_for_visit(ref.study, visit, form_id)

@@ -21,7 +21,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, LockedError, ValidationFailed
-from trialkit.services import participants, studies
+from trialkit.services import lookups, studies
 from trialkit.services.access import Permission, require, visible_sites
 from trialkit.services.context import Context
 from trialkit.services.records import write
@@ -215,7 +215,7 @@ def _target(
         ref = studies.protocol(conn, study_code)
         return _Target(study_code, ref.study_id, None, None, None)
     assert participant_code is not None
-    p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.LOCK)
+    p = lookups.load_checked(conn, ctx, study_code, participant_code, Permission.LOCK)
     ref = studies.protocol_by_id(conn, p.protocol_version_id)
     if scope == "participant":
         return _Target(study_code, ref.study_id, p.id, None, p.protocol_version)

@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, DefinitionError, NotFound, TransitionError
-from trialkit.services import allocation, locks, safety, studies
-from trialkit.services.access import Permission, require, sees_allocation
+from trialkit.protocol import Study
+from trialkit.services import allocation, forms, locks, safety, studies
+from trialkit.services.access import Permission, require
 from trialkit.services.anchors import anchors_set_by, set_anchor
 from trialkit.services.context import Context
 from trialkit.services.lifecycle import Status, Step, next_status
-from trialkit.services.ports import EligibilityEvaluator
+from trialkit.services.lookups import Participant, load, load_checked, masked, shown
 from trialkit.services.records import FieldChange, StaleVersion, write
 from trialkit.services.values import screening_values
 from trialkit.store import Database, canonical
-from trialkit.store.tables import participant, participant_event, protocol_version, site, study
+from trialkit.store.tables import (
+    form_instance,
+    participant,
+    participant_event,
+    site,
+)
 
 __all__ = [
     "Participant",
@@ -46,20 +51,6 @@ __all__ = [
     "start",
     "withdraw",
 ]
-
-
-@dataclass(frozen=True)
-class Participant:
-    id: int
-    code: str
-    study: str
-    site: str
-    status: Status
-    arm: str | None
-    protocol_version: str
-    protocol_version_id: int
-    eligibility: Any
-    version: int
 
 
 def format_participant_id(pattern: str, site_code: str, seq: int) -> str:
@@ -85,70 +76,6 @@ def format_participant_id(pattern: str, site_code: str, seq: int) -> str:
             code="PART.E002",
         )
     return code
-
-
-_SELECT = (
-    sa.select(
-        participant,
-        study.c.code.label("study_code"),
-        site.c.code.label("site_code"),
-        protocol_version.c.version.label("pv"),
-    )
-    .join(study, study.c.id == participant.c.study_id)
-    .join(site, site.c.id == participant.c.site_id)
-    .join(protocol_version, protocol_version.c.id == participant.c.protocol_version_id)
-)
-
-
-def _from_row(row: Any) -> Participant:
-    return Participant(
-        row.id,
-        row.code,
-        row.study_code,
-        row.site_code,
-        Status(row.status),
-        row.arm,
-        row.pv,
-        row.protocol_version_id,
-        canonical.loads(row.eligibility),
-        row.version,
-    )
-
-
-def load(conn: sa.Connection, study_code: str, code: str) -> Participant:
-    row = conn.execute(
-        _SELECT.where(study.c.code == study_code, participant.c.code == code)
-    ).first()
-    if row is None:
-        raise NotFound(
-            f"study {study_code}: no participant {code!r}",
-            code="PART.E003",
-            hint="check the participant id (letters, digits and the site code)",
-        )
-    return _from_row(row)
-
-
-def load_checked(
-    conn: sa.Connection, ctx: Context, study_code: str, code: str, permission: Permission
-) -> Participant:
-    """The participant, once ``ctx`` is allowed ``permission`` at the participant's site."""
-    p = load(conn, study_code, code)
-    require(ctx.principal, permission, p.study, p.site)
-    return p
-
-
-def masked(conn: sa.Connection, protocol_version_id: int) -> bool:
-    """Whether the participant's protocol version masks the allocation."""
-    return studies.protocol_by_id(conn, protocol_version_id).study.design.masking.level != "none"
-
-
-def shown(conn: sa.Connection, ctx: Context, p: Participant) -> Participant:
-    """``p`` as ``ctx`` may see it: the arm hidden (None) from blinded roles of a masked study."""
-    if p.arm is None or sees_allocation(
-        ctx.principal, p.study, masked(conn, p.protocol_version_id), p.site
-    ):
-        return p
-    return replace(p, arm=None)
 
 
 def get(db: Database, ctx: Context, study_code: str, code: str) -> Participant:
@@ -282,7 +209,9 @@ def consent(
     form_version: str,
     obtained_by: str,
 ) -> Participant:
-    """Record informed consent (form version, date, by whom); sets the consent anchor."""
+    """Record informed consent (form version, date, by whom); sets the consent anchor and fills
+    the protocol's consent form from the same values, through the same audited write path, in
+    the same transaction: they are entered once."""
     if not form_version.strip() or not obtained_by.strip():
         raise TransitionError(
             "consent needs the consent form version and who obtained it",
@@ -297,17 +226,64 @@ def consent(
             set_anchor(
                 conn, ctx, p.id, anchor_id, datetime.combine(on, time()), "consent", ref.version
             )
+        _fill_consent_form(conn, ctx, p, ref.study, on, form_version, obtained_by)
         return p
 
 
-def screen(
-    db: Database,
+def _fill_consent_form(
+    conn: sa.Connection,
     ctx: Context,
-    study_code: str,
-    code: str,
-    evaluator: EligibilityEvaluator | None,
-) -> Participant:
-    """Evaluate eligibility from the screening visit's forms; store the verdict and explanation."""
+    p: Participant,
+    study_def: Study,
+    on: date,
+    form_version: str,
+    obtained_by: str,
+) -> None:
+    """The consent form (the form stating ``consent:``) filled at the first visit listing it."""
+    form = next((f for f in study_def.forms if f.consent is not None), None)
+    if form is None or form.consent is None:
+        return
+    visit = next((v.id for v in study_def.timeline.visits if form.id in v.forms), None)
+    if visit is None:  # pragma: no cover - `study check` refuses it (CONSENT.E003)
+        return
+    found = conn.execute(
+        sa.select(form_instance.c.version, form_instance.c.data).where(
+            form_instance.c.participant_id == p.id,
+            form_instance.c.visit_key == visit,
+            form_instance.c.form_id == form.id,
+            form_instance.c.instance_no == 1,
+        )
+    ).first()
+    stored = None if found is None else int(found.version)
+    values: dict[str, Any] = {}
+    for group_id, content in (canonical.loads(found.data) if found is not None else {}).items():
+        if isinstance(content, list):  # the form's other items, as they were entered
+            values[group_id] = [{k: e["raw"] for k, e in row.items()} for row in content]
+        else:
+            values |= {k: e["raw"] for k, e in content.items()}
+    items = form.consent
+    values |= {
+        items.date: on.isoformat(),
+        items.form_version: form_version,
+        items.obtained_by: obtained_by,
+    }
+    forms.save_in(
+        conn,
+        ctx,
+        p.study,
+        p.code,
+        visit=visit,
+        form_id=form.id,
+        values=values,
+        expected_version=stored,
+        reason=None if stored is None else "consent recorded",
+        consent=True,
+    )
+
+
+def screen(db: Database, ctx: Context, study_code: str, code: str) -> Participant:
+    """Evaluate eligibility from the screening visit's forms with the protocol version's bound
+    evaluator; store the verdict (eligible, not eligible or undecided) and its explanation."""
     with db.write() as conn:
         p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
         if p.status not in (Status.SCREENING, Status.CONSENTED):
@@ -324,22 +300,14 @@ def screen(
                 code="PART.E007",
                 hint="enter the screening form first",
             )
-        if evaluator is None:
-            verdict: dict[str, Any] = {
-                "status": "not_evaluated",
-                "eligible": None,
-                "reason": "no eligibility evaluator configured",
-                "explanation": None,
-            }
-        else:
-            result = evaluator.evaluate(ref.study, values, ctx.as_of.date())
-            verdict = {
-                "status": "evaluated",
-                "eligible": result.eligible,
-                "explanation": result.explanation,
-                "protocol_version": ref.version,
-                "as_of": ctx.as_of.date(),
-            }
+        result = ref.ports.eligibility.evaluate(ref.study, values, ctx.as_of.date())
+        verdict: dict[str, Any] = {
+            "status": "evaluated",
+            "eligible": result.eligible,
+            "explanation": result.explanation,
+            "protocol_version": ref.version,
+            "as_of": ctx.as_of.date(),
+        }
         text = canonical.dumps(verdict)
         write(
             conn,
@@ -372,9 +340,10 @@ def enrol(
     ``allocation_override`` (records carried over from paper). A study that does not allocate
     takes ``arm``, or its only arm.
 
-    With no evaluator configured (verdict "not evaluated") the investigator may confirm
-    eligibility by giving ``investigator_override`` (their reason, audited). A verdict of not
-    eligible or undecided is always refused.
+    A verdict of not eligible or undecided is always refused. ``investigator_override`` (the
+    investigator's reason, audited) confirms only a verdict stored as "not evaluated", which
+    records kept from before the evaluators were always bound may hold; :func:`screen` never
+    stores one.
     """
     with db.write() as conn:
         p = load_checked(conn, ctx, study_code, code, Permission.ENROL)

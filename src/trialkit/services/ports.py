@@ -1,15 +1,21 @@
-"""What the services need from the pure core, as small interfaces passed in.
+"""What the services need from the pure core, as small interfaces, bound once.
 
-Eligibility (``trialkit.criteria``) and scores (``trialkit.instruments``) are separate packages;
-the services receive them as objects with these shapes (dependency injection, no registry).
-When none is given the services say so in their results: edit checks are reported "not
-evaluated" (never passed silently), derived items stay empty with the reason "no scorer
-configured", and eligibility is "not evaluated".
+Eligibility (``trialkit.criteria``), edit checks (the same language) and scores
+(``trialkit.instruments``) are separate packages; the services reach them through the shapes
+below. They are bound where the services are composed, never passed per call: every protocol
+version the services read (:class:`trialkit.services.studies.ProtocolRef`) carries its
+:class:`Ports`, built once per loaded study and protocol version by the bound factory
+(:func:`trialkit.services.standard.standard_ports` unless a test binds a stand-in with
+:func:`trialkit.services.studies.bind_ports`). So no call path can leave an edit check, a
+derived score or the eligibility verdict out.
+
+An edit check whose inputs are missing cannot be decided; its :class:`CheckVerdict` names the
+missing inputs, and the save reports the check "not evaluated" with them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -18,8 +24,11 @@ from typing import Any, Protocol
 from trialkit.protocol import Study
 
 __all__ = [
+    "CheckVerdict",
     "EligibilityEvaluator",
     "EligibilityVerdict",
+    "Ports",
+    "PortsFactory",
     "RuleEvaluator",
     "ScoreResult",
     "Scorer",
@@ -43,10 +52,18 @@ class EligibilityEvaluator(Protocol):
     ) -> EligibilityVerdict: ...
 
 
-class RuleEvaluator(Protocol):
-    """Evaluates an edit-check expression over a form's typed values: True, False or None."""
+@dataclass(frozen=True)
+class CheckVerdict:
+    """Whether an edit check holds: True, False, or None with the ``missing`` inputs named."""
 
-    def evaluate(self, expression: str, values: Mapping[str, Any]) -> bool | None: ...
+    holds: bool | None
+    missing: tuple[str, ...] = ()
+
+
+class RuleEvaluator(Protocol):
+    """Evaluates an edit-check expression over a form's typed values."""
+
+    def evaluate(self, expression: str, values: Mapping[str, Any]) -> CheckVerdict: ...
 
 
 @dataclass(frozen=True)
@@ -61,3 +78,16 @@ class ScoreResult:
 
 class Scorer(Protocol):
     def score(self, instrument: str, values: Mapping[str, Any]) -> ScoreResult: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The evaluators one protocol version is served with."""
+
+    eligibility: EligibilityEvaluator
+    rules: RuleEvaluator
+    scorer: Scorer
+
+
+#: Builds the ports of one protocol version (the study with its instrument items written out).
+PortsFactory = Callable[[Study], Ports]

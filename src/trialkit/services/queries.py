@@ -28,7 +28,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from trialkit.errors import AccessDenied, ConflictError, NotFound, TransitionError, ValidationFailed
-from trialkit.services import participants
+from trialkit.services import lookups
 from trialkit.services.access import Permission, require, visible_sites
 from trialkit.services.context import Context
 from trialkit.services.locks import ensure_unlocked
@@ -417,7 +417,7 @@ def list_queries(
     with db.read() as conn:
         q = _SELECT.where(study.c.code == study_code)
         if participant is not None:
-            participants.load_checked(conn, ctx, study_code, participant, Permission.READ)
+            lookups.load_checked(conn, ctx, study_code, participant, Permission.READ)
             q = q.where(participant_code == participant)
         if site is not None:
             require(ctx.principal, Permission.READ, study_code, site)
@@ -454,7 +454,7 @@ def item_queries(
     ``item`` is an item path, or ``check:<ID>`` for the queries an edit check opened.
     """
     with db.read() as conn:
-        p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
+        p = lookups.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
         target = load_form(conn, p, visit, form_id, instance_no, entered=False)
         if not item.startswith("check:"):
             check_item(target, item)

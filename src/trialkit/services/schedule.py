@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from trialkit.errors import ConflictError, NotFound, ValidationFailed
 from trialkit.schedule import PlannedDose, PlannedVisit, VisitState, plan_doses, plan_visits
 from trialkit.schedule import visit_state as _state
-from trialkit.services import participants, studies
+from trialkit.services import lookups, studies
 from trialkit.services.access import Permission, visible_sites
 from trialkit.services.anchors import current_anchors
 from trialkit.services.context import Context
@@ -81,7 +81,7 @@ def _day(value: Any) -> date | None:
 
 
 def _build(
-    conn: sa.Connection, p: participants.Participant, as_of: date, *, blind: bool = False
+    conn: sa.Connection, p: lookups.Participant, as_of: date, *, blind: bool = False
 ) -> Calendar:
     ref = studies.protocol_by_id(conn, p.protocol_version_id)
     anchors = current_anchors(conn, p.id)
@@ -170,12 +170,12 @@ def _form_state(stored: str | None, visit: VisitState) -> str:
 def calendar(db: Database, ctx: Context, study_code: str, code: str, as_of: date) -> Calendar:
     """The participant's calendar as it stands on ``as_of``."""
     with db.read() as conn:
-        p = participants.load_checked(conn, ctx, study_code, code, Permission.READ)
-        blind = p.arm is not None and participants.shown(conn, ctx, p).arm is None
+        p = lookups.load_checked(conn, ctx, study_code, code, Permission.READ)
+        blind = p.arm is not None and lookups.shown(conn, ctx, p).arm is None
         return _build(conn, p, as_of, blind=blind)
 
 
-def _visit(conn: sa.Connection, p: participants.Participant, visit_id: str) -> PlannedVisit:
+def _visit(conn: sa.Connection, p: lookups.Participant, visit_id: str) -> PlannedVisit:
     ref = studies.protocol_by_id(conn, p.protocol_version_id)
     for pv in plan_visits(ref.study, current_anchors(conn, p.id)):
         if pv.id == visit_id:
@@ -202,7 +202,7 @@ def _record(
     reason: str | None,
 ) -> CalendarVisit:
     with db.write() as conn:
-        p = participants.load_checked(conn, ctx, study_code, code, Permission.WRITE)
+        p = lookups.load_checked(conn, ctx, study_code, code, Permission.WRITE)
         ensure_unlocked(conn, None, p.id)
         pv = _visit(conn, p, visit_id)
         if status == "done" and pv.target is None:
@@ -266,7 +266,7 @@ def unscheduled_visit(
 ) -> str:
     """Record an unscheduled visit; returns its key (``UNS-001``...) for entering its forms."""
     with db.write() as conn:
-        p = participants.load_checked(conn, ctx, study_code, code, Permission.WRITE)
+        p = lookups.load_checked(conn, ctx, study_code, code, Permission.WRITE)
         ensure_unlocked(conn, None, p.id)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         if not ref.study.timeline.unscheduled.allowed:
@@ -334,7 +334,7 @@ def overdue(db: Database, ctx: Context, study_code: str, as_of: date) -> list[Ov
             q = q.where(site.c.code.in_(sorted(sites)))
         codes = conn.execute(q).scalars().all()
         for code in codes:
-            cal = _build(conn, participants.load(conn, study_code, code), as_of)
+            cal = _build(conn, lookups.load(conn, study_code, code), as_of)
             for v in cal.visits:
                 if v.state is VisitState.OVERDUE and v.latest is not None:
                     out.append(OverdueVisit(code, v.key, v.latest, (as_of - v.latest).days))

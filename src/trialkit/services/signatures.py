@@ -31,7 +31,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from trialkit.errors import AccessDenied, ConflictError, ValidationFailed
-from trialkit.services import participants
+from trialkit.services import lookups
 from trialkit.services.access import Permission
 from trialkit.services.context import Context
 from trialkit.services.records import write
@@ -160,7 +160,7 @@ def _check_args(scope: str, visit: str | None, form_id: str | None, meaning: str
     return meaning.strip()
 
 
-def _what(scope: str, p: participants.Participant, visit: str | None, form: str | None) -> str:
+def _what(scope: str, p: lookups.Participant, visit: str | None, form: str | None) -> str:
     if scope == "form":
         return f"form {form} at visit {visit} of participant {p.code}"
     if scope == "visit":
@@ -194,7 +194,7 @@ def sign(
         )
     permission = Permission.SIGN_CASEBOOK if scope == "casebook" else Permission.SIGN
     with db.read() as conn:  # the role first: a monitor learns nothing about the password
-        participants.load_checked(conn, ctx, study_code, participant_code, permission)
+        lookups.load_checked(conn, ctx, study_code, participant_code, permission)
     try:
         confirm_password(db, ctx, password)  # a wrong password counts toward the lockout
     except AccessDenied as refused:
@@ -206,7 +206,7 @@ def sign(
             hint="re-enter your own password to sign",
         ) from None
     with db.write() as conn:
-        p = participants.load_checked(conn, ctx, study_code, participant_code, permission)
+        p = lookups.load_checked(conn, ctx, study_code, participant_code, permission)
         fi_id: int | None = None
         if scope == "form":
             assert visit is not None
@@ -276,7 +276,7 @@ _SELECT = (
 )
 
 
-def _listed(conn: sa.Connection, p: participants.Participant) -> dict[int, Signature]:
+def _listed(conn: sa.Connection, p: lookups.Participant) -> dict[int, Signature]:
     rows = conn.execute(
         _SELECT.where(signature.c.participant_id == p.id).order_by(signature.c.id)
     ).all()
@@ -322,7 +322,7 @@ def signatures(
 ) -> list[Signature]:
     """The participant's signatures, oldest first, each valid, voided or ``mismatch``."""
     with db.read() as conn:
-        p = participants.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
+        p = lookups.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
         return list(_listed(conn, p).values())
 
 

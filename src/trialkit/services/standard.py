@@ -6,30 +6,31 @@
 * :class:`ExpressionRules`: form edit checks in the same language, typed against the study's items;
 * :class:`InstrumentScorer`: scores from ``trialkit.instruments``, with the instrument's version.
 
-:func:`standard_ports` gives all three for a study; the CLI, the demo and the web application use
-them. Tests of the services may pass their own small implementations instead.
+:func:`standard_ports` gives all three for a study. It is the factory the services bind by
+default (:mod:`trialkit.services.studies`, once per loaded protocol version); nothing calls the
+evaluators per request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from trialkit.criteria import Outcome, compile_criteria, compile_expression, evaluate
+from trialkit.criteria import plan as p
+from trialkit.criteria.evaluator import lookup_limit
 from trialkit.criteria.from_study import study_criteria, study_items, study_ranges
 from trialkit.criteria.screening import Screening, coerce_record, format_value
 from trialkit.errors import TrialkitError, ValidationFailed
 from trialkit.instruments import INSTRUMENTS
 from trialkit.protocol import Study
-from trialkit.services.ports import EligibilityVerdict, ScoreResult
+from trialkit.services.ports import CheckVerdict, EligibilityVerdict, Ports, ScoreResult
 
 __all__ = [
     "CriteriaEligibility",
     "ExpressionRules",
     "InstrumentScorer",
-    "StandardPorts",
     "explanation",
     "standard_ports",
 ]
@@ -91,27 +92,51 @@ class CriteriaEligibility:
 
 
 class ExpressionRules:
-    """Edit checks of ``study``'s forms, evaluated three-valued (None when an input is missing)."""
+    """Edit checks of ``study``'s forms, evaluated three-valued.
+
+    A check that cannot be decided (an input is missing) gives ``holds=None`` and names the
+    inputs it lacks.
+    """
 
     def __init__(self, study: Study) -> None:
         self._items = study_items(study)
         self._ranges = study_ranges(study)
         self._plans: dict[str, Any] = {}
 
-    def evaluate(self, expression: str, values: Mapping[str, Any]) -> bool | None:
-        if expression not in self._plans:
-            self._plans[expression] = compile_expression(expression, self._items, self._ranges)
+    def _plan(self, expression: str) -> Any:
+        plan = self._plans.get(expression)
+        if plan is None:
+            plan = self._plans[expression] = compile_expression(
+                expression, self._items, self._ranges
+            )
+        return plan
+
+    def evaluate(self, expression: str, values: Mapping[str, Any]) -> CheckVerdict:
+        plan = self._plan(expression)
         record = coerce_record(
             {k: v for k, v in values.items() if k in self._items and v is not None}, self._items
         )
-        result = evaluate(self._plans[expression], record)
-        if result is None or isinstance(result, bool):
-            return result
+        result = evaluate(plan, record)
+        if isinstance(result, bool):
+            return CheckVerdict(result)
+        if result is None:
+            return CheckVerdict(None, _missing(plan, record))
         raise ValidationFailed(
             f"edit check `{expression}` does not give yes or no but {result!r}",
             code="CHECK.E001",
             hint="write the check as a comparison, e.g. systolic_bp > diastolic_bp",
         )
+
+
+def _missing(plan: Any, record: Mapping[str, Any]) -> tuple[str, ...]:
+    """The inputs of ``plan`` that ``record`` lacks, each once, in order of appearance."""
+    out: list[str] = []
+    for ref in dict.fromkeys(p.references(plan)):
+        if isinstance(ref, p.Item) and record.get(ref.name) is None:
+            out.append(ref.name)
+        elif isinstance(ref, p.Limit) and lookup_limit(ref, record) is None:
+            out.append(ref.column)
+    return tuple(out)
 
 
 class InstrumentScorer:
@@ -130,13 +155,6 @@ class InstrumentScorer:
         return ScoreResult(result.value, result.version, dict(result.parts), result.reason)
 
 
-@dataclass(frozen=True)
-class StandardPorts:
-    eligibility: CriteriaEligibility
-    rules: ExpressionRules
-    scorer: InstrumentScorer
-
-
-def standard_ports(study: Study) -> StandardPorts:
+def standard_ports(study: Study) -> Ports:
     """The real eligibility evaluator, edit-check evaluator and scorer for ``study``."""
-    return StandardPorts(CriteriaEligibility(), ExpressionRules(study), InstrumentScorer())
+    return Ports(CriteriaEligibility(), ExpressionRules(study), InstrumentScorer())

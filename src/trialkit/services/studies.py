@@ -3,11 +3,19 @@
 An amendment is a new protocol version of the same study (a new ``protocol_version`` in the
 YAML). Loading the same version again with the same text does nothing; with other text it is
 refused, so a version's meaning never changes under data already captured with it.
+
+Each stored version is parsed once (by content hash) and served with its :class:`Ports` (the
+eligibility evaluator, the edit-check evaluator and the scorer), built once beside it by the
+bound factory: :func:`trialkit.services.standard.standard_ports`, unless a test binds a
+stand-in with :func:`bind_ports`. Every use case reaches the pure core through
+``ProtocolRef.ports``, so none can leave a check or a score out.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +27,9 @@ from trialkit.instruments.from_study import expand_study
 from trialkit.protocol import Severity, Study, load_study_text
 from trialkit.services.access import Permission, require, require_admin
 from trialkit.services.context import Context
+from trialkit.services.ports import Ports, PortsFactory
 from trialkit.services.records import write
+from trialkit.services.standard import standard_ports
 from trialkit.store import Database
 from trialkit.store.tables import protocol_version, site, study
 
@@ -27,6 +37,7 @@ __all__ = [
     "LoadedVersion",
     "ProtocolRef",
     "add_site",
+    "bind_ports",
     "load_study",
     "protocol",
     "protocol_by_id",
@@ -49,10 +60,40 @@ class ProtocolRef:
     study_id: int
     version: str
     study: Study
+    sha256: str
+
+    @property
+    def ports(self) -> Ports:
+        """The evaluators this version is served with (built once per version)."""
+        return _ports(self.sha256, self.study)
 
 
 #: Parsed protocol versions by content hash: a stored version's text never changes.
 _BY_SHA: dict[str, Study] = {}
+#: Their ports, by the same hash, built by ``_FACTORY`` on first use.
+_PORTS: dict[str, Ports] = {}
+_FACTORY: list[PortsFactory] = [standard_ports]
+
+
+def _ports(sha256: str, parsed: Study) -> Ports:
+    found = _PORTS.get(sha256)
+    if found is None:
+        found = _PORTS.setdefault(sha256, _FACTORY[0](parsed))
+    return found
+
+
+@contextmanager
+def bind_ports(factory: PortsFactory) -> Iterator[None]:
+    """Serve every protocol version with ``factory``'s ports inside the block (for a test that
+    needs a stand-in evaluator); the standard ports are bound again after it."""
+    previous = _FACTORY[0]
+    _FACTORY[0] = factory
+    _PORTS.clear()
+    try:
+        yield
+    finally:
+        _FACTORY[0] = previous
+        _PORTS.clear()
 
 
 def _parse(sha256: str, text: str) -> Study:
@@ -122,7 +163,7 @@ def load_study(db: Database, ctx: Context, text: str, *, source: str = "<yaml>")
 
 
 def _ref(row: Any) -> ProtocolRef:
-    return ProtocolRef(row.id, row.study_id, row.version, _parse(row.sha256, row.yaml))
+    return ProtocolRef(row.id, row.study_id, row.version, _parse(row.sha256, row.yaml), row.sha256)
 
 
 _COLS = (
@@ -168,7 +209,7 @@ def protocol_by_id(conn: sa.Connection, protocol_version_id: int) -> ProtocolRef
             sa.select(protocol_version.c.yaml).where(protocol_version.c.id == protocol_version_id)
         ).scalar_one()
         parsed = _parse(head.sha256, text)
-    return ProtocolRef(head.id, head.study_id, head.version, parsed)
+    return ProtocolRef(head.id, head.study_id, head.version, parsed, head.sha256)
 
 
 def add_site(db: Database, ctx: Context, study_code: str, code: str, name: str) -> int:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import NotFound, ValidationFailed
 from trialkit.protocol import Form
-from trialkit.services import participants, studies
+from trialkit.services import lookups, studies
 from trialkit.services.access import Permission
 from trialkit.services.context import Context
 from trialkit.store import canonical
@@ -32,7 +32,7 @@ class FormTarget:
     """A stored form instance with its participant and its definition (at its protocol
     version)."""
 
-    participant: participants.Participant
+    participant: lookups.Participant
     study_id: int
     id: int
     visit: str
@@ -53,7 +53,7 @@ class FormTarget:
 
 def load_form(
     conn: sa.Connection,
-    p: participants.Participant,
+    p: lookups.Participant,
     visit: str,
     form_id: str,
     instance_no: int = 1,
@@ -106,7 +106,7 @@ def form_target(
     entered: bool = True,
 ) -> FormTarget:
     """The form instance, once ``ctx`` may ``permission`` at the participant's site."""
-    p = participants.load_checked(conn, ctx, study_code, participant_code, permission)
+    p = lookups.load_checked(conn, ctx, study_code, participant_code, permission)
     return load_form(conn, p, visit, form_id, instance_no, entered=entered)
 
 

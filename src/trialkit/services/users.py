@@ -321,25 +321,31 @@ def _verify(stored: str, password: str) -> bool:
     return True
 
 
-def grants_of(conn: sa.Connection, user_id: int, at: datetime) -> tuple[Grant, ...]:
-    """The user's memberships in force at ``at``."""
+def grants_of(
+    conn: sa.Connection, user_id: int, at: datetime, *, upcoming: bool = False
+) -> tuple[Grant, ...]:
+    """The user's memberships in force at ``at`` (``upcoming``: those that start after it)."""
+    started = membership.c.granted_at > at if upcoming else membership.c.granted_at <= at
     rows = conn.execute(
         sa.select(
             study.c.code.label("study"),
             site.c.code.label("site"),
             membership.c.role,
             membership.c.unblinded,
+            membership.c.granted_at,
         )
         .join(study, study.c.id == membership.c.study_id)
         .outerjoin(site, site.c.id == membership.c.site_id)
         .where(
             membership.c.user_id == user_id,
-            membership.c.granted_at <= at,
+            started,
             sa.or_(membership.c.revoked_at.is_(None), membership.c.revoked_at > at),
         )
         .order_by(membership.c.id)
     ).all()
-    return tuple(Grant(r.study, Role(r.role), r.site, bool(r.unblinded)) for r in rows)
+    return tuple(
+        Grant(r.study, Role(r.role), r.site, bool(r.unblinded), r.granted_at) for r in rows
+    )
 
 
 def _principal(conn: sa.Connection, row: sa.Row[tuple[object, ...]], at: datetime) -> Principal:
@@ -349,6 +355,7 @@ def _principal(conn: sa.Connection, row: sa.Row[tuple[object, ...]], at: datetim
         bool(row.is_admin),
         grants_of(conn, int(str(row.id)), at),
         display_name=str(row.display_name),
+        upcoming=grants_of(conn, int(str(row.id)), at, upcoming=True),
     )
 
 

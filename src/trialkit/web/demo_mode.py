@@ -11,13 +11,11 @@ studies is used as it is: demo mode never seeds twice.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from trialkit.errors import TrialkitError
-from trialkit.protocol import resolve_study, shipped_studies
+from trialkit.protocol import shipped_studies
 from trialkit.services import (
     Context,
     Role,
@@ -36,7 +34,6 @@ from trialkit.services import (
     save_form,
     screen,
 )
-from trialkit.services.standard import CriteriaEligibility, standard_ports
 from trialkit.store import Database, current_revision, head_revision, upgrade
 
 __all__ = ["DEMO_PASSWORD", "TEAM", "DemoLogin", "ensure_demo_database"]
@@ -106,14 +103,6 @@ _PASI = {
     "lower_limbs_area_percent": "8",
 }
 _LABS = {"alt": "32", "ast": "28", "creatinine": "0.9"}
-
-
-def _scoring(study: str) -> dict[str, Any]:
-    """The scorer for ``save_form`` while it still takes one (it is being bound inside
-    save_form; once it is, this gives nothing and the save scores by itself)."""
-    if "scorer" not in inspect.signature(save_form).parameters:
-        return {}
-    return {"scorer": standard_ports(resolve_study(study)).scorer}
 
 
 def _at(day: date, hour: int = 9, minute: int = 0) -> datetime:
@@ -234,7 +223,7 @@ def _pae_candidate(db: Database, nurse: Context, on: date, age: int) -> str:
             **dict.fromkeys(_NO, "no"),
         },
     )
-    save_form(db, ctx, PAE, code, visit="SCR", form_id="PASI", values=_PASI, **_scoring(PAE))
+    save_form(db, ctx, PAE, code, visit="SCR", form_id="PASI", values=_PASI)
     save_form(db, ctx, PAE, code, visit="SCR", form_id="LABS", values=_LABS)
     record_visit(db, ctx, PAE, code, "SCR", on)
     return code
@@ -243,12 +232,11 @@ def _pae_candidate(db: Database, nurse: Context, on: date, age: int) -> str:
 def _participants(db: Database, team: dict[str, Context], start: date, today: date) -> None:
     nurse, doctor = team["n.rahimi"], team["dr.amini"]
     isf_nurse, isf_doctor = team["s.ahmadi"], team["dr.kazemi"]
-    eligibility = CriteriaEligibility()
 
     # UC-MSC infusions: one participant two infusions in, one a week behind, one screened and
     # waiting for enrolment, and one at Isfahan (unseen by Tehran's team).
     first = _ucm_candidate(db, nurse, "TEH", start, "41", "68.5")
-    screen(db, nurse.at(_at(start, 11)), UCM, first, eligibility)
+    screen(db, nurse.at(_at(start, 11)), UCM, first)
     enrol(db, nurse.at(_at(start, 12)), UCM, first)
     w0 = _at(start + timedelta(days=7), 9, 30)
     _dosing_weight(db, doctor.at(w0), first, "V_W0", "68.5")
@@ -282,7 +270,7 @@ def _participants(db: Database, team: dict[str, Context], start: date, today: da
 
     second_day = start + timedelta(days=10)
     second = _ucm_candidate(db, nurse, "TEH", second_day, "36", "72")
-    screen(db, nurse.at(_at(second_day, 11)), UCM, second, eligibility)
+    screen(db, nurse.at(_at(second_day, 11)), UCM, second)
     enrol(db, nurse.at(_at(second_day, 12)), UCM, second)
     w0b = _at(second_day + timedelta(days=7), 10)
     _dosing_weight(db, doctor.at(w0b), second, "V_W0", "72")
@@ -301,7 +289,7 @@ def _participants(db: Database, team: dict[str, Context], start: date, today: da
 
     third_day = today - timedelta(days=3)
     third = _ucm_candidate(db, nurse, "TEH", third_day, "52", "80")
-    screen(db, nurse.at(_at(third_day, 11)), UCM, third, eligibility)
+    screen(db, nurse.at(_at(third_day, 11)), UCM, third)
     monitor = team["mon.hosseini"].at(_at(today - timedelta(days=1), 15))
     open_query(
         db,
@@ -315,14 +303,14 @@ def _participants(db: Database, team: dict[str, Context], start: date, today: da
     )
     isf_day = today - timedelta(days=5)
     isf = _ucm_candidate(db, isf_nurse, "ISF", isf_day, "47", "64")
-    screen(db, isf_nurse.at(_at(isf_day, 11)), UCM, isf, eligibility)
+    screen(db, isf_nurse.at(_at(isf_day, 11)), UCM, isf)
 
     # Adipose exosomes: two participants allocated to the first dose cohort, one injected.
     cohort = []
     for n in range(2):
         day = start + timedelta(days=2 + n)
         code = _pae_candidate(db, nurse, day, 37 + n)
-        screen(db, nurse.at(_at(day, 11)), PAE, code, eligibility)
+        screen(db, nurse.at(_at(day, 11)), PAE, code)
         enrol(db, nurse.at(_at(day, 12)), PAE, code)
         cohort.append(code)
     inj = _at(start + timedelta(days=9), 10, 30)

@@ -37,13 +37,11 @@ from trialkit.services import (
 )
 from trialkit.services.access import visible_sites
 from trialkit.services.matrix import given_doses
-from trialkit.services.standard import CriteriaEligibility
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.i18n import DATE_HINTS, input_date, parse_date
 from trialkit.web.pages import User, db_of, redirect, render, signed_in, today
 
 router = APIRouter()
-_ELIGIBILITY = CriteriaEligibility()
 
 #: The steps offered as buttons (``start`` happens with the first dose).
 ACTIONS = (Step.CONSENT, Step.ENROL, Step.SCREEN_FAIL, Step.WITHDRAW, Step.LOSE, Step.COMPLETE)
@@ -210,7 +208,7 @@ def screen_action(
         study,
         code,
         {},
-        lambda: screen(db_of(request), user.ctx, study, code, _ELIGIBILITY),
+        lambda: screen(db_of(request), user.ctx, study, code),
     )
 
 

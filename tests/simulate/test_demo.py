@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from trialkit.services.demo import demo_records
+from trialkit.simulate.demo import demo_records
 
 
 def test_demo_records(tmp_path: Path) -> None:

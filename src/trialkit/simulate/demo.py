@@ -4,11 +4,11 @@ visits; prints calendars, statuses, the dose cohorts and a stopping rule at work
 
 The team logs in with passwords (argon2) and acts through its memberships: a coordinator at
 Tehran enters the data, the principal investigator doses, the safety board chair reviews.
-Eligibility is evaluated from each study's criteria and scores are computed on save, with the
-standard ports (:mod:`trialkit.services.standard`); one candidate fails screening to show the
-explanation. The adipose-exosome study fills its first dose cohort (G50) by allocation; the
-fifth candidate is refused until the safety review, and a related grade 3 event then pauses
-the cohort.
+Eligibility is evaluated from each study's criteria, and edit checks and scores run on every
+save, with the standard ports the services are bound to (:mod:`trialkit.services.standard`); one
+candidate fails screening to show the explanation. The adipose-exosome study fills its first
+dose cohort (G50) by allocation; the fifth candidate is refused until the safety review, and a
+related grade 3 event then pauses the cohort.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trialkit.errors import TrialkitError
-from trialkit.protocol import resolve_study, shipped_studies
+from trialkit.protocol import shipped_studies
 from trialkit.services import (
     Context,
     Role,
@@ -42,12 +42,6 @@ from trialkit.services import (
     save_form,
     screen,
     screen_fail,
-)
-from trialkit.services.standard import (
-    CriteriaEligibility,
-    InstrumentScorer,
-    StandardPorts,
-    standard_ports,
 )
 from trialkit.store import Database, upgrade, verify
 
@@ -169,12 +163,11 @@ def _screen(
     ctx: Context,
     study: str,
     code: str,
-    evaluator: CriteriaEligibility,
     *,
     explain: bool = True,
 ) -> None:
     """Screen and print the stored verdict with its explanation (or just the verdict)."""
-    p = screen(db, ctx, study, code, evaluator)
+    p = screen(db, ctx, study, code)
     verdict = p.eligibility or {}
     explanation = verdict.get("explanation") or {}
     if not explain:
@@ -209,8 +202,6 @@ def _pae_candidate(
     console: Console,
     db: Database,
     ctx: Context,
-    ports: dict[str, StandardPorts],
-    eligibility: CriteriaEligibility,
     age: int = 37,
     *,
     explain: bool = False,
@@ -243,12 +234,11 @@ def _pae_candidate(
         visit="SCR",
         form_id="PASI",
         values=_PASI,
-        scorer=ports[_PAE].scorer,
     )
     console.print(f"{pae}: PASI at screening {pasi.derived['pasi']['value']}")
     save_form(db, ctx, _PAE, pae, visit="SCR", form_id="LABS", values=_LABS)
     record_visit(db, ctx, _PAE, pae, "SCR", ctx.as_of.date())
-    _screen(console, db, ctx, _PAE, pae, eligibility, explain=explain)
+    _screen(console, db, ctx, _PAE, pae, explain=explain)
     return pae
 
 
@@ -287,8 +277,6 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         team = _team(console, db, admin)
         ctx = team["n.rahimi"].at(t0)
         doctor = team["dr.amini"]
-        ports = {sid: standard_ports(resolve_study(sid)) for sid in (_UCM, _PAE)}
-        eligibility = CriteriaEligibility()
 
         # UC-MSC infusions: screening, consent, enrolment, first two infusions.
         ucm = register(db, ctx, _UCM, "TEH").code
@@ -316,10 +304,9 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             visit="SCR",
             form_id="VITALS",
             values=_VITALS,
-            rules=ports[_UCM].rules,
         )
         record_visit(db, ctx, _UCM, ucm, "SCR", t0.date())
-        _screen(console, db, ctx, _UCM, ucm, eligibility)
+        _screen(console, db, ctx, _UCM, ucm)
         enrol(db, ctx, _UCM, ucm)
         w0 = datetime(2025, 3, 10, 9, 0)
         save_form(
@@ -330,7 +317,6 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             visit="V_W0",
             form_id="VITALS",
             values={**_VITALS, "weight": "68.5"},
-            rules=ports[_UCM].rules,
         )
         d = record_dose(
             db,
@@ -355,7 +341,6 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             visit="V_W2",
             form_id="VITALS",
             values={**_VITALS, "weight": "68.5"},
-            rules=ports[_UCM].rules,
         )
         record_dose(
             db,
@@ -375,7 +360,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         # to the open cohort at enrolment; one intradermal injection dosed by plaque area.
         cohort = []
         for n in range(4):
-            pae = _pae_candidate(console, db, ctx, ports, eligibility, age=37 + n, explain=n == 0)
+            pae = _pae_candidate(console, db, ctx, age=37 + n, explain=n == 0)
             arm = enrol(db, ctx, _PAE, pae).arm
             cohort.append(pae)
             console.print(f"{pae}: allocated to {arm}")
@@ -405,7 +390,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             record_visit(db, ctx.at(inj), _PAE, pae, "D1", inj.date())
         console.print(f"{cohort[0]}: INJ computed dose {d.computed} (50 ug/cm2 x 3.2 cm2)")
         _print_calendar(console, db, ctx, _PAE, cohort[0], date(2025, 3, 25))
-        fifth = _pae_candidate(console, db, ctx.at(datetime(2025, 3, 16, 9)), ports, eligibility)
+        fifth = _pae_candidate(console, db, ctx.at(datetime(2025, 3, 16, 9)))
         try:
             enrol(db, ctx.at(datetime(2025, 3, 16, 9)), _PAE, fifth)
         except TrialkitError as refused:
@@ -466,13 +451,10 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
                 "immunomodulator_use": "no",
             },
         )
-        scorer = InstrumentScorer()
         for form_id, values in (("CDAI", _CDAI_450), ("SESCD", _SESCD_7)):
-            r = save_form(
-                db, ctx, _IBD, ibd, visit="SCR", form_id=form_id, values=values, scorer=scorer
-            )
+            r = save_form(db, ctx, _IBD, ibd, visit="SCR", form_id=form_id, values=values)
             console.print(f"{ibd}: {form_id} {next(iter(r.derived.values()))['value']}")
-        _screen(console, db, ctx, _IBD, ibd, eligibility)
+        _screen(console, db, ctx, _IBD, ibd)
         screen_fail(db, ctx, _IBD, ibd, "CDAI 450 is not above 450 and SES-CD 7 is below 8")
         console.print(f"{ibd}: {get_participant(db, ctx, _IBD, ibd).status.value}")
         with db.read() as conn:
