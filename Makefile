@@ -30,12 +30,17 @@ typecheck: $(STAMP)
 # The suite under coverage.py (line and branch, following the `trialkit` subprocesses), then
 # the totals and the modules below 90 %: a list to read, not a gate. pytest's status is kept.
 # `make test NOCOV=1` runs the suite without coverage (about 1.6 times less CPU).
+# The suite runs on every core (pytest-xdist), a test file's tests together on one worker
+# (module fixtures such as the browser tests' server, and the property tests' tallies, stay
+# whole); `make test XDIST=0` runs it in one process.
+XDIST ?= auto
+XDIST_ARGS := $(if $(filter 0,$(XDIST)),,-n $(XDIST) --dist loadfile)
 test: lint typecheck
 ifdef NOCOV
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST_ARGS) $(PYTEST_ARGS)
 else
 	$(BIN)/python -m coverage erase
-	@status=0; $(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(BIN)/python -m coverage run -m pytest $(XDIST_ARGS) $(PYTEST_ARGS) || status=$$?; \
 	$(BIN)/python -m coverage combine -q; \
 	$(BIN)/python scripts/coverage_summary.py 90; \
 	exit $$status

@@ -8,7 +8,10 @@ audited table). The peak memory of the full proof is measured in a second run (t
 SQLite (a temporary file) and, when TRIALKIT_TEST_DATABASE_URL is set, PostgreSQL (a private
 schema, dropped afterwards).
 
-    python benchmarks/bench_audit_verify.py [PARTICIPANTS]
+    python benchmarks/bench_audit_verify.py [PARTICIPANTS] [--small]
+
+``--small`` (or ``TRIALKIT_BENCH_SMALL=1``) builds a trail of 12 participants, for the test
+that keeps every benchmark running.
 """
 
 from __future__ import annotations
@@ -115,7 +118,9 @@ def run(label: str, url: str, participants: int) -> None:
 
 
 def main() -> None:
-    participants = int(sys.argv[1]) if len(sys.argv) > 1 else 1800
+    small = "--small" in sys.argv or os.environ.get("TRIALKIT_BENCH_SMALL") == "1"
+    sizes = [a for a in sys.argv[1:] if a != "--small"]
+    participants = int(sizes[0]) if sizes else 12 if small else 1800
     with tempfile.TemporaryDirectory() as tmp:
         run("SQLite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", participants)
     base = os.environ.get("TRIALKIT_TEST_DATABASE_URL")

@@ -31,7 +31,23 @@ from trialkit.store import Database, upgrade
 UCM = "psoriasis-ucmsc"
 MASKED = "masked-psoriasis-ucmsc"
 PASSWORD = "a passphrase long enough"
-VALUES = {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"}
+# The screening visit's forms, each entered at SCR: eligible under the UCM criteria (age 18 to
+# 65; PASI above 7 or body surface area above 10 %), so the real evaluator lets them be enrolled.
+SCREENING = {
+    "SCREEN": {
+        "screening_date": "2025-03-03",
+        "age": "44",
+        "sex": "female",
+        "weight": "70",
+        "bsa_percent": "12",
+    },
+    "VITALS": {
+        "systolic_bp": "120",
+        "diastolic_bp": "80",
+        "heart_rate": "72",
+        "temperature": "36.6",
+    },
+}
 CONFIRM = ("--investigator-confirmation", "checked by the PI")
 
 
@@ -70,8 +86,10 @@ def team(database_url: str) -> tuple[Database, dict[str, str]]:
         add_site(db, ops, study, "TEH", "Tehran")
         p = register(db, ops, study, "TEH").code
         consent(db, ops, study, p, on=date(2025, 3, 3), form_version="2", obtained_by="x")
-        save_form(db, ops, study, p, visit="SCR", form_id="SCREEN", values=VALUES)
-        screen(db, ops, study, p)
+        for form_id, values in SCREENING.items():
+            save_form(db, ops, study, p, visit="SCR", form_id=form_id, values=values)
+        verdict = screen(db, ops, study, p).eligibility
+        assert verdict["eligible"] is True, verdict
         participants[study] = p
     create_user(db, ops, "s.karimi", PASSWORD, display_name="S. Karimi")
     add_membership(db, ops, "s.karimi", UCM, Role.COORDINATOR, site_code="TEH")

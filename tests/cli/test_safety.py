@@ -27,7 +27,6 @@ from trialkit.store import Database, upgrade
 PAE = "psoriasis-adipose-exosomes"
 PASSWORD = "a passphrase long enough"
 NO = [
-    "standard_treatment_failure",
     "new_or_enlarging_lesions_3m",
     "immunosuppressant_use",
     "topical_treatment_use",
@@ -52,8 +51,30 @@ SCREEN = {
     "psoriasis_type": "plaque",
     "psoriasis_onset_date": "2019-05-01",
     "lesion_grade": "2",
+    "standard_treatment_failure": "yes",
     **dict.fromkeys(NO, "no"),
 }
+# PASI 4.6 (inside the study's 3 to 12): trunk (2 + 2 + 1) x area 2 (12 %) x 0.3 = 3.0 plus
+# lower limbs (2 + 1 + 1) x area 1 (8 %) x 0.4 = 1.6; every other region 0.
+PASI = {
+    **{
+        f"{region}_{item}": "0"
+        for region in ("head", "upper_limbs", "trunk", "lower_limbs")
+        for item in ("erythema", "induration", "desquamation", "area_percent")
+    },
+    "trunk_erythema": "2",
+    "trunk_induration": "2",
+    "trunk_desquamation": "1",
+    "trunk_area_percent": "12",
+    "lower_limbs_erythema": "2",
+    "lower_limbs_induration": "1",
+    "lower_limbs_desquamation": "1",
+    "lower_limbs_area_percent": "8",
+}
+LABS = {"alt": "32", "ast": "28", "creatinine": "0.9"}
+# Every form of the screening visit, entered at SCR: together they make the participant
+# eligible under the study's own criteria, so the real evaluator lets them be enrolled.
+SCREENING = {"SCREEN": SCREEN, "PASI": PASI, "LABS": LABS}
 
 
 def _serious_event(url: str) -> str:
@@ -70,9 +91,11 @@ def _serious_event(url: str) -> str:
         add_membership(db, ctx, "dr.isf", PAE, "investigator", site_code="ISF")
         code = register(db, ctx, PAE, "TEH").code
         consent(db, ctx, PAE, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr")
-        save_form(db, ctx, PAE, code, visit="SCR", form_id="SCREEN", values=SCREEN)
-        screen(db, ctx, PAE, code)
-        enrol(db, ctx, PAE, code, arm="G50", investigator_override="checked")
+        for form_id, values in SCREENING.items():
+            save_form(db, ctx, PAE, code, visit="SCR", form_id=form_id, values=values)
+        verdict = screen(db, ctx, PAE, code).eligibility
+        assert verdict["eligible"] is True, verdict
+        enrol(db, ctx, PAE, code, arm="G50")
         row = {
             "ae_term": "Cellulitis",
             "ae_onset": "2025-03-11",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from trialkit.cli import app
@@ -45,8 +46,16 @@ def test_check_unreadable_file_has_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_show_prints_summary_and_calendar() -> None:
-    result = runner.invoke(app, ["study", "show", "NCT03745417"], env={"COLUMNS": "160"})
+def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 160-column console, whatever width the shared console was made with earlier."""
+    from trialkit.cli._console import console
+
+    monkeypatch.setattr(console, "width", 160)
+
+
+def test_show_prints_summary_and_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
+    _wide(monkeypatch)
+    result = runner.invoke(app, ["study", "show", "NCT03745417"])
     assert result.exit_code == 0, result.output
     assert "Calendar template, arm UCMSC" in result.output
     assert "2000000 cells per kg of weight" in result.output
@@ -60,7 +69,7 @@ def test_schema_to_file(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["title"] == "Study"
 
 
-def test_show_states_the_randomisation(tmp_path: Path) -> None:
+def test_show_states_the_randomisation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = dict(shipped_studies())["psoriasis-adipose-exosomes.yaml"]
     design = "design:\n  allocation: non_randomised\n"
     assert design in text
@@ -71,6 +80,7 @@ def test_show_states_the_randomisation(tmp_path: Path) -> None:
     )
     study = tmp_path / "randomised.yaml"
     study.write_text(randomised, encoding="utf-8")
-    result = runner.invoke(app, ["study", "show", str(study)], env={"COLUMNS": "160"})
+    _wide(monkeypatch)
+    result = runner.invoke(app, ["study", "show", str(study)])
     assert result.exit_code == 0, result.output
     assert "permuted blocks of 6, 1:1 over every arm" in result.output

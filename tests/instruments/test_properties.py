@@ -46,6 +46,7 @@ def consistent(inst: Instrument, values: dict[str, object]) -> dict[str, object]
     * SES-CD: a segment not reached has no values, and at most one segment has an impassable
       narrowing (3): the scope stops there (the first from the rectum keeps it, others get 2);
     * modified Mayo: with friability the endoscopic subscore is at least 2;
+    * CTCAE fever: the temperature is entered in °C or in °F, not both (°C is kept);
     * CTCAE selectable grades: a selected grade beside a measured value is the measured grade.
     """
     out = dict(values)
@@ -64,6 +65,8 @@ def consistent(inst: Instrument, values: dict[str, object]) -> dict[str, object]
             out[key] = 2
     if inst.name == "modified_mayo" and out.get("friability") is True and out.get("endoscopy") == 1:
         out["endoscopy"] = 2
+    if inst.name == "ctcae_fever" and "temperature" in out:
+        out.pop("temperature_f", None)
     if "grade" in out and len(out) > 1 and inst.name.startswith("ctcae_"):
         measured = inst.score({k: v for k, v in out.items() if k != "grade"}).value
         if measured is None or measured == 0:

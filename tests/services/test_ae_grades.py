@@ -15,8 +15,9 @@ from trialkit.services.grades import ae_grades
 from trialkit.services.safety import safety_status
 from trialkit.store import Database, verify
 
+from .conftest import SCREEN_VALUES, VITALS_VALUES
+
 UCM = "psoriasis-ucmsc"
-SCREEN = {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"}
 LABS = {
     "hemoglobin": "13.5",
     "wbc": "6",
@@ -35,10 +36,11 @@ T = datetime(2025, 3, 24, 12)
 def enrolled(db: Database, ctx: Context) -> str:
     code = register(db, ctx, UCM, "TEH").code
     consent(db, ctx, UCM, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
-    save_form(db, ctx, UCM, code, visit="SCR", form_id="SCREEN", values=SCREEN)
-    save_form(db, ctx, UCM, code, visit="SCR", form_id="LABS", values=LABS)
+    # The study's eligible screening values (conftest) plus the baseline labs the grades use.
+    for form_id, values in (("SCREEN", SCREEN_VALUES), ("VITALS", VITALS_VALUES), ("LABS", LABS)):
+        save_form(db, ctx, UCM, code, visit="SCR", form_id=form_id, values=values)
     screen(db, ctx, UCM, code)
-    enrol(db, ctx, UCM, code, investigator_override="checked by the PI")
+    enrol(db, ctx, UCM, code)
     return code
 
 

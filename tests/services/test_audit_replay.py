@@ -25,12 +25,12 @@ from trialkit.services import (
     lock,
     mark_not_required,
     open_query,
+    prepare_dose,
     record_dose,
     record_visit,
     register,
     revoke_token,
     save_form,
-    screen,
     set_active,
     sign,
     unlock,
@@ -41,42 +41,11 @@ from trialkit.store import AUDITED, NOT_AUDITED, Database, Verification, canonic
 from trialkit.store import tables as t
 from trialkit.store.audited import Audited
 
-from .conftest import PASSWORD, UCM, VITALS_VALUES, People
+from .conftest import PAE, PASSWORD, UCM, VITALS_VALUES, People, Screened
 
 # These tests tamper on purpose and check the replay themselves.
 pytestmark = pytest.mark.tampers
 
-PAE = "psoriasis-adipose-exosomes"
-PAE_SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "40",
-    "sex": "male",
-    "psoriasis_type": "plaque",
-    "psoriasis_onset_date": "2019-05-01",
-    "lesion_grade": "2",
-    **dict.fromkeys(
-        [
-            "standard_treatment_failure",
-            "new_or_enlarging_lesions_3m",
-            "immunosuppressant_use",
-            "topical_treatment_use",
-            "severe_underlying_disease",
-            "uncontrolled_hypertension",
-            "pregnant",
-            "lactating",
-            "diabetes",
-            "hbv_positive",
-            "hcv_positive",
-            "hiv_positive",
-            "immunodeficiency",
-            "malignancy",
-            "disabling_disease",
-            "systemic_infection",
-            "injection_site_infection",
-        ],
-        "no",
-    ),
-}
 MEANING = "I confirm these data are accurate and complete"
 
 
@@ -92,7 +61,9 @@ def _tamper(db: Database, *statements: Any) -> None:
 
 
 @pytest.fixture
-def busy(db: Database, ctx: Context, person: People, sites: tuple[str, str]) -> str:
+def busy(
+    db: Database, ctx: Context, person: People, sites: tuple[str, str], screened: Screened
+) -> str:
     """A database in which every kind of oversight and lifecycle write has been made once."""
     teh, _ = sites
     doctor = person("dr.teh", UCM, Role.INVESTIGATOR, site="TEH")
@@ -123,13 +94,38 @@ def busy(db: Database, ctx: Context, person: People, sites: tuple[str, str]) -> 
     record_visit(db, ctx, UCM, teh, "SCR", date(2025, 3, 3))
     mark_not_required(db, ctx, UCM, teh, visit="SCR", form_id="LABS", reason="not drawn")
     set_active(db, ctx, "cra.teh", False, "left the study")
-    # Allocation, a dose, an adverse event that fires a stopping rule, the board's decision.
-    pae = register(db, ctx, PAE, "TEH").code
-    consent(db, ctx, PAE, pae, on=date(2025, 3, 3), form_version="2.1", obtained_by="dr.b")
-    save_form(db, ctx, PAE, pae, visit="SCR", form_id="SCREEN", values=PAE_SCREEN)
-    screen(db, ctx, PAE, pae)
-    enrol(db, ctx, PAE, pae, arm="G50", investigator_override="checked by the investigator")
+    # Allocation, a dose prepared and given, a serious adverse event that fires a stopping rule,
+    # the board's decision.
+    pae = screened(PAE)  # consented, the eligible screening values entered, screened
+    enrol(db, ctx, PAE, pae, arm="G50")
     when = datetime(2025, 3, 10, 10, 0)
+    # The dose's basis (3.2 cm² of treated plaque) is read from the lesions entered that day.
+    lesions = [
+        {
+            "lesion_role": role,
+            "lesion_site": "knee",
+            "plaque_area": "3.2",
+            "lesion_grade_v": "2",
+            "erythema": "2",
+            "scaling": "2",
+            "induration": "2",
+            "redness": "2",
+            "pain_nrs": "0",
+        }
+        for role in ("treated", "control")
+    ]
+    save_form(db, ctx.at(when), PAE, pae, visit="D1", form_id="LESION", values={"LESIONS": lesions})
+    prepare_dose(
+        db,
+        ctx.at(when),
+        PAE,
+        pae,
+        event_id="INJ",
+        kit="K-1",
+        amount="160",
+        unit="ug",
+        product_lot="L-1",
+    )
     record_dose(
         db,
         ctx.at(when),
@@ -137,24 +133,26 @@ def busy(db: Database, ctx: Context, person: People, sites: tuple[str, str]) -> 
         pae,
         event_id="INJ",
         given_at=when,
-        given_amount="160",
-        given_unit="ug",
+        kit="K-1",
         product_lot="L-1",
-        basis_value="3.2",
+        vials=["L-1-01"],
     )
     event = {
         "ae_term": "cellulitis",
         "ae_onset": "2025-03-11",
         "ae_grade": "3",
-        "ae_serious": "no",
+        "ae_serious": "yes",  # a serious event: its report falls due
+        "ae_aware_at": "2025-03-11T09:00",
         "ae_relation": "possible",
         "ae_outcome": "recovering",
         "ae_at_injection_site": "no",
     }
     save_form(db, ctx, PAE, pae, visit="D1", form_id="AE", values={"AE": [event]})
-    (pause,) = safety_status(db, ctx, PAE).pauses
+    pauses = safety_status(db, ctx, PAE).pauses
+    assert len(pauses) == 2, pauses  # S1 (related, grade 3) pauses G50, S2 (serious) enrolment
     board = person("dsmb.chair", PAE, Role.SAFETY_BOARD)
-    lift_pause(db, board, PAE, pause.id, "cellulitis resolved with antibiotics; resume dosing")
+    for pause in pauses:
+        lift_pause(db, board, PAE, pause.id, "cellulitis resolved with antibiotics; resume dosing")
     return teh
 
 
@@ -206,6 +204,15 @@ def test_every_table_the_package_writes_through_records_write_is_declared_audite
     )
 
 
+def _literal_union(node: ast.expr) -> set[str]:
+    """The columns a ``json_columns=`` argument can name: a literal, or a conditional
+    expression (``("inputs",) if "inputs" in changed else ()``) whose branches are each a
+    literal or another conditional; the union of every branch."""
+    if isinstance(node, ast.IfExp):
+        return _literal_union(node.body) | _literal_union(node.orelse)
+    return set(ast.literal_eval(node))
+
+
 def test_the_json_columns_callers_pass_are_declared() -> None:
     """records.write decodes the declared JSON columns; a caller's own list must agree."""
     root = Path(trialkit.__file__).parent / "services"
@@ -219,9 +226,9 @@ def test_the_json_columns_callers_pass_are_declared() -> None:
                 continue
             table = getattr(t, getattr(kws["table"], "id", ""), None)
             spec = AUDITED.get(str(getattr(table, "name", "")))
-            listed = ast.literal_eval(kws["json_columns"])
-            if spec is None or not set(listed) <= set(spec.json_columns):
-                problems.append(f"{path.name}:{node.lineno} {listed}")
+            listed = _literal_union(kws["json_columns"])
+            if spec is None or not listed <= set(spec.json_columns):
+                problems.append(f"{path.name}:{node.lineno} {sorted(listed)}")
     assert not problems
 
 

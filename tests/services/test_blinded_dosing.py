@@ -19,22 +19,20 @@ from trialkit.services import (
     Role,
     add_site,
     calendar,
-    consent,
     enrol,
     get_participant,
     history,
     load_study,
     read_form,
     record_dose,
-    register,
     save_form,
-    screen,
     tidy_tables,
 )
 from trialkit.services.doses import BLINDED_DEVIATION, prepare_dose
 from trialkit.store import Database
 
 MASKED2 = "masked-ucmsc-placebo"
+UCM = "psoriasis-ucmsc"
 
 _PLACEBO_ARM = """
   - id: PLACEBO
@@ -76,9 +74,9 @@ def masked_two_arm_text() -> str:
 
 
 VITALS = {"systolic_bp": "120", "diastolic_bp": "80", "heart_rate": "72", "temperature": "36.6"}
-SCREEN = {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"}
 W0 = datetime(2025, 3, 10, 9, 0)
 People = Callable[..., Context]
+Screened = Callable[..., str]
 
 
 @pytest.fixture
@@ -88,12 +86,9 @@ def study(db: Database, ctx: Context) -> str:
     return MASKED2
 
 
-def _enrolled(db: Database, ctx: Context, arm: str) -> str:
-    code = register(db, ctx, MASKED2, "TEH").code
-    consent(db, ctx, MASKED2, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
-    save_form(db, ctx, MASKED2, code, visit="SCR", form_id="SCREEN", values=SCREEN)
-    screen(db, ctx, MASKED2, code)
-    enrol(db, ctx, MASKED2, code, arm=arm, investigator_override="checked by the PI")
+def _enrolled(screened: Screened, db: Database, ctx: Context, arm: str) -> str:
+    code = screened(MASKED2, like=UCM)  # eligible under the copied UCM study's criteria
+    enrol(db, ctx, MASKED2, code, arm=arm)
     save_form(
         db, ctx, MASKED2, code, visit="V_W0", form_id="VITALS", values={**VITALS, "weight": "70"}
     )
@@ -123,9 +118,9 @@ def _record(db: Database, ctx: Context, code: str, **kw: Any) -> Any:
 
 
 def test_the_pharmacist_prepares_each_arm_and_sees_the_deviation(
-    db: Database, ctx: Context, team: dict[str, Context]
+    db: Database, ctx: Context, team: dict[str, Context], screened: Screened
 ) -> None:
-    active, placebo = _enrolled(db, ctx, "UCMSC"), _enrolled(db, ctx, "PLACEBO")
+    active, placebo = _enrolled(screened, db, ctx, "UCMSC"), _enrolled(screened, db, ctx, "PLACEBO")
     pharm = team["pharmacist"].at(W0)
     a = prepare_dose(
         db,
@@ -172,9 +167,9 @@ def test_the_pharmacist_prepares_each_arm_and_sees_the_deviation(
 
 
 def test_nothing_a_blinded_role_sees_depends_on_the_arm(
-    db: Database, ctx: Context, team: dict[str, Context]
+    db: Database, ctx: Context, team: dict[str, Context], screened: Screened
 ) -> None:
-    active, placebo = _enrolled(db, ctx, "UCMSC"), _enrolled(db, ctx, "PLACEBO")
+    active, placebo = _enrolled(screened, db, ctx, "UCMSC"), _enrolled(screened, db, ctx, "PLACEBO")
     nurse, doctor = team["nurse"], team["doctor"]
     # Errors before the kit is prepared: the same code, message and hint for both arms.
     for blinded in (nurse, doctor):
@@ -234,9 +229,9 @@ def test_nothing_a_blinded_role_sees_depends_on_the_arm(
 
 
 def test_a_dose_deviation_is_shown_blinded(
-    db: Database, ctx: Context, team: dict[str, Context]
+    db: Database, ctx: Context, team: dict[str, Context], screened: Screened
 ) -> None:
-    active = _enrolled(db, ctx, "UCMSC")
+    active = _enrolled(screened, db, ctx, "UCMSC")
     prepare_dose(
         db,
         team["pharmacist"].at(W0),
@@ -258,12 +253,12 @@ def test_a_dose_deviation_is_shown_blinded(
 
 
 def test_a_late_blinded_dose_is_a_time_deviation_for_everyone(
-    db: Database, ctx: Context, team: dict[str, Context]
+    db: Database, ctx: Context, team: dict[str, Context], screened: Screened
 ) -> None:
     late = datetime(2025, 3, 26, 9, 1)  # W2 is planned 24 March 09:00 ± 48 h
     results = []
     for arm, amount, unit in (("UCMSC", "1.4e8", "cells"), ("PLACEBO", "100", "mL")):
-        code = _enrolled(db, ctx, arm)
+        code = _enrolled(screened, db, ctx, arm)
         save_form(
             db,
             ctx,

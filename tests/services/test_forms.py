@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from trialkit.errors import NotFound, ValidationFailed
-from trialkit.protocol import DataType, EditCheck, Item, dump_study, resolve_study
+from trialkit.protocol import EditCheck, dump_study, resolve_study
 from trialkit.services import (
     Context,
     FormConflict,
@@ -164,19 +164,16 @@ def test_checks_and_scores_cannot_be_left_out_by_the_caller() -> None:
 
 
 def test_a_check_with_a_missing_input_says_which(db: Database, ctx: Context, code: str) -> None:
-    # An amendment adds an optional weight to the vital signs and a check on it; without a
-    # weight the check is not evaluated, and says so.
+    # An amendment adds a check on the vital signs' optional weight; without a weight the check
+    # is not evaluated, and says so.
     study = resolve_study(UCM)
-    weight = Item(
-        name="weight", label="Body weight", data_type=DataType.DECIMAL, unit="kg", required=False
-    )
+    vitals = next(f for f in study.forms if f.id == "VITALS")
+    assert any(i.name == "weight" and not i.required for g in vitals.groups for i in g.items)
     extra = EditCheck(id="WT1", expression="weight > 30", message="Weight looks wrong.")
-    forms = []
-    for f in study.forms:
-        if f.id == "VITALS":
-            group = f.groups[0].model_copy(update={"items": [*f.groups[0].items, weight]})
-            f = f.model_copy(update={"groups": [group], "checks": [*f.checks, extra]})
-        forms.append(f)
+    forms = [
+        f.model_copy(update={"checks": [*f.checks, extra]}) if f.id == "VITALS" else f
+        for f in study.forms
+    ]
     amended = study.model_copy(update={"protocol_version": "1.2", "forms": forms})
     load_study(db, ctx, dump_study(amended))
     apply_amendment(db, ctx, UCM, code, "1.2", "re-consented to amendment 2")

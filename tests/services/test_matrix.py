@@ -16,15 +16,13 @@ from trialkit.services import (
     lock,
     open_query,
     record_visit,
-    register,
-    save_form,
-    screen,
 )
 from trialkit.services.matrix import my_studies, status_matrix
 from trialkit.store import Database
 
 UCM = "psoriasis-ucmsc"
 People = Callable[..., Context]
+Screened = Callable[..., str]
 
 ON = date(2025, 3, 3)
 
@@ -51,7 +49,8 @@ def test_cells_agree_with_each_calendar(db: Database, ctx: Context, sites: tuple
     later = status_matrix(db, ctx, UCM, ON + timedelta(days=120))
     teh_row = next(r for r in later.rows if r.participant == teh)
     assert teh_row.cells["SCR"].state is VisitState.DONE
-    assert teh_row.cells["SCR"].entered == 2
+    # SCREEN and VITALS (the sites fixture) and CONSENT, which consent() fills at SCR.
+    assert teh_row.cells["SCR"].entered == 3
 
 
 def test_only_the_users_sites(
@@ -83,19 +82,11 @@ def test_queries_and_locks_show_in_their_cell(
     assert not by[teh].cells["SCR"].locked
 
 
-def test_no_arm_to_a_blinded_user(db: Database, ctx: Context, person: People, masked: str) -> None:
-    code = register(db, ctx, masked, "TEH").code
-    consent(db, ctx, masked, code, on=ON, form_version="2.1", obtained_by="dr.b")
-    values = {
-        "screening_date": "2025-03-03",
-        "age": "44",
-        "sex": "female",
-        "weight": "70",
-        "bsa_percent": "12",
-    }
-    save_form(db, ctx, masked, code, visit="SCR", form_id="SCREEN", values=values)
-    screen(db, ctx, masked, code)
-    enrol(db, ctx, masked, code, investigator_override="eligibility confirmed by the PI")
+def test_no_arm_to_a_blinded_user(
+    db: Database, ctx: Context, person: People, masked: str, screened: Screened
+) -> None:
+    code = screened(masked, like=UCM)  # eligible under the copied UCM study's criteria
+    enrol(db, ctx, masked, code)
     nurse = person("nurse.m", masked, Role.COORDINATOR, site="TEH")
     board = person("dsmb.m", masked, Role.SAFETY_BOARD)
     pharmacist = person("pharm.m", masked, Role.READ_ONLY, unblinded=True)

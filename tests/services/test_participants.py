@@ -202,6 +202,9 @@ def test_a_stand_in_evaluator_is_bound_in_one_place(
     assert isinstance(standard.eligibility, CriteriaEligibility)
 
 
+# The legacy verdict is written with direct SQL (trialkit no longer stores one), so the trail
+# cannot give it: the after-test replay would report the change it has no entry for.
+@pytest.mark.tampers
 def test_a_not_evaluated_verdict_kept_from_an_earlier_release_needs_the_investigator(
     db: Database, ctx: Context, eligible_values: dict[str, Any]
 ) -> None:

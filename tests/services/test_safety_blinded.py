@@ -5,7 +5,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -16,21 +16,19 @@ from trialkit.services import (
     Context,
     Role,
     add_site,
-    consent,
     enrol,
     load_study,
     record_dose,
-    register,
     save_form,
-    screen,
 )
 from trialkit.services.doses import prepare_dose
 from trialkit.services.safety import lift_pause, safety_status
 from trialkit.store import Database
 
 MASKED = "masked-ucmsc-arms"
+UCM = "psoriasis-ucmsc"
 People = Callable[..., Context]
-SCREEN = {"screening_date": "2025-03-03", "age": "44", "sex": "female", "weight": "70"}
+Screened = Callable[..., str]
 VITALS = {"systolic_bp": "120", "diastolic_bp": "80", "heart_rate": "72", "temperature": "36.6"}
 T = datetime(2025, 3, 12, 9)
 
@@ -80,12 +78,9 @@ def study(db: Database, ctx: Context) -> str:
     return MASKED
 
 
-def _enrolled(db: Database, ctx: Context, arm: str) -> str:
-    code = register(db, ctx, MASKED, "TEH").code
-    consent(db, ctx, MASKED, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
-    save_form(db, ctx, MASKED, code, visit="SCR", form_id="SCREEN", values=SCREEN)
-    screen(db, ctx, MASKED, code)
-    enrol(db, ctx, MASKED, code, arm=arm, investigator_override="checked by the PI")
+def _enrolled(screened: Screened, db: Database, ctx: Context, arm: str) -> str:
+    code = screened(MASKED, like=UCM)  # eligible under the copied UCM study's criteria
+    enrol(db, ctx, MASKED, code, arm=arm)
     save_form(
         db, ctx, MASKED, code, visit="V_W0", form_id="VITALS", values={**VITALS, "weight": "70"}
     )
@@ -113,12 +108,12 @@ def _no_arm(value: Any, arms: set[str]) -> None:
 
 
 def test_every_safety_output_is_blind(
-    db: Database, ctx: Context, study: str, person: People
+    db: Database, ctx: Context, study: str, person: People, screened: Screened
 ) -> None:
     active, other, placebo = (
-        _enrolled(db, ctx, "UCMSC"),
-        _enrolled(db, ctx, "UCMSC"),
-        _enrolled(db, ctx, "PLACEBO"),
+        _enrolled(screened, db, ctx, "UCMSC"),
+        _enrolled(screened, db, ctx, "UCMSC"),
+        _enrolled(screened, db, ctx, "PLACEBO"),
     )
     _ae(db, ctx, active)
     readers = {

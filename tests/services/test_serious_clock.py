@@ -4,56 +4,26 @@ listed when overdue per study and site, closed by recording the report."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
 
 from trialkit.errors import AccessDenied, ConflictError, ValidationFailed
 from trialkit.protocol import resolve_study
-from trialkit.services import Context, Role, add_site, consent, enrol, register, save_form, screen
+from trialkit.services import Context, Role, add_site, enrol, save_form
 from trialkit.services.safety import overdue_reports, record_serious_report, serious_reports
 from trialkit.store import Database, verify
 
 PAE = "psoriasis-adipose-exosomes"
 People = Callable[..., Context]
-NO = [
-    "standard_treatment_failure",
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
-SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "40",
-    "sex": "male",
-    "psoriasis_type": "plaque",
-    "psoriasis_onset_date": "2019-05-01",
-    "lesion_grade": "2",
-    **dict.fromkeys(NO, "no"),
-}
+Screened = Callable[..., str]
 RECORDED = datetime(2025, 3, 12, 15, 0)
 
 
-def enrolled(db: Database, ctx: Context, site: str = "TEH") -> str:
-    code = register(db, ctx, PAE, site).code
-    consent(db, ctx, PAE, code, on=date(2025, 3, 3), form_version="1", obtained_by="dr.b")
-    save_form(db, ctx, PAE, code, visit="SCR", form_id="SCREEN", values=SCREEN)
-    screen(db, ctx, PAE, code)
-    enrol(db, ctx, PAE, code, arm="G50", investigator_override="checked by the PI")
+def enrolled(screened: Screened, db: Database, ctx: Context, site: str = "TEH") -> str:
+    code = screened(PAE, site=site)  # eligible under the study's criteria (conftest)
+    enrol(db, ctx, PAE, code, arm="G50")
     return code
 
 
@@ -88,9 +58,11 @@ def report(
     ).version
 
 
-def test_the_report_is_due_24_hours_after_awareness(db: Database, ctx: Context) -> None:
+def test_the_report_is_due_24_hours_after_awareness(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
     assert resolve_study(PAE).safety.serious_report_hours == 24
-    code = enrolled(db, ctx)
+    code = enrolled(screened, db, ctx)
     report(db, ctx.at(RECORDED), code, [ae("no"), ae("yes", "2025-03-12T08:30")])
     (clock,) = serious_reports(db, ctx.at(RECORDED), PAE)
     assert (clock.participant, clock.site, clock.term) == (code, "TEH", "Cellulitis")
@@ -106,16 +78,20 @@ def test_the_report_is_due_24_hours_after_awareness(db: Database, ctx: Context) 
     assert [r.id for r in late] == [clock.id]
 
 
-def test_awareness_not_entered_is_the_time_it_was_recorded(db: Database, ctx: Context) -> None:
-    code = enrolled(db, ctx)
+def test_awareness_not_entered_is_the_time_it_was_recorded(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = enrolled(screened, db, ctx)
     report(db, ctx.at(RECORDED), code, [ae("yes")])
     (clock,) = serious_reports(db, ctx.at(RECORDED), PAE)
     assert (clock.aware_at, clock.aware_source) == (RECORDED, "recorded")
     assert clock.due_at == RECORDED + timedelta(hours=24)
 
 
-def test_corrections_move_or_withdraw_the_clock(db: Database, ctx: Context) -> None:
-    code = enrolled(db, ctx)
+def test_corrections_move_or_withdraw_the_clock(
+    db: Database, ctx: Context, screened: Screened
+) -> None:
+    code = enrolled(screened, db, ctx)
     v = report(db, ctx.at(RECORDED), code, [ae("yes")])
     v = report(db, ctx.at(RECORDED), code, [ae("yes", "2025-03-11T20:00")], v)
     (clock,) = serious_reports(db, ctx.at(RECORDED), PAE)
@@ -128,8 +104,10 @@ def test_corrections_move_or_withdraw_the_clock(db: Database, ctx: Context) -> N
         assert verify(conn).ok
 
 
-def test_recording_the_report(db: Database, ctx: Context, person: People) -> None:
-    code = enrolled(db, ctx)
+def test_recording_the_report(
+    db: Database, ctx: Context, person: People, screened: Screened
+) -> None:
+    code = enrolled(screened, db, ctx)
     report(db, ctx.at(RECORDED), code, [ae("yes", "2025-03-12T08:30")])
     (clock,) = serious_reports(db, ctx.at(RECORDED), PAE)
     doctor = person("dr.teh", PAE, Role.INVESTIGATOR, site="TEH").at(datetime(2025, 3, 14, 9))
@@ -169,9 +147,9 @@ def test_recording_the_report(db: Database, ctx: Context, person: People) -> Non
         )
 
 
-def test_sites_and_roles(db: Database, ctx: Context, person: People) -> None:
+def test_sites_and_roles(db: Database, ctx: Context, person: People, screened: Screened) -> None:
     add_site(db, ctx, PAE, "ISF", "Isfahan")
-    teh, isf = enrolled(db, ctx, "TEH"), enrolled(db, ctx, "ISF")
+    teh, isf = enrolled(screened, db, ctx, "TEH"), enrolled(screened, db, ctx, "ISF")
     for code in (teh, isf):
         report(db, ctx.at(RECORDED), code, [ae("yes", "2025-03-11T08:00")])
     later = datetime(2025, 3, 14, 9)

@@ -141,9 +141,6 @@ def fill(db: Database, ctx: Context, screened: Screened) -> list[str]:
         later = Context.operator("dr.demo", inj + timedelta(days=120))
         record_visit(db, later, PAE, code, "D1", inj.date())
         save_form(db, later, PAE, code, visit="D1", form_id="PASI", values=BASELINE)
-        save_form(
-            db, later, PAE, code, visit="D1", form_id="LESION", values={"LESIONS": lesions(3, 3)}
-        )
         m3 = inj.date() + timedelta(days=90)
         record_visit(db, later, PAE, code, "M3", m3)
         save_form(db, later, PAE, code, visit="M3", form_id="PASI", values=M3[n])

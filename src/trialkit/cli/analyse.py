@@ -81,7 +81,7 @@ def _print(study: str, results: list[EndpointResult]) -> None:
     console.print(styled("[bold]{}[/]: {} endpoint(s)", study, len(results)))
     for r in results:
         if r.status != "computed":
-            console.print(f"[bold]{r.name} ({r.type})[/]: {r.status}: {r.reason}")
+            console.print(styled("[bold]{} ({})[/]: {}: {}", r.name, r.type, r.status, r.reason))
             continue
         table = Table(title=f"{r.name} ({r.type})", title_justify="left")
         for c in r.columns:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from trialkit.cli._console import console, err_console
+from trialkit.cli._console import console, err_console, styled
 from trialkit.errors import StorageError
 from trialkit.store import Database, current_revision, default_url, head_revision
 
@@ -59,11 +59,13 @@ def serve_command(
     if demo:
         seeded = ensure_demo_database(db, date.today())
         console.print(
-            "[bold yellow]DEMO MODE[/]: made-up data and demo logins; do not enter "
-            "real patient data."
+            styled(
+                "[bold yellow]DEMO MODE[/]: made-up data and demo logins; do not enter "
+                "real patient data."
+            )
         )
         console.print(f"database: {where} ({'created' if seeded else 'existing demo data'})")
-        console.print(f"every demo login's password: [bold]{DEMO_PASSWORD}[/]")
+        console.print(styled("every demo login's password: [bold]{}[/]", DEMO_PASSWORD))
         for person in TEAM:
             site = f"site {person.site}" if person.site else "every site"
             extra = f" ({person.note})" if person.note else ""
@@ -77,7 +79,11 @@ def serve_command(
                 hint="run `trialkit db upgrade` first (or `trialkit serve --demo` to try it)",
             )
     console.print(
-        f"serving trialkit on [bold]http://{settings.host}:{settings.port}/[/] (Ctrl+C stops it)"
+        styled(
+            "serving trialkit on [bold]http://{}:{}/[/] (Ctrl+C stops it)",
+            settings.host,
+            settings.port,
+        )
     )
     app = create_app(settings, db=db)
     try:

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from trialkit.errors import TrialkitError
 from trialkit.instruments import INSTRUMENTS
 from trialkit.protocol import ReferenceRange, Study
+from trialkit.services import lookups
 from trialkit.services.access import Permission
 from trialkit.services.context import Context
 from trialkit.services.values import typed
@@ -264,11 +265,10 @@ class AeGrade:
 def ae_grades(db: Database, ctx: Context, study_code: str, code: str) -> list[AeGrade]:
     """The participant's adverse-event rows with the computed, the entered (overriding) and the
     effective grade, oldest first."""
-    from trialkit.services import participants
     from trialkit.store.tables import ae_grade
 
     with db.read() as conn:
-        p = participants.load_checked(conn, ctx, study_code, code, Permission.READ)
+        p = lookups.load_checked(conn, ctx, study_code, code, Permission.READ)
         rows = conn.execute(
             sa.select(ae_grade).where(ae_grade.c.participant_id == p.id).order_by(ae_grade.c.id)
         )

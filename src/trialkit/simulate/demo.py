@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from trialkit.errors import TrialkitError
 from trialkit.protocol import shipped_studies
@@ -175,7 +176,7 @@ def _screen(
         state = "eligible" if eligible is True else "not eligible" if eligible is False else "?"
         console.print(f"{code}: {state} (explained as for the first candidate)")
         return
-    console.print(f"[bold]{code}[/] eligibility:")
+    console.print(Text.assemble((code, "bold"), " eligibility:"))
     console.print(explanation.get("text", verdict), markup=False)
 
 
