@@ -44,7 +44,16 @@ from trialkit.analysis.paired import (
     signed_rank_distribution,
     wilcoxon_signed_rank_exact,
 )
-from trialkit.analysis.proportions import ProportionCI, clopper_pearson, proportion_ci, wilson
+from trialkit.analysis.proportions import (
+    BinomialTest,
+    ProportionCI,
+    binomial_test,
+    clopper_pearson,
+    jeffreys,
+    proportion_ci,
+    wilson,
+    wilson_cc,
+)
 from trialkit.analysis.survival import KaplanMeier, KMRow, kaplan_meier
 from trialkit.protocol.endpoints import (
     AdverseEventIncidence,
@@ -66,6 +75,7 @@ __all__ = [
     "AdverseEvent",
     "AdverseEventIncidence",
     "ArmTables",
+    "BinomialTest",
     "ChangeFromBaseline",
     "DoseDecision",
     "DoseSelection",
@@ -96,10 +106,12 @@ __all__ = [
     "analyse",
     "arm_tables",
     "beta_sf",
+    "binomial_test",
     "change_mixed_model",
     "choose",
     "clopper_pearson",
     "exact_operating_characteristics",
+    "jeffreys",
     "kaplan_meier",
     "midranks",
     "paired_t",
@@ -115,4 +127,5 @@ __all__ = [
     "tabulate_outcomes",
     "wilcoxon_signed_rank_exact",
     "wilson",
+    "wilson_cc",
 ]

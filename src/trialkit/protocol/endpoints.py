@@ -26,7 +26,7 @@ __all__ = [
     "WithinPatientDifference",
 ]
 
-CIMethod = Literal["clopper-pearson", "wilson"]
+CIMethod = Literal["clopper-pearson", "wilson", "wilson-cc", "jeffreys"]
 
 
 class _Spec(BaseModel):
