@@ -92,6 +92,33 @@ def test_within_patient_difference() -> None:
     assert row["Wilcoxon V"] == 0
     assert row["Wilcoxon p"] == 0.5
     assert "Wilcoxon" in out["methods"]  # type: ignore[operator]
+    # sign test: 0 positives of 2 non-zero, two-sided p = 2·1/4; Walsh averages of −2, 0, −2:
+    # −2, −2, −2, −1, −1, 0 → Hodges–Lehmann −1.5; n = 3 reaches only 75 %: [min, max]
+    assert row["sign p"] == 0.5
+    assert (row["HL estimate"], row["HL lower"], row["HL upper"]) == (-1.5, -2, 0)
+    assert row["HL level"] == 0.75
+    assert (row["t"], row["df"]) == (pytest.approx(-2.0), 2)
+
+
+def test_within_patient_difference_direction_and_alternative() -> None:
+    out = run(
+        {
+            "type": "within_patient_difference",
+            "name": "lesion grade, benefit positive",
+            "item": "grade",
+            "visits": ["W12"],
+            "direction": "control_minus_treated",
+            "alternative": "greater",
+        }
+    )
+    (row,) = [r for r in out["rows"] if r["arm"] == "low"]  # type: ignore[union-attr]
+    assert row["mean difference"] == pytest.approx(4 / 3, abs=1e-4)
+    assert row["HL estimate"] == 1.5
+    assert row["upper"] is None  # one-sided bound
+    # one-sided t: P(T₂ ≥ 2) = (1 − 1/√(1 + 2/4))/2 for the t distribution on 2 df
+    assert row["t p"] == pytest.approx((1 - 2 / 6**0.5) / 2, abs=1e-4)
+    assert row["Wilcoxon p"] == 0.25  # V = 3 of ranks 1.5 + 1.5: P(V ≥ 3) = 1/4
+    assert out["methods"]["difference"]["definition"] == "control − treated within participant"  # type: ignore[index]
 
 
 def test_responder_rules_exact_cutoffs() -> None:
@@ -135,6 +162,19 @@ def test_change_from_baseline_small_sample_reports_why() -> None:
     assert rows[0]["mean change"] == pytest.approx((-151 - 100 - 60) / 3, abs=1e-4)  # type: ignore[index]
     methods = {r["method"] for r in rows}  # type: ignore[union-attr]
     assert "mixed model" in methods
+    fall = run(
+        {
+            "type": "change_from_baseline",
+            "name": "CDAI fall",
+            "item": "cdai",
+            "baseline_visit": "W00",
+            "visits": ["D30", "D60"],
+            "direction": "baseline_minus_value",
+        }
+    )
+    rows = [r for r in fall["rows"] if r["arm"] == "low"]  # type: ignore[union-attr]
+    assert rows[0]["mean change"] == pytest.approx((151 + 100 + 60) / 3, abs=1e-4)  # type: ignore[index]
+    assert fall["methods"]["change"]["definition"] == "baseline − value"  # type: ignore[index]
 
 
 def test_adverse_event_incidence_worst_grade() -> None:

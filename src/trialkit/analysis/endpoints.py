@@ -19,7 +19,12 @@ from trialkit.analysis.data import AdverseEvent, Observation, TidyData
 from trialkit.analysis.dose_selection import DoseSelectionRule, select_dose, tabulate_outcomes
 from trialkit.analysis.efftox import EffToxContour
 from trialkit.analysis.mixed import change_mixed_model
-from trialkit.analysis.paired import paired_t, wilcoxon_signed_rank_exact
+from trialkit.analysis.paired import (
+    hodges_lehmann,
+    paired_t,
+    sign_test,
+    wilcoxon_signed_rank_exact,
+)
 from trialkit.analysis.proportions import proportion_ci
 from trialkit.analysis.survival import kaplan_meier
 from trialkit.errors import DefinitionError, ValidationFailed
@@ -188,6 +193,9 @@ def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     methods: dict[str, dict[str, str]] = {}
+    reverse = spec.direction == "control_minus_treated"
+    alt = spec.alternative
+    level = float(spec.level)
     for arm, people in vals.arm_participants().items():
         for visit in spec.visits:
             diffs = []
@@ -199,22 +207,51 @@ def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
                         f"{spec.treated if t is None else spec.control} value; excluded"
                     )
                     continue
-                diffs.append(t - c)
+                diffs.append(c - t if reverse else t - c)
             if not diffs:
-                rows.append((arm, visit, 0, None, None, None, None, None, None))
+                rows.append((arm, visit, 0, *([None] * 13)))
                 continue
-            tt = paired_t(diffs, float(spec.level))
+            tt = paired_t(diffs, level, alt)
             methods["paired t"] = tt.conventions
             try:
-                w = wilcoxon_signed_rank_exact(diffs, zero_method=spec.zero_method)
+                w = wilcoxon_signed_rank_exact(diffs, zero_method=spec.zero_method, alternative=alt)
                 methods["Wilcoxon"] = w.conventions
                 wv, wp = _r(w.statistic), _r(w.p_value)
             except ValidationFailed as exc:
                 notes.append(f"{arm} {visit}: Wilcoxon not estimable: {exc.message}")
                 wv = wp = None
+            try:
+                sg = sign_test(diffs, alternative=alt)
+                methods["sign test"] = sg.conventions
+                sp: float | None = _r(sg.p_value)
+            except ValidationFailed as exc:
+                notes.append(f"{arm} {visit}: sign test not estimable: {exc.message}")
+                sp = None
+            hl = hodges_lehmann(diffs, level)
+            methods["Hodges–Lehmann"] = {
+                k: v for k, v in hl.conventions.items() if k != "achieved level"
+            }
             rows.append(
-                (arm, visit, tt.n, _r(tt.mean), _r(tt.lower), _r(tt.upper), _r(tt.p_value), wv, wp)
+                (
+                    arm,
+                    visit,
+                    tt.n,
+                    _r(tt.mean),
+                    _r(tt.lower),
+                    _r(tt.upper),
+                    _r(tt.t),
+                    tt.df if tt.t is not None else None,
+                    _r(tt.p_value),
+                    wv,
+                    wp,
+                    sp,
+                    _r(hl.estimate),
+                    _r(hl.lower),
+                    _r(hl.upper),
+                    _r(hl.achieved_level),
+                )
             )
+    first, second = (spec.control, spec.treated) if reverse else (spec.treated, spec.control)
     return EndpointResult(
         spec.name,
         spec.type,
@@ -225,13 +262,23 @@ def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
             "mean difference",
             "lower",
             "upper",
+            "t",
+            "df",
             "t p",
             "Wilcoxon V",
             "Wilcoxon p",
+            "sign p",
+            "HL estimate",
+            "HL lower",
+            "HL upper",
+            "HL level",
         ),
         tuple(rows),
         {
-            "difference": {"definition": f"{spec.treated} − {spec.control} within participant"},
+            "difference": {
+                "definition": f"{first} − {second} within participant",
+                "alternative": alt,
+            },
             **methods,
         },
         tuple(notes),
@@ -242,7 +289,13 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
     vals = _Values(data, spec.item)
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
-    methods: dict[str, dict[str, str]] = {"change": {"definition": "value − baseline"}}
+    reverse = spec.direction == "baseline_minus_value"
+    methods: dict[str, dict[str, str]] = {
+        "change": {
+            "definition": "baseline − value" if reverse else "value − baseline",
+            "alternative": spec.alternative,
+        }
+    }
     for arm, people in vals.arm_participants().items():
         long_p: list[str] = []
         long_v: list[str] = []
@@ -255,10 +308,11 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
                 if b is None or v is None:
                     absent.append(p)
                     continue
-                changes.append(v - b)
+                change = b - v if reverse else v - b
+                changes.append(change)
                 long_p.append(p)
                 long_v.append(visit)
-                long_c.append(v - b)
+                long_c.append(change)
             if absent:
                 notes.append(
                     f"{arm} {visit}: no {spec.item} at {spec.baseline_visit} or {visit} for "
@@ -267,7 +321,7 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
             if not changes:
                 rows.append((arm, visit, 0, None, None, None, None, "mean change, t interval"))
                 continue
-            tt = paired_t(changes, float(spec.level))
+            tt = paired_t(changes, float(spec.level), spec.alternative)
             methods["mean change"] = {"interval": "one-sample t on changes", **tt.conventions}
             rows.append(
                 (

@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 CIMethod = Literal["clopper-pearson", "wilson", "wilson-cc", "jeffreys"]
+Alternative = Literal["two-sided", "greater", "less"]
 
 
 class _Spec(BaseModel):
@@ -50,7 +51,10 @@ class PercentImprovement(_Spec):
 
 
 class WithinPatientDifference(_Spec):
-    """Treated − control within each participant and visit; paired t and exact Wilcoxon."""
+    """A within-participant difference per visit; paired t, exact Wilcoxon, sign test and
+    Hodges–Lehmann. ``direction`` says which way it is taken (``treated_minus_control``, the
+    default, or ``control_minus_treated``, e.g. when a lower value is better and a positive
+    difference should mean benefit); ``alternative`` is the tests' alternative."""
 
     type: Literal["within_patient_difference"]
     item: str
@@ -62,15 +66,25 @@ class WithinPatientDifference(_Spec):
     control: str = "control"
     visits: list[str] = Field(min_length=1)
     zero_method: Literal["wilcox", "pratt"] = "wilcox"
+    direction: Literal["treated_minus_control", "control_minus_treated"] = "treated_minus_control"
+    alternative: Alternative = "two-sided"
 
 
 class ChangeFromBaseline(_Spec):
-    """Value − baseline per visit: mean change with t interval, and the mixed model."""
+    """Change per visit: mean change with t interval, and the mixed model.
+
+    ``direction``: ``value_minus_baseline`` (default) or ``baseline_minus_value`` (a fall
+    counted positive, e.g. a symptom score); ``alternative`` is the t tests' alternative;
+    ``adjust_for_baseline`` adds the baseline value as a covariate of the mixed model.
+    """
 
     type: Literal["change_from_baseline"]
     item: str
     baseline_visit: str
     visits: list[str] = Field(min_length=1)
+    direction: Literal["value_minus_baseline", "baseline_minus_value"] = "value_minus_baseline"
+    alternative: Alternative = "two-sided"
+    adjust_for_baseline: bool = False
 
 
 RuleName = Literal[
