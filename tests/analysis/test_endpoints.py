@@ -194,6 +194,27 @@ def test_time_to_first_related_grade2() -> None:
     assert low[0]["at risk"] == 3
 
 
+def test_time_to_first_at_requested_days() -> None:
+    out = run(
+        {
+            "type": "time_to_first_event",
+            "name": "TTE",
+            "min_grade": 2,
+            "related": True,
+            "at_days": [0, 30, 200],
+        }
+    )
+    low = [r for r in out["rows"] if r["arm"] == "low"]  # type: ignore[union-attr]
+    # low: P1 event at day 19 (onset 20 − 1), P2 censored at 89, P3 at 84: S(19) = 2/3
+    asked = [r for r in low if r["row"] == "requested day"]
+    assert [(r["days"], r["survival"]) for r in asked] == [(0.0, 1.0), (30.0, 2 / 3), (200, 2 / 3)]
+    assert (asked[0]["se"], asked[0]["lower"], asked[0]["upper"]) == (0.0, 1.0, 1.0)
+    assert asked[1]["se"] == pytest.approx((2 / 3) * (1 / 6) ** 0.5)  # Greenwood 1/(3·2)
+    assert any("day 200 is after the last follow-up" in n for n in out["notes"])  # type: ignore[union-attr]
+    with pytest.raises(ValidationError, match="negative"):
+        SPEC.validate_python({"type": "time_to_first_event", "name": "x", "at_days": [-1]})
+
+
 def test_bad_number_names_row_and_column() -> None:
     bad = "participant,arm,visit,day,item,value\nP1,low,W00,1,pasi,abc\n"
     data = read_tidy(bad)

@@ -138,7 +138,7 @@ def _results(
     specs = [s for s in specs if not only or s.name in only]
     out = analyse(specs, read_tidy(values, aes))
     assert [r.name for r in out] == [s.name for s in specs]
-    return {r.name: r.to_dict() for r in out}
+    return {r.name: r.to_dict(display=True) for r in out}
 
 
 def checked(study: str, name: str, res: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -377,7 +377,9 @@ def test_ibd_adverse_event_tables_state_zero_events() -> None:
     assert [tuple(r.values()) for r in aes["rows"]] == [("EXO", None, None, None, 0, 4, *cp(0, 4))]
     assert aes["notes"] == ["EXO: 0 of 4 participants with an adverse event"]
     km = checked(IBD, "Time to the first adverse event", res)
-    assert [tuple(r.values()) for r in km["rows"]] == [("EXO", 0.0, 4, 0, 1.0, None, None)]
+    assert [tuple(r.values()) for r in km["rows"]] == [
+        ("EXO", 0.0, 4, 0, 1.0, 0.0, 1.0, 1.0, "event time")
+    ]
     assert "EXO: 0 of 4 with an event; median not reached" in km["notes"]
 
 
@@ -404,10 +406,15 @@ U2,UCMSC,headache,3,yes,no,5
 """
 
 
-def km_log_log(s: Fraction, greenwood: Fraction) -> tuple[float, float]:
-    """The log-log 95 % limits of S with Greenwood's Var(log S)."""
+def km_log_log(s: Fraction, greenwood: Fraction) -> tuple[float, float, float, str]:
+    """SE (Greenwood: S·√Var(log S)) and the log-log 95 % limits of S, as displayed."""
     theta = math.sqrt(greenwood) / abs(math.log(s))
-    return round(float(s) ** math.exp(Z * theta), 4), round(float(s) ** math.exp(-Z * theta), 4)
+    return (
+        round(float(s) * math.sqrt(greenwood), 4),
+        round(float(s) ** math.exp(Z * theta), 4),
+        round(float(s) ** math.exp(-Z * theta), 4),
+        "event time",
+    )
 
 
 def test_ucmsc_endpoints() -> None:
@@ -439,7 +446,11 @@ def test_ucmsc_endpoints() -> None:
         ("UCMSC", 9.0, 3, 1, 0.5, *km_log_log(Fraction(1, 2), Fraction(1, 4))),
     ]
     # S = ½ from day 9 with no later event: the median is not reached
-    assert "UCMSC: 2 of 5 with an event; median not reached" in km["notes"]
+    # the lower log-log limit is below ½ from day 4, the upper never: CI 4 to not reached
+    assert (
+        "UCMSC: 2 of 5 with an event; median not reached; 95% CI 4 to not reached "
+        "(Brookmeyer–Crowley, log-log)"
+    ) in km["notes"]
 
 
 # -- psoriasis, adipose exosomes (G50, G100, G200; treated and control lesions) ---------------
@@ -595,12 +606,17 @@ def test_pae_adverse_event_tables_list_every_arm() -> None:
         *km_log_log(Fraction(2, 3), Fraction(1, 6)),
     )
     assert [r[1:5] for r in g50[1:]] == [(9.0, 2, 1, round(1 / 3, 4)), (19.0, 1, 1, 0.0)]
-    assert g50[2][5:] == (None, None)  # S = 0: no limits
+    assert g50[2][5:] == (None, None, None, "event time")  # S = 0: no SE, no limits
     assert [tuple(r.values()) for r in km["rows"] if r["arm"] == "G100"] == [
-        ("G100", 0.0, 3, 0, 1.0, None, None)
+        ("G100", 0.0, 3, 0, 1.0, 0.0, 1.0, 1.0, "event time")
     ]
     assert "G100: 0 of 3 with an event; median not reached" in km["notes"]
-    assert "G50: 3 of 3 with an event; median 9 days" in km["notes"]
+    # R survival 3.5.3: quantile(survfit(Surv(c(4, 9, 19), c(1, 1, 1)) ~ 1,
+    # conf.type = "log-log"), 0.5) gives 9, 4, NA
+    assert (
+        "G50: 3 of 3 with an event; median 9 days; 95% CI 4 to not reached "
+        "(Brookmeyer–Crowley, log-log)"
+    ) in km["notes"]
 
 
 def test_pae_dose_selection_never_admits_an_unexplored_dose() -> None:

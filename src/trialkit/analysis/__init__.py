@@ -58,7 +58,7 @@ from trialkit.analysis.proportions import (
     wilson,
     wilson_cc,
 )
-from trialkit.analysis.survival import KaplanMeier, KMRow, kaplan_meier
+from trialkit.analysis.survival import KaplanMeier, KMAt, KMRow, kaplan_meier
 from trialkit.protocol.endpoints import (
     AdverseEventIncidence,
     ChangeFromBaseline,
@@ -93,6 +93,7 @@ __all__ = [
     "EndpointSpec",
     "EndpointSpecs",
     "HodgesLehmann",
+    "KMAt",
     "KMRow",
     "KaplanMeier",
     "MixedModelResult",

@@ -51,6 +51,22 @@ Cell = str | int | float | None
 #: endpoint reads, ``reason`` says which (the table is empty, every other endpoint is computed).
 Status = Literal["computed", "no data"]
 
+#: Decimal places of a column in human tables (``to_dict(display=True)``, the CLI's tables);
+#: every other number has 4. JSON (``to_dict()``) keeps full precision.
+DISPLAY_DIGITS: dict[str, int] = {
+    "percent": 2,
+    "lower %": 2,
+    "upper %": 2,
+    "mean utility": 2,
+    "Pr(best)": 3,
+}
+
+
+def _display(column: str, value: Cell) -> Cell:
+    if isinstance(value, float):
+        return round(value, DISPLAY_DIGITS.get(column, 4))
+    return value
+
 
 @dataclass(frozen=True)
 class EndpointResult:
@@ -63,14 +79,22 @@ class EndpointResult:
     status: Status = "computed"
     reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def display_rows(self) -> tuple[tuple[Cell, ...], ...]:
+        """The rows as human tables show them: numbers rounded (:data:`DISPLAY_DIGITS`)."""
+        return tuple(
+            tuple(_display(c, v) for c, v in zip(self.columns, r, strict=True)) for r in self.rows
+        )
+
+    def to_dict(self, *, display: bool = False) -> dict[str, Any]:
+        """The result as JSON-ready data: full precision, or rounded as displayed."""
+        rows = self.display_rows() if display else self.rows
         return {
             "name": self.name,
             "type": self.type,
             "status": self.status,
             "reason": self.reason,
             "columns": list(self.columns),
-            "rows": [dict(zip(self.columns, r, strict=True)) for r in self.rows],
+            "rows": [dict(zip(self.columns, r, strict=True)) for r in rows],
             "methods": {k: dict(v) for k, v in self.methods.items()},
             "notes": list(self.notes),
         }
@@ -85,8 +109,9 @@ def percent_improvement(baseline: Fraction, value: Fraction) -> Fraction | None:
     return _instrument_percent_improvement(baseline, value)
 
 
-def _r(x: Fraction | float | None, digits: int = 4) -> float | None:
-    return None if x is None else round(float(x), digits)
+def _r(x: Fraction | float | None) -> float | None:
+    """Full precision (the nearest float); rounding is for human tables only (DISPLAY_DIGITS)."""
+    return None if x is None else float(x)
 
 
 class _NoData(Exception):
@@ -134,7 +159,7 @@ class _Values:
 
 
 def _pct(v: Fraction | float) -> float:
-    return round(float(v) * 100, 2)
+    return float(v * 100) if isinstance(v, Fraction) else v * 100
 
 
 def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointResult:
@@ -160,7 +185,7 @@ def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointRe
             imps.append(imp)
         n = len(imps)
         mean = sum(imps, Fraction(0)) / n if n else None
-        rows.append((arm, "mean % improvement", n, None, _r(mean, 2), None, None))
+        rows.append((arm, "mean % improvement", n, None, _r(mean), None, None))
         for thr in spec.responder_thresholds:
             t = Fraction(thr)
             x = sum(1 for i in imps if i >= t)
@@ -676,7 +701,7 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
         methods["Kaplan–Meier"] = km.conventions
         if not km.rows:
             # No event in the arm: its row says so (all at risk at day 0, survival 1).
-            rows.append((arm, 0.0, len(times), 0, 1.0, None, None))
+            rows.append((arm, 0.0, len(times), 0, 1.0, 0.0, 1.0, 1.0, "event time"))
         for row in km.rows:
             rows.append(
                 (
@@ -685,14 +710,45 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
                     row.n_risk,
                     row.n_event,
                     _r(row.survival),
+                    _r(row.se),
                     _r(row.lower),
                     _r(row.upper),
+                    "event time",
                 )
             )
-        notes.append(
-            f"{arm}: {km.events} of {km.n} with an event; median "
-            + ("not reached" if km.median is None else f"{float(km.median):g} days")
+        for day in spec.at_days:
+            at = km.at(Fraction(day))
+            if at.beyond_follow_up:
+                notes.append(
+                    f"{arm}: day {day.normalize():f} is after the last follow-up time; "
+                    "S carried forward"
+                )
+            rows.append(
+                (
+                    arm,
+                    float(at.time),
+                    at.n_risk,
+                    None,
+                    _r(at.survival),
+                    _r(at.se),
+                    _r(at.lower),
+                    _r(at.upper),
+                    "requested day",
+                )
+            )
+
+        def _end(x: Fraction | None) -> str:
+            return "not reached" if x is None else f"{float(x):g}"
+
+        note = f"{arm}: {km.events} of {km.n} with an event; median " + (
+            "not reached" if km.median is None else f"{float(km.median):g} days"
         )
+        if km.events:
+            note += (
+                f"; {float(spec.level) * 100:g}% CI {_end(km.median_lower)} to "
+                f"{_end(km.median_upper)} (Brookmeyer–Crowley, {spec.ci_transform})"
+            )
+        notes.append(note)
     filt = [f"grade ≥ {spec.min_grade}"]
     if spec.related is not None:
         filt.append("related" if spec.related else "not related")
@@ -701,14 +757,16 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
     return EndpointResult(
         spec.name,
         spec.type,
-        ("arm", "days", "at risk", "events", "survival", "lower", "upper"),
+        ("arm", "days", "at risk", "events", "survival", "se", "lower", "upper", "row"),
         tuple(rows),
         {
             "event": {
                 "definition": "first adverse event with " + ", ".join(filt),
                 "time": "onset day − 1 (Day 1 = first dose), in days",
                 "censoring": "at last contact day − 1",
-                "arms without events": "one row: day 0, all at risk, survival 1",
+                "arms without events": "one row: day 0, all at risk, survival 1 (SE 0, limits 1)",
+                "requested days": "S, SE and limits at each of at_days (rows 'requested day'; "
+                "at risk = participants with time ≥ the day)",
             },
             **methods,
         },
@@ -781,11 +839,11 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
                 s.dose,
                 sum(s.counts),
                 *s.counts,
-                _r(s.mean_utility, 2),
+                _r(s.mean_utility),
                 _r(s.pr_tox_over),
                 _r(s.pr_eff_under),
                 "yes" if s.admissible else "no",
-                _r(d.pr_best[s.dose], 3),
+                _r(d.pr_best[s.dose]),
                 des,
             )
         )
@@ -801,7 +859,7 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
             None,
             None,
             None,
-            _r(d.pr_best["no dose"], 3),
+            _r(d.pr_best["no dose"]),
             None,
         )
     )

@@ -86,7 +86,7 @@ def _print(study: str, results: list[EndpointResult]) -> None:
         table = Table(title=f"{r.name} ({r.type})", title_justify="left")
         for c in r.columns:
             table.add_column(c, justify="left" if c in ("arm", "visit", "measure") else "right")
-        for row in r.rows:
+        for row in r.display_rows():
             table.add_row(*(_fmt(v) for v in row))
         console.print(table)
         for method, conv in r.methods.items():

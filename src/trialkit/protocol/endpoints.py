@@ -151,6 +151,17 @@ class TimeToFirstEvent(_Spec):
     serious: bool | None = None
     origin: Literal["first_dose"] = "first_dose"
     ci_transform: Literal["log-log", "log", "plain"] = "log-log"
+    at_days: list[Decimal] = Field(
+        default_factory=list,
+        description="Times (days from the first dose) at which S, SE and limits are reported.",
+    )
+
+    @model_validator(mode="after")
+    def _days_not_negative(self) -> TimeToFirstEvent:
+        bad = [d for d in self.at_days if d < 0]
+        if bad:
+            raise ValueError(f"at_days {bad[0]} is negative; give days ≥ 0 from the first dose")
+        return self
 
 
 class EfficacyDefinition(BaseModel):
