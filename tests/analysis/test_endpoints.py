@@ -74,6 +74,32 @@ def test_percent_improvement_exact_boundary() -> None:
     high90 = rows[("high", "pasi 90 (≥ 90%)")]
     assert high90["responders"] == 1  # 20 → 2 is exactly 90
     assert any("baseline pasi 0" in n for n in out["notes"])  # type: ignore[union-attr]
+    # mean and median: high 90 and 50; low 75 and (11.2 − 2.81)/11.2 × 100 = 74.9107142857…
+    assert rows[("high", "median % improvement")]["percent"] == 70
+    assert rows[("high", "mean % improvement")]["percent"] == 70
+    p2 = float((Fraction("11.2") - Fraction("2.81")) / Fraction("11.2") * 100)
+    assert rows[("low", "median % improvement")]["percent"] == (75 + p2) / 2  # full precision
+    listing = out["listing"]
+    assert listing["columns"] == [  # type: ignore[index]
+        "arm",
+        "participant",
+        "baseline",
+        "value",
+        "% improvement",
+        "≥ 50%",
+        "≥ 75%",
+        "≥ 90%",
+        "excluded",
+    ]
+    by_p = {r["participant"]: r for r in listing["rows"]}  # type: ignore[index]
+    assert (by_p["P1"]["% improvement"], by_p["P1"]["≥ 75%"], by_p["P1"]["≥ 90%"]) == (
+        75,
+        "yes",
+        "no",
+    )
+    assert by_p["P2"]["% improvement"] == p2
+    assert (by_p["P3"]["% improvement"], by_p["P3"]["excluded"]) == (None, "baseline 0")
+    assert len(by_p) == 5
 
 
 def test_within_patient_difference() -> None:

@@ -63,6 +63,8 @@ def test_tables(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert "PASI response at week 12" in out.output
     assert "Clopper" in out.output
+    assert "PASI response at week 12: per participant" in out.output
+    assert "median % improvement" in out.output
 
 
 def test_json(tmp_path: Path) -> None:

@@ -78,6 +78,9 @@ class EndpointResult:
     notes: tuple[str, ...] = ()
     status: Status = "computed"
     reason: str | None = None
+    #: A per-participant listing beside the summary table (columns, rows), where the endpoint
+    #: gives one (percent_improvement).
+    listing: tuple[tuple[str, ...], tuple[tuple[Cell, ...], ...]] | None = None
 
     def display_rows(self) -> tuple[tuple[Cell, ...], ...]:
         """The rows as human tables show them: numbers rounded (:data:`DISPLAY_DIGITS`)."""
@@ -97,7 +100,22 @@ class EndpointResult:
             "rows": [dict(zip(self.columns, r, strict=True)) for r in rows],
             "methods": {k: dict(v) for k, v in self.methods.items()},
             "notes": list(self.notes),
+            "listing": None
+            if self.listing is None
+            else {
+                "columns": list(self.listing[0]),
+                "rows": [dict(zip(self.listing[0], r, strict=True)) for r in self.listing[1]],
+            },
         }
+
+    def display_listing(self) -> tuple[tuple[Cell, ...], ...]:
+        """The listing's rows rounded as human tables show them."""
+        if self.listing is None:
+            return ()
+        cols = self.listing[0]
+        return tuple(
+            tuple(_display(c, v) for c, v in zip(cols, r, strict=True)) for r in self.listing[1]
+        )
 
 
 def percent_improvement(baseline: Fraction, value: Fraction) -> Fraction | None:
@@ -162,32 +180,57 @@ def _pct(v: Fraction | float) -> float:
     return float(v * 100) if isinstance(v, Fraction) else v * 100
 
 
+def _median(values: Sequence[Fraction]) -> Fraction | None:
+    ordered = sorted(values)
+    m = len(ordered)
+    if m == 0:
+        return None
+    return ordered[m // 2] if m % 2 else (ordered[m // 2 - 1] + ordered[m // 2]) / 2
+
+
 def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointResult:
     vals = _Values(data, spec.item)
     level = float(spec.level)
     rows: list[tuple[Cell, ...]] = []
+    listing: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     method: dict[str, str] = {}
+    thresholds = [
+        (thr, Fraction(thr), f"≥ {thr.normalize():f}%") for thr in spec.responder_thresholds
+    ]
     for arm, people in vals.arm_participants().items():
         imps: list[Fraction] = []
         for p in people:
             b, v = vals.get(p, spec.baseline_visit), vals.get(p, spec.visit)
             if b is None or v is None:
-                notes.append(
-                    f"{arm}: {p} has no {spec.item} at "
-                    f"{spec.baseline_visit if b is None else spec.visit}; excluded"
-                )
+                why = f"no {spec.item} at {spec.baseline_visit if b is None else spec.visit}"
+                notes.append(f"{arm}: {p} has {why}; excluded")
+                listing.append((arm, p, _r(b), _r(v), None, *([None] * len(thresholds)), why))
                 continue
             imp = percent_improvement(b, v)
             if imp is None:
                 notes.append(f"{arm}: {p} has baseline {spec.item} 0; improvement undefined")
+                listing.append(
+                    (arm, p, _r(b), _r(v), None, *([None] * len(thresholds)), "baseline 0")
+                )
                 continue
             imps.append(imp)
+            listing.append(
+                (
+                    arm,
+                    p,
+                    _r(b),
+                    _r(v),
+                    _r(imp),
+                    *(("yes" if imp >= t else "no") for _, t, _ in thresholds),
+                    None,
+                )
+            )
         n = len(imps)
         mean = sum(imps, Fraction(0)) / n if n else None
         rows.append((arm, "mean % improvement", n, None, _r(mean), None, None))
-        for thr in spec.responder_thresholds:
-            t = Fraction(thr)
+        rows.append((arm, "median % improvement", n, None, _r(_median(imps)), None, None))
+        for thr, t, _ in thresholds:
             x = sum(1 for i in imps if i >= t)
             label = f"{spec.item} {thr.normalize():f} (≥ {thr.normalize():f}%)"
             if n == 0:
@@ -205,11 +248,25 @@ def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointRe
             "improvement": {
                 "formula": "(baseline − value)/baseline × 100, exact",
                 "responder": "improvement ≥ threshold (inclusive)",
+                "median": "middle value, mean of the two middle values for an even count",
                 "missing": "complete cases; baseline 0 is undefined and excluded",
+                "listing": "one row per participant of the arm, excluded ones with the reason",
             },
             "proportion": method,
         },
         tuple(notes),
+        listing=(
+            (
+                "arm",
+                "participant",
+                "baseline",
+                "value",
+                "% improvement",
+                *(label for _, _, label in thresholds),
+                "excluded",
+            ),
+            tuple(listing),
+        ),
     )
 
 

@@ -89,6 +89,13 @@ def _print(study: str, results: list[EndpointResult]) -> None:
         for row in r.display_rows():
             table.add_row(*(_fmt(v) for v in row))
         console.print(table)
+        if r.listing is not None and r.listing[1]:
+            listing = Table(title=f"{r.name}: per participant", title_justify="left")
+            for c in r.listing[0]:
+                listing.add_column(c, justify="left" if c in ("arm", "participant") else "right")
+            for row in r.display_listing():
+                listing.add_row(*(_fmt(v) for v in row))
+            console.print(listing)
         for method, conv in r.methods.items():
             if conv:
                 details = "; ".join(f"{k}: {v}" for k, v in conv.items())
