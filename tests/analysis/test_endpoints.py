@@ -203,6 +203,32 @@ def test_change_from_baseline_small_sample_reports_why() -> None:
     assert fall["methods"]["change"]["definition"] == "baseline − value"  # type: ignore[index]
 
 
+def test_change_from_baseline_adjusted_mixed_model_states_df_and_fit() -> None:
+    out = run(
+        {
+            "type": "change_from_baseline",
+            "name": "CDAI change, baseline-adjusted",
+            "item": "cdai",
+            "baseline_visit": "W00",
+            "visits": ["D30", "D60"],
+            "adjust_for_baseline": True,
+            "df_method": "nlme",
+        }
+    )
+    mm = [r for r in out["rows"] if str(r["method"]).startswith("mixed model")]  # type: ignore[union-attr]
+    assert [r["visit"] for r in mm] == ["D30", "D60", "baseline (W00)"]
+    # nlme df: N − G − (V − 1) = 6 − 3 − 1 for the visits, G − 1 = 2 for the baseline
+    assert [r["df"] for r in mm] == [2, 2, 2]
+    t_rows = [
+        r for r in out["rows"] if r["method"] == "mean change, t interval" and r["arm"] == "low"
+    ]  # type: ignore[union-attr]
+    assert [r["df"] for r in t_rows] == [2, 2]
+    note = next(n for n in out["notes"] if "variance components" in n)  # type: ignore[union-attr]
+    assert "log-likelihood REML" in note
+    assert "AIC REML" in note
+    assert "(5 parameters)" in note  # 2 visit means, baseline, 2 variances
+
+
 def test_adverse_event_incidence_worst_grade() -> None:
     out = run({"type": "adverse_event_incidence", "name": "AE", "by": ["arm", "grade"]})
     rows = [(r["arm"], r["worst grade"], r["participants"], r["N"]) for r in out["rows"]]  # type: ignore[union-attr]

@@ -382,6 +382,7 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
         long_p: list[str] = []
         long_v: list[str] = []
         long_c: list[Fraction] = []
+        long_b: list[Fraction] = []
         for visit in spec.visits:
             changes = []
             absent = []
@@ -395,13 +396,16 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
                 long_p.append(p)
                 long_v.append(visit)
                 long_c.append(change)
+                long_b.append(b)
             if absent:
                 notes.append(
                     f"{arm} {visit}: no {spec.item} at {spec.baseline_visit} or {visit} for "
                     f"{', '.join(absent)}; excluded"
                 )
             if not changes:
-                rows.append((arm, visit, 0, None, None, None, None, "mean change, t interval"))
+                rows.append(
+                    (arm, visit, 0, None, None, None, None, None, "mean change, t interval")
+                )
                 continue
             tt = paired_t(changes, float(spec.level), spec.alternative)
             methods["mean change"] = {"interval": "one-sample t on changes", **tt.conventions}
@@ -414,11 +418,18 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
                     _r(tt.lower),
                     _r(tt.upper),
                     _r(tt.p_value),
+                    tt.df if tt.t is not None else None,
                     "mean change, t interval",
                 )
             )
         mm = change_mixed_model(
-            long_p, long_v, long_c, visit_order=spec.visits, level=float(spec.level)
+            long_p,
+            long_v,
+            long_c,
+            visit_order=spec.visits,
+            level=float(spec.level),
+            baseline=long_b if spec.adjust_for_baseline else None,
+            df_method=spec.df_method,
         )
         methods["mixed model"] = {"model": mm.method, **mm.conventions}
         if not mm.fitted:
@@ -426,23 +437,30 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
             continue
         for w in mm.warnings:
             notes.append(f"{arm}: mixed model warning: {w}")
-        for ve in mm.visits:
+        for ve in (*mm.visits, *mm.covariates):
             rows.append(
                 (
                     arm,
-                    ve.visit,
+                    ve.visit if ve.visit != "baseline" else f"baseline ({spec.baseline_visit})",
                     mm.n_participants,
                     _r(ve.estimate),
                     _r(ve.lower),
                     _r(ve.upper),
                     _r(ve.p_value),
-                    "mixed model",
+                    ve.df,
+                    "mixed model" if ve.visit != "baseline" else "mixed model, per unit",
                 )
             )
+        notes.append(
+            f"{arm}: mixed model variance components σ²_participant = "
+            f"{mm.var_participant:.6g}, σ²_residual = {mm.var_residual:.6g}; log-likelihood "
+            f"REML {mm.loglik_reml:.6g}, ML {mm.loglik_ml:.6g}; AIC REML {mm.aic_reml:.6g}, "
+            f"ML {mm.aic_ml:.6g} ({mm.n_parameters} parameters)"
+        )
     return EndpointResult(
         spec.name,
         spec.type,
-        ("arm", "visit", "n", "mean change", "lower", "upper", "p", "method"),
+        ("arm", "visit", "n", "mean change", "lower", "upper", "p", "df", "method"),
         tuple(rows),
         methods,
         tuple(notes),

@@ -75,7 +75,9 @@ class ChangeFromBaseline(_Spec):
 
     ``direction``: ``value_minus_baseline`` (default) or ``baseline_minus_value`` (a fall
     counted positive, e.g. a symptom score); ``alternative`` is the t tests' alternative;
-    ``adjust_for_baseline`` adds the baseline value as a covariate of the mixed model.
+    ``adjust_for_baseline`` adds the baseline value as a covariate of the mixed model;
+    ``df_method`` is the degrees of freedom of its intervals (``normal``: Wald, df ∞; ``nlme``:
+    t with R nlme's denominator df).
     """
 
     type: Literal["change_from_baseline"]
@@ -85,6 +87,7 @@ class ChangeFromBaseline(_Spec):
     direction: Literal["value_minus_baseline", "baseline_minus_value"] = "value_minus_baseline"
     alternative: Alternative = "two-sided"
     adjust_for_baseline: bool = False
+    df_method: Literal["normal", "nlme"] = "normal"
 
 
 RuleName = Literal[
