@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from trialkit.analysis.data import read_tidy
-from trialkit.analysis.endpoints import analyse, percent_improvement
+from trialkit.analysis.endpoints import analyse, order_arms, percent_improvement
 from trialkit.errors import DefinitionError, ValidationFailed
 from trialkit.protocol.endpoints import EndpointSpec, EndpointSpecs
 
@@ -235,7 +235,78 @@ def test_adverse_event_incidence_worst_grade() -> None:
     assert ("low", 2, 1, 3) in rows  # P1 counted once, at worst grade 2
     assert ("low", 3, 1, 3) in rows
     assert ("high", 2, 1, 2) in rows
-    assert not any(r[1] == 1 for r in rows)
+    # nobody's worst grade is 1, but P1's grade-1 rash is an event: the row shows 0 and 1
+    grade1 = {
+        r["arm"]: (r["participants"], r["events"]) for r in out["rows"] if r["worst grade"] == 1
+    }  # type: ignore[union-attr]
+    assert grade1 == {"low": (0, 1), "high": (0, 0)}
+
+
+AE_SOC = """participant,arm,term,grade,serious,related,onset_day,organ_system
+D1,G50,rash,1,no,yes,3,Skin and subcutaneous tissue disorders
+D1,G50,rash,2,no,yes,9,Skin and subcutaneous tissue disorders
+D2,G50,headache,1,no,no,4,Nervous system disorders
+D3,G200,rash,1,no,yes,2,Skin and subcutaneous tissue disorders
+D3,G200,pruritus,1,no,yes,2,Skin and subcutaneous tissue disorders
+D4,G100,nausea,1,no,no,6,
+"""
+AE_VALUES = """participant,arm,visit,day,item,value
+D1,G50,W00,1,pasi,10
+D2,G50,W00,1,pasi,10
+D3,G200,W00,1,pasi,10
+D4,G100,W00,1,pasi,10
+D5,G200,W00,1,pasi,10
+"""
+
+
+def _ae_table(by: list[str], order: list[str] | None = None) -> dict[str, object]:
+    spec = SPEC.validate_python({"type": "adverse_event_incidence", "name": "AE", "by": by})
+    return analyse([spec], read_tidy(AE_VALUES, AE_SOC), arm_order=order)[0].to_dict()
+
+
+def test_adverse_events_by_term_with_event_counts_and_empty_cells() -> None:
+    out = _ae_table(["arm", "term"])
+    rows = [(r["arm"], r["term"], r["participants"], r["N"], r["events"]) for r in out["rows"]]  # type: ignore[union-attr]
+    # natural order G50 < G100 < G200; every term for every arm
+    assert rows == [
+        ("G50", "headache", 1, 2, 1),
+        ("G50", "nausea", 0, 2, 0),
+        ("G50", "pruritus", 0, 2, 0),
+        ("G50", "rash", 1, 2, 2),  # D1 once, two events
+        ("G100", "headache", 0, 1, 0),
+        ("G100", "nausea", 1, 1, 1),
+        ("G100", "pruritus", 0, 1, 0),
+        ("G100", "rash", 0, 1, 0),
+        ("G200", "headache", 0, 2, 0),
+        ("G200", "nausea", 0, 2, 0),
+        ("G200", "pruritus", 1, 2, 1),
+        ("G200", "rash", 1, 2, 1),
+    ]
+    assert out["columns"][-1] == "events"  # type: ignore[index]
+
+
+def test_adverse_events_by_organ_system_and_protocol_arm_order() -> None:
+    out = _ae_table(["arm", "organ_system"], order=["G200", "G100", "G50"])
+    rows = [(r["arm"], r["organ system"], r["participants"], r["events"]) for r in out["rows"]]  # type: ignore[union-attr]
+    assert rows == [
+        ("G200", "(not coded)", 0, 0),
+        ("G200", "Nervous system disorders", 0, 0),
+        ("G200", "Skin and subcutaneous tissue disorders", 1, 2),
+        ("G100", "(not coded)", 1, 1),
+        ("G100", "Nervous system disorders", 0, 0),
+        ("G100", "Skin and subcutaneous tissue disorders", 0, 0),
+        ("G50", "(not coded)", 0, 0),
+        ("G50", "Nervous system disorders", 1, 1),
+        ("G50", "Skin and subcutaneous tissue disorders", 1, 2),
+    ]
+    assert any("without an organ system" in n for n in out["notes"])  # type: ignore[union-attr]
+    both = _ae_table(["arm", "organ_system", "term"])
+    assert both["columns"][:3] == ["arm", "organ system", "term"]  # type: ignore[index]
+
+
+def test_order_arms() -> None:
+    assert order_arms(["G200", "G50", "G100", "X"]) == ["G50", "G100", "G200", "X"]
+    assert order_arms(["G200", "G50", "G100"], ["G100", "G9"]) == ["G100", "G50", "G200"]
 
 
 def test_time_to_first_related_grade2() -> None:

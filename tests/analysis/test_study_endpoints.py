@@ -136,7 +136,9 @@ def _results(
 ) -> dict[str, dict[str, Any]]:
     specs = [ep for o in resolve_study(study).outcomes for ep in o.endpoints]
     specs = [s for s in specs if not only or s.name in only]
-    out = analyse(specs, read_tidy(values, aes))
+    out = analyse(
+        specs, read_tidy(values, aes), arm_order=[a.id for a in resolve_study(study).arms]
+    )
     assert [r.name for r in out] == [s.name for s in specs]
     return {r.name: r.to_dict(display=True) for r in out}
 
@@ -374,7 +376,9 @@ def test_ibd_adverse_event_tables_state_zero_events() -> None:
     """No adverse event at all: "0 of 4" is the phase-1 statement, never an empty table."""
     res = results(IBD, ibd_full_values(), "participant,arm,term,grade,serious,related,onset_day\n")
     aes = checked(IBD, "Participants with adverse events", res)
-    assert [tuple(r.values()) for r in aes["rows"]] == [("EXO", None, None, None, 0, 4, *cp(0, 4))]
+    assert [tuple(r.values()) for r in aes["rows"]] == [
+        ("EXO", None, None, None, 0, 4, *cp(0, 4), 0)
+    ]
     assert aes["notes"] == ["EXO: 0 of 4 participants with an adverse event"]
     km = checked(IBD, "Time to the first adverse event", res)
     assert [tuple(r.values()) for r in km["rows"]] == [
@@ -431,10 +435,16 @@ def test_ucmsc_endpoints() -> None:
     assert "UCMSC: U5 has no pasi at FU12; excluded" in pasi["notes"]
 
     aes = checked(UCMSC, "Participants with adverse events", res)
-    # U1 at its worst grade 2 (related, not serious), U2 grade 3 (serious, unrelated); N = 5
+    # U1 at its worst grade 2 (related, not serious), U2 grade 3 (serious, unrelated); N = 5;
+    # events at their own grade: U1's grade-1 rash is an event of a row with 0 participants;
+    # every (serious, related) cell × every grade with an event is shown, empty ones as 0
     assert [tuple(r.values()) for r in aes["rows"]] == [
-        ("UCMSC", "no", "yes", 2, 1, 5, *cp(1, 5)),
-        ("UCMSC", "yes", "no", 3, 1, 5, *cp(1, 5)),
+        ("UCMSC", "no", "yes", 1, 0, 5, *cp(0, 5), 1),
+        ("UCMSC", "no", "yes", 2, 1, 5, *cp(1, 5), 1),
+        ("UCMSC", "no", "yes", 3, 0, 5, *cp(0, 5), 0),
+        ("UCMSC", "yes", "no", 1, 0, 5, *cp(0, 5), 0),
+        ("UCMSC", "yes", "no", 2, 0, 5, *cp(0, 5), 0),
+        ("UCMSC", "yes", "no", 3, 1, 5, *cp(1, 5), 1),
     ]
 
     km = checked(UCMSC, "Time to the first adverse event", res)
@@ -585,13 +595,17 @@ def test_pae_pasi_endpoints() -> None:
 def test_pae_adverse_event_tables_list_every_arm() -> None:
     res = results(PAE, pae_values(), PAE_AES)
     aes = checked(PAE, "Participants with adverse events", res)
-    # G100 has no event: its row is "0 of 3", never a missing row
-    assert [tuple(r.values()) for r in aes["rows"]] == [
-        ("G100", None, None, None, 0, 3, *cp(0, 3)),
-        ("G50", "no", "yes", 1, 1, 3, *cp(1, 3)),
-        ("G50", "no", "yes", 2, 1, 3, *cp(1, 3)),
-        ("G50", "yes", "no", 3, 1, 3, *cp(1, 3)),
+    # arms in the protocol's (dose) order; G100 has no event: its cells are "0 of 3", never
+    # missing rows
+    g50 = {(1, "no", "yes"), (2, "no", "yes"), (3, "yes", "no")}
+    expected = [
+        (arm, s_, r_, g, n, 3, *cp(n, 3), n)
+        for arm in ("G50", "G100")
+        for s_, r_ in (("no", "yes"), ("yes", "no"))
+        for g in (1, 2, 3)
+        for n in [1 if arm == "G50" and (g, s_, r_) in g50 else 0]
     ]
+    assert [tuple(r.values()) for r in aes["rows"]] == expected
     assert "G100: 0 of 3 participants with an adverse event" in aes["notes"]
 
     km = checked(PAE, "Time to the first adverse event", res)

@@ -27,7 +27,13 @@ from trialkit.analysis.dose_selection import (
     tabulate_outcomes,
 )
 from trialkit.analysis.efftox import EffToxContour
-from trialkit.analysis.endpoints import EndpointResult, analyse, percent_improvement
+from trialkit.analysis.endpoints import (
+    DISPLAY_DIGITS,
+    EndpointResult,
+    analyse,
+    order_arms,
+    percent_improvement,
+)
 from trialkit.analysis.mixed import MixedModelResult, VisitEffect, change_mixed_model
 from trialkit.analysis.operating import (
     ArmTables,
@@ -76,6 +82,7 @@ from trialkit.protocol.endpoints import (
 
 __all__ = [
     "CATEGORIES",
+    "DISPLAY_DIGITS",
     "AdverseEvent",
     "AdverseEventIncidence",
     "ArmTables",
@@ -122,6 +129,7 @@ __all__ = [
     "jeffreys",
     "kaplan_meier",
     "midranks",
+    "order_arms",
     "paired_t",
     "percent_improvement",
     "proportion_ci",

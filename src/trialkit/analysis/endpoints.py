@@ -8,8 +8,9 @@ not-estimable statistics); nothing is silently dropped.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
@@ -42,7 +43,7 @@ from trialkit.protocol.endpoints import (
     WithinPatientDifference,
 )
 
-__all__ = ["EndpointResult", "analyse", "percent_improvement"]
+__all__ = ["DISPLAY_DIGITS", "EndpointResult", "analyse", "order_arms", "percent_improvement"]
 
 Cell = str | int | float | None
 
@@ -169,11 +170,12 @@ class _Values:
     def get(self, participant: str, visit: str, role: str | None = None) -> Fraction | None:
         return self.by.get((participant, visit, role))
 
-    def arm_participants(self) -> dict[str, list[str]]:
+    def arm_participants(self, order: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """Participants per arm, arms in dose order (:func:`order_arms`)."""
         out: dict[str, list[str]] = defaultdict(list)
         for p, arm in sorted(self.arms.items()):
             out[arm].append(p)
-        return dict(sorted(out.items()))
+        return {a: out[a] for a in order_arms(out, order)}
 
 
 def _pct(v: Fraction | float) -> float:
@@ -188,7 +190,9 @@ def _median(values: Sequence[Fraction]) -> Fraction | None:
     return ordered[m // 2] if m % 2 else (ordered[m // 2 - 1] + ordered[m // 2]) / 2
 
 
-def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointResult:
+def _percent_improvement(
+    spec: PercentImprovement, data: TidyData, arm_order: Sequence[str] | None = None
+) -> EndpointResult:
     vals = _Values(data, spec.item)
     level = float(spec.level)
     rows: list[tuple[Cell, ...]] = []
@@ -198,7 +202,7 @@ def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointRe
     thresholds = [
         (thr, Fraction(thr), f"≥ {thr.normalize():f}%") for thr in spec.responder_thresholds
     ]
-    for arm, people in vals.arm_participants().items():
+    for arm, people in vals.arm_participants(arm_order).items():
         imps: list[Fraction] = []
         for p in people:
             b, v = vals.get(p, spec.baseline_visit), vals.get(p, spec.visit)
@@ -270,7 +274,9 @@ def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointRe
     )
 
 
-def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
+def _within(
+    spec: WithinPatientDifference, data: TidyData, arm_order: Sequence[str] | None = None
+) -> EndpointResult:
     vals = _Values(data, spec.item)
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
@@ -278,7 +284,7 @@ def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
     reverse = spec.direction == "control_minus_treated"
     alt = spec.alternative
     level = float(spec.level)
-    for arm, people in vals.arm_participants().items():
+    for arm, people in vals.arm_participants(arm_order).items():
         for visit in spec.visits:
             diffs = []
             for p in people:
@@ -367,7 +373,9 @@ def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
     )
 
 
-def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
+def _change(
+    spec: ChangeFromBaseline, data: TidyData, arm_order: Sequence[str] | None = None
+) -> EndpointResult:
     vals = _Values(data, spec.item)
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
@@ -378,7 +386,7 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
             "alternative": spec.alternative,
         }
     }
-    for arm, people in vals.arm_participants().items():
+    for arm, people in vals.arm_participants(arm_order).items():
         long_p: list[str] = []
         long_v: list[str] = []
         long_c: list[Fraction] = []
@@ -599,7 +607,9 @@ def _responder_test(
     )
 
 
-def _responder(spec: ResponderRule, data: TidyData) -> EndpointResult:
+def _responder(
+    spec: ResponderRule, data: TidyData, arm_order: Sequence[str] | None = None
+) -> EndpointResult:
     vals = _Values(data, spec.item)
     extra_items = [*spec.subscore_items, *([spec.bleeding_item] if spec.bleeding_item else [])]
     extra = {i: _Values(data, i) for i in extra_items}
@@ -607,7 +617,7 @@ def _responder(spec: ResponderRule, data: TidyData) -> EndpointResult:
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     method: dict[str, str] = {}
-    for arm, people in vals.arm_participants().items():
+    for arm, people in vals.arm_participants(arm_order).items():
         for visit in spec.visits:
             outcomes = [(p, *test(p, visit)) for p in people]
             missing = [p for p, o, why in outcomes if o is None and why is None]
@@ -645,87 +655,141 @@ def _yn(b: bool) -> str:
     return "yes" if b else "no"
 
 
-def _incidence(spec: AdverseEventIncidence, data: TidyData) -> EndpointResult:
+def _natural_key(text: str) -> list[tuple[int, int | str]]:
+    """G50 < G100 < G200: digit runs compare as numbers."""
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", text) if t]
+
+
+def order_arms(arms: Iterable[str], order: Sequence[str] | None = None) -> list[str]:
+    """``arms`` in dose order: those named in ``order`` (lowest dose first) in that order,
+    then any others in natural order (digits compared as numbers: G50, G100, G200)."""
+    present = set(arms)
+    first = [a for a in dict.fromkeys(order or ()) if a in present]
+    rest = sorted(present - set(first), key=_natural_key)
+    return [*first, *rest]
+
+
+_GRADES = (1, 2, 3, 4, 5)
+_NOT_CODED = "(not coded)"
+
+
+def _incidence(
+    spec: AdverseEventIncidence, data: TidyData, arm_order: Sequence[str] | None
+) -> EndpointResult:
     arms = data.participants()
     by_arm = "arm" in spec.by
-    others = [d for d in spec.by if d in ("serious", "related")]
+    label_dims = [d for d in ("organ_system", "term") if d in spec.by]
+    yes_no = [d for d in spec.by if d in ("serious", "related")]
     by_grade = "grade" in spec.by
-    denominators: dict[str, int] = defaultdict(int)
-    for _p, arm in arms.items():
-        denominators[arm if by_arm else "all"] += 1
-    # participant × (serious/related cell) → worst grade
-    worst: dict[tuple[str, str, tuple[str, ...]], int] = {}
+
+    def labels(e: AdverseEvent) -> tuple[str, ...]:
+        out: list[str] = []
+        for d in label_dims:
+            value = e.organ_system if d == "organ_system" else e.term
+            out.append(value or _NOT_CODED)
+        out.extend(_yn(getattr(e, d)) for d in yes_no)
+        return tuple(out)
+
+    groups = order_arms(arms.values(), spec.arm_order or arm_order) if by_arm else ["all"]
+    denominators = {g: sum(1 for a in arms.values() if not by_arm or a == g) for g in groups}
+    # participant × cell → worst grade; events per (group, cell, grade)
+    worst: dict[tuple[str, tuple[str, ...], str], int] = {}
+    events: dict[tuple[str, tuple[str, ...], int | None], int] = defaultdict(int)
     for e in data.adverse_events:
         group = e.arm if by_arm else "all"
-        key_other = tuple(_yn(getattr(e, d)) for d in others)
-        k = (group, e.participant, key_other)
+        key = labels(e)
+        k = (group, key, e.participant)
         worst[k] = max(worst.get(k, 0), e.grade)
+        events[(group, key, e.grade if by_grade else None)] += 1
     cells: dict[tuple[str, tuple[str, ...], int | None], set[str]] = defaultdict(set)
-    for (group, p, key_other), g in worst.items():
-        cells[(group, key_other, g if by_grade else None)].add(p)
+    for (group, key, p), g in worst.items():
+        cells[(group, key, g if by_grade else None)].add(p)
+    keys = sorted({key for _, key, _ in worst}, key=lambda k: [_natural_key(x) for x in k])
+    grades: tuple[int | None, ...] = (
+        tuple(g for g in _GRADES if any(c[2] == g for c in events)) if by_grade else (None,)
+    )
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     method: dict[str, str] = {}
-    groups = sorted(denominators)
+    n_dims = len(label_dims) + len(yes_no)
     for group in groups:
         n = denominators[group]
-        if not any(g2 == group for g2, _, _ in cells):
-            # An arm without events is a result ("0 of 4"), never a missing row.
+        if not any(c[0] == group for c in cells):
+            notes.append(f"{group}: 0 of {n} participants with an adverse event")
+        if not keys:
+            # No event anywhere: one row per arm, "0 of N", never a missing row.
             ci = proportion_ci(0, n, spec.ci_method, float(spec.level))
             method = {"interval": ci.method, **ci.conventions}
             rows.append(
                 (
                     group,
-                    *([None] * len(others)),
+                    *([None] * n_dims),
                     *([None] if by_grade else []),
                     0,
                     n,
                     _pct(ci.estimate),
                     _pct(ci.lower),
                     _pct(ci.upper),
+                    0,
                 )
             )
-            notes.append(f"{group}: 0 of {n} participants with an adverse event")
             continue
-        for (g2, key_other, grade), people in sorted(
-            cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)
-        ):
-            if g2 != group:
-                continue
-            ci = proportion_ci(len(people), n, spec.ci_method, float(spec.level))
-            method = {"interval": ci.method, **ci.conventions}
-            rows.append(
-                (
-                    group,
-                    *key_other,
-                    *([grade] if by_grade else []),
-                    len(people),
-                    n,
-                    _pct(ci.estimate),
-                    _pct(ci.lower),
-                    _pct(ci.upper),
+        for key in keys:
+            for grade in grades:
+                people = cells.get((group, key, grade), set())
+                ci = proportion_ci(len(people), n, spec.ci_method, float(spec.level))
+                method = {"interval": ci.method, **ci.conventions}
+                rows.append(
+                    (
+                        group,
+                        *key,
+                        *([grade] if by_grade else []),
+                        len(people),
+                        n,
+                        _pct(ci.estimate),
+                        _pct(ci.lower),
+                        _pct(ci.upper),
+                        events.get((group, key, grade), 0),
+                    )
                 )
-            )
+    uncoded = sum(
+        1 for e in data.adverse_events if "organ_system" in spec.by and not e.organ_system
+    )
+    if uncoded:
+        notes.append(
+            f"{uncoded} event(s) without an organ system are counted under {_NOT_CODED}; "
+            "add the organ_system column (MedDRA system organ class)"
+        )
     return EndpointResult(
         spec.name,
         spec.type,
         (
             "arm",
-            *others,
+            *(["organ system"] if "organ_system" in label_dims else []),
+            *(["term"] if "term" in label_dims else []),
+            *yes_no,
             *(["worst grade"] if by_grade else []),
             "participants",
             "N",
             "percent",
             "lower %",
             "upper %",
+            "events",
         ),
         tuple(rows),
         {
             "counting": {
-                "unit": "participants with ≥ 1 event, once per cell",
-                "grade": "worst grade per participant within the cell",
+                "unit": "participants with ≥ 1 event, once per cell; events: every event "
+                "of the cell",
+                "grade": "participants at their worst grade within the cell; events at "
+                "their own grade",
                 "denominator": "all participants of the arm (values or events)",
-                "arms without events": "one row, 0 of N (serious, related, grade blank)",
+                "arms": "in dose order (the protocol's arm order or arm_order, else "
+                "natural order: G50, G100, G200)",
+                "empty cells": "every cell seen in any arm (and every grade any event has) "
+                "is shown for every arm, 0 of N",
+                "arms without events": "their cells with 0 of N; with no event anywhere one "
+                "row per arm, 0 of N",
             },
             "proportion": method,
         },
@@ -748,7 +812,9 @@ def _matches(spec: TimeToFirstEvent | DoseSelection, e: AdverseEvent) -> bool:
     )
 
 
-def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
+def _time_to_first(
+    spec: TimeToFirstEvent, data: TidyData, arm_order: Sequence[str] | None
+) -> EndpointResult:
     arms = data.participants()
     last = data.last_contact()
     first: dict[str, int] = {}
@@ -758,7 +824,7 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     methods: dict[str, dict[str, str]] = {}
-    for arm in sorted(set(arms.values())):
+    for arm in order_arms(arms.values(), arm_order):
         times: list[int] = []
         events: list[bool] = []
         for p in sorted(q for q, a in arms.items() if a == arm):
@@ -968,24 +1034,29 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
     )
 
 
-def _compute(spec: EndpointSpec, data: TidyData) -> EndpointResult:
+def _compute(spec: EndpointSpec, data: TidyData, arm_order: Sequence[str] | None) -> EndpointResult:
     if isinstance(spec, PercentImprovement):
-        return _percent_improvement(spec, data)
+        return _percent_improvement(spec, data, arm_order)
     if isinstance(spec, WithinPatientDifference):
-        return _within(spec, data)
+        return _within(spec, data, arm_order)
     if isinstance(spec, ChangeFromBaseline):
-        return _change(spec, data)
+        return _change(spec, data, arm_order)
     if isinstance(spec, ResponderRule):
-        return _responder(spec, data)
+        return _responder(spec, data, arm_order)
     if isinstance(spec, AdverseEventIncidence):
-        return _incidence(spec, data)
+        return _incidence(spec, data, arm_order)
     if isinstance(spec, TimeToFirstEvent):
-        return _time_to_first(spec, data)
+        return _time_to_first(spec, data, arm_order)
     return _dose_selection(spec, data)
 
 
-def analyse(specs: Sequence[EndpointSpec], data: TidyData) -> list[EndpointResult]:
+def analyse(
+    specs: Sequence[EndpointSpec], data: TidyData, *, arm_order: Sequence[str] | None = None
+) -> list[EndpointResult]:
     """Compute every endpoint in ``specs`` from ``data``, one result per spec, in order.
+
+    ``arm_order`` (the protocol's arms, lowest dose first) orders the arms of every table;
+    arms it does not name follow in natural order (:func:`order_arms`).
 
     An endpoint whose item has no captured value at all is returned with status ``no data``
     and the reason; it never stops the other endpoints.
@@ -993,7 +1064,7 @@ def analyse(specs: Sequence[EndpointSpec], data: TidyData) -> list[EndpointResul
     out: list[EndpointResult] = []
     for spec in specs:
         try:
-            out.append(_compute(spec, data))
+            out.append(_compute(spec, data, arm_order))
         except _NoData as exc:
             out.append(
                 EndpointResult(spec.name, spec.type, (), (), status="no data", reason=exc.reason)

@@ -145,6 +145,14 @@ def _study_specs(loaded: Study) -> list[EndpointSpec]:
     return specs
 
 
+def _arms_if_study(study: str) -> list[str]:
+    """The arms of ``study`` in protocol order when it names a study, else none (natural)."""
+    try:
+        return [a.id for a in resolve_study(study).arms]
+    except TrialkitError:
+        return []
+
+
 def analyse_command(
     study: Annotated[
         str, typer.Argument(help="A study YAML file, or a shipped study's id or registry id.")
@@ -194,14 +202,17 @@ def analyse_command(
             extract = _from_database(url, study, user)
             study, tidy, notes = extract.study.id, extract.data, extract.notes
             specs = load_specs(spec) if spec is not None else _study_specs(extract.study)
+            arm_order = [a.id for a in extract.study.arms]
         else:
             assert data is not None
             if spec is None:
                 loaded = resolve_study(study)
                 specs = _study_specs(loaded)
                 study = loaded.id
+                arm_order = [a.id for a in loaded.arms]
             else:
                 specs = load_specs(spec)
+                arm_order = _arms_if_study(study)
             for p, what in ((data, "data"), (adverse_events, "adverse events")):
                 if p is not None and not p.is_file():
                     raise NotFound(
@@ -209,7 +220,7 @@ def analyse_command(
                         code="ANALYSIS.E204",
                     )
             tidy = read_tidy(data, adverse_events)
-        results = analyse(specs, tidy)
+        results = analyse(specs, tidy, arm_order=arm_order)
     except TrialkitError as exc:
         fail(exc)
     if as_json:

@@ -134,15 +134,21 @@ class ResponderRule(_Spec):
         return self
 
 
-AEDimension = Literal["arm", "grade", "serious", "related"]
+AEDimension = Literal["arm", "grade", "serious", "related", "term", "organ_system"]
 
 
 class AdverseEventIncidence(_Spec):
-    """Percentage of participants with ≥ 1 event per cell (worst grade when by grade)."""
+    """Participants with ≥ 1 event per cell (worst grade when by grade), with the number of
+    events beside them; by term and by organ system on request; every cell seen in any arm
+    shown for every arm; arms in dose order (``arm_order``, lowest dose first, else the
+    protocol's arm order)."""
 
     type: Literal["adverse_event_incidence"]
     by: list[AEDimension] = Field(default_factory=lambda: list[AEDimension](["arm"]))
     ci_method: CIMethod = "clopper-pearson"
+    arm_order: list[str] = Field(
+        default_factory=list, description="Arms, lowest dose first (default: the protocol's)."
+    )
 
 
 class TimeToFirstEvent(_Spec):
