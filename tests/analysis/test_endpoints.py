@@ -434,6 +434,33 @@ def test_dose_selection_endpoint() -> None:
     assert any("C3 efficacy unknown" in n for n in out["notes"])  # type: ignore[union-attr]
     total = sum(r["Pr(best)"] for r in out["rows"])  # type: ignore[union-attr]
     assert total == pytest.approx(1.0, abs=2e-3)
+    assert rows["d2"]["BOIN12 desirability"] is None  # not the protocol's score
+
+
+def test_dose_selection_boin12_score_chosen_in_the_protocol() -> None:
+    data = read_tidy(DOSE_VALUES, DOSE_AES)
+    spec = SPEC.validate_python(
+        {
+            "type": "dose_selection",
+            "name": "Dose",
+            "doses": ["d1", "d2", "d3"],
+            "efficacy": {"kind": "lesion_better", "item": "grade", "visit": "W12"},
+            "score": "boin12_desirability",
+            "gate": "reaches",
+            "draws": 500,
+        }
+    )
+    out = analyse([spec], data)[0].to_dict()
+    rows = {r["dose"]: r for r in out["rows"]}  # type: ignore[union-attr]
+    # d2: two patients efficacy without toxicity: x = 2, Beta(3, 1): Pr(u > 0.705) =
+    # 1 − 0.705³ (exact), R: pbeta(0.705, 3, 1, lower.tail = FALSE) = 0.649597375
+    assert rows["d2"]["BOIN12 desirability"] == pytest.approx(0.649597375, rel=1e-12)
+    assert any(n == "selected: d2" for n in out["notes"])  # type: ignore[union-attr]
+    rule = out["methods"]["dose selection"]["rule"]  # type: ignore[index]
+    assert "boin12_desirability" in rule
+    assert "'gate': 'reaches'" in rule
+    with pytest.raises(ValidationError):
+        SPEC.validate_python({**spec.model_dump(mode="json"), "score": "utility"})
 
 
 @given(

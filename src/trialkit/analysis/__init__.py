@@ -6,6 +6,7 @@ was computed. See docs/analysis.md.
 
 from __future__ import annotations
 
+from trialkit.analysis.boin12 import RDSEntry, boin12_rds_table
 from trialkit.analysis.data import (
     AdverseEvent,
     Observation,
@@ -21,7 +22,10 @@ from trialkit.analysis.dose_selection import (
     DoseSummary,
     EffToxCheck,
     beta_sf,
+    boin12_benchmark,
+    boin12_desirability,
     choose,
+    exact_number,
     select_dose,
     summarise_dose,
     tabulate_outcomes,
@@ -109,6 +113,7 @@ __all__ = [
     "PairedT",
     "PercentImprovement",
     "ProportionCI",
+    "RDSEntry",
     "ResponderRule",
     "SignTest",
     "TidyData",
@@ -121,9 +126,13 @@ __all__ = [
     "arm_tables",
     "beta_sf",
     "binomial_test",
+    "boin12_benchmark",
+    "boin12_desirability",
+    "boin12_rds_table",
     "change_mixed_model",
     "choose",
     "clopper_pearson",
+    "exact_number",
     "exact_operating_characteristics",
     "hodges_lehmann",
     "jeffreys",

@@ -948,6 +948,9 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
         c_e=Fraction(spec.c_e),
         utilities=tuple(Fraction(u) for u in spec.utilities),  # type: ignore[arg-type]
         prior=tuple(Fraction(a) for a in spec.prior),  # type: ignore[arg-type]
+        score=spec.score,
+        gate=spec.gate,
+        utility_prior=(Fraction(spec.utility_prior[0]), Fraction(spec.utility_prior[1])),
     )
     contour = None
     if spec.efftox is not None:
@@ -973,7 +976,7 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
                 )
                 + "); never admissible, no probability of being best"
             )
-            rows.append((s.dose, 0, 0, 0, 0, 0, None, None, None, "not explored", None, None))
+            rows.append((s.dose, 0, 0, 0, 0, 0, None, None, None, "not explored", None, None, None))
             continue
         rows.append(
             (
@@ -986,6 +989,7 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
                 "yes" if s.admissible else "no",
                 _r(d.pr_best[s.dose]),
                 des,
+                _r(s.desirability),
             )
         )
     rows.append(
@@ -1001,6 +1005,7 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
             None,
             None,
             _r(d.pr_best["no dose"]),
+            None,
             None,
         )
     )
@@ -1027,6 +1032,7 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
             "admissible",
             "Pr(best)",
             "EffTox δ",
+            "BOIN12 desirability",
         ),
         tuple(rows),
         {"dose selection": {"rule": str(rule.to_dict()), **d.conventions}},

@@ -245,6 +245,20 @@ class DoseSelection(_Spec):
     draws: int = Field(default=20_000, ge=100)
     seed: int = 20240601
     efftox: EffToxPoints | None = None
+    score: Literal["posterior_mean_utility", "boin12_desirability"] = Field(
+        default="posterior_mean_utility",
+        description="How admissible doses are ranked: the Dirichlet posterior mean utility, "
+        "or BOIN12's rank-based desirability score.",
+    )
+    gate: Literal["exceeds", "reaches"] = Field(
+        default="exceeds",
+        description="Inadmissible when the gate probability exceeds its cut-off (Pr > c) or "
+        "reaches it (Pr ≥ c).",
+    )
+    utility_prior: tuple[Decimal, Decimal] = Field(
+        default=(Decimal(1), Decimal(1)),
+        description="Beta prior on the standardised utility (BOIN12 desirability).",
+    )
 
 
 EndpointSpec = Annotated[
