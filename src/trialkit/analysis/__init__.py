@@ -68,6 +68,14 @@ from trialkit.analysis.proportions import (
     wilson,
     wilson_cc,
 )
+from trialkit.analysis.scenarios import (
+    OperatingSummary,
+    Scenario,
+    joint_probabilities,
+    operating_summary,
+    run_scenario,
+    scenario_from_marginals,
+)
 from trialkit.analysis.survival import KaplanMeier, KMAt, KMRow, kaplan_meier
 from trialkit.protocol.endpoints import (
     AdverseEventIncidence,
@@ -110,11 +118,13 @@ __all__ = [
     "MixedModelResult",
     "Observation",
     "OperatingCharacteristics",
+    "OperatingSummary",
     "PairedT",
     "PercentImprovement",
     "ProportionCI",
     "RDSEntry",
     "ResponderRule",
+    "Scenario",
     "SignTest",
     "TidyData",
     "TimeToFirstEvent",
@@ -136,8 +146,10 @@ __all__ = [
     "exact_operating_characteristics",
     "hodges_lehmann",
     "jeffreys",
+    "joint_probabilities",
     "kaplan_meier",
     "midranks",
+    "operating_summary",
     "order_arms",
     "paired_t",
     "percent_improvement",
@@ -145,6 +157,8 @@ __all__ = [
     "read_adverse_events",
     "read_observations",
     "read_tidy",
+    "run_scenario",
+    "scenario_from_marginals",
     "select_dose",
     "sign_test",
     "signed_rank_distribution",
