@@ -37,6 +37,7 @@ from trialkit.analysis.endpoints import (
     analyse,
     order_arms,
     percent_improvement,
+    rule_from_spec,
 )
 from trialkit.analysis.mixed import MixedModelResult, VisitEffect, change_mixed_model
 from trialkit.analysis.operating import (
@@ -157,6 +158,7 @@ __all__ = [
     "read_adverse_events",
     "read_observations",
     "read_tidy",
+    "rule_from_spec",
     "run_scenario",
     "scenario_from_marginals",
     "select_dose",

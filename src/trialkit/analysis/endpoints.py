@@ -43,7 +43,14 @@ from trialkit.protocol.endpoints import (
     WithinPatientDifference,
 )
 
-__all__ = ["DISPLAY_DIGITS", "EndpointResult", "analyse", "order_arms", "percent_improvement"]
+__all__ = [
+    "DISPLAY_DIGITS",
+    "EndpointResult",
+    "analyse",
+    "order_arms",
+    "percent_improvement",
+    "rule_from_spec",
+]
 
 Cell = str | int | float | None
 
@@ -915,6 +922,22 @@ def _time_to_first(
     )
 
 
+def rule_from_spec(spec: DoseSelection) -> DoseSelectionRule:
+    """The exact :class:`DoseSelectionRule` a protocol's dose_selection endpoint states."""
+    u, a, up = spec.utilities, spec.prior, spec.utility_prior
+    return DoseSelectionRule(
+        phi_t=Fraction(spec.phi_t),
+        c_t=Fraction(spec.c_t),
+        phi_e=Fraction(spec.phi_e),
+        c_e=Fraction(spec.c_e),
+        utilities=(Fraction(u[0]), Fraction(u[1]), Fraction(u[2]), Fraction(u[3])),
+        prior=(Fraction(a[0]), Fraction(a[1]), Fraction(a[2]), Fraction(a[3])),
+        score=spec.score,
+        gate=spec.gate,
+        utility_prior=(Fraction(up[0]), Fraction(up[1])),
+    )
+
+
 def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
     eff = spec.efficacy
     vals = _Values(data, eff.item)
@@ -941,17 +964,7 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
     unknown = sorted(set(arms.values()) - set(spec.doses))
     if unknown:
         notes.append(f"arms not among the doses, ignored: {', '.join(unknown)}")
-    rule = DoseSelectionRule(
-        phi_t=Fraction(spec.phi_t),
-        c_t=Fraction(spec.c_t),
-        phi_e=Fraction(spec.phi_e),
-        c_e=Fraction(spec.c_e),
-        utilities=tuple(Fraction(u) for u in spec.utilities),  # type: ignore[arg-type]
-        prior=tuple(Fraction(a) for a in spec.prior),  # type: ignore[arg-type]
-        score=spec.score,
-        gate=spec.gate,
-        utility_prior=(Fraction(spec.utility_prior[0]), Fraction(spec.utility_prior[1])),
-    )
+    rule = rule_from_spec(spec)
     contour = None
     if spec.efftox is not None:
         pts = spec.efftox

@@ -123,6 +123,8 @@ class OperatingSummary:
     expected_responses: dict[str, float]
     true_utility: dict[str, float]
     conventions: dict[str, str] = field(default_factory=dict)
+    true_efficacy: dict[str, float] = field(default_factory=dict)
+    true_toxicity: dict[str, float] = field(default_factory=dict)
 
     @property
     def expected_toxicities_total(self) -> float:
@@ -148,6 +150,8 @@ class OperatingSummary:
             "expected_responses": dict(self.expected_responses),
             "expected_responses_total": self.expected_responses_total,
             "true_utility": dict(self.true_utility),
+            "true_efficacy": dict(self.true_efficacy),
+            "true_toxicity": dict(self.true_toxicity),
             "conventions": dict(self.conventions),
         }
 
@@ -165,8 +169,11 @@ def operating_summary(
     acceptable: list[str] = []
     tox: dict[str, float] = {}
     resp: dict[str, float] = {}
+    eff_rate: dict[str, float] = {}
+    tox_rate: dict[str, float] = {}
     for dose, p in zip(scenario.doses, scenario.probabilities, strict=True):
         pe, pt = p[0] + p[2], p[2] + p[3]
+        eff_rate[dose], tox_rate[dose] = pe, pt
         utility[dose] = math.fsum(a * b for a, b in zip(u, p, strict=True))
         tox[dose] = n_per_arm * pt
         resp[dose] = n_per_arm * pe
@@ -209,6 +216,8 @@ def operating_summary(
             "expected numbers": f"{n_per_arm} patients per arm, every arm fully enrolled: "
             "n·p_T toxicities and n·p_E responses per dose",
         },
+        eff_rate,
+        tox_rate,
     )
 
 
