@@ -227,6 +227,10 @@ def test_change_from_baseline_adjusted_mixed_model_states_df_and_fit() -> None:
     assert "log-likelihood REML" in note
     assert "AIC REML" in note
     assert "(5 parameters)" in note  # 2 visit means, baseline, 2 variances
+    fit = out["details"]["mixed model"]["low"]  # type: ignore[index]
+    assert fit["n_parameters"] == 5
+    assert fit["aic_reml"] == pytest.approx(-2 * fit["loglik_reml"] + 10)  # full precision
+    assert fit["df_method"] == "nlme"
 
 
 def test_adverse_event_incidence_worst_grade() -> None:
@@ -334,6 +338,8 @@ def test_time_to_first_at_requested_days() -> None:
     assert (asked[0]["se"], asked[0]["lower"], asked[0]["upper"]) == (0.0, 1.0, 1.0)
     assert asked[1]["se"] == pytest.approx((2 / 3) * (1 / 6) ** 0.5)  # Greenwood 1/(3·2)
     assert any("day 200 is after the last follow-up" in n for n in out["notes"])  # type: ignore[union-attr]
+    median = out["details"]["median"]["low"]  # type: ignore[index]
+    assert (median["median"], median["events"], median["transform"]) == (None, 1, "log-log")
     with pytest.raises(ValidationError, match="negative"):
         SPEC.validate_python({"type": "time_to_first_event", "name": "x", "at_days": [-1]})
 

@@ -89,6 +89,9 @@ class EndpointResult:
     #: A per-participant listing beside the summary table (columns, rows), where the endpoint
     #: gives one (percent_improvement).
     listing: tuple[tuple[str, ...], tuple[tuple[Cell, ...], ...]] | None = None
+    #: Per-arm model results in full precision, JSON-ready (the mixed model's variance
+    #: components, log-likelihoods and AIC; the Kaplan–Meier median and its interval).
+    details: dict[str, Any] = field(default_factory=dict)
 
     def display_rows(self) -> tuple[tuple[Cell, ...], ...]:
         """The rows as human tables show them: numbers rounded (:data:`DISPLAY_DIGITS`)."""
@@ -108,6 +111,7 @@ class EndpointResult:
             "rows": [dict(zip(self.columns, r, strict=True)) for r in rows],
             "methods": {k: dict(v) for k, v in self.methods.items()},
             "notes": list(self.notes),
+            "details": dict(self.details),
             "listing": None
             if self.listing is None
             else {
@@ -393,6 +397,7 @@ def _change(
             "alternative": spec.alternative,
         }
     }
+    fits: dict[str, Any] = {}
     for arm, people in vals.arm_participants(arm_order).items():
         long_p: list[str] = []
         long_v: list[str] = []
@@ -466,6 +471,11 @@ def _change(
                     "mixed model" if ve.visit != "baseline" else "mixed model, per unit",
                 )
             )
+        fits[arm] = {
+            k: v
+            for k, v in mm.to_dict().items()
+            if k not in ("visits", "covariates", "method", "conventions", "warnings")
+        }
         notes.append(
             f"{arm}: mixed model variance components σ²_participant = "
             f"{mm.var_participant:.6g}, σ²_residual = {mm.var_residual:.6g}; log-likelihood "
@@ -479,6 +489,7 @@ def _change(
         tuple(rows),
         methods,
         tuple(notes),
+        details={"mixed model": fits},
     )
 
 
@@ -831,6 +842,7 @@ def _time_to_first(
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     methods: dict[str, dict[str, str]] = {}
+    medians: dict[str, Any] = {}
     for arm in order_arms(arms.values(), arm_order):
         times: list[int] = []
         events: list[bool] = []
@@ -847,6 +859,15 @@ def _time_to_first(
             continue
         km = kaplan_meier(times, events, level=float(spec.level), transform=spec.ci_transform)
         methods["Kaplan–Meier"] = km.conventions
+        medians[arm] = {
+            "n": km.n,
+            "events": km.events,
+            "median": _r(km.median),
+            "median_lower": _r(km.median_lower),
+            "median_upper": _r(km.median_upper),
+            "level": km.level,
+            "transform": km.transform,
+        }
         if not km.rows:
             # No event in the arm: its row says so (all at risk at day 0, survival 1).
             rows.append((arm, 0.0, len(times), 0, 1.0, 0.0, 1.0, 1.0, "event time"))
@@ -919,6 +940,7 @@ def _time_to_first(
             **methods,
         },
         tuple(notes),
+        details={"median": medians},
     )
 
 
