@@ -174,6 +174,27 @@ def test_responder_rules_exact_cutoffs() -> None:
     assert resp["rows"][1]["responders"] == 2  # type: ignore[index]  # 151 and exactly 100
 
 
+def test_responder_rule_binomial_test_against_null() -> None:
+    spec = {
+        "type": "responder_rule",
+        "name": "remission",
+        "item": "cdai",
+        "rule": "cdai_remission",
+        "visits": ["D30"],
+        "null_proportion": "0.1",
+    }
+    two = run(spec)
+    greater = run({**spec, "test_alternative": "greater"})
+    # low D30: 1 of 3 in remission; R 4.2.2: binom.test(1, 3, 0.1)$p.value = 0.271 and
+    # binom.test(1, 3, 0.1, alternative = "greater")$p.value = 0.271 (= 1 − 0.9³)
+    low = next(r for r in two["rows"] if r["arm"] == "low")  # type: ignore[union-attr]
+    assert low["binomial p"] == pytest.approx(0.271, rel=1e-12)
+    low_g = next(r for r in greater["rows"] if r["arm"] == "low")  # type: ignore[union-attr]
+    assert low_g["binomial p"] == pytest.approx(0.271, rel=1e-12)
+    assert "one-sided (greater)" in greater["methods"]["binomial test"]["p-value"]  # type: ignore[index]
+    assert run({**spec, "null_proportion": None})["rows"][0]["binomial p"] is None  # type: ignore[index]
+
+
 def test_change_from_baseline_small_sample_reports_why() -> None:
     out = run(
         {

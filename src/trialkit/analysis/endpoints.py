@@ -26,7 +26,7 @@ from trialkit.analysis.paired import (
     sign_test,
     wilcoxon_signed_rank_exact,
 )
-from trialkit.analysis.proportions import proportion_ci
+from trialkit.analysis.proportions import binomial_test, proportion_ci
 from trialkit.analysis.survival import kaplan_meier
 from trialkit.errors import DefinitionError, ValidationFailed
 from trialkit.instruments.cdai import REMISSION_BELOW, cdai_remission, cdai_response
@@ -189,6 +189,17 @@ class _Values:
         return {a: out[a] for a in order_arms(out, order)}
 
 
+def _binomial_p(
+    spec: PercentImprovement | ResponderRule, x: int, n: int, methods: dict[str, dict[str, str]]
+) -> float | None:
+    """The exact binomial test's p against the spec's null proportion, when it states one."""
+    if spec.null_proportion is None:
+        return None
+    bt = binomial_test(x, n, Fraction(spec.null_proportion), alternative=spec.test_alternative)
+    methods["binomial test"] = {k: v for k, v in bt.conventions.items() if k != "interval"}
+    return float(bt.p_value)
+
+
 def _pct(v: Fraction | float) -> float:
     return float(v * 100) if isinstance(v, Fraction) else v * 100
 
@@ -210,6 +221,7 @@ def _percent_improvement(
     listing: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     method: dict[str, str] = {}
+    tests: dict[str, dict[str, str]] = {}
     thresholds = [
         (thr, Fraction(thr), f"≥ {thr.normalize():f}%") for thr in spec.responder_thresholds
     ]
@@ -243,21 +255,32 @@ def _percent_improvement(
             )
         n = len(imps)
         mean = sum(imps, Fraction(0)) / n if n else None
-        rows.append((arm, "mean % improvement", n, None, _r(mean), None, None))
-        rows.append((arm, "median % improvement", n, None, _r(_median(imps)), None, None))
+        rows.append((arm, "mean % improvement", n, None, _r(mean), None, None, None))
+        rows.append((arm, "median % improvement", n, None, _r(_median(imps)), None, None, None))
         for thr, t, _ in thresholds:
             x = sum(1 for i in imps if i >= t)
             label = f"{spec.item} {thr.normalize():f} (≥ {thr.normalize():f}%)"
             if n == 0:
-                rows.append((arm, label, 0, 0, None, None, None))
+                rows.append((arm, label, 0, 0, None, None, None, None))
                 continue
             ci = proportion_ci(x, n, spec.ci_method, level)
             method = {"interval": ci.method, **ci.conventions}
-            rows.append((arm, label, n, x, _pct(ci.estimate), _pct(ci.lower), _pct(ci.upper)))
+            rows.append(
+                (
+                    arm,
+                    label,
+                    n,
+                    x,
+                    _pct(ci.estimate),
+                    _pct(ci.lower),
+                    _pct(ci.upper),
+                    _binomial_p(spec, x, n, tests),
+                )
+            )
     return EndpointResult(
         spec.name,
         spec.type,
-        ("arm", "measure", "n", "responders", "percent", "lower %", "upper %"),
+        ("arm", "measure", "n", "responders", "percent", "lower %", "upper %", "binomial p"),
         tuple(rows),
         {
             "improvement": {
@@ -268,6 +291,7 @@ def _percent_improvement(
                 "listing": "one row per participant of the arm, excluded ones with the reason",
             },
             "proportion": method,
+            **tests,
         },
         tuple(notes),
         listing=(
@@ -635,6 +659,7 @@ def _responder(
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     method: dict[str, str] = {}
+    tests: dict[str, dict[str, str]] = {}
     for arm, people in vals.arm_participants(arm_order).items():
         for visit in spec.visits:
             outcomes = [(p, *test(p, visit)) for p in people]
@@ -647,15 +672,26 @@ def _responder(
             known = [o for _, o, _ in outcomes if o is not None]
             n, x = len(known), sum(1 for o in known if o)
             if n == 0:
-                rows.append((arm, visit, 0, 0, None, None, None))
+                rows.append((arm, visit, 0, 0, None, None, None, None))
                 continue
             ci = proportion_ci(x, n, spec.ci_method, float(spec.level))
             method = {"interval": ci.method, **ci.conventions}
-            rows.append((arm, visit, n, x, _pct(ci.estimate), _pct(ci.lower), _pct(ci.upper)))
+            rows.append(
+                (
+                    arm,
+                    visit,
+                    n,
+                    x,
+                    _pct(ci.estimate),
+                    _pct(ci.lower),
+                    _pct(ci.upper),
+                    _binomial_p(spec, x, n, tests),
+                )
+            )
     return EndpointResult(
         spec.name,
         spec.type,
-        ("arm", "visit", "n", "responders", "percent", "lower %", "upper %"),
+        ("arm", "visit", "n", "responders", "percent", "lower %", "upper %", "binomial p"),
         tuple(rows),
         {
             "rule": {
@@ -664,6 +700,7 @@ def _responder(
                 "missing": "complete cases; undecided participants are listed in the notes",
             },
             "proportion": method,
+            **tests,
         },
         tuple(notes),
     )

@@ -48,6 +48,14 @@ class PercentImprovement(_Spec):
         default_factory=lambda: [Decimal(50), Decimal(75), Decimal(90)]
     )
     ci_method: CIMethod = "clopper-pearson"
+    null_proportion: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Test the responder proportions against this null proportion (exact "
+        "binomial test).",
+    )
+    test_alternative: Alternative = "two-sided"
 
 
 class WithinPatientDifference(_Spec):
@@ -124,6 +132,14 @@ class ResponderRule(_Spec):
     subscore_items: list[str] = Field(default_factory=list)
     bleeding_item: str | None = None
     ci_method: CIMethod = "clopper-pearson"
+    null_proportion: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Test the responder proportion against this null proportion (exact "
+        "binomial test).",
+    )
+    test_alternative: Alternative = "two-sided"
 
     @model_validator(mode="after")
     def _baseline_needed(self) -> ResponderRule:
