@@ -209,7 +209,8 @@ def operating_summary(
         resp,
         utility,
         {
-            "acceptable": f"true p_T ≤ φ_T = {rule.phi_t} and p_E ≥ φ_E = {rule.phi_e}",
+            "acceptable": f"true p_T ≤ φ_T = {float(rule.phi_t):g} and p_E ≥ φ_E = "
+            f"{float(rule.phi_e):g}",
             "correct": how,
             "PCS": "Pr(the selected dose is correct)",
             "unacceptable": "Pr(an unacceptable dose is selected)",

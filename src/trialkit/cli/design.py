@@ -227,22 +227,16 @@ def _print(study: str, endpoint: str, rule: DoseSelectionRule, out: list[Operati
                 f"{n_tox:.4g}",
                 f"{n_resp:.4g}",
             )
-        table.add_row(
-            "no dose",
-            "",
-            "",
-            "",
-            "",
-            "yes" if "no dose" in s.correct else "",
-            f"{s.characteristics.pr_select['no dose']:.4f}",
-            f"{s.expected_toxicities_total:.4g}",
-            f"{s.expected_responses_total:.4g}",
-        )
+        no_dose = "yes" if "no dose" in s.correct else ""
+        pr_none = f"{s.characteristics.pr_select['no dose']:.4f}"
+        table.add_row("no dose", "", "", "", "", no_dose, pr_none, "", "")
+        total_tox, total_resp = s.expected_toxicities_total, s.expected_responses_total
+        table.add_row("total", "", "", "", "", "", "", f"{total_tox:.4g}", f"{total_resp:.4g}")
         console.print(table)
         console.print(
             f"  PCS {s.pcs:.4f}; Pr(select an unacceptable dose) {s.pr_unacceptable:.4f}; "
             f"expected toxicities {s.expected_toxicities_total:.4g}, responses "
-            f"{s.expected_responses_total:.4g} (the no-dose row holds the totals)"
+            f"{s.expected_responses_total:.4g}"
         )
         for k, v in s.conventions.items():
             console.print(styled("  [dim]{}: {}[/]", k, v))
