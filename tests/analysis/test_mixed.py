@@ -169,3 +169,18 @@ def test_normal_intervals_state_infinite_df_and_bad_options() -> None:
     assert not same.fitted
     assert same.reason is not None
     assert "same baseline" in same.reason
+
+
+@pytest.mark.parametrize(("n_visits", "df_visit"), [(2, 3), (4, 13)])
+def test_nlme_df_other_designs(n_visits: int, df_visit: int) -> None:
+    # R nlme: lme(y ~ 0 + v + b, random = ~ 1 | s) on 6 participants × V visits less the first
+    # and the last row: tTable df 3, 3, 5 (V = 2) and 13 × 4, 5 (V = 4); df do not depend on y
+    rows = [(f"P{p}", f"V{v}") for p in range(1, 7) for v in range(1, n_visits + 1)][1:-1]
+    base = {f"P{p}": b for p, b in zip(range(1, 7), (3, 5, 2, 8, 6, 4), strict=True)}
+    subj = [p for p, _ in rows]
+    vis = [v for _, v in rows]
+    y = [((i * 7) % 5) / 2 + int(p[1:]) / 3 for i, p in enumerate(subj)]
+    r = change_mixed_model(subj, vis, y, baseline=[base[p] for p in subj], df_method="nlme")
+    assert r.fitted
+    assert [v.df for v in r.visits] == [df_visit] * n_visits
+    assert [c.df for c in r.covariates] == [5]
