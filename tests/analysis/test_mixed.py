@@ -8,6 +8,8 @@ these are positive: σ²_e = residual mean square of ``lm(chg ~ subj + vis)``, �
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from trialkit.analysis.mixed import change_mixed_model
@@ -179,8 +181,25 @@ def test_nlme_df_other_designs(n_visits: int, df_visit: int) -> None:
     base = {f"P{p}": b for p, b in zip(range(1, 7), (3, 5, 2, 8, 6, 4), strict=True)}
     subj = [p for p, _ in rows]
     vis = [v for _, v in rows]
-    y = [((i * 7) % 5) / 2 + int(p[1:]) / 3 for i, p in enumerate(subj)]
+    noise = random.Random(2)
+    y = [noise.gauss(0, 1) + int(p[1:]) / 3 for p in subj]
     r = change_mixed_model(subj, vis, y, baseline=[base[p] for p in subj], df_method="nlme")
     assert r.fitted
     assert [v.df for v in r.visits] == [df_visit] * n_visits
     assert [c.df for c in r.covariates] == [5]
+
+
+def test_ml_refit_failure_keeps_the_reml_fit() -> None:
+    # the ML fit of this small unbalanced design reaches σ²_u = 0 and statsmodels raises a
+    # singular-matrix error there: the REML fit and its log-likelihood are still reported
+    rows = [(f"P{p}", f"V{v}") for p in range(1, 7) for v in (1, 2)][1:-1]
+    subj = [p for p, _ in rows]
+    noise = random.Random(2)
+    y = [noise.gauss(0, 1) + int(p[1:]) / 3 for p in subj]
+    base = [(3, 5, 2, 8, 6, 4)[int(p[1:]) - 1] for p in subj]
+    r = change_mixed_model(subj, [v for _, v in rows], y, baseline=base)
+    assert r.fitted
+    assert r.loglik_reml is not None
+    assert r.loglik_ml is None
+    assert r.aic_ml is None
+    assert any("the ML fit (for its log-likelihood) failed" in w for w in r.warnings)

@@ -502,9 +502,9 @@ def _change(
         }
         notes.append(
             f"{arm}: mixed model variance components σ²_participant = "
-            f"{mm.var_participant:.6g}, σ²_residual = {mm.var_residual:.6g}; log-likelihood "
-            f"REML {mm.loglik_reml:.6g}, ML {mm.loglik_ml:.6g}; AIC REML {mm.aic_reml:.6g}, "
-            f"ML {mm.aic_ml:.6g} ({mm.n_parameters} parameters)"
+            f"{_g(mm.var_participant)}, σ²_residual = {_g(mm.var_residual)}; log-likelihood "
+            f"REML {_g(mm.loglik_reml)}, ML {_g(mm.loglik_ml)}; AIC REML {_g(mm.aic_reml)}, "
+            f"ML {_g(mm.aic_ml)} ({mm.n_parameters} parameters)"
         )
     return EndpointResult(
         spec.name,
@@ -515,6 +515,10 @@ def _change(
         tuple(notes),
         details={"mixed model": fits},
     )
+
+
+def _g(x: float | None) -> str:
+    return "not available" if x is None else f"{x:.6g}"
 
 
 def _param(spec: ResponderRule, key: str, default: int | Fraction) -> Fraction:

@@ -180,7 +180,6 @@ def change_mixed_model(
         try:
             model = sm.MixedLM(y, exog, groups=groups)
             fit = model.fit(reml=True, method="lbfgs")
-            ml = sm.MixedLM(y, exog, groups=groups).fit(reml=False, method="lbfgs")
         except (np.linalg.LinAlgError, ValueError) as exc:
             return MixedModelResult(
                 False,
@@ -190,7 +189,15 @@ def change_mixed_model(
                 conventions=conventions,
                 df_method=df_method,
             )
+        ml: Any = None
+        ml_failure: str | None = None
+        try:
+            ml = sm.MixedLM(y, exog, groups=groups).fit(reml=False, method="lbfgs")
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            ml_failure = f"the ML fit (for its log-likelihood) failed: {exc}"
         caught = [str(w.message) for w in record]
+        if ml_failure is not None:
+            caught.append(ml_failure)
     params = np.asarray(fit.fe_params, dtype=float)
     cov = np.asarray(fit.cov_params(), dtype=float)[:n_fixed, :n_fixed]
     g = len(subjects)
@@ -219,14 +226,14 @@ def change_mixed_model(
         visits=tuple(effects),
         var_participant=float(np.asarray(fit.cov_re)[0, 0]),
         var_residual=float(fit.scale),
-        converged=bool(fit.converged) and bool(ml.converged),
+        converged=bool(fit.converged) and (ml is None or bool(ml.converged)),
         warnings=tuple(caught),
         conventions=conventions,
         covariates=covariates,
         loglik_reml=float(fit.llf),
-        loglik_ml=float(ml.llf),
+        loglik_ml=None if ml is None else float(ml.llf),
         aic_reml=-2 * float(fit.llf) + 2 * k,
-        aic_ml=-2 * float(ml.llf) + 2 * k,
+        aic_ml=None if ml is None else -2 * float(ml.llf) + 2 * k,
         n_parameters=k,
         df_method=df_method,
     )
