@@ -2,7 +2,9 @@
 
 Data: the 6-MP arm of Gehan's leukaemia trial (Freireich et al. 1963), times
 6,6,6,6+,7,9+,10,10+,11+,13,16,17+,19+,20+,22,23,25+,32+,32+,34+,35+.
-Provenance: a base-R loop (r-base-core has no ``survival`` package) computing
+Provenance: a base-R loop (written when only r-base-core was known to be installed; the
+recommended package survival 3.5.3, Debian r-cran-survival 3.5-3-1, is used further down)
+computing
 s <- s * (1 - d/n); gw <- gw + d/(n*(n-d)); se = s*sqrt(gw); log-log limits
 exp(-exp(log(-log(s)) ± qnorm(0.975)*sqrt(gw)/abs(log(s)))); log limits s*exp(±z*sqrt(gw))
 capped at 1; plain s ± z*s*sqrt(gw) clipped; R 4.2.2 Patched (2022-11-10 r83330). The log-log
