@@ -58,8 +58,9 @@ def test_too_small_is_reported_not_fitted(
 
 
 # Against R's nlme (R 4.2.2 Patched, 2022-11-10 r83330; recommended package nlme 3.1.162,
-# Debian r-cran-nlme 3.1.162-1): ``lme(chg ~ 0 + vis [+ I(base - 11.2)], random = ~ 1 | subj, method = "REML")``
-# and ``method = "ML"``: ``logLik``, ``AIC``, ``VarCorr``, ``summary(fit)$tTable`` (estimate,
+# Debian r-cran-nlme 3.1.162-1):
+# ``lme(chg ~ 0 + vis [+ I(base - 11.2)], random = ~ 1 | subj, method = "REML")`` and
+# ``method = "ML"``: ``logLik``, ``AIC``, ``VarCorr``, ``summary(fit)$tTable`` (estimate,
 # SE, df, p) and ``intervals(fit, which = "fixed")``; sprintf("%.15g"). Baselines
 # 10, 12, 15, 8, 11 for P1..P5 (mean 11.2); "unbalanced" drops P5's D090 row.
 BASE = [b for b in (10, 12, 15, 8, 11) for _ in range(3)]
