@@ -9,15 +9,19 @@ prior Dirichlet(¼,…), counts (1, 2, 0, 1): ``pbeta(0.35, 1.5, 3.5, lower.tail
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trialkit.analysis.boin12 import boin12_rds_table
 from trialkit.analysis.dose_selection import (
     DoseSelectionRule,
     beta_sf,
+    boin12_benchmark,
+    boin12_desirability,
     select_dose,
     summarise_dose,
     tabulate_outcomes,
@@ -175,3 +179,126 @@ def test_a_dose_without_patients_is_not_explored() -> None:
     alone = select_dose([("only", (0, 0, 0, 0))], draws=500, seed=1)
     assert alone.selected is None
     assert alone.pr_best == {"only": 0.0, "no dose": 1.0}
+
+
+# BOIN12 rank-based desirability. Provenance: R 4.2.2 Patched (2022-11-10 r83330), an
+# independent script: ū = Σ u·(rates at φ_T = 0.35, φ_E = 0.25) = 41, u_b = ū + (100 − ū)/2 =
+# 70.5; x = sum(u * counts)/100; ``pbeta(ub/100, 1 + x, 1 + n - x, lower.tail = FALSE)``;
+# utilities 100/30/50/0 with utility prior Beta(2, 1): u_b = 67.625. The RDS table values are
+# Lin, Zhou, Yan, Li & Yuan (2020, JCO Precis Oncol 4:1393, Table 3), as the R package
+# escalation's tests of ``boin12_rds`` (0/0/0 → 60, 3/0/3 → 91, 6/1/5 → 87, 9/0/8 → 99,
+# 9/2/3 and 9/5/5 tied at 32.5, 9/3/1 → 7; 6/5/1, 9/4/0, 9/6/9 eliminated).
+BOIN12 = DoseSelectionRule(score="boin12_desirability")
+R_DESIRABILITY = [
+    ((2, 1, 1, 0), "0.4614662056375", True),  # x = 3: Beta(4, 2), exact
+    ((1, 1, 1, 1), "0.15652832123125", True),  # x = 2: Beta(3, 3)
+    ((3, 1, 0, 0), "0.615365555382885", False),  # x = 3.4
+    ((0, 3, 0, 1), "0.042920087872482", False),
+    ((4, 0, 0, 0), "0.825841135309375", True),
+]
+
+
+def test_boin12_benchmark_and_desirability_against_r() -> None:
+    assert boin12_benchmark(BOIN12) == F("70.5")
+    for counts, ref, exact in R_DESIRABILITY:
+        s = summarise_dose("d", counts, BOIN12)
+        assert s.desirability is not None
+        assert float(s.desirability) == pytest.approx(float(ref), rel=1e-12)
+        assert s.desirability_exact is exact
+    assert boin12_desirability((0, 0, 0, 0), BOIN12) == (F("0.295"), True)
+    other = DoseSelectionRule(
+        score="boin12_desirability",
+        utilities=(F(100), F(30), F(50), F(0)),
+        utility_prior=(F(2), F(1)),
+    )
+    assert boin12_benchmark(other) == F("67.625")
+    assert float(boin12_desirability((2, 1, 1, 0), other)[0]) == pytest.approx(
+        0.561313136811598, rel=1e-12
+    )
+    assert float(boin12_desirability((1, 2, 0, 1), other)[0]) == pytest.approx(
+        0.197880065715926, rel=1e-12
+    )
+
+
+def test_boin12_rds_table_reproduces_lin_et_al_table_3() -> None:
+    rule = DoseSelectionRule(score="boin12_desirability", gate="reaches")
+    table = {
+        (e.patients, e.toxicities, e.efficacies): e for e in boin12_rds_table([0, 3, 6, 9], rule)
+    }
+    expected = {
+        (0, 0, 0): F(60),
+        (3, 0, 3): F(91),
+        (6, 1, 5): F(87),
+        (9, 0, 8): F(99),
+        (9, 2, 3): F("32.5"),
+        (9, 5, 5): F("32.5"),
+        (9, 3, 1): F(7),
+        (6, 5, 1): None,
+        (9, 4, 0): None,
+        (9, 6, 9): None,
+    }
+    for key, rds in expected.items():
+        assert table[key].rds == rds, key
+    with pytest.raises(ValidationFailed) as exc:
+        boin12_rds_table([3], DoseSelectionRule(utilities=(F(100), F(30), F(50), F(0))))
+    assert exc.value.code == "ANALYSIS.E080"
+
+
+def test_boin12_score_selects_by_desirability() -> None:
+    counts = [("low", (2, 1, 1, 0)), ("high", (3, 1, 0, 0))]
+    d = select_dose(counts, BOIN12, draws=2000)
+    assert d.selected == "high"  # 0.615 > 0.461
+    assert "BOIN12 desirability" in d.conventions["selection"]
+    assert sum(d.pr_best.values()) == pytest.approx(1.0)
+    assert d.to_dict()["rule"]["score"] == "boin12_desirability"
+
+
+def test_gate_inequality_is_selectable() -> None:
+    # one patient without toxicity: Beta(1, 2) for p_T, Pr(p_T > 0.35) = 0.65² = 0.4225
+    exceeds = DoseSelectionRule(c_t=F("0.4225"))
+    reaches = DoseSelectionRule(c_t=F("0.4225"), gate="reaches")
+    assert summarise_dose("d", (1, 0, 0, 0), exceeds).pr_tox_over == F("0.4225")
+    assert summarise_dose("d", (1, 0, 0, 0), exceeds).safe  # 0.4225 > 0.4225 is false
+    assert not summarise_dose("d", (1, 0, 0, 0), reaches).safe  # 0.4225 ≥ 0.4225
+    assert (
+        "Pr(p_T > φ_T) < c_T"
+        in select_dose([("d", (1, 0, 0, 0))], reaches, draws=100).conventions["admissibility"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"phi_t": 0.35}, "ANALYSIS.E056"),
+        ({"utilities": (100.0, 40, 60, 0)}, "ANALYSIS.E056"),
+        ({"prior": (0.5, 0.5, 0.5, 0.5)}, "ANALYSIS.E056"),
+        ({"c_e": True}, "ANALYSIS.E056"),
+        ({"score": "mean"}, "ANALYSIS.E057"),
+        ({"gate": ">="}, "ANALYSIS.E058"),
+        ({"utility_prior": (F(0), F(1))}, "ANALYSIS.E059"),
+        (
+            {"score": "boin12_desirability", "utilities": (F(90), F(40), F(60), F(0))},
+            "ANALYSIS.E055",
+        ),
+    ],
+)
+def test_rule_refuses_floats_and_unknown_choices(kwargs: dict[str, object], code: str) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        DoseSelectionRule(**kwargs)  # type: ignore[arg-type]
+    assert exc.value.code == code
+    if code == "ANALYSIS.E056" and "phi_t" in kwargs:
+        assert "float" in exc.value.message
+        assert "'0.35'" in exc.value.message
+
+
+def test_exact_inputs_converted_and_floats_refused_elsewhere() -> None:
+    r = DoseSelectionRule(phi_t="0.35", c_t=Decimal("0.95"), utilities=(100, 40, 60, 0))  # type: ignore[arg-type]
+    assert r.phi_t == F(35, 100)
+    assert r.c_t == F(95, 100)
+    assert r.utilities[1] == F(40)
+    with pytest.raises(ValidationFailed) as exc:
+        beta_sf(0.3, F(1), F(2))  # type: ignore[arg-type]
+    assert exc.value.code == "ANALYSIS.E056"
+    with pytest.raises(ValidationFailed) as exc:
+        summarise_dose("d", (1.0, 0, 0, 0), RULE)  # type: ignore[arg-type]
+    assert exc.value.code == "ANALYSIS.E053"

@@ -136,9 +136,11 @@ def _results(
 ) -> dict[str, dict[str, Any]]:
     specs = [ep for o in resolve_study(study).outcomes for ep in o.endpoints]
     specs = [s for s in specs if not only or s.name in only]
-    out = analyse(specs, read_tidy(values, aes))
+    out = analyse(
+        specs, read_tidy(values, aes), arm_order=[a.id for a in resolve_study(study).arms]
+    )
     assert [r.name for r in out] == [s.name for s in specs]
-    return {r.name: r.to_dict() for r in out}
+    return {r.name: r.to_dict(display=True) for r in out}
 
 
 def checked(study: str, name: str, res: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -374,10 +376,14 @@ def test_ibd_adverse_event_tables_state_zero_events() -> None:
     """No adverse event at all: "0 of 4" is the phase-1 statement, never an empty table."""
     res = results(IBD, ibd_full_values(), "participant,arm,term,grade,serious,related,onset_day\n")
     aes = checked(IBD, "Participants with adverse events", res)
-    assert [tuple(r.values()) for r in aes["rows"]] == [("EXO", None, None, None, 0, 4, *cp(0, 4))]
+    assert [tuple(r.values()) for r in aes["rows"]] == [
+        ("EXO", None, None, None, 0, 4, *cp(0, 4), 0)
+    ]
     assert aes["notes"] == ["EXO: 0 of 4 participants with an adverse event"]
     km = checked(IBD, "Time to the first adverse event", res)
-    assert [tuple(r.values()) for r in km["rows"]] == [("EXO", 0.0, 4, 0, 1.0, None, None)]
+    assert [tuple(r.values()) for r in km["rows"]] == [
+        ("EXO", 0.0, 4, 0, 1.0, 0.0, 1.0, 1.0, "event time")
+    ]
     assert "EXO: 0 of 4 with an event; median not reached" in km["notes"]
 
 
@@ -404,10 +410,15 @@ U2,UCMSC,headache,3,yes,no,5
 """
 
 
-def km_log_log(s: Fraction, greenwood: Fraction) -> tuple[float, float]:
-    """The log-log 95 % limits of S with Greenwood's Var(log S)."""
+def km_log_log(s: Fraction, greenwood: Fraction) -> tuple[float, float, float, str]:
+    """SE (Greenwood: S·√Var(log S)) and the log-log 95 % limits of S, as displayed."""
     theta = math.sqrt(greenwood) / abs(math.log(s))
-    return round(float(s) ** math.exp(Z * theta), 4), round(float(s) ** math.exp(-Z * theta), 4)
+    return (
+        round(float(s) * math.sqrt(greenwood), 4),
+        round(float(s) ** math.exp(Z * theta), 4),
+        round(float(s) ** math.exp(-Z * theta), 4),
+        "event time",
+    )
 
 
 def test_ucmsc_endpoints() -> None:
@@ -424,10 +435,16 @@ def test_ucmsc_endpoints() -> None:
     assert "UCMSC: U5 has no pasi at FU12; excluded" in pasi["notes"]
 
     aes = checked(UCMSC, "Participants with adverse events", res)
-    # U1 at its worst grade 2 (related, not serious), U2 grade 3 (serious, unrelated); N = 5
+    # U1 at its worst grade 2 (related, not serious), U2 grade 3 (serious, unrelated); N = 5;
+    # events at their own grade: U1's grade-1 rash is an event of a row with 0 participants;
+    # every (serious, related) cell × every grade with an event is shown, empty ones as 0
     assert [tuple(r.values()) for r in aes["rows"]] == [
-        ("UCMSC", "no", "yes", 2, 1, 5, *cp(1, 5)),
-        ("UCMSC", "yes", "no", 3, 1, 5, *cp(1, 5)),
+        ("UCMSC", "no", "yes", 1, 0, 5, *cp(0, 5), 1),
+        ("UCMSC", "no", "yes", 2, 1, 5, *cp(1, 5), 1),
+        ("UCMSC", "no", "yes", 3, 0, 5, *cp(0, 5), 0),
+        ("UCMSC", "yes", "no", 1, 0, 5, *cp(0, 5), 0),
+        ("UCMSC", "yes", "no", 2, 0, 5, *cp(0, 5), 0),
+        ("UCMSC", "yes", "no", 3, 1, 5, *cp(1, 5), 1),
     ]
 
     km = checked(UCMSC, "Time to the first adverse event", res)
@@ -439,7 +456,11 @@ def test_ucmsc_endpoints() -> None:
         ("UCMSC", 9.0, 3, 1, 0.5, *km_log_log(Fraction(1, 2), Fraction(1, 4))),
     ]
     # S = ½ from day 9 with no later event: the median is not reached
-    assert "UCMSC: 2 of 5 with an event; median not reached" in km["notes"]
+    # the lower log-log limit is below ½ from day 4, the upper never: CI 4 to not reached
+    assert (
+        "UCMSC: 2 of 5 with an event; median not reached; 95% CI 4 to not reached "
+        "(Brookmeyer–Crowley, log-log)"
+    ) in km["notes"]
 
 
 # -- psoriasis, adipose exosomes (G50, G100, G200; treated and control lesions) ---------------
@@ -574,13 +595,17 @@ def test_pae_pasi_endpoints() -> None:
 def test_pae_adverse_event_tables_list_every_arm() -> None:
     res = results(PAE, pae_values(), PAE_AES)
     aes = checked(PAE, "Participants with adverse events", res)
-    # G100 has no event: its row is "0 of 3", never a missing row
-    assert [tuple(r.values()) for r in aes["rows"]] == [
-        ("G100", None, None, None, 0, 3, *cp(0, 3)),
-        ("G50", "no", "yes", 1, 1, 3, *cp(1, 3)),
-        ("G50", "no", "yes", 2, 1, 3, *cp(1, 3)),
-        ("G50", "yes", "no", 3, 1, 3, *cp(1, 3)),
+    # arms in the protocol's (dose) order; G100 has no event: its cells are "0 of 3", never
+    # missing rows
+    g50 = {(1, "no", "yes"), (2, "no", "yes"), (3, "yes", "no")}
+    expected = [
+        (arm, s_, r_, g, n, 3, *cp(n, 3), n)
+        for arm in ("G50", "G100")
+        for s_, r_ in (("no", "yes"), ("yes", "no"))
+        for g in (1, 2, 3)
+        for n in [1 if arm == "G50" and (g, s_, r_) in g50 else 0]
     ]
+    assert [tuple(r.values()) for r in aes["rows"]] == expected
     assert "G100: 0 of 3 participants with an adverse event" in aes["notes"]
 
     km = checked(PAE, "Time to the first adverse event", res)
@@ -595,12 +620,17 @@ def test_pae_adverse_event_tables_list_every_arm() -> None:
         *km_log_log(Fraction(2, 3), Fraction(1, 6)),
     )
     assert [r[1:5] for r in g50[1:]] == [(9.0, 2, 1, round(1 / 3, 4)), (19.0, 1, 1, 0.0)]
-    assert g50[2][5:] == (None, None)  # S = 0: no limits
+    assert g50[2][5:] == (None, None, None, "event time")  # S = 0: no SE, no limits
     assert [tuple(r.values()) for r in km["rows"] if r["arm"] == "G100"] == [
-        ("G100", 0.0, 3, 0, 1.0, None, None)
+        ("G100", 0.0, 3, 0, 1.0, 0.0, 1.0, 1.0, "event time")
     ]
     assert "G100: 0 of 3 with an event; median not reached" in km["notes"]
-    assert "G50: 3 of 3 with an event; median 9 days" in km["notes"]
+    # R survival 3.5.3: quantile(survfit(Surv(c(4, 9, 19), c(1, 1, 1)) ~ 1,
+    # conf.type = "log-log"), 0.5) gives 9, 4, NA
+    assert (
+        "G50: 3 of 3 with an event; median 9 days; 95% CI 4 to not reached "
+        "(Brookmeyer–Crowley, log-log)"
+    ) in km["notes"]
 
 
 def test_pae_dose_selection_never_admits_an_unexplored_dose() -> None:

@@ -2,7 +2,9 @@
 
 Data: the 6-MP arm of Gehan's leukaemia trial (Freireich et al. 1963), times
 6,6,6,6+,7,9+,10,10+,11+,13,16,17+,19+,20+,22,23,25+,32+,32+,34+,35+.
-Provenance: a base-R loop (r-base-core has no ``survival`` package) computing
+Provenance: a base-R loop (written when only r-base-core was known to be installed; the
+recommended package survival 3.5.3, Debian r-cran-survival 3.5-3-1, is used further down)
+computing
 s <- s * (1 - d/n); gw <- gw + d/(n*(n-d)); se = s*sqrt(gw); log-log limits
 exp(-exp(log(-log(s)) ± qnorm(0.975)*sqrt(gw)/abs(log(s)))); log limits s*exp(±z*sqrt(gw))
 capped at 1; plain s ± z*s*sqrt(gw) clipped; R 4.2.2 Patched (2022-11-10 r83330). The log-log
@@ -18,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trialkit.analysis.survival import kaplan_meier
+from trialkit.analysis.survival import KaplanMeier, kaplan_meier
 from trialkit.errors import ValidationFailed
 
 TIMES = [6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32, 34, 35]
@@ -178,3 +180,99 @@ def test_survival_monotone_and_limits_bracket(data: list[tuple[int, bool]]) -> N
         prev = row.survival
         if row.lower is not None and row.upper is not None:
             assert row.lower <= float(row.survival) <= row.upper
+
+
+# Median interval, values at requested times, S = 1. Provenance: R 4.2.2 Patched (2022-11-10
+# r83330) with the recommended package survival 3.5.3 (Debian r-cran-survival):
+# ``quantile(survfit(Surv(t, e) ~ 1, conf.type = CT), probs = 0.5)`` and
+# ``summary(survfit(...), times = c(0, 3, 12, 23), extend = TRUE)`` for the 6-MP arm above and
+# the placebo arm of the same trial (1,1,2,2,3,4,4,5,5,8,8,8,8,11,11,12,12,15,17,22,23, all
+# events); sprintf("%.15g"). NA is None.
+PLACEBO = [1, 1, 2, 2, 3, 4, 4, 5, 5, 8, 8, 8, 8, 11, 11, 12, 12, 15, 17, 22, 23]
+R_MEDIAN = [
+    # transform, data, median, lower, upper
+    ("log-log", "6mp", 23, 13, None),
+    ("log-log", "placebo", 8, 4, 11),
+    ("log", "6mp", 23, 16, None),
+    ("log", "placebo", 8, 4, 12),
+    ("plain", "6mp", 23, 13, None),
+    ("plain", "placebo", 8, 4, 11),
+]
+R_AT = {
+    # (transform, data): [(t, S, se, lower, upper)] at t = 0, 3, 12
+    ("log-log", "6mp"): [
+        (0, 1.0, 0.0, 1.0, 1.0),
+        (3, 1.0, 0.0, 1.0, 1.0),
+        (12, 0.752941176470588, 0.0963496529943205, 0.503199510799957, 0.889361835169265),
+    ],
+    ("log-log", "placebo"): [
+        (3, 0.761904761904762, 0.0929428640903365, 0.519391415328429, 0.893257109782487),
+        (12, 0.19047619047619, 0.0856890867468988, 0.0594817013611753, 0.37743489058515),
+    ],
+    ("log", "6mp"): [
+        (0, 1.0, 0.0, 1.0, 1.0),
+        (12, 0.752941176470588, 0.0963496529943205, 0.585918982029694, 0.967574754552297),
+    ],
+    ("log", "placebo"): [
+        (12, 0.19047619047619, 0.0856890867468988, 0.0788701399577345, 0.460011598277429),
+    ],
+    ("plain", "6mp"): [
+        (3, 1.0, 0.0, 1.0, 1.0),
+        (12, 0.752941176470588, 0.0963496529943205, 0.564099326678788, 0.941783026262388),
+    ],
+    ("plain", "placebo"): [
+        (3, 0.761904761904762, 0.0929428640903365, 0.579740095667701, 0.944069428141822),
+    ],
+}
+
+
+def _fit(data: str, transform: str) -> KaplanMeier:
+    if data == "6mp":
+        return kaplan_meier(TIMES, EVENTS, transform=transform)  # type: ignore[arg-type]
+    return kaplan_meier(PLACEBO, [True] * len(PLACEBO), transform=transform)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("transform", "data", "median", "lower", "upper"), R_MEDIAN)
+def test_median_interval_brookmeyer_crowley_against_r(
+    transform: str, data: str, median: int, lower: int | None, upper: int | None
+) -> None:
+    km = _fit(data, transform)
+    assert (km.median, km.median_lower, km.median_upper) == (median, lower, upper)
+    assert transform in km.conventions["median interval"]
+
+
+@pytest.mark.parametrize("key", list(R_AT))
+def test_values_at_requested_times_against_r(key: tuple[str, str]) -> None:
+    km = _fit(key[1], key[0])
+    for t, surv, se, lo, hi in R_AT[key]:
+        at = km.at(t)
+        assert float(at.survival) == pytest.approx(surv, abs=1e-14)
+        assert at.se == pytest.approx(se, abs=1e-14)
+        assert at.lower == pytest.approx(lo, abs=1e-12)
+        assert at.upper == pytest.approx(hi, abs=1e-12)
+        assert not at.beyond_follow_up
+
+
+def test_at_zero_survival_and_beyond_follow_up() -> None:
+    km = _fit("placebo", "log-log")
+    at = km.at(23)  # R: S 0, se NaN, limits NA
+    assert at.survival == 0
+    assert (at.se, at.lower, at.upper) == (None, None, None)
+    assert km.at(40).beyond_follow_up
+    assert km.at("6.5").survival == Fraction(12, 21)  # between 5 and 8: S(5), 9 events of 21
+    with pytest.raises(ValidationFailed) as exc:
+        km.at(-1)
+    assert exc.value.code == "ANALYSIS.E034"
+
+
+def test_median_interval_upper_not_reached_when_limit_curve_stays_above_half() -> None:
+    # R: quantile(survfit(Surv(1:4, rep(1, 4)) ~ 1, conf.type = "log-log"), 0.5): 2.5, 1, NA
+    km = kaplan_meier([1, 2, 3, 4], [True] * 4)
+    assert (km.median, km.median_lower, km.median_upper) == (Fraction(5, 2), 1, None)
+
+
+@pytest.mark.parametrize("transform", ["log-log", "log", "plain"])
+def test_no_events_limits_at_one_under_every_transform(transform: str) -> None:
+    km = kaplan_meier([3, 5, 8], [False] * 3, transform=transform)  # type: ignore[arg-type]
+    at = km.at(4)
+    assert (at.survival, at.se, at.lower, at.upper) == (1, 0.0, 1.0, 1.0)

@@ -63,6 +63,8 @@ def test_tables(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert "PASI response at week 12" in out.output
     assert "Clopper" in out.output
+    assert "PASI response at week 12: per participant" in out.output
+    assert "median" in out.output  # the measure column may wrap "median % improvement"
 
 
 def test_json(tmp_path: Path) -> None:
@@ -72,6 +74,16 @@ def test_json(tmp_path: Path) -> None:
     rows = doc["endpoints"][0]["rows"]
     r75 = next(r for r in rows if r["measure"].startswith("pasi 75"))
     assert (r75["n"], r75["responders"]) == (2, 1)
+    # full precision in JSON: R 4.2.2 binom.test(1, 2)$conf.int = 0.0125791170934251,
+    # 0.987420882906575 (the table shows 1.26 and 98.74)
+    assert r75["lower %"] == pytest.approx(1.25791170934251, rel=1e-12)
+    assert r75["upper %"] == pytest.approx(98.7420882906575, rel=1e-12)
+
+
+def test_table_rounds_json_does_not(tmp_path: Path) -> None:
+    out = CliRunner().invoke(app(), files(tmp_path))
+    assert "98.74" in out.output
+    assert "98.742" not in out.output
 
 
 def test_errors_without_traceback(tmp_path: Path) -> None:

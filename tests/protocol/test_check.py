@@ -148,6 +148,9 @@ CASES: dict[str, Mutation] = {
     "OUT.E004": lambda d: d["outcomes"][1].update(id="P1"),
     "OUT.E005": lambda d: d["outcomes"][5]["endpoints"][0].update(doses=["G50", "G400"]),
     "OUT.W006": lambda d: d["outcomes"][0].update(endpoints=[]),
+    "OUT.E007": lambda d: d["outcomes"][5]["endpoints"][0].update(
+        score="boin12_desirability", utilities=[90, 40, 60, 0]
+    ),
     "REF.E001": lambda d: d["reference_ranges"].append({"item": "ggt", "unit": "U/L", "upper": 60}),
     "REF.E002": lambda d: d["reference_ranges"][2].update(unit="umol/L"),
     "SAFE.E001": lambda d: d["safety"]["stopping_rules"][1].update(id="S1"),

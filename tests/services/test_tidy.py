@@ -222,10 +222,11 @@ def test_adverse_events(db: Database, ctx: Context, screened: Screened) -> None:
 def test_study_endpoints_on_the_database(db: Database, ctx: Context, screened: Screened) -> None:
     fill(db, ctx, screened)
     specs = [ep for o in resolve_study(PAE).outcomes for ep in o.endpoints]
-    results = {r.name: r for r in analyse(specs, tidy_tables(db, ctx, PAE))}
+    arms = [a.id for a in resolve_study(PAE).arms]  # the protocol's (dose) order
+    results = {r.name: r for r in analyse(specs, tidy_tables(db, ctx, PAE), arm_order=arms)}
 
     def rows(name: str, key: tuple[object, ...]) -> tuple[object, ...]:
-        (row,) = [r for r in results[name].rows if r[: len(key)] == key]
+        (row,) = [r for r in results[name].display_rows() if r[: len(key)] == key]
         return row
 
     assert rows("PASI change from baseline", ("G50", "M3"))[2:4] == (1, -4.0)
@@ -236,15 +237,23 @@ def test_study_endpoints_on_the_database(db: Database, ctx: Context, screened: S
     assert rows("PASI improvement at month 3", ("G100", "pasi 75 (≥ 75%)"))[3] == 0
     assert rows("Redness treated minus control", ("G50", "M3"))[2:4] == (1, -2.0)
     assert rows("Redness treated minus control", ("G100", "M3"))[2:4] == (1, -1.0)
-    # By arm, serious, related, worst grade: each arm 1 of 1; G50's event related, G100's not.
-    assert results["Participants with adverse events"].rows == (
-        ("G100", "no", "no", 2, 1, 1, 100.0, 2.5, 100.0),
-        ("G50", "no", "yes", 1, 1, 1, 100.0, 2.5, 100.0),
+    # By arm, serious, related, worst grade: each arm 1 of 1; G50's event related, G100's not;
+    # every cell for every arm (empty ones 0 of 1), events beside participants.
+    none, one = (0, 1, 0.0, 0.0, 97.5, 0), (1, 1, 100.0, 2.5, 100.0, 1)
+    assert results["Participants with adverse events"].display_rows() == (
+        ("G50", "no", "no", 1, *none),
+        ("G50", "no", "no", 2, *none),
+        ("G50", "no", "yes", 1, *one),
+        ("G50", "no", "yes", 2, *none),
+        ("G100", "no", "no", 1, *none),
+        ("G100", "no", "no", 2, *one),
+        ("G100", "no", "yes", 1, *none),
+        ("G100", "no", "yes", 2, *none),
     )
     # Days from the first dose (onset day - 1): G50 day 2 -> 1, G100 day 21 -> 20.
     assert [r[:4] for r in results["Time to the first adverse event"].rows] == [
-        ("G100", 20.0, 1, 1),
         ("G50", 1.0, 1, 1),
+        ("G100", 20.0, 1, 1),
     ]
 
 

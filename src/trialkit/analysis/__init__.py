@@ -6,6 +6,7 @@ was computed. See docs/analysis.md.
 
 from __future__ import annotations
 
+from trialkit.analysis.boin12 import RDSEntry, boin12_rds_table
 from trialkit.analysis.data import (
     AdverseEvent,
     Observation,
@@ -21,13 +22,23 @@ from trialkit.analysis.dose_selection import (
     DoseSummary,
     EffToxCheck,
     beta_sf,
+    boin12_benchmark,
+    boin12_desirability,
     choose,
+    exact_number,
     select_dose,
     summarise_dose,
     tabulate_outcomes,
 )
 from trialkit.analysis.efftox import EffToxContour
-from trialkit.analysis.endpoints import EndpointResult, analyse, percent_improvement
+from trialkit.analysis.endpoints import (
+    DISPLAY_DIGITS,
+    EndpointResult,
+    analyse,
+    order_arms,
+    percent_improvement,
+    rule_from_spec,
+)
 from trialkit.analysis.mixed import MixedModelResult, VisitEffect, change_mixed_model
 from trialkit.analysis.operating import (
     ArmTables,
@@ -37,15 +48,36 @@ from trialkit.analysis.operating import (
     simulate_operating_characteristics,
 )
 from trialkit.analysis.paired import (
+    HodgesLehmann,
     PairedT,
+    SignTest,
     WilcoxonExact,
+    hodges_lehmann,
     midranks,
     paired_t,
+    sign_test,
     signed_rank_distribution,
     wilcoxon_signed_rank_exact,
 )
-from trialkit.analysis.proportions import ProportionCI, clopper_pearson, proportion_ci, wilson
-from trialkit.analysis.survival import KaplanMeier, KMRow, kaplan_meier
+from trialkit.analysis.proportions import (
+    BinomialTest,
+    ProportionCI,
+    binomial_test,
+    clopper_pearson,
+    jeffreys,
+    proportion_ci,
+    wilson,
+    wilson_cc,
+)
+from trialkit.analysis.scenarios import (
+    OperatingSummary,
+    Scenario,
+    joint_probabilities,
+    operating_summary,
+    run_scenario,
+    scenario_from_marginals,
+)
+from trialkit.analysis.survival import KaplanMeier, KMAt, KMRow, kaplan_meier
 from trialkit.protocol.endpoints import (
     AdverseEventIncidence,
     ChangeFromBaseline,
@@ -63,9 +95,11 @@ from trialkit.protocol.endpoints import (
 
 __all__ = [
     "CATEGORIES",
+    "DISPLAY_DIGITS",
     "AdverseEvent",
     "AdverseEventIncidence",
     "ArmTables",
+    "BinomialTest",
     "ChangeFromBaseline",
     "DoseDecision",
     "DoseSelection",
@@ -78,15 +112,21 @@ __all__ = [
     "EndpointResult",
     "EndpointSpec",
     "EndpointSpecs",
+    "HodgesLehmann",
+    "KMAt",
     "KMRow",
     "KaplanMeier",
     "MixedModelResult",
     "Observation",
     "OperatingCharacteristics",
+    "OperatingSummary",
     "PairedT",
     "PercentImprovement",
     "ProportionCI",
+    "RDSEntry",
     "ResponderRule",
+    "Scenario",
+    "SignTest",
     "TidyData",
     "TimeToFirstEvent",
     "ToxicityDefinition",
@@ -96,23 +136,38 @@ __all__ = [
     "analyse",
     "arm_tables",
     "beta_sf",
+    "binomial_test",
+    "boin12_benchmark",
+    "boin12_desirability",
+    "boin12_rds_table",
     "change_mixed_model",
     "choose",
     "clopper_pearson",
+    "exact_number",
     "exact_operating_characteristics",
+    "hodges_lehmann",
+    "jeffreys",
+    "joint_probabilities",
     "kaplan_meier",
     "midranks",
+    "operating_summary",
+    "order_arms",
     "paired_t",
     "percent_improvement",
     "proportion_ci",
     "read_adverse_events",
     "read_observations",
     "read_tidy",
+    "rule_from_spec",
+    "run_scenario",
+    "scenario_from_marginals",
     "select_dose",
+    "sign_test",
     "signed_rank_distribution",
     "simulate_operating_characteristics",
     "summarise_dose",
     "tabulate_outcomes",
     "wilcoxon_signed_rank_exact",
     "wilson",
+    "wilson_cc",
 ]

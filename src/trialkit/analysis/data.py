@@ -6,9 +6,10 @@ day (Day 1 = first dose day, no Day 0), blank when unknown. ``value`` keeps the 
 entered; endpoints read it exactly as a decimal.
 
 Adverse events (one row per event): ``participant, arm, term, grade, serious, related,
-onset_day`` and optionally ``last_day`` (the participant's last contact day). A participant's
-last contact is the largest of ``last_day``, the days of their captured values and their
-event onsets. Yes/no columns accept yes/no, y/n, true/false, 1/0 (any case).
+onset_day`` and optionally ``last_day`` (the participant's last contact day) and
+``organ_system`` (the MedDRA system organ class of the term, for tables by organ system). A
+participant's last contact is the largest of ``last_day``, the days of their captured values
+and their event onsets. Yes/no columns accept yes/no, y/n, true/false, 1/0 (any case).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class AdverseEvent:
     related: bool
     onset_day: int
     last_day: int | None = None
+    organ_system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ def read_adverse_events(source: str | Path) -> tuple[AdverseEvent, ...]:
                 _bool(r["related"], row=i, column="related", what=what),
                 onset,
                 last,
+                r.get("organ_system") or None,
             )
         )
     return tuple(out)

@@ -6,6 +6,10 @@ Each patient has efficacy yes/no and toxicity yes/no, four categories in this fi
 
 Per dose, the category probabilities have a Dirichlet(α) prior; with counts n the posterior is
 Dirichlet(α + n) (U-BOIN: Zhou, Lee & Yuan 2019, the Dirichlet–multinomial utility model).
+All inputs are exact: thresholds, cut-offs, utilities and priors are Fractions (or whole
+numbers, Decimals or decimal text, converted exactly); a float is refused (ANALYSIS.E056),
+never silently computed in floating point and reported as exact.
+
 The default α = (½, ½, ½, ½) has uniform Beta(1, 1) marginals for toxicity and for efficacy,
 the priors BOIN12 (Lin, Zhou, Yuan 2020, JCO Precis Oncol) uses for its admissibility rules;
 its total weight is two patients.
@@ -27,7 +31,28 @@ significant digits); the comparison is then of that float, exactly, and the dose
 A dose without any patient (all four counts 0) is **not explored**: the prior alone would make it
 look admissible, so it is never admissible, never selected and has no probability of being best.
 
-The selected dose is the admissible dose with the highest posterior mean utility; exact ties go
+Gate inequality (``gate``): ``"exceeds"`` (default; the BOIN12 paper's rule) makes a dose
+inadmissible when the probability is strictly greater than its cut-off (Pr > c); ``"reaches"``
+when it is greater than or equal (Pr ≥ c; the R package ``escalation``'s ``boin12_rds``, which
+keeps a dose only when Pr < c). The two differ only when a probability equals its cut-off
+exactly, which exact rationals make possible.
+
+Score (``score``), what "best" means among admissible doses:
+
+* ``"posterior_mean_utility"`` (default): the posterior mean utility above;
+* ``"boin12_desirability"``: BOIN12's rank-based desirability score (Lin, Zhou, Yan, Li & Yuan
+  2020, JCO Precis Oncol 4:1393–1402). Utilities must be standardised, u(E¬T) = 100 and
+  u(¬ET) = 0, every utility within 0..100. The standardised utility u/100 of a dose is given a
+  Beta(a, b) prior (``utility_prior``, default Beta(1, 1)); its n patients give the
+  quasi-binomial count x = Σ_k u_k·n_k/100, so the posterior is Beta(a + x, b + n − x). The
+  score is Pr(u/100 > u_b/100 | data), with the benchmark u_b = ū + (100 − ū)/2, ū the utility
+  of the highest unacceptable rates, ū = u(E¬T)(1 − φ_T)φ_E + u(¬E¬T)(1 − φ_T)(1 − φ_E) +
+  u(ET)φ_Tφ_E + u(¬ET)φ_T(1 − φ_E). BOIN12 ranks these probabilities over its table of
+  outcomes (the "RDS"); a rank is a monotone function of the probability, so the dose with
+  the highest probability has the highest rank, and ties stay ties. The probability is exact
+  when a + x and b + n − x are whole numbers, else scipy (≈ 15 digits).
+
+The selected dose is the admissible dose with the highest score; exact ties go
 to the lower dose; with no admissible dose, "no dose" (None). Pr(dose is best) is estimated by
 Monte Carlo from the Dirichlet posteriors (seeded numpy Generator): in each draw, the admissible
 dose with the highest utility is best; with no admissible dose, "no dose" has probability 1.
@@ -38,8 +63,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
@@ -53,8 +79,12 @@ __all__ = [
     "DoseSelectionRule",
     "DoseSummary",
     "EffToxCheck",
+    "Gate",
     "beta_sf",
+    "boin12_benchmark",
+    "boin12_desirability",
     "choose",
+    "exact_number",
     "select_dose",
     "summarise_dose",
     "tabulate_outcomes",
@@ -69,8 +99,32 @@ CATEGORIES = (
 NEAR = Fraction(1, 10**9)
 
 
-def _fr(x: Fraction | int | str) -> Fraction:
-    return Fraction(x)
+Score = Literal["posterior_mean_utility", "boin12_desirability"]
+Gate = Literal["exceeds", "reaches"]
+SCORES: tuple[str, ...] = ("posterior_mean_utility", "boin12_desirability")
+
+
+def exact_number(value: object, what: str) -> Fraction:
+    """``value`` as an exact Fraction: a Fraction, int, Decimal or decimal text; never a float."""
+    if isinstance(value, float):
+        raise ValidationFailed(
+            f"dose selection: {what} = {value!r} is a float; give it exactly, as a Fraction "
+            f"or decimal text (e.g. Fraction('{value}') or '{value}'), so that cut-offs are "
+            "compared exactly",
+            code="ANALYSIS.E056",
+        )
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int | Decimal | str) and not isinstance(value, bool):
+        try:
+            return Fraction(value)
+        except (ValueError, ArithmeticError):
+            pass
+    raise ValidationFailed(
+        f"dose selection: {what} = {value!r} is not an exact number; give a Fraction, a "
+        "whole number or decimal text such as '0.35'",
+        code="ANALYSIS.E056",
+    )
 
 
 @dataclass(frozen=True)
@@ -93,8 +147,30 @@ class DoseSelectionRule:
         Fraction(1, 2),
         Fraction(1, 2),
     )
+    score: Score = "posterior_mean_utility"
+    gate: Gate = "exceeds"
+    utility_prior: tuple[Fraction, Fraction] = (Fraction(1), Fraction(1))
 
     def __post_init__(self) -> None:
+        for name in ("phi_t", "c_t", "phi_e", "c_e"):
+            object.__setattr__(self, name, exact_number(getattr(self, name), name))
+        for name in ("utilities", "prior", "utility_prior"):
+            values = getattr(self, name)
+            object.__setattr__(
+                self, name, tuple(exact_number(v, f"{name}[{i}]") for i, v in enumerate(values))
+            )
+        if self.score not in SCORES:
+            raise ValidationFailed(
+                f"dose selection: score {self.score!r} is unknown; use "
+                "'posterior_mean_utility' or 'boin12_desirability'",
+                code="ANALYSIS.E057",
+            )
+        if self.gate not in ("exceeds", "reaches"):
+            raise ValidationFailed(
+                f"dose selection: gate {self.gate!r} is unknown; use 'exceeds' (inadmissible "
+                "when Pr > c) or 'reaches' (when Pr ≥ c)",
+                code="ANALYSIS.E058",
+            )
         for name in ("phi_t", "c_t", "phi_e", "c_e"):
             v = getattr(self, name)
             if not 0 < v < 1:
@@ -112,6 +188,22 @@ class DoseSelectionRule:
             raise ValidationFailed(
                 "dose selection: give four utilities (E¬T, ¬E¬T, ET, ¬ET)", code="ANALYSIS.E052"
             )
+        if len(self.utility_prior) != 2 or any(a <= 0 for a in self.utility_prior):
+            raise ValidationFailed(
+                f"dose selection: utility prior {[str(a) for a in self.utility_prior]} needs "
+                "two positive Beta parameters; use e.g. 1 and 1",
+                code="ANALYSIS.E059",
+            )
+        u = self.utilities
+        if self.score == "boin12_desirability" and (
+            u[0] != 100 or u[3] != 0 or any(not 0 <= x <= 100 for x in u)
+        ):
+            raise ValidationFailed(
+                f"dose selection: BOIN12's desirability needs standardised utilities, "
+                f"u(E¬T) = 100, u(¬ET) = 0 and all within 0..100; got "
+                f"{[str(x) for x in u]}",
+                code="ANALYSIS.E055",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,11 +213,22 @@ class DoseSelectionRule:
             "c_e": str(self.c_e),
             "utilities": [str(u) for u in self.utilities],
             "prior": [str(a) for a in self.prior],
+            "score": self.score,
+            "gate": self.gate,
+            "utility_prior": [str(a) for a in self.utility_prior],
         }
+
+    def rejects(self, probability: Fraction, cutoff: Fraction) -> bool:
+        """Whether a gate probability makes the dose inadmissible (``gate``)."""
+        return probability >= cutoff if self.gate == "reaches" else probability > cutoff
 
 
 def beta_sf(x: Fraction, a: Fraction, b: Fraction) -> tuple[Fraction, bool]:
-    """Pr(Beta(a, b) > x) and whether it is exact (whole-number a and b)."""
+    """Pr(Beta(a, b) > x) and whether it is exact (whole-number a and b).
+
+    All three are exact Fractions (a float is refused: ANALYSIS.E056).
+    """
+    x, a, b = exact_number(x, "x"), exact_number(a, "a"), exact_number(b, "b")
     if a.denominator == 1 and b.denominator == 1:
         n = int(a + b) - 1
         ai = int(a)
@@ -148,6 +251,8 @@ class DoseSummary:
     promising: bool
     exact: bool
     near_cutoff: bool
+    desirability: Fraction | None = None
+    desirability_exact: bool = True
 
     @property
     def explored(self) -> bool:
@@ -175,12 +280,42 @@ class DoseSummary:
             "admissible": self.admissible,
             "gate_probabilities_exact": self.exact,
             "near_cutoff": self.near_cutoff,
+            "boin12_desirability": None if self.desirability is None else float(self.desirability),
+            "boin12_desirability_exact": self.desirability_exact,
         }
+
+    def score(self, rule: DoseSelectionRule) -> Fraction:
+        """The value the rule ranks admissible doses by (``rule.score``)."""
+        if rule.score == "boin12_desirability":
+            assert self.desirability is not None
+            return self.desirability
+        return self.mean_utility
+
+
+def boin12_benchmark(rule: DoseSelectionRule) -> Fraction:
+    """BOIN12's benchmark utility u_b = ū + (100 − ū)/2 (module docstring), exact."""
+    u = rule.utilities
+    pt, pe = rule.phi_t, rule.phi_e
+    bar = u[0] * (1 - pt) * pe + u[1] * (1 - pt) * (1 - pe) + u[2] * pt * pe + u[3] * pt * (1 - pe)
+    return bar + (100 - bar) / 2
+
+
+def boin12_desirability(counts: Sequence[int], rule: DoseSelectionRule) -> tuple[Fraction, bool]:
+    """Pr(standardised utility > u_b/100 | counts) under the Beta utility prior, and whether
+    it is exact (module docstring)."""
+    n = sum(counts)
+    x = sum((u * c for u, c in zip(rule.utilities, counts, strict=True)), Fraction(0)) / 100
+    a, b = rule.utility_prior
+    return beta_sf(boin12_benchmark(rule) / 100, a + x, b + n - x)
 
 
 def summarise_dose(dose: str, counts: Sequence[int], rule: DoseSelectionRule) -> DoseSummary:
     """Posterior summaries and admissibility of one dose's 4-category counts."""
-    if len(counts) != 4 or any(c < 0 for c in counts):
+    if (
+        len(counts) != 4
+        or any(isinstance(c, bool) or not isinstance(c, int | np.integer) for c in counts)
+        or any(c < 0 for c in counts)
+    ):
         raise ValidationFailed(
             f"dose {dose}: counts {list(counts)} must be four non-negative whole numbers "
             "(E¬T, ¬E¬T, ET, ¬ET)",
@@ -194,8 +329,12 @@ def summarise_dose(dose: str, counts: Sequence[int], rule: DoseSelectionRule) ->
     pr_tox, exact_t = beta_sf(rule.phi_t, a_tox, b_tox)
     # Pr(p_E < φ_E) = Pr(1 − p_E > 1 − φ_E) with 1 − p_E ~ Beta(b_eff, a_eff)
     pr_eff_under, exact_e = beta_sf(1 - rule.phi_e, b_eff, a_eff)
-    exact = exact_t and exact_e
-    near = not exact and (abs(pr_tox - rule.c_t) < NEAR or abs(pr_eff_under - rule.c_e) < NEAR)
+    all_exact = exact_t and exact_e
+    near = not all_exact and (abs(pr_tox - rule.c_t) < NEAR or abs(pr_eff_under - rule.c_e) < NEAR)
+    desirability: Fraction | None = None
+    des_exact = True
+    if rule.score == "boin12_desirability":
+        desirability, des_exact = boin12_desirability(counts, rule)
     return DoseSummary(
         dose=dose,
         counts=(int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3])),
@@ -204,10 +343,12 @@ def summarise_dose(dose: str, counts: Sequence[int], rule: DoseSelectionRule) ->
         mean_tox=a_tox / total,
         pr_tox_over=pr_tox,
         pr_eff_under=pr_eff_under,
-        safe=not pr_tox > rule.c_t,
-        promising=not pr_eff_under > rule.c_e,
-        exact=exact,
+        safe=not rule.rejects(pr_tox, rule.c_t),
+        promising=not rule.rejects(pr_eff_under, rule.c_e),
+        exact=all_exact,
         near_cutoff=near,
+        desirability=desirability,
+        desirability_exact=des_exact,
     )
 
 
@@ -263,11 +404,13 @@ class DoseDecision:
         }
 
 
-def choose(summaries: Sequence[DoseSummary]) -> int | None:
-    """Index of the admissible dose with the highest mean utility; ties to the lower dose."""
+def choose(summaries: Sequence[DoseSummary], rule: DoseSelectionRule | None = None) -> int | None:
+    """Index of the admissible dose with the highest score (posterior mean utility unless
+    ``rule`` says otherwise); exact ties to the lower dose."""
+    rule = rule or DoseSelectionRule()
     best: int | None = None
     for i, s in enumerate(summaries):
-        if s.admissible and (best is None or s.mean_utility > summaries[best].mean_utility):
+        if s.admissible and (best is None or s.score(rule) > summaries[best].score(rule)):
             best = i
     return best
 
@@ -289,7 +432,7 @@ def select_dose(
     if not counts:
         raise ValidationFailed("dose selection: no doses given", code="ANALYSIS.E054")
     summaries = tuple(summarise_dose(d, c, rule) for d, c in counts)
-    chosen = choose(summaries)
+    chosen = choose(summaries, rule)
     labels = [s.dose for s in summaries]
     admissible = [i for i, s in enumerate(summaries) if s.admissible]
     pr_best = dict.fromkeys(labels, 0.0)
@@ -301,6 +444,12 @@ def select_dose(
         u = np.array([float(x) for x in rule.utilities])
         util = np.empty((draws, len(admissible)))
         for j, i in enumerate(admissible):
+            if rule.score == "boin12_desirability":
+                n = sum(counts[i][1])
+                x = sum(ux * c for ux, c in zip(rule.utilities, counts[i][1], strict=True)) / 100
+                a, b = rule.utility_prior
+                util[:, j] = rng.beta(float(a + x), float(b + n - x), size=draws)
+                continue
             alpha = np.array([float(a + c) for a, c in zip(rule.prior, counts[i][1], strict=True)])
             util[:, j] = rng.dirichlet(alpha, size=draws) @ u
         winners = np.bincount(np.argmax(util, axis=1), minlength=len(admissible))
@@ -310,7 +459,7 @@ def select_dose(
     if efftox is not None:
         des = {s.dose: efftox.desirability(float(s.mean_eff), float(s.mean_tox)) for s in summaries}
         adm_des = [(i, des[labels[i]]) for i in admissible]
-        adm_util = [(i, float(summaries[i].mean_utility)) for i in admissible]
+        adm_util = [(i, float(summaries[i].score(rule))) for i in admissible]
         e_rank = _rank(adm_des)
         u_rank = _rank(adm_util)
         e_sel = labels[e_rank[0]] if e_rank else None
@@ -332,11 +481,29 @@ def select_dose(
         conventions={
             "categories": "; ".join(f"{i} = {c}" for i, c in enumerate(CATEGORIES)),
             "prior": "Dirichlet(" + ", ".join(str(a) for a in rule.prior) + ") per dose",
-            "admissibility": "safe: Pr(p_T > φ_T) ≤ c_T; promising: Pr(p_E < φ_E) ≤ c_E; "
-            "a dose without patients is not explored, never admissible",
-            "selection": "highest posterior mean utility among admissible doses; exact ties "
-            "to the lower dose; none admissible → no dose",
-            "pr_best": f"Monte Carlo, {draws} Dirichlet posterior draws, seed {seed}, among "
-            "admissible doses",
+            "admissibility": (
+                "safe: Pr(p_T > φ_T) ≤ c_T; promising: Pr(p_E < φ_E) ≤ c_E"
+                if rule.gate == "exceeds"
+                else "safe: Pr(p_T > φ_T) < c_T; promising: Pr(p_E < φ_E) < c_E"
+            )
+            + f" (gate '{rule.gate}'); a dose without patients is not explored, never "
+            "admissible",
+            "selection": (
+                "highest posterior mean utility"
+                if rule.score == "posterior_mean_utility"
+                else "highest BOIN12 desirability Pr(u/100 > u_b/100), u_b = "
+                f"{boin12_benchmark(rule)}, utility prior Beta("
+                + ", ".join(str(a) for a in rule.utility_prior)
+                + ") on the standardised utility, quasi-binomial x = Σ u_k n_k/100"
+            )
+            + " among admissible doses; exact ties to the lower dose; none admissible → "
+            "no dose",
+            "pr_best": f"Monte Carlo, {draws} "
+            + (
+                "Dirichlet posterior draws"
+                if rule.score == "posterior_mean_utility"
+                else "Beta posterior draws of the standardised utility"
+            )
+            + f", seed {seed}, among admissible doses",
         },
     )

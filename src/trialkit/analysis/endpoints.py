@@ -8,8 +8,9 @@ not-estimable statistics); nothing is silently dropped.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
@@ -19,8 +20,13 @@ from trialkit.analysis.data import AdverseEvent, Observation, TidyData
 from trialkit.analysis.dose_selection import DoseSelectionRule, select_dose, tabulate_outcomes
 from trialkit.analysis.efftox import EffToxContour
 from trialkit.analysis.mixed import change_mixed_model
-from trialkit.analysis.paired import paired_t, wilcoxon_signed_rank_exact
-from trialkit.analysis.proportions import proportion_ci
+from trialkit.analysis.paired import (
+    hodges_lehmann,
+    paired_t,
+    sign_test,
+    wilcoxon_signed_rank_exact,
+)
+from trialkit.analysis.proportions import binomial_test, proportion_ci
 from trialkit.analysis.survival import kaplan_meier
 from trialkit.errors import DefinitionError, ValidationFailed
 from trialkit.instruments.cdai import REMISSION_BELOW, cdai_remission, cdai_response
@@ -37,7 +43,14 @@ from trialkit.protocol.endpoints import (
     WithinPatientDifference,
 )
 
-__all__ = ["EndpointResult", "analyse", "percent_improvement"]
+__all__ = [
+    "DISPLAY_DIGITS",
+    "EndpointResult",
+    "analyse",
+    "order_arms",
+    "percent_improvement",
+    "rule_from_spec",
+]
 
 Cell = str | int | float | None
 
@@ -45,6 +58,22 @@ Cell = str | int | float | None
 #: ``computed``: the table holds the results; ``no data``: nothing was captured for an item the
 #: endpoint reads, ``reason`` says which (the table is empty, every other endpoint is computed).
 Status = Literal["computed", "no data"]
+
+#: Decimal places of a column in human tables (``to_dict(display=True)``, the CLI's tables);
+#: every other number has 4. JSON (``to_dict()``) keeps full precision.
+DISPLAY_DIGITS: dict[str, int] = {
+    "percent": 2,
+    "lower %": 2,
+    "upper %": 2,
+    "mean utility": 2,
+    "Pr(best)": 3,
+}
+
+
+def _display(column: str, value: Cell) -> Cell:
+    if isinstance(value, float):
+        return round(value, DISPLAY_DIGITS.get(column, 4))
+    return value
 
 
 @dataclass(frozen=True)
@@ -57,18 +86,48 @@ class EndpointResult:
     notes: tuple[str, ...] = ()
     status: Status = "computed"
     reason: str | None = None
+    #: A per-participant listing beside the summary table (columns, rows), where the endpoint
+    #: gives one (percent_improvement).
+    listing: tuple[tuple[str, ...], tuple[tuple[Cell, ...], ...]] | None = None
+    #: Per-arm model results in full precision, JSON-ready (the mixed model's variance
+    #: components, log-likelihoods and AIC; the Kaplan–Meier median and its interval).
+    details: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def display_rows(self) -> tuple[tuple[Cell, ...], ...]:
+        """The rows as human tables show them: numbers rounded (:data:`DISPLAY_DIGITS`)."""
+        return tuple(
+            tuple(_display(c, v) for c, v in zip(self.columns, r, strict=True)) for r in self.rows
+        )
+
+    def to_dict(self, *, display: bool = False) -> dict[str, Any]:
+        """The result as JSON-ready data: full precision, or rounded as displayed."""
+        rows = self.display_rows() if display else self.rows
         return {
             "name": self.name,
             "type": self.type,
             "status": self.status,
             "reason": self.reason,
             "columns": list(self.columns),
-            "rows": [dict(zip(self.columns, r, strict=True)) for r in self.rows],
+            "rows": [dict(zip(self.columns, r, strict=True)) for r in rows],
             "methods": {k: dict(v) for k, v in self.methods.items()},
             "notes": list(self.notes),
+            "details": dict(self.details),
+            "listing": None
+            if self.listing is None
+            else {
+                "columns": list(self.listing[0]),
+                "rows": [dict(zip(self.listing[0], r, strict=True)) for r in self.listing[1]],
+            },
         }
+
+    def display_listing(self) -> tuple[tuple[Cell, ...], ...]:
+        """The listing's rows rounded as human tables show them."""
+        if self.listing is None:
+            return ()
+        cols = self.listing[0]
+        return tuple(
+            tuple(_display(c, v) for c, v in zip(cols, r, strict=True)) for r in self.listing[1]
+        )
 
 
 def percent_improvement(baseline: Fraction, value: Fraction) -> Fraction | None:
@@ -80,8 +139,9 @@ def percent_improvement(baseline: Fraction, value: Fraction) -> Fraction | None:
     return _instrument_percent_improvement(baseline, value)
 
 
-def _r(x: Fraction | float | None, digits: int = 4) -> float | None:
-    return None if x is None else round(float(x), digits)
+def _r(x: Fraction | float | None) -> float | None:
+    """Full precision (the nearest float); rounding is for human tables only (DISPLAY_DIGITS)."""
+    return None if x is None else float(x)
 
 
 class _NoData(Exception):
@@ -121,74 +181,145 @@ class _Values:
     def get(self, participant: str, visit: str, role: str | None = None) -> Fraction | None:
         return self.by.get((participant, visit, role))
 
-    def arm_participants(self) -> dict[str, list[str]]:
+    def arm_participants(self, order: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """Participants per arm, arms in dose order (:func:`order_arms`)."""
         out: dict[str, list[str]] = defaultdict(list)
         for p, arm in sorted(self.arms.items()):
             out[arm].append(p)
-        return dict(sorted(out.items()))
+        return {a: out[a] for a in order_arms(out, order)}
+
+
+def _binomial_p(
+    spec: PercentImprovement | ResponderRule, x: int, n: int, methods: dict[str, dict[str, str]]
+) -> float | None:
+    """The exact binomial test's p against the spec's null proportion, when it states one."""
+    if spec.null_proportion is None:
+        return None
+    bt = binomial_test(x, n, Fraction(spec.null_proportion), alternative=spec.test_alternative)
+    methods["binomial test"] = {k: v for k, v in bt.conventions.items() if k != "interval"}
+    return float(bt.p_value)
 
 
 def _pct(v: Fraction | float) -> float:
-    return round(float(v) * 100, 2)
+    return float(v * 100) if isinstance(v, Fraction) else v * 100
 
 
-def _percent_improvement(spec: PercentImprovement, data: TidyData) -> EndpointResult:
+def _median(values: Sequence[Fraction]) -> Fraction | None:
+    ordered = sorted(values)
+    m = len(ordered)
+    if m == 0:
+        return None
+    return ordered[m // 2] if m % 2 else (ordered[m // 2 - 1] + ordered[m // 2]) / 2
+
+
+def _percent_improvement(
+    spec: PercentImprovement, data: TidyData, arm_order: Sequence[str] | None = None
+) -> EndpointResult:
     vals = _Values(data, spec.item)
     level = float(spec.level)
     rows: list[tuple[Cell, ...]] = []
+    listing: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     method: dict[str, str] = {}
-    for arm, people in vals.arm_participants().items():
+    tests: dict[str, dict[str, str]] = {}
+    thresholds = [
+        (thr, Fraction(thr), f"≥ {thr.normalize():f}%") for thr in spec.responder_thresholds
+    ]
+    for arm, people in vals.arm_participants(arm_order).items():
         imps: list[Fraction] = []
         for p in people:
             b, v = vals.get(p, spec.baseline_visit), vals.get(p, spec.visit)
             if b is None or v is None:
-                notes.append(
-                    f"{arm}: {p} has no {spec.item} at "
-                    f"{spec.baseline_visit if b is None else spec.visit}; excluded"
-                )
+                why = f"no {spec.item} at {spec.baseline_visit if b is None else spec.visit}"
+                notes.append(f"{arm}: {p} has {why}; excluded")
+                listing.append((arm, p, _r(b), _r(v), None, *([None] * len(thresholds)), why))
                 continue
             imp = percent_improvement(b, v)
             if imp is None:
                 notes.append(f"{arm}: {p} has baseline {spec.item} 0; improvement undefined")
+                listing.append(
+                    (arm, p, _r(b), _r(v), None, *([None] * len(thresholds)), "baseline 0")
+                )
                 continue
             imps.append(imp)
+            listing.append(
+                (
+                    arm,
+                    p,
+                    _r(b),
+                    _r(v),
+                    _r(imp),
+                    *(("yes" if imp >= t else "no") for _, t, _ in thresholds),
+                    None,
+                )
+            )
         n = len(imps)
         mean = sum(imps, Fraction(0)) / n if n else None
-        rows.append((arm, "mean % improvement", n, None, _r(mean, 2), None, None))
-        for thr in spec.responder_thresholds:
-            t = Fraction(thr)
+        rows.append((arm, "mean % improvement", n, None, _r(mean), None, None, None))
+        rows.append((arm, "median % improvement", n, None, _r(_median(imps)), None, None, None))
+        for thr, t, _ in thresholds:
             x = sum(1 for i in imps if i >= t)
             label = f"{spec.item} {thr.normalize():f} (≥ {thr.normalize():f}%)"
             if n == 0:
-                rows.append((arm, label, 0, 0, None, None, None))
+                rows.append((arm, label, 0, 0, None, None, None, None))
                 continue
             ci = proportion_ci(x, n, spec.ci_method, level)
             method = {"interval": ci.method, **ci.conventions}
-            rows.append((arm, label, n, x, _pct(ci.estimate), _pct(ci.lower), _pct(ci.upper)))
+            rows.append(
+                (
+                    arm,
+                    label,
+                    n,
+                    x,
+                    _pct(ci.estimate),
+                    _pct(ci.lower),
+                    _pct(ci.upper),
+                    _binomial_p(spec, x, n, tests),
+                )
+            )
     return EndpointResult(
         spec.name,
         spec.type,
-        ("arm", "measure", "n", "responders", "percent", "lower %", "upper %"),
+        ("arm", "measure", "n", "responders", "percent", "lower %", "upper %", "binomial p"),
         tuple(rows),
         {
             "improvement": {
                 "formula": "(baseline − value)/baseline × 100, exact",
                 "responder": "improvement ≥ threshold (inclusive)",
+                "median": "middle value, mean of the two middle values for an even count",
                 "missing": "complete cases; baseline 0 is undefined and excluded",
+                "listing": "one row per participant of the arm, excluded ones with the reason",
             },
             "proportion": method,
+            **tests,
         },
         tuple(notes),
+        listing=(
+            (
+                "arm",
+                "participant",
+                "baseline",
+                "value",
+                "% improvement",
+                *(label for _, _, label in thresholds),
+                "excluded",
+            ),
+            tuple(listing),
+        ),
     )
 
 
-def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
+def _within(
+    spec: WithinPatientDifference, data: TidyData, arm_order: Sequence[str] | None = None
+) -> EndpointResult:
     vals = _Values(data, spec.item)
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     methods: dict[str, dict[str, str]] = {}
-    for arm, people in vals.arm_participants().items():
+    reverse = spec.direction == "control_minus_treated"
+    alt = spec.alternative
+    level = float(spec.level)
+    for arm, people in vals.arm_participants(arm_order).items():
         for visit in spec.visits:
             diffs = []
             for p in people:
@@ -199,22 +330,51 @@ def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
                         f"{spec.treated if t is None else spec.control} value; excluded"
                     )
                     continue
-                diffs.append(t - c)
+                diffs.append(c - t if reverse else t - c)
             if not diffs:
-                rows.append((arm, visit, 0, None, None, None, None, None, None))
+                rows.append((arm, visit, 0, *([None] * 13)))
                 continue
-            tt = paired_t(diffs, float(spec.level))
+            tt = paired_t(diffs, level, alt)
             methods["paired t"] = tt.conventions
             try:
-                w = wilcoxon_signed_rank_exact(diffs, zero_method=spec.zero_method)
+                w = wilcoxon_signed_rank_exact(diffs, zero_method=spec.zero_method, alternative=alt)
                 methods["Wilcoxon"] = w.conventions
                 wv, wp = _r(w.statistic), _r(w.p_value)
             except ValidationFailed as exc:
                 notes.append(f"{arm} {visit}: Wilcoxon not estimable: {exc.message}")
                 wv = wp = None
+            try:
+                sg = sign_test(diffs, alternative=alt)
+                methods["sign test"] = sg.conventions
+                sp: float | None = _r(sg.p_value)
+            except ValidationFailed as exc:
+                notes.append(f"{arm} {visit}: sign test not estimable: {exc.message}")
+                sp = None
+            hl = hodges_lehmann(diffs, level)
+            methods["Hodges–Lehmann"] = {
+                k: v for k, v in hl.conventions.items() if k != "achieved level"
+            }
             rows.append(
-                (arm, visit, tt.n, _r(tt.mean), _r(tt.lower), _r(tt.upper), _r(tt.p_value), wv, wp)
+                (
+                    arm,
+                    visit,
+                    tt.n,
+                    _r(tt.mean),
+                    _r(tt.lower),
+                    _r(tt.upper),
+                    _r(tt.t),
+                    tt.df if tt.t is not None else None,
+                    _r(tt.p_value),
+                    wv,
+                    wp,
+                    sp,
+                    _r(hl.estimate),
+                    _r(hl.lower),
+                    _r(hl.upper),
+                    _r(hl.achieved_level),
+                )
             )
+    first, second = (spec.control, spec.treated) if reverse else (spec.treated, spec.control)
     return EndpointResult(
         spec.name,
         spec.type,
@@ -225,28 +385,48 @@ def _within(spec: WithinPatientDifference, data: TidyData) -> EndpointResult:
             "mean difference",
             "lower",
             "upper",
+            "t",
+            "df",
             "t p",
             "Wilcoxon V",
             "Wilcoxon p",
+            "sign p",
+            "HL estimate",
+            "HL lower",
+            "HL upper",
+            "HL level",
         ),
         tuple(rows),
         {
-            "difference": {"definition": f"{spec.treated} − {spec.control} within participant"},
+            "difference": {
+                "definition": f"{first} − {second} within participant",
+                "alternative": alt,
+            },
             **methods,
         },
         tuple(notes),
     )
 
 
-def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
+def _change(
+    spec: ChangeFromBaseline, data: TidyData, arm_order: Sequence[str] | None = None
+) -> EndpointResult:
     vals = _Values(data, spec.item)
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
-    methods: dict[str, dict[str, str]] = {"change": {"definition": "value − baseline"}}
-    for arm, people in vals.arm_participants().items():
+    reverse = spec.direction == "baseline_minus_value"
+    methods: dict[str, dict[str, str]] = {
+        "change": {
+            "definition": "baseline − value" if reverse else "value − baseline",
+            "alternative": spec.alternative,
+        }
+    }
+    fits: dict[str, Any] = {}
+    for arm, people in vals.arm_participants(arm_order).items():
         long_p: list[str] = []
         long_v: list[str] = []
         long_c: list[Fraction] = []
+        long_b: list[Fraction] = []
         for visit in spec.visits:
             changes = []
             absent = []
@@ -255,19 +435,23 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
                 if b is None or v is None:
                     absent.append(p)
                     continue
-                changes.append(v - b)
+                change = b - v if reverse else v - b
+                changes.append(change)
                 long_p.append(p)
                 long_v.append(visit)
-                long_c.append(v - b)
+                long_c.append(change)
+                long_b.append(b)
             if absent:
                 notes.append(
                     f"{arm} {visit}: no {spec.item} at {spec.baseline_visit} or {visit} for "
                     f"{', '.join(absent)}; excluded"
                 )
             if not changes:
-                rows.append((arm, visit, 0, None, None, None, None, "mean change, t interval"))
+                rows.append(
+                    (arm, visit, 0, None, None, None, None, None, "mean change, t interval")
+                )
                 continue
-            tt = paired_t(changes, float(spec.level))
+            tt = paired_t(changes, float(spec.level), spec.alternative)
             methods["mean change"] = {"interval": "one-sample t on changes", **tt.conventions}
             rows.append(
                 (
@@ -278,11 +462,18 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
                     _r(tt.lower),
                     _r(tt.upper),
                     _r(tt.p_value),
+                    tt.df if tt.t is not None else None,
                     "mean change, t interval",
                 )
             )
         mm = change_mixed_model(
-            long_p, long_v, long_c, visit_order=spec.visits, level=float(spec.level)
+            long_p,
+            long_v,
+            long_c,
+            visit_order=spec.visits,
+            level=float(spec.level),
+            baseline=long_b if spec.adjust_for_baseline else None,
+            df_method=spec.df_method,
         )
         methods["mixed model"] = {"model": mm.method, **mm.conventions}
         if not mm.fitted:
@@ -290,27 +481,44 @@ def _change(spec: ChangeFromBaseline, data: TidyData) -> EndpointResult:
             continue
         for w in mm.warnings:
             notes.append(f"{arm}: mixed model warning: {w}")
-        for ve in mm.visits:
+        for ve in (*mm.visits, *mm.covariates):
             rows.append(
                 (
                     arm,
-                    ve.visit,
+                    ve.visit if ve.visit != "baseline" else f"baseline ({spec.baseline_visit})",
                     mm.n_participants,
                     _r(ve.estimate),
                     _r(ve.lower),
                     _r(ve.upper),
                     _r(ve.p_value),
-                    "mixed model",
+                    ve.df,
+                    "mixed model" if ve.visit != "baseline" else "mixed model, per unit",
                 )
             )
+        fits[arm] = {
+            k: v
+            for k, v in mm.to_dict().items()
+            if k not in ("visits", "covariates", "method", "conventions", "warnings")
+        }
+        notes.append(
+            f"{arm}: mixed model variance components σ²_participant = "
+            f"{_g(mm.var_participant)}, σ²_residual = {_g(mm.var_residual)}; log-likelihood "
+            f"REML {_g(mm.loglik_reml)}, ML {_g(mm.loglik_ml)}; AIC REML {_g(mm.aic_reml)}, "
+            f"ML {_g(mm.aic_ml)} ({mm.n_parameters} parameters)"
+        )
     return EndpointResult(
         spec.name,
         spec.type,
-        ("arm", "visit", "n", "mean change", "lower", "upper", "p", "method"),
+        ("arm", "visit", "n", "mean change", "lower", "upper", "p", "df", "method"),
         tuple(rows),
         methods,
         tuple(notes),
+        details={"mixed model": fits},
     )
+
+
+def _g(x: float | None) -> str:
+    return "not available" if x is None else f"{x:.6g}"
 
 
 def _param(spec: ResponderRule, key: str, default: int | Fraction) -> Fraction:
@@ -445,7 +653,9 @@ def _responder_test(
     )
 
 
-def _responder(spec: ResponderRule, data: TidyData) -> EndpointResult:
+def _responder(
+    spec: ResponderRule, data: TidyData, arm_order: Sequence[str] | None = None
+) -> EndpointResult:
     vals = _Values(data, spec.item)
     extra_items = [*spec.subscore_items, *([spec.bleeding_item] if spec.bleeding_item else [])]
     extra = {i: _Values(data, i) for i in extra_items}
@@ -453,7 +663,8 @@ def _responder(spec: ResponderRule, data: TidyData) -> EndpointResult:
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     method: dict[str, str] = {}
-    for arm, people in vals.arm_participants().items():
+    tests: dict[str, dict[str, str]] = {}
+    for arm, people in vals.arm_participants(arm_order).items():
         for visit in spec.visits:
             outcomes = [(p, *test(p, visit)) for p in people]
             missing = [p for p, o, why in outcomes if o is None and why is None]
@@ -465,15 +676,26 @@ def _responder(spec: ResponderRule, data: TidyData) -> EndpointResult:
             known = [o for _, o, _ in outcomes if o is not None]
             n, x = len(known), sum(1 for o in known if o)
             if n == 0:
-                rows.append((arm, visit, 0, 0, None, None, None))
+                rows.append((arm, visit, 0, 0, None, None, None, None))
                 continue
             ci = proportion_ci(x, n, spec.ci_method, float(spec.level))
             method = {"interval": ci.method, **ci.conventions}
-            rows.append((arm, visit, n, x, _pct(ci.estimate), _pct(ci.lower), _pct(ci.upper)))
+            rows.append(
+                (
+                    arm,
+                    visit,
+                    n,
+                    x,
+                    _pct(ci.estimate),
+                    _pct(ci.lower),
+                    _pct(ci.upper),
+                    _binomial_p(spec, x, n, tests),
+                )
+            )
     return EndpointResult(
         spec.name,
         spec.type,
-        ("arm", "visit", "n", "responders", "percent", "lower %", "upper %"),
+        ("arm", "visit", "n", "responders", "percent", "lower %", "upper %", "binomial p"),
         tuple(rows),
         {
             "rule": {
@@ -482,6 +704,7 @@ def _responder(spec: ResponderRule, data: TidyData) -> EndpointResult:
                 "missing": "complete cases; undecided participants are listed in the notes",
             },
             "proportion": method,
+            **tests,
         },
         tuple(notes),
     )
@@ -491,87 +714,141 @@ def _yn(b: bool) -> str:
     return "yes" if b else "no"
 
 
-def _incidence(spec: AdverseEventIncidence, data: TidyData) -> EndpointResult:
+def _natural_key(text: str) -> list[tuple[int, int | str]]:
+    """G50 < G100 < G200: digit runs compare as numbers."""
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", text) if t]
+
+
+def order_arms(arms: Iterable[str], order: Sequence[str] | None = None) -> list[str]:
+    """``arms`` in dose order: those named in ``order`` (lowest dose first) in that order,
+    then any others in natural order (digits compared as numbers: G50, G100, G200)."""
+    present = set(arms)
+    first = [a for a in dict.fromkeys(order or ()) if a in present]
+    rest = sorted(present - set(first), key=_natural_key)
+    return [*first, *rest]
+
+
+_GRADES = (1, 2, 3, 4, 5)
+_NOT_CODED = "(not coded)"
+
+
+def _incidence(
+    spec: AdverseEventIncidence, data: TidyData, arm_order: Sequence[str] | None
+) -> EndpointResult:
     arms = data.participants()
     by_arm = "arm" in spec.by
-    others = [d for d in spec.by if d in ("serious", "related")]
+    label_dims = [d for d in ("organ_system", "term") if d in spec.by]
+    yes_no = [d for d in spec.by if d in ("serious", "related")]
     by_grade = "grade" in spec.by
-    denominators: dict[str, int] = defaultdict(int)
-    for _p, arm in arms.items():
-        denominators[arm if by_arm else "all"] += 1
-    # participant × (serious/related cell) → worst grade
-    worst: dict[tuple[str, str, tuple[str, ...]], int] = {}
+
+    def labels(e: AdverseEvent) -> tuple[str, ...]:
+        out: list[str] = []
+        for d in label_dims:
+            value = e.organ_system if d == "organ_system" else e.term
+            out.append(value or _NOT_CODED)
+        out.extend(_yn(getattr(e, d)) for d in yes_no)
+        return tuple(out)
+
+    groups = order_arms(arms.values(), spec.arm_order or arm_order) if by_arm else ["all"]
+    denominators = {g: sum(1 for a in arms.values() if not by_arm or a == g) for g in groups}
+    # participant × cell → worst grade; events per (group, cell, grade)
+    worst: dict[tuple[str, tuple[str, ...], str], int] = {}
+    events: dict[tuple[str, tuple[str, ...], int | None], int] = defaultdict(int)
     for e in data.adverse_events:
         group = e.arm if by_arm else "all"
-        key_other = tuple(_yn(getattr(e, d)) for d in others)
-        k = (group, e.participant, key_other)
+        key = labels(e)
+        k = (group, key, e.participant)
         worst[k] = max(worst.get(k, 0), e.grade)
+        events[(group, key, e.grade if by_grade else None)] += 1
     cells: dict[tuple[str, tuple[str, ...], int | None], set[str]] = defaultdict(set)
-    for (group, p, key_other), g in worst.items():
-        cells[(group, key_other, g if by_grade else None)].add(p)
+    for (group, key, p), g in worst.items():
+        cells[(group, key, g if by_grade else None)].add(p)
+    keys = sorted({key for _, key, _ in worst}, key=lambda k: [_natural_key(x) for x in k])
+    grades: tuple[int | None, ...] = (
+        tuple(g for g in _GRADES if any(c[2] == g for c in events)) if by_grade else (None,)
+    )
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     method: dict[str, str] = {}
-    groups = sorted(denominators)
+    n_dims = len(label_dims) + len(yes_no)
     for group in groups:
         n = denominators[group]
-        if not any(g2 == group for g2, _, _ in cells):
-            # An arm without events is a result ("0 of 4"), never a missing row.
+        if not any(c[0] == group for c in cells):
+            notes.append(f"{group}: 0 of {n} participants with an adverse event")
+        if not keys:
+            # No event anywhere: one row per arm, "0 of N", never a missing row.
             ci = proportion_ci(0, n, spec.ci_method, float(spec.level))
             method = {"interval": ci.method, **ci.conventions}
             rows.append(
                 (
                     group,
-                    *([None] * len(others)),
+                    *([None] * n_dims),
                     *([None] if by_grade else []),
                     0,
                     n,
                     _pct(ci.estimate),
                     _pct(ci.lower),
                     _pct(ci.upper),
+                    0,
                 )
             )
-            notes.append(f"{group}: 0 of {n} participants with an adverse event")
             continue
-        for (g2, key_other, grade), people in sorted(
-            cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)
-        ):
-            if g2 != group:
-                continue
-            ci = proportion_ci(len(people), n, spec.ci_method, float(spec.level))
-            method = {"interval": ci.method, **ci.conventions}
-            rows.append(
-                (
-                    group,
-                    *key_other,
-                    *([grade] if by_grade else []),
-                    len(people),
-                    n,
-                    _pct(ci.estimate),
-                    _pct(ci.lower),
-                    _pct(ci.upper),
+        for key in keys:
+            for grade in grades:
+                people = cells.get((group, key, grade), set())
+                ci = proportion_ci(len(people), n, spec.ci_method, float(spec.level))
+                method = {"interval": ci.method, **ci.conventions}
+                rows.append(
+                    (
+                        group,
+                        *key,
+                        *([grade] if by_grade else []),
+                        len(people),
+                        n,
+                        _pct(ci.estimate),
+                        _pct(ci.lower),
+                        _pct(ci.upper),
+                        events.get((group, key, grade), 0),
+                    )
                 )
-            )
+    uncoded = sum(
+        1 for e in data.adverse_events if "organ_system" in spec.by and not e.organ_system
+    )
+    if uncoded:
+        notes.append(
+            f"{uncoded} event(s) without an organ system are counted under {_NOT_CODED}; "
+            "add the organ_system column (MedDRA system organ class)"
+        )
     return EndpointResult(
         spec.name,
         spec.type,
         (
             "arm",
-            *others,
+            *(["organ system"] if "organ_system" in label_dims else []),
+            *(["term"] if "term" in label_dims else []),
+            *yes_no,
             *(["worst grade"] if by_grade else []),
             "participants",
             "N",
             "percent",
             "lower %",
             "upper %",
+            "events",
         ),
         tuple(rows),
         {
             "counting": {
-                "unit": "participants with ≥ 1 event, once per cell",
-                "grade": "worst grade per participant within the cell",
+                "unit": "participants with ≥ 1 event, once per cell; events: every event "
+                "of the cell",
+                "grade": "participants at their worst grade within the cell; events at "
+                "their own grade",
                 "denominator": "all participants of the arm (values or events)",
-                "arms without events": "one row, 0 of N (serious, related, grade blank)",
+                "arms": "in dose order (the protocol's arm order or arm_order, else "
+                "natural order: G50, G100, G200)",
+                "empty cells": "every cell seen in any arm (and every grade any event has) "
+                "is shown for every arm, 0 of N",
+                "arms without events": "their cells with 0 of N; with no event anywhere one "
+                "row per arm, 0 of N",
             },
             "proportion": method,
         },
@@ -594,7 +871,9 @@ def _matches(spec: TimeToFirstEvent | DoseSelection, e: AdverseEvent) -> bool:
     )
 
 
-def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
+def _time_to_first(
+    spec: TimeToFirstEvent, data: TidyData, arm_order: Sequence[str] | None
+) -> EndpointResult:
     arms = data.participants()
     last = data.last_contact()
     first: dict[str, int] = {}
@@ -604,7 +883,8 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
     rows: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     methods: dict[str, dict[str, str]] = {}
-    for arm in sorted(set(arms.values())):
+    medians: dict[str, Any] = {}
+    for arm in order_arms(arms.values(), arm_order):
         times: list[int] = []
         events: list[bool] = []
         for p in sorted(q for q, a in arms.items() if a == arm):
@@ -620,9 +900,18 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
             continue
         km = kaplan_meier(times, events, level=float(spec.level), transform=spec.ci_transform)
         methods["Kaplan–Meier"] = km.conventions
+        medians[arm] = {
+            "n": km.n,
+            "events": km.events,
+            "median": _r(km.median),
+            "median_lower": _r(km.median_lower),
+            "median_upper": _r(km.median_upper),
+            "level": km.level,
+            "transform": km.transform,
+        }
         if not km.rows:
             # No event in the arm: its row says so (all at risk at day 0, survival 1).
-            rows.append((arm, 0.0, len(times), 0, 1.0, None, None))
+            rows.append((arm, 0.0, len(times), 0, 1.0, 0.0, 1.0, 1.0, "event time"))
         for row in km.rows:
             rows.append(
                 (
@@ -631,14 +920,45 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
                     row.n_risk,
                     row.n_event,
                     _r(row.survival),
+                    _r(row.se),
                     _r(row.lower),
                     _r(row.upper),
+                    "event time",
                 )
             )
-        notes.append(
-            f"{arm}: {km.events} of {km.n} with an event; median "
-            + ("not reached" if km.median is None else f"{float(km.median):g} days")
+        for day in spec.at_days:
+            at = km.at(Fraction(day))
+            if at.beyond_follow_up:
+                notes.append(
+                    f"{arm}: day {day.normalize():f} is after the last follow-up time; "
+                    "S carried forward"
+                )
+            rows.append(
+                (
+                    arm,
+                    float(at.time),
+                    at.n_risk,
+                    None,
+                    _r(at.survival),
+                    _r(at.se),
+                    _r(at.lower),
+                    _r(at.upper),
+                    "requested day",
+                )
+            )
+
+        def _end(x: Fraction | None) -> str:
+            return "not reached" if x is None else f"{float(x):g}"
+
+        note = f"{arm}: {km.events} of {km.n} with an event; median " + (
+            "not reached" if km.median is None else f"{float(km.median):g} days"
         )
+        if km.events:
+            note += (
+                f"; {float(spec.level) * 100:g}% CI {_end(km.median_lower)} to "
+                f"{_end(km.median_upper)} (Brookmeyer–Crowley, {spec.ci_transform})"
+            )
+        notes.append(note)
     filt = [f"grade ≥ {spec.min_grade}"]
     if spec.related is not None:
         filt.append("related" if spec.related else "not related")
@@ -647,18 +967,37 @@ def _time_to_first(spec: TimeToFirstEvent, data: TidyData) -> EndpointResult:
     return EndpointResult(
         spec.name,
         spec.type,
-        ("arm", "days", "at risk", "events", "survival", "lower", "upper"),
+        ("arm", "days", "at risk", "events", "survival", "se", "lower", "upper", "row"),
         tuple(rows),
         {
             "event": {
                 "definition": "first adverse event with " + ", ".join(filt),
                 "time": "onset day − 1 (Day 1 = first dose), in days",
                 "censoring": "at last contact day − 1",
-                "arms without events": "one row: day 0, all at risk, survival 1",
+                "arms without events": "one row: day 0, all at risk, survival 1 (SE 0, limits 1)",
+                "requested days": "S, SE and limits at each of at_days (rows 'requested day'; "
+                "at risk = participants with time ≥ the day)",
             },
             **methods,
         },
         tuple(notes),
+        details={"median": medians},
+    )
+
+
+def rule_from_spec(spec: DoseSelection) -> DoseSelectionRule:
+    """The exact :class:`DoseSelectionRule` a protocol's dose_selection endpoint states."""
+    u, a, up = spec.utilities, spec.prior, spec.utility_prior
+    return DoseSelectionRule(
+        phi_t=Fraction(spec.phi_t),
+        c_t=Fraction(spec.c_t),
+        phi_e=Fraction(spec.phi_e),
+        c_e=Fraction(spec.c_e),
+        utilities=(Fraction(u[0]), Fraction(u[1]), Fraction(u[2]), Fraction(u[3])),
+        prior=(Fraction(a[0]), Fraction(a[1]), Fraction(a[2]), Fraction(a[3])),
+        score=spec.score,
+        gate=spec.gate,
+        utility_prior=(Fraction(up[0]), Fraction(up[1])),
     )
 
 
@@ -688,14 +1027,7 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
     unknown = sorted(set(arms.values()) - set(spec.doses))
     if unknown:
         notes.append(f"arms not among the doses, ignored: {', '.join(unknown)}")
-    rule = DoseSelectionRule(
-        phi_t=Fraction(spec.phi_t),
-        c_t=Fraction(spec.c_t),
-        phi_e=Fraction(spec.phi_e),
-        c_e=Fraction(spec.c_e),
-        utilities=tuple(Fraction(u) for u in spec.utilities),  # type: ignore[arg-type]
-        prior=tuple(Fraction(a) for a in spec.prior),  # type: ignore[arg-type]
-    )
+    rule = rule_from_spec(spec)
     contour = None
     if spec.efftox is not None:
         pts = spec.efftox
@@ -720,19 +1052,20 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
                 )
                 + "); never admissible, no probability of being best"
             )
-            rows.append((s.dose, 0, 0, 0, 0, 0, None, None, None, "not explored", None, None))
+            rows.append((s.dose, 0, 0, 0, 0, 0, None, None, None, "not explored", None, None, None))
             continue
         rows.append(
             (
                 s.dose,
                 sum(s.counts),
                 *s.counts,
-                _r(s.mean_utility, 2),
+                _r(s.mean_utility),
                 _r(s.pr_tox_over),
                 _r(s.pr_eff_under),
                 "yes" if s.admissible else "no",
-                _r(d.pr_best[s.dose], 3),
+                _r(d.pr_best[s.dose]),
                 des,
+                _r(s.desirability),
             )
         )
     rows.append(
@@ -747,7 +1080,8 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
             None,
             None,
             None,
-            _r(d.pr_best["no dose"], 3),
+            _r(d.pr_best["no dose"]),
+            None,
             None,
         )
     )
@@ -774,6 +1108,7 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
             "admissible",
             "Pr(best)",
             "EffTox δ",
+            "BOIN12 desirability",
         ),
         tuple(rows),
         {"dose selection": {"rule": str(rule.to_dict()), **d.conventions}},
@@ -781,24 +1116,29 @@ def _dose_selection(spec: DoseSelection, data: TidyData) -> EndpointResult:
     )
 
 
-def _compute(spec: EndpointSpec, data: TidyData) -> EndpointResult:
+def _compute(spec: EndpointSpec, data: TidyData, arm_order: Sequence[str] | None) -> EndpointResult:
     if isinstance(spec, PercentImprovement):
-        return _percent_improvement(spec, data)
+        return _percent_improvement(spec, data, arm_order)
     if isinstance(spec, WithinPatientDifference):
-        return _within(spec, data)
+        return _within(spec, data, arm_order)
     if isinstance(spec, ChangeFromBaseline):
-        return _change(spec, data)
+        return _change(spec, data, arm_order)
     if isinstance(spec, ResponderRule):
-        return _responder(spec, data)
+        return _responder(spec, data, arm_order)
     if isinstance(spec, AdverseEventIncidence):
-        return _incidence(spec, data)
+        return _incidence(spec, data, arm_order)
     if isinstance(spec, TimeToFirstEvent):
-        return _time_to_first(spec, data)
+        return _time_to_first(spec, data, arm_order)
     return _dose_selection(spec, data)
 
 
-def analyse(specs: Sequence[EndpointSpec], data: TidyData) -> list[EndpointResult]:
+def analyse(
+    specs: Sequence[EndpointSpec], data: TidyData, *, arm_order: Sequence[str] | None = None
+) -> list[EndpointResult]:
     """Compute every endpoint in ``specs`` from ``data``, one result per spec, in order.
+
+    ``arm_order`` (the protocol's arms, lowest dose first) orders the arms of every table;
+    arms it does not name follow in natural order (:func:`order_arms`).
 
     An endpoint whose item has no captured value at all is returned with status ``no data``
     and the reason; it never stops the other endpoints.
@@ -806,7 +1146,7 @@ def analyse(specs: Sequence[EndpointSpec], data: TidyData) -> list[EndpointResul
     out: list[EndpointResult] = []
     for spec in specs:
         try:
-            out.append(_compute(spec, data))
+            out.append(_compute(spec, data, arm_order))
         except _NoData as exc:
             out.append(
                 EndpointResult(spec.name, spec.type, (), (), status="no data", reason=exc.reason)

@@ -40,8 +40,9 @@ __all__ = [
 class ArmTables:
     """All count tables for n patients, with each table's decision score.
 
-    ``score`` is −1 for an inadmissible table, else the exact rank (0 = lowest) of its
-    posterior mean utility among all tables' utilities, so integer comparison is exact.
+    ``score`` is −1 for an inadmissible table, else the exact rank (0 = lowest) of its score
+    (the rule's: posterior mean utility or BOIN12 desirability) among all tables' scores, so
+    integer comparison is exact.
     """
 
     n: int
@@ -79,9 +80,9 @@ def arm_tables(n: int, rule: DoseSelectionRule) -> ArmTables:
         )
     tables = _compositions(n)
     summaries = [summarise_dose("arm", t, rule) for t in tables]
-    levels: list[Fraction] = sorted({s.mean_utility for s in summaries})
+    levels: list[Fraction] = sorted({s.score(rule) for s in summaries})
     rank = {u: i for i, u in enumerate(levels)}
-    score = np.array([rank[s.mean_utility] if s.admissible else -1 for s in summaries])
+    score = np.array([rank[s.score(rule)] if s.admissible else -1 for s in summaries])
     base = n + 1
     index = np.full(base**4, -1, dtype=np.int64)
     for i, t in enumerate(tables):

@@ -11,10 +11,25 @@ Interval transforms (two-sided, z the normal quantile):
 * ``"log"``: exp(log S ± z·σ), upper limit capped at 1 (R's ``survfit`` default);
 * ``"plain"``: S ± z·S·σ, clipped to 0..1.
 
-Where S = 0 (σ infinite) the SE and limits are not estimable and are reported as None; with
-log-log, the limits at S = 1 are also None. The median is the smallest event time with
-S(t) < ½; if S equals ½ exactly from t_j to the next event time, the median is their
-midpoint (as in R's ``survival``); if S never falls below ½ it is not reached (None).
+Where S = 0 (σ infinite) the SE and limits are not estimable and are reported as None. Where
+S = 1 (before the first event, or an arm without events) σ = 0: SE 0 and both limits 1 under
+every transform (as R's ``summary(survfit(...), times = ...)`` reports them).
+
+The median is the smallest event time with S(t) < ½; if S equals ½ exactly from t_j to the
+next event time, the median is their midpoint (as in R's ``survival``); if S never falls below
+½ it is not reached (None).
+
+Median confidence interval (Brookmeyer & Crowley 1982, Biometrics 38:29–41): the times t whose
+test of S(t) = ½ is not rejected, |g(S(t)) − g(½)| ≤ z·SE(g(S(t))), with g the curve's own
+transform. That set runs from the first time the **lower** limit curve falls below ½ to the
+first time the **upper** limit curve falls below ½, which is how R's
+``quantile(survfit(...))`` computes it: the same rule as the median applied to each limit curve
+(a limit within √ε ≈ 1.5·10⁻⁸ of ½ counts as equal to ½, R's tolerance). A limit curve that
+never falls below ½ leaves that end not reached (None).
+
+:meth:`KaplanMeier.at` gives S, SE and limits at any time: the values of the last event time
+≤ t (S = 1 with limits 1 before the first event); a time after the last follow-up time is
+flagged ``beyond_follow_up``.
 """
 
 from __future__ import annotations
@@ -30,7 +45,10 @@ from scipy import stats
 from trialkit.analysis._numbers import Number, to_fraction
 from trialkit.errors import ValidationFailed
 
-__all__ = ["CITransform", "KMRow", "KaplanMeier", "kaplan_meier"]
+__all__ = ["CITransform", "KMAt", "KMRow", "KaplanMeier", "kaplan_meier"]
+
+#: R's tolerance for a limit curve "equal to" ½ (``sqrt(.Machine$double.eps)``).
+HALF_TOLERANCE = 1.4901161193847656e-08
 
 CITransform = Literal["log-log", "log", "plain"]
 
@@ -63,8 +81,34 @@ class KMRow:
 
 
 @dataclass(frozen=True)
+class KMAt:
+    """S(t) with its standard error and limits at a requested time t."""
+
+    time: Fraction
+    n_risk: int
+    survival: Fraction
+    se: float | None
+    lower: float | None
+    upper: float | None
+    beyond_follow_up: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": float(self.time),
+            "n_risk": self.n_risk,
+            "survival": float(self.survival),
+            "survival_exact": str(self.survival),
+            "se": self.se,
+            "lower": self.lower,
+            "upper": self.upper,
+            "beyond_follow_up": self.beyond_follow_up,
+        }
+
+
+@dataclass(frozen=True)
 class KaplanMeier:
-    """The Kaplan–Meier table at event times, the median and the conventions used."""
+    """The Kaplan–Meier table at event times, the median with its Brookmeyer–Crowley
+    interval and the conventions used."""
 
     n: int
     events: int
@@ -74,6 +118,27 @@ class KaplanMeier:
     transform: str
     method: str = "Kaplan–Meier with Greenwood standard errors"
     conventions: dict[str, str] = field(default_factory=dict)
+    median_lower: Fraction | None = None
+    median_upper: Fraction | None = None
+    times: tuple[Fraction, ...] = ()
+
+    def at(self, t: Number | str) -> KMAt:
+        """S(t), its SE and limits at any time ``t`` ≥ 0 (module docstring)."""
+        tt = to_fraction(t, what="time")
+        if tt < 0:
+            raise ValidationFailed(
+                f"Kaplan–Meier: time {tt} is negative; ask for a time ≥ 0 from the origin",
+                code="ANALYSIS.E034",
+            )
+        last: KMRow | None = None
+        for row in self.rows:
+            if row.time <= tt:
+                last = row
+        at_risk = sum(1 for x in self.times if x >= tt)
+        beyond = bool(self.times) and tt > max(self.times)
+        if last is None:
+            return KMAt(tt, at_risk, Fraction(1), 0.0, 1.0, 1.0, beyond)
+        return KMAt(tt, at_risk, last.survival, last.se, last.lower, last.upper, beyond)
 
     def survival_at(self, t: Number) -> Fraction:
         """S(t), right-continuous step function (1 before the first event)."""
@@ -90,6 +155,8 @@ class KaplanMeier:
             "events": self.events,
             "rows": [r.to_dict() for r in self.rows],
             "median": None if self.median is None else float(self.median),
+            "median_lower": None if self.median_lower is None else float(self.median_lower),
+            "median_upper": None if self.median_upper is None else float(self.median_upper),
             "level": self.level,
             "transform": self.transform,
             "method": self.method,
@@ -102,14 +169,14 @@ def _limits(
 ) -> tuple[float | None, float | None]:
     if sigma is None or s == 0:
         return None, None
+    if s == 1:
+        return 1.0, 1.0
     sf = float(s)
     if transform == "plain":
         half = z * sf * sigma
         return max(0.0, sf - half), min(1.0, sf + half)
     if transform == "log":
         return sf * math.exp(-z * sigma), min(1.0, sf * math.exp(z * sigma))
-    if s == 1:
-        return None, None
     log_s = math.log(sf)
     theta = math.log(-log_s)
     se_theta = sigma / abs(log_s)
@@ -168,15 +235,9 @@ def kaplan_meier(
             se = None if sigma is None else float(s) * sigma
             rows.append(KMRow(t, at_risk, d, c, s, se, lo, hi))
         at_risk -= d + c
-    median: Fraction | None = None
-    half = Fraction(1, 2)
-    for i, row in enumerate(rows):
-        if row.survival < half:
-            median = row.time
-            break
-        if row.survival == half:
-            median = (row.time + rows[i + 1].time) / 2 if i + 1 < len(rows) else None
-            break
+    median = _first_below_half([(r.time, r.survival) for r in rows], exact=True)
+    median_lower = _first_below_half([(r.time, r.lower) for r in rows], exact=False)
+    median_upper = _first_below_half([(r.time, r.upper) for r in rows], exact=False)
     return KaplanMeier(
         n=len(tt),
         events=sum(1 for e in events if e),
@@ -189,5 +250,31 @@ def kaplan_meier(
             "standard error": "Greenwood",
             "interval": f"{transform} transform, two-sided {level:g}",
             "median": "smallest time with S < 1/2; midpoint where S = 1/2 exactly",
+            "median interval": f"Brookmeyer–Crowley with the {transform} transform: where "
+            "the lower and the upper limit curves first fall below 1/2 (R quantile.survfit)",
         },
+        median_lower=median_lower,
+        median_upper=median_upper,
+        times=tuple(sorted(tt)),
     )
+
+
+def _first_below_half(
+    curve: Sequence[tuple[Fraction, Fraction | float | None]], *, exact: bool
+) -> Fraction | None:
+    """The first time the step curve is below ½; the midpoint with the next event time where
+    it equals ½ (exactly for S, within R's tolerance for a limit curve); None if never.
+
+    A limit that is not estimable (None, where S = 0) is skipped, as R skips its NA: a limit
+    curve that is above ½ until S reaches 0 leaves that end of the interval not reached.
+    """
+    half = Fraction(1, 2)
+    for i, (time, value) in enumerate(curve):
+        if value is None:
+            continue
+        equal = value == half if exact else abs(float(value) - 0.5) < HALF_TOLERANCE
+        if equal:
+            return (time + curve[i + 1][0]) / 2 if i + 1 < len(curve) else None
+        if value < half:
+            return time
+    return None

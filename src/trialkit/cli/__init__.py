@@ -30,6 +30,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "study": ("trialkit.cli.study", "Check, show, import, load and describe study definitions."),
     "demo": ("trialkit.cli.demo", "The guided tour: the shipped studies, then trial records."),
     "analyse": ("trialkit.cli.analyse", "Endpoint tables for a study's data (CSV or database)."),
+    "design": ("trialkit.cli.design", "Operating characteristics of a study's dose selection."),
     "score": ("trialkit.cli.score", "Compute a clinical score (PASI, CDAI, Mayo, SES-CD, ...)."),
     "screen": ("trialkit.cli.screen", "Screen one candidate and explain the verdict."),
     "prescreen": ("trialkit.cli.prescreen", "Screen a CSV or Parquet file of candidates."),

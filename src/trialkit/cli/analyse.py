@@ -86,9 +86,16 @@ def _print(study: str, results: list[EndpointResult]) -> None:
         table = Table(title=f"{r.name} ({r.type})", title_justify="left")
         for c in r.columns:
             table.add_column(c, justify="left" if c in ("arm", "visit", "measure") else "right")
-        for row in r.rows:
+        for row in r.display_rows():
             table.add_row(*(_fmt(v) for v in row))
         console.print(table)
+        if r.listing is not None and r.listing[1]:
+            listing = Table(title=f"{r.name}: per participant", title_justify="left")
+            for c in r.listing[0]:
+                listing.add_column(c, justify="left" if c in ("arm", "participant") else "right")
+            for row in r.display_listing():
+                listing.add_row(*(_fmt(v) for v in row))
+            console.print(listing)
         for method, conv in r.methods.items():
             if conv:
                 details = "; ".join(f"{k}: {v}" for k, v in conv.items())
@@ -136,6 +143,14 @@ def _study_specs(loaded: Study) -> list[EndpointSpec]:
             hint="add `endpoints` to the outcomes, or pass --spec FILE",
         )
     return specs
+
+
+def _arms_if_study(study: str) -> list[str]:
+    """The arms of ``study`` in protocol order when it names a study, else none (natural)."""
+    try:
+        return [a.id for a in resolve_study(study).arms]
+    except TrialkitError:
+        return []
 
 
 def analyse_command(
@@ -187,14 +202,17 @@ def analyse_command(
             extract = _from_database(url, study, user)
             study, tidy, notes = extract.study.id, extract.data, extract.notes
             specs = load_specs(spec) if spec is not None else _study_specs(extract.study)
+            arm_order = [a.id for a in extract.study.arms]
         else:
             assert data is not None
             if spec is None:
                 loaded = resolve_study(study)
                 specs = _study_specs(loaded)
                 study = loaded.id
+                arm_order = [a.id for a in loaded.arms]
             else:
                 specs = load_specs(spec)
+                arm_order = _arms_if_study(study)
             for p, what in ((data, "data"), (adverse_events, "adverse events")):
                 if p is not None and not p.is_file():
                     raise NotFound(
@@ -202,7 +220,7 @@ def analyse_command(
                         code="ANALYSIS.E204",
                     )
             tidy = read_tidy(data, adverse_events)
-        results = analyse(specs, tidy)
+        results = analyse(specs, tidy, arm_order=arm_order)
     except TrialkitError as exc:
         fail(exc)
     if as_json:

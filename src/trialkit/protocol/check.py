@@ -106,6 +106,8 @@ CODES: dict[str, str] = {
     "OUT.E003": "an endpoint counts time from an anchor that is not defined",
     "OUT.E004": "two outcomes share an id",
     "OUT.E005": "a dose selection names an arm that is not defined",
+    "OUT.E007": "a dose selection scored by BOIN12 desirability has utilities that are not "
+    "standardised (u(E¬T) = 100, u(¬ET) = 0, all within 0..100) or a non-positive utility prior",
     "OUT.W006": "an outcome has no endpoint (no computable definition)",
     "REF.E001": "a reference range is for an item that is not defined",
     "REF.E002": "a reference range's unit does not resolve or differs from its item's unit",
@@ -791,6 +793,30 @@ def _check_outcomes(study: Study) -> Iterable[Diagnostic]:
                             f"dose selection names arm {arm_id!r}, which is not defined",
                             "use one of: " + ", ".join(sorted(arms)),
                         )
+                yield from _check_boin12(ep, path)
+
+
+def _check_boin12(ep: DoseSelection, path: str) -> Iterable[Diagnostic]:
+    u = ep.utilities
+    if ep.score == "boin12_desirability" and (
+        u[0] != 100 or u[3] != 0 or any(not 0 <= x <= 100 for x in u)
+    ):
+        yield _d(
+            "OUT.E007",
+            path,
+            f"dose selection {ep.name!r} is scored by BOIN12 desirability but its utilities "
+            f"{[str(x) for x in u]} are not standardised",
+            "set utilities to [100, u(¬E¬T), u(ET), 0] with the middle two within 0..100, "
+            "e.g. [100, 40, 60, 0]",
+        )
+    if any(a <= 0 for a in ep.utility_prior):
+        yield _d(
+            "OUT.E007",
+            path,
+            f"dose selection {ep.name!r}: utility prior "
+            f"{[str(a) for a in ep.utility_prior]} needs two positive Beta parameters",
+            "use e.g. utility_prior: [1, 1]",
+        )
 
 
 def _check_reference_ranges(study: Study) -> Iterable[Diagnostic]:

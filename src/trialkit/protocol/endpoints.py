@@ -26,7 +26,8 @@ __all__ = [
     "WithinPatientDifference",
 ]
 
-CIMethod = Literal["clopper-pearson", "wilson"]
+CIMethod = Literal["clopper-pearson", "wilson", "wilson-cc", "jeffreys"]
+Alternative = Literal["two-sided", "greater", "less"]
 
 
 class _Spec(BaseModel):
@@ -47,10 +48,21 @@ class PercentImprovement(_Spec):
         default_factory=lambda: [Decimal(50), Decimal(75), Decimal(90)]
     )
     ci_method: CIMethod = "clopper-pearson"
+    null_proportion: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Test the responder proportions against this null proportion (exact "
+        "binomial test).",
+    )
+    test_alternative: Alternative = "two-sided"
 
 
 class WithinPatientDifference(_Spec):
-    """Treated − control within each participant and visit; paired t and exact Wilcoxon."""
+    """A within-participant difference per visit; paired t, exact Wilcoxon, sign test and
+    Hodges–Lehmann. ``direction`` says which way it is taken (``treated_minus_control``, the
+    default, or ``control_minus_treated``, e.g. when a lower value is better and a positive
+    difference should mean benefit); ``alternative`` is the tests' alternative."""
 
     type: Literal["within_patient_difference"]
     item: str
@@ -62,15 +74,28 @@ class WithinPatientDifference(_Spec):
     control: str = "control"
     visits: list[str] = Field(min_length=1)
     zero_method: Literal["wilcox", "pratt"] = "wilcox"
+    direction: Literal["treated_minus_control", "control_minus_treated"] = "treated_minus_control"
+    alternative: Alternative = "two-sided"
 
 
 class ChangeFromBaseline(_Spec):
-    """Value − baseline per visit: mean change with t interval, and the mixed model."""
+    """Change per visit: mean change with t interval, and the mixed model.
+
+    ``direction``: ``value_minus_baseline`` (default) or ``baseline_minus_value`` (a fall
+    counted positive, e.g. a symptom score); ``alternative`` is the t tests' alternative;
+    ``adjust_for_baseline`` adds the baseline value as a covariate of the mixed model;
+    ``df_method`` is the degrees of freedom of its intervals (``normal``: Wald, df ∞; ``nlme``:
+    t with R nlme's denominator df).
+    """
 
     type: Literal["change_from_baseline"]
     item: str
     baseline_visit: str
     visits: list[str] = Field(min_length=1)
+    direction: Literal["value_minus_baseline", "baseline_minus_value"] = "value_minus_baseline"
+    alternative: Alternative = "two-sided"
+    adjust_for_baseline: bool = False
+    df_method: Literal["normal", "nlme"] = "normal"
 
 
 RuleName = Literal[
@@ -107,6 +132,14 @@ class ResponderRule(_Spec):
     subscore_items: list[str] = Field(default_factory=list)
     bleeding_item: str | None = None
     ci_method: CIMethod = "clopper-pearson"
+    null_proportion: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Test the responder proportion against this null proportion (exact "
+        "binomial test).",
+    )
+    test_alternative: Alternative = "two-sided"
 
     @model_validator(mode="after")
     def _baseline_needed(self) -> ResponderRule:
@@ -117,15 +150,21 @@ class ResponderRule(_Spec):
         return self
 
 
-AEDimension = Literal["arm", "grade", "serious", "related"]
+AEDimension = Literal["arm", "grade", "serious", "related", "term", "organ_system"]
 
 
 class AdverseEventIncidence(_Spec):
-    """Percentage of participants with ≥ 1 event per cell (worst grade when by grade)."""
+    """Participants with ≥ 1 event per cell (worst grade when by grade), with the number of
+    events beside them; by term and by organ system on request; every cell seen in any arm
+    shown for every arm; arms in dose order (``arm_order``, lowest dose first, else the
+    protocol's arm order)."""
 
     type: Literal["adverse_event_incidence"]
     by: list[AEDimension] = Field(default_factory=lambda: list[AEDimension](["arm"]))
     ci_method: CIMethod = "clopper-pearson"
+    arm_order: list[str] = Field(
+        default_factory=list, description="Arms, lowest dose first (default: the protocol's)."
+    )
 
 
 class TimeToFirstEvent(_Spec):
@@ -137,6 +176,17 @@ class TimeToFirstEvent(_Spec):
     serious: bool | None = None
     origin: Literal["first_dose"] = "first_dose"
     ci_transform: Literal["log-log", "log", "plain"] = "log-log"
+    at_days: list[Decimal] = Field(
+        default_factory=list,
+        description="Times (days from the first dose) at which S, SE and limits are reported.",
+    )
+
+    @model_validator(mode="after")
+    def _days_not_negative(self) -> TimeToFirstEvent:
+        bad = [d for d in self.at_days if d < 0]
+        if bad:
+            raise ValueError(f"at_days {bad[0]} is negative; give days ≥ 0 from the first dose")
+        return self
 
 
 class EfficacyDefinition(BaseModel):
@@ -211,6 +261,20 @@ class DoseSelection(_Spec):
     draws: int = Field(default=20_000, ge=100)
     seed: int = 20240601
     efftox: EffToxPoints | None = None
+    score: Literal["posterior_mean_utility", "boin12_desirability"] = Field(
+        default="posterior_mean_utility",
+        description="How admissible doses are ranked: the Dirichlet posterior mean utility, "
+        "or BOIN12's rank-based desirability score.",
+    )
+    gate: Literal["exceeds", "reaches"] = Field(
+        default="exceeds",
+        description="Inadmissible when the gate probability exceeds its cut-off (Pr > c) or "
+        "reaches it (Pr ≥ c).",
+    )
+    utility_prior: tuple[Decimal, Decimal] = Field(
+        default=(Decimal(1), Decimal(1)),
+        description="Beta prior on the standardised utility (BOIN12 desirability).",
+    )
 
 
 EndpointSpec = Annotated[
