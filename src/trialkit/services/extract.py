@@ -1,0 +1,381 @@
+"""Every captured value of a study, streamed in one read transaction: what the exports write.
+
+:func:`open_extract` checks that the caller may analyse and export the study (the
+``ANALYSE`` permission) and at which sites, opens one read transaction (one snapshot for the
+whole export) and returns an :class:`Extract`, whose :meth:`Extract.values` yields one
+:class:`Value` per item value, ordered by participant, visit, form and instance. Memory stays
+bounded: the participants and protocol versions are held (small), the form instances are
+streamed from the database, never all held.
+
+* **Who**: the participants of the caller's sites who were ever enrolled (an arm assigned),
+  whatever their status now. ``arm`` is the assigned arm, or :data:`BLINDED` for a caller who
+  may not see the allocation of a masked study at that site.
+* **What**: every item of every entered form instance (as canonical text, the same text the
+  analysis reads: decimals exactly as stored, dates ISO 8601, booleans ``true``/``false``), the
+  derived scores (``derived`` true; a score that could not be computed has an empty value and
+  its reason as ``missing_reason``), and every form marked "not required": one row per item of
+  the form, empty, with ``missing_reason`` ``not required: <reason given>``.
+* **As of** a time (``as_of``): the data as they stood then, rebuilt from the audit trail for
+  every form instance changed since (the current row is used where nothing changed), only the
+  participants registered and enrolled by then, and the caller's memberships in force then.
+
+``unit`` is the item's UCUM code (from :mod:`trialkit.protocol.units`). Nothing here logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from trialkit.errors import StorageError
+from trialkit.protocol import Form, Item, Study, units
+from trialkit.services import studies
+from trialkit.services.access import Permission, sees_allocation, visible_sites
+from trialkit.services.context import Context, naive
+from trialkit.services.safety import group_rows
+from trialkit.services.tidy import BLINDED
+from trialkit.store import Database, canonical
+from trialkit.store.tables import (
+    audit_log,
+    form_instance,
+    participant,
+    participant_event,
+    protocol_version,
+    site,
+    visit_record,
+)
+
+__all__ = ["BLINDED", "Extract", "Person", "Value", "open_extract"]
+
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Person:
+    """One exported participant: code, site code, arm (or :data:`BLINDED`), protocol version."""
+
+    code: str
+    site: str
+    arm: str
+    protocol_version: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Value:
+    """One item value (or one documented absence of a value)."""
+
+    participant: str
+    site: str
+    arm: str
+    visit: str
+    visit_date: date | None
+    form: str
+    instance: str
+    group: str
+    item: str
+    value: str
+    unit: str
+    missing_reason: str
+    protocol_version: str
+    derived: bool = False
+
+
+@dataclass
+class _Snapshot:
+    people: dict[int, Person]
+    versions: dict[int, tuple[str, Study]]
+    visit_dates: dict[tuple[int, str], date]
+    reasons: dict[int, str]
+
+
+class Extract:
+    """An open export read: the study, its participants, and the values as a stream."""
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        study_id: int,
+        study: Study,
+        snap: _Snapshot,
+        cut: datetime | None,
+    ) -> None:
+        self._conn = conn
+        self._study_id = study_id
+        self.study = study
+        self._snap = snap
+        self._cut = cut
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        """The exported participants, by code."""
+        return tuple(sorted(self._snap.people.values(), key=lambda p: p.code))
+
+    @property
+    def versions(self) -> dict[str, Study]:
+        """Every protocol version the exported values were captured under, by version."""
+        return dict(self._snap.versions.values())
+
+    def _forms(self) -> sa.Select[Any]:
+        q = sa.select(
+            form_instance.c.id,
+            form_instance.c.participant_id,
+            form_instance.c.visit_key,
+            form_instance.c.form_id,
+            form_instance.c.instance_no,
+            form_instance.c.protocol_version_id,
+            form_instance.c.status,
+            form_instance.c.data,
+            form_instance.c.derived,
+            form_instance.c.updated_at,
+        ).where(form_instance.c.participant_id.in_(sorted(self._snap.people) or [-1]))
+        if self._cut is not None:
+            q = q.where(form_instance.c.created_at <= self._cut)
+        return q
+
+    def form_count(self) -> int:
+        """How many form instances :meth:`values` reads (for a progress bar)."""
+        sub = self._forms().subquery()
+        return int(self._conn.execute(sa.select(sa.func.count()).select_from(sub)).scalar_one())
+
+    def values(self) -> Iterator[Value]:
+        """Every value, by participant, visit, form and instance; streamed from the database."""
+        for batch in self.form_batches():
+            yield from batch
+
+    def form_batches(self) -> Iterator[list[Value]]:
+        """The values of each form instance, one list per instance, streamed."""
+        order = (
+            participant.c.code,
+            form_instance.c.visit_key,
+            form_instance.c.form_id,
+            form_instance.c.instance_no,
+        )
+        q = self._forms().join(participant, participant.c.id == form_instance.c.participant_id)
+        result = self._conn.execution_options(stream_results=True, yield_per=_BATCH).execute(
+            q.order_by(*order)
+        )
+        changed: list[Any] = []
+        for partition in result.partitions():
+            rows = list(partition)
+            if self._cut is not None:
+                changed = [r.id for r in rows if r.updated_at > self._cut]
+            past = self._rebuild(changed) if changed else {}
+            for f in rows:
+                status, data, derived = f.status, f.data, f.derived
+                if f.id in past:
+                    status, data, derived = past[f.id]
+                yield list(self._form_values(f, status, data, derived))
+
+    def _rebuild(self, ids: list[int]) -> dict[int, tuple[str, Any, Any]]:
+        """The status, data and derived scores of form instances as of the cut, from the trail."""
+        out: dict[int, tuple[str, dict[str, Any], dict[str, Any]]] = {
+            i: ("entered", {}, {}) for i in ids
+        }
+        # the trail's stamps are ISO 8601 to the microsecond, so text order is time order
+        cut = self._cut.isoformat(timespec="microseconds") if self._cut is not None else ""
+        entries = self._conn.execute(
+            sa.select(audit_log.c.entity_id, audit_log.c.path, audit_log.c.new)
+            .where(
+                audit_log.c.entity == "form_instance",
+                audit_log.c.entity_id.in_([str(i) for i in ids]),
+                audit_log.c.at <= cut,
+            )
+            .order_by(audit_log.c.seq)
+        )
+        for e in entries:
+            _, data, derived = out[int(e.entity_id)]
+            new = None if e.new is None else canonical.loads(e.new)
+            if e.path == "status":
+                out[int(e.entity_id)] = (str(new), data, derived)
+            elif e.path.startswith("derived/"):
+                _put(derived, e.path.removeprefix("derived/"), new)
+            elif "/" in e.path:
+                group, _, name = e.path.partition("/")
+                if group.endswith("]"):
+                    gid, _, n = group[:-1].partition("[")
+                    rows = data.setdefault(gid, [])
+                    while len(rows) < int(n):
+                        rows.append({})
+                    _put(rows[int(n) - 1], name, new)
+                else:
+                    _put(data.setdefault(group, {}), name, new)
+        return {i: (s, canonical.dumps(d), canonical.dumps(v)) for i, (s, d, v) in out.items()}
+
+    def _form_values(self, f: Any, status: str, data: Any, derived: Any) -> Iterator[Value]:
+        person = self._snap.people[f.participant_id]
+        version, study = self._snap.versions[f.protocol_version_id]
+        form = study.form(f.form_id)
+        on = self._snap.visit_dates.get((f.participant_id, f.visit_key))
+
+        def value(
+            group: str, instance: str, item: str, text: str, why: str = "", is_derived: bool = False
+        ) -> Value:
+            spec = _item(form, item)
+            unit = units.ucum(spec.unit) if spec is not None and spec.unit else ""
+            return Value(
+                person.code,
+                person.site,
+                person.arm,
+                f.visit_key,
+                on,
+                f.form_id,
+                instance,
+                group,
+                item,
+                text,
+                unit,
+                why,
+                version,
+                is_derived,
+            )
+
+        head = str(f.instance_no)
+        if status == "not_required":
+            why = "not required: " + self._snap.reasons.get(f.id, "")
+            for group in form.groups if form is not None else ():
+                for item in group.items:
+                    yield value(group.id, head, item.name, "", why.strip())
+            return
+        if status != "entered":
+            return
+        for group, content in (_loads(data) or {}).items():
+            for row_no, row in group_rows(content):
+                instance = head if row_no is None else f"{head}.{row_no}"
+                for name in sorted(row):
+                    text = _text(row[name])
+                    if text is not None:
+                        yield value(group, instance, name, text)
+        for name, d in sorted((_loads(derived) or {}).items()):
+            if not isinstance(d, dict):
+                continue
+            text = "" if d.get("value") is None else str(d["value"])
+            why = "" if text else f"not computed: {d.get('reason') or 'no score'}"
+            yield value("", head, name, text, why, True)
+
+
+def _put(target: dict[str, Any], name: str, new: Any) -> None:
+    if new is None:
+        target.pop(name, None)
+    else:
+        target[name] = new
+
+
+def _loads(text: Any) -> Any:
+    if isinstance(text, dict):
+        return text
+    return canonical.loads(text) if text else None
+
+
+def _text(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return None
+    value = entry.get("value")
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _item(form: Form | None, name: str) -> Item | None:
+    if form is None:
+        return None
+    return next((i for i in form.items() if i.name == name), None)
+
+
+def _snapshot(
+    conn: sa.Connection, ctx: Context, code: str, study_id: int, masked: bool, cut: datetime | None
+) -> _Snapshot:
+    sites = visible_sites(ctx.principal, Permission.ANALYSE, code)
+    q = (
+        sa.select(
+            participant.c.id,
+            participant.c.code,
+            participant.c.status,
+            participant.c.protocol_version_id,
+            site.c.code.label("site"),
+            participant.c.arm,
+            protocol_version.c.version,
+        )
+        .join(site, site.c.id == participant.c.site_id)
+        .join(protocol_version, protocol_version.c.id == participant.c.protocol_version_id)
+        .where(participant.c.study_id == study_id, participant.c.arm.is_not(None))
+    )
+    if sites is not None:
+        q = q.where(site.c.code.in_(sorted(sites)))
+    if cut is not None:
+        enrolled = sa.select(participant_event.c.participant_id).where(
+            participant_event.c.step == "enrol", participant_event.c.at <= cut
+        )
+        q = q.where(participant.c.created_at <= cut, participant.c.id.in_(enrolled))
+    people: dict[int, Person] = {}
+    blind_at: dict[str, bool] = {}
+    for r in conn.execute(q):
+        if r.site not in blind_at:
+            blind_at[r.site] = not sees_allocation(ctx.principal, code, masked, r.site)
+        arm = BLINDED if blind_at[r.site] else r.arm
+        people[r.id] = Person(r.code, r.site, arm, r.version, r.status)
+    versions: dict[int, tuple[str, Study]] = {}
+    for pv in conn.execute(
+        sa.select(protocol_version.c.id).where(protocol_version.c.study_id == study_id)
+    ):
+        ref = studies.protocol_by_id(conn, pv.id)
+        versions[pv.id] = (ref.version, ref.study)
+    dates: dict[tuple[int, str], date] = {}
+    visits = sa.select(
+        visit_record.c.participant_id, visit_record.c.visit_key, visit_record.c.on_date
+    ).where(
+        visit_record.c.participant_id.in_(sorted(people) or [-1]),
+        visit_record.c.on_date.is_not(None),
+    )
+    if cut is not None:
+        visits = visits.where(visit_record.c.recorded_at <= cut)
+    for v in conn.execute(visits):
+        dates[(v.participant_id, v.visit_key)] = v.on_date
+    reasons: dict[int, str] = {}
+    for a in conn.execute(
+        sa.select(audit_log.c.entity_id, audit_log.c.reason)
+        .join(form_instance, sa.cast(form_instance.c.id, sa.String) == audit_log.c.entity_id)
+        .join(participant, participant.c.id == form_instance.c.participant_id)
+        .where(
+            audit_log.c.entity == "form_instance",
+            audit_log.c.action == "not_required",
+            participant.c.study_id == study_id,
+        )
+    ):
+        reasons[int(a.entity_id)] = a.reason or ""
+    return _Snapshot(people, versions, dates, reasons)
+
+
+@contextmanager
+def open_extract(
+    db: Database, ctx: Context, study_code: str, *, as_of: datetime | None = None
+) -> Iterator[Extract]:
+    """The values of ``study_code`` visible to ``ctx`` (as of ``as_of``), in one snapshot.
+
+    Needs the permission to analyse and export the study (``AUTH.E0xx`` otherwise); at a subset
+    of sites, only those sites' participants are read.
+    """
+    cut = None if as_of is None else naive(as_of)
+    if cut is not None:
+        ctx = ctx.at(cut)
+    visible_sites(ctx.principal, Permission.ANALYSE, study_code)  # refuses at no site
+    try:
+        with db.read() as conn:
+            newest = studies.protocol(conn, study_code)
+            masked = newest.study.design.masking.level != "none"
+            snap = _snapshot(conn, ctx, study_code, newest.study_id, masked, cut)
+            yield Extract(conn, newest.study_id, newest.study, snap, cut)
+    except sa.exc.DBAPIError as exc:
+        raise StorageError(
+            f"the database could not be read: {exc.orig}",
+            code="EXPORT.E001",
+            hint="check the database URL; run `trialkit db upgrade` on a database made by an "
+            "older trialkit",
+        ) from exc
