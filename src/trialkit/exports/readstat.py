@@ -77,8 +77,15 @@ def stata_name(text: str, taken: set[str]) -> str:
 
 
 def xpt_name(text: str, taken: set[str]) -> str:
-    """A SAS v5 name (8 upper-case characters) for ``text`` not in ``taken`` (added to it)."""
+    """A SAS v5 name (8 upper-case characters) for ``text`` not in ``taken`` (added to it).
+
+    A longer name keeps the initials of its leading words and the start of its last word:
+    ``upper_limbs_erythema`` -> ``ULERYTHE``, ``consent_date`` -> ``CDATE``.
+    """
     base = re.sub(r"[^A-Z0-9_]", "_", text.upper()) or "V"
+    words = [w for w in base.split("_") if w]
+    if len(base) > 8 and len(words) > 1:
+        base = "".join(w[0] for w in words[:-1])[:4] + words[-1]
     if base[0].isdigit():
         base = "_" + base
     return _unique(base[:8], taken, 8)
@@ -244,6 +251,10 @@ def _frame(ds: Dataset, spool: Path, kind: Kind) -> Any:
             for v in items:
                 columns[v.name].append(_cell(v, values.get(v.item), kind))
     frame = pd.DataFrame(columns)
+    for v in ds.variables:
+        if v.data_type in (DataType.DATE, DataType.DATETIME) and frame[v.name].isna().all():
+            # no value at all: a numeric column (with the date format) rather than text
+            frame[v.name] = frame[v.name].astype("float64")
     for v in items:
         if _numeric(v, kind):
             frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype("float64")
@@ -332,17 +343,25 @@ def _mapping(datasets: list[Dataset], out: Path, kind: Kind) -> list[Path]:
         files.append(coded)
     else:
         sas = out / "formats.sas"
-        lines = ["/* Value labels of the code-list variables (trialkit export --format xpt). */"]
-        lines.append("proc format;")
+        lines = [
+            "/* Value labels of the code-list variables (trialkit export --format xpt): run this,",
+            "   then attach each format in a DATA step with the FORMAT statements below. */",
+            "proc format;",
+        ]
+        uses: list[str] = []
+        n = 0
         for ds in datasets:
             for v in ds.variables:
                 if v.codes:
-                    lines.append(f"  value ${ds.name[:4]}{v.name[:3]}F")
+                    n += 1
+                    name = f"CL{n:03d}X"
+                    lines.append(f"  value ${name}")
                     for code, label in v.codes.items():
                         lines.append(f"    '{_sas(code)}' = '{_sas(label)}'")
                     lines.append("  ;")
+                    uses.append(f"/* {ds.name}: */ format {v.name} ${name}.;")
         lines.append("run;")
-        sas.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        sas.write_text("\n".join([*lines, *uses]) + "\n", encoding="utf-8")
         files.append(sas)
     return files
 
