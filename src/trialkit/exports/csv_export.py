@@ -17,8 +17,6 @@ UTF-8, comma separated, RFC 4180 quoting, ``\\n`` line ends.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from dataclasses import astuple, fields
 from pathlib import Path
 
 from trialkit.exports.base import ExportResult, Progress
@@ -27,7 +25,7 @@ from trialkit.services.extract import Extract, Value
 
 __all__ = ["LONG_COLUMNS", "WIDE_KEYS", "wide_column", "write_csv"]
 
-LONG_COLUMNS = tuple(f.name for f in fields(Value) if f.name != "derived")
+LONG_COLUMNS = tuple(f for f in Value._fields if f not in ("derived", "record"))
 WIDE_KEYS = ("participant", "site", "arm", "visit", "visit_date")
 _LONG = len(LONG_COLUMNS)
 
@@ -35,11 +33,6 @@ _LONG = len(LONG_COLUMNS)
 def wide_column(form: str, item: str, instance: str) -> str:
     """The wide table's column of one value: ``FORM.item``, or ``FORM.item[instance]``."""
     return f"{form}.{item}" if instance == "1" else f"{form}.{item}[{instance}]"
-
-
-def _long_row(v: Value) -> list[str]:
-    row = astuple(v)[:_LONG]
-    return ["" if x is None else str(x) for x in row]
 
 
 def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
@@ -52,9 +45,8 @@ def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(LONG_COLUMNS)
         for done, batch in enumerate(extract.form_batches(), start=1):
-            for v in batch:
-                writer.writerow(_long_row(v))
-                columns.add((v.form, v.item, v.instance))
+            writer.writerows(v[:_LONG] for v in batch)  # None is written empty, a date ISO
+            columns.update((v.form, v.item, v.instance) for v in batch)
             result.values += len(batch)
             if done % 200 == 0 or done == total:
                 progress(done, total)
@@ -80,31 +72,38 @@ def _inst(instance: str) -> tuple[int, ...]:
     return tuple(int(p) for p in instance.split(".") if p.isdigit())
 
 
-def _grouped(long_path: Path) -> Iterator[tuple[tuple[str, ...], dict[str, str]]]:
-    idx = {c: i for i, c in enumerate(LONG_COLUMNS)}
-    keys = [idx[k] for k in WIDE_KEYS]
-    f, it, ins, val = idx["form"], idx["item"], idx["instance"], idx["value"]
-    with long_path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        next(reader)
-        current: tuple[str, ...] | None = None
-        cells: dict[str, str] = {}
-        for row in reader:
-            key = tuple(row[k] for k in keys[:4])
-            if key != current:
-                if current is not None:
-                    yield current, cells
-                current, cells = key, {"visit_date": row[keys[4]]}
-            cells[wide_column(row[f], row[it], row[ins])] = row[val]
-            if row[keys[4]]:
-                cells["visit_date"] = row[keys[4]]
-        if current is not None:
-            yield current, cells
-
-
 def _write_wide(long_path: Path, wide_path: Path, names: list[str]) -> None:
-    with wide_path.open("w", newline="", encoding="utf-8") as fh:
+    """One row per participant and visit, from long.csv (ordered by participant and visit)."""
+    idx = {c: i for i, c in enumerate(LONG_COLUMNS)}
+    who, site_, arm, visit, on = (idx[k] for k in WIDE_KEYS)
+    f, it, ins, val = idx["form"], idx["item"], idx["instance"], idx["value"]
+    position = {n: i for i, n in enumerate(names, start=len(WIDE_KEYS))}
+    column: dict[tuple[str, str, str], int] = {}
+    width = len(WIDE_KEYS) + len(names)
+    with (
+        long_path.open(newline="", encoding="utf-8") as src,
+        wide_path.open("w", newline="", encoding="utf-8") as fh,
+    ):
+        reader = csv.reader(src)
+        next(reader)
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow([*WIDE_KEYS, *names])
-        for key, cells in _grouped(long_path):
-            writer.writerow([*key, cells.get("visit_date", ""), *(cells.get(n, "") for n in names)])
+        current: tuple[str, str] | None = None
+        out: list[str] = []
+        for row in reader:
+            key = (row[who], row[visit])
+            if key != current:
+                if current is not None:
+                    writer.writerow(out)
+                current = key
+                out = [""] * width
+                out[0], out[1], out[2], out[3] = row[who], row[site_], row[arm], row[visit]
+            if row[on]:
+                out[4] = row[on]
+            cell = (row[f], row[it], row[ins])
+            at = column.get(cell)
+            if at is None:
+                at = column[cell] = position[wide_column(*cell)]
+            out[at] = row[val]
+        if current is not None:
+            writer.writerow(out)

@@ -206,7 +206,7 @@ def _key(v: Value) -> dict[str, Any]:
         "site": v.site,
         "arm": v.arm,
         "visit": v.visit,
-        "visit_date": None if v.visit_date is None else v.visit_date.isoformat(),
+        "visit_date": v.visit_date or None,
         "instance": v.instance,
         "values": {},
     }

@@ -27,13 +27,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from trialkit.errors import StorageError
-from trialkit.protocol import Form, Item, Study, units
+from trialkit.protocol import Form, Study, units
 from trialkit.services import studies
 from trialkit.services.access import Permission, sees_allocation, visible_sites
 from trialkit.services.context import Context, naive
@@ -46,11 +46,12 @@ from trialkit.store.tables import (
     participant,
     participant_event,
     protocol_version,
+    signature,
     site,
     visit_record,
 )
 
-__all__ = ["BLINDED", "Extract", "Person", "Value", "open_extract"]
+__all__ = ["BLINDED", "Entry", "Extract", "Person", "Signed", "Value", "open_extract"]
 
 _BATCH = 500
 
@@ -66,15 +67,14 @@ class Person:
     status: str
 
 
-@dataclass(frozen=True)
-class Value:
-    """One item value (or one documented absence of a value)."""
+class Value(NamedTuple):
+    """One item value (or one documented absence of a value); a tuple, cheap to make."""
 
     participant: str
     site: str
     arm: str
     visit: str
-    visit_date: date | None
+    visit_date: str  # ISO 8601, empty when the visit date is not recorded
     form: str
     instance: str
     group: str
@@ -84,13 +84,39 @@ class Value:
     missing_reason: str
     protocol_version: str
     derived: bool = False
+    record: int = 0  # the form instance's id (for its audit history and signatures)
+
+
+class Entry(NamedTuple):
+    """One audit entry of a form item: when, who, what kind of change, why, the new value."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    reason: str | None
+    value: str | None  # canonical text; None when the value was removed
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A signature in force: its scope (form, visit or casebook) and who signed when."""
+
+    participant: str
+    scope: str
+    visit: str | None
+    record: int | None
+    meaning: str
+    username: str
+    name: str
+    at: datetime
 
 
 @dataclass
 class _Snapshot:
     people: dict[int, Person]
     versions: dict[int, tuple[str, Study]]
-    visit_dates: dict[tuple[int, str], date]
+    visit_dates: dict[tuple[int, str], str]
     reasons: dict[int, str]
 
 
@@ -104,12 +130,16 @@ class Extract:
         study: Study,
         snap: _Snapshot,
         cut: datetime | None,
+        now: datetime,
     ) -> None:
+        #: the time of the export (the caller's context), written into the files that say it
+        self.now = now
         self._conn = conn
         self._study_id = study_id
         self.study = study
         self._snap = snap
         self._cut = cut
+        self._unit_cache: dict[tuple[int, str], tuple[Form | None, dict[str, str]]] = {}
 
     @property
     def people(self) -> tuple[Person, ...]:
@@ -170,7 +200,77 @@ class Extract:
                 status, data, derived = f.status, f.data, f.derived
                 if f.id in past:
                     status, data, derived = past[f.id]
-                yield list(self._form_values(f, status, data, derived))
+                yield self._form_values(f, status, data, derived)
+
+    def history(self, records: list[int]) -> dict[tuple[int, str], list[Entry]]:
+        """The audit entries of form instances (up to the cut), by (instance id, entry path):
+        ``GROUP/item``, ``GROUP[n]/item``, ``derived/name``, ``status``; oldest first."""
+        out: dict[tuple[int, str], list[Entry]] = {}
+        if not records:
+            return out
+        q = sa.select(
+            audit_log.c.seq,
+            audit_log.c.entity_id,
+            audit_log.c.path,
+            audit_log.c.at,
+            audit_log.c.actor,
+            audit_log.c.action,
+            audit_log.c.reason,
+            audit_log.c.new,
+        ).where(
+            audit_log.c.entity == "form_instance",
+            audit_log.c.entity_id.in_([str(i) for i in records]),
+        )
+        if self._cut is not None:
+            q = q.where(audit_log.c.at <= self._cut.isoformat(timespec="microseconds"))
+        for e in self._conn.execute(q.order_by(audit_log.c.seq)):
+            new = None if e.new is None else canonical.loads(e.new)
+            value = new.get("value") if isinstance(new, dict) else new
+            out.setdefault((int(e.entity_id), e.path), []).append(
+                Entry(
+                    e.seq,
+                    datetime.fromisoformat(e.at),
+                    e.actor,
+                    e.action,
+                    e.reason,
+                    None if value is None else _plain(value),
+                )
+            )
+        return out
+
+    def signatures(self) -> list[Signed]:
+        """The signatures in force (not voided, made by the cut) of the exported participants."""
+        by_id = self._snap.people
+        q = sa.select(
+            signature.c.participant_id,
+            signature.c.scope,
+            signature.c.visit_key,
+            signature.c.form_instance_id,
+            signature.c.meaning,
+            signature.c.signed_by,
+            signature.c.signer_name,
+            signature.c.signed_at,
+        ).where(signature.c.participant_id.in_(sorted(by_id) or [-1]))
+        if self._cut is None:
+            q = q.where(signature.c.voided_at.is_(None))
+        else:
+            q = q.where(
+                signature.c.signed_at <= self._cut,
+                sa.or_(signature.c.voided_at.is_(None), signature.c.voided_at > self._cut),
+            )
+        return [
+            Signed(
+                by_id[r.participant_id].code,
+                r.scope,
+                r.visit_key,
+                r.form_instance_id,
+                r.meaning,
+                r.signed_by,
+                r.signer_name,
+                r.signed_at,
+            )
+            for r in self._conn.execute(q.order_by(signature.c.id))
+        ]
 
     def _rebuild(self, ids: list[int]) -> dict[int, tuple[str, Any, Any]]:
         """The status, data and derived scores of form instances as of the cut, from the trail."""
@@ -207,56 +307,76 @@ class Extract:
                     _put(data.setdefault(group, {}), name, new)
         return {i: (s, canonical.dumps(d), canonical.dumps(v)) for i, (s, d, v) in out.items()}
 
-    def _form_values(self, f: Any, status: str, data: Any, derived: Any) -> Iterator[Value]:
+    def _units(self, protocol_version_id: int, form_id: str) -> tuple[Form | None, dict[str, str]]:
+        """The form and the UCUM code of each of its items' units (cached per version)."""
+        key = (protocol_version_id, form_id)
+        found = self._unit_cache.get(key)
+        if found is None:
+            form = self._snap.versions[protocol_version_id][1].form(form_id)
+            codes = {
+                i.name: units.ucum(i.unit) if i.unit else ""
+                for i in (form.items() if form is not None else ())
+            }
+            found = self._unit_cache[key] = (form, codes)
+        return found
+
+    def _form_values(self, f: Any, status: str, data: Any, derived: Any) -> list[Value]:
         person = self._snap.people[f.participant_id]
-        version, study = self._snap.versions[f.protocol_version_id]
-        form = study.form(f.form_id)
-        on = self._snap.visit_dates.get((f.participant_id, f.visit_key))
-
-        def value(
-            group: str, instance: str, item: str, text: str, why: str = "", is_derived: bool = False
-        ) -> Value:
-            spec = _item(form, item)
-            unit = units.ucum(spec.unit) if spec is not None and spec.unit else ""
-            return Value(
-                person.code,
-                person.site,
-                person.arm,
-                f.visit_key,
-                on,
-                f.form_id,
-                instance,
-                group,
-                item,
-                text,
-                unit,
-                why,
-                version,
-                is_derived,
-            )
-
+        version = self._snap.versions[f.protocol_version_id][0]
+        form, unit_of = self._units(f.protocol_version_id, f.form_id)
+        on = self._snap.visit_dates.get((f.participant_id, f.visit_key), "")
+        code, site_code, arm, visit, form_id = (
+            person.code,
+            person.site,
+            person.arm,
+            f.visit_key,
+            f.form_id,
+        )
         head = str(f.instance_no)
+        out: list[Value] = []
+        add = out.append
         if status == "not_required":
-            why = "not required: " + self._snap.reasons.get(f.id, "")
+            why = ("not required: " + self._snap.reasons.get(f.id, "")).strip()
             for group in form.groups if form is not None else ():
                 for item in group.items:
-                    yield value(group.id, head, item.name, "", why.strip())
-            return
+                    add(Value(
+                        code, site_code, arm, visit, on, form_id, head, group.id, item.name, "",
+                        unit_of.get(item.name, ""), why, version, False, f.id,
+                    ))  # fmt: skip
+            return out
         if status != "entered":
-            return
+            return out
         for group, content in (_loads(data) or {}).items():
             for row_no, row in group_rows(content):
                 instance = head if row_no is None else f"{head}.{row_no}"
                 for name in sorted(row):
-                    text = _text(row[name])
-                    if text is not None:
-                        yield value(group, instance, name, text)
+                    entry = row[name]
+                    value = entry.get("value") if isinstance(entry, dict) else None
+                    if value is None:
+                        continue
+                    if value is True or value is False:
+                        value = "true" if value else "false"
+                    add(Value(
+                        code, site_code, arm, visit, on, form_id, instance, group, name,
+                        value if type(value) is str else str(value), unit_of.get(name, ""), "",
+                        version, False, f.id,
+                    ))  # fmt: skip
         for name, d in sorted((_loads(derived) or {}).items()):
             if not isinstance(d, dict):
                 continue
             text = "" if d.get("value") is None else str(d["value"])
             why = "" if text else f"not computed: {d.get('reason') or 'no score'}"
-            yield value("", head, name, text, why, True)
+            add(Value(
+                code, site_code, arm, visit, on, form_id, head, "", name, text,
+                unit_of.get(name, ""), why, version, True, f.id,
+            ))  # fmt: skip
+        return out
+
+
+def _plain(value: Any) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"
+    return str(value)
 
 
 def _put(target: dict[str, Any], name: str, new: Any) -> None:
@@ -270,23 +390,6 @@ def _loads(text: Any) -> Any:
     if isinstance(text, dict):
         return text
     return canonical.loads(text) if text else None
-
-
-def _text(entry: Any) -> str | None:
-    if not isinstance(entry, dict):
-        return None
-    value = entry.get("value")
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _item(form: Form | None, name: str) -> Item | None:
-    if form is None:
-        return None
-    return next((i for i in form.items() if i.name == name), None)
 
 
 def _snapshot(
@@ -327,7 +430,7 @@ def _snapshot(
     ):
         ref = studies.protocol_by_id(conn, pv.id)
         versions[pv.id] = (ref.version, ref.study)
-    dates: dict[tuple[int, str], date] = {}
+    dates: dict[tuple[int, str], str] = {}
     visits = sa.select(
         visit_record.c.participant_id, visit_record.c.visit_key, visit_record.c.on_date
     ).where(
@@ -337,7 +440,7 @@ def _snapshot(
     if cut is not None:
         visits = visits.where(visit_record.c.recorded_at <= cut)
     for v in conn.execute(visits):
-        dates[(v.participant_id, v.visit_key)] = v.on_date
+        dates[(v.participant_id, v.visit_key)] = v.on_date.isoformat()
     reasons: dict[int, str] = {}
     for a in conn.execute(
         sa.select(audit_log.c.entity_id, audit_log.c.reason)
@@ -363,6 +466,7 @@ def open_extract(
     of sites, only those sites' participants are read.
     """
     cut = None if as_of is None else naive(as_of)
+    now = ctx.as_of
     if cut is not None:
         ctx = ctx.at(cut)
     visible_sites(ctx.principal, Permission.ANALYSE, study_code)  # refuses at no site
@@ -371,7 +475,7 @@ def open_extract(
             newest = studies.protocol(conn, study_code)
             masked = newest.study.design.masking.level != "none"
             snap = _snapshot(conn, ctx, study_code, newest.study_id, masked, cut)
-            yield Extract(conn, newest.study_id, newest.study, snap, cut)
+            yield Extract(conn, newest.study_id, newest.study, snap, cut, now)
     except sa.exc.DBAPIError as exc:
         raise StorageError(
             f"the database could not be read: {exc.orig}",
