@@ -28,7 +28,9 @@ BAR_FROM = 2000
 
 def export_command(
     study: Annotated[str, typer.Argument(help="The study's id.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv, stata or xpt (see docs/exports.md).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, stata, xpt, odm or ipd (see docs/exports.md).")
+    ],
     out: Annotated[Path, typer.Option("--out", help="The folder to write (created).")],
     as_of: Annotated[
         str | None,
@@ -47,20 +49,31 @@ def export_command(
             cut = datetime.combine(day + timedelta(days=1), time()) - timedelta(microseconds=1)
         with open_database(url) as db:
             ctx = user_context(db, user)
-            with Progress(
+            bar = Progress(
                 "{task.description}",
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
                 console=err_console,
                 transient=True,
-            ) as bar:
-                task = bar.add_task("reading forms", total=None, visible=False)
+            )
+            task = bar.add_task("reading forms", total=None)
+            shown = False
 
-                def progress(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total, visible=total >= BAR_FROM)
+            def progress(done: int, total: int) -> None:
+                nonlocal shown
+                if total < BAR_FROM:
+                    return  # short exports show no bar
+                if not shown:
+                    bar.start()
+                    shown = True
+                bar.update(task, completed=done, total=total)
 
+            try:
                 result = export(db, ctx, study, fmt, out, as_of=cut, progress=progress)
+            finally:
+                if shown:
+                    bar.stop()
     except TrialkitError as exc:
         fail(exc)
     console.print(
