@@ -38,7 +38,7 @@ def test_export_as_a_user(
     assert "error [AUTH." in out
     assert "Traceback" not in out
     status, out = _cli(*base, "stat", "--format", "sas", "--out", str(tmp_path / "s"))
-    assert (status, "error [EXPORT.E002]" in out, "csv, stata, xpt, odm, ipd" in out) == (
+    assert (status, "error [EXPORT.E002]" in out, "csv, stata, xpt, odm, fhir, ipd" in out) == (
         1,
         True,
         True,

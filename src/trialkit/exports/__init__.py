@@ -52,12 +52,19 @@ def _ipd(extract: Extract, out: Path, progress: Progress) -> ExportResult:
     return write_ipd(extract, out, progress)
 
 
+def _fhir(extract: Extract, out: Path, progress: Progress) -> ExportResult:
+    from trialkit.exports.fhir import write_fhir
+
+    return write_fhir(extract, out, progress)
+
+
 #: format name -> (writer, one line of description).
 FORMATS: dict[str, tuple[Writer, str]] = {
     "csv": (_csv, "long and wide CSV with a data dictionary"),
     "stata": (_stata, "Stata .dta, one dataset per form, labels and value labels"),
     "xpt": (_xpt, "SAS transport v5 (.xpt), one dataset per form, with a PROC FORMAT file"),
     "odm": (_odm, "CDISC ODM 1.3.2: metadata, clinical data, audit records, signatures"),
+    "fhir": (_fhir, "a FHIR R4 Bundle (R4B resources): study, subjects, observations, AEs, doses"),
     "ipd": (_ipd, "de-identified participant data: pseudonyms, shifted dates, risk summary"),
 }
 

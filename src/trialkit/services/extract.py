@@ -41,7 +41,9 @@ from trialkit.services.safety import group_rows
 from trialkit.services.tidy import BLINDED
 from trialkit.store import Database, canonical
 from trialkit.store.tables import (
+    ae_grade,
     audit_log,
+    dose_record,
     form_instance,
     participant,
     participant_event,
@@ -51,7 +53,7 @@ from trialkit.store.tables import (
     visit_record,
 )
 
-__all__ = ["BLINDED", "Entry", "Extract", "Person", "Signed", "Value", "open_extract"]
+__all__ = ["BLINDED", "Dose", "Entry", "Extract", "Person", "Signed", "Value", "open_extract"]
 
 _BATCH = 500
 
@@ -110,6 +112,18 @@ class Signed:
     username: str
     name: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class Dose:
+    """One dose given: who, which dosing event, when, how much (None for a blinded reader)."""
+
+    participant: str
+    event: str
+    given_at: datetime
+    amount: str | None
+    unit: str | None
+    product_lot: str | None
 
 
 @dataclass
@@ -271,6 +285,48 @@ class Extract:
             )
             for r in self._conn.execute(q.order_by(signature.c.id))
         ]
+
+    def doses(self) -> list[Dose]:
+        """The doses given to the exported participants (by the cut), by participant and time.
+
+        A blinded reader (one whose participants' arms are :data:`BLINDED`) gets no amount and
+        no product lot: in a study whose arms differ by dose, either would reveal the arm."""
+        by_id = self._snap.people
+        q = sa.select(
+            dose_record.c.participant_id,
+            dose_record.c.dosing_event_id,
+            dose_record.c.given_at,
+            dose_record.c.given_amount,
+            dose_record.c.given_unit,
+            dose_record.c.product_lot,
+        ).where(dose_record.c.participant_id.in_(sorted(by_id) or [-1]))
+        if self._cut is not None:
+            q = q.where(dose_record.c.recorded_at <= self._cut)
+        out = []
+        for r in self._conn.execute(q):
+            person = by_id[r.participant_id]
+            blind = person.arm == BLINDED
+            out.append(
+                Dose(
+                    person.code,
+                    r.dosing_event_id,
+                    r.given_at,
+                    None if blind else r.given_amount,
+                    None if blind else r.given_unit,
+                    None if blind else r.product_lot,
+                )
+            )
+        return sorted(out, key=lambda d: (d.participant, d.given_at))
+
+    def effective_grades(self) -> dict[str, int]:
+        """The effective grade (computed, or the override) of each adverse-event row, by event
+        key (``form_instance:<id>/<group>[/<row>]``)."""
+        q = sa.select(ae_grade.c.event_key, ae_grade.c.effective).where(
+            ae_grade.c.study_id == self._study_id, ae_grade.c.effective.is_not(None)
+        )
+        if self._cut is not None:
+            q = q.where(ae_grade.c.updated_at <= self._cut)
+        return {r.event_key: int(r.effective) for r in self._conn.execute(q)}
 
     def _rebuild(self, ids: list[int]) -> dict[int, tuple[str, Any, Any]]:
         """The status, data and derived scores of form instances as of the cut, from the trail."""
