@@ -179,3 +179,12 @@ def test_names_keep_within_the_limits() -> None:
     assert stata_name(long, stata) == "a" * 32
     assert stata_name(long, stata) == "a" * 31 + "1"
     assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", n) for n in stata)
+
+
+def test_text_over_200_bytes_is_counted_for_sas() -> None:
+    import pandas as pd
+
+    from trialkit.exports.readstat import _over_200_bytes
+
+    frame = pd.DataFrame({"A": ["x" * 200, "ی" * 101, None], "B": [1.0, 2.0, 3.0]})
+    assert _over_200_bytes(frame) == 1  # 101 Persian letters are 202 bytes in UTF-8

@@ -263,6 +263,16 @@ def _frame(ds: Dataset, spool: Path, kind: Kind) -> Any:
     return frame
 
 
+def _over_200_bytes(frame: Any) -> int:
+    """How many text cells of ``frame`` exceed the 200 bytes of a SAS V5 character variable."""
+    count = 0
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object:
+            count += sum(1 for x in column if isinstance(x, str) and len(x.encode()) > 200)
+    return count
+
+
 def _numeric(v: Variable, kind: Kind) -> bool:
     if v.data_type in (DataType.INTEGER, DataType.DECIMAL, DataType.BOOLEAN):
         return True
@@ -290,6 +300,14 @@ def _write(extract: Extract, out: Path, progress: Progress, kind: Kind) -> Expor
         datasets = plan(extract.versions, extract.study.protocol_version, forms, kind)
         for ds in datasets:
             frame = _frame(ds, spools[ds.form], kind)
+            if kind == "xpt":
+                long_text = _over_200_bytes(frame)
+                if long_text:
+                    result.notes.append(
+                        f"{ds.name}: {long_text} text value(s) longer than 200 bytes (SAS's V5 "
+                        "transport engine reads at most 200; pyreadstat and R read them whole, "
+                        "and the csv export keeps them)"
+                    )
             labels: list[str | None] = [v.label for v in ds.variables]
             formats = {
                 v.name: ("%td" if kind == "stata" else "DATE9")
