@@ -267,9 +267,7 @@ def _over_200_bytes(frame: Any) -> int:
     """How many text cells of ``frame`` exceed the 200 bytes of a SAS V5 character variable."""
     count = 0
     for name in frame.columns:
-        column = frame[name]
-        if column.dtype == object:
-            count += sum(1 for x in column if isinstance(x, str) and len(x.encode()) > 200)
+        count += sum(1 for x in frame[name] if isinstance(x, str) and len(x.encode()) > 200)
     return count
 
 
