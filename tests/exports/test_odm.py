@@ -7,7 +7,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from tests.exports.conftest import PAE
+from tests.exports.conftest import CORRECTED, PAE
 from tests.services.conftest import PASSWORD, People
 
 from trialkit.exports import export
@@ -112,3 +112,11 @@ def test_odm_validates_and_reads_back_as_stored(
     assert {i.findtext(f"{Q}Annotation/{Q}Comment") for i in missing} >= {
         "not required: lesion resolved"
     }
+    # as of the day before the correction: the item's history ends with its first entry
+    export(db, stats, PAE, "odm", tmp_path / "before", as_of=CORRECTED.replace(hour=0))
+    schema.validate(str(tmp_path / "before" / "study.odm.xml"))
+    before = ET.parse(tmp_path / "before" / "study.odm.xml").getroot()
+    (subject,) = [s for s in before.iter(Q + "SubjectData") if s.get("SubjectKey") == p2]
+    m3 = next(e for e in subject.iter(Q + "StudyEventData") if e.get("StudyEventOID") == "SE.M3")
+    history = [i for i in m3.iter(Q + "ItemData") if i.get("ItemOID") == trunk]
+    assert [(i.get("TransactionType"), i.get("Value")) for i in history] == [("Insert", "1")]
