@@ -19,7 +19,12 @@ streamed from the database, never all held.
   every form instance changed since (the current row is used where nothing changed), only the
   participants registered and enrolled by then, and the caller's memberships in force then.
 
-``unit`` is the item's UCUM code (from :mod:`trialkit.protocol.units`). Nothing here logs.
+``unit`` is the item's UCUM code (from :mod:`trialkit.protocol.units`). Beside the values the
+extract reads, in the same snapshot, the audit history of form instances, the signatures in
+force, the doses given and the effective adverse-event grades. Why not
+:func:`trialkit.services.tidy.tidy_tables`: it holds the whole study in memory, needs the
+permission at every site, and has no site, form, unit, missing reason or protocol version.
+Nothing here logs.
 """
 
 from __future__ import annotations
