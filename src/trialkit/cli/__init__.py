@@ -43,6 +43,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "member": ("trialkit.cli.admin", "Give, list and revoke study memberships."),
     "token": ("trialkit.cli.admin", "Create, list and revoke users' API tokens."),
     "allocate": ("trialkit.cli.admin", "Enrol and allocate a participant (as a user)."),
+    "export": ("trialkit.cli.export", "Export a study's data: CSV, Stata, SAS, ODM, IPD."),
 }
 #: Modules that add commands to another module's group (``study load`` lives in admin).
 _ALSO = {"study": ("trialkit.cli.admin",)}

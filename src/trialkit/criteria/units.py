@@ -1,20 +1,23 @@
-"""Units in expressions: a small, explicit conversion table with exact factors.
+"""Units in expressions: the criteria language's view of the one unit table.
 
-Two kinds of conversion exist:
+The table itself is :mod:`trialkit.protocol.units` (symbols, UCUM codes, exact factors); this
+module adds what only the criteria need. Two kinds of conversion exist:
 
-* dimensional: within one family (mass concentration, molar concentration, enzyme activity,
-  percentage, time) by exact powers of ten, e.g. 1 g/dL = 10 g/L;
+* dimensional: within one dimension (mass concentration, molar concentration, enzyme activity,
+  percentage, durations, dose per body mass), by the table's exact factors, e.g. 1 g/dL = 10 g/L;
 * analyte-specific: between a mass and a molar concentration of one analyte, e.g. creatinine
   1 mg/dL = 88.42 µmol/L, keyed by ``(analyte, mass unit, molar unit)``.
 
 Factors are exact :class:`~fractions.Fraction` values; nothing here uses binary floats.
-``umol/L`` is accepted as a spelling of ``µmol/L`` (and the Greek mu ``μ`` too).
+Units are shown in the table's display spelling: ``umol/L`` (and the Greek mu ``μ``) is accepted
+as a spelling of ``µmol/L``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
+
+from trialkit.protocol import units as _table
 
 __all__ = [
     "ANALYTE_FACTORS",
@@ -26,28 +29,25 @@ __all__ = [
     "known_units",
 ]
 
-# Family -> unit -> size in the family's base unit.
-FAMILIES: dict[str, dict[str, Fraction]] = {
-    "mass concentration": {
-        "g/L": Fraction(1000),
-        "g/dL": Fraction(10000),
-        "mg/dL": Fraction(10),
-        "mg/L": Fraction(1),
-        "µg/mL": Fraction(1),
-        "µg/L": Fraction(1, 1000),
-        "ng/mL": Fraction(1, 1000),
-    },
-    "molar concentration": {
-        "mol/L": Fraction(1_000_000),
-        "mmol/L": Fraction(1000),
-        "µmol/L": Fraction(1),
-        "nmol/L": Fraction(1, 1000),
-    },
-    "enzyme activity": {"U/L": Fraction(1), "IU/L": Fraction(1)},
-    "fraction": {"%": Fraction(1)},
-    "duration": {"days": Fraction(1), "weeks": Fraction(7)},
-    "age": {"years": Fraction(1)},
+
+def _families() -> dict[str, dict[str, Fraction]]:
+    out: dict[str, dict[str, Fraction]] = {}
+    for unit in _table.UNITS.values():
+        family = _FAMILY_NAMES.get(unit.dimension, _table.dimension_label(unit.dimension))
+        out.setdefault(family, {})[unit.display] = unit.fraction
+    return out
+
+
+# the criteria's names of the table's dimensions (as their messages have always said them)
+_FAMILY_NAMES = {
+    "substance_concentration": "molar concentration",
+    "catalytic_concentration": "enzyme activity",
+    "time": "duration",
+    "time_years": "age",
 }
+
+# Family -> unit (display spelling) -> size in the family's base unit.
+FAMILIES: dict[str, dict[str, Fraction]] = _families()
 
 # (analyte, mass unit, molar unit): 1 mass unit = factor molar units.
 ANALYTE_FACTORS: dict[tuple[str, str, str], Fraction] = {
@@ -55,38 +55,34 @@ ANALYTE_FACTORS: dict[tuple[str, str, str], Fraction] = {
     ("bilirubin", "mg/dL", "µmol/L"): Fraction("17.1"),
 }
 
-_SPELLINGS = {"umol/L": "µmol/L", "μmol/L": "µmol/L", "ug/mL": "µg/mL", "μg/mL": "µg/mL"}
-
 
 class UnitConversionError(ValueError):
     """Two units that cannot be converted into each other (for this analyte)."""
 
 
-@dataclass(frozen=True)
-class _Where:
-    family: str
-    size: Fraction
-
-
 def canonical_unit(unit: str) -> str:
-    """The table's spelling of ``unit`` (``umol/L`` -> ``µmol/L``)."""
-    return _SPELLINGS.get(unit, unit)
-
-
-def _where(unit: str) -> _Where | None:
-    unit = canonical_unit(unit)
-    for family, members in FAMILIES.items():
-        if unit in members:
-            return _Where(family, members[unit])
-    return None
+    """The table's display spelling of ``unit`` (``umol/L`` -> ``µmol/L``); unknown: as given."""
+    found = _table.resolve(unit)
+    return found.display if found is not None else unit
 
 
 def is_known_unit(unit: str) -> bool:
-    return _where(unit) is not None
+    return _table.is_known(unit)
 
 
 def known_units() -> tuple[str, ...]:
     return tuple(u for members in FAMILIES.values() for u in members)
+
+
+def _family(unit: _table.Unit) -> str:
+    return _FAMILY_NAMES.get(unit.dimension, _table.dimension_label(unit.dimension))
+
+
+def _known(symbol: str) -> _table.Unit:
+    unit = _table.resolve(symbol)
+    if unit is None:  # the analyte factors name table units only
+        raise UnitConversionError(f"unit {symbol!r} is not in the conversion table")
+    return unit
 
 
 def conversion_factor(from_unit: str, to_unit: str, analyte: str | None = None) -> Fraction:
@@ -97,21 +93,24 @@ def conversion_factor(from_unit: str, to_unit: str, analyte: str | None = None) 
     src, dst = canonical_unit(from_unit), canonical_unit(to_unit)
     if src == dst:
         return Fraction(1)
-    a, b = _where(src), _where(dst)
+    a, b = _table.resolve(src), _table.resolve(dst)
     if a is None or b is None:
         unknown = src if a is None else dst
         raise UnitConversionError(f"unit {unknown!r} is not in the conversion table")
-    if a.family == b.family:
-        return a.size / b.size
+    if a.dimension == b.dimension:
+        return a.fraction / b.fraction
+    mass, molar = "mass_concentration", "substance_concentration"
     if analyte is not None:
         for (name, mass_unit, molar_unit), factor in ANALYTE_FACTORS.items():
             if name != analyte:
                 continue
-            mass, molar = FAMILIES["mass concentration"], FAMILIES["molar concentration"]
-            if a.family == "mass concentration" and b.family == "molar concentration":
+            m, n = _known(mass_unit), _known(molar_unit)
+            if a.dimension == mass and b.dimension == molar:
                 # src -> mass_unit -> molar_unit -> dst
-                return a.size / mass[mass_unit] * factor * molar[molar_unit] / b.size
-            if a.family == "molar concentration" and b.family == "mass concentration":
-                return a.size / molar[molar_unit] / factor * mass[mass_unit] / b.size
+                return a.fraction / m.fraction * factor * n.fraction / b.fraction
+            if a.dimension == molar and b.dimension == mass:
+                return a.fraction / n.fraction / factor * m.fraction / b.fraction
     what = f" for {analyte}" if analyte else ""
-    raise UnitConversionError(f"{src} ({a.family}) cannot be converted to {dst} ({b.family}){what}")
+    raise UnitConversionError(
+        f"{src} ({_family(a)}) cannot be converted to {dst} ({_family(b)}){what}"
+    )

@@ -1,0 +1,396 @@
+"""``stata`` (.dta) and ``xpt`` (SAS transport v5): one dataset per form, through pyreadstat.
+
+Each form becomes one dataset: one row per form instance (and one per row of a repeating item
+group; the plain items and derived scores sit on the instance's own row), the key variables
+first (participant, site, arm, visit, visit date, instance), then one variable per item in the
+form's order, then the derived scores.
+
+* **Names** keep within the formats' limits, and the mapping is written beside the data
+  (``names.csv``: dataset, variable, form, item, label). Stata: at most 32 characters of
+  ``[A-Za-z0-9_]``, not starting with a digit, Stata's reserved words suffixed ``_``. XPT v5:
+  at most 8 upper-case characters, labels cut to 40 characters, dataset names at most 8. A
+  name already taken in the dataset gets a number (``PLAQUE_A`` -> ``PLAQUE_1``).
+* **Types**: integers and decimals are numeric (binary doubles: 15 significant digits;
+  the exact text stays in the CSV export); dates are dates (Stata ``%td``, SAS ``DATE9.``);
+  date-times are date-times; booleans are 1/0; code-list items are numbers with value labels
+  in Stata (``codes.csv`` maps number -> code -> label) and the code text in XPT, whose value
+  labels are a SAS ``PROC FORMAT`` program (``formats.sas``), the transport format having no
+  place for them; text is text.
+
+Memory: the values are spooled to one file per form while the extract streams; each dataset
+is then built and written alone, so memory holds the largest single form, not the study.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from trialkit.exports.base import ExportResult, Progress
+from trialkit.exports.dictionary import codes
+from trialkit.protocol import DataType, Item, Study
+from trialkit.services.extract import Extract, Value
+
+__all__ = ["Dataset", "Variable", "stata_name", "write_stata", "write_xpt", "xpt_name"]
+
+Kind = Literal["stata", "xpt"]
+
+_STATA_RESERVED = frozenset(
+    {"_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int", "long"}
+    | {"_n", "_N", "_pi", "_pred", "_rc", "_skip", "str", "strL", "using", "with"}
+)
+_KEYS: dict[Kind, tuple[tuple[str, str, str], ...]] = {
+    "stata": (
+        ("participant", "participant", "Participant"),
+        ("site", "site", "Site"),
+        ("arm", "arm", "Arm (BLINDED where masked)"),
+        ("visit", "visit", "Visit"),
+        ("visit_date", "visit_date", "Visit date"),
+        ("instance", "instance", "Form instance (instance.row)"),
+    ),
+    "xpt": (
+        ("participant", "SUBJID", "Participant"),
+        ("site", "SITEID", "Site"),
+        ("arm", "ARM", "Arm (BLINDED where masked)"),
+        ("visit", "VISIT", "Visit"),
+        ("visit_date", "VISITDT", "Visit date"),
+        ("instance", "INSTANCE", "Form instance (instance.row)"),
+    ),
+}
+
+
+def stata_name(text: str, taken: set[str]) -> str:
+    """A Stata variable name for ``text`` not in ``taken`` (added to it)."""
+    base = re.sub(r"[^A-Za-z0-9_]", "_", text) or "v"
+    if base[0].isdigit():
+        base = "_" + base
+    if base in _STATA_RESERVED:
+        base += "_"
+    return _unique(base[:32], taken, 32)
+
+
+def xpt_name(text: str, taken: set[str]) -> str:
+    """A SAS v5 name (8 upper-case characters) for ``text`` not in ``taken`` (added to it).
+
+    A longer name keeps the initials of its leading words and the start of its last word:
+    ``upper_limbs_erythema`` -> ``ULERYTHE``, ``consent_date`` -> ``CDATE``.
+    """
+    base = re.sub(r"[^A-Z0-9_]", "_", text.upper()) or "V"
+    words = [w for w in base.split("_") if w]
+    if len(base) > 8 and len(words) > 1:
+        base = "".join(w[0] for w in words[:-1])[:4] + words[-1]
+    if base[0].isdigit():
+        base = "_" + base
+    return _unique(base[:8], taken, 8)
+
+
+def _unique(base: str, taken: set[str], limit: int) -> str:
+    name, n = base, 0
+    while name.lower() in {t.lower() for t in taken}:
+        n += 1
+        suffix = str(n)
+        name = base[: limit - len(suffix)] + suffix
+    taken.add(name)
+    return name
+
+
+@dataclass
+class Variable:
+    """One variable of a dataset: its name, label, source item and type."""
+
+    name: str
+    label: str
+    item: str
+    data_type: DataType
+    codes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Dataset:
+    """One form's dataset: its name, label and variables (keys first)."""
+
+    name: str
+    form: str
+    label: str
+    variables: list[Variable]
+
+
+def _items(study: Study, form_id: str) -> list[Item]:
+    form = study.form(form_id)
+    if form is None:
+        return []
+    plain = [i for i in form.items() if not i.derived]
+    return plain + [i for i in form.items() if i.derived]
+
+
+def plan(
+    versions: dict[str, Study], newest: str, forms: Iterable[str], kind: Kind
+) -> list[Dataset]:
+    """The datasets of ``forms``, their variables named for ``kind``."""
+    order = [newest, *sorted((v for v in versions if v != newest), reverse=True)]
+    names: set[str] = set()
+    out = []
+    for form_id in forms:
+        study = next((versions[v] for v in order if versions[v].form(form_id)), versions[newest])
+        form = study.form(form_id)
+        seen: set[str] = set()
+        taken: set[str] = set()
+        variables = []
+        for key, name, label in _KEYS[kind]:
+            taken.add(name)
+            dt = DataType.DATE if key == "visit_date" else DataType.TEXT
+            variables.append(Variable(name, label, key, dt))
+        for version in order:
+            for item in _items(versions[version], form_id):
+                if item.name in seen:
+                    continue
+                seen.add(item.name)
+                namer = stata_name if kind == "stata" else xpt_name
+                label = item.label if kind == "stata" else item.label[:40]
+                variables.append(
+                    Variable(
+                        namer(item.name, taken),
+                        label[:80],
+                        item.name,
+                        item.data_type,
+                        codes(versions[version], item),
+                    )
+                )
+        ds_name = (
+            stata_name(form_id.lower(), names) if kind == "stata" else xpt_name(form_id, names)
+        )
+        title = form.name if form is not None else form_id
+        out.append(
+            Dataset(ds_name, form_id, title[:80] if kind == "stata" else title[:40], variables)
+        )
+    return out
+
+
+def _spool(extract: Extract, folder: Path, progress: Progress) -> tuple[dict[str, Path], int]:
+    """The values written to one JSON-lines file per form (one line per dataset row)."""
+    files: dict[str, Path] = {}
+    handles: dict[str, Any] = {}
+    total, count = extract.form_count(), 0
+    try:
+        for done, batch in enumerate(extract.form_batches(), start=1):
+            rows: dict[str, dict[str, Any]] = {}
+            for v in batch:
+                row = rows.setdefault(v.instance, _key(v))
+                row["values"][v.item] = v.value
+                count += 1
+            if batch:
+                form = batch[0].form
+                if form not in handles:
+                    files[form] = folder / f"{len(files)}.jsonl"
+                    handles[form] = files[form].open("w", encoding="utf-8")
+                for row in rows.values():
+                    handles[form].write(json.dumps(row) + "\n")
+            if done % 200 == 0 or done == total:
+                progress(done, total)
+    finally:
+        for h in handles.values():
+            h.close()
+    return files, count
+
+
+def _key(v: Value) -> dict[str, Any]:
+    return {
+        "participant": v.participant,
+        "site": v.site,
+        "arm": v.arm,
+        "visit": v.visit,
+        "visit_date": v.visit_date or None,
+        "instance": v.instance,
+        "values": {},
+    }
+
+
+def _cell(var: Variable, text: str | None, kind: Kind) -> Any:
+    if text is None or text == "":
+        return None
+    t = var.data_type
+    try:
+        if t in (DataType.INTEGER, DataType.DECIMAL):
+            return float(text)
+        if t is DataType.DATE:
+            return date.fromisoformat(text[:10])
+        if t is DataType.DATETIME:
+            return datetime.fromisoformat(text)
+        if t is DataType.BOOLEAN:
+            return 1.0 if text == "true" else 0.0
+    except ValueError:
+        return text
+    if t is DataType.CODE and kind == "stata" and var.codes and text in var.codes:
+        return float(list(var.codes).index(text) + 1)
+    return text
+
+
+def _frame(ds: Dataset, spool: Path, kind: Kind) -> Any:
+    import pandas as pd
+
+    columns: dict[str, list[Any]] = {v.name: [] for v in ds.variables}
+    keyed = [
+        v for v in ds.variables if v.item in ("participant", "site", "arm", "visit", "instance")
+    ]
+    items = ds.variables[len(_KEYS[kind]) :]
+    date_var = ds.variables[4]
+    with spool.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            for v in keyed:
+                columns[v.name].append(row[v.item])
+            columns[date_var.name].append(_cell(date_var, row["visit_date"], kind))
+            values = row["values"]
+            for v in items:
+                columns[v.name].append(_cell(v, values.get(v.item), kind))
+    frame = pd.DataFrame(columns)
+    for v in ds.variables:
+        if v.data_type in (DataType.DATE, DataType.DATETIME) and frame[v.name].isna().all():
+            # no value at all: a numeric column (with the date format) rather than text
+            frame[v.name] = frame[v.name].astype("float64")
+    for v in items:
+        if _numeric(v, kind):
+            frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype("float64")
+        elif v.data_type not in (DataType.DATE, DataType.DATETIME):
+            frame[v.name] = frame[v.name].astype(object).where(frame[v.name].notna(), "")
+    return frame
+
+
+def _over_200_bytes(frame: Any) -> int:
+    """How many text cells of ``frame`` exceed the 200 bytes of a SAS V5 character variable."""
+    count = 0
+    for name in frame.columns:
+        count += sum(1 for x in frame[name] if isinstance(x, str) and len(x.encode()) > 200)
+    return count
+
+
+def _numeric(v: Variable, kind: Kind) -> bool:
+    if v.data_type in (DataType.INTEGER, DataType.DECIMAL, DataType.BOOLEAN):
+        return True
+    return v.data_type is DataType.CODE and kind == "stata" and bool(v.codes)
+
+
+def _value_labels(ds: Dataset) -> dict[str, dict[float, str]]:
+    out: dict[str, dict[float, str]] = {}
+    for v in ds.variables:
+        if v.data_type is DataType.BOOLEAN:
+            out[v.name] = {1.0: "true", 0.0: "false"}
+        elif v.data_type is DataType.CODE and v.codes:
+            out[v.name] = {float(n): label for n, label in enumerate(v.codes.values(), start=1)}
+    return out
+
+
+def _write(extract: Extract, out: Path, progress: Progress, kind: Kind) -> ExportResult:
+    import pyreadstat
+
+    result = ExportResult(kind, participants=len(extract.people))
+    with tempfile.TemporaryDirectory(prefix="trialkit-export-") as tmp:
+        spools, result.values = _spool(extract, Path(tmp), progress)
+        forms = [f.id for f in extract.study.forms if f.id in spools]
+        forms += sorted(f for f in spools if f not in forms)
+        datasets = plan(extract.versions, extract.study.protocol_version, forms, kind)
+        for ds in datasets:
+            frame = _frame(ds, spools[ds.form], kind)
+            if kind == "xpt":
+                long_text = _over_200_bytes(frame)
+                if long_text:
+                    result.notes.append(
+                        f"{ds.name}: {long_text} text value(s) longer than 200 bytes (SAS's V5 "
+                        "transport engine reads at most 200; pyreadstat and R read them whole, "
+                        "and the csv export keeps them)"
+                    )
+            labels: list[str | None] = [v.label for v in ds.variables]
+            formats = {
+                v.name: ("%td" if kind == "stata" else "DATE9")
+                for v in ds.variables
+                if v.data_type is DataType.DATE
+            }
+            if kind == "stata":
+                path = out / f"{ds.name}.dta"
+                pyreadstat.write_dta(
+                    frame,
+                    str(path),
+                    file_label=ds.label,
+                    column_labels=labels,
+                    variable_value_labels=_value_labels(ds),
+                    variable_format=formats,
+                )
+            else:
+                path = out / f"{ds.name.lower()}.xpt"
+                pyreadstat.write_xport(
+                    frame,
+                    str(path),
+                    file_label=ds.label,
+                    column_labels=labels,
+                    table_name=ds.name,
+                    file_format_version=5,
+                    variable_format=formats,
+                )
+            result.files.append(path)
+    result.files += _mapping(datasets, out, kind)
+    return result
+
+
+def _mapping(datasets: list[Dataset], out: Path, kind: Kind) -> list[Path]:
+    names = out / "names.csv"
+    with names.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["dataset", "variable", "form", "item", "type", "label"])
+        for ds in datasets:
+            for v in ds.variables:
+                w.writerow([ds.name, v.name, ds.form, v.item, v.data_type.value, v.label])
+    files = [names]
+    if kind == "stata":
+        coded = out / "codes.csv"
+        with coded.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["dataset", "variable", "number", "code", "label"])
+            for ds in datasets:
+                for v in ds.variables:
+                    for n, (code, label) in enumerate(v.codes.items(), start=1):
+                        w.writerow([ds.name, v.name, n, code, label])
+        files.append(coded)
+    else:
+        sas = out / "formats.sas"
+        lines = [
+            "/* Value labels of the code-list variables (trialkit export --format xpt): run this,",
+            "   then attach each format in a DATA step with the FORMAT statements below. */",
+            "proc format;",
+        ]
+        uses: list[str] = []
+        n = 0
+        for ds in datasets:
+            for v in ds.variables:
+                if v.codes:
+                    n += 1
+                    name = f"CL{n:03d}X"
+                    lines.append(f"  value ${name}")
+                    for code, label in v.codes.items():
+                        lines.append(f"    '{_sas(code)}' = '{_sas(label)}'")
+                    lines.append("  ;")
+                    uses.append(f"/* {ds.name}: */ format {v.name} ${name}.;")
+        lines.append("run;")
+        sas.write_text("\n".join([*lines, *uses]) + "\n", encoding="utf-8")
+        files.append(sas)
+    return files
+
+
+def _sas(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def write_stata(extract: Extract, out: Path, progress: Progress) -> ExportResult:
+    """One Stata .dta file per form (format 118), with names.csv and codes.csv."""
+    return _write(extract, out, progress, "stata")
+
+
+def write_xpt(extract: Extract, out: Path, progress: Progress) -> ExportResult:
+    """One SAS transport v5 file per form, with names.csv and formats.sas."""
+    return _write(extract, out, progress, "xpt")

@@ -1,0 +1,546 @@
+"""Every captured value of a study, streamed in one read transaction: what the exports write.
+
+:func:`open_extract` checks that the caller may analyse and export the study (the
+``ANALYSE`` permission) and at which sites, opens one read transaction (one snapshot for the
+whole export) and returns an :class:`Extract`, whose :meth:`Extract.values` yields one
+:class:`Value` per item value, ordered by participant, visit, form and instance. Memory stays
+bounded: the participants and protocol versions are held (small), the form instances are
+streamed from the database, never all held.
+
+* **Who**: the participants of the caller's sites who were ever enrolled (an arm assigned),
+  whatever their status now. ``arm`` is the assigned arm, or :data:`BLINDED` for a caller who
+  may not see the allocation of a masked study at that site.
+* **What**: every item of every entered form instance (as canonical text, the same text the
+  analysis reads: decimals exactly as stored, dates ISO 8601, booleans ``true``/``false``), the
+  derived scores (``derived`` true; a score that could not be computed has an empty value and
+  its reason as ``missing_reason``), and every form marked "not required": one row per item of
+  the form, empty, with ``missing_reason`` ``not required: <reason given>``.
+* **As of** a time (``as_of``): the data as they stood then, rebuilt from the audit trail for
+  every form instance changed since (the current row is used where nothing changed), only the
+  participants registered and enrolled by then, and the caller's memberships in force then.
+
+``unit`` is the item's UCUM code (from :mod:`trialkit.protocol.units`). Beside the values the
+extract reads, in the same snapshot, the audit history of form instances, the signatures in
+force, the doses given and the effective adverse-event grades. Why not
+:func:`trialkit.services.tidy.tidy_tables`: it holds the whole study in memory, needs the
+permission at every site, and has no site, form, unit, missing reason or protocol version.
+Nothing here logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from trialkit.errors import StorageError
+from trialkit.protocol import Form, Study, units
+from trialkit.services import studies
+from trialkit.services.access import Permission, sees_allocation, visible_sites
+from trialkit.services.context import Context, naive
+from trialkit.services.safety import group_rows
+from trialkit.services.tidy import BLINDED
+from trialkit.store import Database, canonical
+from trialkit.store.tables import (
+    ae_grade,
+    audit_log,
+    dose_record,
+    form_instance,
+    participant,
+    participant_event,
+    protocol_version,
+    signature,
+    site,
+    visit_record,
+)
+
+__all__ = ["BLINDED", "Dose", "Entry", "Extract", "Person", "Signed", "Value", "open_extract"]
+
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Person:
+    """One exported participant: code, site code, arm (or :data:`BLINDED`), protocol version."""
+
+    code: str
+    site: str
+    arm: str
+    protocol_version: str
+    status: str
+
+
+class Value(NamedTuple):
+    """One item value (or one documented absence of a value); a tuple, cheap to make."""
+
+    participant: str
+    site: str
+    arm: str
+    visit: str
+    visit_date: str  # ISO 8601, empty when the visit date is not recorded
+    form: str
+    instance: str
+    group: str
+    item: str
+    value: str
+    unit: str
+    missing_reason: str
+    protocol_version: str
+    derived: bool = False
+    record: int = 0  # the form instance's id (for its audit history and signatures)
+
+
+class Entry(NamedTuple):
+    """One audit entry of a form item: when, who, what kind of change, why, the new value."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    reason: str | None
+    value: str | None  # canonical text; None when the value was removed
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A signature in force: its scope (form, visit or casebook) and who signed when."""
+
+    participant: str
+    scope: str
+    visit: str | None
+    record: int | None
+    meaning: str
+    username: str
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Dose:
+    """One dose given: who, which dosing event, when, how much (None for a blinded reader)."""
+
+    participant: str
+    event: str
+    given_at: datetime
+    amount: str | None
+    unit: str | None
+    product_lot: str | None
+
+
+@dataclass
+class _Snapshot:
+    people: dict[int, Person]
+    versions: dict[int, tuple[str, Study]]
+    visit_dates: dict[tuple[int, str], str]
+    reasons: dict[int, str]
+
+
+class Extract:
+    """An open export read: the study, its participants, and the values as a stream."""
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        study_id: int,
+        study: Study,
+        snap: _Snapshot,
+        cut: datetime | None,
+        now: datetime,
+    ) -> None:
+        #: the time of the export (the caller's context), written into the files that say it
+        self.now = now
+        self._conn = conn
+        self._study_id = study_id
+        self.study = study
+        self._snap = snap
+        self._cut = cut
+        self._unit_cache: dict[tuple[int, str], tuple[Form | None, dict[str, str]]] = {}
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        """The exported participants, by code."""
+        return tuple(sorted(self._snap.people.values(), key=lambda p: p.code))
+
+    @property
+    def versions(self) -> dict[str, Study]:
+        """Every protocol version the exported values were captured under, by version."""
+        return dict(self._snap.versions.values())
+
+    def _forms(self) -> sa.Select[Any]:
+        q = sa.select(
+            form_instance.c.id,
+            form_instance.c.participant_id,
+            form_instance.c.visit_key,
+            form_instance.c.form_id,
+            form_instance.c.instance_no,
+            form_instance.c.protocol_version_id,
+            form_instance.c.status,
+            form_instance.c.data,
+            form_instance.c.derived,
+            form_instance.c.updated_at,
+        ).where(form_instance.c.participant_id.in_(sorted(self._snap.people) or [-1]))
+        if self._cut is not None:
+            q = q.where(form_instance.c.created_at <= self._cut)
+        return q
+
+    def form_count(self) -> int:
+        """How many form instances :meth:`values` reads (for a progress bar)."""
+        sub = self._forms().subquery()
+        return int(self._conn.execute(sa.select(sa.func.count()).select_from(sub)).scalar_one())
+
+    def values(self) -> Iterator[Value]:
+        """Every value, by participant, visit, form and instance; streamed from the database."""
+        for batch in self.form_batches():
+            yield from batch
+
+    def form_batches(self) -> Iterator[list[Value]]:
+        """The values of each form instance, one list per instance, streamed."""
+        order = (
+            participant.c.code,
+            form_instance.c.visit_key,
+            form_instance.c.form_id,
+            form_instance.c.instance_no,
+        )
+        q = self._forms().join(participant, participant.c.id == form_instance.c.participant_id)
+        result = self._conn.execution_options(stream_results=True, yield_per=_BATCH).execute(
+            q.order_by(*order)
+        )
+        changed: list[Any] = []
+        for partition in result.partitions():
+            rows = list(partition)
+            if self._cut is not None:
+                changed = [r.id for r in rows if r.updated_at > self._cut]
+            past = self._rebuild(changed) if changed else {}
+            for f in rows:
+                status, data, derived = f.status, f.data, f.derived
+                if f.id in past:
+                    status, data, derived = past[f.id]
+                yield self._form_values(f, status, data, derived)
+
+    def history(self, records: list[int]) -> dict[tuple[int, str], list[Entry]]:
+        """The audit entries of form instances (up to the cut), by (instance id, entry path):
+        ``GROUP/item``, ``GROUP[n]/item``, ``derived/name``, ``status``; oldest first."""
+        out: dict[tuple[int, str], list[Entry]] = {}
+        if not records:
+            return out
+        q = sa.select(
+            audit_log.c.seq,
+            audit_log.c.entity_id,
+            audit_log.c.path,
+            audit_log.c.at,
+            audit_log.c.actor,
+            audit_log.c.action,
+            audit_log.c.reason,
+            audit_log.c.new,
+        ).where(
+            audit_log.c.entity == "form_instance",
+            audit_log.c.entity_id.in_([str(i) for i in records]),
+        )
+        if self._cut is not None:
+            q = q.where(audit_log.c.at <= self._cut.isoformat(timespec="microseconds"))
+        for e in self._conn.execute(q.order_by(audit_log.c.seq)):
+            new = None if e.new is None else canonical.loads(e.new)
+            value = new.get("value") if isinstance(new, dict) else new
+            out.setdefault((int(e.entity_id), e.path), []).append(
+                Entry(
+                    e.seq,
+                    datetime.fromisoformat(e.at),
+                    e.actor,
+                    e.action,
+                    e.reason,
+                    None if value is None else _plain(value),
+                )
+            )
+        return out
+
+    def signatures(self) -> list[Signed]:
+        """The signatures in force (not voided, made by the cut) of the exported participants."""
+        by_id = self._snap.people
+        q = sa.select(
+            signature.c.participant_id,
+            signature.c.scope,
+            signature.c.visit_key,
+            signature.c.form_instance_id,
+            signature.c.meaning,
+            signature.c.signed_by,
+            signature.c.signer_name,
+            signature.c.signed_at,
+        ).where(signature.c.participant_id.in_(sorted(by_id) or [-1]))
+        if self._cut is None:
+            q = q.where(signature.c.voided_at.is_(None))
+        else:
+            q = q.where(
+                signature.c.signed_at <= self._cut,
+                sa.or_(signature.c.voided_at.is_(None), signature.c.voided_at > self._cut),
+            )
+        return [
+            Signed(
+                by_id[r.participant_id].code,
+                r.scope,
+                r.visit_key,
+                r.form_instance_id,
+                r.meaning,
+                r.signed_by,
+                r.signer_name,
+                r.signed_at,
+            )
+            for r in self._conn.execute(q.order_by(signature.c.id))
+        ]
+
+    def doses(self) -> list[Dose]:
+        """The doses given to the exported participants (by the cut), by participant and time.
+
+        A blinded reader (one whose participants' arms are :data:`BLINDED`) gets no amount and
+        no product lot: in a study whose arms differ by dose, either would reveal the arm."""
+        by_id = self._snap.people
+        q = sa.select(
+            dose_record.c.participant_id,
+            dose_record.c.dosing_event_id,
+            dose_record.c.given_at,
+            dose_record.c.given_amount,
+            dose_record.c.given_unit,
+            dose_record.c.product_lot,
+        ).where(dose_record.c.participant_id.in_(sorted(by_id) or [-1]))
+        if self._cut is not None:
+            q = q.where(dose_record.c.recorded_at <= self._cut)
+        out = []
+        for r in self._conn.execute(q):
+            person = by_id[r.participant_id]
+            blind = person.arm == BLINDED
+            out.append(
+                Dose(
+                    person.code,
+                    r.dosing_event_id,
+                    r.given_at,
+                    None if blind else r.given_amount,
+                    None if blind else r.given_unit,
+                    None if blind else r.product_lot,
+                )
+            )
+        return sorted(out, key=lambda d: (d.participant, d.given_at))
+
+    def effective_grades(self) -> dict[str, int]:
+        """The effective grade (computed, or the override) of each adverse-event row, by event
+        key (``form_instance:<id>/<group>[/<row>]``)."""
+        q = sa.select(ae_grade.c.event_key, ae_grade.c.effective).where(
+            ae_grade.c.study_id == self._study_id, ae_grade.c.effective.is_not(None)
+        )
+        if self._cut is not None:
+            q = q.where(ae_grade.c.updated_at <= self._cut)
+        return {r.event_key: int(r.effective) for r in self._conn.execute(q)}
+
+    def _rebuild(self, ids: list[int]) -> dict[int, tuple[str, Any, Any]]:
+        """The status, data and derived scores of form instances as of the cut, from the trail."""
+        out: dict[int, tuple[str, dict[str, Any], dict[str, Any]]] = {
+            i: ("entered", {}, {}) for i in ids
+        }
+        # the trail's stamps are ISO 8601 to the microsecond, so text order is time order
+        cut = self._cut.isoformat(timespec="microseconds") if self._cut is not None else ""
+        entries = self._conn.execute(
+            sa.select(audit_log.c.entity_id, audit_log.c.path, audit_log.c.new)
+            .where(
+                audit_log.c.entity == "form_instance",
+                audit_log.c.entity_id.in_([str(i) for i in ids]),
+                audit_log.c.at <= cut,
+            )
+            .order_by(audit_log.c.seq)
+        )
+        for e in entries:
+            _, data, derived = out[int(e.entity_id)]
+            new = None if e.new is None else canonical.loads(e.new)
+            if e.path == "status":
+                out[int(e.entity_id)] = (str(new), data, derived)
+            elif e.path.startswith("derived/"):
+                _put(derived, e.path.removeprefix("derived/"), new)
+            elif "/" in e.path:
+                group, _, name = e.path.partition("/")
+                if group.endswith("]"):
+                    gid, _, n = group[:-1].partition("[")
+                    rows = data.setdefault(gid, [])
+                    while len(rows) < int(n):
+                        rows.append({})
+                    _put(rows[int(n) - 1], name, new)
+                else:
+                    _put(data.setdefault(group, {}), name, new)
+        return {i: (s, canonical.dumps(d), canonical.dumps(v)) for i, (s, d, v) in out.items()}
+
+    def _units(self, protocol_version_id: int, form_id: str) -> tuple[Form | None, dict[str, str]]:
+        """The form and the UCUM code of each of its items' units (cached per version)."""
+        key = (protocol_version_id, form_id)
+        found = self._unit_cache.get(key)
+        if found is None:
+            form = self._snap.versions[protocol_version_id][1].form(form_id)
+            codes = {
+                i.name: units.ucum(i.unit) if i.unit else ""
+                for i in (form.items() if form is not None else ())
+            }
+            found = self._unit_cache[key] = (form, codes)
+        return found
+
+    def _form_values(self, f: Any, status: str, data: Any, derived: Any) -> list[Value]:
+        person = self._snap.people[f.participant_id]
+        version = self._snap.versions[f.protocol_version_id][0]
+        form, unit_of = self._units(f.protocol_version_id, f.form_id)
+        on = self._snap.visit_dates.get((f.participant_id, f.visit_key), "")
+        code, site_code, arm, visit, form_id = (
+            person.code,
+            person.site,
+            person.arm,
+            f.visit_key,
+            f.form_id,
+        )
+        head = str(f.instance_no)
+        out: list[Value] = []
+        add = out.append
+        if status == "not_required":
+            why = ("not required: " + self._snap.reasons.get(f.id, "")).strip()
+            for group in form.groups if form is not None else ():
+                for item in group.items:
+                    add(Value(
+                        code, site_code, arm, visit, on, form_id, head, group.id, item.name, "",
+                        unit_of.get(item.name, ""), why, version, False, f.id,
+                    ))  # fmt: skip
+            return out
+        if status != "entered":
+            return out
+        for group, content in (_loads(data) or {}).items():
+            for row_no, row in group_rows(content):
+                instance = head if row_no is None else f"{head}.{row_no}"
+                for name in sorted(row):
+                    entry = row[name]
+                    value = entry.get("value") if isinstance(entry, dict) else None
+                    if value is None:
+                        continue
+                    if value is True or value is False:
+                        value = "true" if value else "false"
+                    add(Value(
+                        code, site_code, arm, visit, on, form_id, instance, group, name,
+                        value if type(value) is str else str(value), unit_of.get(name, ""), "",
+                        version, False, f.id,
+                    ))  # fmt: skip
+        for name, d in sorted((_loads(derived) or {}).items()):
+            if not isinstance(d, dict):
+                continue
+            text = "" if d.get("value") is None else str(d["value"])
+            why = "" if text else f"not computed: {d.get('reason') or 'no score'}"
+            add(Value(
+                code, site_code, arm, visit, on, form_id, head, "", name, text,
+                unit_of.get(name, ""), why, version, True, f.id,
+            ))  # fmt: skip
+        return out
+
+
+def _plain(value: Any) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"
+    return str(value)
+
+
+def _put(target: dict[str, Any], name: str, new: Any) -> None:
+    if new is None:
+        target.pop(name, None)
+    else:
+        target[name] = new
+
+
+def _loads(text: Any) -> Any:
+    if isinstance(text, dict):
+        return text
+    return canonical.loads(text) if text else None
+
+
+def _snapshot(
+    conn: sa.Connection, ctx: Context, code: str, study_id: int, masked: bool, cut: datetime | None
+) -> _Snapshot:
+    sites = visible_sites(ctx.principal, Permission.ANALYSE, code)
+    q = (
+        sa.select(
+            participant.c.id,
+            participant.c.code,
+            participant.c.status,
+            participant.c.protocol_version_id,
+            site.c.code.label("site"),
+            participant.c.arm,
+            protocol_version.c.version,
+        )
+        .join(site, site.c.id == participant.c.site_id)
+        .join(protocol_version, protocol_version.c.id == participant.c.protocol_version_id)
+        .where(participant.c.study_id == study_id, participant.c.arm.is_not(None))
+    )
+    if sites is not None:
+        q = q.where(site.c.code.in_(sorted(sites)))
+    if cut is not None:
+        enrolled = sa.select(participant_event.c.participant_id).where(
+            participant_event.c.step == "enrol", participant_event.c.at <= cut
+        )
+        q = q.where(participant.c.created_at <= cut, participant.c.id.in_(enrolled))
+    people: dict[int, Person] = {}
+    blind_at: dict[str, bool] = {}
+    for r in conn.execute(q):
+        if r.site not in blind_at:
+            blind_at[r.site] = not sees_allocation(ctx.principal, code, masked, r.site)
+        arm = BLINDED if blind_at[r.site] else r.arm
+        people[r.id] = Person(r.code, r.site, arm, r.version, r.status)
+    versions: dict[int, tuple[str, Study]] = {}
+    for pv in conn.execute(
+        sa.select(protocol_version.c.id).where(protocol_version.c.study_id == study_id)
+    ):
+        ref = studies.protocol_by_id(conn, pv.id)
+        versions[pv.id] = (ref.version, ref.study)
+    dates: dict[tuple[int, str], str] = {}
+    visits = sa.select(
+        visit_record.c.participant_id, visit_record.c.visit_key, visit_record.c.on_date
+    ).where(
+        visit_record.c.participant_id.in_(sorted(people) or [-1]),
+        visit_record.c.on_date.is_not(None),
+    )
+    if cut is not None:
+        visits = visits.where(visit_record.c.recorded_at <= cut)
+    for v in conn.execute(visits):
+        dates[(v.participant_id, v.visit_key)] = v.on_date.isoformat()
+    reasons: dict[int, str] = {}
+    for a in conn.execute(
+        sa.select(audit_log.c.entity_id, audit_log.c.reason)
+        .join(form_instance, sa.cast(form_instance.c.id, sa.String) == audit_log.c.entity_id)
+        .join(participant, participant.c.id == form_instance.c.participant_id)
+        .where(
+            audit_log.c.entity == "form_instance",
+            audit_log.c.action == "not_required",
+            participant.c.study_id == study_id,
+        )
+    ):
+        reasons[int(a.entity_id)] = a.reason or ""
+    return _Snapshot(people, versions, dates, reasons)
+
+
+@contextmanager
+def open_extract(
+    db: Database, ctx: Context, study_code: str, *, as_of: datetime | None = None
+) -> Iterator[Extract]:
+    """The values of ``study_code`` visible to ``ctx`` (as of ``as_of``), in one snapshot.
+
+    Needs the permission to analyse and export the study (``AUTH.E0xx`` otherwise); at a subset
+    of sites, only those sites' participants are read.
+    """
+    cut = None if as_of is None else naive(as_of)
+    now = ctx.as_of
+    if cut is not None:
+        ctx = ctx.at(cut)
+    visible_sites(ctx.principal, Permission.ANALYSE, study_code)  # refuses at no site
+    try:
+        with db.read() as conn:
+            newest = studies.protocol(conn, study_code)
+            masked = newest.study.design.masking.level != "none"
+            snap = _snapshot(conn, ctx, study_code, newest.study_id, masked, cut)
+            yield Extract(conn, newest.study_id, newest.study, snap, cut, now)
+    except sa.exc.DBAPIError as exc:
+        raise StorageError(
+            f"the database could not be read: {exc.orig}",
+            code="EXPORT.E001",
+            hint="check the database URL; run `trialkit db upgrade` on a database made by an "
+            "older trialkit",
+        ) from exc
