@@ -41,7 +41,16 @@ from trialkit.instruments.pasi import (
 from trialkit.instruments.registry import INSTRUMENTS, get_instrument
 from trialkit.instruments.result import ScoreResult
 from trialkit.instruments.sescd import SESCD, sescd_threshold_met
-from trialkit.instruments.sf36 import RAND36, SF36_MCS, SF36_PCS, rand36_scales, sf36v1_scales
+from trialkit.instruments.sf36 import (
+    RAND36,
+    SF36_MCS,
+    SF36_MCS_SCALES,
+    SF36_PCS,
+    SF36_PCS_SCALES,
+    rand36_scales,
+    sf36_summary,
+    sf36v1_scales,
+)
 from trialkit.instruments.simple import BSA, IGA, PAIN_NRS, PAIN_VAS, REDNESS, SPGA
 
 __all__ = [
@@ -63,7 +72,9 @@ __all__ = [
     "REDNESS",
     "SESCD",
     "SF36_MCS",
+    "SF36_MCS_SCALES",
     "SF36_PCS",
+    "SF36_PCS_SCALES",
     "SPGA",
     "TLSS",
     "DataType",
@@ -93,5 +104,6 @@ __all__ = [
     "percent_improvement",
     "rand36_scales",
     "sescd_threshold_met",
+    "sf36_summary",
     "sf36v1_scales",
 ]
