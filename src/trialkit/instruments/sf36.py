@@ -50,6 +50,9 @@ _ITEMS = tuple(
         minimum=Decimal(1),
         maximum=Decimal(ITEM_CODE_MAX[n]),
         required=n != 2,
+        required_when=(
+            None if n == 2 else "its scale's missing-item rule needs it (see the instrument's page)"
+        ),
         description=("Item 2 (health change) belongs to no scale." if n == 2 else None),
     )
     for n in range(1, 37)
