@@ -27,6 +27,7 @@ from trialkit.instruments.result import ScoreResult
 
 __all__ = [
     "RESPONSE_RULES",
+    "MayoRule",
     "ResponseRule",
     "ScoreChange",
     "ThresholdRule",
@@ -108,7 +109,7 @@ class ThresholdRule:
 
 
 @dataclass(frozen=True)
-class _Mayo:
+class MayoRule:
     """A Mayo rule (:data:`MAYO_RULES`) behind the same interface."""
 
     rule: MayoRemissionRule | MayoResponseRule
@@ -139,7 +140,7 @@ class _Mayo:
         return self.rule.evaluate(baseline, followup)
 
 
-ResponseRule = ThresholdRule | _Mayo
+ResponseRule = ThresholdRule | MayoRule
 
 _F = Fraction
 
@@ -181,7 +182,7 @@ def _build() -> Mapping[str, ResponseRule]:
             _F(150),
         ),
     ]
-    rules += [_Mayo(rule) for rule in MAYO_RULES.values()]
+    rules += [MayoRule(rule) for rule in MAYO_RULES.values()]
     rules += [
         ThresholdRule(
             "sescd_remission",
