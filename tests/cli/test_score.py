@@ -141,6 +141,9 @@ def test_baseline_and_followup_give_the_change_and_every_rule(tmp_path: Path) ->
     assert "change from baseline: -18 (follow-up minus baseline)" in out.stdout
     assert "fall from baseline: 75 %" in out.stdout
     data = json.loads(runner.invoke(APP, [*args, "--json"]).stdout)
+    # a plain path works as well as @path
+    plain = ["score", "pasi", "--baseline", str(base), "--followup", str(follow), "--json"]
+    assert json.loads(runner.invoke(APP, plain).stdout) == data
     assert (data["baseline"]["value"], data["followup"]["value"]) == ("24.0", "6.0")
     assert data["change"]["change"] == "-18"
     assert data["change"]["percent_fall_exact"] == "75"
@@ -196,6 +199,7 @@ def test_sescd_response_on_the_command_line() -> None:
         (["score", "pasi", "--baseline", "-", "--followup", "-"], "INSTR.E054"),
         (["score", "rand36", "--baseline", "{}", "--followup", "{}"], "INSTR.E055"),
         (["score", "pasi", "--baseline", "{}"], "INSTR.E053"),
+        (["score", "pasi", "--baseline", "/no/such.json", "--followup", "{}"], "INSTR.E050"),
     ],
 )
 def test_comparison_errors_name_the_fix(args: list[str], code: str) -> None:

@@ -39,6 +39,13 @@ def _read_values(source: str) -> dict[str, object]:
     )
 
 
+def _visit_source(source: str) -> str:
+    """``--baseline``/``--followup``: JSON text, ``@file.json``, ``-``, or a plain file path."""
+    if source == "-" or source.startswith("@") or source.lstrip().startswith(("{", "[")):
+        return source
+    return "@" + source
+
+
 def _parse_options(pairs: list[str]) -> dict[str, object]:
     out: dict[str, object] = {}
     for pair in pairs:
@@ -237,8 +244,8 @@ def score(
         str | None,
         typer.Option(
             "--baseline",
-            help="Baseline item values (JSON, @file.json or -): adds the change from baseline "
-            "and the response rules.",
+            help="Baseline item values (a JSON file, @file.json, JSON text or -): adds the "
+            "change from baseline and the response rules.",
             show_default=False,
         ),
     ] = None,
@@ -246,8 +253,8 @@ def score(
         str | None,
         typer.Option(
             "--followup",
-            help="Follow-up item values (JSON, @file.json or -), instead of VALUES: adds the "
-            "instrument's response and remission rules.",
+            help="Follow-up item values (a JSON file, @file.json, JSON text or -), instead of "
+            "VALUES: adds the instrument's response and remission rules.",
             show_default=False,
         ),
     ] = None,
@@ -293,11 +300,15 @@ def score(
                 "or response rule; score each visit on its own",
                 code="INSTR.E055",
             )
+        if followup is not None:
+            current = _visit_source(followup)
         result = inst.score(_read_values(current), options)
         if baseline is None and followup is None:
             _show(inst, result, as_json)
             return
-        before = None if baseline is None else inst.score(_read_values(baseline), options)
+        before = (
+            None if baseline is None else inst.score(_read_values(_visit_source(baseline)), options)
+        )
         _compare(inst, before, result, as_json)
     except TrialkitError as exc:
         fail(exc)
