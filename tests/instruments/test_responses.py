@@ -10,9 +10,12 @@ endoscopic indices (Vuitton et al., Gut 2016) states them), at the boundaries ex
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trialkit.instruments import (
     CDAI,
@@ -28,8 +31,6 @@ from trialkit.instruments import (
 
 
 def _total(instrument: str, value: str) -> ScoreResult:
-    from decimal import Decimal
-
     return ScoreResult(instrument=instrument, version="test", value=Decimal(value))
 
 
@@ -213,3 +214,33 @@ def test_pasi_rules_on_scored_results() -> None:
     assert (base.value, now.value) == (24, 6)
     outcomes = {r.name: r.evaluate(base, now).met for r in rules_for("pasi")}
     assert outcomes == {"pasi50": True, "pasi75": True, "pasi90": False, "pasi100": False}
+
+
+_scores = st.decimals(min_value=0, max_value=72, places=1, allow_nan=False, allow_infinity=False)
+
+
+@given(baseline=_scores, followup=_scores)
+def test_response_rules_nest_and_agree_with_the_helpers(
+    baseline: Decimal, followup: Decimal
+) -> None:
+    """A PASI 90 responder is a PASI 75 and a PASI 50 responder; each rule decides as the
+    published helper (pasi_response, sescd_response, cdai_response) does, exactly."""
+    from trialkit.instruments import cdai_response, sescd_response
+
+    met = {
+        p: RESPONSE_RULES[f"pasi{p}"]
+        .evaluate(_total("pasi", str(baseline)), _total("pasi", str(followup)))
+        .met
+        for p in (50, 75, 90, 100)
+    }
+    assert met == {p: pasi_response(baseline, followup, p) for p in met}
+    if baseline > 0:
+        assert met[100] <= met[90] <= met[75] <= met[50]  # type: ignore[operator]
+    sescd = RESPONSE_RULES["sescd_response"].evaluate(
+        _total("sescd", str(baseline)), _total("sescd", str(followup))
+    )
+    assert sescd.met == sescd_response(baseline, followup)
+    cdai = RESPONSE_RULES["cdai70"].evaluate(
+        _total("cdai", str(baseline)), _total("cdai", str(followup))
+    )
+    assert cdai.met == cdai_response(baseline, followup, 70)
