@@ -77,3 +77,25 @@ def test_the_evaluator_refuses_values_as_the_form_does() -> None:
     assert (code, "is not a date" in err) == (1, True)
     code, _, err = screen("psoriasis-ucmsc", "/no/such.json")
     assert (code, "SCREEN.E001" in err) == (1, True)
+
+
+def test_the_multiple_of_the_normal_limit_is_explained() -> None:
+    # PAE's exclusion E5, "alt > 3 * uln(alt) or ast > 3 * uln(ast)", with the study's default
+    # ULN 40 U/L: 125 / 40 = 3.125 and 30 / 40 = 0.75 (issue #18 item 14)
+    values = json.dumps({"alt": 125, "ast": 30})
+    code, out, _ = screen("psoriasis-adipose-exosomes", values, "--as-of", "2025-03-01")
+    assert code in (0, 1)
+    assert "    compared: ALT 3.125 × ULN; AST 0.75 × ULN" in out
+    code, out, _ = screen("psoriasis-adipose-exosomes", values, "--as-of", "2025-03-01", "--json")
+    (e5,) = [c for c in json.loads(out)["criteria"] if c["id"] == "E5"]
+    assert e5["compared"][0] == {
+        "kind": "multiple",
+        "item": "alt",
+        "text": "ALT 3.125 × ULN",
+        "value": "125",
+        "unit": "U/L",
+        "multiple": "3.125",
+        "limit": "ULN",
+        "converted": None,
+        "converted_unit": None,
+    }

@@ -7,8 +7,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trialkit.instruments import RAND36, SF36_MCS, SF36_PCS, rand36_scales, sf36v1_scales
-from trialkit.instruments.sf36_constants import ITEM_CODE_MAX, RAND_RECODE
+from trialkit.instruments import (
+    RAND36,
+    SF36_MCS,
+    SF36_MCS_SCALES,
+    SF36_PCS,
+    SF36_PCS_SCALES,
+    rand36_scales,
+    sf36_summary,
+    sf36v1_scales,
+)
+from trialkit.instruments.sf36_constants import ITEM_CODE_MAX, RAND_RECODE, US1990_NORMS
 
 # best and worst precoded answer per item (from the RAND recode table: best -> 100)
 BEST = {n: next(c for c, v in RAND_RECODE[n].items() if v == 100) for n in range(1, 37)}
@@ -205,3 +214,52 @@ def test_mid_range_summaries() -> None:
         39.37,
         53.44,
     )
+
+
+def test_summaries_from_the_eight_scale_scores_equal_those_from_the_items() -> None:
+    """Issue #18 item 10. The scale-score instruments apply the same formula to recorded
+    scale scores; MID's scales (above) give the same exact PCS and MCS as its items, and the
+    independent float transcription of Ware, Kosinski & Keller 1994 (``_float_summary``)
+    agrees."""
+    recorded = {
+        k: str(Decimal(v.numerator) / Decimal(v.denominator)) for k, v in MID_SCALES.items()
+    }
+    for by_items, by_scales, which in (
+        (SF36_PCS, SF36_PCS_SCALES, "pcs"),
+        (SF36_MCS, SF36_MCS_SCALES, "mcs"),
+    ):
+        exact = by_scales.score({k: str(v) for k, v in MID_SCALES.items() if v.denominator == 1})
+        assert exact.value is None  # role_emotional (200/3) left out: all eight are needed
+        assert exact.missing == ["role_emotional"]
+        from_items = by_items.score(as_values(MID))
+        assert from_items.exact is not None
+        result = by_scales.score(recorded)
+        assert result.exact is not None
+        # recorded to 28 significant digits (200/3 is not a terminating decimal): equal to 1e-20
+        assert abs(result.exact - from_items.exact) < Fraction(1, 10**20)
+        floats = {k: float(v) for k, v in MID_SCALES.items()}
+        assert float(result.exact) == pytest.approx(_float_summary(floats, which), abs=1e-9)
+        assert result.version == by_items.version
+        assert result.parts["role_emotional_z"] == from_items.parts["role_emotional_z"]
+
+
+def test_the_population_means_give_exactly_50() -> None:
+    # By construction of the norm-based scoring: every z is 0 at the 1990 US means.
+    means = {k: Decimal(m.numerator) / Decimal(m.denominator) for k, (m, _) in US1990_NORMS.items()}
+    assert SF36_PCS_SCALES.score(means).exact == 50
+    assert SF36_MCS_SCALES.score(means).exact == 50
+    assert sf36_summary({k: m for k, (m, _) in US1990_NORMS.items()}, "pcs")[0] == 50
+
+
+def test_a_summary_that_cannot_be_scored_still_returns_the_scales_it_can() -> None:
+    codes = dict(MID)
+    for n in (21, 22):
+        del codes[n]  # bodily pain cannot be scored
+    result = SF36_MCS.score(as_values(codes))
+    assert result.value is None
+    assert result.flags["unscored_scales"] == "bodily_pain"
+    assert "bodily_pain" not in result.parts
+    assert {k: Fraction(v) for k, v in result.parts.items() if k != "role_emotional"} == {
+        k: v for k, v in MID_SCALES.items() if k not in ("bodily_pain", "role_emotional")
+    }
+    assert result.missing == ["item_21", "item_22"]

@@ -197,3 +197,41 @@ def test_the_analysis_table_counts_the_effective_grade(db: Database, ctx: Contex
     save_ae(db, ctx, code, [ae("ALT increased", "alt_increased")])
     events = tidy_tables(db, ctx.at(T), UCM).adverse_events
     assert [(e.term, e.grade) for e in events] == [("ALT increased", 2)]
+
+
+# Normal values of each graded term: every one grades 0 (CTCAE v5.0: a value within the normal
+# range is no adverse event of that term), the values given as the services pass them.
+_NORMAL = {
+    "ctcae_alt_increased": {"value": "30", "uln": "40", "baseline": "30"},
+    "ctcae_ast_increased": {"value": "30", "uln": "40", "baseline": "30"},
+    "ctcae_alp_increased": {"value": "100", "uln": "120", "baseline": "100"},
+    "ctcae_bilirubin_increased": {"value": "1.2", "uln": "1.2", "baseline": "0.8"},
+    "ctcae_creatinine_increased": {"value": "0.9", "uln": "1.2", "baseline": "0.9"},
+    "ctcae_anemia": {"hemoglobin": "12", "lln": "12", "unit": "g/dL"},
+    "ctcae_neutrophil_count_decreased": {"value": "2", "lln": "2", "unit": "10*9/L"},
+    "ctcae_lymphocyte_count_decreased": {"value": "1", "lln": "1", "unit": "10*9/L"},
+    "ctcae_platelet_count_decreased": {"value": "150", "lln": "150", "unit": "10*9/L"},
+    "ctcae_white_blood_cell_count_decreased": {"value": "4", "lln": "4", "unit": "10*9/L"},
+    "ctcae_fever": {"temperature": "37.9"},
+    "ctcae_hypertension": {"systolic": "119", "diastolic": "79"},
+}
+
+
+def test_every_term_the_shipped_studies_grade_is_graded_from_values_with_grade_0() -> None:
+    """Issue #18 item 9: each CTCAE term a shipped study lets an adverse event name
+    (codelist ``CTCAE_GRADED``) is graded from measured values by a CTCAE v5.0 instrument,
+    and a normal value gives grade 0 (not "no grade")."""
+    from trialkit.instruments import INSTRUMENTS
+    from trialkit.protocol import load_study_text, shipped_studies
+    from trialkit.services.grades import GRADED_TERMS
+
+    for name, text in shipped_studies():
+        study = load_study_text(text, source=name)
+        (graded,) = [c for c in study.codelists if c.id == "CTCAE_GRADED"]
+        codes = {item.code for item in graded.items}
+        assert codes <= set(GRADED_TERMS), (name, sorted(codes - set(GRADED_TERMS)))
+        for code in codes:
+            instrument = INSTRUMENTS[GRADED_TERMS[code][0]]
+            result = instrument.score(_NORMAL[instrument.name])
+            assert result.value == 0, (code, result.reason)
+            assert result.flags["ctcae_version"] == "CTCAE v5.0"

@@ -15,11 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import trialkit
+from trialkit.errors import AccessDenied
 from trialkit.services import (
     Context,
     Role,
     answer_query,
+    authenticate,
     consent,
+    create_user,
     enrol,
     issue_token,
     lock,
@@ -32,11 +35,13 @@ from trialkit.services import (
     revoke_token,
     save_form,
     set_active,
+    set_password,
     sign,
     unlock,
 )
 from trialkit.services import verify as sdv
 from trialkit.services.safety import lift_pause, safety_status
+from trialkit.services.users import LOCKOUT, MAX_FAILED_LOGINS
 from trialkit.store import AUDITED, NOT_AUDITED, Database, Verification, canonical, verify_all
 from trialkit.store import tables as t
 from trialkit.store.audited import Audited
@@ -328,6 +333,112 @@ def test_an_unaudited_change_to_any_audited_column_is_reported_precisely(
             tried += 1
     assert tried > 60
     assert _check(db).ok
+
+
+def test_each_column_recorded_at_creation_or_following_the_entries_is_proved(
+    db: Database, ctx: Context, busy: str
+) -> None:
+    """Issue #12's last gap: a form's identity, times and protocol version, the allocation
+    state's study, method, maker and time, a token's owner, study and time, and the login
+    bookkeeping are recorded by the trail (their foreign keys and unique columns too, which the
+    test above leaves out): one raw UPDATE of any of them is named with both values."""
+    spare = register(db, ctx, UCM, "TEH").id  # a participant with no form: its id is free
+    with db.read() as conn:
+
+        def first(table: sa.Table, *where: Any) -> sa.Row[Any]:
+            found = conn.execute(sa.select(table).where(*where).order_by(table.c.id)).first()
+            assert found is not None, table.name
+            return found
+
+        form = first(t.form_instance)
+        state = first(t.allocation_state)
+        token = first(t.api_token)
+        user = first(t.app_user, t.app_user.c.username == "dr.teh")
+        other_user = first(t.app_user, t.app_user.c.username == "cra.teh").id
+        free_study = first(t.study, t.study.c.id.not_in([state.study_id])).id
+        other_version = first(
+            t.protocol_version, t.protocol_version.c.id != form.protocol_version_id
+        ).id
+    later = timedelta(days=1, microseconds=7)
+    cases: list[tuple[sa.Table, sa.Row[Any], str, Any]] = [
+        (t.form_instance, form, "participant_id", spare),
+        (t.form_instance, form, "visit_key", "W99"),
+        (t.form_instance, form, "form_id", "OTHER"),
+        (t.form_instance, form, "instance_no", 99),
+        (t.form_instance, form, "protocol_version_id", other_version),
+        (t.form_instance, form, "created_at", form.created_at - later),
+        (t.form_instance, form, "updated_at", form.updated_at + later),
+        (t.allocation_state, state, "study_id", free_study),
+        (t.allocation_state, state, "method", "simple"),
+        (t.allocation_state, state, "created_by", "someone.else"),
+        (t.allocation_state, state, "created_at", state.created_at - later),
+        (t.api_token, token, "user_id", other_user),
+        (t.api_token, token, "study_id", free_study),
+        (t.api_token, token, "created_at", token.created_at - later),
+        (t.app_user, user, "failed_logins", 4),
+        (t.app_user, user, "locked_until", datetime(2030, 1, 1)),
+    ]
+    for table, row, column, value in cases:
+        before = row._mapping[column]
+        where = table.update().where(table.c.id == row.id)
+        _tamper(db, where.values({column: value}))
+        result = _check(db)
+        assert result.problem is None  # the chain is intact: only the data differ
+        assert len(result.differences) == 1, (column, [d.detail for d in result.differences])
+        (d,) = result.differences
+        assert (d.table, d.row_id, d.field, d.stored, d.replayed) == (
+            str(table.name),
+            str(row.id),
+            column,
+            canonical.dumps(value),
+            canonical.dumps(before),
+        )
+        assert d.seq is not None or before is None  # the entry that gives the replayed value
+        assert f"{table.name} row {row.id} {column}: stored" in d.detail
+        _tamper(db, where.values({column: before}))
+    assert _check(db).ok
+
+
+def test_login_bookkeeping_is_audited_and_an_unlock_behind_trialkits_back_is_seen(
+    db: Database, ctx: Context
+) -> None:
+    """Failed logins already write an entry each (a security event), so the counter and the
+    lockout are recorded whenever they change; clearing them by a password reset or a
+    reactivation is recorded too."""
+    create_user(db, ctx, "s.karimi", PASSWORD, display_name="Dr S. Karimi")
+    for _ in range(MAX_FAILED_LOGINS):
+        with pytest.raises(AccessDenied):
+            authenticate(db, "s.karimi", "not the password", ctx.as_of)
+    assert _check(db).ok
+    with db.read() as conn:
+        user = conn.execute(sa.select(t.app_user).where(t.app_user.c.username == "s.karimi")).one()
+    assert user.locked_until == ctx.as_of + LOCKOUT
+    update = t.app_user.update().where(t.app_user.c.id == user.id)
+    _tamper(db, update.values(failed_logins=0, locked_until=None))  # unlocked behind its back
+    found = {(d.field, d.stored, d.replayed) for d in _check(db).differences}
+    assert found == {
+        ("failed_logins", "0", str(MAX_FAILED_LOGINS)),
+        ("locked_until", "null", canonical.dumps(ctx.as_of + LOCKOUT)),
+    }
+    _tamper(db, update.values(failed_logins=user.failed_logins, locked_until=user.locked_until))
+    set_password(db, ctx, "s.karimi", PASSWORD + " again")  # a reset clears both, audited
+    assert _check(db).ok
+    with pytest.raises(AccessDenied):
+        authenticate(db, "s.karimi", "not the password", ctx.as_of)
+    set_active(db, ctx, "s.karimi", False, "left")
+    set_active(db, ctx, "s.karimi", True, "back")
+    assert _check(db).ok
+    with db.read() as conn:
+        user = conn.execute(sa.select(t.app_user).where(t.app_user.c.id == user.id)).one()
+        paths = conn.execute(
+            sa.select(t.audit_log.c.path, t.audit_log.c.new)
+            .where(t.audit_log.c.entity == "app_user", t.audit_log.c.entity_id == str(user.id))
+            .where(t.audit_log.c.path.in_(["failed_logins", "locked_until"]))
+            .order_by(t.audit_log.c.seq)
+        ).all()
+    assert (user.failed_logins, user.locked_until) == (0, None)
+    assert [p for p, _ in paths].count("locked_until") == 2  # locked, then cleared by the reset
+    assert paths[-1] == ("failed_logins", "0")  # the reactivation cleared the one failure
 
 
 def test_one_unaudited_update_of_form_data_is_reported_with_both_values(

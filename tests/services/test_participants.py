@@ -241,6 +241,11 @@ def test_recording_consent_fills_the_consent_form_once(db: Database, ctx: Contex
             .order_by(audit_log.c.seq)
         ).all()
     assert entries == [
+        # A new form's first entries record what it is (the trail proves its identity).
+        *(
+            ("enter", path, "dr.amini")
+            for path in ("participant_id", "visit_key", "form_id", "instance_no", "created_at")
+        ),
         ("enter", "CONSENT/consent_date", "dr.amini"),
         ("enter", "CONSENT/consent_form_version", "dr.amini"),
         ("enter", "CONSENT/consent_obtained_by", "dr.amini"),

@@ -1,4 +1,6 @@
-"""``trialkit score``: compute a clinical score from item values given as JSON."""
+"""``trialkit score``: compute a clinical score from item values given as JSON; with
+``--baseline`` and ``--followup``, the change from baseline and every response and remission
+rule of the instrument."""
 
 from __future__ import annotations
 
@@ -7,12 +9,21 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from trialkit.cli._console import console, fail
 from trialkit.cli._input import read_json_object
 from trialkit.errors import TrialkitError, ValidationFailed
-from trialkit.instruments import INSTRUMENTS, Instrument, ScoreResult, get_instrument
+from trialkit.instruments import (
+    INSTRUMENTS,
+    Instrument,
+    ScoreResult,
+    change_from_baseline,
+    get_instrument,
+    rules_for,
+)
+from trialkit.instruments._numbers import fraction_to_decimal
 
 __all__ = ["register"]
 
@@ -26,6 +37,13 @@ def _read_values(source: str) -> dict[str, object]:
         parse_code="INSTR.E051",
         example="'{\"pain_nrs\": 3}'",
     )
+
+
+def _visit_source(source: str) -> str:
+    """``--baseline``/``--followup``: JSON text, ``@file.json``, ``-``, or a plain file path."""
+    if source == "-" or source.startswith("@") or source.lstrip().startswith(("{", "[")):
+        return source
+    return "@" + source
 
 
 def _parse_options(pairs: list[str]) -> dict[str, object]:
@@ -73,17 +91,21 @@ def _items(inst: Instrument, as_json: bool) -> None:
         }
         console.print_json(json.dumps(payload))
         return
-    table = Table(title=f"{inst.title} items ({inst.version})")
-    for col in ("item", "type", "allowed", "unit", "required", "label"):
-        table.add_column(col)
+    table = Table(title=f"{inst.title} items ({inst.version})", box=box.SIMPLE_HEAD)
+    # The item name is what a user types: never wrapped or shortened; its label goes under it.
+    width = max(len(item.name) for item in inst.items)
+    table.add_column("item / label", no_wrap=False, min_width=width, overflow="fold")
+    table.add_column("type", no_wrap=True)
+    table.add_column("allowed", overflow="fold")
+    table.add_column("unit", overflow="fold")
+    table.add_column("required", overflow="fold", min_width=8)
     for item in inst.items:
         table.add_row(
-            item.name,
+            f"{item.name}\n{item.label}",
             item.data_type,
             item.range_text(),
             item.unit or "",
-            "yes" if item.required else "no",
-            item.label,
+            item.required_text(),
         )
     console.print(table)
     for opt in inst.options:
@@ -115,6 +137,91 @@ def _show(inst: Instrument, result: ScoreResult, as_json: bool) -> None:
         console.print(f"missing: {', '.join(result.missing)}")
 
 
+def _number(value: object) -> str:
+    from fractions import Fraction
+
+    if isinstance(value, Fraction):
+        return str(fraction_to_decimal(value))
+    return str(value)
+
+
+def _compare(
+    inst: Instrument,
+    baseline: ScoreResult | None,
+    followup: ScoreResult,
+    as_json: bool,
+) -> None:
+    """Both scores, the change from baseline and every rule of the instrument."""
+    change = None if baseline is None else change_from_baseline(baseline, followup)
+    rules = [
+        (rule, rule.evaluate(baseline, followup))
+        for rule in rules_for(inst.name)
+        if baseline is not None or not rule.needs_baseline
+    ]
+    if as_json:
+        payload = {
+            "instrument": inst.name,
+            "baseline": None if baseline is None else baseline.to_dict(),
+            "followup": followup.to_dict(),
+            "change": None
+            if change is None
+            else {
+                "change": _number(change.change),
+                "change_exact": str(change.change),
+                "percent_fall": None
+                if change.percent_fall is None
+                else _number(change.percent_fall),
+                "percent_fall_exact": None
+                if change.percent_fall is None
+                else str(change.percent_fall),
+            },
+            "rules": [
+                {
+                    "rule": rule.name,
+                    "met": outcome.met,
+                    "reason": outcome.reason,
+                    "description": rule.description,
+                }
+                for rule, outcome in rules
+            ],
+        }
+        console.print_json(json.dumps(payload))
+        return
+    if baseline is not None:
+        console.print("baseline")
+        _show(inst, baseline, False)
+        console.print("")
+    console.print("follow-up")
+    _show(inst, followup, False)
+    if baseline is not None:
+        console.print("")
+        if change is None:
+            console.print("change from baseline: none (a score is missing)")
+        else:
+            fall = (
+                "undefined (baseline 0)"
+                if change.percent_fall is None
+                else f"{_number(change.percent_fall)} %"
+            )
+            console.print(
+                f"change from baseline: {_number(change.change)} "
+                f"(follow-up minus baseline); fall from baseline: {fall}"
+            )
+    if not rules:
+        console.print(f"{inst.name} has no named response or remission rule")
+        return
+    table = Table(title="Response and remission rules (exact values)")
+    for col in ("rule", "met", "definition"):
+        table.add_column(col, overflow="fold")
+    for rule, outcome in rules:
+        met = "undecided" if outcome.met is None else "yes" if outcome.met else "no"
+        text = rule.description if outcome.reason is None else f"{outcome.reason}"
+        table.add_row(rule.name, met, text)
+    console.print(table)
+    if baseline is None and any(r.needs_baseline for r in rules_for(inst.name)):
+        console.print("the response rules need --baseline as well")
+
+
 def score(
     name: Annotated[
         str | None, typer.Argument(help="Instrument name (see --list).", show_default=False)
@@ -133,6 +240,24 @@ def score(
         list[str] | None,
         typer.Option("--option", "-o", help="A scoring option NAME=VALUE (repeatable)."),
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Baseline item values (a JSON file, @file.json, JSON text or -): adds the "
+            "change from baseline and the response rules.",
+            show_default=False,
+        ),
+    ] = None,
+    followup: Annotated[
+        str | None,
+        typer.Option(
+            "--followup",
+            help="Follow-up item values (a JSON file, @file.json, JSON text or -), instead of "
+            "VALUES: adds the instrument's response and remission rules.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Compute a clinical score (PASI, CDAI, Mayo, SES-CD, SF-36, CTCAE grades...)."""
     try:
@@ -149,14 +274,42 @@ def score(
         if items:
             _items(inst, as_json)
             return
-        if values is None:
+        if values is not None and followup is not None:
+            raise ValidationFailed(
+                "give the follow-up values once: as VALUES or as --followup, not both",
+                code="INSTR.E054",
+            )
+        current = followup if followup is not None else values
+        if current is None:
             raise ValidationFailed(
                 f"give the item values of {inst.name} as JSON, @file.json or - for standard "
-                f"input; `trialkit score {inst.name} --items` lists the items",
+                f"input (with --baseline: --followup as well); `trialkit score {inst.name} "
+                "--items` lists the items",
                 code="INSTR.E053",
             )
-        result = inst.score(_read_values(values), _parse_options(option or []))
-        _show(inst, result, as_json)
+        if "-" in (current, baseline) and current == baseline:
+            raise ValidationFailed(
+                "standard input (-) can give only one of --baseline and --followup; give the "
+                "other as @file.json",
+                code="INSTR.E054",
+            )
+        options = _parse_options(option or [])
+        if (baseline is not None or followup is not None) and not inst.has_total:
+            raise ValidationFailed(
+                f"{inst.name} is a profile without a total: it has no change from baseline "
+                "or response rule; score each visit on its own",
+                code="INSTR.E055",
+            )
+        if followup is not None:
+            current = _visit_source(followup)
+        result = inst.score(_read_values(current), options)
+        if baseline is None and followup is None:
+            _show(inst, result, as_json)
+            return
+        before = (
+            None if baseline is None else inst.score(_read_values(_visit_source(baseline)), options)
+        )
+        _compare(inst, before, result, as_json)
     except TrialkitError as exc:
         fail(exc)
 

@@ -17,6 +17,7 @@ from trialkit.cli._input import read_json_object
 from trialkit.errors import TrialkitError, ValidationFailed
 
 if TYPE_CHECKING:
+    from trialkit.criteria.compared import ComparedValue
     from trialkit.criteria.screening import CompiledCriteria, Screening, UsedValue
 
 __all__ = ["explain", "register", "screen_command"]
@@ -86,9 +87,28 @@ def explain(compiled: CompiledCriteria, result: Screening) -> list[str]:
             lines.append(f"    rule: {r.source}")
         if r.used:
             lines.append("    used: " + "; ".join(_used(compiled, u) for u in r.used))
+        if r.compared:
+            lines.append("    compared: " + "; ".join(x.render() for x in r.compared))
     if result.missing:
         lines.append("Still needed: " + "; ".join(_label(compiled, m) for m in result.missing))
     return lines
+
+
+def _compared(x: ComparedValue) -> dict[str, Any]:
+    """One comparison fact for machines: exact values as text, beside the sentence."""
+    from trialkit.criteria.screening import format_value
+
+    return {
+        "kind": x.kind,
+        "item": x.item or None,
+        "text": x.render(),
+        "value": format_value(x.value),
+        "unit": x.from_unit,
+        "multiple": None if x.multiple is None else format_value(x.multiple),
+        "limit": x.limit,
+        "converted": None if x.converted is None else format_value(x.converted),
+        "converted_unit": x.unit if x.kind == "converted" else None,
+    }
 
 
 def _as_json(compiled: CompiledCriteria, result: Screening) -> dict[str, Any]:
@@ -114,6 +134,7 @@ def _as_json(compiled: CompiledCriteria, result: Screening) -> dict[str, Any]:
                     }
                     for u in r.used
                 ],
+                "compared": [_compared(x) for x in r.compared],
             }
             for r in result.results
         ],

@@ -270,7 +270,8 @@ class _Checker:
         if isinstance(right, p.Const) and isinstance(right.value, Fraction):
             converted = right.value * factor
             if is_terminating(converted) or not scale_left or not is_terminating(1 / factor):
-                return left, p.Const(converted, "number"), lty.unit, analyte
+                given = None if rty.unit is None else (right.value, rty.unit)
+                return left, p.Const(converted, "number", given=given), lty.unit, analyte
             # e.g. creatinine (mg/dL) > 100 µmol/L: compare creatinine * 88.42 with 100 exactly.
             return p.Scale(left, 1 / factor), right, rty.unit, analyte
         if scale_left and not is_terminating(factor) and is_terminating(1 / factor):
@@ -297,9 +298,10 @@ class _Checker:
         if lkind == "text":
             self.codes_ok(lty, right, right_e)
             self.codes_ok(rty, left, left_e)
+        unit = None
         if lkind == "number":
-            left, right, _, _ = self.unify(left, lty, right, rty, column)
-        return p.Cmp(op, left, right)
+            left, right, unit, _ = self.unify(left, lty, right, rty, column)
+        return p.Cmp(op, left, right, unit=unit)
 
     def codes_ok(self, ty: _Ty, other: p.Plan, other_e: n.Expr) -> None:
         if ty.codes is None or not isinstance(other, p.Const):

@@ -8,7 +8,7 @@ become date differences and reference limits.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Literal
@@ -34,6 +34,7 @@ __all__ = [
     "Plan",
     "Scale",
     "Value",
+    "children",
     "references",
 ]
 
@@ -45,6 +46,9 @@ Value = Fraction | str | date | datetime | bool
 class Const:
     value: Value
     kind: Kind
+    #: A number converted from another unit: the value and unit as written (for the
+    #: explanation only; not part of the plan's identity).
+    given: tuple[Fraction, str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,9 @@ class Cmp:
     op: Literal["==", "!=", "<", "<=", ">", ">="]
     left: Plan
     right: Plan
+    #: The unit both sides are compared in, for numbers with a unit (for the explanation
+    #: only; not part of the plan's identity).
+    unit: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,7 @@ Plan = (
 )
 
 
-def _children(plan: Plan) -> tuple[Plan, ...]:
+def children(plan: Plan) -> tuple[Plan, ...]:
     match plan:
         case Scale(operand=x) | Neg(operand=x) | Abs(operand=x) | Not(operand=x):
             return (x,)
@@ -180,5 +187,5 @@ def references(plan: Plan) -> Iterator[Item | Limit | AsOf]:
     """Every item, reference limit and evaluation date the plan reads (depth first)."""
     if isinstance(plan, Item | Limit | AsOf):
         yield plan
-    for child in _children(plan):
+    for child in children(plan):
         yield from references(child)

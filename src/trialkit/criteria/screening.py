@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from trialkit.criteria import plan as p
 from trialkit.criteria.checker import _run, is_terminating
+from trialkit.criteria.compared import ComparedValue, compared_values
 from trialkit.criteria.diagnostics import Diagnostic
 from trialkit.criteria.evaluator import evaluate, lookup_limit
 from trialkit.criteria.spec import CriterionLike, ItemSpec, ReferenceRanges
@@ -384,6 +385,8 @@ class CriterionResult:
     judgement: bool
     used: tuple[UsedValue, ...]
     missing: tuple[str, ...]
+    #: What the comparisons compared: multiples of normal limits, converted values.
+    compared: tuple[ComparedValue, ...] = ()
 
     @property
     def excludes(self) -> bool:
@@ -424,6 +427,8 @@ class Screening:
             lines.append(f"    {how}")
             if r.used:
                 lines.append("    used: " + "; ".join(u.render() for u in r.used))
+            if r.compared:
+                lines.append("    compared: " + "; ".join(x.render() for x in r.compared))
         if self.outcome is Outcome.INCOMPLETE:
             lines.append("Still needed: " + ", ".join(self.missing))
         return "\n".join(lines)
@@ -486,6 +491,7 @@ class CompiledCriteria:
             c.judgement,
             tuple(used),
             tuple(missing) if verdict is Verdict.UNKNOWN else (),
+            compared_values(c.plan, record, self.items, as_of),
         )
 
     def _unit(self, name: str) -> str | None:

@@ -9,7 +9,13 @@ exactly (Decimal or Fraction).
 from __future__ import annotations
 
 from trialkit.instruments.base import Instrument, parse_decimal
-from trialkit.instruments.cdai import CDAI, cdai_category, cdai_remission, cdai_response
+from trialkit.instruments.cdai import (
+    CDAI,
+    cdai_category,
+    cdai_remission,
+    cdai_reported,
+    cdai_response,
+)
 from trialkit.instruments.change import percent_improvement
 from trialkit.instruments.ctcae_labs import (
     CTCAE_VERSION,
@@ -39,9 +45,32 @@ from trialkit.instruments.pasi import (
     pasi_response,
 )
 from trialkit.instruments.registry import INSTRUMENTS, get_instrument
+from trialkit.instruments.responses import (
+    RESPONSE_RULES,
+    ResponseRule,
+    ScoreChange,
+    ThresholdRule,
+    change_from_baseline,
+    rules_for,
+)
 from trialkit.instruments.result import ScoreResult
-from trialkit.instruments.sescd import SESCD, sescd_threshold_met
-from trialkit.instruments.sf36 import RAND36, SF36_MCS, SF36_PCS, rand36_scales, sf36v1_scales
+from trialkit.instruments.sescd import (
+    SESCD,
+    sescd_band,
+    sescd_remission,
+    sescd_response,
+    sescd_threshold_met,
+)
+from trialkit.instruments.sf36 import (
+    RAND36,
+    SF36_MCS,
+    SF36_MCS_SCALES,
+    SF36_PCS,
+    SF36_PCS_SCALES,
+    rand36_scales,
+    sf36_summary,
+    sf36v1_scales,
+)
 from trialkit.instruments.simple import BSA, IGA, PAIN_NRS, PAIN_VAS, REDNESS, SPGA
 
 __all__ = [
@@ -61,9 +90,12 @@ __all__ = [
     "PASI",
     "RAND36",
     "REDNESS",
+    "RESPONSE_RULES",
     "SESCD",
     "SF36_MCS",
+    "SF36_MCS_SCALES",
     "SF36_PCS",
+    "SF36_PCS_SCALES",
     "SPGA",
     "TLSS",
     "DataType",
@@ -72,12 +104,17 @@ __all__ = [
     "MayoRemissionRule",
     "MayoResponseRule",
     "OptionDef",
+    "ResponseRule",
     "RuleOutcome",
+    "ScoreChange",
     "ScoreResult",
+    "ThresholdRule",
     "cdai_category",
     "cdai_remission",
+    "cdai_reported",
     "cdai_response",
     "celsius_from_fahrenheit",
+    "change_from_baseline",
     "get_instrument",
     "grade_blood_pressure",
     "grade_count_decreased",
@@ -92,6 +129,11 @@ __all__ = [
     "pasi_response",
     "percent_improvement",
     "rand36_scales",
+    "rules_for",
+    "sescd_band",
+    "sescd_remission",
+    "sescd_response",
     "sescd_threshold_met",
+    "sf36_summary",
     "sf36v1_scales",
 ]

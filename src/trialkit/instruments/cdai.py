@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -14,9 +15,11 @@ from trialkit.instruments.result import ScoreResult
 __all__ = [
     "CDAI",
     "CDAI_COMPLICATIONS",
+    "REPORTED_ROUNDING",
     "Cdai",
     "cdai_category",
     "cdai_remission",
+    "cdai_reported",
     "cdai_response",
 ]
 
@@ -43,6 +46,8 @@ WEIGHTS = {
     "weight": 1,
 }
 REMISSION_BELOW = Fraction(150)
+#: How the reported (integer) CDAI is rounded from the exact value.
+REPORTED_ROUNDING = "nearest integer, halves away from zero (ROUND_HALF_UP)"
 SEVERE_ABOVE = Fraction(450)
 MODERATE_FROM = Fraction(220)
 
@@ -221,6 +226,8 @@ class Cdai(Instrument):
             exact=total,
             parts=parts,
             flags={
+                "reported": cdai_reported(total),
+                "reported_rounding": REPORTED_ROUNDING,
                 "category": cdai_category(total),
                 "remission": cdai_remission(total),
                 "severe": total > SEVERE_ABOVE,
@@ -236,6 +243,15 @@ def _dec(value: Value) -> Decimal:
 
 
 CDAI = Cdai()
+
+
+def cdai_reported(value: Number) -> int:
+    """The CDAI as trials report it: an integer, rounded to the nearest, halves away from zero
+    (:data:`REPORTED_ROUNDING`). Categories, remission and response use the exact value, so a
+    reported 150 may be an exact 149.6, which is remission (< 150)."""
+    exact = as_fraction(value)
+    magnitude = math.floor(abs(exact) + Fraction(1, 2))
+    return magnitude if exact >= 0 else -magnitude
 
 
 def cdai_category(value: Number) -> str:

@@ -34,6 +34,9 @@ class ItemDef(BaseModel):
     unit: str | None = None
     codes: dict[str, str] = Field(default_factory=dict)
     required: bool = True
+    #: When the item is needed only under a condition (a segment reached, a scale's
+    #: missing-item rule): the condition in words. ``required`` stays what a form asks for.
+    required_when: str | None = None
     description: str | None = None
 
     @field_validator("name")
@@ -62,6 +65,12 @@ class ItemDef(BaseModel):
         if self.maximum is not None:
             return f"<= {self.maximum}"
         return "any"
+
+    def required_text(self) -> str:
+        """Whether the score needs the item, in words: yes, no, or "if <condition>"."""
+        if self.required_when:
+            return f"if {self.required_when}"
+        return "yes" if self.required else "no"
 
 
 class OptionDef(BaseModel):

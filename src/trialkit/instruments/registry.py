@@ -15,7 +15,13 @@ from trialkit.instruments.lesion import LESION_GRADE, TLSS
 from trialkit.instruments.mayo import MAYO, MODIFIED_MAYO, PARTIAL_MAYO
 from trialkit.instruments.pasi import PASI
 from trialkit.instruments.sescd import SESCD
-from trialkit.instruments.sf36 import RAND36, SF36_MCS, SF36_PCS
+from trialkit.instruments.sf36 import (
+    RAND36,
+    SF36_MCS,
+    SF36_MCS_SCALES,
+    SF36_PCS,
+    SF36_PCS_SCALES,
+)
 from trialkit.instruments.simple import BSA, IGA, PAIN_NRS, PAIN_VAS, REDNESS, SPGA
 
 __all__ = ["INSTRUMENTS", "get_instrument"]
@@ -41,6 +47,8 @@ def _build() -> Mapping[str, Instrument]:
         RAND36,
         SF36_PCS,
         SF36_MCS,
+        SF36_PCS_SCALES,
+        SF36_MCS_SCALES,
         *CTCAE_LAB_INSTRUMENTS,
         *CTCAE_SELECTABLE_INSTRUMENTS,
         *CTCAE_VITAL_INSTRUMENTS,

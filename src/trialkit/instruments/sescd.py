@@ -6,11 +6,31 @@ from decimal import Decimal
 
 from trialkit.errors import ValidationFailed
 from trialkit.instruments.base import Instrument, Value, flag_options
-from trialkit.instruments.change import Number, as_fraction
+from trialkit.instruments.change import Number, as_fraction, percent_improvement
 from trialkit.instruments.items import ItemDef
 from trialkit.instruments.result import ScoreResult
 
-__all__ = ["SESCD", "SESCD_SEGMENTS", "SesCd", "sescd_threshold_met"]
+__all__ = [
+    "SESCD",
+    "SESCD_BANDS",
+    "SESCD_SEGMENTS",
+    "SesCd",
+    "sescd_band",
+    "sescd_remission",
+    "sescd_response",
+    "sescd_threshold_met",
+]
+
+#: Severity bands (lowest total of each, inclusive): Moskovitz DN, Daperno M, Van Assche G, et
+#: al. Defining and validating cut-offs for the Simple Endoscopic Score for Crohn's Disease.
+#: Gastroenterology 2007;132(4 Suppl 2):S1097 (0-2 inactive, 3-6 mild, 7-15 moderate, >= 16
+#: severe).
+SESCD_BANDS: tuple[tuple[int, str], ...] = (
+    (0, "inactive"),
+    (3, "mild"),
+    (7, "moderate"),
+    (16, "severe"),
+)
 
 SESCD_SEGMENTS = ("ileum", "right_colon", "transverse_colon", "left_colon", "rectum")
 _VARIABLES: dict[str, tuple[str, dict[str, str]]] = {
@@ -63,6 +83,7 @@ def _items() -> tuple[ItemDef, ...]:
                     minimum=Decimal(0),
                     maximum=Decimal(3),
                     codes=codes,
+                    required_when="the segment was reached",
                     description="Required when the segment was reached; absent when not.",
                 )
             )
@@ -136,12 +157,16 @@ class SesCd(Instrument):
             )
         parts.update({f"total_{k}": v for k, v in var_totals.items()})
         total = sum((parts[s] for s in reached), Decimal(0))
+        # Some trials score endoscopic response on the ulcer and surface variables alone.
+        parts["total_without_narrowing"] = total - var_totals["narrowing"]
         return ScoreResult(
             instrument=self.name,
             version=self.version,
             value=total,
             parts=parts,
             flags={
+                "band": sescd_band(total),
+                "remission": sescd_remission(total),
                 "segments_reached": len(reached),
                 "segments_affected": sum(1 for s in reached if parts[s] > 0),
             },
@@ -166,3 +191,28 @@ def sescd_threshold_met(
     """
     limit = isolated_ileal_threshold if isolated_ileal else threshold
     return as_fraction(value) >= as_fraction(limit, "threshold")
+
+
+def sescd_band(value: Number) -> str:
+    """The severity band of an SES-CD total (:data:`SESCD_BANDS`): inactive 0-2, mild 3-6,
+    moderate 7-15, severe >= 16."""
+    v = as_fraction(value)
+    band = SESCD_BANDS[0][1]
+    for low, name in SESCD_BANDS:
+        if v >= low:
+            band = name
+    return band
+
+
+def sescd_remission(value: Number, at_most: Number = 2) -> bool:
+    """Endoscopic remission: SES-CD at most ``at_most`` (inclusive; default 2)."""
+    return as_fraction(value) <= as_fraction(at_most, "at_most")
+
+
+def sescd_response(baseline: Number, current: Number, percent: Number = 50) -> bool | None:
+    """Endoscopic response: SES-CD fell by at least ``percent`` % from baseline (inclusive;
+    default 50); ``None`` when the baseline is 0 (the fall is undefined)."""
+    improvement = percent_improvement(baseline, current)
+    if improvement is None:
+        return None
+    return improvement >= as_fraction(percent, "percent")

@@ -1,7 +1,14 @@
-"""SF-36: RAND-36 scale scores, and the SF-36 v1 physical and mental component summaries."""
+"""SF-36: RAND-36 scale scores, and the SF-36 v1 physical and mental component summaries.
+
+The summaries are computed from the 36 items (``sf36_pcs``, ``sf36_mcs``), or from the eight
+scale scores when only those were recorded (``sf36_pcs_scales``, ``sf36_mcs_scales``): one
+formula, :func:`sf36_summary`. When a summary cannot be computed from the items, the scale
+scores that can are still returned in ``parts``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 
@@ -24,10 +31,14 @@ from trialkit.instruments.sf36_constants import (
 __all__ = [
     "RAND36",
     "SF36_MCS",
+    "SF36_MCS_SCALES",
     "SF36_PCS",
+    "SF36_PCS_SCALES",
     "Rand36",
     "Sf36Summary",
+    "Sf36SummaryFromScales",
     "rand36_scales",
+    "sf36_summary",
     "sf36v1_scales",
 ]
 
@@ -39,6 +50,9 @@ _ITEMS = tuple(
         minimum=Decimal(1),
         maximum=Decimal(ITEM_CODE_MAX[n]),
         required=n != 2,
+        required_when=(
+            None if n == 2 else "its scale's missing-item rule needs it (see the instrument's page)"
+        ),
         description=("Item 2 (health change) belongs to no scale." if n == 2 else None),
     )
     for n in range(1, 37)
@@ -169,15 +183,52 @@ class Rand36(Instrument):
         )
 
 
+def sf36_summary(
+    scales: Mapping[str, Fraction], which: str
+) -> tuple[Fraction, dict[str, Fraction]]:
+    """The SF-36 v1 summary ``which`` ("pcs" or "mcs"), a T-score, from the eight scale scores
+    (0-100), with each scale's z-score: 50 + 10 x sum(z x coefficient), 1990 US norms."""
+    coefficients = US1990_COEFFICIENTS[which]
+    aggregate = Fraction(0)
+    z_scores: dict[str, Fraction] = {}
+    for scale in SCALES:
+        mean, sd = US1990_NORMS[scale]
+        z = (scales[scale] - mean) / sd
+        aggregate += z * coefficients[scale]
+        z_scores[scale] = z
+    return 50 + 10 * aggregate, z_scores
+
+
+_SUMMARY_REFERENCE = (
+    "Ware JE, Kosinski M, Keller SD. SF-36 Physical and Mental Health Summary Scales: "
+    "A User's Manual. Boston: The Health Institute, 1994 (1990 US general population norms)."
+)
+
+
+def _summary_result(
+    inst: Instrument, scales: Mapping[str, Fraction], options: dict[str, object]
+) -> ScoreResult:
+    t_score, z_scores = sf36_summary(scales, inst.name.split("_")[1])
+    parts: dict[str, Decimal] = {}
+    for scale in SCALES:
+        parts[scale] = fraction_to_decimal(scales[scale])
+        parts[f"{scale}_z"] = fraction_to_decimal(z_scores[scale])
+    return ScoreResult(
+        instrument=inst.name,
+        version=inst.version,
+        value=fraction_to_decimal(t_score),
+        exact=t_score,
+        parts=parts,
+        options=flag_options(options),
+    )
+
+
 class Sf36Summary(Instrument):
     """SF-36 v1 component summary (PCS or MCS), norm-based on the 1990 US population."""
 
     title: str
     items = _ITEMS
-    reference = (
-        "Ware JE, Kosinski M, Keller SD. SF-36 Physical and Mental Health Summary Scales: "
-        "A User's Manual. Boston: The Health Institute, 1994 (1990 US general population norms)."
-    )
+    reference = _SUMMARY_REFERENCE
 
     def __init__(self, which: str) -> None:
         self.which = which
@@ -190,37 +241,66 @@ class Sf36Summary(Instrument):
         scales = sf36v1_scales(codes)
         unscored = [k for k, v in scales.items() if v is None]
         if unscored:
+            # No summary, but the scales that could be scored are returned.
             missing = [f"item_{i:02d}" for s in unscored for i in RAND_SCALES[s] if i not in codes]
-            return self._missing(
-                missing,
-                options,
-                why=(
+            return ScoreResult(
+                instrument=self.name,
+                version=self.version,
+                value=None,
+                parts={k: fraction_to_decimal(v) for k, v in scales.items() if v is not None},
+                missing=missing,
+                reason=(
                     f"{self.title}: no score, these scales have fewer than half their items "
                     f"answered: {', '.join(unscored)}"
                 ),
+                flags={"unscored_scales": ",".join(unscored)},
+                options=flag_options(options),
             )
-        coefficients = US1990_COEFFICIENTS[self.which]
-        aggregate = Fraction(0)
-        parts: dict[str, Decimal] = {}
-        for scale in SCALES:
-            value = scales[scale]
-            assert value is not None
-            mean, sd = US1990_NORMS[scale]
-            z = (value - mean) / sd
-            aggregate += z * coefficients[scale]
-            parts[scale] = fraction_to_decimal(value)
-            parts[f"{scale}_z"] = fraction_to_decimal(z)
-        t_score = 50 + 10 * aggregate
-        return ScoreResult(
-            instrument=self.name,
-            version=self.version,
-            value=fraction_to_decimal(t_score),
-            exact=t_score,
-            parts=parts,
-            options=flag_options(options),
+        scored = {k: v for k, v in scales.items() if v is not None}
+        return _summary_result(self, scored, options)
+
+
+def _scale_items() -> tuple[ItemDef, ...]:
+    return tuple(
+        ItemDef(
+            name=scale,
+            label=f"SF-36 v1 {scale.replace('_', ' ')} scale score",
+            data_type="decimal",
+            minimum=Decimal(0),
+            maximum=Decimal(100),
+            description="The 0-100 scale score, scored by the SF-36 v1 (standard) rules.",
         )
+        for scale in SCALES
+    )
+
+
+class Sf36SummaryFromScales(Instrument):
+    """SF-36 v1 component summary (PCS or MCS) from the eight 0-100 scale scores, when only the
+    scale scores were recorded (a paper form scored elsewhere, a registry extract)."""
+
+    items = _scale_items()
+    reference = _SUMMARY_REFERENCE
+
+    def __init__(self, which: str) -> None:
+        self.which = which
+        self.name = f"sf36_{which}_scales"
+        self.title = f"SF-36 {which.upper()} from scale scores"
+        self.version = f"SF-36 v1 {which.upper()}, 1990 US norms"
+
+    def _score(self, values: dict[str, Value], options: dict[str, object]) -> ScoreResult:
+        missing = [scale for scale in SCALES if values.get(scale) is None]
+        if missing:
+            return self._missing(
+                missing,
+                options,
+                why=f"{self.title}: no score, the summary needs all eight scale scores",
+            )
+        scales = {scale: Fraction(str(values[scale])) for scale in SCALES}
+        return _summary_result(self, scales, options)
 
 
 RAND36 = Rand36()
 SF36_PCS = Sf36Summary("pcs")
 SF36_MCS = Sf36Summary("mcs")
+SF36_PCS_SCALES = Sf36SummaryFromScales("pcs")
+SF36_MCS_SCALES = Sf36SummaryFromScales("mcs")

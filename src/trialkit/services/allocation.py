@@ -83,6 +83,16 @@ _SEED_MADE = [FieldChange("seed", None, "made by trialkit (secret)")]
 _SEED_SET = [FieldChange("seed", None, "set by a platform administrator (secret)")]
 
 
+def _created(study_id: int, method: str, ctx: Context) -> list[FieldChange]:
+    """The first entries of a study's allocation state: whose it is, how and by whom made."""
+    return [
+        FieldChange("study_id", None, study_id),
+        FieldChange("method", None, method),
+        FieldChange("created_by", None, ctx.actor),
+        FieldChange("created_at", None, ctx.as_of),
+    ]
+
+
 def allocates(study_def: Study) -> str | None:
     """The study's allocation method, or None when arms are chosen (a single arm, say)."""
     design = study_def.design
@@ -117,7 +127,7 @@ def _ensure_state(conn: sa.Connection, ctx: Context, study_id: int, method: str)
                 "version": 1,
             },
             # The seed is secret: the audit trail records that one was made, not its value.
-            changes=_SEED_MADE,
+            changes=[*_created(study_id, method, ctx), *_SEED_MADE],
         )
         row = _state(conn, study_id)
     return row
@@ -161,7 +171,7 @@ def set_seed(db: Database, ctx: Context, study_code: str, seed: str) -> None:
                     "created_at": ctx.as_of,
                     "version": 1,
                 },
-                changes=_SEED_SET,
+                changes=[*_created(ref.study_id, method, ctx), *_SEED_SET],
             )
         else:
             write(
@@ -171,7 +181,14 @@ def set_seed(db: Database, ctx: Context, study_code: str, seed: str) -> None:
                 row_id=int(row.id),
                 action="allocation_seed",
                 values={**values, "version": int(row.version) + 1},
-                changes=_SEED_SET,
+                changes=[
+                    *(
+                        FieldChange(k, row._mapping[k], values[k])
+                        for k in ("method", "created_by")
+                        if row._mapping[k] != values[k]
+                    ),
+                    *_SEED_SET,
+                ],
             )
 
 

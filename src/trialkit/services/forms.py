@@ -459,6 +459,21 @@ def _update_columns(record: dict[str, Any], row: _Stored) -> dict[str, Any]:
     return record
 
 
+def _identity(
+    participant_id: int, visit: str, form_id: str, instance_no: int, ctx: Context
+) -> list[FieldChange]:
+    """The first entries of a new form instance: what it is and when it was made (the audit
+    trail proves them; ``updated_at`` and ``protocol_version_id`` follow every entry, see
+    :mod:`trialkit.store.audited`)."""
+    return [
+        FieldChange("participant_id", None, participant_id),
+        FieldChange("visit_key", None, visit),
+        FieldChange("form_id", None, form_id),
+        FieldChange("instance_no", None, instance_no),
+        FieldChange("created_at", None, ctx.as_of),
+    ]
+
+
 def _flag(exists: sa.Exists, name: str) -> sa.Label[int]:
     """``exists`` as an integer column: a boolean one would need result processing on SQLite,
     which keeps the look-up off the driver's cursor (see :mod:`trialkit.store.direct`)."""
@@ -757,7 +772,7 @@ def save_in(
                 "version": 1,
                 "created_at": ctx.as_of,
             },
-            changes=changes,
+            changes=[*_identity(participant_id, visit, form_id, instance_no, ctx), *changes],
             reason=reason,
             protocol_version=ref.version,
         )
@@ -949,7 +964,10 @@ def mark_not_required(
                 "created_at": ctx.as_of,
                 "updated_at": ctx.as_of,
             },
-            changes=[FieldChange("status", None, "not_required")],
+            changes=[
+                *_identity(p.id, visit, form_id, 1, ctx),
+                FieldChange("status", None, "not_required"),
+            ],
             reason=reason,
             protocol_version=ref.version,
         )

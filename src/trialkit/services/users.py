@@ -25,6 +25,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -245,7 +246,7 @@ def create_user(
         audited = [
             FieldChange(k, None, v)
             for k, v in sorted(values.items())
-            if k not in ("password_hash", "failed_logins", "locked_until")
+            if k not in ("password_hash", "locked_until")
         ] + [FieldChange("password", None, "set")]
         write(conn, ctx, table=app_user, action="create_user", values=values, changes=audited)
         return _user(_need_user(conn, username))
@@ -282,7 +283,7 @@ def set_password(
             row_id=int(row.id),
             action="set_password",
             values={"password_hash": hashed, "failed_logins": 0, "locked_until": None},
-            changes=[FieldChange("password", "set", "changed")],
+            changes=[FieldChange("password", "set", "changed"), *_unlocked(row)],
         )
 
 
@@ -300,9 +301,19 @@ def set_active(db: Database, ctx: Context, username: str, active: bool, reason: 
             row_id=int(row.id),
             action="activate" if active else "deactivate",
             values={"active": active, "failed_logins": 0, "locked_until": None},
-            changes=[FieldChange("active", bool(row.active), active)],
+            changes=[FieldChange("active", bool(row.active), active), *_unlocked(row)],
             reason=reason,
         )
+
+
+def _unlocked(row: Any) -> list[FieldChange]:
+    """The entries of clearing a user's login bookkeeping (a password reset, a reactivation)."""
+    changes = []
+    if row.failed_logins:
+        changes.append(FieldChange("failed_logins", int(str(row.failed_logins)), 0))
+    if row.locked_until is not None:
+        changes.append(FieldChange("locked_until", row.locked_until, None))
+    return changes
 
 
 def verify_password(db: Database, username: str, password: str) -> bool:
@@ -414,7 +425,14 @@ def _attempt(db: Database, username: str, password: str, as_of: datetime, action
                 row_id=uid,
                 action=f"{action}_failed",
                 values={"failed_logins": failed, "locked_until": lock},
-                changes=[FieldChange("failed_logins", failed - 1, failed)],
+                changes=[
+                    FieldChange("failed_logins", failed - 1, failed),
+                    *(
+                        [FieldChange("locked_until", row.locked_until, lock)]
+                        if row.locked_until != lock
+                        else []
+                    ),
+                ],
             )
         else:
             updates: dict[str, object] = {}
@@ -430,7 +448,12 @@ def _attempt(db: Database, username: str, password: str, as_of: datetime, action
                     row_id=uid,
                     action=action,
                     values=updates,
-                    changes=[FieldChange("failed_logins", int(str(row.failed_logins)), 0)],
+                    changes=[FieldChange("failed_logins", int(str(row.failed_logins)), 0)]
+                    + (
+                        [FieldChange("locked_until", row.locked_until, None)]
+                        if "locked_until" in updates
+                        else []
+                    ),
                 )
             return
     # The failed attempt is committed (the counter must persist) before refusing.
@@ -504,8 +527,10 @@ def issue_token(
                 FieldChange("user_id", None, user_id),
                 FieldChange("name", None, name.strip()),
                 FieldChange("prefix", None, token[:10]),
+                FieldChange("created_at", None, ctx.as_of),
                 FieldChange("expires_at", None, None if expires_at is None else naive(expires_at)),
                 FieldChange("study", None, study_code),
+                FieldChange("study_id", None, study_id),
             ],
         )
     return IssuedToken(token_id, name.strip(), token, expires_at)

@@ -18,6 +18,17 @@ Form data are audited item by item: ``form_instance.data`` is declared as an *it
 ``form_instance.derived`` as a *keyed* column (entries ``derived/<name>``). The participant's
 ``protocol_version_id`` is recorded as the version's id when the participant is registered and
 as the version text (path ``protocol_version``) when moved to an amendment: an *alias*.
+
+A form instance's first entries record its identity (``participant_id``, ``visit_key``,
+``form_id``, ``instance_no``) and ``created_at``; its ``updated_at`` and ``protocol_version_id``
+*follow* its entries: every entry of the row sets them from the entry itself (its ``at``, and
+the id of the protocol version it was made under in the participant's study). Both are hashed
+fields of each entry, so the chain proves them and no entry repeats them.
+
+Login bookkeeping is audited: every failed password already writes an entry (the attempt is a
+security event), so ``failed_logins`` and ``locked_until`` are recorded whenever they change
+(a failed attempt, the lockout, a successful login, a password reset or a reactivation that
+clears them); a raw ``UPDATE`` that unlocks an account is reported like any other.
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ __all__ = ["AUDITED", "NOT_AUDITED", "Audited", "audited", "declared"]
 
 _COUNTER = "an optimistic-concurrency counter, not data: the entries' order is the history"
 _SECRET = "a secret: the trail records that it was set or changed, never its value"
+#: The entry fields a column can follow (see :attr:`Audited.follows`).
+_SOURCES = ("at", "protocol_version")
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,10 @@ class Audited:
     #: The value of a column before any entry sets it (default NULL), for columns a row is
     #: created with but whose first entry comes later.
     initial: Mapping[str, Any] = field(default_factory=dict)
+    #: Columns every entry of a row sets from the entry itself: column -> ``"at"`` (the entry's
+    #: time: the row's last change) or ``"protocol_version"`` (the id of the version the entry
+    #: was made under, in the study of the row or of its participant).
+    follows: Mapping[str, str] = field(default_factory=dict)
     #: The audit entity of the table's entries (``records.write`` uses the table name).
     entity: str = ""
 
@@ -70,11 +87,18 @@ class Audited:
             | set(self.keyed)
             | set(self.aliases.values())
             | set(self.initial)
+            | set(self.follows)
             | ({self.items} if self.items else set())
         )
         unknown = sorted(named - names)
         if unknown:
             raise ValueError(f"table {self.table.name} has no column(s) {', '.join(unknown)}")
+        odd = sorted(c for c, source in self.follows.items() if source not in _SOURCES)
+        if odd:
+            raise ValueError(
+                f"table {self.table.name}: column(s) {', '.join(odd)} follow an entry field "
+                f"other than {' or '.join(_SOURCES)}"
+            )
 
     @cached_property
     def columns(self) -> tuple[str, ...]:
@@ -109,16 +133,8 @@ _DECLARED = (
         items="data",
         keyed={"derived": "derived/"},
         initial={"status": "entered"},
-        unaudited={
-            "participant_id": "not recorded by the form's entries (its identity: the row id)",
-            "visit_key": "not recorded by the form's entries (its identity: the row id)",
-            "form_id": "not recorded by the form's entries (its identity: the row id)",
-            "instance_no": "not recorded by the form's entries (its identity: the row id)",
-            "protocol_version_id": "recorded per item (each item's pv) and per entry",
-            "version": _COUNTER,
-            "created_at": "the time of the form's first entry",
-            "updated_at": "the time of the form's last entry",
-        },
+        follows={"updated_at": "at", "protocol_version_id": "protocol_version"},
+        unaudited={"version": _COUNTER},
     ),
     Audited(t.dose_record, json=("computed", "vials", "deviations")),
     Audited(t.dose_preparation, json=("computed", "deviations")),
@@ -130,31 +146,18 @@ _DECLARED = (
         t.app_user,
         unaudited={
             "password_hash": _SECRET,
-            "failed_logins": "login bookkeeping, reset without an entry by a password reset",
-            "locked_until": "login bookkeeping (the lockout after wrong passwords)",
             "version": _COUNTER,
         },
     ),
     Audited(
         t.api_token,
-        unaudited={
-            "token_hash": _SECRET,
-            "user_id": "not recorded by the token's entries (the actor of its issue)",
-            "created_at": "the time of the token's first entry",
-        },
+        unaudited={"token_hash": _SECRET},
     ),
     Audited(t.membership),
     Audited(
         t.allocation_state,
         initial={"allocated": 0},
-        unaudited={
-            "seed": _SECRET,
-            "study_id": "not recorded by the state's entries (one state per study, unique)",
-            "method": "recorded by the study's protocol; not by the state's entries",
-            "created_by": "the actor of the state's first entry",
-            "created_at": "the time of the state's first entry",
-            "version": _COUNTER,
-        },
+        unaudited={"seed": _SECRET, "version": _COUNTER},
     ),
     Audited(t.allocation, json=("factors", "detail")),
     Audited(t.safety_pause, json=("trigger",)),

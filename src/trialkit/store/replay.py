@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,8 +42,9 @@ from trialkit.store.tables import protocol_version
 __all__ = ["Replay", "verify_all"]
 
 _NULL = "null"
-_ENTITY, _ENTITY_ID, _PATH, _SEQ, _NEW, _OLD = (
-    FIELDS.index(f) for f in ("entity", "entity_id", "path", "seq", "new", "old")
+_ENTITY, _ENTITY_ID, _PATH, _SEQ, _NEW, _OLD, _AT, _PV = (
+    FIELDS.index(f)
+    for f in ("entity", "entity_id", "path", "seq", "new", "old", "at", "protocol_version")
 )
 
 
@@ -91,6 +93,7 @@ class Replay:
         self.rows: dict[str, dict[str, dict[str, _Field]]] = {e: {} for e in self.by_entity}
         self.found: list[Difference] = []
         self.total = 0
+        self._stamps: tuple[str, str] = ("", "")  # the last entry time read, and its JSON
         # The participant's protocol version is recorded as text on amendment: its id is
         # looked up per study (the versions are few, and replayed themselves).
         self.versions: dict[tuple[str, str], int] = {
@@ -111,11 +114,16 @@ class Replay:
         spec = self.by_entity.get(entry[_ENTITY])
         if spec is None:
             return
+        state = self.rows[spec.entity].setdefault(str(entry[_ENTITY_ID]), {})
+        self._fold(spec, entry, state)
+        if spec.follows:
+            self._follow(spec, entry, state)
+
+    def _fold(self, spec: Audited, entry: sa.Row[Any], state: dict[str, _Field]) -> None:
         path = str(entry[_PATH])
         seq = int(entry[_SEQ])
         row_id = str(entry[_ENTITY_ID])
         new_text, old_text = entry[_NEW], entry[_OLD]
-        state = self.rows[spec.entity].setdefault(row_id, {})
         alias = spec.aliases.get(path)
         if alias is not None:
             state[alias] = _Field(self._alias(spec, state, path, new_text), seq)
@@ -138,6 +146,44 @@ class Replay:
             state.pop(path, None)
         else:
             state[path] = _Field(str(new_text), seq)
+
+    def _follow(self, spec: Audited, entry: sa.Row[Any], state: dict[str, _Field]) -> None:
+        """The columns that every entry of the row sets from the entry's own time or version."""
+        seq = int(entry[_SEQ])
+        for column, source in spec.follows.items():
+            if source == "at":
+                state[column] = _Field(self._time(str(entry[_AT])), seq)
+            elif entry[_PV] is not None:
+                study = self._study(state)
+                found = None if study is None else self.versions.get((study, str(entry[_PV])))
+                text = (
+                    canonical.dumps(found)
+                    if found is not None
+                    else canonical.dumps(f"protocol version {entry[_PV]} (not of the row's study)")
+                )
+                state[column] = _Field(text, seq)
+
+    def _time(self, at: str) -> str:
+        """An entry's time (ISO text, microseconds) as the canonical JSON of a stored datetime."""
+        last, text = self._stamps
+        if at != last:
+            try:
+                text = canonical.dumps(datetime.fromisoformat(at))
+            except ValueError:
+                text = canonical.dumps(at)  # an edited entry: the chain reports it
+            self._stamps = (at, text)
+        return text
+
+    def _study(self, state: Mapping[str, _Field]) -> str | None:
+        """The study id (canonical JSON) of a row: its own, or its participant's."""
+        own = state.get("study_id")
+        if own is not None:
+            return own.text
+        participant = state.get("participant_id")
+        if participant is None:
+            return None
+        found = self.rows["participant"].get(participant.text, {}).get("study_id")
+        return None if found is None else found.text
 
     def _keyed(self, spec: Audited, path: str) -> bool:
         return any(path.startswith(prefix) for prefix in spec.keyed.values())
