@@ -61,7 +61,8 @@ __all__ = [
 @dataclass(frozen=True)
 class AeEntry:
     """What entering an adverse event needs: the form and its group, the group's items (with
-    the codes of each coded item), the visits it can be entered at (key, name, date), and the
+    the codes of each coded item), the visits it can be entered at (key, name, the date done
+    or else planned, and whether it is done), and the
     participant's dose group (``arm``/``arm_name``: None for a blinded user, or before
     allocation)."""
 
@@ -70,7 +71,7 @@ class AeEntry:
     items: tuple[Item, ...]
     codes: dict[str, tuple[tuple[str, str], ...]]
     graded_terms: tuple[str, ...]
-    visits: tuple[tuple[str, str, date | None], ...]
+    visits: tuple[tuple[str, str, date | None, bool], ...]
     arm: str | None
     arm_name: str | None
     blind: bool
@@ -150,7 +151,7 @@ def entry_form(db: Database, ctx: Context, study_code: str, code: str, on: date)
     takes_unscheduled = unscheduled.allowed and form_id in unscheduled.forms
     cal = schedule.calendar(db, ctx, study_code, code, on)
     visits = tuple(
-        (v.key, v.name, v.on_date or v.target)
+        (v.key, v.name, v.on_date or v.target, v.on_date is not None)
         for v in cal.visits
         if (
             v.key in collecting

@@ -87,8 +87,10 @@ def _ae_page(
     by_name: dict[str, Item] = {}
     if entry is not None:
         by_name = {item.name: item for item in entry.items}
-        past = [key for key, _, when in entry.visits if when is not None and when <= on]
-        default_visit = past[-1] if past else (entry.visits[0][0] if entry.visits else None)
+        done = [key for key, _, when, was in entry.visits if was and when and when <= on]
+        past = [key for key, _, when, _ in entry.visits if when is not None and when <= on]
+        chosen = done or past or [key for key, *_ in entry.visits[:1]]
+        default_visit = chosen[-1] if chosen else None
     visit = typed.get("visit") or default_visit or ""
     term = typed.get(AE_CTCAE_TERM, "")
     grade = preview_grade(db, ctx, study, code, visit=visit, term=term) if visit and term else None
