@@ -11,8 +11,8 @@ import pytest
 from trialkit.errors import AccessDenied, ValidationFailed
 from trialkit.services import Context, Role, record_dose, save_form
 from trialkit.services.adverse_events import (
-    adverse_events,
-    entry_form,
+    adverse_event_form,
+    list_adverse_events,
     preview_grade,
     record_adverse_event,
 )
@@ -52,7 +52,7 @@ def test_the_grade_is_computed_from_the_visit_and_an_override_needs_its_reason(
     with pytest.raises(ValidationFailed) as refused:
         record_adverse_event(db, at, UCM, code, visit="V_W2", values={**row, "ae_grade": "3"})
     assert refused.value.code == "SAFETY.E040"
-    assert adverse_events(db, at, UCM, code) == []  # nothing saved
+    assert list_adverse_events(db, at, UCM, code) == []  # nothing saved
     taken = record_adverse_event(db, at, UCM, code, visit="V_W2", values=row)
     assert taken.grade is not None
     assert (taken.grade.computed, taken.grade.entered, taken.grade.effective) == (2, None, 2)
@@ -61,7 +61,7 @@ def test_the_grade_is_computed_from_the_visit_and_an_override_needs_its_reason(
     assert second.instance_no == taken.instance_no + 1  # each event its own form instance
     assert second.grade is not None
     assert (second.grade.computed, second.grade.effective) == (2, 3)
-    listed = adverse_events(db, at, UCM, code)
+    listed = list_adverse_events(db, at, UCM, code)
     assert [e.event_key for e in listed] == [taken.event_key, second.event_key]
     assert listed[0].labels["ae_relation"] == "Possibly related"
     assert listed[1].grade is not None
@@ -74,7 +74,7 @@ def test_an_event_that_pauses_a_dose_group_says_so_once(
     first, second = enrolled(screened, db, ctx, PAE, "G50"), enrolled(screened, db, ctx, PAE, "G50")
     dose(db, ctx, PAE, first)
     at = ctx.at(datetime(2025, 3, 11, 9))
-    entry = entry_form(db, at, PAE, first, date(2025, 3, 11))
+    entry = adverse_event_form(db, at, PAE, first, date(2025, 3, 11))
     assert (entry.form_id, entry.group_id, entry.arm) == ("AE", "AE", "G50")
     assert [v[0] for v in entry.visits][:2] == ["D1", "W1"]
     assert "ae_ctcae_term" in {i.name for i in entry.items}
@@ -107,7 +107,7 @@ def test_a_serious_event_starts_its_clock(db: Database, ctx: Context, screened: 
     assert taken.report.due_at == datetime(2025, 3, 12, 8) + timedelta(hours=24)
     assert taken.report.status == "open"
     assert not taken.report.overdue
-    (listed,) = adverse_events(db, at.at(datetime(2025, 3, 13, 9)), PAE, code)
+    (listed,) = list_adverse_events(db, at.at(datetime(2025, 3, 13, 9)), PAE, code)
     assert listed.report is not None
     assert listed.report.overdue  # judged at the reader's time, after the due time
 
@@ -119,7 +119,7 @@ def test_site_and_role_are_checked(
     monitor = person("mon.teh", PAE, Role.MONITOR, site="TEH")
     with pytest.raises(AccessDenied):
         record_adverse_event(db, monitor, PAE, code, visit="D1", values=ae("rash", 1, "possible"))
-    assert adverse_events(db, monitor, PAE, code) == []  # reading is allowed
+    assert list_adverse_events(db, monitor, PAE, code) == []  # reading is allowed
     with pytest.raises(ValidationFailed) as no_visit:
         record_adverse_event(db, ctx, PAE, code, visit=" ", values=ae("rash", 1, "possible"))
     assert no_visit.value.code == "SAFETY.E051"

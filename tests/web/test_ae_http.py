@@ -10,7 +10,7 @@ import pytest
 from tests.web.conftest import NOW, Login, form_token
 
 from trialkit.services import Context, save_form
-from trialkit.services.adverse_events import adverse_events
+from trialkit.services.adverse_events import list_adverse_events
 from trialkit.store import Database
 
 PAE = "psoriasis-adipose-exosomes"
@@ -80,7 +80,7 @@ def test_entering_needs_the_role_and_the_site(login: Login, web_db: Database) ->
     assert r.status_code == 404
     assert "PART.E003" in r.text
     reader = Context.operator("test", NOW)
-    assert adverse_events(web_db, reader, PAE, FIRST) == []
+    assert list_adverse_events(web_db, reader, PAE, FIRST) == []
 
 
 def test_a_refused_entry_keeps_what_was_typed(login: Login) -> None:
@@ -171,7 +171,7 @@ def test_the_serious_event_clock_in_persian(login: Login, web_db: Database) -> N
     }
     r = post(client, base + "/new", row)
     assert r.status_code == 303, text_of(r.text)
-    (event,) = adverse_events(web_db, Context.operator("t", NOW), UCM, code)
+    (event,) = list_adverse_events(web_db, Context.operator("t", NOW), UCM, code)
     assert str(event.values["ae_onset"]) == "2025-06-01"
     assert event.report is not None
     assert event.report.due_at == datetime(2025, 6, 2, 8, 30)  # 24 hours after awareness

@@ -10,7 +10,7 @@ override (:mod:`trialkit.services.grades`), the serious-event clock, and the sto
 as the user may see them (:func:`trialkit.services.safety.site_pause_record`: a blinded reader
 of a masked study sees no arm, a reader at some sites no participant of the others).
 
-:func:`entry_form` gives what an entry form needs (the items of the adverse-event group with
+:func:`adverse_event_form` gives what an entry form needs (the items of the adverse-event group with
 their code lists, the visits that collect the form, the participant's dose group when the user
 may see it); :func:`preview_grade` the grade the visit's values give to a CTCAE term before
 anything is saved; :func:`adverse_events` the participant's events with the computed, entered
@@ -51,8 +51,8 @@ __all__ = [
     "AdverseEvent",
     "AeEntry",
     "AeRecorded",
-    "adverse_events",
-    "entry_form",
+    "adverse_event_form",
+    "list_adverse_events",
     "preview_grade",
     "record_adverse_event",
 ]
@@ -127,7 +127,7 @@ def _blind(conn: sa.Connection, ctx: Context, p: lookups.Participant) -> bool:
     return not sees_allocation(ctx.principal, p.study, masked, p.site)
 
 
-def entry_form(db: Database, ctx: Context, study_code: str, code: str, on: date) -> AeEntry:
+def adverse_event_form(db: Database, ctx: Context, study_code: str, code: str, on: date) -> AeEntry:
     """What an adverse-event entry form of participant ``code`` shows on ``on`` (WRITE at the
     participant's site): visits that collect the form and have a date (planned, done or
     unscheduled), missed ones left out."""
@@ -213,7 +213,9 @@ def _rows(conn: sa.Connection, p: lookups.Participant, form_id: str, group_id: s
     )
 
 
-def adverse_events(db: Database, ctx: Context, study_code: str, code: str) -> list[AdverseEvent]:
+def list_adverse_events(
+    db: Database, ctx: Context, study_code: str, code: str
+) -> list[AdverseEvent]:
     """The participant's adverse events, in the order entered, with their grades and their
     serious-event clocks (READ at the participant's site)."""
     with db.read() as conn:
@@ -320,5 +322,5 @@ def record_adverse_event(
             if (shown := safety.site_pause_record(conn, row, blind, sites)) is not None
         )
     key = f"form_instance:{saved.form_instance_id}/{group_id}/1"
-    event = next(e for e in adverse_events(db, ctx, study_code, code) if e.event_key == key)
+    event = next(e for e in list_adverse_events(db, ctx, study_code, code) if e.event_key == key)
     return AeRecorded(key, visit, instance_no, event.grade, fired, event.report, tuple(saved.notes))

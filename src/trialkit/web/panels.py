@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trialkit.services import Permission
-from trialkit.services.adverse_events import AdverseEvent, adverse_events
+from trialkit.services.adverse_events import AdverseEvent, list_adverse_events
 from trialkit.services.doses import DoseTimeline, dose_timeline
 from trialkit.services.safety import PauseRecord, active_pauses
 from trialkit.store import Database
@@ -90,7 +90,7 @@ def participant_panels(
 ) -> dict[str, Any]:
     """The template values of the safety, adverse-event and dosing panels."""
     ctx = user.ctx
-    events: list[AdverseEvent] = adverse_events(db, ctx, study, code)
+    events: list[AdverseEvent] = list_adverse_events(db, ctx, study, code)
     timeline: DoseTimeline = dose_timeline(db, ctx, study, code)
     principal = ctx.principal
     return {

@@ -26,8 +26,8 @@ from trialkit.services import (
 )
 from trialkit.services.adverse_events import (
     AeEntry,
-    adverse_events,
-    entry_form,
+    adverse_event_form,
+    list_adverse_events,
     preview_grade,
     record_adverse_event,
 )
@@ -74,8 +74,8 @@ def _ae_page(
     on = today(request)
     principal = ctx.principal
     may_write = principal.can(Permission.WRITE, study, p.site)
-    entry: AeEntry | None = entry_form(db, ctx, study, code, on) if may_write else None
-    events = adverse_events(db, ctx, study, code)
+    entry: AeEntry | None = adverse_event_form(db, ctx, study, code, on) if may_write else None
+    events = list_adverse_events(db, ctx, study, code)
     pauses = active_pauses(db, ctx, study, p.site)
     lines = pause_lines(pauses, user._, participant=code, arm=p.arm)
     fired_ids = {
@@ -204,7 +204,7 @@ def _record(request: Request, user: User, study: str, code: str, raw: dict[str, 
     db = db_of(request)
     _load(request, user, study, code)
     try:
-        entry = entry_form(db, user.ctx, study, code, today(request))
+        entry = adverse_event_form(db, user.ctx, study, code, today(request))
         wanted = {"visit"} | {f for item in entry.items for f in _item_fields(item)}
         typed = {k: v for k, v in raw.items() if k in wanted}
         visit = raw.get("visit", "").strip()
