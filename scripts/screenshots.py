@@ -71,14 +71,15 @@ def _sign_in(page: Page, base: str) -> None:
 
 
 def _adverse_event(page: Page, base: str, out: Path) -> None:
-    """Enter a related grade 3 adverse event through the page: stopping rule S1 pauses the
-    participant's dose group, and the page says so (``ae-saved-en.png``)."""
+    """Enter a related, serious grade 3 adverse event through the page: stopping rule S1
+    pauses the participant's dose group, S2 enrolment, its report clock starts, and the page
+    says so (``ae-saved-en.png``)."""
     page.goto(f"{base}/studies/{PAE}/participants/PAE-TEH-001/adverse-events")
     page.select_option("#f-visit", "D1")
     page.fill("#f-ae_term", "Injection site ulceration")
     page.fill("#f-ae_onset", date.today().isoformat())
     page.select_option("#f-ae_grade", "3")
-    page.select_option("#f-ae_serious", "no")
+    page.select_option("#f-ae_serious", "yes")
     page.select_option("#f-ae_relation", "probable")
     page.select_option("#f-ae_outcome", "recovering")
     page.select_option("#f-ae_at_injection_site", "yes")
