@@ -205,3 +205,67 @@ def test_the_serious_event_clock_in_persian(login: Login, web_db: Database) -> N
     page = client.get(base).text
     assert "گزارش‌شده در" in page
     assert "با تأخیر" in page  # 09:00 is after the 08:30 due time
+
+
+def test_a_blinded_user_is_told_a_dose_group_is_paused_never_which(
+    app: object, web_db: Database
+) -> None:
+    """A masked copy of the adipose-exosome study: a blinded coordinator enters the event that
+    pauses the participant's dose group and reads that a dose group is paused, never its name."""
+    from starlette.testclient import TestClient
+    from tests.services.conftest import ELIGIBLE
+    from tests.web.conftest import csrf_of
+
+    from trialkit.protocol import shipped_studies
+    from trialkit.services import (
+        add_membership,
+        add_site,
+        consent,
+        create_user,
+        enrol,
+        load_study,
+        register,
+        screen,
+        unscheduled_visit,
+    )
+    from trialkit.web.demo_mode import DEMO_PASSWORD
+
+    masked = "masked-adipose-exosomes"
+    text = dict(shipped_studies())["psoriasis-adipose-exosomes.yaml"]
+    text = text.replace(f"id: {PAE}", f"id: {masked}", 1).replace(
+        "masking: {level: none, placebo: false, description: Not blinded}",
+        "masking: {level: double, masked_roles: [participant, investigator], placebo: false}",
+        1,
+    )
+    admin = Context.operator("admin", NOW)
+    load_study(web_db, admin, text, source="masked.yaml")
+    add_site(web_db, admin, masked, "TEH", "Tehran")
+    create_user(web_db, admin, "blind.nurse", DEMO_PASSWORD, display_name="Blind Nurse")
+    add_membership(web_db, admin, "blind.nurse", masked, "coordinator", site_code="TEH")
+    code = register(web_db, admin, masked, "TEH").code
+    consent(web_db, admin, masked, code, on=NOW.date(), form_version="1", obtained_by="dr.b")
+    for form_id, values in ELIGIBLE[PAE].items():  # the study's eligible screening values
+        save_form(web_db, admin, masked, code, visit="SCR", form_id=form_id, values=values)
+    screen(web_db, admin, masked, code)
+    enrol(web_db, admin, masked, code, investigator_override="confirmed by the investigator")
+    unscheduled_visit(web_db, admin, masked, code, NOW.date(), "injection site review")
+    client = TestClient(app, raise_server_exceptions=False)  # type: ignore[arg-type]
+    r = client.post(
+        "/login",
+        data={"username": "blind.nurse", "password": DEMO_PASSWORD, "csrftoken": csrf_of(client)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    base = page_of(masked, code)
+    assert "not shown: the allocation is masked" in client.get(base).text
+    r = post(client, base + "/new", ae_row(visit="UNS-001", ae_grade="3"))
+    assert r.status_code == 303
+    saved = client.get(r.headers["location"]).text
+    shown = text_of(saved)
+    assert "Stopping rule S1 fired on" in shown
+    assert "A dose group is paused" in shown
+    assert "which one is not shown to blinded roles" in shown
+    participant = client.get(f"/studies/{masked}/participants/{code}").text
+    for page in (saved, participant):
+        assert "G50" not in page
+        assert "50 µg" not in page
