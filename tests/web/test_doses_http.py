@@ -131,3 +131,18 @@ def test_an_unscheduled_visit_and_its_adverse_event_entry(login: Login) -> None:
         login("mon.hosseini"), base + "/visits/unscheduled/new", {"on": "2025-06-02", "reason": "x"}
     )
     assert denied.status_code == 403
+
+
+def test_a_moment_is_typed_in_the_users_calendar_and_clock() -> None:
+    from datetime import datetime
+
+    from trialkit.errors import ValidationFailed
+    from trialkit.web.i18n import parse_moment
+
+    assert parse_moment("۱۴۰۴/۰۳/۱۲", "۰۹:۰۵", "fa") == datetime(2025, 6, 2, 9, 5)
+    assert parse_moment("2025-06-02", "23:59", "en") == datetime(2025, 6, 2, 23, 59)
+    for clock in ("24:00", "9h", "12:60", ""):
+        with pytest.raises(ValidationFailed) as bad:
+            parse_moment("2025-06-02", clock, "en", "given_at")
+        assert bad.value.code == "WEB.E033"
+        assert bad.value.errors == {"given_at": ["e.g. 14:30"]}
