@@ -124,7 +124,10 @@ def test_an_unscheduled_visit_and_its_adverse_event_entry(login: Login) -> None:
     assert 'value="rash review"' in bad.text
     r = post(client, base + "/visits/unscheduled/new", {"on": "2025-06-02", "reason": "rash"})
     assert r.status_code == 303
-    assert "Unscheduled visit 1" in client.get(base).text
+    page = client.get(base).text
+    assert "Unscheduled visit 1" in page
+    # each visit's window with its bounds around the target (V_W2: -2 / +2 days)
+    assert '<bdi dir="ltr">-2</bdi> / <bdi dir="ltr">+2</bdi> days around the target' in page
     entry = client.get(base + "/adverse-events").text
     assert '<option value="UNS-001"' in entry
     denied = post(

@@ -31,6 +31,7 @@ from trialkit.services.adverse_events import (
     preview_grade,
     record_adverse_event,
 )
+from trialkit.services.doses import dose_timeline
 from trialkit.services.grades import AE_CTCAE_TERM, AE_GRADE_REASON
 from trialkit.services.safety import active_pauses
 from trialkit.web.errors import TITLES, status_of
@@ -76,6 +77,7 @@ def _ae_page(
     may_write = principal.can(Permission.WRITE, study, p.site)
     entry: AeEntry | None = adverse_event_form(db, ctx, study, code, on) if may_write else None
     events = list_adverse_events(db, ctx, study, code)
+    blind = dose_timeline(db, ctx, study, code).blind
     pauses = active_pauses(db, ctx, study, p.site)
     lines = pause_lines(pauses, user._, participant=code, arm=p.arm)
     fired_ids = {
@@ -121,6 +123,7 @@ def _ae_page(
             "term": term,
             "grade": grade,
             "may_write": may_write,
+            "blind": blind,
             "today": on,
             "now": ctx.as_of,
             "day_input": lambda d: input_date(d, lang),
