@@ -127,7 +127,7 @@ def test_an_unscheduled_visit_and_its_adverse_event_entry(login: Login) -> None:
     page = client.get(base).text
     assert "Unscheduled visit 1" in page
     # each visit's window with its bounds around the target (V_W2: -2 / +2 days)
-    assert '<bdi dir="ltr">-2</bdi> / <bdi dir="ltr">+2</bdi> days around the target' in page
+    assert '<bdi dir="ltr">-2</bdi> / <bdi dir="ltr">+2</bdi> days' in page
     entry = client.get(base + "/adverse-events").text
     assert '<option value="UNS-001"' in entry
     denied = post(
