@@ -80,6 +80,10 @@ def test_record_a_dose_with_lot_vials_and_its_deviation(login: Login, web_db: Da
         "given_unit": "cells",
         "vials": "UC-0999-01, UC-0999-02",
     }
+    no_time = post(client, dose_path(code, "W2"), {**typed, "given_time": ""})
+    assert no_time.status_code == 422
+    assert "is not a time of day" in no_time.text
+    assert 'value="UC-0999"' in no_time.text
     refused = post(client, dose_path(code, "W2"), typed)  # no weight at V_W2 yet
     assert refused.status_code == 400
     assert "weight" in refused.text
@@ -122,6 +126,9 @@ def test_an_unscheduled_visit_and_its_adverse_event_entry(login: Login) -> None:
     bad = post(client, base + "/visits/unscheduled/new", {"on": "June", "reason": "rash review"})
     assert bad.status_code == 422
     assert 'value="rash review"' in bad.text
+    no_reason = post(client, base + "/visits/unscheduled/new", {"on": "2025-06-02"})
+    assert no_reason.status_code == 422
+    assert "an unscheduled visit needs its reason" in no_reason.text
     r = post(client, base + "/visits/unscheduled/new", {"on": "2025-06-02", "reason": "rash"})
     assert r.status_code == 303
     page = client.get(base).text

@@ -231,8 +231,8 @@ def _record(request: Request, user: User, study: str, code: str, raw: dict[str, 
 
 
 class ReportForm(BaseModel):
-    reported_on: str = Field(min_length=1, max_length=32)
-    reported_time: str = Field(min_length=1, max_length=16)
+    reported_on: str = Field(default="", max_length=32)
+    reported_time: str = Field(default="", max_length=16)
     reference: str = Field(default="", max_length=500)
 
 

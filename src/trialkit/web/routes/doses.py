@@ -29,8 +29,8 @@ _SPLIT = re.compile(r"[\s,;]+")
 
 
 class RecordDoseForm(BaseModel):
-    given_on: str = Field(min_length=1, max_length=32)
-    given_time: str = Field(min_length=1, max_length=16)
+    given_on: str = Field(default="", max_length=32)
+    given_time: str = Field(default="", max_length=16)
     product_lot: str = Field(default="", max_length=128)
     given_amount: str = Field(default="", max_length=64)
     given_unit: str = Field(default="", max_length=32)
@@ -48,8 +48,8 @@ class PrepareDoseForm(BaseModel):
 
 
 class UnscheduledForm(BaseModel):
-    on: str = Field(min_length=1, max_length=32)
-    reason: str = Field(min_length=1, max_length=2000)
+    on: str = Field(default="", max_length=32)
+    reason: str = Field(default="", max_length=2000)
 
 
 def _or_none(text: str) -> str | None:
