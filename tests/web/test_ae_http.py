@@ -76,9 +76,16 @@ def test_entering_needs_the_role_and_the_site(login: Login, web_db: Database) ->
     r = post(login("mon.hosseini"), page_of(PAE, FIRST) + "/new", ae_row(ae_grade="1"))
     assert r.status_code == 403
     assert "AUTH.E010" in r.text
-    r = post(login("s.ahmadi"), page_of(PAE, FIRST) + "/new", ae_row(ae_grade="1"))
+    isf = login("s.ahmadi")
+    r = post(isf, page_of(PAE, FIRST) + "/new", ae_row(ae_grade="1"))
     assert r.status_code == 404
     assert "PART.E003" in r.text
+    preview = isf.get(
+        page_of(PAE, FIRST) + "/grade", params={"visit": "D1", "ae_ctcae_term": "fever"}
+    )
+    assert preview.status_code == 404
+    report = post(isf, page_of(PAE, FIRST) + "/reports/1", {"reported_on": "2025-06-02"})
+    assert report.status_code == 404
     reader = Context.operator("test", NOW)
     assert list_adverse_events(web_db, reader, PAE, FIRST) == []
 
