@@ -35,11 +35,15 @@ ARGS = [
     "--no-first-run",
 ]
 UCM = "psoriasis-ucmsc"
+PAE = "psoriasis-adipose-exosomes"
 PAGES = (
     ("home", "/"),
     ("matrix", f"/studies/{UCM}"),
     ("participant", f"/studies/{UCM}/participants/UCM-TEH-001"),
     ("not-found", f"/studies/{UCM}/participants/UCM-ISF-001"),
+    # after the adverse event below: its dose group paused, the next participant's dosing
+    ("adverse-events", f"/studies/{PAE}/participants/PAE-TEH-001/adverse-events"),
+    ("dosing", f"/studies/{PAE}/participants/PAE-TEH-002"),
 )
 
 
@@ -66,6 +70,25 @@ def _sign_in(page: Page, base: str) -> None:
         page.click("form[action='/login'] button[type=submit]")
 
 
+def _adverse_event(page: Page, base: str, out: Path) -> None:
+    """Enter a related, serious grade 3 adverse event through the page: stopping rule S1
+    pauses the participant's dose group, S2 enrolment, its report clock starts, and the page
+    says so (``ae-saved-en.png``)."""
+    page.goto(f"{base}/studies/{PAE}/participants/PAE-TEH-001/adverse-events")
+    page.select_option("#f-visit", "D1")
+    page.fill("#f-ae_term", "Injection site ulceration")
+    page.fill("#f-ae_onset", date.today().isoformat())
+    page.select_option("#f-ae_grade", "3")
+    page.select_option("#f-ae_serious", "yes")
+    page.select_option("#f-ae_relation", "probable")
+    page.select_option("#f-ae_outcome", "recovering")
+    page.select_option("#f-ae_at_injection_site", "yes")
+    with page.expect_navigation():
+        page.click("form.ae-form button[type=submit]")
+    page.screenshot(path=str(out / "ae-saved-en.png"), full_page=True)
+    print(out / "ae-saved-en.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/web"))
@@ -86,6 +109,8 @@ def main() -> None:
                             page.click("button[name=language][value=fa]")
                     page.screenshot(path=str(out / f"login-{language}.png"))
                     _sign_in(page, base)
+                    if language == "en":
+                        _adverse_event(page, base, out)
                     for name, path in PAGES:
                         page.goto(base + path)
                         page.screenshot(path=str(out / f"{name}-{language}.png"), full_page=True)

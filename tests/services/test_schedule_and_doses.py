@@ -379,6 +379,9 @@ def test_missed_unscheduled_not_required_and_overdue(
     mark_not_required(db, ctx, UCM, code, visit="V_W0", form_id="PASI", reason="done at SCR")
     record_visit(db, ctx, UCM, code, "V_W0", date(2025, 3, 10))
     miss_visit(db, ctx, UCM, code, "V_W2", "participant ill")
+    with pytest.raises(ValidationFailed) as no_reason:
+        unscheduled_visit(db, ctx, UCM, code, date(2025, 3, 30), "  ")
+    assert no_reason.value.code == "SCHED.E206"
     key = unscheduled_visit(db, ctx, UCM, code, date(2025, 3, 30), "rash")
     assert key == "UNS-001"
     save_form(db, ctx, UCM, code, visit=key, form_id="VITALS", values=VITALS)

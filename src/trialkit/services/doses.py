@@ -49,7 +49,7 @@ from trialkit.dosing import (
 )
 from trialkit.errors import AccessDenied, ConflictError, DoseError, NotFound, TransitionError
 from trialkit.protocol import Administration, DoseRule, DosingEvent, Quantity, Study
-from trialkit.schedule import plan_doses
+from trialkit.schedule import PlannedDose, plan_doses
 from trialkit.services import forms, participants, safety, studies
 from trialkit.services.access import Permission, require, sees_allocation
 from trialkit.services.anchors import anchors_set_by, current_anchors, set_anchor
@@ -63,8 +63,13 @@ from trialkit.store.tables import dose_preparation, dose_record, form_instance
 __all__ = [
     "BLINDED_DEVIATION",
     "DoseResult",
+    "DoseTimeline",
+    "GivenView",
     "PreparedDose",
+    "PreparedView",
+    "TimelineDose",
     "blinded_deviations",
+    "dose_timeline",
     "prepare_dose",
     "record_dose",
 ]
@@ -593,3 +598,142 @@ def record_dose(
             form_id,
             blind,
         )
+
+
+# The dosing timeline as a reader sees it.
+
+
+@dataclass(frozen=True)
+class PreparedView:
+    """A dose prepared by the pharmacist; ``amount``/``unit`` and the dose deviations' amounts
+    are None/hidden for a blinded reader of a masked study."""
+
+    kit: str
+    amount: str | None
+    unit: str | None
+    volume: str | None
+    product_lot: str
+    prepared_by: str
+    prepared_at: datetime
+    deviations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class GivenView:
+    """A dose given: the dose computed from the protocol (None for a blinded reader of a
+    masked study), what was given (amount None for that reader), lot, vials and deviations."""
+
+    given_at: datetime
+    computed: ComputedDose | None
+    rule: str | None
+    given_amount: str | None
+    given_unit: str | None
+    product_lot: str
+    vials: tuple[str, ...]
+    deviations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TimelineDose:
+    """One dosing event of the participant: its planned time and window, and for a dose not
+    given yet the dose the protocol computes now (``computed``, or ``not_computed`` saying what
+    is missing; both None for a blinded reader), its preparation and its administration."""
+
+    planned: PlannedDose
+    computed: ComputedDose | None
+    rule: str | None
+    not_computed: str | None
+    prepared: PreparedView | None
+    given: GivenView | None
+
+    @property
+    def id(self) -> str:
+        return self.planned.id
+
+
+@dataclass(frozen=True)
+class DoseTimeline:
+    """The participant's doses; ``blind``: the reader is blinded in a masked study (records
+    the kit, never an amount); ``dosable``: the participant's status lets a dose be given."""
+
+    masked: bool
+    blind: bool
+    dosable: bool
+    doses: list[TimelineDose]
+
+
+def dose_timeline(db: Database, ctx: Context, study_code: str, code: str) -> DoseTimeline:
+    """The participant's dosing timeline (READ at the participant's site): each dosing event
+    with its window, the dose computed from the protocol's rule and the captured data, the
+    preparation and what was given; nothing that depends on the arm for a blinded reader."""
+    with db.read() as conn:
+        p = participants.load_checked(conn, ctx, study_code, code, Permission.READ)
+        ref = studies.protocol_by_id(conn, p.protocol_version_id)
+        masked = ref.study.design.masking.level != "none"
+        blind = not sees_allocation(ctx.principal, study_code, masked, p.site)
+        planned = plan_doses(ref.study, current_anchors(conn, p.id))
+        given = {
+            r.dosing_event_id: r
+            for r in conn.execute(
+                sa.select(dose_record).where(dose_record.c.participant_id == p.id)
+            )
+        }
+        prepared = {
+            r.dosing_event_id: r
+            for r in conn.execute(
+                sa.select(dose_preparation).where(dose_preparation.c.participant_id == p.id)
+            )
+        }
+        doses: list[TimelineDose] = []
+        for d in planned:
+            computed: ComputedDose | None = None
+            rule: str | None = None
+            problem: str | None = None
+            g = given.get(d.id)
+            if g is None and not blind and p.arm is not None:
+                try:
+                    dose_rule, computed = _computed(conn, p, ref.study, d.event)
+                    rule = str(dose_rule)
+                except DoseError as exc:
+                    problem = exc.message
+            prep = prepared.get(d.id)
+            doses.append(
+                TimelineDose(
+                    d,
+                    computed,
+                    rule,
+                    problem,
+                    None if prep is None else _prepared_view(prep, blind),
+                    None if g is None else _given_view(g, blind),
+                )
+            )
+    dosable = p.status in (Status.ENROLLED, Status.ON_STUDY)
+    return DoseTimeline(masked, blind, dosable, doses)
+
+
+def _prepared_view(row: Any, blind: bool) -> PreparedView:
+    return PreparedView(
+        row.kit,
+        None if blind else str(row.amount),
+        None if blind else str(row.unit),
+        row.volume,
+        row.product_lot,
+        row.prepared_by,
+        row.prepared_at,
+        blinded_deviations(canonical.loads(row.deviations), blind),
+    )
+
+
+def _given_view(row: Any, blind: bool) -> GivenView:
+    stored = canonical.loads(row.computed)
+    computed = None if blind else _from_json(stored)
+    return GivenView(
+        row.given_at,
+        computed,
+        None if blind else str(stored.get("rule") or "") or None,
+        None if blind else str(row.given_amount),
+        None if blind else str(row.given_unit),
+        row.product_lot,
+        tuple(str(v) for v in canonical.loads(row.vials)),
+        blinded_deviations(canonical.loads(row.deviations), blind),
+    )

@@ -73,6 +73,7 @@ __all__ = [
     "PauseRecord",
     "SafetyStatus",
     "SeriousReport",
+    "active_pauses",
     "ae_form_ids",
     "after_change",
     "ensure_dosing_allowed",
@@ -81,10 +82,12 @@ __all__ = [
     "group_rows",
     "lift_pause",
     "overdue_reports",
+    "pause_record",
     "paused_arms",
     "record_serious_report",
     "safety_status",
     "serious_reports",
+    "site_pause_record",
     "study_events",
 ]
 
@@ -489,6 +492,96 @@ def _blind_decision(decision: dict[str, Any]) -> dict[str, Any]:
     return {**decision, "data": data, "target": None if arm_scope else decision.get("target")}
 
 
+def pause_record(row: Any, blind: bool) -> PauseRecord:
+    """A stored ``safety_pause`` row as a reader sees it (``blind``: a blinded reader of a
+    masked study, who sees no arm: an arm-scoped pause names no target)."""
+    trigger = canonical.loads(row.trigger)
+    return PauseRecord(
+        int(row.id),
+        row.rule_id,
+        row.action,
+        row.scope,
+        None if blind and row.scope == "arm" else row.target,
+        row.status,
+        row.fired_at,
+        _blind(trigger) if blind else trigger,
+        row.lifted_by,
+        row.lifted_at,
+        row.lift_reason,
+    )
+
+
+def site_pause_record(
+    conn: sa.Connection, row: Any, blind: bool, sites: frozenset[str] | None
+) -> PauseRecord | None:
+    """A pause as a reader at ``sites`` (None: every site) sees it on a participant's pages:
+    the rule, its text and what it pauses, the participants stopped only those at ``sites``,
+    the events that reached it left out (they belong to other sites' participants too); None
+    when nothing of it concerns ``sites`` (another site's participant's own stop)."""
+    trigger = canonical.loads(row.trigger)
+    pauses = dict(trigger.get("pauses", {}))
+    people = list(pauses.get("participants", []))
+    if people and sites is not None:
+        seen = conn.execute(
+            sa.select(participant.c.code)
+            .join(site, site.c.id == participant.c.site_id)
+            .where(
+                participant.c.study_id == row.study_id,
+                participant.c.code.in_(people),
+                site.c.code.in_(sorted(sites)),
+            )
+        )
+        people = sorted(seen.scalars())
+    pauses["participants"] = people
+    if not (pauses.get("enrolment") or pauses.get("dosing") or pauses.get("arms") or people):
+        return None
+    kept = {
+        k: trigger[k] for k in ("rule", "text", "action", "scope", "resumed_by") if k in trigger
+    }
+    kept["pauses"] = pauses
+    target = row.target
+    if (row.scope == "participant" and target not in people) or (blind and row.scope == "arm"):
+        target = None
+    kept["target"] = target
+    return PauseRecord(
+        int(row.id),
+        row.rule_id,
+        row.action,
+        row.scope,
+        target,
+        row.status,
+        row.fired_at,
+        _blind(kept) if blind else kept,
+        row.lifted_by,
+        row.lifted_at,
+        row.lift_reason,
+    )
+
+
+def active_pauses(
+    db: Database, ctx: Context, study_code: str, site_code: str
+) -> tuple[PauseRecord, ...]:
+    """What the stopping rules pause now, as it concerns a reader at ``site_code`` (READ
+    there): enrolment, dosing, the dose groups (no arm for a blinded reader of a masked
+    study) and the participants of the user's sites whose dosing is stopped; see
+    :func:`site_pause_record`."""
+    require(ctx.principal, Permission.READ, study_code, site_code)
+    sites = visible_sites(ctx.principal, Permission.READ, study_code)
+    with db.read() as conn:
+        ref = studies.protocol(conn, study_code)
+        masked = ref.study.design.masking.level != "none"
+        blind = not sees_allocation(ctx.principal, study_code, masked, site_code)
+        rows = list(
+            conn.execute(
+                sa.select(safety_pause)
+                .where(safety_pause.c.study_id == ref.study_id, safety_pause.c.status == "active")
+                .order_by(safety_pause.c.id)
+            )
+        )
+        shown = [site_pause_record(conn, row, blind, sites) for row in rows]
+    return tuple(r for r in shown if r is not None)
+
+
 def safety_status(db: Database, ctx: Context, study_code: str) -> SafetyStatus:
     """What is paused now, every firing, and the safety decisions taken.
 
@@ -528,21 +621,7 @@ def safety_status(db: Database, ctx: Context, study_code: str) -> SafetyStatus:
             dosing |= bool(pauses.get("dosing"))
             arms.update(pauses.get("arms", []))
             people.update(pauses.get("participants", []))
-        records.append(
-            PauseRecord(
-                int(row.id),
-                row.rule_id,
-                row.action,
-                row.scope,
-                None if blind and row.scope == "arm" else row.target,
-                row.status,
-                row.fired_at,
-                _blind(trigger) if blind else trigger,
-                row.lifted_by,
-                row.lifted_at,
-                row.lift_reason,
-            )
-        )
+        records.append(pause_record(row, blind))
     return SafetyStatus(
         enrolment,
         dosing,
@@ -796,16 +875,20 @@ def serious_reports(
     study_code: str,
     *,
     site_code: str | None = None,
+    participant_code: str | None = None,
     include_withdrawn: bool = False,
 ) -> list[SeriousReport]:
     """The study's serious-event clocks at the sites the user may read (``site_code``: one
-    site), soonest due first; ``overdue`` is judged at ``ctx.as_of``."""
+    site; ``participant_code``: one participant), soonest due first; ``overdue`` is judged at
+    ``ctx.as_of``."""
     sites = visible_sites(ctx.principal, Permission.READ, study_code)
     if site_code is not None:
         require(ctx.principal, Permission.READ, study_code, site_code)
     with db.read() as conn:
         studies.protocol(conn, study_code)  # NotFound for an unknown study
         q = _REPORTS.where(study.c.code == study_code)
+        if participant_code is not None:
+            q = q.where(participant.c.code == participant_code)
         if sites is not None:
             q = q.where(site.c.code.in_(sorted(sites)))
         if site_code is not None:

@@ -264,7 +264,14 @@ def miss_visit(
 def unscheduled_visit(
     db: Database, ctx: Context, study_code: str, code: str, on: date, reason: str
 ) -> str:
-    """Record an unscheduled visit; returns its key (``UNS-001``...) for entering its forms."""
+    """Record an unscheduled visit, with the reason for it; returns its key (``UNS-001``...)
+    for entering its forms."""
+    if not reason.strip():
+        raise ValidationFailed(
+            "an unscheduled visit needs its reason",
+            code="SCHED.E206",
+            errors={"reason": ["say why the participant came (e.g. a rash to review)"]},
+        )
     with db.write() as conn:
         p = lookups.load_checked(conn, ctx, study_code, code, Permission.WRITE)
         ensure_unlocked(conn, None, p.id)
@@ -295,12 +302,12 @@ def unscheduled_visit(
                 "status": "done",
                 "on_date": on,
                 "planned": canonical.dumps({"target": on, "earliest": on, "latest": on}),
-                "reason": reason,
+                "reason": reason.strip(),
                 "protocol_version_id": p.protocol_version_id,
                 "recorded_at": ctx.as_of,
             },
             json_columns=("planned",),
-            reason=reason,
+            reason=reason.strip(),
             protocol_version=p.protocol_version,
         )
         return key

@@ -30,7 +30,9 @@ __all__ = [
     "date_text",
     "digits",
     "input_date",
+    "latin",
     "parse_date",
+    "parse_moment",
     "show_date",
     "show_datetime",
     "translator",
@@ -162,3 +164,27 @@ def input_date(value: date, language: str) -> str:
     if language == "fa":
         return digits(jdatetime.date.fromgregorian(date=value).strftime("%Y/%m/%d"), "fa")
     return value.isoformat()
+
+
+def latin(text: str) -> str:
+    """``text`` with Persian (and Arabic-Indic) digits as Latin ones, as the services read
+    numbers."""
+    return text.translate(_LATIN)
+
+
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def parse_moment(day: str, clock: str, language: str, field: str = "time") -> datetime:
+    """A date and a time the user typed in two fields: the date as :func:`parse_date`, the
+    time on the 24-hour clock (``14:30``, Persian or Latin digits)."""
+    on = parse_date(day, language, field)
+    m = _CLOCK.fullmatch(clock.strip().translate(_LATIN))
+    if m is None:
+        raise ValidationFailed(
+            f"{field}: {clock!r} is not a time of day",
+            code="WEB.E033",
+            errors={field: ["e.g. 14:30"]},
+            hint="write the time on the 24-hour clock, as 14:30",
+        )
+    return datetime(on.year, on.month, on.day, int(m.group(1)), int(m.group(2)))

@@ -36,10 +36,10 @@ from trialkit.services import (
     withdraw,
 )
 from trialkit.services.access import visible_sites
-from trialkit.services.matrix import given_doses
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.i18n import DATE_HINTS, input_date, parse_date
 from trialkit.web.pages import User, db_of, redirect, render, signed_in, today
+from trialkit.web.panels import participant_panels
 
 router = APIRouter()
 
@@ -118,7 +118,6 @@ def _page(
     on = today(request)
     cal = calendar(db, user.ctx, study, code, on)
     events = history(db, user.ctx, study, code)
-    doses = {d.event_id: d for d in given_doses(db, user.ctx, study, code)}
     principal = user.ctx.principal
     may_enrol = principal.can(Permission.ENROL, study, p.site)
     steps = [s for s in allowed_steps(p.status) if s in ACTIONS] if may_enrol else []
@@ -139,7 +138,6 @@ def _page(
         {
             "p": p,
             "cal": cal,
-            "doses": doses,
             "events": events,
             "steps": [s.value for s in steps],
             "needs_reason": [s.value for s in _NEEDS_REASON],
@@ -151,6 +149,7 @@ def _page(
             "action_error": action_error,
             "day_input": lambda d: input_date(d, lang),
             "date_hint": DATE_HINTS[lang],
+            **participant_panels(db, user, study, code, p.site, p.arm),
         },
         user=user,
         status_code=200 if refused is None else status_of(refused),
@@ -164,8 +163,11 @@ def _act(
     code: str,
     typed: dict[str, str],
     action: Callable[[], object],
+    *,
+    anchor: str | None = None,
 ) -> Response:
-    """Run one service call; a refusal shows the page again with it and what was typed."""
+    """Run one service call; a refusal shows the page again with it and what was typed. After
+    success the page opens at ``anchor`` (the part that changed), when given."""
     _load(request, user, study, code)
     try:
         action()
@@ -173,7 +175,7 @@ def _act(
         raise
     except TrialkitError as exc:
         return _page(request, user, study, code, refused=exc, typed=typed)
-    return redirect(f"/studies/{study}/participants/{code}")
+    return redirect(f"/studies/{study}/participants/{code}" + (f"#{anchor}" if anchor else ""))
 
 
 @router.post("/studies/{study}/participants/{code}/consent")
