@@ -167,7 +167,7 @@ def create_app(
     clock: Callable[[], datetime] = datetime.now,
 ) -> ASGIApp:
     """The application on ``db`` (default: the settings' database URL)."""
-    from trialkit.web.routes import auth, home, participants
+    from trialkit.web.routes import auth, forms, home, participants
 
     api = FastAPI(
         title="trialkit",
@@ -188,6 +188,7 @@ def create_app(
     api.include_router(auth.router)
     api.include_router(home.router)
     api.include_router(participants.router)
+    api.include_router(forms.router)
     protected = asgi_csrf(
         api,
         signing_secret=settings.secret_key,

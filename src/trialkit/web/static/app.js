@@ -37,3 +37,32 @@
   });
   window.setInterval(tick, 1000);
 })();
+// Data entry: Enter moves to the next field (it never submits the form); a change to a saved
+// form makes its reason required.
+(function () {
+  "use strict";
+  var form = document.getElementById("entry-form");
+  if (!form) { return; }
+  function fields() {
+    return Array.prototype.filter.call(
+      form.querySelectorAll("[data-entry]"), function (el) { return !el.disabled; });
+  }
+  form.addEventListener("keydown", function (evt) {
+    var el = evt.target;
+    if (evt.key !== "Enter" || evt.shiftKey || evt.ctrlKey || evt.metaKey || evt.altKey) { return; }
+    if (!el.hasAttribute || !el.hasAttribute("data-entry") || el.tagName === "TEXTAREA") { return; }
+    evt.preventDefault();
+    var list = fields();
+    var next = list[list.indexOf(el) + 1] || document.getElementById("save");
+    if (next) { next.focus(); }
+  });
+  var reason = document.getElementById("reason");
+  if (reason && form.getAttribute("data-version")) {
+    var mark = function () { reason.required = true; };
+    form.addEventListener("input", mark);
+    form.addEventListener("change", mark);
+  }
+  var problem = document.getElementById("problem");
+  var first = form.querySelector("[aria-invalid=true]");
+  if (first) { first.focus(); } else if (problem) { problem.scrollIntoView(); }
+})();
