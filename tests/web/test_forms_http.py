@@ -375,3 +375,16 @@ def test_the_form_page_in_both_languages(login: Login, lang: str) -> None:
     page = login("dm.karimi", language=lang).get(url(PAE, "PAE-TEH-001", "SCR", "PASI")).text
     assert f'<html lang="{lang}"' in page
     assert "Computed scores" in page if lang == "en" else "امتیازهای محاسبه‌شده" in page
+
+
+def test_a_repeating_form_is_entered_again_as_another_instance(login: Login) -> None:
+    client = login("n.rahimi")
+    first = url(UCM, "UCM-TEH-001", "V_W0", "AE")
+    page = client.get(first + "?instance=2")
+    assert page.status_code == 200
+    assert "Entry 2 of this form at this visit" in page.text
+    assert f'action="{first}?instance=2"' in page.text
+    assert client.get(first + "?instance=0").status_code == 422
+    once = client.get(url(UCM, "UCM-TEH-001", "V_W0", "VITALS") + "?instance=2")
+    assert once.status_code == 422
+    assert "FORM.E006" in once.text

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from trialkit.errors import NotFound
+from trialkit.errors import NotFound, ValidationFailed
 from trialkit.protocol import CodeList, DataType, Form
 from trialkit.services import lookups, studies
 from trialkit.services.access import Permission
@@ -47,6 +47,7 @@ class FormView:
     record: FormRecord | None
     queries: tuple[DataQuery, ...]
     may_write: bool
+    instance_no: int = 1
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,11 @@ def form_view(
         p = lookups.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
         form = _form_for_visit(ref.study, visit, form_id)
+        if instance_no != 1 and not form.repeating:
+            raise ValidationFailed(
+                f"form {form_id} is entered once per visit; instance {instance_no} is not allowed",
+                code="FORM.E006",
+            )
         row = conn.execute(
             sa.select(form_instance).where(
                 form_instance.c.participant_id == p.id,
@@ -128,6 +134,7 @@ def form_view(
         record,
         queries,
         ctx.principal.can(Permission.WRITE, study_code, p.site),
+        instance_no,
     )
 
 

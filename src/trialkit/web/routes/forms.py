@@ -61,11 +61,15 @@ def _hidden(study: str, code: str) -> NotFound:
     )
 
 
-def _view(request: Request, user: User, study: str, code: str, visit: str, form: str) -> FormView:
+def _view(
+    request: Request, user: User, study: str, code: str, visit: str, form: str, instance: int = 1
+) -> FormView:
     """The form as the user may see it; a participant at another site reads as not found."""
     visible_sites(user.ctx.principal, Permission.READ, study)  # a non-member: access denied
     try:
-        return form_view(db_of(request), user.ctx, study, code, visit=visit, form_id=form)
+        return form_view(
+            db_of(request), user.ctx, study, code, visit=visit, form_id=form, instance_no=instance
+        )
     except AccessDenied:
         raise _hidden(study, code) from None
     except NotFound as exc:
@@ -253,6 +257,7 @@ def _conflict_texts(view: FormView, current: dict[str, Any], lang: str) -> dict[
         ),
         view.queries,
         view.may_write,
+        view.instance_no,
     )
     texts, missing, _rows = _stored(shadow, lang)
     for path, reason in missing.items():
@@ -336,11 +341,27 @@ def _page(
             "datetime_hint": DATETIME_HINTS[lang],
             "gregorian": lambda text, item: _gregorian(text, item, lang),
             "base": f"/studies/{p.study}/participants/{p.code}/forms/{view.visit}/{view.form.id}",
+            "inst": _instance_query(view.instance_no),
             "may_write": view.may_write,
         },
         user=user,
         status_code=200 if refused is None else status_of(refused),
     )
+
+
+def _instance_query(instance: int) -> str:
+    """The query string naming an instance of a repeating form (none for the first)."""
+    return "" if instance == 1 else f"?instance={instance}"
+
+
+def _instance(value: int) -> int:
+    if value < 1:
+        raise ValidationFailed(
+            f"instance {value} is not a form instance number",
+            code="WEB.E033",
+            hint="instances are counted from 1",
+        )
+    return value
 
 
 def _gregorian(text: str, item: Item, lang: str) -> Markup:
@@ -388,8 +409,9 @@ def form_page(
     form: str,
     user: Annotated[User, Depends(signed_in)],
     saved: str | None = None,
+    instance: int = 1,
 ) -> Response:
-    view = _view(request, user, study, code, visit, form)
+    view = _view(request, user, study, code, visit, form, _instance(instance))
     return _page(request, user, view, saved=saved)
 
 
@@ -401,8 +423,9 @@ async def form_save(
     visit: str,
     form: str,
     user: Annotated[User, Depends(signed_in)],
+    instance: int = 1,
 ) -> Response:
-    view = _view(request, user, study, code, visit, form)
+    view = _view(request, user, study, code, visit, form, _instance(instance))
     submitted = await request.form()
     texts, missing, rows = _typed(submitted)
     reason = str(submitted.get("reason") or "")
@@ -429,6 +452,7 @@ async def form_save(
             values=values,
             missing=reasons,
             expected_version=expected,
+            instance_no=view.instance_no,
             reason=reason.strip() or None,
         )
     except FormConflict as exc:
@@ -466,8 +490,13 @@ async def form_save(
             version=expected,
             **keep,  # type: ignore[arg-type]
         )
+    except (AccessDenied, NotFound):
+        raise
+    except TrialkitError as exc:  # a lock, and the like: refused, what was typed kept
+        return _page(request, user, view, refused=exc, version=expected, **keep)  # type: ignore[arg-type]
+    more = "" if view.instance_no == 1 else f"&instance={view.instance_no}"
     return redirect(
-        f"/studies/{study}/participants/{code}/forms/{visit}/{form}?saved={result.version}"
+        f"/studies/{study}/participants/{code}/forms/{visit}/{form}?saved={result.version}{more}"
     )
 
 
@@ -527,9 +556,18 @@ def form_history_page(
     visit: str,
     form: str,
     user: Annotated[User, Depends(signed_in)],
+    instance: int = 1,
 ) -> Response:
-    view = _view(request, user, study, code, visit, form)
-    saves = form_history(db_of(request), user.ctx, study, code, visit=visit, form_id=form)
+    view = _view(request, user, study, code, visit, form, _instance(instance))
+    saves = form_history(
+        db_of(request),
+        user.ctx,
+        study,
+        code,
+        visit=visit,
+        form_id=form,
+        instance_no=view.instance_no,
+    )
     labels = {f"{g.id}/{i.name}": i.label for g in view.form.groups for i in g.items} | {
         f"derived/{i.name}": i.label for i in view.form.items() if i.derived
     }
@@ -543,6 +581,7 @@ def form_history_page(
             "item_label": lambda path: labels.get(re.sub(r"\[\d+\]", "", path), ""),
             "shown": lambda entry: _shown_entry(entry, user.language),
             "base": f"/studies/{study}/participants/{code}/forms/{visit}/{form}",
+            "inst": _instance_query(view.instance_no),
         },
         user=user,
     )
