@@ -388,3 +388,27 @@ def test_a_repeating_form_is_entered_again_as_another_instance(login: Login) -> 
     once = client.get(url(UCM, "UCM-TEH-001", "V_W0", "VITALS") + "?instance=2")
     assert once.status_code == 422
     assert "FORM.E006" in once.text
+
+
+def test_saving_a_form_unchanged_is_no_change_in_either_language(
+    login: Login, web_db: Database
+) -> None:
+    # The infusion's start is shown in the user's calendar (Solar Hijri in Persian) and its
+    # yes/no and dates in the page's words: sent back untouched, nothing changes, no reason
+    # is asked for.
+    operator = Context.operator("check", datetime(2025, 6, 2, 12))
+    before = read_form(web_db, operator, UCM, "UCM-TEH-001", visit="V_W0", form_id="INFUSION")
+    for lang in ("en", "fa"):
+        client = login("dr.amini", language=lang)
+        target = url(UCM, "UCM-TEH-001", "V_W0", "INFUSION")
+        page = client.get(target).text
+        data = {
+            m.group(1): html.unescape(m.group(2))
+            for m in re.finditer(r'<input[^>]*name="(v:[^"]+)"[^>]*value="([^"]*)"', page)
+        }
+        if lang == "fa":
+            assert re.search(r"[۰-۹]{4}/[۰-۹]{2}/[۰-۹]{2}", data["v:INF/infusion_start"])
+        r = post(client, target, data)
+        assert r.status_code == 303, r.text
+    after = read_form(web_db, operator, UCM, "UCM-TEH-001", visit="V_W0", form_id="INFUSION")
+    assert after.version == before.version

@@ -192,11 +192,39 @@ def _row_empty(
     )
 
 
+def _raws(view: FormView) -> dict[str, str]:
+    """The stored text as entered of each item, by path."""
+    out: dict[str, str] = {}
+    for group_id, content in (view.record.data if view.record is not None else {}).items():
+        rows = content if isinstance(content, list) else [content]
+        for n, row in enumerate(rows, start=1):
+            prefix = f"{group_id}[{n}]" if isinstance(content, list) else group_id
+            for name, entry in (row or {}).items():
+                if isinstance(entry, dict) and entry.get("raw"):
+                    out[f"{prefix}/{name}"] = str(entry["raw"])
+    return out
+
+
 def _values(
-    form: Form, texts: dict[str, str], missing: dict[str, str], rows: dict[str, int], lang: str
+    view: FormView,
+    texts: dict[str, str],
+    missing: dict[str, str],
+    rows: dict[str, int],
+    lang: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``values`` and ``missing`` of :func:`save_form` from the submitted fields (empty rows
-    at the end of a repeating group left out)."""
+    at the end of a repeating group left out). A field left as it was shown sends the stored
+    text as entered, so that showing a value in the user's calendar or words is no change."""
+    form = view.form
+    shown, _missing, _rows = _stored(view, lang)
+    raws = _raws(view)
+
+    def text(path: str, item: Item) -> str:
+        typed = texts.get(path, "")
+        if path in raws and typed == shown.get(path):
+            return raws[path]
+        return _service_text(typed, item, lang)
+
     values: dict[str, Any] = {}
     reasons: dict[str, Any] = {}
     for group in form.groups:
@@ -208,12 +236,7 @@ def _values(
             value_rows, reason_rows = [], []
             for r in range(1, n + 1):
                 prefix = f"{group.id}[{r}]"
-                value_rows.append(
-                    {
-                        i.name: _service_text(texts.get(f"{prefix}/{i.name}", ""), i, lang)
-                        for i in entered
-                    }
-                )
+                value_rows.append({i.name: text(f"{prefix}/{i.name}", i) for i in entered})
                 reason_rows.append(
                     {
                         i.name: missing[f"{prefix}/{i.name}"]
@@ -226,7 +249,7 @@ def _values(
         else:
             for i in entered:
                 path = f"{group.id}/{i.name}"
-                values[i.name] = _service_text(texts.get(path, ""), i, lang)
+                values[i.name] = text(path, i)
                 if path in missing:
                     reasons[i.name] = missing[path]
     return values, reasons
@@ -440,7 +463,7 @@ async def form_save(
         else:
             _remove_row(view.form, target, texts, missing, rows)
         return _page(request, user, view, version=expected, **keep)  # type: ignore[arg-type]
-    values, reasons = _values(view.form, texts, missing, rows, user.language)
+    values, reasons = _values(view, texts, missing, rows, user.language)
     try:
         result = save_form(
             db_of(request),
