@@ -170,7 +170,10 @@ def test_a_stale_save_between_two_browser_contexts(
     assert nurse.locator("#f-VS-heart_rate").input_value() == "91"  # hers, kept
     assert "64" in nurse.locator(".field.differs .theirs").inner_text()  # theirs, beside
     assert nurse.locator("#reason").input_value() == "transcription error"
-    # She re-applies hers on top of theirs.
+    # "Use this value" takes theirs into the field; she puts hers back and re-applies it.
+    nurse.click("button.take-theirs[data-field=f-VS-heart_rate]")
+    assert nurse.locator("#f-VS-heart_rate").input_value() == "64"
+    nurse.fill("#f-VS-heart_rate", "91")
     with nurse.expect_navigation():
         nurse.click("#save")
     assert "Saved (version 3)." in nurse.locator(".saved").inner_text()

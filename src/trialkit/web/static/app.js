@@ -62,6 +62,17 @@
     form.addEventListener("input", mark);
     form.addEventListener("change", mark);
   }
+  // A stale save: "Use this value" takes the other user's value into one field.
+  Array.prototype.forEach.call(form.querySelectorAll("button.take-theirs"), function (btn) {
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var field = document.getElementById(btn.getAttribute("data-field"));
+      if (!field) { return; }
+      field.value = btn.getAttribute("data-value") || "";
+      field.dispatchEvent(new Event("change", { bubbles: true }));
+      field.focus();
+    });
+  });
   var problem = document.getElementById("problem");
   var first = form.querySelector("[aria-invalid=true]");
   if (first) { first.focus(); } else if (problem) { problem.scrollIntoView(); }
