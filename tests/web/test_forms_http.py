@@ -412,3 +412,45 @@ def test_saving_a_form_unchanged_is_no_change_in_either_language(
         assert r.status_code == 303, r.text
     after = read_form(web_db, operator, UCM, "UCM-TEH-001", visit="V_W0", form_id="INFUSION")
     assert after.version == before.version
+
+
+def test_rows_are_added_and_removed_without_saving(login: Login) -> None:
+    client = login("n.rahimi")
+    target = url(UCM, "UCM-TEH-002", "V_W6", "AE")
+    typed = {"n:AE": "1", "v:AE[1]/ae_term": "headache"}
+    r = post(client, target, {**typed, "rows": "add:AE"})
+    assert r.status_code == 200
+    assert 'name="n:AE" value="2"' in r.text
+    assert field(r.text, "AE[1]/ae_term") == "headache"
+    assert field(r.text, "AE[2]/ae_term") == ""
+    r = post(
+        client,
+        target,
+        {"n:AE": "2", "v:AE[1]/ae_term": "", "v:AE[2]/ae_term": "nausea", "rows": "remove:AE[1]"},
+    )
+    assert 'name="n:AE" value="1"' in r.text
+    assert field(r.text, "AE[1]/ae_term") == "nausea"
+    assert "Saved" not in r.text
+
+
+def test_a_form_is_marked_not_required_with_its_reason(login: Login) -> None:
+    client = login("n.rahimi")
+    target = url(UCM, "UCM-TEH-002", "V_W6", "LABS")
+    page = client.get(target).text
+    r = client.post(
+        target + "/not-required",
+        data={"csrftoken": form_token(page), "not_required_reason": ""},
+        follow_redirects=False,
+    )
+    assert r.status_code == 422
+    r = client.post(
+        target + "/not-required",
+        data={"csrftoken": form_token(page), "not_required_reason": "laboratory closed"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get(r.headers["location"]).text
+    assert "This form is marked not required at this visit." in page
+    history = client.get(target + "/history").text
+    assert "Marked not required" in history
+    assert "laboratory closed" in history
