@@ -66,11 +66,14 @@ def test_every_form_of_the_three_studies_renders_from_its_definition(login: Logi
     from trialkit.instruments.from_study import expand_study
 
     client = login("n.rahimi")
+    definitions: dict[str, Any] = {}
     for study, code, visit, form_id in FORMS:
         r = client.get(url(study, code, visit, form_id))
         assert r.status_code == 200, (study, form_id, r.text[:500])
         page = r.text
-        definition = expand_study(resolve_study(study))
+        if study not in definitions:
+            definitions[study] = expand_study(resolve_study(study))
+        definition = definitions[study]
         form = definition.form(form_id)
         assert form is not None
         for group in form.groups:
