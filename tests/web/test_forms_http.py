@@ -457,3 +457,11 @@ def test_a_form_is_marked_not_required_with_its_reason(login: Login) -> None:
     history = client.get(target + "/history").text
     assert "Marked not required" in history
     assert "laboratory closed" in history
+
+
+def test_an_overlong_field_is_a_clear_refusal(login: Login) -> None:
+    client = login("n.rahimi")
+    r = post(client, url(UCM, "UCM-TEH-002", "V_W6", "VITALS"), {"reason": "x" * 2001})
+    assert r.status_code == 422
+    assert "WEB.E034" in r.text
+    assert "the form sent is too long at reason" in r.text

@@ -24,6 +24,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from markupsafe import Markup
+from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticError
 
 from trialkit.errors import AccessDenied, NotFound, TrialkitError, ValidationFailed
 from trialkit.protocol import DataType, Form, Item, ItemGroup
@@ -42,7 +44,7 @@ from trialkit.web.errors import TITLES, status_of
 from trialkit.web.i18n import DATE_HINTS, digits, input_date, parse_date, show_date
 from trialkit.web.pages import User, db_of, redirect, render, signed_in, today
 
-__all__ = ["router"]
+__all__ = ["Submission", "field_id", "router"]
 
 router = APIRouter()
 
@@ -136,25 +138,54 @@ def _entries(
             texts[path] = text
 
 
-def _typed(form_data: Any) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
-    """What the user submitted: field texts, missing-data reasons and row counts, by path."""
-    texts: dict[str, str] = {}
-    missing: dict[str, str] = {}
-    rows: dict[str, int] = {}
-    for key, value in form_data.multi_items():
-        if not isinstance(value, str):
-            continue
-        kind, _, path = key.partition(":")
-        if kind == "v":
-            texts[path] = value
-        elif kind == "m" and value:
-            missing[path] = value
-        elif kind == "n":
-            try:
-                rows[path] = max(0, min(int(value), 200))
-            except ValueError:
-                rows[path] = 0
-    return texts, missing, rows
+class Submission(BaseModel):
+    """A posted form, parsed: field texts, missing-data reasons and row counts by item path
+    (the names ``v:``, ``m:`` and ``n:`` of the page), the reason, the version it was opened at,
+    and a row action (``add:GROUP``, ``remove:GROUP[n]``) that changes the rows shown."""
+
+    texts: dict[str, Annotated[str, Field(max_length=4000)]] = {}
+    missing: dict[str, Annotated[str, Field(max_length=32)]] = {}
+    rows: dict[str, Annotated[int, Field(ge=0, le=200)]] = {}
+    reason: str = Field(default="", max_length=2000)
+    version: int | None = None
+    action: str = Field(default="", max_length=300)
+
+    @classmethod
+    def parse(cls, form_data: Any) -> Submission:
+        texts: dict[str, str] = {}
+        missing: dict[str, str] = {}
+        rows: dict[str, int] = {}
+        for key, value in form_data.multi_items():
+            if not isinstance(value, str):
+                continue
+            kind, _, path = key.partition(":")
+            if kind == "v":
+                texts[path] = value
+            elif kind == "m" and value:
+                missing[path] = value
+            elif kind == "n":
+                rows[path] = max(0, min(int(value), 200)) if value.strip().isdigit() else 0
+        version = str(form_data.get("version") or "").strip()
+        try:
+            return cls.model_validate(
+                {
+                    "texts": texts,
+                    "missing": missing,
+                    "rows": rows,
+                    "reason": str(form_data.get("reason") or ""),
+                    "version": int(version) if version.isdigit() else None,
+                    "action": str(form_data.get("rows") or ""),
+                }
+            )
+        except PydanticError as exc:
+            where = ", ".join(
+                ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in exc.errors()
+            )
+            raise ValidationFailed(
+                f"the form sent is too long at {where}",
+                code="WEB.E034",
+                hint="shorten the text (a value 4000 characters, the reason 2000)",
+            ) from None
 
 
 def _service_text(text: str, item: Item, language: str) -> str:
@@ -449,13 +480,10 @@ async def form_save(
     instance: int = 1,
 ) -> Response:
     view = _view(request, user, study, code, visit, form, _instance(instance))
-    submitted = await request.form()
-    texts, missing, rows = _typed(submitted)
-    reason = str(submitted.get("reason") or "")
-    version_text = str(submitted.get("version") or "").strip()
-    expected = int(version_text) if version_text.isdigit() else None
+    posted = Submission.parse(await request.form())
+    texts, missing, rows = dict(posted.texts), dict(posted.missing), dict(posted.rows)
+    reason, expected, action = posted.reason, posted.version, posted.action
     keep = {"texts": texts, "missing": missing, "rows": rows, "reason": reason}
-    action = str(submitted.get("rows") or "")
     if action.startswith(("add:", "remove:")):  # change the rows shown; nothing is saved
         kind, _, target = action.partition(":")
         if kind == "add":
