@@ -465,3 +465,30 @@ def test_an_overlong_field_is_a_clear_refusal(login: Login) -> None:
     assert r.status_code == 422
     assert "WEB.E034" in r.text
     assert "the form sent is too long at reason" in r.text
+
+
+def test_a_locked_form_refuses_the_save_and_keeps_what_was_typed(
+    login: Login, web_db: Database
+) -> None:
+    from trialkit.services import lock
+
+    operator = Context.operator("dm.karimi", datetime(2025, 6, 2, 9))
+    lock(
+        web_db,
+        operator,
+        UCM,
+        scope="form",
+        participant="UCM-TEH-003",
+        visit="SCR",
+        form_id="VITALS",
+        reason="database lock for the interim analysis",
+    )
+    client = login("n.rahimi")
+    r = post(
+        client,
+        url(UCM, "UCM-TEH-003", "SCR", "VITALS"),
+        {**VITALS, "v:VS/heart_rate": "99", "reason": "late correction"},
+    )
+    assert r.status_code == 423
+    assert field(r.text, "VS/heart_rate") == "99"
+    assert "nothing was saved; what you typed is kept" in r.text
