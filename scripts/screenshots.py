@@ -44,7 +44,25 @@ PAGES = (
     # after the adverse event below: its dose group paused, the next participant's dosing
     ("adverse-events", f"/studies/{PAE}/participants/PAE-TEH-001/adverse-events"),
     ("dosing", f"/studies/{PAE}/participants/PAE-TEH-002"),
+    ("form", f"/studies/{PAE}/participants/PAE-TEH-001/forms/D1/LESION"),
+    ("form-history", f"/studies/{UCM}/participants/UCM-TEH-001/forms/V_W0/VITALS/history"),
 )
+
+
+def _refused_form(page: Page, base: str, path: str) -> None:
+    """The vital signs entered with a diastolic pressure above the systolic: the hard edit
+    check refuses the save, the errors beside their fields, everything typed kept."""
+    page.goto(base + f"/studies/{UCM}/participants/UCM-TEH-002/forms/V_W2/VITALS")
+    for name, value in (
+        ("systolic_bp", "80"),
+        ("diastolic_bp", "90"),
+        ("heart_rate", "72"),
+        ("temperature", "36.6"),
+    ):
+        page.fill(f"#f-VS-{name}", value)
+    with page.expect_navigation():
+        page.click("#save")
+    page.screenshot(path=path, full_page=True)
 
 
 def _serve(db: Database) -> tuple[uvicorn.Server, threading.Thread, str]:
@@ -115,6 +133,9 @@ def main() -> None:
                         page.goto(base + path)
                         page.screenshot(path=str(out / f"{name}-{language}.png"), full_page=True)
                         print(f"{out / f'{name}-{language}.png'}")
+                    refused = str(out / f"form-refused-{language}.png")
+                    _refused_form(page, base, refused)
+                    print(refused)
                     page.close()
                 browser.close()
         finally:

@@ -14,6 +14,14 @@ Saving an existing instance needs the ``expected_version`` the user started from
 saved in between, :class:`FormConflict` is raised with the current values and the submitted
 ones, and nothing is written. A change after first entry needs a ``reason``.
 
+An item left empty may carry a missing-data reason (:data:`MISSING_REASONS`: not done, not
+applicable, unknown), passed in ``missing`` in the shape of ``values`` (item name -> reason; a
+repeating group id -> list of rows). It is stored apart from the value: the item's entry keeps
+``value`` null and ``raw`` empty and records the reason under ``missing``, so a rule or score
+still sees a missing value. A required item may be saved empty only with such a reason. With
+``missing`` None a save keeps the reasons stored for items it leaves empty (a re-save from
+stored values); given a mapping, it states them all.
+
 The oversight layer (docs/oversight.md) hooks in here: a locked study, participant or form
 refuses the save; a change clears the SDV marks of the changed items and the whole-form mark,
 and voids the signatures covering the form; a failed soft edit check opens a query, which a
@@ -31,7 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from trialkit.errors import ConflictError, NotFound, ValidationFailed
-from trialkit.protocol import Form, ItemGroup, Study
+from trialkit.protocol import Form, Item, ItemGroup, Study
 from trialkit.services import lookups, safety, studies
 from trialkit.services.access import Permission, require
 from trialkit.services.context import Context
@@ -61,6 +69,7 @@ from trialkit.store.tables import (
 )
 
 __all__ = [
+    "MISSING_REASONS",
     "CheckOutcome",
     "FormConflict",
     "FormRecord",
@@ -73,6 +82,9 @@ __all__ = [
 ]
 
 UNSCHEDULED_PREFIX = "UNS-"
+
+#: Why an item has no value: the codes a save takes in ``missing``, kept apart from the value.
+MISSING_REASONS = ("not_done", "not_applicable", "unknown")
 
 
 class FormConflict(ConflictError):
@@ -216,8 +228,16 @@ def _text(value: Any) -> str | None:
 
 
 class _Builder:
-    def __init__(self, study: Study, form: Form, pv: str, old: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        study: Study,
+        form: Form,
+        pv: str,
+        old: dict[str, Any],
+        missing: Mapping[str, Any] | None = None,
+    ) -> None:
         self.study, self.form, self.pv, self.old = study, form, pv, old
+        self.missing = missing
         self.errors: dict[str, list[str]] = {}
         self.notes: list[str] = []
 
@@ -226,8 +246,36 @@ class _Builder:
             return old  # unchanged: keeps the protocol version it was captured under
         return {"raw": raw, "value": value, "type": item_type, "pv": self.pv}
 
+    def absent(self, old: Any, item_type: str, reason: str) -> dict[str, Any]:
+        """The entry of an empty item with its missing-data reason (no value)."""
+        if isinstance(old, dict) and old.get("missing") == reason and old.get("type") == item_type:
+            return old
+        return {"raw": "", "value": None, "missing": reason, "type": item_type, "pv": self.pv}
+
+    def reason_for(
+        self, item: Item, given: Mapping[str, Any] | None, old: Any, ipath: str
+    ) -> str | None:
+        """The missing-data reason of ``item`` (checked), or None."""
+        if given is None:  # missing not stated: a stored reason stays
+            return old.get("missing") if isinstance(old, dict) else None
+        reason = given.get(item.name)
+        if reason in (None, ""):
+            return None
+        if reason not in MISSING_REASONS:
+            self.errors.setdefault(ipath, []).append(
+                f"{item.name}: missing-data reason {reason!r} is not one of "
+                + ", ".join(MISSING_REASONS)
+            )
+            return None
+        return str(reason)
+
     def group_row(
-        self, group: ItemGroup, given: Mapping[str, Any], path: str, old: Mapping[str, Any]
+        self,
+        group: ItemGroup,
+        given: Mapping[str, Any],
+        path: str,
+        old: Mapping[str, Any],
+        missing: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         row: dict[str, Any] = {}
         known = {i.name for i in group.items}
@@ -244,12 +292,27 @@ class _Builder:
                     self.errors.setdefault(ipath, []).append(
                         f"{item.name}: computed from {item.derived}, never entered; leave it empty"
                     )
-                continue
-            if raw is None or raw.strip() == "":
-                if item.required:
+                if missing is not None and missing.get(item.name) not in (None, ""):
                     self.errors.setdefault(ipath, []).append(
-                        f"{item.name} ({item.label}) is required; enter a value"
+                        f"{item.name}: computed from {item.derived}; it takes no missing-data "
+                        "reason"
                     )
+                continue
+            reason = self.reason_for(item, missing, old.get(item.name), ipath)
+            if raw is None or raw.strip() == "":
+                if reason is not None:
+                    row[item.name] = self.absent(old.get(item.name), item.data_type.value, reason)
+                elif item.required:
+                    self.errors.setdefault(ipath, []).append(
+                        f"{item.name} ({item.label}) is required; enter a value, or give the "
+                        "reason it is missing (not done, not applicable, unknown)"
+                    )
+                continue
+            if reason is not None and missing is not None:
+                self.errors.setdefault(ipath, []).append(
+                    f"{item.name}: has the value {raw.strip()!r} and the missing-data reason "
+                    f"{reason!r}; keep one: clear the value or the reason"
+                )
                 continue
             value, problems = parse_item(item, raw, self.study)
             if problems:
@@ -263,6 +326,9 @@ class _Builder:
         flat_names = {i.name for g in form.groups if not g.repeating for i in g.items}
         group_ids = {g.id for g in form.groups}
         unknown = {k: v for k, v in values.items() if k not in flat_names | group_ids}
+        missing = self.missing
+        if missing is not None:
+            unknown |= {k: v for k, v in missing.items() if k not in flat_names | group_ids}
         data: dict[str, Any] = {}
         for group in form.groups:
             old = self.old.get(group.id)
@@ -280,9 +346,16 @@ class _Builder:
                         "remove the extra row(s)"
                     )
                 olds = old if isinstance(old, list) else []
+                reasons = (
+                    None if missing is None else _rows(missing.get(group.id), group.id, self.errors)
+                )
                 built = [
                     self.group_row(
-                        group, r, f"{group.id}[{i + 1}]", olds[i] if i < len(olds) else {}
+                        group,
+                        r,
+                        f"{group.id}[{i + 1}]",
+                        olds[i] if i < len(olds) else {},
+                        None if reasons is None else (reasons[i] if i < len(reasons) else {}),
                     )
                     for i, r in enumerate(rows)
                 ]
@@ -291,7 +364,7 @@ class _Builder:
                 data[group.id] = built
             else:
                 data[group.id] = self.group_row(
-                    group, values, group.id, old if isinstance(old, dict) else {}
+                    group, values, group.id, old if isinstance(old, dict) else {}, missing
                 )
         for name in unknown:
             self.errors.setdefault(name, []).append(
@@ -638,6 +711,7 @@ def save_form(
     expected_version: int | None = None,
     instance_no: int = 1,
     reason: str | None = None,
+    missing: Mapping[str, Any] | None = None,
 ) -> SaveResult:
     """Validate, score, check and save one form instance (new: ``expected_version`` None).
 
@@ -656,6 +730,7 @@ def save_form(
             expected_version=expected_version,
             instance_no=instance_no,
             reason=reason,
+            missing=missing,
         )
 
 
@@ -672,6 +747,7 @@ def save_in(
     instance_no: int = 1,
     reason: str | None = None,
     consent: bool = False,
+    missing: Mapping[str, Any] | None = None,
 ) -> SaveResult:
     """:func:`save_form` inside the caller's write transaction (the one write path for a use
     case that fills a form as part of its own step). ``consent`` is set only by recording the
@@ -703,7 +779,7 @@ def save_in(
             hint="save it as a new form (no expected version)",
         )
     old_data = canonical.loads(row.data) if row is not None else {}
-    builder = _Builder(ref.study, form, ref.version, old_data)
+    builder = _Builder(ref.study, form, ref.version, old_data, missing)
     data = builder.build(values)
     if form.consent is not None and not consent:
         _keep_consent_items(form, old_data, data, builder.errors)

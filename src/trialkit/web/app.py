@@ -167,7 +167,7 @@ def create_app(
     clock: Callable[[], datetime] = datetime.now,
 ) -> ASGIApp:
     """The application on ``db`` (default: the settings' database URL)."""
-    from trialkit.web.routes import adverse_events, auth, doses, home, participants
+    from trialkit.web.routes import adverse_events, auth, doses, forms, home, participants
 
     api = FastAPI(
         title="trialkit",
@@ -190,6 +190,7 @@ def create_app(
     api.include_router(participants.router)
     api.include_router(adverse_events.router)
     api.include_router(doses.router)
+    api.include_router(forms.router)
     protected = asgi_csrf(
         api,
         signing_secret=settings.secret_key,

@@ -37,3 +37,43 @@
   });
   window.setInterval(tick, 1000);
 })();
+// Data entry: Enter moves to the next field (it never submits the form); a change to a saved
+// form makes its reason required.
+(function () {
+  "use strict";
+  var form = document.getElementById("entry-form");
+  if (!form) { return; }
+  function fields() {
+    return Array.prototype.filter.call(
+      form.querySelectorAll("[data-entry]"), function (el) { return !el.disabled; });
+  }
+  form.addEventListener("keydown", function (evt) {
+    var el = evt.target;
+    if (evt.key !== "Enter" || evt.shiftKey || evt.ctrlKey || evt.metaKey || evt.altKey) { return; }
+    if (!el.hasAttribute || !el.hasAttribute("data-entry") || el.tagName === "TEXTAREA") { return; }
+    evt.preventDefault();
+    var list = fields();
+    var next = list[list.indexOf(el) + 1] || document.getElementById("save");
+    if (next) { next.focus(); }
+  });
+  var reason = document.getElementById("reason");
+  if (reason && form.getAttribute("data-version")) {
+    var mark = function () { reason.required = true; };
+    form.addEventListener("input", mark);
+    form.addEventListener("change", mark);
+  }
+  // A stale save: "Use this value" takes the other user's value into one field.
+  Array.prototype.forEach.call(form.querySelectorAll("button.take-theirs"), function (btn) {
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var field = document.getElementById(btn.getAttribute("data-field"));
+      if (!field) { return; }
+      field.value = btn.getAttribute("data-value") || "";
+      field.dispatchEvent(new Event("change", { bubbles: true }));
+      field.focus();
+    });
+  });
+  var problem = document.getElementById("problem");
+  var first = form.querySelector("[aria-invalid=true]");
+  if (first) { first.focus(); } else if (problem) { problem.scrollIntoView(); }
+})();
