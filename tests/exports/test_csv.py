@@ -13,7 +13,7 @@ from tests.services.conftest import MASKED, UCM, People, Screened, masked  # noq
 
 from trialkit.errors import AccessDenied
 from trialkit.exports import ExportError, export
-from trialkit.services import Context, Role, add_site, enrol
+from trialkit.services import Context, Role, add_site, enrol, save_form
 from trialkit.store import Database
 
 
@@ -110,3 +110,18 @@ def test_sites_roles_and_blinding(
     board = person("dsmb", MASKED, Role.SAFETY_BOARD)
     export(db, board, MASKED, "csv", tmp_path / "dsmb")
     assert {r["arm"] for r in _rows(tmp_path / "dsmb" / "long.csv")} == {"UCMSC"}
+
+
+def test_an_item_saved_empty_with_its_missing_data_reason_is_exported_with_it(
+    db: Database, ctx: Context, filled: tuple[str, str], person: People, tmp_path: Path
+) -> None:
+    p1, _ = filled
+    vitals = {"systolic_bp": "120", "diastolic_bp": "80", "heart_rate": "72", "temperature": ""}
+    later = ctx.at(datetime(2025, 6, 20, 9, 0))
+    save_form(
+        db, later, PAE, p1, visit="M3", form_id="VITALS", values=vitals,
+        missing={"temperature": "not_done"},
+    )  # fmt: skip
+    export(db, person("stat", PAE, Role.STATISTICIAN), PAE, "csv", tmp_path)
+    (temp,) = _pick(_rows(tmp_path / "long.csv"), participant=p1, visit="M3", item="temperature")
+    assert (temp["value"], temp["missing_reason"]) == ("", "not_done")

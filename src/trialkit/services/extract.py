@@ -13,7 +13,8 @@ streamed from the database, never all held.
 * **What**: every item of every entered form instance (as canonical text, the same text the
   analysis reads: decimals exactly as stored, dates ISO 8601, booleans ``true``/``false``), the
   derived scores (``derived`` true; a score that could not be computed has an empty value and
-  its reason as ``missing_reason``), and every form marked "not required": one row per item of
+  its reason as ``missing_reason``), an item saved empty with a missing-data reason (empty, the
+  reason as ``missing_reason``), and every form marked "not required": one row per item of
   the form, empty, with ``missing_reason`` ``not required: <reason given>``.
 * **As of** a time (``as_of``): the data as they stood then, rebuilt from the audit trail for
   every form instance changed since (the current row is used where nothing changed), only the
@@ -414,6 +415,12 @@ class Extract:
                     entry = row[name]
                     value = entry.get("value") if isinstance(entry, dict) else None
                     if value is None:
+                        missing = entry.get("missing") if isinstance(entry, dict) else None
+                        if missing:  # saved empty with a missing-data reason (forms.save_form)
+                            add(Value(
+                                code, site_code, arm, visit, on, form_id, instance, group, name,
+                                "", unit_of.get(name, ""), str(missing), version, False, f.id,
+                            ))  # fmt: skip
                         continue
                     if value is True or value is False:
                         value = "true" if value else "false"
