@@ -95,3 +95,26 @@ def test_no_arm_to_a_blinded_user(
     assert status_matrix(db, board, masked, ON).rows[0].arm is not None
     assert status_matrix(db, pharmacist, masked, ON).rows[0].arm is not None
     assert status_matrix(db, nurse, masked, ON).masked
+
+
+def test_verified_and_signed_show_in_their_cell(
+    db: Database, ctx: Context, person: People, sites: tuple[str, str]
+) -> None:
+    from tests.services.conftest import PASSWORD
+
+    from trialkit.services import sign, verify
+
+    teh, isf = sites
+    monitor = person("mon.all", UCM, Role.MONITOR)
+    doctor = person("dr.isf", UCM, Role.INVESTIGATOR, site="ISF")
+    verify(db, monitor, UCM, teh, visit="SCR", form_id="SCREEN")
+    partly = {r.participant: r for r in status_matrix(db, ctx, UCM, ON).rows}
+    assert not partly[teh].cells["SCR"].verified  # VITALS, also entered, is not verified yet
+    verify(db, monitor, UCM, teh, visit="SCR", form_id="VITALS")
+    sign(db, doctor, UCM, isf, scope="visit", visit="SCR", meaning="I confirm", password=PASSWORD)
+    by = {r.participant: r for r in status_matrix(db, ctx, UCM, ON).rows}
+    assert by[teh].cells["SCR"].verified
+    assert not by[teh].cells["SCR"].signed
+    assert by[isf].cells["SCR"].signed
+    assert not by[isf].cells["SCR"].verified
+    assert (by[teh].cells["SCR"].entered, by[teh].cells["SCR"].expected) == (2, 3)

@@ -16,9 +16,11 @@ queries whatever the number of participants; calendars are planned in memory wit
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -61,15 +63,18 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
+    """One participant's visit. ``forms`` maps each form the visit collects to ``expected``,
+    ``entered``, ``not_required`` or ``missed``; it is read-only (cells without a stored form
+    share one mapping per visit and state)."""
+
     visit: str
     state: VisitState
     target: date | None
     earliest: date | None
     latest: date | None
     on_date: date | None
-    forms: dict[str, str]  # form id -> expected | entered | not_required | missed
+    forms: Mapping[str, str]
     open_queries: int = 0
     verified: bool = False
     signed: bool = False
@@ -115,10 +120,14 @@ def _day(value: object) -> date | None:
     return None if value is None else date.fromisoformat(str(value))
 
 
+#: Visit states in which a form not entered counts as missed.
+_LATE = frozenset({VisitState.MISSED, VisitState.OVERDUE})
+
+
 def _form_state(stored: str | None, visit: VisitState) -> str:
     if stored in ("entered", "not_required"):
         return stored
-    if visit in (VisitState.MISSED, VisitState.OVERDUE):
+    if visit in _LATE:
         return "missed"
     return "expected"
 
@@ -150,10 +159,18 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
         if sites is not None:
             q = q.where(site.c.code.in_(sorted(sites)))
         people = conn.execute(q).all()
-        ids = [int(p.id) for p in people]
+        # the same participants as a subquery: one statement whatever their number (an IN
+        # list of every id costs a bind parameter each, compiled again on every call)
+        ids = (
+            sa.select(participant.c.id)
+            .join(site, site.c.id == participant.c.site_id)
+            .where(participant.c.study_id == ref.study_id)
+        )
+        if sites is not None:
+            ids = ids.where(site.c.code.in_(sorted(sites)))
 
         def of(table: sa.Table, column: str = "participant_id") -> sa.ColumnElement[bool]:
-            return table.c[column].in_(ids)
+            return table.c[column].in_(ids.scalar_subquery())
 
         anchors: dict[int, dict[str, datetime]] = defaultdict(dict)
         for ar in conn.execute(
@@ -236,6 +253,7 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
         }
 
     rows: list[MatrixRow] = []
+    blank: dict[tuple[str, bool], Mapping[str, str]] = {}
     for p in people:
         pid = int(p.id)
         status = Status(p.status)
@@ -243,7 +261,8 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
         recs = records.get(pid, {})
         cells: dict[str, Cell] = {}
         for pv in plan_visits(spec, anchors.get(pid, {})):
-            rec = recs.get(pv.id)
+            vid = pv.visit.id
+            rec = recs.get(vid)
             target, earliest, latest, on = pv.target, pv.earliest, pv.latest, None
             if rec is not None:
                 kept = canonical.loads(rec.planned)
@@ -263,23 +282,46 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
                 state = _state(pv, as_of)
                 if state is VisitState.OVERDUE and status not in ACTIVE:
                     state = VisitState.NOT_PLANNED
-            stored = forms.get((pid, pv.id), {})
+            stored = forms.get((pid, vid))
+            if not stored:  # nothing entered: the visit's forms all expected (or missed)
+                key = (vid, state in _LATE)
+                shared = blank.get(key)
+                if shared is None:
+                    shared = blank[key] = MappingProxyType(
+                        dict.fromkeys(pv.visit.forms, "missed" if key[1] else "expected")
+                    )
+                cells[vid] = Cell(
+                    vid,
+                    state,
+                    target,
+                    earliest,
+                    latest,
+                    on,
+                    shared,
+                    queries.get((pid, vid), 0),
+                    False,
+                    pid in signed_casebooks or (pid, vid) in signed_visits,
+                    study_locked or pid in locked_people,
+                )
+                continue
             entered = [i for i, s, _ in stored.values() if s == "entered"]
-            cells[pv.id] = Cell(
-                pv.id,
+            cells[vid] = Cell(
+                vid,
                 state,
                 target,
                 earliest,
                 latest,
                 on,
-                {
-                    f: _form_state(stored[f][1] if f in stored else None, state)
-                    for f in pv.visit.forms
-                },
-                queries.get((pid, pv.id), 0),
+                MappingProxyType(
+                    {
+                        f: _form_state(stored[f][1] if f in stored else None, state)
+                        for f in pv.visit.forms
+                    }
+                ),
+                queries.get((pid, vid), 0),
                 bool(entered) and all(i in verified_forms for i in entered),
                 pid in signed_casebooks
-                or (pid, pv.id) in signed_visits
+                or (pid, vid) in signed_visits
                 or (bool(entered) and all(i in signed_forms for i in entered)),
                 study_locked
                 or pid in locked_people

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -28,6 +29,17 @@ class MatrixQuery(BaseModel):
     state: str = Field(default="", max_length=32)
     visit: str = Field(default="", max_length=64)
     sort: str = Field(default="participant", max_length=32)
+
+
+def participant_link(study: str, participant: str) -> str:
+    """The participant's page."""
+    return f"/studies/{quote(study)}/participants/{quote(participant)}"
+
+
+def cell_link(study: str, participant: str, cell: Cell) -> str:
+    """Where one click on a matrix cell goes: the one place that says so (the template calls
+    it for every cell). Today the participant's page at that visit's row."""
+    return f"{participant_link(study, participant)}#visit-{quote(cell.visit)}"
 
 
 def _matches(cell: Cell, state: str) -> bool:
@@ -131,6 +143,8 @@ def matrix_page(
             "counts": counts,
             "can_register": can_register,
             "shows_arm": any(r.arm for r in m.rows),
+            "cell_link": cell_link,
+            "participant_link": participant_link,
         },
         user=user,
     )
