@@ -8,16 +8,19 @@ and signed (the visit, or each entered form, or the casebook), and whether it is
 study, the participant, or every entered form). Unscheduled visits are counted per participant.
 
 The matrix reads the participants at the sites where the user may read (READ), with the arm
-only where the user may see allocations (see :mod:`trialkit.services.access`), in eight
+only where the user may see allocations (see :mod:`trialkit.services.access`), in nine
 queries whatever the number of participants; calendars are planned in memory with
-:mod:`trialkit.schedule`, from the same anchors and kept windows as ``calendar``.
+:mod:`trialkit.schedule`, from the same anchors and kept windows as ``calendar``. A matrix is
+kept for the next calls until an audited change moves the head of the audit trail (every
+table it reads is audited), so paging, sorting and filtering it again costs one query.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -39,6 +42,7 @@ from trialkit.services.schedule import ACTIVE
 from trialkit.store import Database, canonical
 from trialkit.store.tables import (
     anchor,
+    audit_head,
     data_query,
     form_instance,
     participant,
@@ -112,7 +116,7 @@ class Matrix:
     as_of: date
     visits: list[MatrixVisit]
     sites: list[str]
-    rows: list[MatrixRow] = field(default_factory=list)
+    rows: tuple[MatrixRow, ...] = ()
     masked: bool = False
 
 
@@ -132,9 +136,49 @@ def _form_state(stored: str | None, visit: VisitState) -> str:
     return "expected"
 
 
+#: The matrices computed last (least recently used out first), shared by every request of the
+#: process: see :func:`status_matrix`.
+CACHE_SIZE = 8
+_cache: OrderedDict[tuple[object, ...], Matrix] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> Matrix:
-    """The study's matrix on ``as_of`` at the sites ``ctx`` may read (READ)."""
+    """The study's matrix on ``as_of`` at the sites ``ctx`` may read (READ).
+
+    A matrix is computed once per state of the records: it is kept (the last
+    :data:`CACHE_SIZE`) under the head of the audit trail, which every change to a table it
+    reads moves in the same transaction, with the database, the study, the day and what the
+    user's memberships let them see (sites, arms). Any audited change computes it afresh at
+    the next call. The matrix and its rows are shared: read them, never change them.
+    """
     sites = visible_sites(ctx.principal, Permission.READ, study_code)
+    with db.read() as conn:
+        head = tuple(
+            conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one_or_none() or ()
+        )
+    seen = tuple(
+        sorted(
+            (g.role.value, g.site or "", g.unblinded) for g in ctx.principal.grants_in(study_code)
+        )
+    )
+    key = (str(db.engine.url), id(db), head, study_code, as_of, ctx.principal.operator, seen)
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    computed = _compute(db, ctx, study_code, as_of, sites)
+    with _cache_lock:
+        _cache[key] = computed
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return computed
+
+
+def _compute(
+    db: Database, ctx: Context, study_code: str, as_of: date, sites: frozenset[str] | None
+) -> Matrix:
     with db.read() as conn:
         ref = studies.protocol(conn, study_code)
         masked = ref.study.design.masking.level != "none"
@@ -347,7 +391,7 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
         as_of,
         visits,
         shown_sites,
-        rows,
+        tuple(rows),
         masked,
     )
 
