@@ -57,7 +57,9 @@ def test_rows_come_in_pages_under_the_filters_and_the_sort(
     monkeypatch.setattr(home, "PAGE_SIZE", 2)
     dm = login("dm.karimi")
     first = dm.get(f"/studies/{UCM}", params={"sort": "site"})
-    rows = re.findall(r'<th scope="row" class="sticky"><a href="[^"]+" dir="ltr">([\w-]+)<', first.text)
+    rows = re.findall(
+        r'<th scope="row" class="sticky"><a href="[^"]+" dir="ltr">([\w-]+)<', first.text
+    )
     assert rows == ["UCM-ISF-001", "UCM-TEH-001"]  # sorted by site, two a page
     assert "Participants 1–2 of 4" in first.text
     nxt = re.search(r'<a href="([^"]+)" rel="next">', first.text)
