@@ -455,17 +455,23 @@ class GivenDose:
     product_lot: str
     vials: tuple[str, ...]
     deviations: tuple[str, ...]
+    #: Amounts, units and the rule withheld from a blinded reader of a masked study.
+    blinded: bool = False
 
 
 def given_doses(db: Database, ctx: Context, study_code: str, code: str) -> list[GivenDose]:
     """The participant's recorded doses, oldest first: the dose computed from the protocol's
     rule, what was given, the lot and vials, and the deviations (READ at the participant's
-    site)."""
-    from trialkit.services import participants
+    site). A blinded reader of a masked study (see :mod:`trialkit.services.access`) gets no
+    amount, unit, volume or rule (the dose would reveal the arm) and dose deviations only as
+    "the prepared dose deviates", as in ``calendar``."""
+    from trialkit.services import lookups
+    from trialkit.services.doses import blinded_deviations
     from trialkit.store.tables import dose_record
 
     with db.read() as conn:
-        p = participants.load_checked(conn, ctx, study_code, code, Permission.READ)
+        p = lookups.load_checked(conn, ctx, study_code, code, Permission.READ)
+        blind = p.arm is not None and lookups.shown(conn, ctx, p).arm is None
         rows = conn.execute(
             sa.select(dose_record)
             .where(dose_record.c.participant_id == p.id)
@@ -473,20 +479,22 @@ def given_doses(db: Database, ctx: Context, study_code: str, code: str) -> list[
         ).all()
     out = []
     for r in rows:
-        computed = canonical.loads(r.computed)
+        computed = {} if blind else canonical.loads(r.computed)
+        deviations = blinded_deviations(canonical.loads(r.deviations), blind)
         out.append(
             GivenDose(
                 r.dosing_event_id,
                 r.given_at,
-                str(computed.get("amount")),
-                str(computed.get("unit")),
+                "" if blind else str(computed.get("amount")),
+                "" if blind else str(computed.get("unit")),
                 None if computed.get("volume") is None else str(computed["volume"]),
                 str(computed.get("rule", "")),
-                r.given_amount,
-                r.given_unit,
+                "" if blind else r.given_amount,
+                "" if blind else r.given_unit,
                 r.product_lot,
                 tuple(str(v) for v in canonical.loads(r.vials)),
-                tuple(str(d.get("message", d)) for d in canonical.loads(r.deviations)),
+                tuple(str(d.get("message", d)) for d in deviations),
+                blind,
             )
         )
     return out
