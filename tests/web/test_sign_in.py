@@ -107,3 +107,14 @@ def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(
     assert "trialkit_session" not in client.cookies
     clock.advance(minutes=16)  # the lock lasts 15 minutes from the last failure
     assert attempt(DEMO_PASSWORD).status_code == 303  # type: ignore[attr-defined]
+
+
+def test_asking_how_long_the_session_has_left_is_not_activity(
+    web_db: Database, clock: Clock
+) -> None:
+    client = _sign_in(_app(web_db, clock), "n.rahimi")
+    clock.advance(minutes=25)
+    assert client.get("/api/session").json()["idle_seconds"] == 5 * 60
+    clock.advance(minutes=5)
+    r = client.get(f"/studies/{UCM}", follow_redirects=False)
+    assert r.headers["location"].endswith("ended=WEB.E003")
