@@ -435,7 +435,7 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if a != "--small"]
     small = len(args) < len(sys.argv) - 1 or os.environ.get("TRIALKIT_BENCH_SMALL") == "1"
     n = int(args[0]) if args else 24 if small else 500
-    rounds = 2 if small else 7
+    rounds = 1 if small else 7
     tmp = tempfile.TemporaryDirectory()
     targets: list[tuple[str, str, str | None]] = [
         ("sqlite", f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}", None)
