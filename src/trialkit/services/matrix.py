@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 
@@ -136,10 +137,10 @@ def _form_state(stored: str | None, visit: VisitState) -> str:
     return "expected"
 
 
-#: The matrices computed last (least recently used out first), shared by every request of the
-#: process: see :func:`status_matrix`.
+#: The matrices computed last per database (least recently used out first), shared by every
+#: request of the process: see :func:`status_matrix`.
 CACHE_SIZE = 8
-_cache: OrderedDict[tuple[object, ...], Matrix] = OrderedDict()
+_caches: WeakKeyDictionary[Database, OrderedDict[tuple[object, ...], Matrix]] = WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
@@ -162,17 +163,18 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
             (g.role.value, g.site or "", g.unblinded) for g in ctx.principal.grants_in(study_code)
         )
     )
-    key = (str(db.engine.url), id(db), head, study_code, as_of, ctx.principal.operator, seen)
+    key = (head, study_code, as_of, ctx.principal.operator, seen)
     with _cache_lock:
-        found = _cache.get(key)
+        cache = _caches.setdefault(db, OrderedDict())
+        found = cache.get(key)
         if found is not None:
-            _cache.move_to_end(key)
+            cache.move_to_end(key)
             return found
     computed = _compute(db, ctx, study_code, as_of, sites)
     with _cache_lock:
-        _cache[key] = computed
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+        cache[key] = computed
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
     return computed
 
 
