@@ -5,6 +5,7 @@ arm. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,7 @@ from trialkit.services import (
     tidy_tables,
 )
 from trialkit.services.doses import BLINDED_DEVIATION, prepare_dose
+from trialkit.services.matrix import given_doses
 from trialkit.store import Database
 
 MASKED2 = "masked-ucmsc-placebo"
@@ -250,6 +252,15 @@ def test_a_dose_deviation_is_shown_blinded(
     full = calendar(db, team["unblinded_pi"], MASKED2, active, date(2025, 3, 10)).given["W0"]
     assert [d["kind"] for d in full["deviations"]] == ["dose"]
     assert "160000000 cells given" in full["deviations"][0]["message"]
+    # The participant page's dosing timeline: the same, and no amount to the blinded.
+    (seen,) = given_doses(db, team["doctor"], MASKED2, active)
+    assert seen.blinded
+    assert (seen.computed_amount, seen.given_amount, seen.rule) == ("", "", "")
+    assert seen.deviations == (BLINDED_DEVIATION,)
+    (shown,) = given_doses(db, team["unblinded_pi"], MASKED2, active)
+    assert not shown.blinded
+    assert shown.computed_amount == "140000000"
+    assert "160000000 cells given" in shown.deviations[0]
 
 
 def test_a_late_blinded_dose_is_a_time_deviation_for_everyone(
@@ -304,6 +315,8 @@ def _blinded_view(db: Database, reader: Context, code: str) -> dict[str, Any]:
         "given": given,
         "infusion": {k: v for k, v in form.items() if k != "vial_number"},
         "history": [(e.get("step"), e.get("data")) for e in events],
+        # the participant page's dosing timeline
+        "doses": [replace(d, vials=()) for d in given_doses(db, reader, MASKED2, code)],
     }
 
 

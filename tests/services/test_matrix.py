@@ -95,3 +95,44 @@ def test_no_arm_to_a_blinded_user(
     assert status_matrix(db, board, masked, ON).rows[0].arm is not None
     assert status_matrix(db, pharmacist, masked, ON).rows[0].arm is not None
     assert status_matrix(db, nurse, masked, ON).masked
+
+
+def test_verified_and_signed_show_in_their_cell(
+    db: Database, ctx: Context, person: People, sites: tuple[str, str]
+) -> None:
+    from tests.services.conftest import PASSWORD
+
+    from trialkit.services import sign, verify
+
+    teh, isf = sites
+    monitor = person("mon.all", UCM, Role.MONITOR)
+    doctor = person("dr.isf", UCM, Role.INVESTIGATOR, site="ISF")
+    verify(db, monitor, UCM, teh, visit="SCR", form_id="SCREEN")
+    partly = {r.participant: r for r in status_matrix(db, ctx, UCM, ON).rows}
+    assert not partly[teh].cells["SCR"].verified  # VITALS, also entered, is not verified yet
+    verify(db, monitor, UCM, teh, visit="SCR", form_id="VITALS")
+    sign(db, doctor, UCM, isf, scope="visit", visit="SCR", meaning="I confirm", password=PASSWORD)
+    by = {r.participant: r for r in status_matrix(db, ctx, UCM, ON).rows}
+    assert by[teh].cells["SCR"].verified
+    assert not by[teh].cells["SCR"].signed
+    assert by[isf].cells["SCR"].signed
+    assert not by[isf].cells["SCR"].verified
+    assert (by[teh].cells["SCR"].entered, by[teh].cells["SCR"].expected) == (2, 3)
+
+
+def test_a_matrix_is_kept_until_an_audited_change(
+    db: Database, ctx: Context, person: People, sites: tuple[str, str]
+) -> None:
+    teh, _ = sites
+    nurse = person("nurse.cache", UCM, Role.COORDINATOR, site="TEH")
+    first = status_matrix(db, ctx, UCM, ON)
+    assert status_matrix(db, ctx, UCM, ON) is first  # nothing changed: the same matrix
+    mine = status_matrix(db, nurse, UCM, ON)
+    assert mine is not first  # another user's sites: its own matrix
+    assert [r.participant for r in mine.rows] == [teh]
+    assert status_matrix(db, ctx, UCM, ON + timedelta(days=1)) is not first  # another day
+    consent(db, nurse, UCM, teh, on=ON, form_version="1.0", obtained_by="dr.b")
+    record_visit(db, nurse, UCM, teh, "SCR", ON)
+    after = status_matrix(db, ctx, UCM, ON)
+    assert after is not first
+    assert {r.participant: r for r in after.rows}[teh].cells["SCR"].on_date == ON

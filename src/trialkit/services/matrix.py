@@ -8,17 +8,23 @@ and signed (the visit, or each entered form, or the casebook), and whether it is
 study, the participant, or every entered form). Unscheduled visits are counted per participant.
 
 The matrix reads the participants at the sites where the user may read (READ), with the arm
-only where the user may see allocations (see :mod:`trialkit.services.access`), in eight
+only where the user may see allocations (see :mod:`trialkit.services.access`), in nine
 queries whatever the number of participants; calendars are planned in memory with
-:mod:`trialkit.schedule`, from the same anchors and kept windows as ``calendar``.
+:mod:`trialkit.schedule`, from the same anchors and kept windows as ``calendar``. A matrix is
+kept for the next calls until an audited change moves the head of the audit trail (every
+table it reads is audited), so paging, sorting and filtering it again costs one query.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 
@@ -37,6 +43,7 @@ from trialkit.services.schedule import ACTIVE
 from trialkit.store import Database, canonical
 from trialkit.store.tables import (
     anchor,
+    audit_head,
     data_query,
     form_instance,
     participant,
@@ -61,15 +68,18 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
+    """One participant's visit. ``forms`` maps each form the visit collects to ``expected``,
+    ``entered``, ``not_required`` or ``missed``; it is read-only (cells without a stored form
+    share one mapping per visit and state)."""
+
     visit: str
     state: VisitState
     target: date | None
     earliest: date | None
     latest: date | None
     on_date: date | None
-    forms: dict[str, str]  # form id -> expected | entered | not_required | missed
+    forms: Mapping[str, str]
     open_queries: int = 0
     verified: bool = False
     signed: bool = False
@@ -107,7 +117,7 @@ class Matrix:
     as_of: date
     visits: list[MatrixVisit]
     sites: list[str]
-    rows: list[MatrixRow] = field(default_factory=list)
+    rows: tuple[MatrixRow, ...] = ()
     masked: bool = False
 
 
@@ -115,17 +125,62 @@ def _day(value: object) -> date | None:
     return None if value is None else date.fromisoformat(str(value))
 
 
+#: Visit states in which a form not entered counts as missed.
+_LATE = frozenset({VisitState.MISSED, VisitState.OVERDUE})
+
+
 def _form_state(stored: str | None, visit: VisitState) -> str:
     if stored in ("entered", "not_required"):
         return stored
-    if visit in (VisitState.MISSED, VisitState.OVERDUE):
+    if visit in _LATE:
         return "missed"
     return "expected"
 
 
+#: The matrices computed last per database (least recently used out first), shared by every
+#: request of the process: see :func:`status_matrix`.
+CACHE_SIZE = 8
+_caches: WeakKeyDictionary[Database, OrderedDict[tuple[object, ...], Matrix]] = WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
 def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> Matrix:
-    """The study's matrix on ``as_of`` at the sites ``ctx`` may read (READ)."""
+    """The study's matrix on ``as_of`` at the sites ``ctx`` may read (READ).
+
+    A matrix is computed once per state of the records: it is kept (the last
+    :data:`CACHE_SIZE`) under the head of the audit trail, which every change to a table it
+    reads moves in the same transaction, with the database, the study, the day and what the
+    user's memberships let them see (sites, arms). Any audited change computes it afresh at
+    the next call. The matrix and its rows are shared: read them, never change them.
+    """
     sites = visible_sites(ctx.principal, Permission.READ, study_code)
+    with db.read() as conn:
+        head = tuple(
+            conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one_or_none() or ()
+        )
+    seen = tuple(
+        sorted(
+            (g.role.value, g.site or "", g.unblinded) for g in ctx.principal.grants_in(study_code)
+        )
+    )
+    key = (head, study_code, as_of, ctx.principal.operator, seen)
+    with _cache_lock:
+        cache = _caches.setdefault(db, OrderedDict())
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            return found
+    computed = _compute(db, ctx, study_code, as_of, sites)
+    with _cache_lock:
+        cache[key] = computed
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return computed
+
+
+def _compute(
+    db: Database, ctx: Context, study_code: str, as_of: date, sites: frozenset[str] | None
+) -> Matrix:
     with db.read() as conn:
         ref = studies.protocol(conn, study_code)
         masked = ref.study.design.masking.level != "none"
@@ -150,10 +205,18 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
         if sites is not None:
             q = q.where(site.c.code.in_(sorted(sites)))
         people = conn.execute(q).all()
-        ids = [int(p.id) for p in people]
+        # the same participants as a subquery: one statement whatever their number (an IN
+        # list of every id costs a bind parameter each, compiled again on every call)
+        ids = (
+            sa.select(participant.c.id)
+            .join(site, site.c.id == participant.c.site_id)
+            .where(participant.c.study_id == ref.study_id)
+        )
+        if sites is not None:
+            ids = ids.where(site.c.code.in_(sorted(sites)))
 
         def of(table: sa.Table, column: str = "participant_id") -> sa.ColumnElement[bool]:
-            return table.c[column].in_(ids)
+            return table.c[column].in_(ids.scalar_subquery())
 
         anchors: dict[int, dict[str, datetime]] = defaultdict(dict)
         for ar in conn.execute(
@@ -236,6 +299,7 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
         }
 
     rows: list[MatrixRow] = []
+    blank: dict[tuple[str, bool], Mapping[str, str]] = {}
     for p in people:
         pid = int(p.id)
         status = Status(p.status)
@@ -243,7 +307,8 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
         recs = records.get(pid, {})
         cells: dict[str, Cell] = {}
         for pv in plan_visits(spec, anchors.get(pid, {})):
-            rec = recs.get(pv.id)
+            vid = pv.visit.id
+            rec = recs.get(vid)
             target, earliest, latest, on = pv.target, pv.earliest, pv.latest, None
             if rec is not None:
                 kept = canonical.loads(rec.planned)
@@ -263,23 +328,46 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
                 state = _state(pv, as_of)
                 if state is VisitState.OVERDUE and status not in ACTIVE:
                     state = VisitState.NOT_PLANNED
-            stored = forms.get((pid, pv.id), {})
+            stored = forms.get((pid, vid))
+            if not stored:  # nothing entered: the visit's forms all expected (or missed)
+                key = (vid, state in _LATE)
+                shared = blank.get(key)
+                if shared is None:
+                    shared = blank[key] = MappingProxyType(
+                        dict.fromkeys(pv.visit.forms, "missed" if key[1] else "expected")
+                    )
+                cells[vid] = Cell(
+                    vid,
+                    state,
+                    target,
+                    earliest,
+                    latest,
+                    on,
+                    shared,
+                    queries.get((pid, vid), 0),
+                    False,
+                    pid in signed_casebooks or (pid, vid) in signed_visits,
+                    study_locked or pid in locked_people,
+                )
+                continue
             entered = [i for i, s, _ in stored.values() if s == "entered"]
-            cells[pv.id] = Cell(
-                pv.id,
+            cells[vid] = Cell(
+                vid,
                 state,
                 target,
                 earliest,
                 latest,
                 on,
-                {
-                    f: _form_state(stored[f][1] if f in stored else None, state)
-                    for f in pv.visit.forms
-                },
-                queries.get((pid, pv.id), 0),
+                MappingProxyType(
+                    {
+                        f: _form_state(stored[f][1] if f in stored else None, state)
+                        for f in pv.visit.forms
+                    }
+                ),
+                queries.get((pid, vid), 0),
                 bool(entered) and all(i in verified_forms for i in entered),
                 pid in signed_casebooks
-                or (pid, pv.id) in signed_visits
+                or (pid, vid) in signed_visits
                 or (bool(entered) and all(i in signed_forms for i in entered)),
                 study_locked
                 or pid in locked_people
@@ -305,7 +393,7 @@ def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> M
         as_of,
         visits,
         shown_sites,
-        rows,
+        tuple(rows),
         masked,
     )
 
@@ -369,17 +457,23 @@ class GivenDose:
     product_lot: str
     vials: tuple[str, ...]
     deviations: tuple[str, ...]
+    #: Amounts, units and the rule withheld from a blinded reader of a masked study.
+    blinded: bool = False
 
 
 def given_doses(db: Database, ctx: Context, study_code: str, code: str) -> list[GivenDose]:
     """The participant's recorded doses, oldest first: the dose computed from the protocol's
     rule, what was given, the lot and vials, and the deviations (READ at the participant's
-    site)."""
-    from trialkit.services import participants
+    site). A blinded reader of a masked study (see :mod:`trialkit.services.access`) gets no
+    amount, unit, volume or rule (the dose would reveal the arm) and dose deviations only as
+    "the prepared dose deviates", as in ``calendar``."""
+    from trialkit.services import lookups
+    from trialkit.services.doses import blinded_deviations
     from trialkit.store.tables import dose_record
 
     with db.read() as conn:
-        p = participants.load_checked(conn, ctx, study_code, code, Permission.READ)
+        p = lookups.load_checked(conn, ctx, study_code, code, Permission.READ)
+        blind = p.arm is not None and lookups.shown(conn, ctx, p).arm is None
         rows = conn.execute(
             sa.select(dose_record)
             .where(dose_record.c.participant_id == p.id)
@@ -387,20 +481,22 @@ def given_doses(db: Database, ctx: Context, study_code: str, code: str) -> list[
         ).all()
     out = []
     for r in rows:
-        computed = canonical.loads(r.computed)
+        computed = {} if blind else canonical.loads(r.computed)
+        deviations = blinded_deviations(canonical.loads(r.deviations), blind)
         out.append(
             GivenDose(
                 r.dosing_event_id,
                 r.given_at,
-                str(computed.get("amount")),
-                str(computed.get("unit")),
+                "" if blind else str(computed.get("amount")),
+                "" if blind else str(computed.get("unit")),
                 None if computed.get("volume") is None else str(computed["volume"]),
                 str(computed.get("rule", "")),
-                r.given_amount,
-                r.given_unit,
+                "" if blind else r.given_amount,
+                "" if blind else r.given_unit,
                 r.product_lot,
                 tuple(str(v) for v in canonical.loads(r.vials)),
-                tuple(str(d.get("message", d)) for d in canonical.loads(r.deviations)),
+                tuple(str(d.get("message", d)) for d in deviations),
+                blind,
             )
         )
     return out

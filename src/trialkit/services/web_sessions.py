@@ -178,8 +178,13 @@ def _revoke(conn: sa.Connection, session_id: int, now: datetime, reason: str) ->
     )
 
 
-def resume(db: Database, token: str, now: datetime, *, idle: timedelta) -> ResumedSession:
-    """The session of ``token`` as a fresh context at ``now``, or a refusal (``WEB.E00x``)."""
+def resume(
+    db: Database, token: str, now: datetime, *, idle: timedelta, touch: bool = True
+) -> ResumedSession:
+    """The session of ``token`` as a fresh context at ``now``, or a refusal (``WEB.E00x``).
+
+    ``touch=False`` reads the session without counting the call as activity (the idle
+    warning asking how long is left must not itself keep the session alive)."""
     now = naive(now)
     digest = _hash(token)
     with db.read() as conn:
@@ -206,7 +211,7 @@ def resume(db: Database, token: str, now: datetime, *, idle: timedelta) -> Resum
         raise AccessDenied(message, code=code, hint="sign in again")
     assert principal is not None
     last_seen = row.last_seen_at
-    if now - last_seen >= _TOUCH_EVERY:
+    if touch and now - last_seen >= _TOUCH_EVERY:
         with db.engine.begin() as conn:
             conn.execute(
                 web_session.update().where(web_session.c.id == row.id).values(last_seen_at=now)

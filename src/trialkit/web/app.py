@@ -109,10 +109,15 @@ def _csrf_failed(templates: Jinja2Templates) -> Callable[[Scope, Send, Any], Awa
 
 
 class _Edge:
-    """Outermost layer: the security headers on every response (CSRF refusals included)."""
+    """Outermost layer: the security headers on every response (CSRF refusals included).
 
-    def __init__(self, app: ASGIApp, secure: bool) -> None:
+    ``api`` is the FastAPI application inside, whose ``routes`` list every route (the access
+    matrix test enumerates them).
+    """
+
+    def __init__(self, app: ASGIApp, secure: bool, api: FastAPI) -> None:
         self.app = app
+        self.api = api
         self.headers = _security_headers(secure)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -199,7 +204,7 @@ def create_app(
         cookie_samesite="Lax",
         send_csrf_failed=_csrf_failed(templates),
     )
-    return _Edge(protected, settings.secure)
+    return _Edge(protected, settings.secure, api)
 
 
 def response_cookie(

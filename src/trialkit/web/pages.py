@@ -45,6 +45,7 @@ __all__ = [
     "render",
     "settings_of",
     "signed_in",
+    "signed_in_quietly",
 ]
 
 SESSION_COOKIE = "trialkit_session"
@@ -106,12 +107,23 @@ def anonymous_language(request: Request) -> str:
 
 
 def signed_in(request: Request) -> User:
-    """The request's user, or :class:`SignInRequired`."""
+    """The request's user, or :class:`SignInRequired`; the request counts as activity."""
+    return _resumed(request, touch=True)
+
+
+def signed_in_quietly(request: Request) -> User:
+    """The request's user, without counting the request as activity (the idle warning's
+    question how long the session has left)."""
+    return _resumed(request, touch=False)
+
+
+def _resumed(request: Request, *, touch: bool) -> User:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SignInRequired("WEB.E001", "you are not signed in")
     try:
-        session = resume(db_of(request), token, now(request), idle=settings_of(request).idle)
+        settings = settings_of(request)
+        session = resume(db_of(request), token, now(request), idle=settings.idle, touch=touch)
     except AccessDenied as exc:
         raise SignInRequired(exc.code, exc.message) from exc
     request.state.language = session.language

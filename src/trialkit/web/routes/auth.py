@@ -24,6 +24,7 @@ from trialkit.web.pages import (
     safe_next,
     settings_of,
     signed_in,
+    signed_in_quietly,
 )
 
 router = APIRouter()
@@ -110,8 +111,9 @@ def keepalive(user: Annotated[User, Depends(signed_in)]) -> Response:
 
 
 @router.get("/api/session")
-def session_status(user: Annotated[User, Depends(signed_in)]) -> Response:
-    """Who is signed in and when the session ends (read by the idle warning)."""
+def session_status(user: Annotated[User, Depends(signed_in_quietly)]) -> Response:
+    """Who is signed in and when the session ends (read by the idle warning, so that a page
+    left open does not warn while the user works in another tab); asking is not activity."""
     return _status(user)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -13,6 +14,7 @@ from trialkit.schedule import VisitState
 from trialkit.services import Permission, Status
 from trialkit.services.access import visible_sites
 from trialkit.services.matrix import Cell, my_studies, status_matrix
+from trialkit.web import labels
 from trialkit.web.pages import User, db_of, redirect, render, signed_in, today
 
 router = APIRouter()
@@ -20,6 +22,8 @@ router = APIRouter()
 #: The states a cell can be filtered by (query value -> test).
 STATES = ("attention", "overdue", "open", "missed", "out_of_window", "queries", "upcoming")
 SORTS = ("participant", "site", "status", "overdue")
+#: Participants (rows) per page of the matrix; the filters, the sort and the counts cover all.
+PAGE_SIZE = 50
 
 
 class MatrixQuery(BaseModel):
@@ -28,6 +32,19 @@ class MatrixQuery(BaseModel):
     state: str = Field(default="", max_length=32)
     visit: str = Field(default="", max_length=64)
     sort: str = Field(default="participant", max_length=32)
+    page: int = Field(default=1, ge=1, le=100_000)
+
+
+def participant_link(study: str, participant: str) -> str:
+    """The participant's page (study codes, participant codes and visit keys are URL-safe
+    identifiers)."""
+    return f"/studies/{study}/participants/{participant}"
+
+
+def cell_link(study: str, participant: str, cell: Cell) -> str:
+    """Where one click on a matrix cell goes: the one place that says so (the template calls
+    it for every cell). Today the participant's page at that visit's row."""
+    return f"/studies/{study}/participants/{participant}#visit-{cell.visit}"
 
 
 def _matches(cell: Cell, state: str) -> bool:
@@ -108,6 +125,24 @@ def matrix_page(
                 r.participant,
             )
         )
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = min(q.page, pages)  # a bookmark past the end (fewer rows now) shows the last page
+    first = (page - 1) * PAGE_SIZE
+    shown = rows[first : first + PAGE_SIZE]
+    chosen = {k: v for k, v in q.model_dump().items() if v and k != "page"}
+
+    def page_link(n: int) -> str:
+        return f"/studies/{study}?" + urlencode({**chosen, "page": n})
+
+    paging = {
+        "page": page,
+        "pages": pages,
+        "first": first + 1 if shown else 0,
+        "last": first + len(shown),
+        "total": len(rows),
+        "prev": page_link(page - 1) if page > 1 else None,
+        "next": page_link(page + 1) if page < pages else None,
+    }
     counts = {
         "participants": len(m.rows),
         "overdue": sum(
@@ -122,7 +157,8 @@ def matrix_page(
         {
             "m": m,
             "q": q,
-            "rows": rows,
+            "rows": shown,
+            "paging": paging,
             "columns": columns,
             "names": {v.key: v.name for v in m.visits},
             "statuses": statuses,
@@ -131,6 +167,10 @@ def matrix_page(
             "counts": counts,
             "can_register": can_register,
             "shows_arm": any(r.arm for r in m.rows),
+            "cell_link": cell_link,
+            # each state's name translated once, not once per cell
+            "state_names": {k: user._(v) for k, v in labels.VISIT_STATES.items()},
+            "participant_link": participant_link,
         },
         user=user,
     )

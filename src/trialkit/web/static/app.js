@@ -18,13 +18,37 @@
     var s = String(n);
     return digits ? s.replace(/[0-9]/g, function (d) { return digits[+d]; }) : s;
   }
+  function show() {
+    var left = Math.round((deadline - Date.now()) / 1000);
+    if (left > warn) { if (dialog.open) { dialog.close(); } return; }
+    if (!dialog.open) { dialog.showModal(); }
+    if (countdown) { countdown.textContent = label + " " + shown(Math.max(0, left)); }
+  }
+  // Before warning, and at the end, ask the server how long the session really has left:
+  // the user may be working in another tab (asking does not count as activity).
+  var asking = false;
+  function ask() {
+    if (asking) { return; }
+    asking = true;
+    fetch("/api/session", { credentials: "same-origin", headers: { "accept": "application/json" } })
+      .then(function (r) {
+        return r.json().then(function (data) { return { ok: r.ok, data: data }; });
+      })
+      .then(function (answer) {
+        asking = false;
+        if (!answer.ok) {
+          var code = (answer.data && answer.data.error && answer.data.error.code) || "WEB.E003";
+          window.location.href = "/login?ended=" + encodeURIComponent(code);
+          return;
+        }
+        deadline = Date.now() + answer.data.idle_seconds * 1000;
+        show();
+      }, function () { asking = false; });
+  }
   function tick() {
     var left = Math.round((deadline - Date.now()) / 1000);
-    if (left <= 0) { window.location.href = "/login?ended=WEB.E003"; return; }
-    if (left <= warn) {
-      if (!dialog.open) { dialog.showModal(); }
-      if (countdown) { countdown.textContent = label + " " + shown(left); }
-    }
+    if (left <= 0 || (left <= warn && !dialog.open)) { ask(); return; }
+    if (dialog.open) { show(); }
   }
   document.getElementById("stay-signed-in").addEventListener("click", function () {
     fetch("/session/keepalive", {

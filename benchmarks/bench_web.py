@@ -1,0 +1,470 @@
+"""The web application under load: the status matrix and a save, over HTTP, against their bare
+equivalents in the same run; then eight concurrent clients saving.
+
+For each database (SQLite in a temporary file and, when TRIALKIT_TEST_DATABASE_URL is set,
+PostgreSQL in a private schema dropped afterwards):
+
+1. a study of P participants × 20 visits is built through the services (register, consent,
+   visits done or missed, forms saved, open queries), as the operator and the team would;
+2. ``trialkit serve`` is started as a separate process (a real uvicorn server on 127.0.0.1);
+3. **the matrix**: ``GET /studies/{study}`` by a signed-in data manager (every site), against
+   the bare SQL that reads the same rows (the queries of ``status_matrix``, run on the DBAPI
+   cursor and fetched), R rounds; each round records a visit first (an audited change), so
+   the page is computed afresh, then asks for it again (the matrix kept until the next
+   change); the median of each, and their ratios to the bare SQL (goal: within 3x);
+4. **a save**: recording a visit done over HTTP (session, CSRF, parsing the date, the role and
+   site checks, the audit entries, the redirect) against the same call through the service
+   (``record_visit``), alternating in rounds of ROUND, each on visits not yet recorded
+   (goal: HTTP at least half the service's rate);
+5. **eight concurrent clients**, each signed in with its own session, record visits done at
+   once; every answer must be a redirect (no 5xx), every save must be in the database, and the
+   audit trail must verify (goal on PostgreSQL; SQLite is shown for information).
+
+    python benchmarks/bench_web.py [PARTICIPANTS] [--small]
+
+(``--small`` or ``TRIALKIT_BENCH_SMALL=1``: 24 participants, for the test suite.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from trialkit.protocol import shipped_studies
+from trialkit.protocol.loader import load_study_text
+from trialkit.services import (
+    Context,
+    Role,
+    add_membership,
+    add_site,
+    authenticate,
+    consent,
+    create_user,
+    load_study,
+    miss_visit,
+    open_query,
+    record_visit,
+    register,
+    save_form,
+)
+from trialkit.services.matrix import status_matrix
+from trialkit.store import Database, upgrade, verify_all
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDY = "bench-matrix"
+SITES = ("TEH", "ISF")
+VISITS = 20
+EVERY = 14  # days between visits
+PASSWORD = "benchmark passphrase 2025"
+SECRET = "bench-secret-" + "k" * 40
+ROUND = 20  # saves per round; HTTP and service alternate round by round
+CLIENTS = 8
+VITALS = {"systolic_bp": "118", "diastolic_bp": "76", "heart_rate": "70", "temperature": "36.8"}
+
+
+def study_text() -> str:
+    """The UC-MSC study with 20 visits, every one anchored on consent: its seven visits (the
+    dosing visits now at consent + 14-70 days, the follow-up at + 154) and thirteen follow-ups
+    LT01-LT13 two weeks apart after them, so that each participant's whole calendar is
+    planned from the day of consent."""
+    text = dict(shipped_studies())["psoriasis-ucmsc.yaml"]
+    head, rest = text.split("  visits:\n", 1)
+    visits, tail = rest.split("  unscheduled:", 1)
+
+    def shifted(m: re.Match[str]) -> str:
+        days = int(m.group(3)) + (14 if m.group(1) == "first_dose" else 70)
+        return f"anchor: consent,{m.group(2)}offset: {{days: {days}}}"
+
+    pattern = r"anchor: (first_dose|last_dose),(\s+)offset: \{days: (\d+)\}"
+    visits, changed = re.subn(pattern, shifted, visits)
+    assert changed == 6, changed
+    extra = [
+        f"    - {{id: LT{k:02d}, name: Long-term follow-up {k}, anchor: consent, offset: "
+        f"{{days: {154 + EVERY * k}}}, window: {{lower: -3, upper: 3}}, forms: [VITALS, AE]}}"
+        for k in range(1, VISITS - 6)
+    ]
+    visits = visits.rstrip("\n") + "\n" + "\n".join(extra) + "\n"
+    text = f"{head}  visits:\n{visits}  unscheduled:{tail}"
+    return text.replace("id: psoriasis-ucmsc", f"id: {STUDY}", 1)
+
+
+def _at(day: date, hour: int = 9) -> datetime:
+    return datetime.combine(day, clock(hour))
+
+
+@dataclass
+class Population:
+    participants: int
+    visits_done: int
+    todo: list[tuple[str, str, date]]  # (participant, visit, day) not recorded yet, in the past
+
+
+def populate(db: Database, n: int, today: date) -> Population:
+    """``n`` participants over both sites, consented 0-300 days ago; at past visits: 70 % done
+    (VITALS entered at every third), 10 % missed, the rest left for the save benchmark (they
+    show as overdue or due); an open query at every seventh participant."""
+    upgrade(db.engine)
+    operator = Context.operator("bench.setup", _at(today - timedelta(days=400)))
+    text = study_text()
+    load_study(db, operator, text, source="bench-matrix.yaml")
+    plan = [(v.id, v.offset.days) for v in load_study_text(text).timeline.visits]
+    assert len(plan) == VISITS
+    for code in SITES:
+        add_site(db, operator, STUDY, code, code)
+    team = {
+        "bench.nurse": (Role.COORDINATOR, None),
+        "bench.dm": (Role.DATA_MANAGER, None),
+        **{f"bench.client{i}": (Role.COORDINATOR, None) for i in range(CLIENTS)},
+    }
+    for username, (role, site) in team.items():
+        create_user(db, operator, username, PASSWORD, display_name=username)
+        add_membership(db, operator, username, STUDY, role, site_code=site)
+    nurse = operator  # the team's work, as the operator: every call checked and audited
+    done = 0
+    todo: list[tuple[str, str, date]] = []
+    for i in range(n):
+        start = today - timedelta(days=(i * 37) % 300)
+        ctx = nurse.at(_at(start))
+        code = register(db, ctx, STUDY, SITES[i % 2]).code
+        consent(db, ctx, STUDY, code, on=start, form_version="1.0", obtained_by="dr.bench")
+        save_form(db, ctx, STUDY, code, visit="SCR", form_id="VITALS", values=VITALS)
+        record_visit(db, ctx, STUDY, code, "SCR", start)
+        done += 1
+        if i % 7 == 0:
+            open_query(
+                db,
+                ctx,
+                STUDY,
+                code,
+                visit="SCR",
+                form_id="VITALS",
+                item="VS/systolic_bp",
+                text="Please confirm against the clinic chart.",
+            )
+        for k, (key, offset) in enumerate(plan[1:], start=1):
+            day = start + timedelta(days=offset)
+            if day >= today:
+                break
+            at = nurse.at(_at(day, 10))
+            roll = (i * 13 + k * 7) % 10
+            if roll < 7:
+                if roll % 3 == 0:
+                    save_form(db, at, STUDY, code, visit=key, form_id="VITALS", values=VITALS)
+                record_visit(db, at, STUDY, code, key, day)
+                done += 1
+            elif roll == 7:
+                miss_visit(db, at, STUDY, code, key, "did not come")
+            else:
+                todo.append((code, key, day))
+    return Population(n, done, todo)
+
+
+# -- the server ---------------------------------------------------------------------------------
+
+
+class Server:
+    """``trialkit serve`` on 127.0.0.1 and a free port, as a separate process."""
+
+    def __init__(self, url: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "TRIALKIT_SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT / "src")}
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "trialkit", "serve", "--port", str(self.port), "--url", url],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(self.base + "/login", timeout=2)
+                break
+            except httpx.HTTPError as exc:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.log.seek(0)
+                    output = self.log.read().decode()
+                    raise RuntimeError("the server did not start:\n" + output) from exc
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        self.log.close()
+
+
+def signed_in(base: str, username: str) -> tuple[httpx.Client, str]:
+    """A client with its own session, and its CSRF token."""
+    client = httpx.Client(base_url=base, timeout=120)
+    client.get("/login")
+    token = client.cookies["csrftoken"]
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrftoken": token},
+        follow_redirects=False,
+    )
+    if r.status_code != 303:
+        raise RuntimeError(f"could not sign in as {username}: {r.status_code}")
+    return client, token
+
+
+# -- the bare SQL of the matrix -----------------------------------------------------------------
+
+# the participants of the study, as the service's queries select them (a subquery)
+IDS = "SELECT p.id FROM participant p JOIN study st ON st.id = p.study_id WHERE st.code = '{study}'"
+BARE = [
+    "SELECT p.id, p.code, p.status, p.arm, p.protocol_version_id, s.code FROM participant p "
+    "JOIN site s ON s.id = p.site_id JOIN study st ON st.id = p.study_id "
+    "WHERE st.code = '{study}' ORDER BY p.code",
+    "SELECT participant_id, anchor_id, at FROM anchor WHERE participant_id IN ({ids}) "
+    "AND superseded_at IS NULL",
+    "SELECT * FROM visit_record WHERE participant_id IN ({ids})",
+    "SELECT id, participant_id, visit_key, form_id, status, version FROM form_instance "
+    "WHERE participant_id IN ({ids}) AND instance_no = 1",
+    "SELECT f.participant_id, f.visit_key, count(q.id) FROM data_query q JOIN form_instance f "
+    "ON f.id = q.form_instance_id WHERE f.participant_id IN ({ids}) AND q.status != 'closed' "
+    "GROUP BY f.participant_id, f.visit_key",
+    "SELECT m.form_instance_id FROM sdv_mark m JOIN form_instance f ON f.id = m.form_instance_id "
+    "WHERE f.participant_id IN ({ids}) AND m.item = '*' AND m.cleared_at IS NULL",
+    "SELECT participant_id, scope, visit_key, form_instance_id FROM signature "
+    "WHERE participant_id IN ({ids}) AND voided_at IS NULL",
+    "SELECT l.scope, l.participant_id, l.form_instance_id FROM record_lock l "
+    "JOIN study st ON st.id = l.study_id WHERE st.code = '{study}' AND l.unlocked_at IS NULL",
+]
+
+
+def bare_matrix(db: Database) -> int:
+    """The rows the matrix reads, by bare SQL on the DBAPI cursor; returns how many."""
+    rows = 0
+    with db.engine.connect() as conn:
+        cursor = conn.connection.cursor()
+        ids = IDS.format(study=STUDY)
+        for sql in BARE:
+            cursor.execute(sql.format(ids=ids, study=STUDY))
+            rows += len(cursor.fetchall())
+        cursor.close()
+    return rows
+
+
+# -- the measurements ---------------------------------------------------------------------------
+
+
+def time_matrix(
+    db: Database, base: str, rounds: int, todo: list[tuple[str, str, date]]
+) -> tuple[float, float, float, int, int]:
+    """Median seconds of the page computed afresh (after a change), of the page again (the
+    matrix kept), and of the bare SQL; the page's size and the rows read."""
+    client, _ = signed_in(base, "bench.dm")
+    nurse = authenticate(db, "bench.nurse", PASSWORD, datetime.now())
+    cold, warm, bare = [], [], []
+    size = rows = 0
+
+    def page() -> float:
+        nonlocal size
+        start = time.perf_counter()
+        r = client.get(f"/studies/{STUDY}")
+        took = time.perf_counter() - start
+        if r.status_code != 200:
+            raise RuntimeError(f"the matrix answered {r.status_code}")
+        size = len(r.content)
+        return took
+
+    for _ in range(rounds + 1):
+        code, visit, day = todo.pop()
+        record_visit(db, nurse, STUDY, code, visit, day)  # a change: the matrix is computed
+        cold.append(page())
+        warm.append(page())
+        start = time.perf_counter()
+        rows = bare_matrix(db)
+        bare.append(time.perf_counter() - start)
+    client.close()
+    # the first round warms the server (templates, the protocol) and is left out
+    return (
+        statistics.median(cold[1:]),
+        statistics.median(warm[1:]),
+        statistics.median(bare[1:]),
+        size,
+        rows,
+    )
+
+
+def time_saves(db: Database, base: str, todo: list[tuple[str, str, date]]) -> tuple[float, float]:
+    """Saves per second over HTTP and through the service, alternating rounds of ROUND."""
+    client, token = signed_in(base, "bench.nurse")
+    # the service side: the same call in-process, as the same user (the same access checks)
+    nurse = authenticate(db, "bench.nurse", PASSWORD, datetime.now())
+    http_time = service_time = 0.0
+    http_n = service_n = 0
+    items = list(todo)
+    size = max(1, min(ROUND, len(items) // 4))
+    while len(items) >= 2 * size:
+        batch, items = items[: 2 * size], items[2 * size :]
+        start = time.perf_counter()
+        for code, visit, day in batch[:size]:
+            r = client.post(
+                f"/studies/{STUDY}/participants/{code}/visits/{visit}/done",
+                data={"on": day.isoformat(), "csrftoken": token},
+                follow_redirects=False,
+            )
+            if r.status_code != 303:
+                raise RuntimeError(f"an HTTP save answered {r.status_code}")
+        http_time += time.perf_counter() - start
+        http_n += size
+        start = time.perf_counter()
+        for code, visit, day in batch[size:]:
+            record_visit(db, nurse, STUDY, code, visit, day)
+        service_time += time.perf_counter() - start
+        service_n += size
+    client.close()
+    del todo[: http_n + service_n]
+    return http_n / http_time, service_n / service_time
+
+
+def concurrent_saves(db: Database, base: str, todo: list[tuple[str, str, date]]) -> str:
+    """CLIENTS clients, each with its own session, record visits done at once."""
+    share = len(todo) // CLIENTS
+    statuses: Counter[int] = Counter()
+    errors: list[str] = []
+    lock = threading.Lock()
+    clients = [signed_in(base, f"bench.client{i}") for i in range(CLIENTS)]
+
+    def work(i: int) -> None:
+        client, token = clients[i]
+        for code, visit, day in todo[i * share : (i + 1) * share]:
+            try:
+                r = client.post(
+                    f"/studies/{STUDY}/participants/{code}/visits/{visit}/done",
+                    data={"on": day.isoformat(), "csrftoken": token},
+                    follow_redirects=False,
+                )
+                status = r.status_code
+            except httpx.HTTPError as exc:
+                status = 0
+                with lock:
+                    errors.append(repr(exc))
+            with lock:
+                statuses[status] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(CLIENTS)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    for client, _ in clients:
+        client.close()
+    sent = todo[: share * CLIENTS]
+    ctx = Context.operator("bench.check", datetime.now())
+    m = {r.participant: r for r in status_matrix(db, ctx, STUDY, date.today()).rows}
+    lost = [(c, v) for c, v, _ in sent if m[c].cells[v].on_date is None]
+    with db.read() as conn:
+        audit = verify_all(conn)
+    server_errors = sum(n for s, n in statuses.items() if s >= 500 or s == 0)
+    verdict = "ok" if not lost and not server_errors and audit.ok else "FAILED"
+    return (
+        f"{len(sent)} saves by {CLIENTS} clients in {seconds:.1f} s "
+        f"({len(sent) / seconds:.0f}/s): answers {dict(sorted(statuses.items()))}, "
+        f"lost {len(lost)}, audit {'verified' if audit.ok else 'BROKEN'}: {verdict}"
+        + (f"; errors: {errors[:3]}" if errors else "")
+    )
+
+
+def run(name: str, url: str, n: int, rounds: int) -> bool:
+    db = Database.from_url(url)
+    server = None
+    try:
+        today = date.today()
+        start = time.perf_counter()
+        pop = populate(db, n, today)
+        built = time.perf_counter() - start
+        cells = n * VISITS
+        print(
+            f"{name}: built {n} participants × {VISITS} visits ({cells} cells, "
+            f"{pop.visits_done} visits done) through the services in {built:.1f} s"
+        )
+        server = Server(url)
+        todo = pop.todo
+        cold, warm, bare, size, rows = time_matrix(db, server.base, rounds, todo)
+        print(
+            f"  matrix over HTTP: computed {cold * 1000:.1f} ms, kept {warm * 1000:.1f} ms "
+            f"(a page of 50 of {n} rows, {size / 1e3:.0f} kB); bare SQL {bare * 1000:.1f} ms "
+            f"({rows} rows); ratios {cold / bare:.2f} and {warm / bare:.2f}; goal <= 3 "
+            f"{'met' if cold / bare <= 3 else 'missed'} computed, "
+            f"{'met' if warm / bare <= 3 else 'missed'} kept"
+        )
+        half = len(todo) // 2
+        saves_todo, concurrent_todo = todo[:half], todo[half:]
+        http_rate, service_rate = time_saves(db, server.base, saves_todo)
+        save_ratio = http_rate / service_rate
+        print(
+            f"  save over HTTP {http_rate:8.0f}/s   through the service {service_rate:8.0f}/s"
+            f"   ratio {save_ratio:5.2f}  goal >= 0.5 {'met' if save_ratio >= 0.5 else 'MISSED'}"
+        )
+        outcome = concurrent_saves(db, server.base, concurrent_todo)
+        print(f"  concurrent: {outcome}")
+        return "FAILED" not in outcome or name != "postgresql"
+    finally:
+        if server is not None:
+            server.stop()
+        db.dispose()
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if a != "--small"]
+    small = len(args) < len(sys.argv) - 1 or os.environ.get("TRIALKIT_BENCH_SMALL") == "1"
+    n = int(args[0]) if args else 24 if small else 500
+    rounds = 1 if small else 7
+    tmp = tempfile.TemporaryDirectory()
+    targets: list[tuple[str, str, str | None]] = [
+        ("sqlite", f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}", None)
+    ]
+    base = os.environ.get("TRIALKIT_TEST_DATABASE_URL")
+    if base:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        sep = "&" if "?" in base else "?"
+        targets.append(("postgresql", f"{base}{sep}options=-csearch_path%3D{schema}", schema))
+    print(f"the web application: {n} participants × {VISITS} visits")
+    ok = True
+    for name, url, schema in targets:
+        admin = sa.create_engine(base) if schema and base else None
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            ok = run(name, url, n, rounds) and ok
+        finally:
+            if admin is not None:
+                with admin.begin() as conn:
+                    conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+    if not base:
+        print("postgresql: skipped (set TRIALKIT_TEST_DATABASE_URL to include it)")
+    tmp.cleanup()
+    if not ok:
+        sys.exit("eight concurrent clients lost saves or got server errors on PostgreSQL")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The status matrix page: its cells' badges and links, pages of rows under the filters, and
+no arm for a blinded user in a masked study."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from tests.services.conftest import ELIGIBLE, _load_masked
+from tests.web.conftest import NOW, Login
+
+from trialkit.services import (
+    Context,
+    Role,
+    add_membership,
+    consent,
+    enrol,
+    lock,
+    register,
+    save_form,
+    screen,
+    verify,
+)
+from trialkit.store import Database
+from trialkit.web.routes import home
+
+UCM = "psoriasis-ucmsc"
+
+
+def test_a_cell_shows_its_state_forms_and_badges_and_links_to_its_visit(
+    login: Login, web_db: Database
+) -> None:
+    operator = Context.operator("test.matrix", NOW)
+    for form_id in ("CONSENT", "SCREEN", "VITALS"):  # every form entered at screening
+        verify(web_db, operator, UCM, "UCM-TEH-002", visit="SCR", form_id=form_id)
+    lock(web_db, operator, UCM, scope="participant", participant="UCM-TEH-002", reason="review")
+    page = login("dm.karimi").get(f"/studies/{UCM}").text
+    cell = re.search(
+        r'<td class="cell state-(\w+)">\s*<a href="(/studies/psoriasis-ucmsc/participants/'
+        r'UCM-TEH-002#visit-SCR)"(.*?)</td>',
+        page,
+        re.S,
+    )
+    assert cell is not None
+    assert cell.group(1) == "done"
+    assert '<span class="forms">3/5</span>' in cell.group(3)  # entered of the five expected
+    assert ">SDV<" in cell.group(3)
+    assert ">Locked<" in cell.group(3)
+    queried = re.search(r"UCM-TEH-003#visit-SCR\"(.*?)</td>", page, re.S)
+    assert queried is not None
+    assert "?1" in queried.group(1)  # the demo monitor's open query
+
+
+def test_rows_come_in_pages_under_the_filters_and_the_sort(
+    login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(home, "PAGE_SIZE", 2)
+    dm = login("dm.karimi")
+    first = dm.get(f"/studies/{UCM}", params={"sort": "site"})
+    rows = re.findall(
+        r'<th scope="row" class="sticky"><a href="[^"]+" dir="ltr">([\w-]+)<', first.text
+    )
+    assert rows == ["UCM-ISF-001", "UCM-TEH-001"]  # sorted by site, two a page
+    assert "Participants 1–2 of 4" in first.text
+    nxt = re.search(r'<a href="([^"]+)" rel="next">', first.text)
+    assert nxt is not None
+    second = dm.get(nxt.group(1).replace("&amp;", "&"))
+    assert "sort=site" in nxt.group(1)  # the sort and filters stay
+    assert "Page 2 of 2" in second.text
+    assert re.search(r'rel="prev"', second.text)
+    assert "UCM-TEH-002" in second.text
+    assert "UCM-ISF-001" not in second.text
+    past = dm.get(f"/studies/{UCM}", params={"sort": "site", "page": 9})
+    assert "Page 2 of 2" in past.text  # a bookmark past the end shows the last page
+    assert dm.get(f"/studies/{UCM}", params={"page": 0}).status_code == 422
+
+
+def test_no_arm_for_a_blinded_user_in_a_masked_study(login: Login, web_db: Database) -> None:
+    operator = Context.operator("test.matrix", NOW)
+    masked = _load_masked(web_db, operator)
+    code = register(web_db, operator, masked, "TEH").code
+    consent(web_db, operator, masked, code, on=NOW.date(), form_version="1", obtained_by="x")
+    for form_id, values in ELIGIBLE[UCM].items():
+        save_form(web_db, operator, masked, code, visit="SCR", form_id=form_id, values=values)
+    screen(web_db, operator, masked, code)
+    arm = enrol(web_db, operator, masked, code).arm
+    assert arm
+    for username, role in (("n.rahimi", Role.COORDINATOR), ("pharm.jafari", Role.PHARMACIST)):
+        add_membership(web_db, operator, username, masked, role, site_code="TEH")
+    blinded = login("n.rahimi").get(f"/studies/{masked}")
+    unblinded = login("pharm.jafari").get(f"/studies/{masked}")
+    assert code in blinded.text
+    assert code in unblinded.text
+    assert '<th scope="col">Arm</th>' not in blinded.text
+    assert f'<td dir="ltr">{arm}</td>' not in blinded.text
+    assert '<th scope="col">Arm</th>' in unblinded.text
+    assert f'<td dir="ltr">{arm}</td>' in unblinded.text
