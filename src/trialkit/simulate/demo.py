@@ -44,6 +44,7 @@ from trialkit.services import (
     screen,
     screen_fail,
 )
+from trialkit.simulate.eligible import CDAI_455, SESCD_10, VITALS_VALUES, eligible_values
 from trialkit.store import Database, upgrade, verify
 
 __all__ = ["demo_records"]
@@ -51,25 +52,6 @@ __all__ = ["demo_records"]
 _IBD = "ibd-placental-exosomes"
 _UCM = "psoriasis-ucmsc"
 _PAE = "psoriasis-adipose-exosomes"
-_NO = [
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
-_VITALS = {"systolic_bp": "118", "diastolic_bp": "76", "heart_rate": "70", "temperature": "36.8"}
 
 
 def _lesions(treated_area: str, control_area: str) -> list[dict[str, str]]:
@@ -90,48 +72,11 @@ def _lesions(treated_area: str, control_area: str) -> list[dict[str, str]]:
     ]
 
 
-_ZERO_REGION = {"erythema": "0", "induration": "0", "desquamation": "0", "area_percent": "0"}
-_PASI = {
-    **{f"{r}_{k}": v for r in ("head", "upper_limbs") for k, v in _ZERO_REGION.items()},
-    "trunk_erythema": "2",
-    "trunk_induration": "2",
-    "trunk_desquamation": "1",
-    "trunk_area_percent": "12",
-    "lower_limbs_erythema": "2",
-    "lower_limbs_induration": "1",
-    "lower_limbs_desquamation": "1",
-    "lower_limbs_area_percent": "8",
-}
-_LABS = {"alt": "32", "ast": "28", "creatinine": "0.9"}
-# CDAI exactly 450: stools 6/day x 7 x 2 = 84, pain 2/day x 7 x 5 = 70, well-being 3/day x 7 x 7
-# = 147, two complications x 20 = 40, antidiarrhoeal 30, questionable mass 2 x 10 = 20,
-# hematocrit (47 - 38) x 6 = 54, weight 100 x (1 - 76/80) = 5.
-_CDAI_450 = {
-    **{f"liquid_stools_day_{d}": "6" for d in range(1, 8)},
-    **{f"abdominal_pain_day_{d}": "2" for d in range(1, 8)},
-    **{f"general_wellbeing_day_{d}": "3" for d in range(1, 8)},
-    "arthritis_arthralgia": "yes",
-    "fever": "yes",
-    "iritis_uveitis": "no",
-    "skin_mouth_lesions": "no",
-    "anal_fissure_fistula_abscess": "no",
-    "other_fistula": "no",
-    "antidiarrheal": "yes",
-    "abdominal_mass": "2",
-    "sex": "male",
-    "hematocrit": "38",
-    "weight": "76",
-    "standard_weight": "80",
-}
+# CDAI exactly 450: the eligible CDAI 455 with weight 76 instead of 72 (100 x (1 - 76/80) = 5
+# instead of 10).
+_CDAI_450 = CDAI_455 | {"weight": "76"}
 # SES-CD 7: ileum ulcers 2 + ulcerated surface 2 + affected surface 2 + narrowing 1.
-_SEGMENTS = ("ileum", "right_colon", "transverse_colon", "left_colon", "rectum")
-_SESCD_7 = {
-    **{
-        f"{seg}_{v}": "0"
-        for seg in _SEGMENTS
-        for v in ("ulcer_size", "ulcerated_surface", "affected_surface", "narrowing")
-    },
-    **{f"{seg}_reached": "yes" for seg in _SEGMENTS},
+_SESCD_7 = SESCD_10 | {
     "ileum_ulcer_size": "2",
     "ileum_ulcerated_surface": "2",
     "ileum_affected_surface": "2",
@@ -209,35 +154,12 @@ def _pae_candidate(
 ) -> str:
     pae = register(db, ctx, _PAE, "TEH").code
     consent(db, ctx, _PAE, pae, on=ctx.as_of.date(), form_version="1.0", obtained_by="dr.amini")
-    save_form(
-        db,
-        ctx,
-        _PAE,
-        pae,
-        visit="SCR",
-        form_id="SCREEN",
-        values={
-            "screening_date": ctx.as_of.date().isoformat(),
-            "age": str(age),
-            "sex": "male",
-            "psoriasis_type": "plaque",
-            "psoriasis_onset_date": "2018-06-01",
-            "lesion_grade": "2",
-            "standard_treatment_failure": "yes",
-            **dict.fromkeys(_NO, "no"),
-        },
-    )
-    pasi = save_form(
-        db,
-        ctx,
-        _PAE,
-        pae,
-        visit="SCR",
-        form_id="PASI",
-        values=_PASI,
-    )
-    console.print(f"{pae}: PASI at screening {pasi.derived['pasi']['value']}")
-    save_form(db, ctx, _PAE, pae, visit="SCR", form_id="LABS", values=_LABS)
+    values = eligible_values(_PAE, ctx.as_of.date())
+    values["SCREEN"]["age"] = str(age)
+    for form_id, form_values in values.items():
+        saved = save_form(db, ctx, _PAE, pae, visit="SCR", form_id=form_id, values=form_values)
+        if form_id == "PASI":
+            console.print(f"{pae}: PASI at screening {saved.derived['pasi']['value']}")
     record_visit(db, ctx, _PAE, pae, "SCR", ctx.as_of.date())
     _screen(console, db, ctx, _PAE, pae, explain=explain)
     return pae
@@ -282,30 +204,10 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         # UC-MSC infusions: screening, consent, enrolment, first two infusions.
         ucm = register(db, ctx, _UCM, "TEH").code
         consent(db, ctx, _UCM, ucm, on=t0.date(), form_version="1.0", obtained_by="dr.demo")
-        save_form(
-            db,
-            ctx,
-            _UCM,
-            ucm,
-            visit="SCR",
-            form_id="SCREEN",
-            values={
-                "screening_date": "2025-03-03",
-                "age": "41",
-                "sex": "female",
-                "weight": "68.5",
-                "bsa_percent": "14",
-            },
-        )
-        save_form(
-            db,
-            ctx,
-            _UCM,
-            ucm,
-            visit="SCR",
-            form_id="VITALS",
-            values=_VITALS,
-        )
+        values = eligible_values(_UCM, t0.date())
+        values["SCREEN"] |= {"age": "41", "weight": "68.5", "bsa_percent": "14"}
+        for form_id, form_values in values.items():
+            save_form(db, ctx, _UCM, ucm, visit="SCR", form_id=form_id, values=form_values)
         record_visit(db, ctx, _UCM, ucm, "SCR", t0.date())
         _screen(console, db, ctx, _UCM, ucm)
         enrol(db, ctx, _UCM, ucm)
@@ -317,7 +219,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             ucm,
             visit="V_W0",
             form_id="VITALS",
-            values={**_VITALS, "weight": "68.5"},
+            values={**VITALS_VALUES, "weight": "68.5"},
         )
         d = record_dose(
             db,
@@ -341,7 +243,7 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
             ucm,
             visit="V_W2",
             form_id="VITALS",
-            values={**_VITALS, "weight": "68.5"},
+            values={**VITALS_VALUES, "weight": "68.5"},
         )
         record_dose(
             db,
@@ -431,29 +333,10 @@ def demo_records(console: Console, directory: Path | None = None) -> None:
         # An IBD candidate whose CDAI is exactly 450: not "greater than 450", a screen failure.
         ibd = register(db, ctx, _IBD, "TEH").code
         consent(db, ctx, _IBD, ibd, on=t0.date(), form_version="1.0", obtained_by="dr.demo")
-        save_form(
-            db,
-            ctx,
-            _IBD,
-            ibd,
-            visit="SCR",
-            form_id="SCREEN",
-            values={
-                "screening_date": "2025-03-03",
-                "age": "52",
-                "sex": "male",
-                "weight": "76",
-                "ibd_type": "crohns_disease",
-                "ibd_diagnosis_date": "2019-05-01",
-                "mab_refractory": "yes",
-                "mab_intolerant": "no",
-                "mab_contraindicated": "no",
-                "isolated_ileal_disease": "no",
-                "immunomodulator_use": "no",
-            },
-        )
-        for form_id, values in (("CDAI", _CDAI_450), ("SESCD", _SESCD_7)):
-            r = save_form(db, ctx, _IBD, ibd, visit="SCR", form_id=form_id, values=values)
+        ibd_screen = eligible_values(_IBD, t0.date())["SCREEN"] | {"weight": "76"}
+        save_form(db, ctx, _IBD, ibd, visit="SCR", form_id="SCREEN", values=ibd_screen)
+        for form_id, scores in (("CDAI", _CDAI_450), ("SESCD", _SESCD_7)):
+            r = save_form(db, ctx, _IBD, ibd, visit="SCR", form_id=form_id, values=scores)
             console.print(f"{ibd}: {form_id} {next(iter(r.derived.values()))['value']}")
         _screen(console, db, ctx, _IBD, ibd)
         screen_fail(db, ctx, _IBD, ibd, "CDAI 450 is not above 450 and SES-CD 7 is below 8")

@@ -34,6 +34,7 @@ from trialkit.services import (
     save_form,
     screen,
 )
+from trialkit.simulate.eligible import VITALS_VALUES, eligible_values
 from trialkit.store import Database, current_revision, head_revision, upgrade
 
 __all__ = ["DEMO_PASSWORD", "TEAM", "DemoLogin", "ensure_demo_database"]
@@ -70,39 +71,6 @@ TEAM = (
     DemoLogin("stat.moradi", "F. Moradi (statistician)", Role.STATISTICIAN, None),
     DemoLogin("pharm.jafari", "H. Jafari (pharmacist)", Role.PHARMACIST, None),
 )
-
-_NO = (
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-)
-_VITALS = {"systolic_bp": "118", "diastolic_bp": "76", "heart_rate": "70", "temperature": "36.8"}
-_ZERO = {"erythema": "0", "induration": "0", "desquamation": "0", "area_percent": "0"}
-_PASI = {
-    **{f"{r}_{k}": v for r in ("head", "upper_limbs") for k, v in _ZERO.items()},
-    "trunk_erythema": "2",
-    "trunk_induration": "2",
-    "trunk_desquamation": "1",
-    "trunk_area_percent": "12",
-    "lower_limbs_erythema": "2",
-    "lower_limbs_induration": "1",
-    "lower_limbs_desquamation": "1",
-    "lower_limbs_area_percent": "8",
-}
-_LABS = {"alt": "32", "ast": "28", "creatinine": "0.9"}
 
 
 def _at(day: date, hour: int = 9, minute: int = 0) -> datetime:
@@ -152,29 +120,17 @@ def _ucm_candidate(db: Database, nurse: Context, site: str, on: date, age: str, 
     ctx = nurse.at(_at(on))
     code = register(db, ctx, UCM, site).code
     consent(db, ctx, UCM, code, on=on, form_version="1.0", obtained_by="dr.amini")
-    save_form(
-        db,
-        ctx,
-        UCM,
-        code,
-        visit="SCR",
-        form_id="SCREEN",
-        values={
-            "screening_date": on.isoformat(),
-            "age": age,
-            "sex": "female",
-            "weight": weight,
-            "bsa_percent": "14",
-        },
-    )
-    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=_VITALS)
+    values = eligible_values(UCM, on)
+    values["SCREEN"] |= {"age": age, "weight": weight, "bsa_percent": "14"}
+    for form_id, form_values in values.items():
+        save_form(db, ctx, UCM, code, visit="SCR", form_id=form_id, values=form_values)
     record_visit(db, ctx, UCM, code, "SCR", on)
     return code
 
 
 def _dosing_weight(db: Database, ctx: Context, code: str, visit: str, weight: str) -> None:
     """The weight measured at a UC-MSC dosing visit: the cells-per-kg dose is computed from it."""
-    values = {**_VITALS, "weight": weight}
+    values = {**VITALS_VALUES, "weight": weight}
     save_form(db, ctx, UCM, code, visit=visit, form_id="VITALS", values=values)
 
 
@@ -205,26 +161,10 @@ def _pae_candidate(db: Database, nurse: Context, on: date, age: int) -> str:
     ctx = nurse.at(_at(on))
     code = register(db, ctx, PAE, "TEH").code
     consent(db, ctx, PAE, code, on=on, form_version="1.0", obtained_by="dr.amini")
-    save_form(
-        db,
-        ctx,
-        PAE,
-        code,
-        visit="SCR",
-        form_id="SCREEN",
-        values={
-            "screening_date": on.isoformat(),
-            "age": str(age),
-            "sex": "male",
-            "psoriasis_type": "plaque",
-            "psoriasis_onset_date": "2018-06-01",
-            "lesion_grade": "2",
-            "standard_treatment_failure": "yes",
-            **dict.fromkeys(_NO, "no"),
-        },
-    )
-    save_form(db, ctx, PAE, code, visit="SCR", form_id="PASI", values=_PASI)
-    save_form(db, ctx, PAE, code, visit="SCR", form_id="LABS", values=_LABS)
+    values = eligible_values(PAE, on)
+    values["SCREEN"]["age"] = str(age)
+    for form_id, form_values in values.items():
+        save_form(db, ctx, PAE, code, visit="SCR", form_id=form_id, values=form_values)
     record_visit(db, ctx, PAE, code, "SCR", on)
     return code
 
