@@ -42,6 +42,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "member": ("trialkit.cli.admin", "Give, list and revoke study memberships."),
     "token": ("trialkit.cli.admin", "Create, list and revoke users' API tokens."),
     "allocate": ("trialkit.cli.admin", "Enrol and allocate a participant (as a user)."),
+    "simulate": ("trialkit.cli.simulate", "Run a synthetic trial through the services."),
+    "report": ("trialkit.cli.report", "Write the study report (HTML or PDF)."),
 }
 #: Modules that add commands to another module's group (``study load`` lives in admin).
 _ALSO = {"study": ("trialkit.cli.admin",)}
