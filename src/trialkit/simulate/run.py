@@ -183,8 +183,13 @@ class _Trial:
         patient = Patient(code, site, values)
         for name, m in self.scenario.measurements.items():
             if m.per_participant:
-                draw = self.rng.gauss(m.mean, m.sd)
-                patient.constants[name] = f"{Decimal(str(round(draw, m.decimals))):f}"
+                draw = max(0.0, self.rng.gauss(m.mean, m.sd))
+                step = Decimal(1).scaleb(-m.decimals)
+                patient.constants[name] = f"{Decimal(str(draw)).quantize(step):f}"
+        for name, weights in self.scenario.choices.items():
+            patient.constants[name] = self.rng.choices(list(weights), list(weights.values()))[0]
+        for name in failure.values if failure is not None else ():
+            patient.constants.pop(name, None)  # the failing value is the one entered
         plan = _Plan(patient)
         self.enter_forms(plan, self.visits[self._screening_visit()], when, 1.0)
         record_visit(self.db, ctx, study, code, self._screening_visit(), when.date())

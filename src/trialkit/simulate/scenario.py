@@ -128,6 +128,10 @@ class Scenario(_Model):
         default_factory=dict, description="repeating group -> rows entered at baseline"
     )
     measurements: dict[str, Measurement] = Field(default_factory=dict)
+    choices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="item -> code -> weight, drawn once per participant (sex, say)",
+    )
     adverse_events: AdverseEvents = Field(default_factory=AdverseEvents)
     queries: Queries = Field(default_factory=Queries)
 
