@@ -42,7 +42,7 @@ from trialkit.store import Database, current_revision, head_revision, upgrade
 __all__ = ["DEMO_PARTICIPANTS", "demo_reports", "seed_demo"]
 
 #: Simulated participants per study: the web demo (quick to start) and ``trialkit demo``.
-DEMO_PARTICIPANTS = {"web": {UCM: 4, IBD: 3}, "demo": {PAE: 14, UCM: 10, IBD: 8}}
+DEMO_PARTICIPANTS = {"web": {UCM: 3, IBD: 2}, "demo": {PAE: 14, UCM: 10, IBD: 8}}
 
 
 def _at(day: date, hour: int = 9, minute: int = 0) -> datetime:
