@@ -5,7 +5,8 @@ participants, on a database of its own.
 :func:`trialkit.web.demo_mode.ensure_demo_database`) seeds a few hand-made participants in
 every state the workspace shows, dated around today, and then simulated participants of the
 single-arm studies (:func:`trialkit.simulate.simulate`) whose trial has run up to today, so the
-pages show visits done, due and overdue. ``trialkit demo`` (``make demo``) seeds simulated
+pages show visits done, due and overdue (the simulated ones at Isfahan, so Tehran's team sees
+the hand-made ones alone). ``trialkit demo`` (``make demo``) seeds simulated
 participants of every shipped study whose trial has run to its end, and writes each study's
 report (:func:`demo_reports`). The dose-cohort study (``psoriasis-adipose-exosomes``) is not
 simulated in web demo mode: its cohorts are study-wide and the hand-made ones fill the first.
@@ -36,6 +37,7 @@ from trialkit.services import (
 )
 from trialkit.simulate.eligible import IBD, PAE, UCM, VITALS_VALUES, eligible_values
 from trialkit.simulate.run import SimulationResult, simulate
+from trialkit.simulate.scenario import default_scenario
 from trialkit.simulate.team import DEMO_PASSWORD, SITES, ensure_sites, ensure_team
 from trialkit.store import Database, current_revision, head_revision, upgrade
 
@@ -92,8 +94,11 @@ def seed_demo(
     results = {}
     for study, n in counts.items():
         if n > 0:
+            scenario = default_scenario(study)
+            if showcase:  # the hand-made participants are Tehran's; the simulated, Isfahan's
+                scenario = scenario.model_copy(update={"sites": {"ISF": 1.0}})
             results[study] = simulate(
-                db, study, participants=n, seed=seed, start=first, until=until
+                db, study, participants=n, seed=seed, scenario=scenario, start=first, until=until
             )
     return results
 
