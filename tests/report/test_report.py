@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from trialkit.analysis import analyse
 from trialkit.cli import app
 from trialkit.errors import ValidationFailed
-from trialkit.report import collect, consort_svg, render_html, write_report
+from trialkit.report import collect, consort_diagram, render_html, write_report
 from trialkit.report.data import ReportData
 from trialkit.report.i18n import Text, catalogue
 from trialkit.services import authenticate, tidy_extract
@@ -64,9 +64,9 @@ def _flow_adds_up(data: ReportData, result: SimulationResult) -> None:
 def test_the_consort_counts_add_up(trial: Any) -> None:
     _, _, result, data, _ = trial
     _flow_adds_up(data, result)
-    svg = consort_svg(data.flow, Text("en"))
-    assert svg.startswith("<svg")
-    assert svg.endswith("</svg>")
+    svg = consort_diagram(data.flow, Text("en"))
+    assert svg.startswith('<div class="consort"')
+    assert "<rect" in svg  # the boxes are SVG, their labels HTML over them
     assert f"Assessed for eligibility (n = {result.candidates})" in svg
     for arm in data.flow.arms:
         assert f"Allocated to {arm.arm} (n = {arm.allocated})" in svg
@@ -95,6 +95,12 @@ def test_the_report_numbers_are_the_analysis(trial: Any) -> None:
     assert data.audit_ok
     assert "Verified" in html
     assert html.count("<svg") >= 5  # CONSORT, recruitment, PASI, lesions, KM, dose selection
+    # operating characteristics of the dose-selection rule, under the scenario's true rates
+    oc = data.operating
+    assert oc is not None
+    assert oc.n == 4
+    assert abs(sum(oc.result.pr_select.values()) - 1) < 1e-9
+    assert "Operating characteristics of Dose selection at month 3" in html
 
 
 def test_persian_is_right_to_left_with_solar_hijri_dates(trial: Any) -> None:

@@ -3,7 +3,7 @@ endpoint as the analysis computes it, adverse events, completeness, queries and 
 verification, as HTML with inline SVG figures or PDF, in English or Persian. See
 docs/report.md."""
 
-from trialkit.report.consort import consort_svg
+from trialkit.report.consort import consort_diagram
 from trialkit.report.data import AdverseEventRow, ArmFlow, BaselineRow, Flow, ReportData, collect
 from trialkit.report.i18n import LANGUAGES, Text
 from trialkit.report.render import render_html, write_report
@@ -17,7 +17,7 @@ __all__ = [
     "ReportData",
     "Text",
     "collect",
-    "consort_svg",
+    "consort_diagram",
     "render_html",
     "write_report",
 ]

@@ -1,4 +1,6 @@
-"""The CONSORT 2025 flow diagram, drawn as SVG by the project (no drawing library).
+"""The CONSORT 2025 flow diagram, drawn by the project (no drawing library): the boxes and
+arrows as SVG, each box's text as HTML laid over it (so Persian is shaped and right to left in
+a browser and in the PDF alike; weasyprint does not shape Arabic-script text inside SVG).
 
 Boxes top to bottom: assessed for eligibility; excluded, with the reasons; then one column per
 arm: allocated (received the allocated intervention, did not receive it), lost to follow-up and
@@ -13,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from trialkit.report.data import ArmFlow, Flow
 
-__all__ = ["consort_svg"]
+__all__ = ["consort_diagram"]
 
 _W = 270  # arm column width
 _LEFT = 80  # the stage labels' column
@@ -21,27 +23,37 @@ _GAP = 20
 _LINE = 15
 
 
-def _box(x: int, y: int, w: int, lines: list[str], *, bold_first: bool = True) -> tuple[str, int]:
+def _box(
+    x: int, y: int, w: int, lines: list[str], labels: list[str], *, bold_first: bool = True
+) -> tuple[str, int]:
+    """The box's rectangle (SVG); its lines go to ``labels`` (HTML, placed over it)."""
     h = 12 + _LINE * len(lines)
-    out = [f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="4" class="box"/>']
-    for i, line in enumerate(lines):
-        weight = ' font-weight="bold"' if bold_first and i == 0 else ""
-        out.append(f'<text x="{x + 8}" y="{y + 18 + i * _LINE}"{weight}>{escape(line)}</text>')
-    return "\n".join(out), h
+    rows = "".join(
+        f'<div class="{"head" if bold_first and i == 0 else "line"}">{escape(line)}</div>'
+        for i, line in enumerate(lines)
+    )
+    labels.append(
+        f'<div class="label" style="left:{x + 6}px;top:{y + 6}px;width:{w - 12}px">{rows}</div>'
+    )
+    return f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="4" class="box"/>', h
 
 
 def _arrow(x1: int, y1: int, x2: int, y2: int) -> str:
     return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" class="flow" marker-end="url(#arrow)"/>'
 
 
-def consort_svg(flow: Flow, t: Callable[..., str]) -> str:
-    """The diagram as one ``<svg>`` element; ``t(msgid, **values)`` translates its labels."""
+def consort_diagram(flow: Flow, t: Callable[..., str]) -> str:
+    """The diagram as one HTML block (an ``<svg>`` of boxes and arrows, the labels over it);
+    ``t(msgid, **values)`` translates the labels."""
+    labels: list[str] = []
     columns = max(1, len(flow.arms))
     width = _LEFT + max(columns * (_W + _GAP) + _GAP, 2 * (_W + _GAP) + 260)
     parts: list[str] = []
     top_w = 300
     top_x = _LEFT + _GAP
-    box, h = _box(top_x, 10, top_w, [t("Assessed for eligibility (n = {n})", n=flow.assessed)])
+    box, h = _box(
+        top_x, 10, top_w, [t("Assessed for eligibility (n = {n})", n=flow.assessed)], labels
+    )
     parts.append(box)
     y = 10 + h
     reasons = [
@@ -54,7 +66,7 @@ def consort_svg(flow: Flow, t: Callable[..., str]) -> str:
     ex_x = top_x + top_w + 30
     ex_w = width - ex_x - 10
     mid_x = top_x + top_w // 2
-    ex_box, ex_h = _box(ex_x, y + 14, ex_w, ex_lines)
+    ex_box, ex_h = _box(ex_x, y + 14, ex_w, ex_lines, labels)
     parts.append(ex_box)
     parts.append(f'<line x1="{mid_x}" y1="{y}" x2="{mid_x}" y2="{y + 30 + ex_h}" class="flow"/>')
     parts.append(_arrow(mid_x, y + 14 + ex_h // 2, ex_x, y + 14 + ex_h // 2))
@@ -98,31 +110,32 @@ def consort_svg(flow: Flow, t: Callable[..., str]) -> str:
         heights = []
         for x, c, arm in zip(xs, centres, flow.arms, strict=False):
             parts.append(_arrow(c, y, c, y + 14))
-            box, h = _box(x, y + 14, _W, lines(arm))
+            box, h = _box(x, y + 14, _W, lines(arm), labels)
             parts.append(box)
             heights.append(h)
         label = t(stage)
-        parts.append(f'<text x="6" y="{y + 30}" class="stage">{escape(label)}</text>')
+        labels.append(
+            f'<div class="label stage" style="left:2px;top:{y + 20}px;width:{_LEFT - 4}px">'
+            f"{escape(label)}</div>"
+        )
         y = y + 14 + (max(heights) if heights else 0)
         for c in centres:
             parts.append(f'<line x1="{c}" y1="{y}" x2="{c}" y2="{y + 6}" class="flow"/>')
         y += 6
     height = y + 10
-    style = (
-        "<style>.box{fill:#f7f9fc;stroke:#34495e;stroke-width:1}"
-        ".flow{stroke:#34495e;stroke-width:1.2;fill:none}"
-        "text{font:11px 'Noto Sans','DejaVu Sans',sans-serif;fill:#1b2631}"
-        ".stage{font-weight:bold;fill:#566573}</style>"
-    )
     marker = (
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#34495e"/></marker>'
         "</defs>"
     )
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-hidden="true">'
+        "<style>.box{fill:#f7f9fc;stroke:#34495e;stroke-width:1}"
+        ".flow{stroke:#34495e;stroke-width:1.2;fill:none}</style>"
+        f"{marker}" + "\n".join(parts) + "</svg>"
+    )
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="consort" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(t("CONSORT flow diagram"))}">{style}{marker}'
-        + "\n".join(parts)
-        + "</svg>"
+        f'<div class="consort" role="img" aria-label="{escape(t("CONSORT flow diagram"))}" '
+        f'style="width:{width}px;height:{height}px">{svg}{"".join(labels)}</div>'
     )

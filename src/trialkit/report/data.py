@@ -13,13 +13,23 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 import sqlalchemy as sa
 
-from trialkit.analysis import AdverseEvent, EndpointResult, TidyData, analyse
+from trialkit.analysis import (
+    AdverseEvent,
+    DoseSelection,
+    DoseSelectionRule,
+    EndpointResult,
+    OperatingCharacteristics,
+    TidyData,
+    analyse,
+    exact_operating_characteristics,
+)
 from trialkit.protocol import Study
 from trialkit.services import (
     Context,
@@ -38,6 +48,7 @@ __all__ = [
     "ArmFlow",
     "BaselineRow",
     "Flow",
+    "Operating",
     "ReportData",
     "collect",
 ]
@@ -95,6 +106,17 @@ class AdverseEventRow:
     cells: dict[str, tuple[int, int, int]]  # arm -> (participants, events, worst grade)
 
 
+@dataclass(frozen=True)
+class Operating:
+    """Operating characteristics of the protocol's dose-selection rule: Pr(select) per dose
+    under ``truth`` (dose -> (Pr efficacy, Pr toxicity), independent) with ``n`` per dose."""
+
+    endpoint: str
+    truth: dict[str, tuple[float, float]]
+    n: int
+    result: OperatingCharacteristics
+
+
 @dataclass
 class ReportData:
     study: Study
@@ -121,7 +143,7 @@ class ReportData:
     audit_entries: int
     audit_ok: bool
     audit_problem: str | None
-    extra: dict[str, str] = field(default_factory=dict)
+    operating: Operating | None = None
 
 
 def _versions(db: Database, code: str) -> list[tuple[str, datetime, str, str]]:
@@ -213,6 +235,40 @@ def _ae_tables(
             )
         rows.append(AdverseEventRow(term, cells))
     return rows, grades, dict(serious), dict(related)
+
+
+def _operating(study: Study) -> Operating | None:
+    """Under the true rates of the study's default simulation scenario, when it has one and a
+    dose-selection endpoint (the shipped protocols state no operating scenarios of their own)."""
+    from trialkit.errors import NotFound
+    from trialkit.simulate.scenario import default_scenario
+
+    spec = next(
+        (ep for o in study.outcomes for ep in o.endpoints if isinstance(ep, DoseSelection)), None
+    )
+    if spec is None:
+        return None
+    try:
+        scenario = default_scenario(study.id)
+    except NotFound:
+        return None
+    if not set(spec.doses) <= set(scenario.arms):
+        return None
+    truth = {d: (scenario.arms[d].response, scenario.arms[d].toxicity) for d in spec.doses}
+    rows = [[e * (1 - t), (1 - e) * (1 - t), e * t, (1 - e) * t] for e, t in truth.values()]
+    cohorts = study.design.cohorts
+    n = cohorts.cohort_size if cohorts is not None else 4
+    # the rule as the endpoint states it (trialkit.analysis.endpoints builds the same one)
+    rule = DoseSelectionRule(
+        phi_t=Fraction(spec.phi_t),
+        c_t=Fraction(spec.c_t),
+        phi_e=Fraction(spec.phi_e),
+        c_e=Fraction(spec.c_e),
+        utilities=tuple(Fraction(u) for u in spec.utilities),  # type: ignore[arg-type]
+        prior=tuple(Fraction(a) for a in spec.prior),  # type: ignore[arg-type]
+    )
+    result = exact_operating_characteristics(spec.doses, rows, n_per_arm=n, rule=rule)
+    return Operating(spec.name, truth, n, result)
 
 
 def collect(db: Database, ctx: Context, study_code: str) -> ReportData:
@@ -335,4 +391,5 @@ def collect(db: Database, ctx: Context, study_code: str) -> ReportData:
         audit_entries=verified.entries,
         audit_ok=verified.ok,
         audit_problem=problem,
+        operating=_operating(study),
     )

@@ -20,7 +20,7 @@ from trialkit.protocol.endpoints import (
     WithinPatientDifference,
 )
 from trialkit.report import figures
-from trialkit.report.consort import consort_svg
+from trialkit.report.consort import consort_diagram
 from trialkit.report.data import ReportData
 from trialkit.report.i18n import Text
 
@@ -87,7 +87,7 @@ def render_html(data: ReportData, language: str = "en") -> str:
         study=data.study,
         data=data,
         allocated=allocated,
-        consort=consort_svg(data.flow, t),
+        consort=consort_diagram(data.flow, t),
         completeness=completeness,
         figures={
             "recruitment": figures.recruitment_svg(data.recruitment),
