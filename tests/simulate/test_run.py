@@ -100,3 +100,24 @@ def test_a_scenario_for_another_study_is_refused(tmp_path: Path) -> None:
     with pytest.raises(NotFound) as none:
         default_scenario("no-such-study")
     assert none.value.code == "SIM.E003"
+
+
+def test_the_cli_simulates_and_refuses_what_it_cannot(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trialkit.cli import app
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    ok = CliRunner().invoke(app, ["simulate", UCM, "--participants", "1", "--url", url])
+    assert ok.exit_code == 0, ok.output
+    assert f"{UCM}: 1 screened" in ok.output
+    assert "verified" in ok.output
+    for args, code in (
+        (["no-such-study", "--participants", "1"], "SIM.E003"),
+        ([UCM, "--participants", "0"], "SIM.E007"),
+        ([UCM, "--participants", "1", "--scenario", str(tmp_path / "none.yaml")], "SIM.E004"),
+    ):
+        bad = CliRunner().invoke(app, ["simulate", *args, "--url", url])
+        assert bad.exit_code == 1, bad.output
+        assert code in bad.output
+        assert "Traceback" not in bad.output

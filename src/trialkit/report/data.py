@@ -32,6 +32,7 @@ from trialkit.analysis import (
 )
 from trialkit.protocol import Study
 from trialkit.services import (
+    BLINDED,
     Context,
     history,
     list_queries,
@@ -296,7 +297,7 @@ def collect(db: Database, ctx: Context, study_code: str) -> ReportData:
             if ev["step"] == "enrol":
                 recruitment.append((ev["at"].date(), "enrolled"))
         status = row.status.value
-        if row.arm is None:
+        if not any(ev["step"] == "enrol" for ev in events):
             if status == "screen_failed":
                 reason = next((ev["reason"] for ev in events if ev["step"] == "screen_fail"), None)
                 excluded[f"not eligible: {reason or 'no reason given'}"] += 1
@@ -307,7 +308,7 @@ def collect(db: Database, ctx: Context, study_code: str) -> ReportData:
             else:
                 in_screening += 1
             continue
-        arm = row.arm
+        arm = row.arm or BLINDED  # a blinded reader of a masked study sees no arm
         flows.setdefault(arm, Counter())
         exposure.setdefault(arm, Counter())
         doses = given_doses(db, ctx, study_code, row.participant)

@@ -28,7 +28,7 @@ from typing import Any
 
 from trialkit.allocation import CohortState
 from trialkit.dosing import compute_dose
-from trialkit.errors import NotFound, TrialkitError
+from trialkit.errors import NotFound, TrialkitError, ValidationFailed
 from trialkit.protocol import Study, shipped_studies
 from trialkit.protocol.forms import Form, ItemGroup
 from trialkit.protocol.timeline import Visit
@@ -584,7 +584,7 @@ def simulate(
     scenario's first day, ``until`` stops the clock there (later events do not happen);
     ``progress`` is called once per candidate whose part of the trial is over."""
     if participants < 1:
-        raise TrialkitError(f"--participants {participants}: give at least 1", code="SIM.E007")
+        raise ValidationFailed(f"--participants {participants}: give at least 1", code="SIM.E007")
     scenario = scenario if scenario is not None else default_scenario(study)
     first_day = start or scenario.start
     operator = Context.operator(
@@ -599,7 +599,7 @@ def simulate(
     study_def = ref.study
     unknown = sorted(set(scenario.arms) ^ {a.id for a in study_def.arms})
     if unknown:
-        raise TrialkitError(
+        raise ValidationFailed(
             f"scenario arms {sorted(scenario.arms)} do not match the study's arms "
             f"{[a.id for a in study_def.arms]}",
             code="SIM.E008",
