@@ -154,36 +154,6 @@ def test_an_item_without_data_says_so_and_the_rest_is_computed(tmp_path: Path) -
 # --- --db: the trial-records database ------------------------------------------------------
 
 PAE = "psoriasis-adipose-exosomes"
-_PAE_SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "37",
-    "sex": "male",
-    "psoriasis_type": "plaque",
-    "psoriasis_onset_date": "2018-06-01",
-    "lesion_grade": "2",
-    "standard_treatment_failure": "yes",
-    **dict.fromkeys(
-        [
-            "new_or_enlarging_lesions_3m",
-            "immunosuppressant_use",
-            "topical_treatment_use",
-            "severe_underlying_disease",
-            "uncontrolled_hypertension",
-            "pregnant",
-            "lactating",
-            "diabetes",
-            "hbv_positive",
-            "hcv_positive",
-            "hiv_positive",
-            "immunodeficiency",
-            "malignancy",
-            "disabling_disease",
-            "systemic_infection",
-            "injection_site_infection",
-        ],
-        "no",
-    ),
-}
 
 
 def _pasi(trunk: tuple[int, int, int, int]) -> dict[str, str]:
@@ -225,6 +195,7 @@ def _filled(url: str) -> None:
         save_form,
         screen,
     )
+    from trialkit.simulate.eligible import eligible_values
     from trialkit.store import Database, upgrade
 
     db = Database.from_url(url)
@@ -236,11 +207,10 @@ def _filled(url: str) -> None:
         add_site(db, ctx, PAE, "TEH", "Tehran")
         code = register(db, ctx, PAE, "TEH").code
         consent(db, ctx, PAE, code, on=date(2025, 3, 3), form_version="1.0", obtained_by="dr")
-        save_form(db, ctx, PAE, code, visit="SCR", form_id="SCREEN", values=_PAE_SCREEN)
-        # PASI 3.0 at screening (inside 3 to 12) and normal laboratory values: eligible.
-        save_form(db, ctx, PAE, code, visit="SCR", form_id="PASI", values=_pasi((2, 2, 1, 12)))
-        labs = {"alt": "32", "ast": "28", "creatinine": "0.9"}
-        save_form(db, ctx, PAE, code, visit="SCR", form_id="LABS", values=labs)
+        # The shared eligible screening values, with PASI 3.0 at screening (inside 3 to 12).
+        screening = eligible_values(PAE) | {"PASI": _pasi((2, 2, 1, 12))}
+        for form_id, values in screening.items():
+            save_form(db, ctx, PAE, code, visit="SCR", form_id=form_id, values=values)
         assert screen(db, ctx, PAE, code).eligibility["eligible"] is True
         enrol(db, ctx, PAE, code, arm="G50")
         inj = datetime(2025, 3, 11, 10, 30)

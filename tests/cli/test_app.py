@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,9 +44,15 @@ def test_error_from_a_command_is_one_line_without_traceback() -> None:
     assert out.stderr.startswith("error [DEF.E006]: no study 'no-such-study'")
 
 
-def test_demo_runs() -> None:
-    out = run("demo")
+def test_demo_runs(tmp_path: Path) -> None:
+    out = run("demo", "--participants", "1", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
+    # each shipped study simulated and reported, in English and Persian, where it says
+    reports = sorted(p.name for p in tmp_path.glob("*.html"))
+    assert len(reports) == 6, reports
+    for name in reports:
+        assert str(tmp_path / name) in out.stdout
+    assert out.stdout.count("verified") == 3
     lines = out.stdout.splitlines()
     assert lines[0] == "trialkit demo: the three shipped studies"
     # each study's whole-study check, with its definite verdict and counts

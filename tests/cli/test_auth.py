@@ -26,6 +26,7 @@ from trialkit.services import (
     save_form,
     screen,
 )
+from trialkit.simulate.eligible import eligible_values
 from trialkit.store import Database, upgrade
 
 UCM = "psoriasis-ucmsc"
@@ -33,21 +34,7 @@ MASKED = "masked-psoriasis-ucmsc"
 PASSWORD = "a passphrase long enough"
 # The screening visit's forms, each entered at SCR: eligible under the UCM criteria (age 18 to
 # 65; PASI above 7 or body surface area above 10 %), so the real evaluator lets them be enrolled.
-SCREENING = {
-    "SCREEN": {
-        "screening_date": "2025-03-03",
-        "age": "44",
-        "sex": "female",
-        "weight": "70",
-        "bsa_percent": "12",
-    },
-    "VITALS": {
-        "systolic_bp": "120",
-        "diastolic_bp": "80",
-        "heart_rate": "72",
-        "temperature": "36.6",
-    },
-}
+SCREENING = eligible_values(UCM)
 CONFIRM = ("--investigator-confirmation", "checked by the PI")
 
 

@@ -22,59 +22,14 @@ from trialkit.services import (
     save_form,
     screen,
 )
+from trialkit.simulate.eligible import eligible_values
 from trialkit.store import Database, upgrade
 
 PAE = "psoriasis-adipose-exosomes"
 PASSWORD = "a passphrase long enough"
-NO = [
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
-SCREEN = {
-    "screening_date": "2025-03-03",
-    "age": "40",
-    "sex": "male",
-    "psoriasis_type": "plaque",
-    "psoriasis_onset_date": "2019-05-01",
-    "lesion_grade": "2",
-    "standard_treatment_failure": "yes",
-    **dict.fromkeys(NO, "no"),
-}
-# PASI 4.6 (inside the study's 3 to 12): trunk (2 + 2 + 1) x area 2 (12 %) x 0.3 = 3.0 plus
-# lower limbs (2 + 1 + 1) x area 1 (8 %) x 0.4 = 1.6; every other region 0.
-PASI = {
-    **{
-        f"{region}_{item}": "0"
-        for region in ("head", "upper_limbs", "trunk", "lower_limbs")
-        for item in ("erythema", "induration", "desquamation", "area_percent")
-    },
-    "trunk_erythema": "2",
-    "trunk_induration": "2",
-    "trunk_desquamation": "1",
-    "trunk_area_percent": "12",
-    "lower_limbs_erythema": "2",
-    "lower_limbs_induration": "1",
-    "lower_limbs_desquamation": "1",
-    "lower_limbs_area_percent": "8",
-}
-LABS = {"alt": "32", "ast": "28", "creatinine": "0.9"}
 # Every form of the screening visit, entered at SCR: together they make the participant
 # eligible under the study's own criteria, so the real evaluator lets them be enrolled.
-SCREENING = {"SCREEN": SCREEN, "PASI": PASI, "LABS": LABS}
+SCREENING = eligible_values(PAE)
 
 
 def _serious_event(url: str) -> str:

@@ -4,7 +4,6 @@ service tests: ``eligible_values`` and ``screened``)."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Protocol
@@ -26,6 +25,9 @@ from trialkit.services import (
     save_form,
     screen,
 )
+from trialkit.simulate.eligible import ELIGIBLE, UCM, VITALS_VALUES
+from trialkit.simulate.eligible import PAE as PAE  # re-exported: the service tests import it
+from trialkit.simulate.eligible import eligible_values as eligible
 from trialkit.store import Database, upgrade, verify_all
 
 T0 = datetime(2025, 3, 3, 9, 0)
@@ -130,139 +132,16 @@ def masked(db: Database, ctx: Context) -> str:
     return _load_masked(db, ctx)
 
 
-UCM = "psoriasis-ucmsc"
-PAE = "psoriasis-adipose-exosomes"
-IBD = "ibd-placental-exosomes"
-
 # The screening values of the shipped studies, by study and form of the screening visit, as
-# entered: each set makes the candidate eligible under the study's own criteria (screened on
-# T0's date, 2025-03-03), so the tests go through the real eligibility evaluator.
-_PSO_NO = [
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
-_REGIONS = ("head", "upper_limbs", "trunk", "lower_limbs")
-
-
-def pasi_values(**regions: tuple[int, int, int, int | str]) -> dict[str, str]:
-    """PASI form values: region -> (erythema, induration, desquamation, area percent)."""
-    out: dict[str, str] = {}
-    for r in _REGIONS:
-        e, i, d, a = regions.get(r, (0, 0, 0, 0))
-        out |= {
-            f"{r}_erythema": str(e),
-            f"{r}_induration": str(i),
-            f"{r}_desquamation": str(d),
-            f"{r}_area_percent": str(a),
-        }
-    return out
-
-
-#: Trunk (2 + 2 + 1) x area 2 (12 %) x 0.3 = 3.0 plus lower limbs (2 + 1 + 1) x 1 (8 %) x 0.4 =
-#: 1.6: PASI 4.6, inside the adipose-exosome study's 3 to 12.
-PASI_4_6 = pasi_values(trunk=(2, 2, 1, 12), lower_limbs=(2, 1, 1, 8))
-SCREEN_VALUES = {
-    "screening_date": "2025-03-03",
-    "age": "44",
-    "sex": "female",
-    "weight": "70",
-    "bsa_percent": "12",
-}
-VITALS_VALUES = {
-    "systolic_bp": "120",
-    "diastolic_bp": "80",
-    "heart_rate": "72",
-    "temperature": "36.6",
-}
-LABS_VALUES = {"alt": "32", "ast": "28", "creatinine": "0.9"}
-# CDAI 455 (above 450): stools 6/day x 7 x 2 = 84, pain 2/day x 7 x 5 = 70, well-being 3/day x 7
-# x 7 = 147, two complications x 20 = 40, antidiarrhoeal 30, questionable mass 2 x 10 = 20,
-# hematocrit (47 - 38) x 6 = 54, weight 100 x (1 - 72/80) = 10.
-_CDAI_455 = {
-    **{f"liquid_stools_day_{d}": "6" for d in range(1, 8)},
-    **{f"abdominal_pain_day_{d}": "2" for d in range(1, 8)},
-    **{f"general_wellbeing_day_{d}": "3" for d in range(1, 8)},
-    "arthritis_arthralgia": "yes",
-    "fever": "yes",
-    "iritis_uveitis": "no",
-    "skin_mouth_lesions": "no",
-    "anal_fissure_fistula_abscess": "no",
-    "other_fistula": "no",
-    "antidiarrheal": "yes",
-    "abdominal_mass": "2",
-    "sex": "male",
-    "hematocrit": "38",
-    "weight": "72",
-    "standard_weight": "80",
-}
-# SES-CD 10: ileum ulcers 3 + ulcerated surface 3 + affected surface 3 + narrowing 1.
-_SEGMENTS = ("ileum", "right_colon", "transverse_colon", "left_colon", "rectum")
-_SESCD_10 = {
-    **{
-        f"{seg}_{v}": "0"
-        for seg in _SEGMENTS
-        for v in ("ulcer_size", "ulcerated_surface", "affected_surface", "narrowing")
-    },
-    **{f"{seg}_reached": "yes" for seg in _SEGMENTS},
-    "ileum_ulcer_size": "3",
-    "ileum_ulcerated_surface": "3",
-    "ileum_affected_surface": "3",
-    "ileum_narrowing": "1",
-}
-ELIGIBLE: dict[str, dict[str, dict[str, str]]] = {
-    UCM: {"SCREEN": SCREEN_VALUES, "VITALS": VITALS_VALUES},
-    PAE: {
-        "SCREEN": {
-            "screening_date": "2025-03-03",
-            "age": "40",
-            "sex": "male",
-            "psoriasis_type": "plaque",
-            "psoriasis_onset_date": "2019-05-01",
-            "lesion_grade": "2",
-            "standard_treatment_failure": "yes",
-            **dict.fromkeys(_PSO_NO, "no"),
-        },
-        "PASI": PASI_4_6,
-        "LABS": LABS_VALUES,
-    },
-    IBD: {
-        "SCREEN": {
-            "screening_date": "2025-03-03",
-            "age": "52",
-            "sex": "male",
-            "weight": "72",
-            "ibd_type": "crohns_disease",
-            "ibd_diagnosis_date": "2019-05-01",
-            "mab_refractory": "yes",
-            "mab_intolerant": "no",
-            "mab_contraindicated": "no",
-            "isolated_ileal_disease": "no",
-            "immunomodulator_use": "no",
-        },
-        "CDAI": _CDAI_455,
-        "SESCD": _SESCD_10,
-    },
-}
+# entered (trialkit.simulate.eligible): each set makes the candidate eligible under the study's
+# own criteria (screened on T0's date, 2025-03-03), so the tests go through the real evaluator.
+SCREEN_VALUES = ELIGIBLE[UCM]["SCREEN"]
 
 
 @pytest.fixture
 def eligible_values() -> dict[str, dict[str, dict[str, str]]]:
     """A fresh copy of :data:`ELIGIBLE`: study -> screening-visit form -> values (as entered)."""
-    return copy.deepcopy(ELIGIBLE)
+    return {study: eligible(study) for study in ELIGIBLE}
 
 
 class Screened(Protocol):

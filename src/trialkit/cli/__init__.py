@@ -44,6 +44,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("trialkit.cli.admin", "Create, list and revoke users' API tokens."),
     "allocate": ("trialkit.cli.admin", "Enrol and allocate a participant (as a user)."),
     "export": ("trialkit.cli.export", "Export a study's data: CSV, Stata, SAS, ODM, IPD."),
+    "simulate": ("trialkit.cli.simulate", "Run a synthetic trial through the services."),
+    "report": ("trialkit.cli.report", "Write the study report (HTML or PDF)."),
 }
 #: Modules that add commands to another module's group (``study load`` lives in admin).
 _ALSO = {"study": ("trialkit.cli.admin",)}

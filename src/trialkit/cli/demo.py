@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from trialkit.cli._console import console, styled
 from trialkit.cli.study import print_diagnostics, render_calendar, render_summary, run_checks
 from trialkit.protocol import Severity, load_study_text, shipped_studies
-from trialkit.simulate.demo import demo_records
 
 __all__ = ["register"]
 
 
-def demo() -> None:
-    """Check the shipped studies, print their summaries and calendars, then walk participants
-    through screening, enrolment, dosing and their first visits in a fresh database."""
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder of the demo database and the reports.")
+    ] = Path("demo-reports"),
+    participants: Annotated[
+        int | None,
+        typer.Option(
+            "--participants",
+            help="Candidates simulated per study (default 14, 10 and 8; fewer is quicker).",
+        ),
+    ] = None,
+) -> None:
+    """Check the shipped studies and print their summaries and calendars, then simulate each
+    study's trial in a fresh SQLite database and write its report (English and Persian)."""
+    from trialkit.simulate.demo import DEMO_PARTICIPANTS, demo_reports
+
     console.print(styled("[bold]trialkit demo[/]: the three shipped studies\n"))
     failed = False
     for name, text in shipped_studies():
@@ -27,8 +43,14 @@ def demo() -> None:
         console.print()
     if failed:
         raise typer.Exit(1)
-    console.rule(styled("[bold]Trial records[/]: a fresh SQLite database, three participants"))
-    demo_records(console)
+    counts = DEMO_PARTICIPANTS["demo"]
+    if participants is not None:
+        counts = dict.fromkeys(counts, participants)
+    console.rule(styled("[bold]Synthetic trials[/]: simulated through the services, then reported"))
+    written = demo_reports(console, out, date.today(), counts)
+    console.print(styled("[bold]reports[/] (open them in a browser):"))
+    for path in written:
+        console.print(f"  {path.resolve()}", markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,83 +1,163 @@
-"""``demo_records``: a fresh SQLite database, the three studies, a study team of real users,
-a few participants walked through screening, enrolment, allocation, dosing and their first
-visits; prints calendars, statuses, the dose cohorts and a stopping rule at work.
+"""The demos' one seeding: the shipped studies, sites TEH and ISF, the synthetic team, and
+participants, on a database of its own.
 
-The team logs in with passwords (argon2) and acts through its memberships: a coordinator at
-Tehran enters the data, the principal investigator doses, the safety board chair reviews.
-Eligibility is evaluated from each study's criteria, and edit checks and scores run on every
-save, with the standard ports the services are bound to (:mod:`trialkit.services.standard`); one
-candidate fails screening to show the explanation. The adipose-exosome study fills its first
-dose cohort (G50) by allocation; the fifth candidate is refused until the safety review, and a
-related grade 3 event then pauses the cohort.
+``seed_demo`` serves both demos. ``trialkit serve --demo`` (web demo mode, through
+:func:`trialkit.web.demo_mode.ensure_demo_database`) seeds a few hand-made participants in
+every state the workspace shows, dated around today, and then simulated participants of the
+single-arm studies (:func:`trialkit.simulate.simulate`) whose trial has run up to today, so the
+pages show visits done, due and overdue (the simulated ones at Isfahan, so Tehran's team sees
+the hand-made ones alone). ``trialkit demo`` (``make demo``) seeds simulated
+participants of every shipped study whose trial has run to its end, and writes each study's
+report (:func:`demo_reports`). The dose-cohort study (``psoriasis-adipose-exosomes``) is not
+simulated in web demo mode: its cohorts are study-wide and the hand-made ones fill the first.
 """
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from trialkit.errors import TrialkitError
 from trialkit.protocol import shipped_studies
 from trialkit.services import (
     Context,
-    Role,
-    add_membership,
-    add_site,
     authenticate,
-    calendar,
-    cohorts,
     consent,
-    create_user,
     enrol,
-    get_participant,
+    list_sites,
     load_study,
+    open_query,
     record_dose,
     record_visit,
     register,
-    safety_status,
     save_form,
     screen,
-    screen_fail,
 )
-from trialkit.store import Database, upgrade, verify
+from trialkit.simulate.eligible import IBD, PAE, UCM, VITALS_VALUES, eligible_values
+from trialkit.simulate.run import SimulationResult, simulate
+from trialkit.simulate.scenario import default_scenario
+from trialkit.simulate.team import DEMO_PASSWORD, SITES, ensure_sites, ensure_team
+from trialkit.store import Database, current_revision, head_revision, upgrade
 
-__all__ = ["demo_records"]
+__all__ = ["DEMO_PARTICIPANTS", "demo_reports", "seed_demo"]
 
-_IBD = "ibd-placental-exosomes"
-_UCM = "psoriasis-ucmsc"
-_PAE = "psoriasis-adipose-exosomes"
-_NO = [
-    "new_or_enlarging_lesions_3m",
-    "immunosuppressant_use",
-    "topical_treatment_use",
-    "severe_underlying_disease",
-    "uncontrolled_hypertension",
-    "pregnant",
-    "lactating",
-    "diabetes",
-    "hbv_positive",
-    "hcv_positive",
-    "hiv_positive",
-    "immunodeficiency",
-    "malignancy",
-    "disabling_disease",
-    "systemic_infection",
-    "injection_site_infection",
-]
-_VITALS = {"systolic_bp": "118", "diastolic_bp": "76", "heart_rate": "70", "temperature": "36.8"}
+#: Simulated participants per study: the web demo (quick to start) and ``trialkit demo``.
+DEMO_PARTICIPANTS = {"web": {UCM: 3, IBD: 2}, "demo": {PAE: 14, UCM: 10, IBD: 8}}
 
 
-def _lesions(treated_area: str, control_area: str) -> list[dict[str, str]]:
-    """The treated and the untreated control lesion of the adipose-exosome study at D1."""
-    return [
+def _at(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute))
+
+
+def _has_studies(db: Database, operator: Context) -> bool:
+    for name in (UCM, PAE, IBD):
+        try:
+            list_sites(db, operator, name)
+        except TrialkitError:
+            continue
+        return True
+    return False
+
+
+def seed_demo(
+    db: Database,
+    today: date,
+    *,
+    showcase: bool = True,
+    participants: dict[str, int] | None = None,
+    seed: int = 1,
+    until_today: bool = True,
+) -> dict[str, SimulationResult] | None:
+    """Create the schema and seed an empty database: the studies, sites, team, the hand-made
+    showcase participants (``showcase``) and ``participants`` simulated per study (default
+    :data:`DEMO_PARTICIPANTS` web or demo); their trial starts 150 days before ``today`` and
+    stops at ``today`` when ``until_today``, else runs to its end. Returns the simulations, or
+    None when the database already had studies (a demo never seeds twice)."""
+    if current_revision(db.engine) != head_revision():
+        upgrade(db.engine)
+    first = today - timedelta(days=150)
+    operator = Context.operator("demo.setup", _at(first - timedelta(days=14)))
+    if _has_studies(db, operator):
+        return None
+    for name, text in shipped_studies():
+        loaded = load_study(db, operator, text, source=name)
+        ensure_sites(db, operator, loaded.study, [code for code, _ in SITES])
+    team = ensure_team(db, operator, [UCM, PAE, IBD])
+    if showcase:
+        _showcase(db, team, today - timedelta(days=40), today)
+    counts = participants
+    if counts is None:
+        counts = DEMO_PARTICIPANTS["web" if showcase else "demo"]
+    until = _at(today, 18) if until_today else None
+    results = {}
+    for study, n in counts.items():
+        if n > 0:
+            scenario = default_scenario(study)
+            if showcase:  # the hand-made participants are Tehran's; the simulated, Isfahan's
+                scenario = scenario.model_copy(update={"sites": {"ISF": 1.0}})
+            results[study] = simulate(
+                db, study, participants=n, seed=seed, scenario=scenario, start=first, until=until
+            )
+    return results
+
+
+def demo_reports(
+    console: Console, folder: Path, today: date, participants: dict[str, int] | None = None
+) -> list[Path]:
+    """``trialkit demo``: simulate every shipped study to its end in a fresh SQLite database in
+    ``folder`` and write each study's report there, in English and Persian (HTML)."""
+    from trialkit.report import collect, write_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    db = Database.from_url(f"sqlite:///{path}")
+    written = []
+    try:
+        results = (
+            seed_demo(db, today, showcase=False, participants=participants, until_today=False) or {}
+        )
+        for result in results.values():
+            console.print(result.summary(), markup=False)
+        statistician = authenticate(db, "stat.moradi", DEMO_PASSWORD, _at(today, 12))
+        for study in results:
+            data = collect(db, statistician, study)
+            for language in ("en", "fa"):
+                suffix = "" if language == "en" else ".fa"
+                written.append(write_report(data, folder / f"{study}{suffix}.html", language))
+    finally:
+        db.dispose()
+    return written
+
+
+def _ucm_candidate(db: Database, nurse: Context, site: str, on: date, age: str, weight: str) -> str:
+    ctx = nurse.at(_at(on))
+    code = register(db, ctx, UCM, site).code
+    consent(db, ctx, UCM, code, on=on, form_version="1.0", obtained_by="dr.amini")
+    values = eligible_values(UCM, on)
+    values["SCREEN"] |= {"age": age, "weight": weight, "bsa_percent": "14"}
+    for form_id, form_values in values.items():
+        save_form(db, ctx, UCM, code, visit="SCR", form_id=form_id, values=form_values)
+    record_visit(db, ctx, UCM, code, "SCR", on)
+    return code
+
+
+def _dosing_weight(db: Database, ctx: Context, code: str, visit: str, weight: str) -> None:
+    """The weight measured at a UC-MSC dosing visit: the cells-per-kg dose is computed from it."""
+    values = {**VITALS_VALUES, "weight": weight}
+    save_form(db, ctx, UCM, code, visit=visit, form_id="VITALS", values=values)
+
+
+def _treated_lesion(db: Database, ctx: Context, code: str, treated_area: str) -> None:
+    """The D1 lesion form (treated and untreated control lesion): the dose per cm² reads the
+    treated lesion's plaque area."""
+    rows = [
         {
             "lesion_role": role,
-            "lesion_site": "left knee" if role == "treated" else "right knee",
+            "lesion_site": site,
             "plaque_area": area,
             "lesion_grade_v": "2",
             "erythema": "2",
@@ -86,385 +166,138 @@ def _lesions(treated_area: str, control_area: str) -> list[dict[str, str]]:
             "redness": "2",
             "pain_nrs": "3",
         }
-        for role, area in (("treated", treated_area), ("control", control_area))
+        for role, site, area in (
+            ("treated", "left knee", treated_area),
+            ("control", "right knee", "3.0"),
+        )
     ]
+    save_form(db, ctx, PAE, code, visit="D1", form_id="LESION", values={"LESIONS": rows})
 
 
-_ZERO_REGION = {"erythema": "0", "induration": "0", "desquamation": "0", "area_percent": "0"}
-_PASI = {
-    **{f"{r}_{k}": v for r in ("head", "upper_limbs") for k, v in _ZERO_REGION.items()},
-    "trunk_erythema": "2",
-    "trunk_induration": "2",
-    "trunk_desquamation": "1",
-    "trunk_area_percent": "12",
-    "lower_limbs_erythema": "2",
-    "lower_limbs_induration": "1",
-    "lower_limbs_desquamation": "1",
-    "lower_limbs_area_percent": "8",
-}
-_LABS = {"alt": "32", "ast": "28", "creatinine": "0.9"}
-# CDAI exactly 450: stools 6/day x 7 x 2 = 84, pain 2/day x 7 x 5 = 70, well-being 3/day x 7 x 7
-# = 147, two complications x 20 = 40, antidiarrhoeal 30, questionable mass 2 x 10 = 20,
-# hematocrit (47 - 38) x 6 = 54, weight 100 x (1 - 76/80) = 5.
-_CDAI_450 = {
-    **{f"liquid_stools_day_{d}": "6" for d in range(1, 8)},
-    **{f"abdominal_pain_day_{d}": "2" for d in range(1, 8)},
-    **{f"general_wellbeing_day_{d}": "3" for d in range(1, 8)},
-    "arthritis_arthralgia": "yes",
-    "fever": "yes",
-    "iritis_uveitis": "no",
-    "skin_mouth_lesions": "no",
-    "anal_fissure_fistula_abscess": "no",
-    "other_fistula": "no",
-    "antidiarrheal": "yes",
-    "abdominal_mass": "2",
-    "sex": "male",
-    "hematocrit": "38",
-    "weight": "76",
-    "standard_weight": "80",
-}
-# SES-CD 7: ileum ulcers 2 + ulcerated surface 2 + affected surface 2 + narrowing 1.
-_SEGMENTS = ("ileum", "right_colon", "transverse_colon", "left_colon", "rectum")
-_SESCD_7 = {
-    **{
-        f"{seg}_{v}": "0"
-        for seg in _SEGMENTS
-        for v in ("ulcer_size", "ulcerated_surface", "affected_surface", "narrowing")
-    },
-    **{f"{seg}_reached": "yes" for seg in _SEGMENTS},
-    "ileum_ulcer_size": "2",
-    "ileum_ulcerated_surface": "2",
-    "ileum_affected_surface": "2",
-    "ileum_narrowing": "1",
-}
+def _pae_candidate(db: Database, nurse: Context, on: date, age: int) -> str:
+    ctx = nurse.at(_at(on))
+    code = register(db, ctx, PAE, "TEH").code
+    consent(db, ctx, PAE, code, on=on, form_version="1.0", obtained_by="dr.amini")
+    values = eligible_values(PAE, on)
+    values["SCREEN"]["age"] = str(age)
+    for form_id, form_values in values.items():
+        save_form(db, ctx, PAE, code, visit="SCR", form_id=form_id, values=form_values)
+    record_visit(db, ctx, PAE, code, "SCR", on)
+    return code
 
 
-def _print_calendar(
-    console: Console, db: Database, ctx: Context, study: str, code: str, on: date
-) -> None:
-    ctx = ctx.at(datetime.combine(on, time(12)))
-    p = get_participant(db, ctx, study, code)
-    cal = calendar(db, ctx, study, code, on)
-    table = Table(title=f"{study} · {code} · {p.status.value} · arm {p.arm} · as of {on}")
-    for col in ("visit", "target", "window", "state", "forms"):
-        table.add_column(col)
-    for v in cal.visits:
-        window = f"{v.earliest} … {v.latest}" if v.earliest else "—"
-        forms = ", ".join(f"{f}:{s}" for f, s in v.forms.items())
-        table.add_row(v.key, str(v.target or "—"), window, v.state.value, forms)
-    console.print(table)
-    for event_id, given in cal.given.items():
-        devs = "; ".join(d["message"] for d in given["deviations"]) or "no deviation"
-        console.print(f"  dose {event_id} given {given['given_at']:%Y-%m-%d %H:%M}: {devs}")
+def _showcase(db: Database, team: dict[str, Context], start: date, today: date) -> None:
+    """Hand-made participants in every state the workspace shows (done, due, overdue, to
+    come; a query; a participant at the other site; a dose cohort being filled)."""
+    nurse, doctor = team["n.rahimi"], team["dr.amini"]
+    isf_nurse, isf_doctor = team["s.ahmadi"], team["dr.kazemi"]
 
-
-def _screen(
-    console: Console,
-    db: Database,
-    ctx: Context,
-    study: str,
-    code: str,
-    *,
-    explain: bool = True,
-) -> None:
-    """Screen and print the stored verdict with its explanation (or just the verdict)."""
-    p = screen(db, ctx, study, code)
-    verdict = p.eligibility or {}
-    explanation = verdict.get("explanation") or {}
-    if not explain:
-        eligible = verdict.get("eligible")
-        state = "eligible" if eligible is True else "not eligible" if eligible is False else "?"
-        console.print(f"{code}: {state} (explained as for the first candidate)")
-        return
-    console.print(Text.assemble((code, "bold"), " eligibility:"))
-    console.print(explanation.get("text", verdict), markup=False)
-
-
-_PASSWORD = "demo passphrase, not for real use"
-
-
-def _team(console: Console, db: Database, admin: Context) -> dict[str, Context]:
-    """The study team: real users with memberships, logged in with their passwords."""
-    people = (
-        ("n.rahimi", "Nurse N. Rahimi", Role.COORDINATOR, "TEH"),
-        ("dr.amini", "Dr A. Amini", Role.PRINCIPAL_INVESTIGATOR, "TEH"),
-        ("dsmb.chair", "Prof D. Safavi", Role.SAFETY_BOARD, None),
-    )
-    for username, name, role, site in people:
-        create_user(db, admin, username, _PASSWORD, display_name=name)
-        for study in (_UCM, _PAE, _IBD):
-            add_membership(db, admin, username, study, role, site_code=site)
-        where = f"at site {site}" if site else "at every site"
-        console.print(f"user {username} ({name}): {role.value} {where} of the three studies")
-    return {u: authenticate(db, u, _PASSWORD, admin.as_of) for u, _, _, _ in people}
-
-
-def _pae_candidate(
-    console: Console,
-    db: Database,
-    ctx: Context,
-    age: int = 37,
-    *,
-    explain: bool = False,
-) -> str:
-    pae = register(db, ctx, _PAE, "TEH").code
-    consent(db, ctx, _PAE, pae, on=ctx.as_of.date(), form_version="1.0", obtained_by="dr.amini")
-    save_form(
+    # UC-MSC infusions: one participant two infusions in, one a week behind, one screened and
+    # waiting for enrolment, and one at Isfahan (unseen by Tehran's team).
+    first = _ucm_candidate(db, nurse, "TEH", start, "41", "68.5")
+    screen(db, nurse.at(_at(start, 11)), UCM, first)
+    enrol(db, nurse.at(_at(start, 12)), UCM, first)
+    w0 = _at(start + timedelta(days=7), 9, 30)
+    _dosing_weight(db, doctor.at(w0), first, "V_W0", "68.5")
+    record_dose(
         db,
-        ctx,
-        _PAE,
-        pae,
-        visit="SCR",
-        form_id="SCREEN",
-        values={
-            "screening_date": ctx.as_of.date().isoformat(),
-            "age": str(age),
-            "sex": "male",
-            "psoriasis_type": "plaque",
-            "psoriasis_onset_date": "2018-06-01",
-            "lesion_grade": "2",
-            "standard_treatment_failure": "yes",
-            **dict.fromkeys(_NO, "no"),
-        },
+        doctor.at(w0),
+        UCM,
+        first,
+        event_id="W0",
+        given_at=w0,
+        given_amount="1.37e8",
+        given_unit="cells",
+        product_lot="UC-0425",
+        vials=["UC-0425-01", "UC-0425-02"],
     )
-    pasi = save_form(
+    record_visit(db, nurse.at(w0), UCM, first, "V_W0", w0.date())
+    w2 = w0 + timedelta(days=15)
+    _dosing_weight(db, doctor.at(w2), first, "V_W2", "68.5")
+    record_dose(
         db,
-        ctx,
-        _PAE,
-        pae,
-        visit="SCR",
-        form_id="PASI",
-        values=_PASI,
+        doctor.at(w2),
+        UCM,
+        first,
+        event_id="W2",
+        given_at=w2,
+        given_amount="1.37e8",
+        given_unit="cells",
+        product_lot="UC-0425",
     )
-    console.print(f"{pae}: PASI at screening {pasi.derived['pasi']['value']}")
-    save_form(db, ctx, _PAE, pae, visit="SCR", form_id="LABS", values=_LABS)
-    record_visit(db, ctx, _PAE, pae, "SCR", ctx.as_of.date())
-    _screen(console, db, ctx, _PAE, pae, explain=explain)
-    return pae
+    record_visit(db, nurse.at(w2), UCM, first, "V_W2", w2.date())
 
+    second_day = start + timedelta(days=10)
+    second = _ucm_candidate(db, nurse, "TEH", second_day, "36", "72")
+    screen(db, nurse.at(_at(second_day, 11)), UCM, second)
+    enrol(db, nurse.at(_at(second_day, 12)), UCM, second)
+    w0b = _at(second_day + timedelta(days=7), 10)
+    _dosing_weight(db, doctor.at(w0b), second, "V_W0", "72")
+    record_dose(
+        db,
+        doctor.at(w0b),
+        UCM,
+        second,
+        event_id="W0",
+        given_at=w0b,
+        given_amount="1.44e8",
+        given_unit="cells",
+        product_lot="UC-0425",
+    )
+    record_visit(db, nurse.at(w0b), UCM, second, "V_W0", w0b.date())
 
-def _print_cohorts(console: Console, db: Database, ctx: Context) -> None:
-    table = Table(title=f"{_PAE} · dose cohorts · as of {ctx.as_of.date()}")
-    for col in ("cohort", "state", "allocated", "dosed", "last dose", "review from"):
-        table.add_column(col)
-    for c in cohorts(db, ctx, _PAE):
-        table.add_row(
-            c.arm,
-            c.state.value,
-            f"{c.allocated}/{c.size}",
-            str(c.dosed),
-            str(c.last_dose or "—"),
-            str(c.review_from or "—"),
-        )
-    console.print(table)
+    third_day = today - timedelta(days=3)
+    third = _ucm_candidate(db, nurse, "TEH", third_day, "52", "80")
+    screen(db, nurse.at(_at(third_day, 11)), UCM, third)
+    monitor = team["mon.hosseini"].at(_at(today - timedelta(days=1), 15))
+    open_query(
+        db,
+        monitor,
+        UCM,
+        third,
+        visit="SCR",
+        form_id="VITALS",
+        item="VS/systolic_bp",
+        text="Please confirm the systolic pressure against the clinic chart.",
+    )
+    isf_day = today - timedelta(days=5)
+    isf = _ucm_candidate(db, isf_nurse, "ISF", isf_day, "47", "64")
+    screen(db, isf_nurse.at(_at(isf_day, 11)), UCM, isf)
 
+    # Adipose exosomes: two participants allocated to the first dose cohort, one injected.
+    cohort = []
+    for n in range(2):
+        day = start + timedelta(days=2 + n)
+        code = _pae_candidate(db, nurse, day, 37 + n)
+        screen(db, nurse.at(_at(day, 11)), PAE, code)
+        enrol(db, nurse.at(_at(day, 12)), PAE, code)
+        cohort.append(code)
+    inj = _at(start + timedelta(days=9), 10, 30)
+    _treated_lesion(db, doctor.at(inj), cohort[0], "3.2")
+    record_dose(
+        db,
+        doctor.at(inj),
+        PAE,
+        cohort[0],
+        event_id="INJ",
+        given_at=inj,
+        given_amount="160",
+        given_unit="ug",
+        product_lot="EX-0311",
+        vials=["EX-0311-07"],
+    )
+    record_visit(db, nurse.at(inj), PAE, cohort[0], "D1", inj.date())
 
-def demo_records(console: Console, directory: Path | None = None) -> None:
-    """Run the records tour in a fresh SQLite database (a temporary one unless given)."""
-    tmp = tempfile.TemporaryDirectory() if directory is None else None
-    folder = Path(tmp.name) if tmp is not None else directory
-    assert folder is not None
-    path = folder / "demo.sqlite3"
-    path.unlink(missing_ok=True)
-    db = Database.from_url(f"sqlite:///{path}")
-    try:
-        upgrade(db.engine)
-        t0 = datetime(2025, 3, 3, 9, 0)
-        admin = Context.operator("admin.demo", t0 - timedelta(days=7))
-        for name, text in shipped_studies():
-            loaded = load_study(db, admin, text, source=name)
-            add_site(db, admin, loaded.study, "TEH", "Tehran")
-            console.print(f"loaded {loaded.study} protocol version {loaded.version}")
-        team = _team(console, db, admin)
-        ctx = team["n.rahimi"].at(t0)
-        doctor = team["dr.amini"]
-
-        # UC-MSC infusions: screening, consent, enrolment, first two infusions.
-        ucm = register(db, ctx, _UCM, "TEH").code
-        consent(db, ctx, _UCM, ucm, on=t0.date(), form_version="1.0", obtained_by="dr.demo")
-        save_form(
-            db,
-            ctx,
-            _UCM,
-            ucm,
-            visit="SCR",
-            form_id="SCREEN",
-            values={
-                "screening_date": "2025-03-03",
-                "age": "41",
-                "sex": "female",
-                "weight": "68.5",
-                "bsa_percent": "14",
-            },
-        )
-        save_form(
-            db,
-            ctx,
-            _UCM,
-            ucm,
-            visit="SCR",
-            form_id="VITALS",
-            values=_VITALS,
-        )
-        record_visit(db, ctx, _UCM, ucm, "SCR", t0.date())
-        _screen(console, db, ctx, _UCM, ucm)
-        enrol(db, ctx, _UCM, ucm)
-        w0 = datetime(2025, 3, 10, 9, 0)
-        save_form(
-            db,
-            doctor.at(w0),
-            _UCM,
-            ucm,
-            visit="V_W0",
-            form_id="VITALS",
-            values={**_VITALS, "weight": "68.5"},
-        )
-        d = record_dose(
-            db,
-            doctor.at(w0),
-            _UCM,
-            ucm,
-            event_id="W0",
-            given_at=w0,
-            given_amount="1.37e8",
-            given_unit="cells",
-            product_lot="UC-0425",
-            vials=["UC-0425-01", "UC-0425-02"],
-        )
-        console.print(f"{ucm}: W0 computed dose {d.computed}")
-        record_visit(db, ctx, _UCM, ucm, "V_W0", w0.date())
-        w2 = w0 + timedelta(days=15)
-        save_form(
-            db,
-            doctor.at(w2),
-            _UCM,
-            ucm,
-            visit="V_W2",
-            form_id="VITALS",
-            values={**_VITALS, "weight": "68.5"},
-        )
-        record_dose(
-            db,
-            doctor.at(w2),
-            _UCM,
-            ucm,
-            event_id="W2",
-            given_at=w2,
-            given_amount="1.37e8",
-            given_unit="cells",
-            product_lot="UC-0425",
-        )
-        record_visit(db, ctx, _UCM, ucm, "V_W2", w2.date())
-        _print_calendar(console, db, ctx, _UCM, ucm, date(2025, 4, 12))
-
-        # Adipose exosomes: dose groups filled one after another, each participant allocated
-        # to the open cohort at enrolment; one intradermal injection dosed by plaque area.
-        cohort = []
-        for n in range(4):
-            pae = _pae_candidate(console, db, ctx, age=37 + n, explain=n == 0)
-            arm = enrol(db, ctx, _PAE, pae).arm
-            cohort.append(pae)
-            console.print(f"{pae}: allocated to {arm}")
-        for n, pae in enumerate(cohort):
-            inj = datetime(2025, 3, 11 + n, 10, 30)
-            save_form(
-                db,
-                doctor.at(inj),
-                _PAE,
-                pae,
-                visit="D1",
-                form_id="LESION",
-                values={"LESIONS": _lesions("3.2", "3.0")},
-            )
-            d = record_dose(
-                db,
-                doctor.at(inj),
-                _PAE,
-                pae,
-                event_id="INJ",
-                given_at=inj,
-                given_amount="160",
-                given_unit="ug",
-                product_lot="EX-0311",
-                vials=[f"EX-0311-{n + 7:02d}"],
-            )
-            record_visit(db, ctx.at(inj), _PAE, pae, "D1", inj.date())
-        console.print(f"{cohort[0]}: INJ computed dose {d.computed} (50 ug/cm2 x 3.2 cm2)")
-        _print_calendar(console, db, ctx, _PAE, cohort[0], date(2025, 3, 25))
-        fifth = _pae_candidate(console, db, ctx.at(datetime(2025, 3, 16, 9)))
-        try:
-            enrol(db, ctx.at(datetime(2025, 3, 16, 9)), _PAE, fifth)
-        except TrialkitError as refused:
-            console.print(f"{fifth}: not allocated [{refused.code}]: {refused}", markup=False)
-        board = team["dsmb.chair"].at(datetime(2025, 3, 21, 9))
-        _print_cohorts(console, db, board)
-        report = ctx.at(datetime(2025, 3, 22, 11))
-        save_form(
-            db,
-            report,
-            _PAE,
-            cohort[1],
-            visit="D1",
-            form_id="AE",
-            values={
-                "AE": [
-                    {
-                        "ae_term": "Injection site ulceration",
-                        "ae_onset": "2025-03-20",
-                        "ae_grade": "3",
-                        "ae_serious": "no",
-                        "ae_relation": "probable",
-                        "ae_outcome": "recovering",
-                        "ae_at_injection_site": "yes",
-                    }
-                ]
-            },
-        )
-        status = safety_status(db, board, _PAE)
-        for pause in status.pauses:
-            console.print(
-                f"stopping rule {pause.rule_id} fired on {pause.fired_at:%Y-%m-%d %H:%M}: "
-                f"{pause.trigger['text']} -> paused arm(s) {', '.join(status.paused_arms)}",
-                markup=False,
-            )
-
-        # An IBD candidate whose CDAI is exactly 450: not "greater than 450", a screen failure.
-        ibd = register(db, ctx, _IBD, "TEH").code
-        consent(db, ctx, _IBD, ibd, on=t0.date(), form_version="1.0", obtained_by="dr.demo")
-        save_form(
-            db,
-            ctx,
-            _IBD,
-            ibd,
-            visit="SCR",
-            form_id="SCREEN",
-            values={
-                "screening_date": "2025-03-03",
-                "age": "52",
-                "sex": "male",
-                "weight": "76",
-                "ibd_type": "crohns_disease",
-                "ibd_diagnosis_date": "2019-05-01",
-                "mab_refractory": "yes",
-                "mab_intolerant": "no",
-                "mab_contraindicated": "no",
-                "isolated_ileal_disease": "no",
-                "immunomodulator_use": "no",
-            },
-        )
-        for form_id, values in (("CDAI", _CDAI_450), ("SESCD", _SESCD_7)):
-            r = save_form(db, ctx, _IBD, ibd, visit="SCR", form_id=form_id, values=values)
-            console.print(f"{ibd}: {form_id} {next(iter(r.derived.values()))['value']}")
-        _screen(console, db, ctx, _IBD, ibd)
-        screen_fail(db, ctx, _IBD, ibd, "CDAI 450 is not above 450 and SES-CD 7 is below 8")
-        console.print(f"{ibd}: {get_participant(db, ctx, _IBD, ibd).status.value}")
-        with db.read() as conn:
-            result = verify(conn)
-        console.print(
-            f"audit trail: {result.entries} entries, intact={result.ok}, head "
-            f"sha256:{result.head_hash[:16]}…"
-        )
-    finally:
-        db.dispose()
-        if tmp is not None:
-            tmp.cleanup()
+    # IBD: one candidate consented at Tehran, one registered at Isfahan.
+    ibd_day = today - timedelta(days=2)
+    ibd = register(db, nurse.at(_at(ibd_day)), IBD, "TEH").code
+    consent(
+        db,
+        nurse.at(_at(ibd_day, 10)),
+        IBD,
+        ibd,
+        on=ibd_day,
+        form_version="1.0",
+        obtained_by="dr.amini",
+    )
+    register(db, isf_doctor.at(_at(ibd_day, 11)), IBD, "ISF")
