@@ -295,13 +295,13 @@ def prepare_dose(
     """An unblinded role (the pharmacist) prepares dose ``event_id``: ``amount`` ``unit`` in
     ``kit``, checked against the dose the participant's arm computes (its dose deviation is
     stored with the preparation and shown to unblinded readers only)."""
-    if not kit.strip():
-        raise DoseError("the kit or vial number is required", code="DOSE.E021")
-    if not product_lot.strip():
-        raise DoseError("the product lot number is required", code="DOSE.E012")
     with db.write() as conn:
         p = participants.load(conn, study_code, code)
-        require(ctx.principal, Permission.PREPARE_DOSE, study_code, p.site)
+        require(ctx.principal, Permission.PREPARE_DOSE, study_code, p.site)  # before the input
+        if not kit.strip():
+            raise DoseError("the kit or vial number is required", code="DOSE.E021")
+        if not product_lot.strip():
+            raise DoseError("the product lot number is required", code="DOSE.E012")
         ensure_unlocked(conn, None, p.id)
         _dosable(p)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
@@ -460,10 +460,10 @@ def record_dose(
     role of a masked study always records the kit, never an amount.
     """
     given_at = naive(given_at)
-    if not product_lot.strip():
-        raise DoseError("the product lot number is required", code="DOSE.E012")
     with db.write() as conn:
         p = participants.load_checked(conn, ctx, study_code, code, Permission.WRITE)
+        if not product_lot.strip():  # after the access check: a stranger learns nothing
+            raise DoseError("the product lot number is required", code="DOSE.E012")
         ensure_unlocked(conn, None, p.id)
         _dosable(p)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)

@@ -24,6 +24,7 @@ from trialkit.services import (
     record_serious_report,
     serious_reports,
 )
+from trialkit.services.access import require
 from trialkit.services.adverse_events import (
     AeEntry,
     adverse_event_form,
@@ -248,7 +249,10 @@ def record_report_action(
     """Record that a serious event's report was made (only a report of this participant: an id
     of another participant's report reads as not found)."""
     db = db_of(request)
-    _load(request, user, study, code)
+    participant = _load(request, user, study, code)
+    # who may record it is checked before the report is looked up, so a role that may not
+    # record reports is told so whatever the id
+    require(user.ctx.principal, Permission.WRITE, study, participant.site)
     mine = {r.id for r in serious_reports(db, user.ctx, study, participant_code=code)}
     if report_id not in mine:
         raise NotFound(

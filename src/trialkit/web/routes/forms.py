@@ -610,14 +610,19 @@ def form_history_page(
     instance: int = 1,
 ) -> Response:
     view = _view(request, user, study, code, visit, form, _instance(instance))
-    saves = form_history(
-        db_of(request),
-        user.ctx,
-        study,
-        code,
-        visit=visit,
-        form_id=form,
-        instance_no=view.instance_no,
+    # a form not entered yet has no history: an empty page, not "not found"
+    saves = (
+        []
+        if view.record is None
+        else form_history(
+            db_of(request),
+            user.ctx,
+            study,
+            code,
+            visit=visit,
+            form_id=form,
+            instance_no=view.instance_no,
+        )
     )
     labels = {f"{g.id}/{i.name}": i.label for g in view.form.groups for i in g.items} | {
         f"derived/{i.name}": i.label for i in view.form.items() if i.derived
