@@ -455,10 +455,12 @@ def test_ucmsc_endpoints() -> None:
         ("UCMSC", 4.0, 4, 1, 0.75, *km_log_log(Fraction(3, 4), Fraction(1, 12))),
         ("UCMSC", 9.0, 3, 1, 0.5, *km_log_log(Fraction(1, 2), Fraction(1, 4))),
     ]
-    # S = ½ from day 9 with no later event: the median is not reached
+    # S = ½ from day 9 with no later event: the median is the midpoint of day 9 and the last
+    # time observed, day 84: 46.5 (R 4.2.2, survival 3.5.3: quantile(survfit(Surv(c(4, 9, 84,
+    # 84, 0), c(1, 1, 0, 0, 0)) ~ 1, conf.type = "log-log"), 0.5) gives 46.5, lower 4, upper NA)
     # the lower log-log limit is below ½ from day 4, the upper never: CI 4 to not reached
     assert (
-        "UCMSC: 2 of 5 with an event; median not reached; 95% CI 4 to not reached "
+        "UCMSC: 2 of 5 with an event; median 46.5 days; 95% CI 4 to not reached "
         "(Brookmeyer–Crowley, log-log)"
     ) in km["notes"]
 

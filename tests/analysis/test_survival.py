@@ -149,6 +149,14 @@ def test_median_at_exactly_one_half_is_midpoint() -> None:
     assert km.median == Fraction(5, 2)
 
 
+def test_median_at_one_half_to_the_end_of_follow_up_is_the_midpoint_with_the_last_time() -> None:
+    # R 4.2.2, survival 3.5.3: quantile(survfit(Surv(c(1, 2, 5, 7), c(1, 1, 0, 0)) ~ 1), 0.5)
+    # gives 4.5, the midpoint of the last event time (2) and the last time observed (7)
+    km = kaplan_meier([1, 2, 5, 7], [True, True, False, False])
+    assert km.rows[-1].survival == Fraction(1, 2)
+    assert km.median == Fraction(9, 2)
+
+
 def test_all_events_gives_zero_survival_without_crash() -> None:
     km = kaplan_meier([3, 3], [True, True])
     assert km.rows[-1].survival == 0

@@ -16,8 +16,9 @@ S = 1 (before the first event, or an arm without events) σ = 0: SE 0 and both l
 every transform (as R's ``summary(survfit(...), times = ...)`` reports them).
 
 The median is the smallest event time with S(t) < ½; if S equals ½ exactly from t_j to the
-next event time, the median is their midpoint (as in R's ``survival``); if S never falls below
-½ it is not reached (None).
+next event time, the median is their midpoint, and if S stays at ½ to the end of follow-up, the
+midpoint of t_j and the last time observed (both as R's ``quantile(survfit(...))``); if S never
+reaches ½ it is not reached (None).
 
 Median confidence interval (Brookmeyer & Crowley 1982, Biometrics 38:29–41): the times t whose
 test of S(t) = ½ is not rejected, |g(S(t)) − g(½)| ≤ z·SE(g(S(t))), with g the curve's own
@@ -235,9 +236,13 @@ def kaplan_meier(
             se = None if sigma is None else float(s) * sigma
             rows.append(KMRow(t, at_risk, d, c, s, se, lo, hi))
         at_risk -= d + c
-    median = _first_below_half([(r.time, r.survival) for r in rows], exact=True)
-    median_lower = _first_below_half([(r.time, r.lower) for r in rows], exact=False)
-    median_upper = _first_below_half([(r.time, r.upper) for r in rows], exact=False)
+    median = _first_below_half([(r.time, r.survival) for r in rows], exact=True, last=distinct[-1])
+    median_lower = _first_below_half(
+        [(r.time, r.lower) for r in rows], exact=False, last=distinct[-1]
+    )
+    median_upper = _first_below_half(
+        [(r.time, r.upper) for r in rows], exact=False, last=distinct[-1]
+    )
     return KaplanMeier(
         n=len(tt),
         events=sum(1 for e in events if e),
@@ -249,7 +254,8 @@ def kaplan_meier(
             "ties": "events before censorings at the same time",
             "standard error": "Greenwood",
             "interval": f"{transform} transform, two-sided {level:g}",
-            "median": "smallest time with S < 1/2; midpoint where S = 1/2 exactly",
+            "median": "smallest time with S < 1/2; midpoint where S = 1/2 exactly (with the last "
+            "time observed when S = 1/2 to the end)",
             "median interval": f"Brookmeyer–Crowley with the {transform} transform: where "
             "the lower and the upper limit curves first fall below 1/2 (R quantile.survfit)",
         },
@@ -260,10 +266,12 @@ def kaplan_meier(
 
 
 def _first_below_half(
-    curve: Sequence[tuple[Fraction, Fraction | float | None]], *, exact: bool
+    curve: Sequence[tuple[Fraction, Fraction | float | None]], *, exact: bool, last: Fraction
 ) -> Fraction | None:
     """The first time the step curve is below ½; the midpoint with the next event time where
-    it equals ½ (exactly for S, within R's tolerance for a limit curve); None if never.
+    it equals ½ (exactly for S, within R's tolerance for a limit curve), or with ``last``, the
+    last time observed, where it equals ½ to the end of follow-up (R's
+    ``quantile(survfit(...))``); None if never.
 
     A limit that is not estimable (None, where S = 0) is skipped, as R skips its NA: a limit
     curve that is above ½ until S reaches 0 leaves that end of the interval not reached.
@@ -274,7 +282,7 @@ def _first_below_half(
             continue
         equal = value == half if exact else abs(float(value) - 0.5) < HALF_TOLERANCE
         if equal:
-            return (time + curve[i + 1][0]) / 2 if i + 1 < len(curve) else None
+            return (time + (curve[i + 1][0] if i + 1 < len(curve) else last)) / 2
         if value < half:
             return time
     return None
