@@ -324,6 +324,30 @@ class Extract:
             )
         return sorted(out, key=lambda d: (d.participant, d.given_at))
 
+    @property
+    def visit_dates(self) -> dict[tuple[str, str], str]:
+        """The recorded visit dates (ISO 8601) of the exported participants, by (code, visit)."""
+        people = self._snap.people
+        return {(people[p].code, v): on for (p, v), on in self._snap.visit_dates.items()}
+
+    def events(self) -> list[tuple[str, str, datetime, str | None]]:
+        """The lifecycle steps (consent, enrol, complete, withdraw, ...) of the exported
+        participants, made by the cut: (code, step, when, reason), by participant and time."""
+        people = self._snap.people
+        q = sa.select(
+            participant_event.c.participant_id,
+            participant_event.c.step,
+            participant_event.c.at,
+            participant_event.c.reason,
+        ).where(participant_event.c.participant_id.in_(sorted(people) or [-1]))
+        if self._cut is not None:
+            q = q.where(participant_event.c.at <= self._cut)
+        rows = [
+            (people[r.participant_id].code, r.step, r.at, r.reason)
+            for r in self._conn.execute(q.order_by(participant_event.c.id))
+        ]
+        return sorted(rows, key=lambda e: (e[0], e[2]))
+
     def effective_grades(self) -> dict[str, int]:
         """The effective grade (computed, or the override) of each adverse-event row, by event
         key (``form_instance:<id>/<group>[/<row>]``)."""
