@@ -14,12 +14,13 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from tests.exports.conftest import PAE
+from tests.services.conftest import MASKED, UCM, People, Screened, masked  # noqa: F401
 
 from trialkit.exports import export
 from trialkit.exports.define import DEF, ODM
 from trialkit.exports.sdtm import study_day
 from trialkit.exports.sdtm_domains import DOMAINS
-from trialkit.services import Context, record_adverse_event, record_visit, save_form
+from trialkit.services import Context, Role, enrol, record_adverse_event, record_visit, save_form
 from trialkit.store import Database
 
 pyreadstat = pytest.importorskip("pyreadstat")
@@ -208,3 +209,81 @@ def test_sdtm_reads_back_and_define_validates(
         assert got[(n, "USUBJID")] == r["USUBJID"]
         assert got[(n, "ARMCD")] == r["ARMCD"]
         assert got[(n, "AGE")] == ("" if r["AGE"] is None else f"{r['AGE']:.15g}")
+
+
+def test_sdtm_of_a_blinded_reader_has_no_arm(
+    db: Database,
+    ctx: Context,
+    person: People,
+    screened: Screened,
+    masked: str,  # noqa: F811
+    tmp_path: Path,
+    define_schema: Any,
+) -> None:
+    """A blinded statistician of a double-blind study: every arm BLINDED, in DM and nowhere
+    else; the trial design (from the protocol) is whole, and define.xml stays valid."""
+    code = screened(MASKED, like=UCM)
+    enrol(db, ctx, MASKED, code)
+    blind = person("blind", MASKED, Role.STATISTICIAN)
+    export(db, blind, MASKED, "sdtm", tmp_path)
+    (dm,) = _read(tmp_path, "DM")[0]
+    assert (dm["ARMCD"], dm["ARM"], dm["ACTARMCD"]) == ("BLINDED", "BLINDED", "NOTTRT")
+    assert dm["SEX"] == "F"
+    assert dm["AGE"] == 44
+    ts = {r["TSPARMCD"]: r["TSVAL"] for r in _read(tmp_path, "TS")[0]}
+    assert ts["TBLIND"] == "DOUBLE BLIND"
+    vs = {r["VSTESTCD"]: r["VSORRES"] for r in _read(tmp_path, "VS")[0]}
+    assert vs["WEIGHT"] == "70"  # a vital sign on the screening form
+    define_schema.validate(str(tmp_path / "define.xml"))
+
+
+def test_unscheduled_visit_numbers_and_medications() -> None:
+    """An unscheduled visit numbers after the last scheduled visit before it (+0.01 each);
+    a row with ``cm_trt`` is a CM record with its dose in UCUM."""
+    from types import SimpleNamespace
+
+    from trialkit.exports.sdtm import Tables
+    from trialkit.protocol.loader import resolve_study
+    from trialkit.services.extract import Value
+
+    study = resolve_study(PAE)
+    tables = Tables(SimpleNamespace(study=study, versions={"1.0": study}))  # type: ignore[arg-type]
+    dates = {("P", "SCR"): "2025-03-01", ("P", "D1"): "2025-03-11"}
+    dates |= {("P", "UNS-001"): "2025-03-13", ("P", "UNS-002"): "2025-03-14"}
+    assert tables._visitnum("P", "UNS-001", dates) == 2.01
+    assert tables._visitnum("P", "UNS-002", dates) == 2.02
+    assert tables._visit_name("UNS-002") == "UNSCHEDULED 2"
+    tables.ref["P"] = date(2025, 3, 11)
+    cells = {
+        name: Value(
+            "P",
+            "TEH",
+            "G50",
+            "UNS-001",
+            "2025-03-13",
+            "CONMED",
+            "1.1",
+            "CM",
+            name,
+            text,
+            "",
+            "",
+            "1.0",
+        )
+        for name, text in (
+            ("cm_trt", "Paracetamol"),
+            ("cm_dose", "500"),
+            ("cm_dose_unit", "mg"),
+            ("cm_route", "oral"),
+            ("cm_start", "2025-03-10"),
+        )
+    }
+    tables._cm(cells)
+    (cm,) = tables.rows["CM"]
+    assert (cm["CMTRT"], cm["CMDOSE"], cm["CMDOSU"], cm["CMROUTE"]) == (
+        "Paracetamol",
+        500.0,
+        "mg",
+        "ORAL",
+    )
+    assert cm["CMSTDY"] == -1
