@@ -151,6 +151,13 @@ def test_sdtm_reads_back_and_define_validates(
     assert sv[(u1, "MONTH 3 (END OF STUDY)")]["VISITDY"] == 91
     assert sv[(u1, "MONTH 3 (END OF STUDY)")]["SVSTDY"] == 91
     assert {r["DSDECOD"] for r in tables["DS"]} >= {"INFORMED CONSENT OBTAINED", "ENROLLED"}
+    (consented,) = [
+        r
+        for r in tables["DS"]
+        if r["USUBJID"] == u1 and r["DSDECOD"] == "INFORMED CONSENT OBTAINED"
+    ]
+    assert consented["DSSTDTC"] == dm[u1]["RFICDTC"]
+    assert len(dm[u1]["RFICDTC"]) == 10
 
     ta = [r for r in tables["TA"] if r["ARMCD"] == "G50"]
     assert [r["EPOCH"] for r in ta] == ["SCREENING", "TREATMENT", "FOLLOW-UP"]
@@ -168,6 +175,13 @@ def test_sdtm_reads_back_and_define_validates(
     assert ts[("PLANSUB", 1)] == "12"
     assert ts[("AGEMIN", 1)] == "P18Y"
     assert tables["CM"] == []  # no study form records concomitant medications
+
+    # as of the day before the adverse event and the vital signs were entered: neither
+    early = tmp_path / "early"
+    export(db, ctx, PAE, "sdtm", early, as_of=datetime(2025, 3, 19))
+    assert _read(early, "AE")[0] == []
+    assert [r for r in _read(early, "VS")[0] if r["USUBJID"] == u1] == []
+    assert len(_read(early, "DM")[0]) == 2
 
     # define.xml: valid Define-XML 2.0, one ItemGroupDef per file, its variables in order
     define_schema.validate(str(out / "define.xml"))

@@ -184,7 +184,7 @@ class Tables:
             if not v.value and spec.instrument is None and not _measured(spec.item):
                 continue
             if pair is not None and name in pair:
-                if name == pair[1]:
+                if name == pair[1] and cells[pair[0]].value:
                     test = cells[pair[0]].value
                     self._lb(v, spec, _code(test, self.codes["LB"]), test, dates, sex)
                 continue
@@ -445,14 +445,16 @@ def _subjects(
             if step not in DS_TERMS:
                 continue
             decod, cat = DS_TERMS[step]
+            # the consent step is recorded on the day consent was given, as its form says
+            on = consent if step == "consent" and consent else _iso(at)
             t.rows["DS"].append(
                 t._base("DS", p.code)
                 | {
                     "DSTERM": (reason or decod) if cat == "DISPOSITION EVENT" else decod,
                     "DSDECOD": decod,
                     "DSCAT": cat,
-                    "DSSTDTC": _iso(at),
-                    "DSSTDY": study_day(_iso(at), ref),
+                    "DSSTDTC": on,
+                    "DSSTDY": study_day(on, ref),
                 }
             )
         name, route = _product(study, p.arm)
