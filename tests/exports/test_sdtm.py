@@ -301,3 +301,26 @@ def test_unscheduled_visit_numbers_and_medications() -> None:
         "ORAL",
     )
     assert cm["CMSTDY"] == -1
+
+
+def test_laboratory_ranges_by_sex() -> None:
+    """A sex-specific range is used for that sex (over a range for both), exactly."""
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from trialkit.exports.sdtm import Tables
+    from trialkit.protocol.loader import resolve_study
+    from trialkit.protocol.study import ReferenceRange
+
+    study = resolve_study(PAE)
+    ranges = [
+        ReferenceRange(item="creatinine", unit="mg/dL", upper=Decimal("1.1"), sex="female"),
+        ReferenceRange(item="creatinine", unit="mg/dL", lower=Decimal("0.6"), upper=Decimal("1.3")),
+    ]
+    study = study.model_copy(update={"reference_ranges": ranges})
+    tables = Tables(SimpleNamespace(study=study, versions={}))  # type: ignore[arg-type]
+    creatinine = study.items()["creatinine"]
+    assert tables._range(creatinine, "1.2", "female") == ("", "1.1", "HIGH")
+    assert tables._range(creatinine, "1.2", "male") == ("0.6", "1.3", "NORMAL")
+    assert tables._range(creatinine, "1.30", "") == ("0.6", "1.3", "NORMAL")  # the boundary
+    assert tables._range(creatinine, "0.59", "") == ("0.6", "1.3", "LOW")

@@ -124,6 +124,7 @@ class Tables:
         self.codes: dict[str, dict[str, str]] = defaultdict(dict)
         self.ref: dict[str, date] = {}
         self.grades: dict[str, int] = {}
+        self.pending: list[tuple[Row, Item, str]] = []
 
     def usubjid(self, code: str) -> str:
         return f"{self.sid}-{code}"
@@ -160,7 +161,7 @@ class Tables:
         return round(base + 0.01 * len(since), 2)
 
     # -- the stream ------------------------------------------------------------------------
-    def add_form(self, batch: list[Value], dates: dict[tuple[str, str], str], sex: str) -> None:
+    def add_form(self, batch: list[Value], dates: dict[tuple[str, str], str]) -> None:
         rows: dict[tuple[str, str], dict[str, Value]] = {}
         for v in batch:
             rows.setdefault((v.group, v.instance), {})[v.item] = v
@@ -171,11 +172,9 @@ class Tables:
             elif "cm_trt" in names:
                 self._cm(cells)
             else:
-                self._findings(cells, dates, sex)
+                self._findings(cells, dates)
 
-    def _findings(
-        self, cells: dict[str, Value], dates: dict[tuple[str, str], str], sex: str
-    ) -> None:
+    def _findings(self, cells: dict[str, Value], dates: dict[tuple[str, str], str]) -> None:
         pair = self._name_value(cells)
         for name, v in cells.items():
             spec = self.items.get((v.form, name))
@@ -186,7 +185,7 @@ class Tables:
             if pair is not None and name in pair:
                 if name == pair[1] and cells[pair[0]].value:
                     test = cells[pair[0]].value
-                    self._lb(v, spec, _code(test, self.codes["LB"]), test, dates, sex)
+                    self._lb(v, spec, _code(test, self.codes["LB"]), test, dates)
                 continue
             if name in VS_TESTS or (v.form in self.vs_forms and _measured(spec.item)):
                 testcd, test = VS_TESTS.get(name) or (
@@ -199,7 +198,7 @@ class Tables:
                     _code(name, self.codes["LB"]),
                     spec.item.label,
                 )
-                self._lb(v, spec, testcd, test, dates, sex)
+                self._lb(v, spec, testcd, test, dates)
             elif spec.instrument:
                 self._qs(v, spec, dates)
 
@@ -237,14 +236,14 @@ class Tables:
         testcd: str,
         test: str,
         dates: dict[tuple[str, str], str],
-        sex: str,
     ) -> None:
         row = self._finding_row("LB", v, dates)
         group = next((g for g in spec.form.groups if g.id == spec.group), None)
         row |= {"LBTESTCD": testcd, "LBTEST": test[:40], "LBORRESU": v.unit, "LBSTRESU": v.unit}
         row["LBCAT"] = (group.name if group is not None else spec.group).upper()
-        low, high, ind = self._range(spec.item, v.value, sex)
-        row |= {"LBORNRLO": low, "LBORNRHI": high, "LBNRIND": ind}
+        # the reference range needs the participant's sex, which may come later in the
+        # stream (visits are read in key order): it is set once every value is read
+        self.pending.append((row, spec.item, v.participant))
         self.rows["LB"].append(row)
 
     def _range(self, item: Item, text: str, sex: str) -> tuple[str, str, str]:
@@ -382,8 +381,6 @@ def build(extract: Extract, progress: Progress) -> Tables:
     demo: dict[str, dict[str, str]] = defaultdict(dict)
     consent_items = {(f.id, f.consent.date) for f in study.forms if f.consent is not None}
     total = extract.form_count()
-    # DM's sex is needed for the reference ranges: read the screening values first, in the
-    # same stream (forms come by participant and visit; the screening form is first read).
     for done, batch in enumerate(extract.form_batches(), start=1):
         if batch:
             who = batch[0].participant
@@ -392,9 +389,12 @@ def build(extract: Extract, progress: Progress) -> Tables:
                     demo[who].setdefault(v.item, v.value)
                 if (v.form, v.item) in consent_items and v.value:
                     demo[who].setdefault("consent", v.value)
-            t.add_form(batch, dates, demo[who].get("sex", ""))
+            t.add_form(batch, dates)
         if done % 200 == 0 or done == total:
             progress(done, total)
+    for row, item, who in t.pending:
+        low, high, ind = t._range(item, row["LBORRES"], demo[who].get("sex", ""))
+        row |= {"LBORNRLO": low, "LBORNRHI": high, "LBNRIND": ind}
     _subjects(t, doses, events, dates, demo)
     _design(t)
     return t
