@@ -29,7 +29,11 @@ BAR_FROM = 2000
 def export_command(
     study: Annotated[str, typer.Argument(help="The study's id.")],
     fmt: Annotated[
-        str, typer.Option("--format", help="csv, stata, xpt, odm, fhir or ipd (docs/exports.md).")
+        str,
+        typer.Option(
+            "--format",
+            help="csv, stata, xpt, odm, fhir, ipd, sdtm or ctgov-results (docs/exports.md).",
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The folder to write (created).")],
     as_of: Annotated[

@@ -46,6 +46,18 @@ def _odm(extract: Extract, out: Path, progress: Progress) -> ExportResult:
     return write_odm(extract, out, progress)
 
 
+def _sdtm(extract: Extract, out: Path, progress: Progress) -> ExportResult:
+    from trialkit.exports.sdtm import write_sdtm
+
+    return write_sdtm(extract, out, progress)
+
+
+def _ctgov(extract: Extract, out: Path, progress: Progress) -> ExportResult:
+    from trialkit.exports.ctgov_results import write_ctgov_results
+
+    return write_ctgov_results(extract, out, progress)
+
+
 def _ipd(extract: Extract, out: Path, progress: Progress) -> ExportResult:
     from trialkit.exports.ipd import write_ipd
 
@@ -66,6 +78,8 @@ FORMATS: dict[str, tuple[Writer, str]] = {
     "odm": (_odm, "CDISC ODM 1.3.2: metadata, clinical data, audit records, signatures"),
     "fhir": (_fhir, "a FHIR R4 Bundle (R4B resources): study, subjects, observations, AEs, doses"),
     "ipd": (_ipd, "de-identified participant data: pseudonyms, shifted dates, risk summary"),
+    "ctgov-results": (_ctgov, "ClinicalTrials.gov results modules (API v2 JSON) from the analysis"),
+    "sdtm": (_sdtm, "CDISC SDTM datasets (.xpt) with define.xml 2.0: subject and design domains"),
 }
 
 

@@ -38,7 +38,15 @@ from trialkit.exports.dictionary import codes
 from trialkit.protocol import DataType, Item, Study
 from trialkit.services.extract import Extract, Value
 
-__all__ = ["Dataset", "Variable", "stata_name", "write_stata", "write_xpt", "xpt_name"]
+__all__ = [
+    "Dataset",
+    "Variable",
+    "stata_name",
+    "write_stata",
+    "write_xport",
+    "write_xpt",
+    "xpt_name",
+]
 
 Kind = Literal["stata", "xpt"]
 
@@ -324,18 +332,32 @@ def _write(extract: Extract, out: Path, progress: Progress, kind: Kind) -> Expor
                 )
             else:
                 path = out / f"{ds.name.lower()}.xpt"
-                pyreadstat.write_xport(
-                    frame,
-                    str(path),
-                    file_label=ds.label,
-                    column_labels=labels,
-                    table_name=ds.name,
-                    file_format_version=5,
-                    variable_format=formats,
-                )
+                write_xport(frame, path, ds.name, ds.label, labels, formats)
             result.files.append(path)
     result.files += _mapping(datasets, out, kind)
     return result
+
+
+def write_xport(
+    frame: Any,
+    path: Path,
+    name: str,
+    label: str,
+    labels: list[str | None],
+    formats: dict[str, str] | None = None,
+) -> None:
+    """Write one data frame as a SAS transport v5 file (the ``xpt`` and ``sdtm`` writer)."""
+    import pyreadstat
+
+    pyreadstat.write_xport(
+        frame,
+        str(path),
+        file_label=label,
+        column_labels=labels,
+        table_name=name,
+        file_format_version=5,
+        variable_format=formats or {},
+    )
 
 
 def _mapping(datasets: list[Dataset], out: Path, kind: Kind) -> list[Path]:

@@ -38,13 +38,14 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from trialkit.errors import StorageError
+from trialkit.errors import StorageError, ValidationFailed
 from trialkit.protocol import Form, Study, units
 from trialkit.services import studies
-from trialkit.services.access import Permission, sees_allocation, visible_sites
+from trialkit.services.access import Permission, require, sees_allocation, visible_sites
 from trialkit.services.context import Context, naive
 from trialkit.services.safety import group_rows
-from trialkit.services.tidy import BLINDED
+from trialkit.services.tidy import BLINDED, TidyExtract
+from trialkit.services.tidy import _extract as tidy_tables_in
 from trialkit.store import Database, canonical
 from trialkit.store.tables import (
     ae_grade,
@@ -151,6 +152,7 @@ class Extract:
         snap: _Snapshot,
         cut: datetime | None,
         now: datetime,
+        ctx: Context | None = None,
     ) -> None:
         #: the time of the export (the caller's context), written into the files that say it
         self.now = now
@@ -160,6 +162,7 @@ class Extract:
         self._snap = snap
         self._cut = cut
         self._unit_cache: dict[tuple[int, str], tuple[Form | None, dict[str, str]]] = {}
+        self._ctx = ctx
 
     @property
     def people(self) -> tuple[Person, ...]:
@@ -323,6 +326,43 @@ class Extract:
                 )
             )
         return sorted(out, key=lambda d: (d.participant, d.given_at))
+
+    def analysis_tables(self) -> TidyExtract:
+        """The analysis tables (:func:`trialkit.services.tidy.tidy_extract`) read in this
+        export's snapshot: the whole study as of now, so the caller needs the permission to
+        analyse at every site, and an export ``--as-of`` a date cannot have them."""
+        if self._cut is not None or self._ctx is None:
+            raise ValidationFailed(
+                "the analysis tables are of the study as it stands now, not as of a date",
+                code="EXPORT.E005",
+                hint="export results without --as-of",
+            )
+        require(self._ctx.principal, Permission.ANALYSE, self.study.id, None)
+        return tidy_tables_in(self._conn, self._ctx, self.study.id)
+
+    @property
+    def visit_dates(self) -> dict[tuple[str, str], str]:
+        """The recorded visit dates (ISO 8601) of the exported participants, by (code, visit)."""
+        people = self._snap.people
+        return {(people[p].code, v): on for (p, v), on in self._snap.visit_dates.items()}
+
+    def events(self) -> list[tuple[str, str, datetime, str | None]]:
+        """The lifecycle steps (consent, enrol, complete, withdraw, ...) of the exported
+        participants, made by the cut: (code, step, when, reason), by participant and time."""
+        people = self._snap.people
+        q = sa.select(
+            participant_event.c.participant_id,
+            participant_event.c.step,
+            participant_event.c.at,
+            participant_event.c.reason,
+        ).where(participant_event.c.participant_id.in_(sorted(people) or [-1]))
+        if self._cut is not None:
+            q = q.where(participant_event.c.at <= self._cut)
+        rows = [
+            (people[r.participant_id].code, r.step, r.at, r.reason)
+            for r in self._conn.execute(q.order_by(participant_event.c.id))
+        ]
+        return sorted(rows, key=lambda e: (e[0], e[2]))
 
     def effective_grades(self) -> dict[str, int]:
         """The effective grade (computed, or the override) of each adverse-event row, by event
@@ -543,7 +583,7 @@ def open_extract(
             newest = studies.protocol(conn, study_code)
             masked = newest.study.design.masking.level != "none"
             snap = _snapshot(conn, ctx, study_code, newest.study_id, masked, cut)
-            yield Extract(conn, newest.study_id, newest.study, snap, cut, now)
+            yield Extract(conn, newest.study_id, newest.study, snap, cut, now, ctx)
     except sa.exc.DBAPIError as exc:
         raise StorageError(
             f"the database could not be read: {exc.orig}",
