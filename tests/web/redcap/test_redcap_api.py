@@ -204,6 +204,8 @@ def test_errors_are_in_the_requested_format_with_400(
     r = client.post(URL, data={"token": token, "content": "surveyLink", "format": "csv"})
     assert r.status_code == 400
     assert r.text.startswith("ERROR: content 'surveyLink' is not served")
+    r = client.post(URL, data={"token": token, "content": "record", "filterLogic": "[age]>40"})
+    assert r.json()["error"].startswith("filterLogic is not supported here")
     r = client.post(URL, data={"token": token, "content": "metadata", "format": "xml"})
     assert r.status_code == 400
     assert "xml is not supported" in r.json()["error"]

@@ -118,6 +118,11 @@ def export_records(
     label = str(form.get("rawOrLabel") or "raw").lower()
     if label not in ("raw", "label"):
         raise RedcapRefused(f"rawOrLabel {label!r} is not raw or label")
+    for key in ("filterLogic", "dateRangeBegin", "dateRangeEnd"):
+        if str(form.get(key) or "").strip():
+            raise RedcapRefused(
+                f"{key} is not supported here; select with records, fields, forms and events"
+            )
     fields, forms, events = listed(form, "fields"), listed(form, "forms"), listed(form, "events")
     records = set(listed(form, "records"))
     status_names = {f"{n}_complete": n for n, _ in pm.instruments}
