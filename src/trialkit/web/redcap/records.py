@@ -181,6 +181,7 @@ def _flat(
     study = pm.study
     event_label = {unique: name for unique, _, name in pm.events}
     current: tuple[str, str] | None = None
+    last_record = -1
     rows: dict[tuple[str, str], dict[str, str]] = {}
 
     def flush() -> Iterator[dict[str, str]]:
@@ -207,7 +208,8 @@ def _flat(
                 ),
                 "redcap_repeat_instance": v.instance if repeating else "",
             }
-        if f.instrument in statuses:
+        if v.record != last_record and f.instrument in statuses:  # once per form instance
+            last_record = v.record
             if v.missing_reason.startswith("not required"):
                 status = STATUS_INCOMPLETE
             elif (
@@ -361,6 +363,8 @@ def import_records(
             f = pm.by_name.get(k)
             if f is None or (value == "" and overwrite == "normal"):
                 continue
+            if value == "" and f.form.repeating != (repeat == f.instrument):
+                continue  # a blank column of an instrument this row is not about
             if f.item.derived:
                 if value != "":
                     raise RedcapRefused(

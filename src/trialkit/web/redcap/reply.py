@@ -83,28 +83,26 @@ def listed(form: FormData, key: str) -> list[str]:
     return out
 
 
-def _csv_line(values: Sequence[str]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(values)
-    return buf.getvalue()
-
-
 def _chunks(rows: Iterable[Mapping[str, str]], columns: Sequence[str], fmt: str) -> Iterator[str]:
+    blanks = [""] * len(columns)
     if fmt == "csv":
-        yield _csv_line(columns)
-        part: list[str] = []
-        for row in rows:
-            part.append(_csv_line([row.get(c, "") for c in columns]))
-            if len(part) >= _CHUNK:
-                yield "".join(part)
-                part = []
-        yield "".join(part)
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        for n, row in enumerate(rows, start=1):
+            writer.writerow(list(map(row.get, columns, blanks)))
+            if n % _CHUNK == 0:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
         return
     yield "["
     first = True
-    part = []
+    part: list[str] = []
     for row in rows:
-        part.append(("" if first else ",") + json.dumps({c: row.get(c, "") for c in columns}))
+        cells = dict(zip(columns, map(row.get, columns, blanks), strict=True))
+        part.append(("" if first else ",") + json.dumps(cells))
         first = False
         if len(part) >= _CHUNK:
             yield "".join(part)
