@@ -44,6 +44,16 @@ def client(app: object) -> Iterator[TestClient]:
         yield c
 
 
+def redcapr_read(token: str, records: str, fields: str) -> dict[str, str]:
+    """The body REDCapR's redcap_read_oneshot posts (R/redcap-read-oneshot.R)."""
+    return {
+        "token": token.upper(), "content": "record", "format": "csv", "type": "flat",
+        "rawOrLabel": "raw", "rawOrLabelHeaders": "raw", "exportCheckboxLabel": "false",
+        "exportSurveyFields": "false", "exportDataAccessGroups": "false", "filterLogic": "",
+        "records": records, "fields": fields,
+    }  # fmt: skip
+
+
 def rows_of(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
@@ -157,13 +167,9 @@ def test_record_export_flat_with_pycap_list_shapes_and_labels(
     )
     assert "age" not in row
     assert "screen_complete" not in row
-    # REDCapR: comma-joined lists, csv; raw values
-    r = client.post(
-        URL,
-        data={"token": tokens["dm.karimi"].upper(), "content": "record", "format": "csv",
-              "type": "flat", "rawOrLabel": "raw", "returnFormat": "csv",
-              "records": f"{P1},{P2}", "fields": "record_id,infusion_start,sex"},
-    )  # fmt: skip
+    # REDCapR 1.x redcap_read_oneshot's post body: comma-joined lists, csv, upper-case token
+    r = client.post(URL, data=redcapr_read(tokens["dm.karimi"], f"{P1},{P2}",
+                                           "record_id,infusion_start,sex"))  # fmt: skip
     got = rows_of(r.text)
     assert list(got[0]) == [
         "record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
@@ -274,6 +280,25 @@ def test_import_respects_site_and_says_what_is_wrong(
     assert r.status_code == 400
     assert r.text.startswith("ERROR: nothing was imported")
     assert "out of range" in r.text
+
+
+def test_a_redcapr_write_overwrites_and_returns_the_ids(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """REDCapR's redcap_write_oneshot: R's write.csv (every cell quoted, NA as empty),
+    overwriteBehavior=overwrite, returnContent=ids, returnFormat=csv; it reads the ids as the
+    lines after the first."""
+    data = (
+        '"record_id","redcap_event_name","heart_rate","temperature","vitals_complete"\n'
+        '"UCM-TEH-002","v_w0_arm_1","64","36.9","1"'
+    )
+    body = {"token": tokens["n.rahimi"].upper(), "content": "record", "format": "csv",
+            "type": "flat", "data": data, "overwriteBehavior": "overwrite",
+            "returnContent": "ids", "returnFormat": "csv"}  # fmt: skip
+    r = client.post(URL, data=body)
+    assert (r.status_code, r.text.split("\n")[:2]) == (200, ["id", P2])
+    got = rows_of(client.post(URL, data=redcapr_read(tokens["dm.karimi"], P2, "heart_rate")).text)
+    assert {g["redcap_event_name"]: g["heart_rate"] for g in got}["v_w0_arm_1"] == "64"
 
 
 def test_the_endpoint_is_exempt_from_csrf_and_the_pages_are_not(
