@@ -7,7 +7,8 @@ blinding apply exactly as on the pages. The endpoint reads no cookie (the token 
 credential), which is why it alone is exempt from the CSRF check (:mod:`trialkit.web.app`).
 
 The mapping of REDCap's concepts onto trialkit's is :mod:`trialkit.web.redcap.mapping`; the
-project's description :mod:`.metadata`; records :mod:`.records`; the log :mod:`.log`; request
+project's description :mod:`.metadata`; record export :mod:`.records`, import
+:mod:`.imports`; the log :mod:`.log`; request
 and reply conventions :mod:`.reply`. docs/api.md documents it for users.
 """
 
@@ -30,7 +31,7 @@ from trialkit.services import redcap_context
 from trialkit.services.context import Context
 from trialkit.services.definitions import readable_study
 from trialkit.store import Database
-from trialkit.web.redcap import log, metadata, records
+from trialkit.web.redcap import imports, log, metadata, records
 from trialkit.web.redcap.mapping import ProjectMap
 from trialkit.web.redcap.reply import (
     RedcapRefused,
@@ -73,7 +74,7 @@ def _answer(db: Database, form: FormData, as_of: datetime) -> Response:
     pm = ProjectMap(readable_study(db, ctx, study_code))
     if content == "record":
         if action == "import" or form.get("data") is not None:
-            return records.import_records(db, ctx, study_code, pm, form, fmt)
+            return imports.import_records(db, ctx, study_code, pm, form, fmt)
         return records.export_records(db, ctx, study_code, pm, form, fmt)
     if action == "import":
         raise RedcapRefused(

@@ -22,6 +22,7 @@ from trialkit.protocol import Form, Item, Study
 from trialkit.protocol.forms import DataType
 
 __all__ = [
+    "HEAD_COLUMNS",
     "RECORD_FIELD",
     "STATUS_COMPLETE",
     "STATUS_INCOMPLETE",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 RECORD_FIELD = "record_id"
+#: the columns after ``record_id`` on every flat row
+HEAD_COLUMNS = ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance")
 STATUS_INCOMPLETE, STATUS_UNVERIFIED, STATUS_COMPLETE = "0", "1", "2"
 _NOT_NAME = re.compile(r"[^a-z0-9_]+")
 
