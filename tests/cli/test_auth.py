@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -193,6 +194,18 @@ def test_a_token_limited_to_one_study_reaches_only_that_study(
     assert MASKED in cli("token", "list", *url)[1]
     assert cli("token", "create", "s.karimi", "--study", "nope", *url)[2] == "STUDY.E003"
     assert cli("token", "create", "nobody", *url)[2] == "AUTH.E002"
+
+
+def test_a_redcap_token_is_issued_for_one_study(
+    team: tuple[Database, dict[str, str]], database_url: str
+) -> None:
+    url = ("--url", database_url)
+    code, out, _ = cli("token", "create", "s.karimi", "--study", UCM, "--redcap", *url)
+    token = out.strip().splitlines()[0]
+    assert code == 0
+    assert re.fullmatch(r"[0-9A-F]{32}", token)
+    assert token[:4] in cli("token", "list", *url)[1]
+    assert cli("token", "create", "s.karimi", "--redcap", *url)[2] == "AUTH.E037"
 
 
 def test_allocate_on_an_unknown_study_says_so(

@@ -300,6 +300,14 @@ def token_create(
     name: Annotated[
         str, typer.Option("--name", help="What the token is for (shown in token list).")
     ] = "cli",
+    redcap: Annotated[
+        bool,
+        typer.Option(
+            "--redcap",
+            help="A REDCap token (32 hexadecimal characters) for the REDCap-compatible "
+            "endpoint /redcap/api/; needs --study.",
+        ),
+    ] = False,
     url: UrlOption = None,
 ) -> None:
     """Issue an API token for a user; it is printed once, keep it secret."""
@@ -309,7 +317,13 @@ def token_create(
     issued = _run(
         url,
         lambda db, ctx: issue_token(
-            db, ctx, name, expires_at=expires_at, username=username, study_code=study
+            db,
+            ctx,
+            name,
+            expires_at=expires_at,
+            username=username,
+            study_code=study,
+            redcap=redcap,
         ),
     )
     scope = f"study {study}" if study else "all of the user's studies"
@@ -317,7 +331,11 @@ def token_create(
     console.print(issued.token)
     sys.stderr.write(
         f"token {issued.id} for {username} ({scope}, {until}): shown this once; "
-        "give it as TRIALKIT_TOKEN\n"
+        + (
+            "give it to a REDCap client with the URL ending /redcap/api/\n"
+            if redcap
+            else "give it as TRIALKIT_TOKEN\n"
+        )
     )
 
 

@@ -8,7 +8,10 @@
 * API tokens are random (``tk_`` + 43 URL-safe characters, 256 bits). Only their SHA-256 is
   stored (a slow hash adds nothing to a secret of that strength) with their first characters
   for recognition; the token itself is shown once, when it is issued. Tokens may expire and
-  can be revoked.
+  can be revoked. A REDCap token (``redcap=True``, for the REDCap-compatible endpoint) is 32
+  upper-case hexadecimal characters (128 bits, the shape REDCap clients check), always limited
+  to one study, compared case-insensitively, and accepted only by :func:`redcap_context`;
+  :func:`context_for_token` refuses it, as the REDCap endpoint refuses ``tk_`` tokens.
 * Memberships give a role in a study, at one site or at all of them (see
   :mod:`trialkit.services.access`). Granting and revoking are audited changes; so are users'
   creation, (de)activation and password changes - the audit trail records that the password
@@ -70,6 +73,7 @@ __all__ = [
     "list_sites",
     "list_tokens",
     "list_users",
+    "redcap_context",
     "revoke_membership",
     "revoke_token",
     "set_active",
@@ -81,6 +85,8 @@ MIN_PASSWORD_LENGTH = 12
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 TOKEN_PREFIX = "tk_"
+_REDCAP_TOKEN = re.compile(r"[0-9A-F]{32}")
+_REDCAP_SHOWN = 4  # of a REDCap token's 32 characters, the ones kept for recognition
 
 _HASHER = PasswordHasher()
 # Verified against when the user does not exist, so that a failed login takes as long.
@@ -472,12 +478,14 @@ def issue_token(
     expires_at: datetime | None = None,
     username: str | None = None,
     study_code: str | None = None,
+    redcap: bool = False,
 ) -> IssuedToken:
     """A new API token (shown once) for the acting user, or for ``username``.
 
     Issuing a token for another user needs a platform administrator (or the operator).
     ``study_code`` limits the token to that study: its context carries only the user's
-    memberships there.
+    memberships there. ``redcap`` issues a REDCap token (32 hexadecimal characters) for the
+    REDCap-compatible endpoint, which needs ``study_code`` (a REDCap token is one project's).
     """
     own = username is None or (username == ctx.principal.username and not ctx.principal.operator)
     if own and ctx.principal.user_id is None:
@@ -495,7 +503,19 @@ def issue_token(
             errors={"expires_at": ["must be later than now"]},
             hint="give a later date, or none for a token that does not expire",
         )
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    if redcap and study_code is None:
+        raise ValidationFailed(
+            "a REDCap token belongs to one study; give the study",
+            code="AUTH.E037",
+            errors={"study": ["required with --redcap"]},
+            hint="add --study ID",
+        )
+    if redcap:
+        token = secrets.token_hex(16).upper()
+        prefix = token[:_REDCAP_SHOWN]
+    else:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        prefix = token[:10]
     with db.write() as conn:
         if own:
             user_id = ctx.principal.user_id
@@ -516,7 +536,7 @@ def issue_token(
             values={
                 "user_id": user_id,
                 "name": name.strip(),
-                "prefix": token[:10],
+                "prefix": prefix,
                 "token_hash": _token_hash(token),
                 "created_at": ctx.as_of,
                 "expires_at": None if expires_at is None else naive(expires_at),
@@ -526,7 +546,7 @@ def issue_token(
             changes=[
                 FieldChange("user_id", None, user_id),
                 FieldChange("name", None, name.strip()),
-                FieldChange("prefix", None, token[:10]),
+                FieldChange("prefix", None, prefix),
                 FieldChange("created_at", None, ctx.as_of),
                 FieldChange("expires_at", None, None if expires_at is None else naive(expires_at)),
                 FieldChange("study", None, study_code),
@@ -652,10 +672,29 @@ def revoke_token(db: Database, ctx: Context, token_id: int) -> None:
 
 def context_for_token(db: Database, token: str, as_of: datetime) -> Context:
     """The context of the user a presented API token belongs to, or a refusal."""
+    if not token.startswith(TOKEN_PREFIX):
+        raise AccessDenied("the API token is not valid", code="AUTH.E033")
+    return _token_context(db, token, as_of)[0]
+
+
+def redcap_context(db: Database, token: str, as_of: datetime) -> tuple[Context, str]:
+    """The context and study of a presented REDCap token (any letter case), or a refusal."""
+    upper = token.strip().upper()
+    if not _REDCAP_TOKEN.fullmatch(upper):
+        raise AccessDenied(
+            "the REDCap API token is not valid",
+            code="AUTH.E033",
+            hint="a REDCap token has 32 hexadecimal characters: trialkit token create USER "
+            "--study ID --redcap",
+        )
+    ctx, study_code = _token_context(db, upper, as_of)
+    assert study_code is not None  # issue_token gives every REDCap token a study
+    return ctx, study_code
+
+
+def _token_context(db: Database, token: str, as_of: datetime) -> tuple[Context, str | None]:
     as_of = naive(as_of)
     refused = AccessDenied("the API token is not valid", code="AUTH.E033")
-    if not token.startswith(TOKEN_PREFIX):
-        raise refused
     digest = _token_hash(token)
     with db.read() as conn:
         row = conn.execute(
@@ -677,11 +716,12 @@ def context_for_token(db: Database, token: str, as_of: datetime) -> Context:
             raise AccessDenied("the token's user is deactivated", code="AUTH.E021")
         user = conn.execute(sa.select(app_user).where(app_user.c.id == row.user_id)).one()
         principal = _principal(conn, user, as_of)
+        only = None
         if row.study_id is not None:  # a token limited to one study carries only its grants
             code = conn.execute(sa.select(study.c.code).where(study.c.id == row.study_id))
-            only = code.scalar_one()
+            only = str(code.scalar_one())
             principal = replace(principal, grants=tuple(principal.grants_in(only)), is_admin=False)
-        return Context(principal, as_of)
+        return Context(principal, as_of), only
 
 
 def _site_id(conn: sa.Connection, study_id: int, study_code: str, code: str | None) -> int | None:

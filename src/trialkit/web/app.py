@@ -5,6 +5,9 @@ error pages of :mod:`trialkit.web.errors`, security headers (a Content-Security-
 inline script), an access log that names the route and never the path (paths carry participant
 identifiers), and CSRF protection on every state-changing request (``asgi-csrf``: a signed
 cookie matched by the form's ``csrftoken`` field or the ``x-csrftoken`` header htmx sends).
+The REDCap-compatible endpoint (exactly ``/redcap/api/``) is exempt: it reads no cookie, its
+only credential is the token in the request body, so a forged cross-site request carries
+nothing it would accept; every other path keeps the check.
 """
 
 from __future__ import annotations
@@ -172,6 +175,7 @@ def create_app(
     clock: Callable[[], datetime] = datetime.now,
 ) -> ASGIApp:
     """The application on ``db`` (default: the settings' database URL)."""
+    from trialkit.web import redcap
     from trialkit.web.routes import adverse_events, auth, doses, forms, home, participants
 
     api = FastAPI(
@@ -196,6 +200,7 @@ def create_app(
     api.include_router(adverse_events.router)
     api.include_router(doses.router)
     api.include_router(forms.router)
+    api.include_router(redcap.router)
     protected = asgi_csrf(
         api,
         signing_secret=settings.secret_key,
@@ -203,6 +208,7 @@ def create_app(
         cookie_secure=settings.secure,
         cookie_samesite="Lax",
         send_csrf_failed=_csrf_failed(templates),
+        skip_if_scope=lambda scope: scope.get("path") == redcap.PATH,
     )
     return _Edge(protected, settings.secure, api)
 
