@@ -168,6 +168,7 @@ def create_app(
 ) -> ASGIApp:
     """The application on ``db`` (default: the settings' database URL)."""
     from trialkit.web.routes import adverse_events, auth, doses, forms, home, participants
+    from trialkit.web.routes.safety_board import router as safety_board_routes
 
     api = FastAPI(
         title="trialkit",
@@ -191,6 +192,7 @@ def create_app(
     api.include_router(adverse_events.router)
     api.include_router(doses.router)
     api.include_router(forms.router)
+    api.include_router(safety_board_routes)
     protected = asgi_csrf(
         api,
         signing_secret=settings.secret_key,
