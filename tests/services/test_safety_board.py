@@ -51,10 +51,7 @@ def test_the_board_view_and_its_blinded_copy(
     assert {r.rule.id: r.state for r in after.rules}["S4"] == "lifted"
     assert after.status.decisions[0]["kind"] == "lift_pause"
 
-
-def test_a_reader_who_does_not_analyse_gets_no_tables(
-    db: Database, person: People, study: str
-) -> None:
+    # A reader who does not analyse gets no tables; a membership at one site is refused.
     monitor = person("mon", MASKED, Role.MONITOR)
     view = safety_board(db, monitor, MASKED)
     assert view.ae_tables is None
