@@ -41,6 +41,10 @@ def test_the_trail_by_participant_and_study_and_its_proof(
     assert ages[0].new["value"] == "44"  # as entered at screening
     last = participant_trail(db, dm, UCM, mine, page=trail.pages, per_page=5)
     assert last.entries[-1].seq == everything.entries[-1].seq
+    grouped = everything.changes()
+    assert sum(len(c.entries) for c in grouped) == everything.total
+    assert len(grouped) < everything.total  # one write, several fields
+    assert all(len({(e.entity, e.entity_id) for e in c.entries}) == 1 for c in grouped)
     with pytest.raises(ValidationFailed):
         participant_trail(db, dm, UCM, mine, page=0)
 

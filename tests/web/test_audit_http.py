@@ -46,6 +46,7 @@ def test_a_participants_trail_by_role_and_site(login: Login, username: str, stat
     shown = text_of(r.text)
     assert "Every change to this participant's records, newest first." in shown
     assert "form_instance #" in shown
+    assert "Field" in shown
     assert "INJ/vial_number" in shown  # an item of the injection form, with its value
     assert "EX-0311-07" in shown
     assert "Verify the audit trail" not in shown  # from the study's page only

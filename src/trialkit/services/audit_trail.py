@@ -24,7 +24,7 @@ allocations; a blinded reader is refused (``AUDIT.E010``) rather than shown a fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ from trialkit.store.tables import audit_log
 
 __all__ = [
     "PER_PAGE",
+    "AuditChange",
     "AuditEntry",
     "TrailPage",
     "participant_trail",
@@ -70,6 +71,21 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class AuditChange:
+    """Consecutive entries of one write: one row changed at once by one actor, for one reason
+    (``entries`` newest first, as on the page)."""
+
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    reason: str | None
+    protocol_version: str | None
+    entries: tuple[AuditEntry, ...]
+
+
+@dataclass(frozen=True)
 class TrailPage:
     """One page of entries, newest first, and where it sits among all of them."""
 
@@ -81,6 +97,34 @@ class TrailPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+    def changes(self) -> list[AuditChange]:
+        """The page's entries grouped per write (a write cut by the page's edge is shown in
+        part on each page)."""
+        out: list[AuditChange] = []
+        for e in self.entries:
+            last = out[-1] if out else None
+            if (
+                last is not None
+                and (last.at, last.actor, last.action, last.entity, last.entity_id, last.reason)
+                == (e.at, e.actor, e.action, e.entity, e.entity_id, e.reason)
+                and last.entries[-1].seq == e.seq + 1
+            ):
+                out[-1] = replace(last, entries=(*last.entries, e))
+                continue
+            out.append(
+                AuditChange(
+                    e.at,
+                    e.actor,
+                    e.action,
+                    e.entity,
+                    e.entity_id,
+                    e.reason,
+                    e.protocol_version,
+                    (e,),
+                )
+            )
+        return out
 
 
 def _ids(table: sa.Table, where: Any) -> Any:
