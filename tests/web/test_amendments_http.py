@@ -37,9 +37,13 @@ def upload(client: TestClient, text: str):  # type: ignore[no-untyped-def]
 def test_only_the_administrator(login: Login, admin: str) -> None:
     assert login(admin).get(PAGE).status_code == 200
     for other in ("dm.karimi", "dsmb.safavi", "n.rahimi"):
-        r = login(other).get(PAGE)
+        client = login(other)
+        r = client.get(PAGE)
         assert r.status_code == 403
         assert "AUTH.E010" in r.text
+        token = form_token(client.get("/").text)
+        empty = client.post(PAGE + "/check", data={"csrftoken": token})
+        assert empty.status_code == 403  # access is checked before the input
 
 
 def test_the_changes_item_by_item(login: Login, admin: str) -> None:

@@ -85,6 +85,7 @@ async def check_amendment(
 
 
 def _check(request: Request, user: User, study: str, data: bytes) -> Response:
+    require(user.ctx.principal, Permission.MANAGE_STUDY, study, None)  # before the input
     try:
         if not data:
             raise ValidationFailed(
