@@ -47,6 +47,11 @@ PAGES = (
     ("form", f"/studies/{PAE}/participants/PAE-TEH-001/forms/D1/LESION"),
     ("form-history", f"/studies/{UCM}/participants/UCM-TEH-001/forms/V_W0/VITALS/history"),
 )
+#: Pages of other roles: (user, name, path), after the adverse event above.
+OTHERS = (
+    ("dsmb.safavi", "safety-board", f"/studies/{PAE}/safety"),
+    ("dm.karimi", "audit-trail", f"/studies/{PAE}/participants/PAE-TEH-001/audit"),
+)
 
 
 def _refused_form(page: Page, base: str, path: str) -> None:
@@ -80,9 +85,9 @@ def _serve(db: Database) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-def _sign_in(page: Page, base: str) -> None:
+def _sign_in(page: Page, base: str, username: str = "n.rahimi") -> None:
     page.goto(base + "/login")
-    page.fill("#username", "n.rahimi")
+    page.fill("#username", username)
     page.fill("#password", DEMO_PASSWORD)
     with page.expect_navigation():
         page.click("form[action='/login'] button[type=submit]")
@@ -110,7 +115,12 @@ def _adverse_event(page: Page, base: str, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/web"))
-    out: Path = parser.parse_args().out
+    parser.add_argument(
+        "--only", default="", help="Comma-separated page names: refresh only those (and login)."
+    )
+    args = parser.parse_args()
+    out: Path = args.out
+    only = {n for n in args.only.split(",") if n}
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database.from_url(f"sqlite:///{Path(tmp) / 'demo.sqlite3'}")
@@ -130,13 +140,30 @@ def main() -> None:
                     if language == "en":
                         _adverse_event(page, base, out)
                     for name, path in PAGES:
+                        if only and name not in only:
+                            continue
                         page.goto(base + path)
                         page.screenshot(path=str(out / f"{name}-{language}.png"), full_page=True)
                         print(f"{out / f'{name}-{language}.png'}")
-                    refused = str(out / f"form-refused-{language}.png")
-                    _refused_form(page, base, refused)
-                    print(refused)
+                    if not only or "form-refused" in only:
+                        refused = str(out / f"form-refused-{language}.png")
+                        _refused_form(page, base, refused)
+                        print(refused)
                     page.close()
+                    for username, name, path in OTHERS:
+                        if only and name not in only:
+                            continue
+                        other = browser.new_page(viewport={"width": 1280, "height": 800})
+                        other.goto(base + "/login")
+                        if language == "fa":
+                            with other.expect_navigation():
+                                other.click("button[name=language][value=fa]")
+                        _sign_in(other, base, username)
+                        other.goto(base + path)
+                        shot = out / f"{name}-{language}.png"
+                        other.screenshot(path=str(shot), full_page=True)
+                        print(shot)
+                        other.close()
                 browser.close()
         finally:
             server.should_exit = True

@@ -41,6 +41,8 @@ PARAMS = {
     "form": "VITALS",
     "event": "W4",
     "report_id": "1",
+    "pause_id": "1",
+    "arm": "G100",
 }
 #: A sample form for each route that needs one to reach its access check (else empty).
 BODIES: dict[str, dict[str, str]] = {

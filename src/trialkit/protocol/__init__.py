@@ -18,6 +18,7 @@ from trialkit.protocol.design import (
     SampleSize,
     SequentialCohorts,
 )
+from trialkit.protocol.diff import DIFF_SECTIONS, ChangedField, ProtocolChange, diff_studies
 from trialkit.protocol.draft_check import DRAFT_CODES, check_draft, stated_sample_sizes
 from trialkit.protocol.eligibility import Criterion, Passage
 from trialkit.protocol.endpoints import (
@@ -91,6 +92,7 @@ from trialkit.protocol.timeline import (
 
 __all__ = [
     "CODES",
+    "DIFF_SECTIONS",
     "DRAFT_CODES",
     "INTERVENTIONAL_MODELS",
     "OBSERVATIONAL_MODELS",
@@ -103,6 +105,7 @@ __all__ = [
     "Arm",
     "Assumption",
     "ChangeFromBaseline",
+    "ChangedField",
     "Checker",
     "CodeList",
     "CodeListItem",
@@ -139,6 +142,7 @@ __all__ = [
     "PercentImprovement",
     "PostalContact",
     "Product",
+    "ProtocolChange",
     "Quantity",
     "QuantityRange",
     "Randomisation",
@@ -168,6 +172,7 @@ __all__ = [
     "bin_labels",
     "check_draft",
     "check_study",
+    "diff_studies",
     "dump_study",
     "json_schema",
     "load_study",

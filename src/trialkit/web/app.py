@@ -177,6 +177,9 @@ def create_app(
     """The application on ``db`` (default: the settings' database URL)."""
     from trialkit.web import redcap
     from trialkit.web.routes import adverse_events, auth, doses, forms, home, participants
+    from trialkit.web.routes.amendments import router as amendment_routes
+    from trialkit.web.routes.audit import router as audit_routes
+    from trialkit.web.routes.safety_board import router as safety_board_routes
 
     api = FastAPI(
         title="trialkit",
@@ -201,6 +204,9 @@ def create_app(
     api.include_router(doses.router)
     api.include_router(forms.router)
     api.include_router(redcap.router)
+    api.include_router(safety_board_routes)
+    api.include_router(audit_routes)
+    api.include_router(amendment_routes)
     protected = asgi_csrf(
         api,
         signing_secret=settings.secret_key,
