@@ -25,7 +25,13 @@ from trialkit.protocol import CodeList, DataType, Form
 from trialkit.services import lookups, studies
 from trialkit.services.access import Permission
 from trialkit.services.context import Context
-from trialkit.services.forms import UNSCHEDULED_PREFIX, FormRecord, _form_for_visit, _record
+from trialkit.services.forms import (
+    IDENTITY_PATHS,
+    UNSCHEDULED_PREFIX,
+    FormRecord,
+    _form_for_visit,
+    _record,
+)
 from trialkit.services.queries import DataQuery, list_queries
 from trialkit.store import Database, canonical
 from trialkit.store.audited import audited
@@ -175,6 +181,8 @@ def form_history(
         ).all()
     saves: list[FormSave] = []
     for r in rows:
+        if r.path in IDENTITY_PATHS:  # what the instance is, recorded once: not a change
+            continue
         key = (r.at, r.actor, r.action, r.reason, r.protocol_version)
         change = ItemChange(r.path, _loads(r.old), _loads(r.new))
         last = saves[-1] if saves else None

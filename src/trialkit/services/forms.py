@@ -532,6 +532,10 @@ def _update_columns(record: dict[str, Any], row: _Stored) -> dict[str, Any]:
     return record
 
 
+#: The paths of a new instance's first entries that say what it is, not what was entered.
+IDENTITY_PATHS = frozenset({"participant_id", "visit_key", "form_id", "instance_no", "created_at"})
+
+
 def _identity(
     participant_id: int, visit: str, form_id: str, instance_no: int, ctx: Context
 ) -> list[FieldChange]:
