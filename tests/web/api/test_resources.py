@@ -162,3 +162,20 @@ def test_queries_and_safety(bearer: Bearer) -> None:
 @pytest.mark.parametrize("path", ["/api/v1/nothing", f"{BASE}/participants/{TEH1}/nothing"])
 def test_unknown_paths_are_404_envelopes(bearer: Bearer, path: str) -> None:
     assert error(bearer("n.rahimi").get(path)) == (404, "WEB.E404")
+
+
+def test_sdv_signatures_and_locks(bearer: Bearer) -> None:
+    sdv = f"{BASE}/participants/{TEH1}/forms/SCR/VITALS/sdv"
+    nurse = bearer("n.rahimi")
+    assert nurse.get(sdv).json()["whole_form"]["state"] == "not_verified"
+    assert error(nurse.post(sdv, json={})) == (403, "AUTH.E010")  # a coordinator verifies nothing
+    monitor = bearer("mon.hosseini")
+    r = monitor.post(sdv, json={"items": ["VS/heart_rate"]})
+    assert r.status_code == 200, r.text
+    marked = r.json()["items"]["VS/heart_rate"]
+    assert (marked["state"], marked["verified_by"]) == ("verified", "mon.hosseini")
+    assert r.json()["whole_form"]["state"] == "not_verified"
+    other = f"{BASE}/participants/{ISF1}/forms/SCR/VITALS/sdv"
+    assert error(monitor.post(other, json={})) == (404, "PART.E003")
+    assert nurse.get(f"{BASE}/participants/{TEH1}/signatures").json()["items"] == []
+    assert nurse.get(f"{BASE}/locks").json() == {"items": [], "next_cursor": None}

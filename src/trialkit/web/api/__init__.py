@@ -16,7 +16,18 @@ from fastapi import FastAPI
 
 from trialkit import __version__
 from trialkit.store import Database
-from trialkit.web.api import adverse_events, errors, forms, participants, queries, safety, studies
+from trialkit.web.api import (
+    adverse_events,
+    errors,
+    forms,
+    locks,
+    participants,
+    queries,
+    safety,
+    sdv,
+    signatures,
+    studies,
+)
 from trialkit.web.settings import Settings
 
 __all__ = ["PREFIX", "create_api", "is_api_path"]
@@ -42,6 +53,16 @@ def create_api(settings: Settings, db: Database, clock: Callable[[], datetime]) 
     api.state.db = db
     api.state.clock = clock
     errors.install(api)
-    for module in (studies, participants, forms, adverse_events, queries, safety):
+    for module in (
+        studies,
+        participants,
+        forms,
+        adverse_events,
+        queries,
+        sdv,
+        signatures,
+        locks,
+        safety,
+    ):
         api.include_router(module.router, prefix=PREFIX)
     return api
