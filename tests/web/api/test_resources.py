@@ -179,3 +179,29 @@ def test_sdv_signatures_and_locks(bearer: Bearer) -> None:
     assert error(monitor.post(other, json={})) == (404, "PART.E003")
     assert nurse.get(f"{BASE}/participants/{TEH1}/signatures").json()["items"] == []
     assert nurse.get(f"{BASE}/locks").json() == {"items": [], "next_cursor": None}
+
+
+def test_the_definition_of_any_loaded_version(bearer: Bearer) -> None:
+    nurse = bearer("n.rahimi")
+    study = nurse.get(f"{BASE}/definition").json()
+    assert study["id"] == UCM
+    assert "VITALS" in [f["id"] for f in study["forms"]]
+    assert nurse.get(f"{BASE}/definition", params={"version": "1.0"}).json() == study
+    r = nurse.get(f"{BASE}/definition", params={"version": "9.9"})
+    assert error(r) == (404, "STUDY.E003")
+    assert error(nurse.get("/api/v1/studies/no-such-study/definition")) == (403, "AUTH.E010")
+
+
+def test_values_stream_as_ndjson(bearer: Bearer) -> None:
+    import json
+
+    statistician = bearer("stat.moradi")
+    r = statistician.get(f"{BASE}/values")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/x-ndjson")
+    rows = [json.loads(line) for line in r.text.splitlines()]
+    assert rows
+    assert {"participant", "visit", "form", "item", "value", "missing_reason"} <= set(rows[0])
+    earlier = statistician.get(f"{BASE}/values", params={"as_of": "2025-05-01T00:00:00"})
+    assert 0 < len(earlier.text.splitlines()) < len(rows)
+    assert error(bearer("n.rahimi").get(f"{BASE}/values")) == (403, "AUTH.E010")

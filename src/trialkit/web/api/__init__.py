@@ -19,6 +19,7 @@ from trialkit.store import Database
 from trialkit.web.api import (
     adverse_events,
     errors,
+    exports,
     forms,
     locks,
     participants,
@@ -63,6 +64,7 @@ def create_api(settings: Settings, db: Database, clock: Callable[[], datetime]) 
         signatures,
         locks,
         safety,
+        exports,
     ):
         api.include_router(module.router, prefix=PREFIX)
     return api

@@ -1,14 +1,19 @@
-"""Studies the caller belongs to, and their sites."""
+"""Studies the caller belongs to, their definitions (the protocol as loaded, any version) and
+their sites."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from trialkit.errors import NotFound
+from trialkit.protocol import Study
 from trialkit.services import Permission, list_sites
 from trialkit.services.access import visible_sites
 from trialkit.services.matrix import my_studies
+from trialkit.services.studies import definition
 from trialkit.web.api.auth import Auth
 from trialkit.web.api.errors import READ_ERRORS
 from trialkit.web.api.paging import Cursor, Limit, Page, paginate
@@ -65,6 +70,19 @@ def study(call: Auth, study: StudyPath) -> StudyOut:
         if s.code == study:
             return s
     raise NotFound(f"there is no study {study!r} among yours", code="STUDY.E003")
+
+
+@router.get(
+    "/studies/{study}/definition",
+    response_model=Study,
+    summary="The study's definition (a protocol version; the newest by default)",
+)
+def study_definition(
+    call: Auth,
+    study: StudyPath,
+    version: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+) -> Study:
+    return definition(call.db, call.ctx, study, version)
 
 
 @router.get("/studies/{study}/sites", response_model=Page[SiteOut], summary="The study's sites")
