@@ -205,3 +205,33 @@ def test_values_stream_as_ndjson(bearer: Bearer) -> None:
     earlier = statistician.get(f"{BASE}/values", params={"as_of": "2025-05-01T00:00:00"})
     assert 0 < len(earlier.text.splitlines()) < len(rows)
     assert error(bearer("n.rahimi").get(f"{BASE}/values")) == (403, "AUTH.E010")
+
+
+def test_query_workflow(bearer: Bearer) -> None:
+    monitor, nurse = bearer("mon.hosseini"), bearer("n.rahimi")
+    opening = {
+        "participant": TEH1,
+        "visit": "SCR",
+        "form": "VITALS",
+        "item": "VS/heart_rate",
+        "text": "Please confirm the heart rate.",
+    }
+    r = monitor.post(f"{BASE}/queries", json=opening)
+    assert r.status_code == 201, r.text
+    q = r.json()
+    assert (q["status"], q["opened_by"]) == ("open", "mon.hosseini")
+    act = f"{BASE}/queries/{q['id']}"
+    answered = nurse.post(
+        f"{act}/answer", json={"text": "72 on the chart", "expected_version": q["version"]}
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["status"] == "answered"
+    stale = monitor.post(f"{act}/close", json={"expected_version": q["version"]})
+    assert error(stale)[0] == 409
+    assert error(nurse.post(f"{act}/comment", json={"text": ""})) == (422, "WEB.E422")
+    closed = monitor.post(f"{act}/close", json={"expected_version": answered.json()["version"]})
+    assert closed.json()["status"] == "closed"
+    assert [e["action"] for e in monitor.get(act).json()["events"]][-2:] == ["answer", "close"]
+    isf = bearer("s.ahmadi")
+    assert error(isf.post(f"{act}/comment", json={"text": "hello"})) == (404, "QUERY.E002")
+    assert error(isf.post(f"{BASE}/queries", json=opening)) == (404, "PART.E003")

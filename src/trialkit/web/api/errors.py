@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
@@ -75,7 +76,11 @@ WRITE_ERRORS = _declared(400, 401, 403, 404, 409, 422, 423)
 
 
 def envelope(status: int, body: dict[str, Any]) -> Response:
-    return JSONResponse({"error": body}, status_code=status, headers={"cache-control": "no-store"})
+    """The envelope; a refusal's ``current`` values may hold times and decimals, encoded as the
+    responses encode them."""
+    return JSONResponse(
+        jsonable_encoder({"error": body}), status_code=status, headers={"cache-control": "no-store"}
+    )
 
 
 def install(app: FastAPI) -> None:
