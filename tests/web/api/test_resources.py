@@ -235,3 +235,13 @@ def test_query_workflow(bearer: Bearer) -> None:
     isf = bearer("s.ahmadi")
     assert error(isf.post(f"{act}/comment", json={"text": "hello"})) == (404, "QUERY.E002")
     assert error(isf.post(f"{BASE}/queries", json=opening)) == (404, "PART.E003")
+
+
+def test_doses(bearer: Bearer) -> None:
+    nurse = bearer("n.rahimi")
+    timeline = nurse.get(f"{BASE}/participants/{TEH1}/doses").json()
+    first = timeline["doses"][0]
+    assert first["event"] == "W0"
+    # the protocol's dose as exact decimal text (2 x 10^6 cells/kg x 68.5 kg)
+    assert first["given"]["computed"]["amount"] == "137000000"
+    assert error(nurse.get(f"{BASE}/participants/{ISF1}/doses")) == (404, "PART.E003")

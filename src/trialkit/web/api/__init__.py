@@ -18,6 +18,7 @@ from trialkit import __version__
 from trialkit.store import Database
 from trialkit.web.api import (
     adverse_events,
+    doses,
     errors,
     exports,
     forms,
@@ -58,6 +59,7 @@ def create_api(settings: Settings, db: Database, clock: Callable[[], datetime]) 
         studies,
         participants,
         forms,
+        doses,
         adverse_events,
         queries,
         sdv,
