@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.web.api.conftest import token_for
 from tests.web.conftest import SECRET, Clock, copy_demo
 
+from trialkit.store import verify_all
 from trialkit.web import Settings, create_app
 
 EXAMPLES = 12
@@ -53,6 +54,9 @@ def fuzzed(demo_file, tmp_path_factory) -> Iterator[tuple[object, list[str]]]:  
     try:
         app = create_app(Settings(secret_key=SECRET), db=db, clock=Clock())
         yield app, [token_for(db, user)[1] for user in USERS]
+        with db.read() as conn:  # whatever the fuzzing saved went through the audited writes
+            proof = verify_all(conn)
+        assert proof.ok, proof.problem
     finally:
         db.dispose()
 

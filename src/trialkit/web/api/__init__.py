@@ -18,6 +18,7 @@ from trialkit import __version__
 from trialkit.store import Database
 from trialkit.web.api import (
     adverse_events,
+    audit,
     doses,
     errors,
     exports,
@@ -67,6 +68,7 @@ def create_api(settings: Settings, db: Database, clock: Callable[[], datetime]) 
         locks,
         safety,
         exports,
+        audit,
     ):
         api.include_router(module.router, prefix=PREFIX)
     return api
