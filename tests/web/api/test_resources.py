@@ -132,6 +132,28 @@ def test_forms_read_save_conflict_and_history(bearer: Bearer) -> None:
     assert error(r)[0] == 404
 
 
+def test_an_adverse_event_is_graded_and_fires_the_stopping_rule(bearer: Bearer) -> None:
+    nurse = bearer("n.rahimi")
+    path = "/api/v1/studies/psoriasis-adipose-exosomes/participants/PAE-TEH-001/adverse-events"
+    event = {
+        "ae_term": "Injection site ulceration",
+        "ae_onset": "2025-06-01",
+        "ae_serious": "no",
+        "ae_relation": "probable",
+        "ae_outcome": "recovering",
+        "ae_at_injection_site": "yes",
+        "ae_grade": "3",
+    }
+    r = nurse.post(path, json={"visit": "D1", "values": event})
+    assert r.status_code == 201, r.text
+    recorded = r.json()
+    assert recorded["grade"]["effective"] == 3
+    assert [p["rule_id"] for p in recorded["fired"]] == ["S1"]
+    listed = nurse.get(path).json()["items"]
+    assert [e["event_key"] for e in listed] == [recorded["event_key"]]
+    assert listed[0]["values"]["ae_onset"] == "2025-06-01"
+
+
 def test_adverse_events(bearer: Bearer) -> None:
     nurse = bearer("n.rahimi")
     path = f"{BASE}/participants/{TEH1}/adverse-events"
