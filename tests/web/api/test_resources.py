@@ -267,3 +267,43 @@ def test_doses(bearer: Bearer) -> None:
     # the protocol's dose as exact decimal text (2 x 10^6 cells/kg x 68.5 kg)
     assert first["given"]["computed"]["amount"] == "137000000"
     assert error(nurse.get(f"{BASE}/participants/{ISF1}/doses")) == (404, "PART.E003")
+
+
+def test_locks_refuse_saves_until_lifted(bearer: Bearer) -> None:
+    manager, nurse = bearer("dm.karimi"), bearer("n.rahimi")
+    target = {"scope": "form", "participant": TEH1, "visit": "SCR", "form": "VITALS"}
+    form = f"{BASE}/participants/{TEH1}/forms/SCR/VITALS"
+    assert error(nurse.post(f"{BASE}/locks", json={**target, "reason": "x"})) == (
+        403,
+        "AUTH.E010",
+    )
+    r = manager.post(f"{BASE}/locks", json={**target, "reason": "monitoring visit done"})
+    assert r.status_code == 201, r.text
+    assert r.json()["locked_by"] == "dm.karimi"
+    assert [lk["id"] for lk in nurse.get(f"{BASE}/locks").json()["items"]] == [r.json()["id"]]
+    stored = nurse.get(form).json()
+    values = {k: v["raw"] for k, v in stored["data"]["VS"].items()}
+    save = {"values": {**values, "heart_rate": "71"}, "expected_version": stored["version"]}
+    assert error(nurse.put(form, json={**save, "reason": "typo"}))[0] == 423
+    r = manager.post(f"{BASE}/locks/unlock", json={**target, "reason": "query to resolve"})
+    assert r.json()["unlocked_by"] == "dm.karimi"
+    assert nurse.get(f"{BASE}/locks").json()["items"] == []
+    isf = bearer("s.ahmadi")
+    assert error(isf.post(f"{BASE}/locks", json={**target, "reason": "x"})) == (404, "PART.E003")
+    r = manager.post(f"{BASE}/locks", json={"scope": "study", "visit": "SCR", "reason": "x"})
+    assert error(r) == (422, "LOCK.E013")
+
+
+def test_visits_done_and_missed(bearer: Bearer) -> None:
+    nurse = bearer("n.rahimi")
+    visits = f"{BASE}/participants/UCM-TEH-002/visits"
+    assert error(nurse.post(f"{visits}/V_W4/missed", json={"reason": " "}))[0] == 422
+    r = nurse.post(f"{visits}/V_W4/missed", json={"reason": "travelling"})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "missed"
+    assert error(
+        nurse.post(f"{BASE}/participants/{ISF1}/visits/SCR/done", json={"on": "2025-06-02"})
+    ) == (
+        404,
+        "PART.E003",
+    )

@@ -1,6 +1,6 @@
 """Participants: the list at the caller's sites, one participant, registration, the lifecycle
 actions (consent, screen, enrol, screen failure, withdrawal, lost to follow-up, completion),
-the lifecycle history and the calendar.
+the lifecycle history, the calendar, and recording a visit done or missed.
 
 A participant at a site the caller cannot read is answered exactly like one that does not exist
 (``PART.E003``, 404): nothing about other sites leaks. The arm is None for a blinded caller.
@@ -26,6 +26,8 @@ from trialkit.services import (
     get_participant,
     history,
     lose,
+    miss_visit,
+    record_visit,
     register,
     screen,
     screen_fail,
@@ -36,7 +38,7 @@ from trialkit.services.matrix import status_matrix
 from trialkit.web.api.auth import Auth, Caller
 from trialkit.web.api.errors import READ_ERRORS, WRITE_ERRORS
 from trialkit.web.api.paging import Cursor, Limit, Page, paginate
-from trialkit.web.api.params import LocalDateTime, ParticipantPath, StudyPath
+from trialkit.web.api.params import LocalDateTime, ParticipantPath, StudyPath, VisitPath
 
 __all__ = ["ParticipantOut", "load", "router"]
 
@@ -61,6 +63,10 @@ class ConsentIn(_In):
 
 class ReasonIn(_In):
     reason: str = _Text
+
+
+class VisitDoneIn(_In):
+    on: date = Field(description="The day the visit took place.")
 
 
 class EnrolIn(_In):
@@ -114,6 +120,19 @@ class CalendarOut(BaseModel):
     status: str
     visits: list[VisitOut]
     doses: list[DoseSlotOut]
+
+
+def _visit_out(v: Any) -> VisitOut:
+    return VisitOut(
+        key=v.key,
+        name=v.name,
+        target=v.target,
+        earliest=v.earliest,
+        latest=v.latest,
+        state=v.state.value,
+        on_date=v.on_date,
+        forms=dict(v.forms),
+    )
 
 
 def _hidden(study: str, code: str) -> NotFound:
@@ -221,19 +240,7 @@ def participant_calendar(
     return CalendarOut(
         participant=cal.participant,
         status=cal.status.value,
-        visits=[
-            VisitOut(
-                key=v.key,
-                name=v.name,
-                target=v.target,
-                earliest=v.earliest,
-                latest=v.latest,
-                state=v.state.value,
-                on_date=v.on_date,
-                forms=dict(v.forms),
-            )
-            for v in cal.visits
-        ],
+        visits=[_visit_out(v) for v in cal.visits],
         doses=[
             DoseSlotOut(
                 event=d.id,
@@ -317,3 +324,29 @@ def lose_participant(
 def complete_participant(call: Auth, study: StudyPath, code: ParticipantPath) -> ParticipantOut:
     load(call, study, code)
     return _out(complete(call.db, call.ctx, study, code))
+
+
+@router.post(
+    "/studies/{study}/participants/{code}/visits/{visit}/done",
+    response_model=VisitOut,
+    responses=WRITE_ERRORS,
+    summary="Record that a scheduled visit took place",
+)
+def visit_done(
+    call: Auth, study: StudyPath, code: ParticipantPath, visit: VisitPath, body: VisitDoneIn
+) -> VisitOut:
+    load(call, study, code)
+    return _visit_out(record_visit(call.db, call.ctx, study, code, visit, body.on))
+
+
+@router.post(
+    "/studies/{study}/participants/{code}/visits/{visit}/missed",
+    response_model=VisitOut,
+    responses=WRITE_ERRORS,
+    summary="Declare a scheduled visit missed, with the reason",
+)
+def visit_missed(
+    call: Auth, study: StudyPath, code: ParticipantPath, visit: VisitPath, body: ReasonIn
+) -> VisitOut:
+    load(call, study, code)
+    return _visit_out(miss_visit(call.db, call.ctx, study, code, visit, body.reason))
