@@ -307,3 +307,19 @@ def test_visits_done_and_missed(bearer: Bearer) -> None:
         404,
         "PART.E003",
     )
+
+
+def test_signing_re_enters_the_password(bearer: Bearer) -> None:
+    from trialkit.web.demo_mode import DEMO_PASSWORD
+
+    path = f"{BASE}/participants/UCM-TEH-003/signatures"
+    what = {"scope": "form", "visit": "SCR", "form": "VITALS", "meaning": "I reviewed it"}
+    doctor = bearer("dr.amini")
+    assert error(doctor.post(path, json={**what, "password": "wrong"})) == (403, "SIGN.E001")
+    nurse = bearer("n.rahimi")
+    r = nurse.post(path, json={**what, "password": DEMO_PASSWORD})
+    assert error(r) == (403, "AUTH.E010")
+    r = doctor.post(path, json={**what, "password": DEMO_PASSWORD})
+    assert r.status_code == 201, r.text
+    assert (r.json()["signed_by"], r.json()["status"]) == ("dr.amini", "valid")
+    assert [s["id"] for s in nurse.get(path).json()["items"]] == [r.json()["id"]]
