@@ -152,6 +152,16 @@ def test_an_adverse_event_is_graded_and_fires_the_stopping_rule(bearer: Bearer) 
     listed = nurse.get(path).json()["items"]
     assert [e["event_key"] for e in listed] == [recorded["event_key"]]
     assert listed[0]["values"]["ae_onset"] == "2025-06-01"
+    # the safety board lifts the pause with its decision; a coordinator may not
+    safety = "/api/v1/studies/psoriasis-adipose-exosomes/safety"
+    lift = f"{safety}/pauses/{recorded['fired'][0]['id']}/lift"
+    assert error(nurse.post(lift, json={"reason": "reviewed"})) == (403, "AUTH.E010")
+    board = bearer("dsmb.safavi")
+    assert board.get(safety).json()["paused_arms"] == ["G50"]
+    r = board.post(lift, json={"reason": "local reaction only; continue"})
+    assert r.status_code == 200, r.text
+    assert r.json()["paused_arms"] == []
+    assert error(board.post(lift, json={"reason": "again"})) == (409, "SAFETY.E022")
 
 
 def test_adverse_events(bearer: Bearer) -> None:

@@ -1,16 +1,17 @@
 """Safety status of a study: what the stopping rules have paused now, every firing, and the
-safety decisions (arms hidden from a blinded caller, as on the pages)."""
+safety decisions (arms hidden from a blinded caller, as on the pages); and the safety board
+lifting a pause with its decision (:func:`trialkit.services.lift_pause`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
 
-from trialkit.services import PauseRecord, safety_status
-from trialkit.web.api.auth import Auth
-from trialkit.web.api.errors import READ_ERRORS
+from trialkit.services import PauseRecord, lift_pause, safety_status
+from trialkit.web.api.auth import Auth, Caller
+from trialkit.web.api.errors import READ_ERRORS, WRITE_ERRORS
 from trialkit.web.api.params import LocalDateTime, StudyPath
 
 __all__ = ["PauseOut", "SafetyOut", "pause_out", "router"]
@@ -30,6 +31,12 @@ class PauseOut(BaseModel):
     lifted_by: str | None
     lifted_at: LocalDateTime | None
     lift_reason: str | None
+
+
+class LiftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=4000, description="The board's decision.")
 
 
 class SafetyOut(BaseModel):
@@ -59,6 +66,26 @@ def pause_out(p: PauseRecord) -> PauseOut:
 
 @router.get("/studies/{study}/safety", response_model=SafetyOut, summary="The safety status")
 def study_safety(call: Auth, study: StudyPath) -> SafetyOut:
+    return _status(call, study)
+
+
+@router.post(
+    "/studies/{study}/safety/pauses/{pause_id}/lift",
+    response_model=SafetyOut,
+    responses=WRITE_ERRORS,
+    summary="Lift a pause (the safety board), with its decision",
+)
+def lift(
+    call: Auth,
+    study: StudyPath,
+    pause_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    body: LiftIn,
+) -> SafetyOut:
+    lift_pause(call.db, call.ctx, study, pause_id, body.reason)
+    return _status(call, study)
+
+
+def _status(call: Caller, study: str) -> SafetyOut:
     s = safety_status(call.db, call.ctx, study)
     return SafetyOut(
         enrolment_paused=s.enrolment_paused,
