@@ -31,6 +31,7 @@ def test_no_token_is_401_with_the_envelope(app: object) -> None:
             "'trialkit token create'",
         }
     }
+    assert r.headers["www-authenticate"] == 'Bearer realm="trialkit"'
     assert "set-cookie" not in r.headers
     assert r.headers["content-security-policy"]  # the security headers apply to the API too
 

@@ -77,10 +77,11 @@ WRITE_ERRORS = _declared(400, 401, 403, 404, 409, 422, 423)
 
 def envelope(status: int, body: dict[str, Any]) -> Response:
     """The envelope; a refusal's ``current`` values may hold times and decimals, encoded as the
-    responses encode them."""
-    return JSONResponse(
-        jsonable_encoder({"error": body}), status_code=status, headers={"cache-control": "no-store"}
-    )
+    responses encode them. A 401 names the scheme it wants (``WWW-Authenticate: Bearer``)."""
+    headers = {"cache-control": "no-store"}
+    if status == 401:
+        headers["www-authenticate"] = 'Bearer realm="trialkit"'
+    return JSONResponse(jsonable_encoder({"error": body}), status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
