@@ -25,7 +25,7 @@ from trialkit.checks import check_full
 from trialkit.errors import ConflictError, DefinitionError, NotFound
 from trialkit.instruments.from_study import expand_study
 from trialkit.protocol import Severity, Study, load_study_text
-from trialkit.services.access import Permission, require, require_admin
+from trialkit.services.access import Permission, require, require_admin, visible_sites
 from trialkit.services.context import Context
 from trialkit.services.ports import Ports, PortsFactory
 from trialkit.services.records import write
@@ -38,6 +38,7 @@ __all__ = [
     "ProtocolRef",
     "add_site",
     "bind_ports",
+    "definition",
     "load_study",
     "protocol",
     "protocol_by_id",
@@ -191,6 +192,14 @@ def protocol(conn: sa.Connection, study_code: str, version: str | None = None) -
             hint="load it first; loaded studies: " + (", ".join(known) or "none"),
         )
     return _ref(row)
+
+
+def definition(db: Database, ctx: Context, study_code: str, version: str | None = None) -> Study:
+    """The study's definition (``version``; ``None``: the newest loaded), for a member who may
+    read its records at some site (the protocol itself holds no allocation)."""
+    visible_sites(ctx.principal, Permission.READ, study_code)
+    with db.read() as conn:
+        return protocol(conn, study_code, version).study
 
 
 def protocol_by_id(conn: sa.Connection, protocol_version_id: int) -> ProtocolRef:

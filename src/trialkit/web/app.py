@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from trialkit import __version__
 from trialkit.store import Database
 from trialkit.web import errors
+from trialkit.web.api import create_api, is_api_path
 from trialkit.web.i18n import translator
 from trialkit.web.pages import LANG_COOKIE
 from trialkit.web.settings import Settings
@@ -136,6 +137,22 @@ class _Edge:
         await self.app(scope, receive, with_headers)
 
 
+class _Split:
+    """Paths under ``/api/v1`` go to the JSON API, which takes bearer tokens only and reads or
+    sets no cookie, so it sits outside the pages' CSRF layer; everything else goes to the
+    pages, CSRF-protected as before."""
+
+    def __init__(self, pages: ASGIApp, api: ASGIApp) -> None:
+        self.pages = pages
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_api_path(str(scope.get("path", ""))):
+            await self.api(scope, receive, send)
+        else:
+            await self.pages(scope, receive, send)
+
+
 class _AccessLog:
     """One log line per request naming the route's template, never the path."""
 
@@ -216,7 +233,9 @@ def create_app(
         send_csrf_failed=_csrf_failed(templates),
         skip_if_scope=lambda scope: scope.get("path") == redcap.PATH,
     )
-    return _Edge(protected, settings.secure, api)
+    json_api = create_api(settings, api.state.db, clock)
+    json_api.add_middleware(_AccessLog)
+    return _Edge(_Split(protected, json_api), settings.secure, api)
 
 
 def response_cookie(
