@@ -100,11 +100,11 @@ def test_forms_read_save_conflict_and_history(bearer: Bearer) -> None:
     form = nurse.get(VITALS).json()
     version = form["version"]
     values = {k: v["raw"] for k, v in form["data"]["VS"].items()}
-    changed = {**values, "heart_rate": "72"}
+    changed = {**values, "heart_rate": str(int(values["heart_rate"]) + 3)}  # a real change
     r = nurse.put(VITALS, json={"values": changed, "expected_version": version})
     assert error(r)[0] == 422  # a change after first entry needs a reason
     r = nurse.put(
-        VITALS, json={"values": changed, "expected_version": version, "reason": "chart says 72"}
+        VITALS, json={"values": changed, "expected_version": version, "reason": "the chart says so"}
     )
     assert r.status_code == 200, r.text
     saved = r.json()
@@ -123,7 +123,7 @@ def test_forms_read_save_conflict_and_history(bearer: Bearer) -> None:
     assert len(history["items"]) == 1
     later = nurse.get(f"{VITALS}/history", params={"cursor": history["next_cursor"]}).json()
     last = later["items"][-1]
-    assert (last["actor"], last["reason"]) == ("n.rahimi", "chart says 72")
+    assert (last["actor"], last["reason"]) == ("n.rahimi", "the chart says so")
     monitor = bearer("mon.hosseini")
     assert monitor.get(VITALS).status_code == 200
     r = monitor.put(VITALS, json={"values": values, "expected_version": version + 1})
