@@ -167,7 +167,16 @@ def create_app(
     clock: Callable[[], datetime] = datetime.now,
 ) -> ASGIApp:
     """The application on ``db`` (default: the settings' database URL)."""
-    from trialkit.web.routes import adverse_events, auth, doses, forms, home, participants
+    from trialkit.web.routes import (
+        adverse_events,
+        auth,
+        doses,
+        forms,
+        home,
+        participants,
+        queries,
+        review,
+    )
 
     api = FastAPI(
         title="trialkit",
@@ -187,6 +196,8 @@ def create_app(
     errors.install(api)
     api.include_router(auth.router)
     api.include_router(home.router)
+    api.include_router(queries.router)
+    api.include_router(review.router)  # before participants: its POST .../{code}/{step}
     api.include_router(participants.router)
     api.include_router(adverse_events.router)
     api.include_router(doses.router)
