@@ -44,6 +44,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("trialkit.cli.admin", "Create, list and revoke users' API tokens."),
     "allocate": ("trialkit.cli.admin", "Enrol and allocate a participant (as a user)."),
     "export": ("trialkit.cli.export", "Export a study's data: CSV, Stata, SAS, ODM, IPD."),
+    "query": ("trialkit.cli.oversight", "Data queries: list, open, answer, close (as a user)."),
+    "sdv": ("trialkit.cli.oversight", "Source data verification and its progress (as a user)."),
+    "sign": ("trialkit.cli.oversight", "Sign a form, a visit or a casebook (as a user)."),
+    "lock": ("trialkit.cli.oversight", "Lock and unlock a form, participant or study (as a user)."),
 }
 #: Modules that add commands to another module's group (``study load`` lives in admin).
 _ALSO = {"study": ("trialkit.cli.admin",)}
