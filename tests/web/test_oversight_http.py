@@ -238,3 +238,36 @@ def test_locks_refuse_edits_with_reason_and_holder(login: Login) -> None:
         {"action": "unlock", "scope": "participant", "participant": OWN, "reason": "reviewed"},
     )
     assert r.status_code == 303
+
+
+def test_the_correction_is_entered_from_the_query_page(login: Login) -> None:
+    monitor, nurse = login("mon.hosseini"), login("n.rahimi")
+    target = f"/studies/{UCM}/participants/{OWN}/forms/SCR/VITALS"
+    r = _post(monitor, target, target + "/queries", {"item": "VS/systolic_bp", "text": "chart?"})
+    url = r.headers["location"].split("?")[0]
+    page = nurse.get(url).text
+    assert 'id="correct"' in page
+    assert 'id="correct"' not in monitor.get(url).text  # a monitor does not enter data
+    version = re.search(r'name="version" value="(\d+)"', page[page.index('id="correct"') :])
+    assert version
+    no_reason = nurse.post(
+        f"{url}/correct",
+        data={"csrftoken": form_token(page), "version": version.group(1), "value": "131"},
+        follow_redirects=False,
+    )
+    assert no_reason.status_code == 422
+    assert 'value="131"' in no_reason.text  # what was typed is kept
+    r = nurse.post(
+        f"{url}/correct",
+        data={
+            "csrftoken": form_token(page),
+            "version": version.group(1),
+            "value": "131",
+            "reason": "clinic chart says 131",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    form_page = nurse.get(target).text
+    assert re.search(r'name="v:VS/systolic_bp" value="131"', form_page)
+    assert "clinic chart says 131" in nurse.get(target + "/history").text

@@ -35,7 +35,16 @@ from trialkit.services.queries import (
 )
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.pages import User, db_of, redirect, render, signed_in
-from trialkit.web.routes.forms import _instance, _instance_query, _page, _view, field_id
+from trialkit.services import save_form
+from trialkit.web.routes.forms import (
+    _instance,
+    _instance_query,
+    _page,
+    _stored,
+    _values,
+    _view,
+    field_id,
+)
 
 __all__ = ["router"]
 
@@ -144,6 +153,7 @@ def _query_page(
     refused: TrialkitError | None = None,
     typed: str = "",
     done: str | None = None,
+    corrected: dict[str, str] | None = None,
 ) -> Response:
     principal = user.ctx.principal
     actions = [
@@ -158,6 +168,16 @@ def _query_page(
     if not may_comment:
         actions = [a for a in actions if a != "comment"]
     base = f"/studies/{q.study}/participants/{q.participant}/forms/{q.visit}/{q.form_id}"
+    current = None
+    may_correct = principal.can(Permission.WRITE, q.study, q.site)
+    if q.check_id is None and may_correct and q.status != "closed":
+        view = _view(request, user, q.study, q.participant, q.visit, q.form_id, q.instance_no)
+        texts, missing, _rows = _stored(view, user.language)
+        current = {
+            "text": texts.get(q.item, ""),
+            "missing": missing.get(q.item, ""),
+            "version": str(view.record.version) if view.record is not None else "",
+        }
     item_anchor = "" if q.check_id else "#" + field_id(q.item)
     return render(
         request,
@@ -170,7 +190,9 @@ def _query_page(
             "done": done,
             "form_url": base + _instance_query(q.instance_no),
             "item_anchor": item_anchor,
-            "may_correct": principal.can(Permission.WRITE, q.study, q.site),
+            "may_correct": may_correct,
+            "current": current,
+            "corrected": corrected or {},
         },
         user=user,
         status_code=200 if refused is None else status_of(refused),
@@ -187,7 +209,60 @@ def query_page(
 ) -> Response:
     """One query: its item, state, history and the actions allowed."""
     q = _load(request, user, study, query_id)
-    return _query_page(request, user, q, done=_choice(done, "done", (*_ACTIONS, "comment", "open")))
+    chosen = _choice(done, "done", (*_ACTIONS, "comment", "open", "corrected"))
+    return _query_page(request, user, q, done=chosen)
+
+
+@router.post("/studies/{study}/queries/{query_id}/correct")
+async def query_correct(
+    request: Request,
+    study: str,
+    query_id: int,
+    user: Annotated[User, Depends(signed_in)],
+) -> Response:
+    """Enter the correction of the query's item from the query page: the form is saved with
+    that one value changed (and the reason), through ``save_form`` as on the form page."""
+    q = _load(request, user, study, query_id)
+    if q.check_id is not None:
+        raise ValidationFailed(
+            f"query {q.id} was opened by edit check {q.check_id}: correct the form itself",
+            code="WEB.E041",
+            hint="open the form and change the values the check reads",
+        )
+    view = _view(request, user, study, q.participant, q.visit, q.form_id, q.instance_no)
+    posted = await request.form()
+    value = str(posted.get("value") or "")[:4000]
+    why_missing = str(posted.get("missing") or "")[:32]
+    reason = str(posted.get("reason") or "")[:2000]
+    version_text = str(posted.get("version") or "")
+    texts, missing, rows = _stored(view, user.language)
+    texts[q.item] = value
+    if why_missing:
+        missing[q.item] = why_missing
+    else:
+        missing.pop(q.item, None)
+    values, reasons = _values(view, texts, missing, rows, user.language)
+    typed = {"value": value, "missing": why_missing, "reason": reason}
+    try:
+        save_form(
+            db_of(request),
+            user.ctx,
+            study,
+            q.participant,
+            visit=q.visit,
+            form_id=q.form_id,
+            values=values,
+            missing=reasons,
+            expected_version=int(version_text) if version_text.isdigit() else None,
+            instance_no=q.instance_no,
+            reason=reason.strip() or None,
+        )
+    except AccessDenied:
+        raise
+    except TrialkitError as exc:  # a bad value, no reason, a stale form, a lock: typed kept
+        current = _load(request, user, study, query_id)
+        return _query_page(request, user, current, refused=exc, corrected=typed)
+    return redirect(f"/studies/{study}/queries/{query_id}?done=corrected")
 
 
 @router.post("/studies/{study}/queries/{query_id}/{action}")
