@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from trialkit.errors import AccessDenied, NotFound, TrialkitError, ValidationFailed
-from trialkit.services import Permission
+from trialkit.services import Permission, save_form
 from trialkit.services.access import visible_sites
 from trialkit.services.queries import (
     STATUSES,
@@ -35,7 +35,6 @@ from trialkit.services.queries import (
 )
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.pages import User, db_of, redirect, render, signed_in
-from trialkit.services import save_form
 from trialkit.web.routes.forms import (
     _instance,
     _instance_query,
