@@ -374,6 +374,7 @@ def _page(
         }
     record = view.record
     p = view.participant
+    oversight = form_oversight(db_of(request), user, view)
     return render(
         request,
         "form.html",
@@ -398,8 +399,8 @@ def _page(
             "gregorian": lambda text, item: _gregorian(text, item, lang),
             "base": f"/studies/{p.study}/participants/{p.code}/forms/{view.visit}/{view.form.id}",
             "inst": _instance_query(view.instance_no),
-            "may_write": view.may_write,
-            "o": form_oversight(db_of(request), user, view),
+            "may_write": view.may_write and not oversight.locks,  # locked: shown read-only
+            "o": oversight,
             "meanings": MEANINGS,
             "asked": {},
         }
