@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from fractions import Fraction
 
+from tests.services.conftest import PASSWORD
+
 from trialkit.services import Context, Role, list_queries, open_query, sdv_status, verify
 from trialkit.services.monitoring import sdv_progress
 from trialkit.services.queries import summarise_queries
@@ -83,3 +85,16 @@ def test_query_counts_by_state_site_form_participant_and_age(
     assert s.by_age == {"0-7 days": 1, "8-30 days": 1, "over 30 days": 1}
     assert s.oldest_days == 40
     assert summarise_queries([], monitor.as_of).oldest_days is None
+
+
+def test_a_signature_says_which_forms_it_covers(
+    db: Database, person: People, sites: tuple[str, str]
+) -> None:
+    from trialkit.services import sign, signatures
+
+    teh, _ = sites
+    pi = person("pi.teh", UCM, Role.PRINCIPAL_INVESTIGATOR, site="TEH")
+    meaning = "I confirm that I reviewed these data and they are accurate"
+    sign(db, pi, UCM, teh, scope="visit", visit="SCR", meaning=meaning, password=PASSWORD)
+    (s,) = signatures(db, pi, UCM, teh)
+    assert (s.forms, s.covered) == (2, ("SCR/SCREEN v1", "SCR/VITALS v1"))
