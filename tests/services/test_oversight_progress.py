@@ -1,4 +1,5 @@
-"""SDV progress per site, form and monitor, and the counts of a query list, on both databases."""
+"""SDV progress per site, form and monitor, the counts of a query list, and what a signature
+covers, on both databases."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from fractions import Fraction
 
 from tests.services.conftest import PASSWORD
 
-from trialkit.services import Context, Role, list_queries, open_query, sdv_status, verify
+from trialkit.services import (
+    Context,
+    Role,
+    list_queries,
+    open_query,
+    sdv_status,
+    sign,
+    signatures,
+    verify,
+)
 from trialkit.services.monitoring import sdv_progress
 from trialkit.services.queries import summarise_queries
 from trialkit.store import Database
@@ -50,6 +60,12 @@ def test_progress_counts_items_forms_queries_and_monitors(
     own = sdv_progress(db, teh_monitor.at(later.as_of), UCM)
     assert [r.key for r in own.by_site] == ["TEH"]
     assert (own.total.forms_entered, own.total.open_queries) == (2, 0)
+    # a signature says which forms it covers, with their versions
+    pi = person("pi.teh", UCM, Role.PRINCIPAL_INVESTIGATOR, site="TEH")
+    meaning = "I confirm that I reviewed these data and they are accurate"
+    sign(db, pi, UCM, teh, scope="visit", visit="SCR", meaning=meaning, password=PASSWORD)
+    (s,) = signatures(db, pi, UCM, teh)
+    assert (s.forms, s.covered) == (2, ("SCR/SCREEN v1", "SCR/VITALS v1"))
 
 
 def test_query_counts_by_state_site_form_participant_and_age(
@@ -85,16 +101,3 @@ def test_query_counts_by_state_site_form_participant_and_age(
     assert s.by_age == {"0-7 days": 1, "8-30 days": 1, "over 30 days": 1}
     assert s.oldest_days == 40
     assert summarise_queries([], monitor.as_of).oldest_days is None
-
-
-def test_a_signature_says_which_forms_it_covers(
-    db: Database, person: People, sites: tuple[str, str]
-) -> None:
-    from trialkit.services import sign, signatures
-
-    teh, _ = sites
-    pi = person("pi.teh", UCM, Role.PRINCIPAL_INVESTIGATOR, site="TEH")
-    meaning = "I confirm that I reviewed these data and they are accurate"
-    sign(db, pi, UCM, teh, scope="visit", visit="SCR", meaning=meaning, password=PASSWORD)
-    (s,) = signatures(db, pi, UCM, teh)
-    assert (s.forms, s.covered) == (2, ("SCR/SCREEN v1", "SCR/VITALS v1"))
