@@ -271,3 +271,11 @@ def test_the_correction_is_entered_from_the_query_page(login: Login) -> None:
     form_page = nurse.get(target).text
     assert re.search(r'name="v:VS/systolic_bp" value="131"', form_page)
     assert "clinic chart says 131" in nurse.get(target + "/history").text
+
+
+def test_the_participant_page_links_to_the_oversight_pages(login: Login) -> None:
+    page = login("dm.karimi").get(f"/studies/{UCM}/participants/{OWN}").text
+    for target in (f"/studies/{UCM}/participants/{OWN}/signatures", f"/studies/{UCM}/locks"):
+        assert target in page
+    assert login("dm.karimi").get(f"/studies/{UCM}/sdv").status_code == 200
+    assert login("stat.moradi").get(f"/studies/{UCM}/locks").status_code == 403  # no READ
