@@ -231,14 +231,17 @@ def _locks_page(
 ) -> Response:
     found = locks(db_of(request), user.ctx, study)
     principal = user.ctx.principal
-    sites = visible_sites(principal, Permission.LOCK, study)
+    try:
+        may_lock = visible_sites(principal, Permission.LOCK, study) != set()
+    except AccessDenied:  # a role that reads but does not lock
+        may_lock = False
     return render(
         request,
         "locks.html",
         {
             "study": study,
             "locks": found,
-            "may_lock": principal.can(Permission.LOCK, study, None) or bool(sites),
+            "may_lock": may_lock,
             "may_lock_study": principal.can(Permission.LOCK, study, None),
             "problem": problem_of(refused) if refused is not None else None,
             "typed": typed or {},
