@@ -232,7 +232,8 @@ def _locks_page(
     found = locks(db_of(request), user.ctx, study)
     principal = user.ctx.principal
     try:
-        may_lock = visible_sites(principal, Permission.LOCK, study) != set()
+        lockable = visible_sites(principal, Permission.LOCK, study)
+        may_lock = lockable is None or bool(lockable)
     except AccessDenied:  # a role that reads but does not lock
         may_lock = False
     return render(
