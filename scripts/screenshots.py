@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import uvicorn
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from trialkit.store import Database
 from trialkit.web import Settings, create_app
@@ -112,11 +112,77 @@ def _adverse_event(page: Page, base: str, out: Path) -> None:
     print(out / "ae-saved-en.png")
 
 
+OVERSIGHT_FORM = f"/studies/{UCM}/participants/UCM-TEH-003/forms/SCR/VITALS"
+#: The oversight pages: (file name, who, path), after the actions of :func:`_oversight_actions`.
+OVERSIGHT = (
+    ("oversight-form", "mon.hosseini", OVERSIGHT_FORM),
+    ("queries", "mon.hosseini", f"/studies/{UCM}/queries?status=any"),
+    ("query", "n.rahimi", f"/studies/{UCM}/queries/1"),
+    ("sdv", "mon.hosseini", f"/studies/{UCM}/sdv"),
+    ("signatures", "dr.amini", f"/studies/{UCM}/participants/UCM-TEH-003/signatures"),
+    ("locks", "dm.karimi", f"/studies/{UCM}/locks"),
+    ("locked-form", "n.rahimi", f"/studies/{UCM}/participants/UCM-TEH-001/forms/SCR/VITALS"),
+)
+
+
+def _oversight_actions(browser: Browser, base: str) -> None:
+    """Through the pages: the monitor verifies two items of the vital signs at screening, the
+    nurse changes one with a reason (its mark clears), the investigator signs the form, the data
+    manager locks another participant's records."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _sign_in(page, base, "mon.hosseini")
+    page.goto(base + OVERSIGHT_FORM)
+    page.check("input[form=sdv-form][value='VS/heart_rate']")
+    page.check("input[form=sdv-form][value='VS/systolic_bp']")
+    with page.expect_navigation():
+        page.click("#verify-items")
+    page.context.clear_cookies()
+    _sign_in(page, base, "n.rahimi")
+    page.goto(base + OVERSIGHT_FORM)
+    page.fill("#f-VS-heart_rate", "76")
+    page.fill("#reason", "re-read from the clinic chart")
+    with page.expect_navigation():
+        page.click("#save")
+    page.context.clear_cookies()
+    _sign_in(page, base, "dr.amini")
+    page.goto(base + OVERSIGHT_FORM)
+    page.click("#sign summary")
+    page.check("input[name=meaning] >> nth=0")
+    page.fill("#sign-password", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("#sign button[type=submit]")
+    page.context.clear_cookies()
+    _sign_in(page, base, "dm.karimi")
+    page.goto(f"{base}/studies/{UCM}/locks")
+    page.fill("#lock-participant", "UCM-TEH-001")
+    page.fill("#lock-reason", "source documents under review")
+    with page.expect_navigation():
+        page.click("form.lock-form button[type=submit]")
+    page.close()
+
+
+def _oversight_shots(browser: Browser, base: str, out: Path, language: str) -> None:
+    for name, who, path in OVERSIGHT:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(base + "/login")
+        if language == "fa":
+            with page.expect_navigation():
+                page.click("button[name=language][value=fa]")
+        _sign_in(page, base, who)
+        page.goto(base + path)
+        page.screenshot(path=str(out / f"{name}-{language}.png"), full_page=True)
+        print(out / f"{name}-{language}.png")
+        page.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/web"))
     parser.add_argument(
         "--only", default="", help="Comma-separated page names: refresh only those (and login)."
+    )
+    parser.add_argument(
+        "--only-oversight", action="store_true", help="only the oversight pages' screenshots"
     )
     args = parser.parse_args()
     out: Path = args.out
@@ -129,7 +195,10 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                _oversight_actions(browser, base)
                 for language in ("en", "fa"):
+                    _oversight_shots(browser, base, out, language)
+                for language in () if args.only_oversight else ("en", "fa"):
                     page = browser.new_page(viewport={"width": 1280, "height": 800})
                     page.goto(base + "/login")
                     if language == "fa":

@@ -181,7 +181,7 @@ def test_a_soft_check_saves_and_opens_a_query(login: Login, web_db: Database) ->
     assert r.status_code == 303, r.text
     page = client.get(r.headers["location"]).text
     assert "Saved (version 1)." in page
-    assert "Open queries" in page
+    assert "Data queries on this form" in page
     assert "edit check BP1" in page
     assert "Systolic blood pressure must be higher than diastolic" in html.unescape(page)
     assert field(page, "VS/systolic_bp") == "80"

@@ -46,6 +46,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("trialkit.cli.export", "Export a study's data: CSV, Stata, SAS, ODM, IPD."),
     "simulate": ("trialkit.cli.simulate", "Run a synthetic trial through the services."),
     "report": ("trialkit.cli.report", "Write the study report (HTML or PDF)."),
+    "query": ("trialkit.cli.oversight", "Data queries: list, open, answer, close (as a user)."),
+    "sdv": ("trialkit.cli.oversight", "Source data verification and its progress (as a user)."),
+    "sign": ("trialkit.cli.oversight", "Sign a form, a visit or a casebook (as a user)."),
+    "lock": ("trialkit.cli.oversight", "Lock and unlock a form, participant or study (as a user)."),
 }
 #: Modules that add commands to another module's group (``study load`` lives in admin).
 _ALSO = {"study": ("trialkit.cli.admin",)}

@@ -19,15 +19,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 
 import sqlalchemy as sa
 
-from trialkit.services.access import Permission
+from trialkit.services import studies
+from trialkit.services.access import Permission, visible_sites
 from trialkit.services.context import Context
 from trialkit.services.records import write
-from trialkit.services.targets import check_item, form_target, item_paths
-from trialkit.store import Database
-from trialkit.store.tables import sdv_mark
+from trialkit.services.targets import check_item, form_item_paths, form_target, item_paths
+from trialkit.store import Database, canonical
+from trialkit.store.tables import data_query, form_instance, participant, sdv_mark, site, study
 
 __all__ = [
     "CHANGED",
@@ -36,7 +38,11 @@ __all__ = [
     "WHOLE_FORM",
     "FormSdv",
     "ItemSdv",
+    "MonitorProgress",
+    "Progress",
     "SdvMark",
+    "SdvProgress",
+    "sdv_progress",
     "sdv_status",
     "verify",
 ]
@@ -263,3 +269,152 @@ def clear_changed(
         )
         cleared.append(m.item)
     return cleared
+
+
+@dataclass(frozen=True)
+class Progress:
+    """SDV progress of a site or a form: entered forms, those with no active mark (entered but
+    not reviewed), items and items verified, and the queries not closed with the oldest's age
+    in whole days."""
+
+    key: str
+    forms_entered: int = 0
+    forms_not_reviewed: int = 0
+    items: int = 0
+    items_verified: int = 0
+    open_queries: int = 0
+    oldest_query_days: int | None = None
+
+    @property
+    def share_verified(self) -> Fraction:
+        """Items verified out of items (0 when there are none), exactly."""
+        return Fraction(self.items_verified, self.items) if self.items else Fraction(0)
+
+
+@dataclass(frozen=True)
+class MonitorProgress:
+    """What one monitor verified (active marks only): forms with a mark of theirs and items."""
+
+    monitor: str
+    forms: int
+    items_verified: int
+
+
+@dataclass(frozen=True)
+class SdvProgress:
+    """A study's SDV progress at the caller's sites: overall, per site, per form, per monitor."""
+
+    study: str
+    total: Progress
+    by_site: tuple[Progress, ...]
+    by_form: tuple[Progress, ...]
+    by_monitor: tuple[MonitorProgress, ...]
+
+
+@dataclass
+class _Tally:
+    forms: int = 0
+    not_reviewed: int = 0
+    items: int = 0
+    verified: int = 0
+    queries: int = 0
+    oldest: int | None = None
+
+    def add_query(self, days: int) -> None:
+        self.queries += 1
+        self.oldest = days if self.oldest is None else max(self.oldest, days)
+
+    def row(self, key: str) -> Progress:
+        return Progress(
+            key, self.forms, self.not_reviewed, self.items, self.verified, self.queries, self.oldest
+        )
+
+
+def sdv_progress(db: Database, ctx: Context, study_code: str) -> SdvProgress:
+    """The study's SDV progress over the entered forms at the sites ``ctx`` may read, on
+    ``ctx.as_of``: share of items verified (an item by its own active mark or an active
+    whole-form mark), forms entered but not reviewed (no active mark at all), and the data
+    queries not closed with their age, per site and per form; and what each monitor verified."""
+    sites = visible_sites(ctx.principal, Permission.READ, study_code)
+    where = [study.c.code == study_code]
+    if sites is not None:
+        where.append(site.c.code.in_(sorted(sites)))
+    with db.read() as conn:
+        studies.protocol(conn, study_code)  # an unknown study is not found
+        base = (
+            sa.select(
+                form_instance.c.id,
+                form_instance.c.form_id,
+                form_instance.c.data,
+                form_instance.c.protocol_version_id,
+                site.c.code.label("site_code"),
+            )
+            .select_from(form_instance)
+            .join(participant, participant.c.id == form_instance.c.participant_id)
+            .join(site, site.c.id == participant.c.site_id)
+            .join(study, study.c.id == participant.c.study_id)
+            .where(*where)
+        )
+        forms = conn.execute(
+            base.where(form_instance.c.status == "entered").order_by(form_instance.c.id)
+        ).all()
+        scope = base.with_only_columns(form_instance.c.id).scalar_subquery()
+        marks = conn.execute(
+            sa.select(sdv_mark.c.form_instance_id, sdv_mark.c.item, sdv_mark.c.verified_by).where(
+                sdv_mark.c.cleared_at.is_(None), sdv_mark.c.form_instance_id.in_(scope)
+            )
+        ).all()
+        queries = conn.execute(
+            sa.select(data_query.c.form_instance_id, data_query.c.opened_at).where(
+                data_query.c.status != "closed", data_query.c.form_instance_id.in_(scope)
+            )
+        ).all()
+        definitions = {
+            v: studies.protocol_by_id(conn, v).study
+            for v in sorted({int(r.protocol_version_id) for r in forms})
+        }
+    active: dict[int, dict[str, str]] = {}
+    for m in marks:
+        active.setdefault(int(m.form_instance_id), {})[str(m.item)] = str(m.verified_by)
+    total, per_site, per_form = _Tally(), dict[str, _Tally](), dict[str, _Tally]()
+    per_monitor: dict[str, list[int]] = {}
+    where_of: dict[int, tuple[str, str]] = {}
+    for r in forms:
+        fid = int(r.id)
+        where_of[fid] = (str(r.site_code), str(r.form_id))
+        definition = definitions[int(r.protocol_version_id)].form(str(r.form_id))
+        paths = form_item_paths(definition, canonical.loads(r.data)) if definition else []
+        own = active.get(fid, {})
+        whole = own.get(WHOLE_FORM)
+        verified = [p for p in paths if p in own or whole is not None]
+        tallies = (
+            total,
+            per_site.setdefault(str(r.site_code), _Tally()),
+            per_form.setdefault(str(r.form_id), _Tally()),
+        )
+        for t in tallies:
+            t.forms += 1
+            t.not_reviewed += 0 if own else 1
+            t.items += len(paths)
+            t.verified += len(verified)
+        for monitor in set(own.values()):
+            counts = per_monitor.setdefault(monitor, [0, 0])
+            counts[0] += 1
+        for p in verified:
+            by = own.get(p, whole)
+            assert by is not None
+            per_monitor.setdefault(by, [0, 0])[1] += 1
+    for q in queries:
+        days = max(0, (ctx.as_of.date() - q.opened_at.date()).days)
+        site_code, form_id = where_of.get(int(q.form_instance_id), ("", ""))
+        total.add_query(days)
+        if site_code:  # a query on a form not entered (marked not required) counts overall
+            per_site.setdefault(site_code, _Tally()).add_query(days)
+            per_form.setdefault(form_id, _Tally()).add_query(days)
+    return SdvProgress(
+        study_code,
+        total.row("total"),
+        tuple(t.row(k) for k, t in sorted(per_site.items())),
+        tuple(t.row(k) for k, t in sorted(per_form.items())),
+        tuple(MonitorProgress(m, c[0], c[1]) for m, c in sorted(per_monitor.items())),
+    )

@@ -38,9 +38,12 @@ from trialkit.store import Database
 from trialkit.store.tables import data_query, form_instance, participant, query_event, site, study
 
 __all__ = [
+    "AGE_BANDS",
     "STATUSES",
     "DataQuery",
     "QueryEvent",
+    "QuerySummary",
+    "age_days",
     "allowed_actions",
     "answer_query",
     "close_query",
@@ -50,6 +53,7 @@ __all__ = [
     "open_query",
     "query_history",
     "reopen_query",
+    "summarise_queries",
 ]
 
 #: The states of a query.
@@ -408,9 +412,10 @@ def list_queries(
     status: str | Sequence[str] | None = "open",
     participant: str | None = None,
     site: str | None = None,
+    form_id: str | None = None,
 ) -> list[DataQuery]:
-    """The study's queries in ``status`` (None: any), optionally of one participant or site,
-    at the sites ``ctx`` may read; oldest first, without their events."""
+    """The study's queries in ``status`` (None: any), optionally of one participant, site or
+    form, at the sites ``ctx`` may read; oldest first, without their events."""
     wanted = _statuses(status)
     sites = visible_sites(ctx.principal, Permission.READ, study_code)
     participant_code, site_code = _PARTICIPANT_CODE, _SITE_CODE
@@ -426,8 +431,73 @@ def list_queries(
             q = q.where(site_code.in_(sorted(sites)))
         if wanted is not None:
             q = q.where(data_query.c.status.in_(wanted))
+        if form_id is not None:
+            q = q.where(form_instance.c.form_id == form_id)
         rows = conn.execute(q.order_by(data_query.c.opened_at, data_query.c.id)).all()
         return [_query(r) for r in rows]
+
+
+#: The age bands of :func:`summarise_queries`: (name, first day, last day or None), by the
+#: whole days since the query was opened.
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-7 days", 0, 7),
+    ("8-30 days", 8, 30),
+    ("over 30 days", 31, None),
+)
+
+
+def _band(days: int) -> str:
+    for name, low, high in AGE_BANDS:
+        if days >= low and (high is None or days <= high):
+            return name
+    raise AssertionError(days)  # pragma: no cover - the bands cover every day from 0
+
+
+@dataclass(frozen=True)
+class QuerySummary:
+    """Counts of a list of queries: by state, site, participant, form and, for those not
+    closed, by age band (:data:`AGE_BANDS`); ``oldest_days`` the age of the oldest not closed."""
+
+    total: int
+    by_status: dict[str, int]
+    by_site: dict[str, int]
+    by_participant: dict[str, int]
+    by_form: dict[str, int]
+    by_age: dict[str, int]
+    oldest_days: int | None
+
+
+def age_days(q: DataQuery, as_of: datetime) -> int:
+    """Whole days since ``q`` was opened (0 on the day it was opened)."""
+    return max(0, (as_of.date() - q.opened_at.date()).days)
+
+
+def summarise_queries(queries: Sequence[DataQuery], as_of: datetime) -> QuerySummary:
+    """The counts of ``queries`` (as :func:`list_queries` returns them) on ``as_of``."""
+
+    def count(key: Iterable[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for k in key:
+            out[k] = out.get(k, 0) + 1
+        return dict(sorted(out.items()))
+
+    pending = [q for q in queries if q.status != "closed"]
+    ages = [age_days(q, as_of) for q in pending]
+    by_age = {name: 0 for name, _, _ in AGE_BANDS}
+    for days in ages:
+        by_age[_band(days)] += 1
+    by_status = dict.fromkeys(STATUSES, 0)
+    for q in queries:
+        by_status[q.status] += 1
+    return QuerySummary(
+        len(queries),
+        by_status,
+        count(q.site for q in queries),
+        count(q.participant for q in queries),
+        count(q.form_id for q in queries),
+        by_age,
+        max(ages) if ages else None,
+    )
 
 
 def query_history(db: Database, ctx: Context, study_code: str, query_id: int) -> DataQuery:

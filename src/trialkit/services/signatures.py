@@ -78,6 +78,9 @@ class Signature:
     status: str
     problem: str | None = None
     forms: int = 0
+    #: What a valid signature covers now: each form as ``VISIT/FORM`` (``#n`` for a further
+    #: instance) with its version, e.g. ``SCR/VITALS v2``, in the hash's order.
+    covered: tuple[str, ...] = ()
 
 
 def content_hash(forms: Sequence[dict[str, Any]]) -> str:
@@ -283,9 +286,16 @@ def _listed(conn: sa.Connection, p: lookups.Participant) -> dict[int, Signature]
     out: dict[int, Signature] = {}
     for r in rows:
         status, problem, count = (VOIDED, None, 0)
+        covered: tuple[str, ...] = ()
         if r.voided_at is None:
             forms = _covered(conn, p.id, r.scope, r.visit_key, r.form_instance_id)
             count = len(forms)
+            covered = tuple(
+                f"{f['visit']}/{f['form_id']}"
+                + (f" #{f['instance']}" if f["instance"] != 1 else "")
+                + f" v{f['version']}"
+                for f in forms
+            )
             now = content_hash(forms)
             status = VALID
             if now != r.content_hash:
@@ -313,6 +323,7 @@ def _listed(conn: sa.Connection, p: lookups.Participant) -> dict[int, Signature]
             status,
             problem,
             count,
+            covered,
         )
     return out
 

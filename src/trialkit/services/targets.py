@@ -24,7 +24,14 @@ from trialkit.services.context import Context
 from trialkit.store import canonical
 from trialkit.store.tables import form_instance
 
-__all__ = ["FormTarget", "check_item", "form_target", "item_paths", "load_form"]
+__all__ = [
+    "FormTarget",
+    "check_item",
+    "form_item_paths",
+    "form_target",
+    "item_paths",
+    "load_form",
+]
 
 
 @dataclass(frozen=True)
@@ -112,13 +119,19 @@ def form_target(
 
 def item_paths(target: FormTarget) -> list[str]:
     """Every item path of the form instance, in the form's order."""
-    paths: list[str] = []
     if target.form is None:  # pragma: no cover - a stored form always has its definition
-        return paths
-    for group in target.form.groups:
+        return []
+    return form_item_paths(target.form, target.data)
+
+
+def form_item_paths(form: Form, data: dict[str, Any]) -> list[str]:
+    """Every item path of ``form`` with the stored ``data`` (its repeating groups' rows as far
+    as they are stored), in the form's order."""
+    paths: list[str] = []
+    for group in form.groups:
         names = [i.name for i in group.items if not i.derived]
         if group.repeating:
-            rows = target.data.get(group.id)
+            rows = data.get(group.id)
             count = len(rows) if isinstance(rows, list) else 0
             paths += [f"{group.id}[{n}]/{name}" for n in range(1, count + 1) for name in names]
         else:

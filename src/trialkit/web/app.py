@@ -193,7 +193,16 @@ def create_app(
 ) -> ASGIApp:
     """The application on ``db`` (default: the settings' database URL)."""
     from trialkit.web import redcap
-    from trialkit.web.routes import adverse_events, auth, doses, forms, home, participants
+    from trialkit.web.routes import (
+        adverse_events,
+        auth,
+        doses,
+        forms,
+        home,
+        participants,
+        queries,
+        review,
+    )
     from trialkit.web.routes.amendments import router as amendment_routes
     from trialkit.web.routes.audit import router as audit_routes
     from trialkit.web.routes.safety_board import router as safety_board_routes
@@ -216,6 +225,8 @@ def create_app(
     errors.install(api)
     api.include_router(auth.router)
     api.include_router(home.router)
+    api.include_router(queries.router)
+    api.include_router(review.router)  # before participants: its POST .../{code}/{step}
     api.include_router(participants.router)
     api.include_router(adverse_events.router)
     api.include_router(doses.router)

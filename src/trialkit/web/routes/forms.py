@@ -42,6 +42,7 @@ from trialkit.services.form_views import FormView, form_history, form_view
 from trialkit.services.forms import MISSING_REASONS
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.i18n import DATE_HINTS, digits, input_date, parse_date, show_date
+from trialkit.web.oversight import MEANINGS, form_oversight
 from trialkit.web.pages import User, db_of, redirect, render, signed_in, today
 
 __all__ = ["Submission", "field_id", "router"]
@@ -348,6 +349,7 @@ def _page(
     version: int | None = None,
     reason: str = "",
     saved: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     lang = user.language
     if texts is None:
@@ -372,6 +374,7 @@ def _page(
         }
     record = view.record
     p = view.participant
+    oversight = form_oversight(db_of(request), user, view)
     return render(
         request,
         "form.html",
@@ -396,8 +399,12 @@ def _page(
             "gregorian": lambda text, item: _gregorian(text, item, lang),
             "base": f"/studies/{p.study}/participants/{p.code}/forms/{view.visit}/{view.form.id}",
             "inst": _instance_query(view.instance_no),
-            "may_write": view.may_write,
-        },
+            "may_write": view.may_write and not oversight.locks,  # locked: shown read-only
+            "o": oversight,
+            "meanings": MEANINGS,
+            "asked": {},
+        }
+        | (extra or {}),
         user=user,
         status_code=200 if refused is None else status_of(refused),
     )
@@ -464,9 +471,11 @@ def form_page(
     user: Annotated[User, Depends(signed_in)],
     saved: str | None = None,
     instance: int = 1,
+    did: str | None = None,
+    ask: str | None = None,
 ) -> Response:
     view = _view(request, user, study, code, visit, form, _instance(instance))
-    return _page(request, user, view, saved=saved)
+    return _page(request, user, view, saved=saved, extra={"did": did, "asked": {"item": ask}})
 
 
 @router.post(_BASE + "/{form}")
