@@ -28,6 +28,7 @@ from trialkit.services.matrix import status_matrix
 from trialkit.store import Database
 from trialkit.web import Settings, create_app
 from trialkit.web.demo_mode import DEMO_PASSWORD
+from trialkit.web.oversight import MEANINGS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "access.md"
 HEADING = "## Pages by role (the web application)"
@@ -43,6 +44,8 @@ PARAMS = {
     "report_id": "1",
     "pause_id": "1",
     "arm": "G100",
+    "query_id": "1",
+    "action": "comment",
 }
 #: A sample form for each route that needs one to reach its access check (else empty).
 BODIES: dict[str, dict[str, str]] = {
@@ -75,6 +78,22 @@ BODIES: dict[str, dict[str, str]] = {
     "POST /studies/{study}/participants/{code}/forms/{visit}/{form}/not-required": {
         "not_required_reason": "access matrix test",
     },
+    "POST /studies/{study}/participants/{code}/forms/{visit}/{form}/queries": {
+        "item": "VS/heart_rate",
+        "text": "access matrix test",
+    },
+    "POST /studies/{study}/participants/{code}/forms/{visit}/{form}/verify": {"whole": "1"},
+    "POST /studies/{study}/participants/{code}/signatures": {
+        "scope": "casebook",
+        "meaning": MEANINGS[0],
+        "password": DEMO_PASSWORD,
+    },
+    "POST /studies/{study}/locks": {
+        "scope": "participant",
+        "participant": "UCM-TEH-001",
+        "reason": "access matrix test",
+    },
+    "POST /studies/{study}/queries/{query_id}/correct": {"reason": "access matrix test"},
 }
 #: Routes sent after all others, in this order: signing in again (as ``t.sign-in``, a user
 #: without a role) replaces the client's session, and signing out ends it.
@@ -228,9 +247,10 @@ def _verdict(route: str, r: Any) -> str:
         return SIGN_IN
     if r.status_code == 403 and "AUTH.E010" in r.text:
         return DENIED
-    if r.status_code == 404 and "SAFETY.E031" in r.text:
-        # past the access check, refused for the id sent: the sample participant has no
-        # serious-event report (a role that may not record one is denied before the look-up)
+    if r.status_code == 404 and ("SAFETY.E031" in r.text or "FORM.E012" in r.text):
+        # past the access check, refused for what was sent: the sample participant has no
+        # serious-event report, or the sample form is not entered (yet) for a query or SDV
+        # (a role that may not do either is denied before the look-up)
         return ALLOWED
     if r.status_code == 404:
         return NOT_FOUND
