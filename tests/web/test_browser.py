@@ -134,13 +134,13 @@ def test_the_idle_warning_and_staying_signed_in(browser: Any, server: LiveServer
     assert not dialog.is_visible()
     server.clock.advance(minutes=2, seconds=10)  # type: ignore[attr-defined]
     page.clock.run_for("02:10")
-    dialog.wait_for(state="visible", timeout=5000)
+    dialog.wait_for(state="visible", timeout=20000)
     assert "still there" in dialog.inner_text()
     assert "Seconds left: 50" in dialog.inner_text()
     with page.expect_response(lambda r: r.url.endswith("/session/keepalive")) as info:
         page.click("#stay-signed-in")
     assert info.value.status == 200
-    dialog.wait_for(state="hidden", timeout=5000)
+    dialog.wait_for(state="hidden", timeout=20000)
     server.clock.advance(minutes=3, seconds=1)  # type: ignore[attr-defined]
     page.clock.run_for("03:01")  # nothing done for the whole idle time: signed out
     page.wait_for_url(re.compile(r".*/login\?ended=WEB\.E003"))
