@@ -105,3 +105,14 @@ def test_no_arm_for_a_blinded_user_in_a_masked_study(login: Login, web_db: Datab
     assert f'<td dir="ltr">{arm}</td>' not in blinded.text
     assert '<th scope="col">Arm</th>' in unblinded.text
     assert f'<td dir="ltr">{arm}</td>' in unblinded.text
+
+
+def test_the_study_pages_offered_are_those_the_user_may_open(login: Login) -> None:
+    def offered(username: str) -> set[str]:
+        page = login(username).get(f"/studies/{UCM}").text
+        nav = re.search(r'<nav class="study-pages".*?</nav>', page, re.S)
+        assert nav is not None
+        return set(re.findall(rf'href="/studies/{UCM}/([a-z]+)"', nav.group(0)))
+
+    assert offered("n.rahimi") == {"queries", "sdv", "locks"}  # a coordinator at one site
+    assert offered("dm.karimi") == {"queries", "sdv", "locks", "safety", "audit"}  # every site

@@ -151,6 +151,21 @@ def matrix_page(
         "queries": sum(c.open_queries for r in m.rows for c in r.cells.values()),
     }
     can_register = [s for s in m.sites if user.ctx.principal.can(Permission.ENROL, study, s)]
+    principal = user.ctx.principal
+    study_wide = principal.can(Permission.READ, study, None)  # a membership at every site
+    # the study's other pages, each offered only to who may open it (the pages check again)
+    study_pages = [
+        (f"/studies/{study}/queries", "Data queries"),
+        (f"/studies/{study}/sdv", "Source data verification"),
+        (f"/studies/{study}/locks", "Locks"),
+        *([(f"/studies/{study}/safety", "Safety board")] if study_wide else []),
+        *([(f"/studies/{study}/audit", "Audit trail")] if study_wide else []),
+        *(
+            [(f"/studies/{study}/amendments", "Amendments")]
+            if principal.can(Permission.MANAGE_STUDY, study, None)
+            else []
+        ),
+    ]
     return render(
         request,
         "matrix.html",
@@ -166,6 +181,7 @@ def matrix_page(
             "sorts": SORTS,
             "counts": counts,
             "can_register": can_register,
+            "study_pages": study_pages,
             "shows_arm": any(r.arm for r in m.rows),
             "cell_link": cell_link,
             # each state's name translated once, not once per cell
