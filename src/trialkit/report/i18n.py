@@ -14,42 +14,17 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-import jdatetime
-from babel.messages.pofile import read_po
+from trialkit.languages import LANGUAGES, date_text, digits, read_catalogue
 
 __all__ = ["LANGUAGES", "Text", "catalogue", "date_text", "digits"]
 
-LANGUAGES = ("en", "fa")
 _LOCALE = Path(__file__).with_name("locale")
-_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
     """msgid -> msgstr of ``language`` (empty msgstrs left out)."""
-    with (_LOCALE / language / "LC_MESSAGES" / "report.po").open("rb") as fh:
-        cat = read_po(fh, locale=language)
-    return {
-        str(m.id): str(m.string) for m in cat if m.id and isinstance(m.string, str) and m.string
-    }
-
-
-def digits(text: object, language: str) -> str:
-    """``text`` with Persian digits in Persian."""
-    out = str(text)
-    return out.translate(_PERSIAN) if language == "fa" else out
-
-
-def date_text(value: date | datetime | None, language: str) -> str:
-    """ISO in English; in Persian the Solar Hijri date with the Gregorian beside it."""
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = value.date()
-    if language != "fa":
-        return value.isoformat()
-    solar = jdatetime.date.fromgregorian(date=value)
-    return f"{digits(solar.strftime('%Y/%m/%d'), 'fa')} ({value.isoformat()})"
+    return read_catalogue(_LOCALE / language / "LC_MESSAGES" / "report.po", language)
 
 
 class Text:

@@ -16,10 +16,10 @@ from functools import cache
 from pathlib import Path
 
 import jdatetime
-from babel.messages.pofile import read_po
 from markupsafe import Markup, escape
 
 from trialkit.errors import ValidationFailed
+from trialkit.languages import LANGUAGES, RTL, date_text, digits, read_catalogue
 
 __all__ = [
     "DATE_HINTS",
@@ -38,28 +38,14 @@ __all__ = [
     "translator",
 ]
 
-LANGUAGES = ("en", "fa")
-RTL = frozenset({"fa"})
 LOCALE_DIR = Path(__file__).with_name("locale")
-_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 _LATIN = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
     """msgid -> msgstr of ``language`` (empty msgstrs left out)."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as fh:
-        cat = read_po(fh, locale=language)
-    return {
-        str(m.id): str(m.string) for m in cat if m.id and isinstance(m.string, str) and m.string
-    }
-
-
-def digits(text: object, language: str) -> str:
-    """``text`` with Persian digits in Persian."""
-    out = str(text)
-    return out.translate(_PERSIAN) if language == "fa" else out
+    return read_catalogue(LOCALE_DIR / language / "LC_MESSAGES" / "messages.po", language)
 
 
 class Translator:
@@ -88,19 +74,6 @@ class Translator:
 @cache
 def translator(language: str) -> Translator:
     return Translator(language)
-
-
-def date_text(value: date | None, language: str) -> str:
-    """A date as plain text: ISO in English; Solar Hijri with the Gregorian beside it in
-    Persian (``۱۴۰۳/۱۲/۱۳ (2025-03-03)``)."""
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = value.date()
-    if language != "fa":
-        return value.isoformat()
-    solar = jdatetime.date.fromgregorian(date=value)
-    return f"{digits(solar.strftime('%Y/%m/%d'), 'fa')} ({value.isoformat()})"
 
 
 def show_date(value: date | None, language: str) -> Markup:
