@@ -519,6 +519,36 @@ def _lock_line(lk: Lock) -> str:
     )
 
 
+def _lock_change(
+    change: Callable[..., Lock],
+    url: str | None,
+    user: str | None,
+    study: str,
+    scope: str,
+    reason: str,
+    participant: str | None,
+    visit: str | None,
+    form: str | None,
+    instance: int,
+) -> Lock:
+    """Run ``lock`` or ``unlock`` as the signed-in user, on what the options name."""
+    return _run(
+        url,
+        user,
+        lambda db, ctx: change(
+            db,
+            ctx,
+            study,
+            scope=scope,
+            participant=participant,
+            visit=visit,
+            form_id=form,
+            instance_no=instance,
+            reason=reason,
+        ),
+    )
+
+
 @lock_app.command("add")
 def lock_add(
     study: Study,
@@ -532,21 +562,7 @@ def lock_add(
     user: UserOption = None,
 ) -> None:
     """Lock a form, a participant's records or the study (data managers)."""
-    lk = _run(
-        url,
-        user,
-        lambda db, ctx: lock(
-            db,
-            ctx,
-            study,
-            scope=scope,  # type: ignore[arg-type]
-            participant=participant,
-            visit=visit,
-            form_id=form,
-            instance_no=instance,
-            reason=reason,
-        ),
-    )
+    lk = _lock_change(lock, url, user, study, scope, reason, participant, visit, form, instance)
     console.print(_lock_line(lk))
 
 
@@ -563,21 +579,7 @@ def lock_remove(
     user: UserOption = None,
 ) -> None:
     """Unlock a form, a participant's records or the study, with the reason."""
-    lk = _run(
-        url,
-        user,
-        lambda db, ctx: unlock(
-            db,
-            ctx,
-            study,
-            scope=scope,  # type: ignore[arg-type]
-            participant=participant,
-            visit=visit,
-            form_id=form,
-            instance_no=instance,
-            reason=reason,
-        ),
-    )
+    lk = _lock_change(unlock, url, user, study, scope, reason, participant, visit, form, instance)
     console.print(f"{lk.target}: unlocked by {lk.unlocked_by} ({lk.unlock_reason})")
 
 
