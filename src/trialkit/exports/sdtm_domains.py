@@ -190,7 +190,6 @@ SUPP_QUALIFIERS: dict[str, tuple[str, str, str, str]] = {
     "AEINJSIT": ("AE", "At the Injection Site", "ae_at_injection_site", "NY"),
     "AEGRRSN": ("AE", "Reason for Overriding Computed Grade", "ae_grade_reason", ""),
     "AEAWARDT": ("AE", "Date/Time Site Became Aware (Serious)", "ae_aware_at", ""),
-    "AEGRENT": ("AE", "CTCAE Grade as Entered", "ae_grade", "TOXGR"),
     "LESROLE": ("QS", "Lesion Role", "lesion_role", "LESION_ROLE"),
     "LESSITE": ("QS", "Lesion Body Site", "lesion_site", ""),
 }
