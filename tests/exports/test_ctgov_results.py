@@ -35,6 +35,16 @@ SAMPLE_ANALYSIS = {
 }
 
 
+def _erythema(db: Database, at: Context, code: str) -> None:
+    """A grade 1 non-serious injection-site erythema of ``code`` with onset on 2025-03-12."""
+    record_adverse_event(
+        db, at, PAE, code, visit="D1",
+        values={"ae_term": "Injection site erythema", "ae_onset": "2025-03-12", "ae_grade": "1",
+                "ae_serious": "no", "ae_relation": "probable", "ae_outcome": "recovered",
+                "ae_at_injection_site": "yes"},
+    )  # fmt: skip
+
+
 def _keys(x: Any) -> set[str]:
     return set(x) if isinstance(x, dict) else set()
 
@@ -44,12 +54,7 @@ def test_results_modules_come_from_the_analysis(
 ) -> None:
     p1, _ = filled
     at = Context.operator("dr.demo", datetime(2025, 3, 20, 9, 0))
-    record_adverse_event(
-        db, at, PAE, p1, visit="D1",
-        values={"ae_term": "Injection site erythema", "ae_onset": "2025-03-12", "ae_grade": "1",
-                "ae_serious": "no", "ae_relation": "probable", "ae_outcome": "recovered",
-                "ae_at_injection_site": "yes"},
-    )  # fmt: skip
+    _erythema(db, at, p1)
     result = export(db, ctx, PAE, "ctgov-results", tmp_path)
     section = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["resultsSection"]
     assert set(section) == {
@@ -149,12 +154,7 @@ def test_results_as_of_a_date_leave_later_changes_out(
     2025-07-01 no adverse event either, and today's have both changes."""
     p1, _ = filled
     at = Context.operator("dr.demo", datetime(2025, 7, 15, 9, 0))
-    record_adverse_event(
-        db, at, PAE, p1, visit="D1",
-        values={"ae_term": "Injection site erythema", "ae_onset": "2025-03-12", "ae_grade": "1",
-                "ae_serious": "no", "ae_relation": "probable", "ae_outcome": "recovered",
-                "ae_at_injection_site": "yes"},
-    )  # fmt: skip
+    _erythema(db, at, p1)
     export(db, ctx, PAE, "ctgov-results", tmp_path / "now")
     early = export(
         db, ctx, PAE, "ctgov-results", tmp_path / "july", as_of=datetime(2025, 7, 31, 23, 59)

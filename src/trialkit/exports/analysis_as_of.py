@@ -21,6 +21,7 @@ the extract has no public accessor for them yet.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -106,34 +107,14 @@ def analysis_tables_of(extract: Extract) -> TidyExtract:
         for v in kept:
             if v.derived:
                 cells.append((v.item, v.value, None, _instance(repeating, int(v.instance), None)))
-        for item, value, role, instance in cells:
-            observations.append(
-                Observation(
-                    len(observations) + 2,
-                    person.code,
-                    person.arm,
-                    first.visit,
-                    day,
-                    item,
-                    value,
-                    role,
-                    instance,
-                )
-            )
+        observations += [
+            Observation(len(observations) + n, person.code, person.arm, first.visit, day, item,
+                        value, role=role, instance=instance)
+            for n, (item, value, role, instance) in enumerate(cells, start=2)
+        ]  # fmt: skip
     last = {code: max(days) for code, days in contact.items() if days}
     numbered = tuple(
-        AdverseEvent(
-            i,
-            e.participant,
-            e.arm,
-            e.term,
-            e.grade,
-            e.serious,
-            e.related,
-            e.onset_day,
-            last.get(e.participant),
-        )
-        for i, e in enumerate(events, start=2)
+        replace(e, row=i, last_day=last.get(e.participant)) for i, e in enumerate(events, start=2)
     )
     return TidyExtract(TidyData(tuple(observations), numbered), study, skipped.notes())
 
