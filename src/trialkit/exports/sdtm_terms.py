@@ -2,9 +2,9 @@
 
 * :data:`CODELISTS`: every code list a variable refers to. A CDISC controlled-terminology list
   carries its NCI code list code and, where given here, its terms' NCI codes (``Alias
-  Context="nci:ExtCodeID"``); only codes checked against CDISC CT are given (SEX, NY, AGEU,
-  OUT). The other CDISC lists name their CDISC code list but leave the NCI codes to the
-  sponsor's CT package. A **sponsor-defined** list (from the protocol's code lists, or made by
+  Context="nci:ExtCodeID"``) for the few long-stable lists given here (SEX, NY, AGEU, OUT; to be
+  checked against the CT package the sponsor chooses: no CT file ships with trialkit). The other
+  CDISC lists name their CDISC code list but leave the NCI codes to that package. A **sponsor-defined** list (from the protocol's code lists, or made by
   this export) says so in its description. The terms written are the values in the data
   (:mod:`trialkit.exports.define` collects them), decoded from the list's own decodes, a
   column of the same record (``decode_column``), or the protocol's code list labels.
