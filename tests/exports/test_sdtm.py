@@ -489,3 +489,24 @@ def test_laboratory_ranges_by_sex() -> None:
     assert tables._range(creatinine, "1.2", "male") == ("0.6", "1.3", "NORMAL")
     assert tables._range(creatinine, "1.30", "") == ("0.6", "1.3", "NORMAL")  # the boundary
     assert tables._range(creatinine, "0.59", "") == ("0.6", "1.3", "LOW")
+
+
+def test_domain_metadata_is_complete() -> None:
+    """Every derived variable names a method, every method, code list and comment named
+    exists, and the supplemental qualifiers keep SAS's limits (QNAM 8, QLABEL 40)."""
+    from trialkit.exports.sdtm_domains import SUPP_QUALIFIERS
+    from trialkit.exports.sdtm_terms import CODELISTS, COMMENTS, METHODS
+
+    for domain in DOMAINS.values():
+        assert len(domain.code) <= 8
+        for c in domain.columns:
+            assert (c.origin == "Derived") <= bool(c.method), (domain.code, c.name)
+            assert not c.method or c.method in METHODS, c
+            assert not c.codelist or c.codelist in CODELISTS, c
+            assert not c.comment or c.comment in COMMENTS, c
+    for qnam, (parent, label, _, codelist) in SUPP_QUALIFIERS.items():
+        assert len(qnam) <= 8
+        assert qnam.isupper()
+        assert len(label) <= 40
+        assert f"SUPP{parent}" in DOMAINS
+        assert not codelist or codelist in CODELISTS
