@@ -1,13 +1,14 @@
 """The terminology, methods and comments ``define.xml`` gives the ``sdtm`` export's variables.
 
 * :data:`CODELISTS`: every code list a variable refers to. A CDISC controlled-terminology list
-  carries its NCI code list code and, where given here, its terms' NCI codes (``Alias
-  Context="nci:ExtCodeID"``) for the few long-stable lists given here (SEX, NY, AGEU, OUT; to be
-  checked against the CT package the sponsor chooses: no CT file ships with trialkit). The other
-  CDISC lists name their CDISC code list but leave the NCI codes to that package. A **sponsor-defined** list (from the protocol's code lists, or made by
-  this export) says so in its description. The terms written are the values in the data
-  (:mod:`trialkit.exports.define` collects them), decoded from the list's own decodes, a
-  column of the same record (``decode_column``), or the protocol's code list labels.
+  carries its NCI code and its terms' NCI codes (``Alias Context="nci:ExtCodeID"``) for the few
+  long-stable lists given here (SEX, NY, AGEU, OUT; to be checked against the CT package the
+  sponsor chooses: no CT file ships with trialkit). The other CDISC lists name their CDISC code
+  list but leave the NCI codes to that package. A **sponsor-defined** list (from the
+  protocol's code lists, or made by this export) says so in its description. The terms
+  written are the values in the data (:mod:`trialkit.exports.define` collects them), decoded
+  from the list's own decodes, a column of the same record (``decode_column``), or the
+  protocol's code list labels.
 * :data:`METHODS`: how each derived variable is computed (Define-XML ``MethodDef``).
 * :data:`COMMENTS`: where a derivation needs the sponsor's own decision (``def:CommentDef``).
 """
