@@ -33,6 +33,12 @@ def test_export_as_a_user(
     )
     assert status == 0, out
     assert (tmp_path / "x" / "pasi.xpt").is_file()
+    status, out = _cli(
+        *base, "stat", "--format", "ctgov-results", "--out", str(tmp_path / "r"),
+        "--as-of", "2025-07-31",
+    )  # fmt: skip
+    assert status == 0, out
+    assert "results as of 2025-07-31: the data as they stood at the end of that day" in out
     status, out = _cli(*base, "coord", "--format", "csv", "--out", str(tmp_path / "c"))
     assert status == 1
     assert "error [AUTH." in out

@@ -13,7 +13,6 @@ import pytest
 from tests.exports.conftest import PAE
 
 from trialkit.analysis import analyse
-from trialkit.errors import ValidationFailed
 from trialkit.exports import export
 from trialkit.protocol.loader import resolve_study
 from trialkit.services import Context, record_adverse_event, tidy_tables
@@ -36,6 +35,16 @@ SAMPLE_ANALYSIS = {
 }
 
 
+def _erythema(db: Database, at: Context, code: str) -> None:
+    """A grade 1 non-serious injection-site erythema of ``code`` with onset on 2025-03-12."""
+    record_adverse_event(
+        db, at, PAE, code, visit="D1",
+        values={"ae_term": "Injection site erythema", "ae_onset": "2025-03-12", "ae_grade": "1",
+                "ae_serious": "no", "ae_relation": "probable", "ae_outcome": "recovered",
+                "ae_at_injection_site": "yes"},
+    )  # fmt: skip
+
+
 def _keys(x: Any) -> set[str]:
     return set(x) if isinstance(x, dict) else set()
 
@@ -45,12 +54,7 @@ def test_results_modules_come_from_the_analysis(
 ) -> None:
     p1, _ = filled
     at = Context.operator("dr.demo", datetime(2025, 3, 20, 9, 0))
-    record_adverse_event(
-        db, at, PAE, p1, visit="D1",
-        values={"ae_term": "Injection site erythema", "ae_onset": "2025-03-12", "ae_grade": "1",
-                "ae_serious": "no", "ae_relation": "probable", "ae_outcome": "recovered",
-                "ae_at_injection_site": "yes"},
-    )  # fmt: skip
+    _erythema(db, at, p1)
     result = export(db, ctx, PAE, "ctgov-results", tmp_path)
     section = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["resultsSection"]
     assert set(section) == {
@@ -134,9 +138,69 @@ def test_results_modules_come_from_the_analysis(
     assert _keys(g50) <= _keys(sample["adverseEventsModule"]["eventGroups"][0])
     assert _keys(other) - {"notes"} <= _keys(sample["adverseEventsModule"]["otherEvents"][0])
 
-    with pytest.raises(ValidationFailed, match="as of a date") as refused:
-        export(db, ctx, PAE, "ctgov-results", tmp_path / "old", as_of=datetime(2025, 7, 1))
-    assert refused.value.code == "EXPORT.E005"
+
+def _m3(folder: Path) -> dict[str, float]:
+    section = json.loads((folder / "results.json").read_text(encoding="utf-8"))["resultsSection"]
+    measures = {m["title"]: m for m in section["outcomeMeasuresModule"]["outcomeMeasures"]}
+    (m3,) = [c for c in measures["PASI change from baseline"]["classes"] if c["title"] == "M3"]
+    return {m["groupId"]: float(m["value"]) for m in m3["categories"][0]["measurements"]}
+
+
+def test_results_as_of_a_date_leave_later_changes_out(
+    db: Database, ctx: Context, filled: tuple[str, str], tmp_path: Path
+) -> None:
+    """Participant 2's month-3 PASI was corrected on 2025-08-01 and an adverse event recorded
+    on 2025-07-15: the results as of 2025-07-31 have the PASI as first entered, those as of
+    2025-07-01 no adverse event either, and today's have both changes."""
+    p1, _ = filled
+    at = Context.operator("dr.demo", datetime(2025, 7, 15, 9, 0))
+    _erythema(db, at, p1)
+    export(db, ctx, PAE, "ctgov-results", tmp_path / "now")
+    early = export(
+        db, ctx, PAE, "ctgov-results", tmp_path / "july", as_of=datetime(2025, 7, 31, 23, 59)
+    )
+    assert early.notes[0].startswith("results as of 2025-07-31")
+    # trunk (1, 1, 0, 5 %) then (2, 1, 1, 5 %) at M3 against (2, 2, 1, 12 %) at D1
+    assert _m3(tmp_path / "now") == pytest.approx({"OG000": 0.6 - 3.0, "OG001": 1.2 - 3.0})
+    assert _m3(tmp_path / "july") == pytest.approx({"OG000": 0.6 - 3.0, "OG001": 0.6 - 3.0})
+    july = json.loads((tmp_path / "july" / "results.json").read_text())["resultsSection"]
+    assert len(july["adverseEventsModule"]["otherEvents"]) == 1
+    export(db, ctx, PAE, "ctgov-results", tmp_path / "june", as_of=datetime(2025, 7, 1))
+    june = json.loads((tmp_path / "june" / "results.json").read_text())["resultsSection"]
+    assert june["adverseEventsModule"]["otherEvents"] == []
+    assert all(g["otherNumAffected"] == 0 for g in june["adverseEventsModule"]["eventGroups"])
+    assert _m3(tmp_path / "june") == _m3(tmp_path / "july")
+    started = june["participantFlowModule"]["periods"][0]["milestones"][0]
+    assert [a["numSubjects"] for a in started["achievements"]] == ["1", "1"]
+
+
+def test_tables_rebuilt_from_the_extract_are_the_analysis_tables(
+    db: Database, ctx: Context, filled: tuple[str, str]
+) -> None:
+    """Read without a cut, the tables the as-of export builds from the extract are exactly
+    ``tidy_tables``' (every observation, its row number, instance, role and day; every adverse
+    event), so an as-of export differs from today's only by what changed since."""
+    from trialkit.exports.analysis_as_of import analysis_tables_of, statuses_at
+    from trialkit.services.extract import open_extract
+
+    p1, p2 = filled
+    at = Context.operator("dr.demo", datetime(2025, 3, 20, 9, 0))
+    record_adverse_event(
+        db, at, PAE, p2, visit="D1",
+        values={"ae_term": "Headache", "ae_onset": "2025-03-13", "ae_grade": "2",
+                "ae_serious": "yes", "ae_relation": "unlikely", "ae_outcome": "recovering",
+                "ae_at_injection_site": "no"},
+    )  # fmt: skip
+    with open_extract(db, ctx, PAE) as extract:
+        ours = analysis_tables_of(extract)
+        assert statuses_at(extract) == {p.code: p.status for p in extract.people}
+    theirs = tidy_tables(db, ctx, PAE)
+    assert ours.data.observations == theirs.observations
+    assert ours.data.adverse_events == theirs.adverse_events
+    assert len(theirs.adverse_events) == 1
+    assert any(o.role == "treated" for o in theirs.observations)
+    with open_extract(db, ctx, PAE, as_of=datetime(2025, 3, 19)) as extract:
+        assert statuses_at(extract) == {p1: "on_study", p2: "on_study"}
 
 
 def test_a_mean_with_its_test_becomes_a_measure_with_its_analysis() -> None:

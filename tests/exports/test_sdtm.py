@@ -48,6 +48,90 @@ def _read(folder: Path, code: str) -> tuple[list[dict[str, Any]], Any]:
     return rows, meta
 
 
+def _oids(mdv: ET.Element, tag: str, attr: str = "OID") -> set[str]:
+    return {e.get(attr, "") for e in mdv.iter(tag)}
+
+
+def check_define(folder: Path, schema: Any) -> ET.Element:
+    """define.xml validates, every reference in it resolves to a defined element and every
+    defined element is used, derived variables have a method, and each code list's terms are
+    exactly the values of the variables (and value-level slices) that refer to it."""
+    schema.validate(str(folder / "define.xml"))
+    mdv = ET.parse(folder / "define.xml").getroot().find(f".//{{{ODM}}}MetaDataVersion")
+    assert mdv is not None
+    o, d = f"{{{ODM}}}", f"{{{DEF}}}"
+    items = {i.get("OID", ""): i for i in mdv.iter(f"{o}ItemDef")}
+    defined = {
+        "item": set(items),
+        "codelist": _oids(mdv, f"{o}CodeList"),
+        "method": _oids(mdv, f"{o}MethodDef"),
+        "where": _oids(mdv, f"{d}WhereClauseDef"),
+        "valuelist": _oids(mdv, f"{d}ValueListDef"),
+        "comment": _oids(mdv, f"{d}CommentDef"),
+    }
+    used = {
+        "item": _oids(mdv, f"{o}ItemRef", "ItemOID") | _oids(mdv, f"{o}RangeCheck", f"{d}ItemOID"),
+        "codelist": _oids(mdv, f"{o}CodeListRef", "CodeListOID"),
+        "method": _oids(mdv, f"{o}ItemRef", "MethodOID") - {""},
+        "where": _oids(mdv, f"{d}WhereClauseRef", "WhereClauseOID"),
+        "valuelist": _oids(mdv, f"{d}ValueListRef", "ValueListOID"),
+        "comment": {e.get(f"{d}CommentOID", "") for e in mdv.iter()} - {""},
+    }
+    for kind in defined:
+        assert used[kind] <= defined[kind], (kind, used[kind] - defined[kind])
+        assert defined[kind] <= used[kind], (kind, defined[kind] - used[kind])
+    # which dataset and variable (and where clause) each ItemDef describes
+    where = {}
+    for wc in mdv.iter(f"{d}WhereClauseDef"):
+        (check,) = wc.iter(f"{o}RangeCheck")
+        value = check.find(f"{o}CheckValue")
+        assert value is not None
+        where[wc.get("OID")] = (items[check.get(f"{d}ItemOID", "")].get("Name"), value.text)
+    place: dict[str, tuple[str, str, Any]] = {}
+    for group in mdv.iter(f"{o}ItemGroupDef"):
+        for ref in group.iter(f"{o}ItemRef"):
+            item = items[ref.get("ItemOID", "")]
+            origin = item.find(f"{d}Origin")
+            assert origin is not None
+            if origin.get("Type") == "Derived":
+                assert ref.get("MethodOID"), ref.get("ItemOID")
+            place[ref.get("ItemOID", "")] = (group.get("Name", ""), item.get("Name", ""), None)
+            vlr = item.find(f"{d}ValueListRef")
+            if vlr is None:
+                continue
+            vl = next(
+                v for v in mdv.iter(f"{d}ValueListDef") if v.get("OID") == vlr.get("ValueListOID")
+            )
+            for vref in vl.iter(f"{o}ItemRef"):
+                wref = vref.find(f"{d}WhereClauseRef")
+                assert wref is not None
+                clause = where[wref.get("WhereClauseOID")]
+                place[vref.get("ItemOID", "")] = (
+                    group.get("Name", ""),
+                    item.get("Name", ""),
+                    clause,
+                )
+    data = {g: _read(folder, g)[0] for g, _, _ in place.values()}
+    expected: dict[str, set[str]] = {}
+    for oid, item in items.items():
+        dataset, var, clause = place[oid]
+        rows = [r for r in data[dataset] if clause is None or r[clause[0]] == clause[1]]
+        values = {str(r[var]) for r in rows if r[var] not in (None, "")}
+        if item.get("DataType") == "text":
+            assert int(item.get("Length", "0")) >= max([1, *(len(v.encode()) for v in values)])
+        if clause is not None and item.get("DataType") == "text":  # value level: exact length
+            assert int(item.get("Length", "0")) == max([1, *(len(v.encode()) for v in values)])
+        ref = item.find(f"{o}CodeListRef")
+        if ref is not None:
+            expected.setdefault(ref.get("CodeListOID", ""), set()).update(values)
+    for cl in mdv.iter(f"{o}CodeList"):
+        terms = {
+            t.get("CodedValue") for t in cl if t.tag in (f"{o}CodeListItem", f"{o}EnumeratedItem")
+        }
+        assert terms == expected[cl.get("OID", "")], cl.get("OID")
+    return mdv
+
+
 def test_study_day_has_no_day_zero() -> None:
     ref = date(2025, 3, 11)
     assert study_day("2025-03-11", ref) == 1
@@ -111,7 +195,15 @@ def test_sdtm_reads_back_and_define_validates(
     assert ae["AEDECOD"] == ""
     assert ae["AEBODSYS"] == ""
 
+    assert ae["EPOCH"] == "FOLLOW-UP"  # the day after the single injection
+    (injsite,) = [r for r in tables["SUPPAE"] if r["QNAM"] == "AEINJSIT"]
+    assert (injsite["RDOMAIN"], injsite["IDVAR"], injsite["IDVARVAL"]) == ("AE", "AESEQ", "1")
+    assert (injsite["USUBJID"], injsite["QVAL"], injsite["QORIG"]) == (u1, "Y", "CRF")
+    assert injsite["QLABEL"] == "At the Injection Site"
+    assert all(len(r["QNAM"]) <= 8 for t in ("SUPPAE", "SUPPQS") for r in tables[t])
+
     vs = {r["VSTESTCD"]: r for r in tables["VS"] if r["USUBJID"] == u1}
+    assert vs["SYSBP"]["EPOCH"] == "SCREENING"
     assert vs["SYSBP"]["VSORRES"] == "128"
     assert vs["SYSBP"]["VSORRESU"] == "mm[Hg]"
     assert vs["TEMP"]["VSORRES"] == "36.80"
@@ -144,6 +236,13 @@ def test_sdtm_reads_back_and_define_validates(
     tlss = [r for r in qs if r["QSCAT"] == "TLSS"]
     done_tlss = {(r["QSTEST"], r["QSORRES"]) for r in tlss if r["QSSTAT"] != "NOT DONE"}
     assert done_tlss == {("Erythema (0-4)", "2"), ("Scaling (0-4)", "1"), ("Induration (0-4)", "1")}
+    # the lesion's role and site of every TLSS record are its supplemental qualifiers
+    supp = {(r["USUBJID"], r["IDVARVAL"], r["QNAM"]): r["QVAL"] for r in tables["SUPPQS"]}
+    for r in (r for r in tlss if r["QSSTAT"] != "NOT DONE"):
+        role = supp[(r["USUBJID"], f"{r['QSSEQ']:.0f}", "LESROLE")]
+        site = supp[(r["USUBJID"], f"{r['QSSEQ']:.0f}", "LESSITE")]
+        assert (role, site) in {("treated", "left forearm"), ("control", "right forearm")}
+    assert {r["IDVAR"] for r in tables["SUPPQS"]} == {"QSSEQ"}
     not_done = [r for r in qs if r["QSSTAT"] == "NOT DONE"]
     assert all(r["QSREASND"].startswith("not required: lesion resolved") for r in not_done)
 
@@ -184,14 +283,11 @@ def test_sdtm_reads_back_and_define_validates(
     assert len(_read(early, "DM")[0]) == 2
 
     # define.xml: valid Define-XML 2.0, one ItemGroupDef per file, its variables in order
-    define_schema.validate(str(out / "define.xml"))
-    root = ET.parse(out / "define.xml").getroot()
-    mdv = root.find(f".//{{{ODM}}}MetaDataVersion")
-    assert mdv is not None
+    mdv = check_define(out, define_schema)
     assert mdv.get(f"{{{DEF}}}StandardName") == "SDTM-IG"
     items = {i.get("OID"): i for i in mdv.iter(f"{{{ODM}}}ItemDef")}
     for group in mdv.iter(f"{{{ODM}}}ItemGroupDef"):
-        code = group.get("Domain", "")
+        code = group.get("Name", "")
         refs = [r.get("ItemOID") for r in group.iter(f"{{{ODM}}}ItemRef")]
         assert refs == [f"IT.{code}.{c.name}" for c in DOMAINS[code].columns]
         leaf = group.find(f"{{{DEF}}}leaf")
@@ -201,28 +297,32 @@ def test_sdtm_reads_back_and_define_validates(
             assert ref in items
     aeterm = items["IT.AE.AETERM"]
     assert aeterm.get("Length") == str(len("Injection site erythema"))
+    _check_define_content(mdv)
 
-    # one R read of DM (haven), as the xpt tests do for every file
+    # R's haven reads DM and the supplemental qualifiers back whole
     if shutil.which("Rscript") is None:
         pytest.skip("R is not installed (.ci/run installs r-cran-haven)")
-    only_dm = tmp_path / "dm"
-    only_dm.mkdir()
-    shutil.copy(out / "dm.xpt", only_dm / "dm.xpt")
+    some = tmp_path / "for-r"
+    some.mkdir()
+    read = ("DM", "SUPPAE", "SUPPQS")
+    for code in read:
+        shutil.copy(out / f"{code.lower()}.xpt", some / f"{code.lower()}.xpt")
     tsv = tmp_path / "r.tsv"
     done = subprocess.run(
-        ["Rscript", str(R_SCRIPT), str(only_dm), str(tsv)], capture_output=True, text=True
+        ["Rscript", str(R_SCRIPT), str(some), str(tsv)], capture_output=True, text=True
     )
     if done.returncode != 0 and "haven" in done.stderr:
         pytest.skip("R's haven is not installed")
     assert done.returncode == 0, done.stderr
-    got = {}
+    got: dict[tuple[str, int, str], str] = {}
     for line in tsv.read_text(encoding="utf-8").splitlines():
-        _, row, var, value = line.split("\t")
-        got[(int(row), var)] = value
-    for n, r in enumerate(tables["DM"], start=1):
-        assert got[(n, "USUBJID")] == r["USUBJID"]
-        assert got[(n, "ARMCD")] == r["ARMCD"]
-        assert got[(n, "AGE")] == ("" if r["AGE"] is None else f"{r['AGE']:.15g}")
+        file, row, var, value = line.split("\t")
+        got[(Path(file).stem.upper(), int(row), var)] = value
+    for code in read:
+        for n, r in enumerate(tables[code], start=1):
+            for var, x in r.items():
+                want = "" if x is None else f"{x:.15g}" if isinstance(x, float) else x
+                assert got[(code, n, var)] == want, (code, n, var)
 
 
 def test_sdtm_of_a_blinded_reader_has_no_arm(
@@ -248,7 +348,72 @@ def test_sdtm_of_a_blinded_reader_has_no_arm(
     assert ts["TBLIND"] == "DOUBLE BLIND"
     vs = {r["VSTESTCD"]: r["VSORRES"] for r in _read(tmp_path, "VS")[0]}
     assert vs["WEIGHT"] == "70"  # a vital sign on the screening form
-    define_schema.validate(str(tmp_path / "define.xml"))
+    check_define(tmp_path, define_schema)
+
+
+def _check_define_content(mdv: ET.Element) -> None:
+    """What the define.xml of the filled study says: CDISC terms with their NCI codes, the
+    protocol's own code lists marked sponsor-defined, value-level metadata per test code, the
+    scores' methods from trialkit.instruments, and the comments on the sponsor's decisions."""
+    o, d = f"{{{ODM}}}", f"{{{DEF}}}"
+    lists = {c.get("OID"): c for c in mdv.iter(f"{o}CodeList")}
+    sex = lists["CL.SEX"]
+    assert [a.get("Name") for a in sex.findall(f"{o}Alias")] == ["C66731"]
+    (male,) = [t for t in sex if t.get("CodedValue") == "M"]
+    assert male.find(f"{o}Alias").get("Name") == "C20197"  # type: ignore[union-attr]
+    role = lists["CL.LESION_ROLE"]
+    assert "Sponsor-defined: the protocol's code list LESION_ROLE" in "".join(role.itertext())
+    assert role.find(f"{o}Alias") is None
+    decodes = {t.get("CodedValue"): "".join(t.itertext()) for t in role.iter(f"{o}CodeListItem")}
+    assert decodes == {
+        "control": "Untreated control lesion",
+        "treated": "Treated (injected) lesion",
+    }
+    vstest = {t.get("CodedValue"): t for t in lists["CL.VSTESTCD"]}
+    assert vstest["SYSBP"].get(f"{d}ExtendedValue") is None
+    items = {i.get("OID"): i for i in mdv.iter(f"{o}ItemDef")}
+    sysbp = items["IT.VS.VSORRES.SYSBP"]
+    assert (sysbp.get("DataType"), sysbp.get("Length")) == ("integer", "3")
+    assert sysbp.find(f"{d}Origin").get("Type") == "CRF"  # type: ignore[union-attr]
+    temp = items["IT.VS.VSORRES.TEMP"]
+    assert (temp.get("DataType"), temp.get("Length")) == ("float", "5")  # 36.80
+    (pasi,) = [
+        i
+        for oid, i in items.items()
+        if (oid or "").startswith("IT.QS.QSORRES.")
+        and i.find(f"{d}Origin").get("Type") == "Derived"  # type: ignore[union-attr]
+    ]
+    assert "".join(pasi.itertext()) == "PASI"  # the derived score's label
+    methods = {m.get("OID"): "".join(m.itertext()) for m in mdv.iter(f"{o}MethodDef")}
+    assert "computed by trialkit.instruments (pasi)" in methods["MT.INSTRUMENT.PASI"]
+    assert "no day 0" in methods["MT.STUDYDAY"]
+    refs = {r.get("ItemOID"): r for r in mdv.iter(f"{o}ItemRef")}
+    assert refs["IT.VS.VSDY"].get("MethodOID") == "MT.STUDYDAY"
+    assert refs["IT.QS.EPOCH"].get("MethodOID") == "MT.EPOCH"
+    assert refs[pasi.get("OID")].get("MethodOID") == "MT.INSTRUMENT.PASI"
+    assert items["IT.AE.AEDECOD"].get(f"{d}CommentOID") == "COM.MEDDRA"
+    comments = {c.get("OID"): "".join(c.itertext()) for c in mdv.iter(f"{d}CommentDef")}
+    assert "MedDRA" in comments["COM.MEDDRA"]
+    qval = items["IT.SUPPAE.QVAL.AEINJSIT"]
+    assert qval.find(f"{o}CodeListRef").get("CodeListOID") == "CL.NY"  # type: ignore[union-attr]
+    groups = {g.get("Name"): g for g in mdv.iter(f"{o}ItemGroupDef")}
+    assert (groups["SUPPAE"].get("Domain"), groups["SUPPAE"].get(f"{d}Class")) == (
+        "AE",
+        "RELATIONSHIP",
+    )
+
+
+def test_epoch_of_a_date() -> None:
+    from trialkit.exports.sdtm import epoch
+
+    ref = date(2025, 3, 11)
+    assert epoch("2025-03-10", ref, 0, True) == "SCREENING"
+    assert epoch("2025-03-11T10:30", ref, 0, True) == "TREATMENT"
+    assert epoch("2025-03-12", ref, 0, True) == "FOLLOW-UP"
+    assert epoch("2025-03-12", ref, 1, True) == "TREATMENT"  # the last dosing day
+    assert epoch("2025-06-12", ref, 0, False) == "TREATMENT"  # no follow-up element
+    assert epoch("", ref, 0, True) == ""
+    assert epoch("2025-03-12", None, 0, True) == ""
 
 
 def test_unscheduled_visit_numbers_and_medications() -> None:
@@ -324,3 +489,24 @@ def test_laboratory_ranges_by_sex() -> None:
     assert tables._range(creatinine, "1.2", "male") == ("0.6", "1.3", "NORMAL")
     assert tables._range(creatinine, "1.30", "") == ("0.6", "1.3", "NORMAL")  # the boundary
     assert tables._range(creatinine, "0.59", "") == ("0.6", "1.3", "LOW")
+
+
+def test_domain_metadata_is_complete() -> None:
+    """Every derived variable names a method, every method, code list and comment named
+    exists, and the supplemental qualifiers keep SAS's limits (QNAM 8, QLABEL 40)."""
+    from trialkit.exports.sdtm_domains import SUPP_QUALIFIERS
+    from trialkit.exports.sdtm_terms import CODELISTS, COMMENTS, METHODS
+
+    for domain in DOMAINS.values():
+        assert len(domain.code) <= 8
+        for c in domain.columns:
+            assert (c.origin == "Derived") <= bool(c.method), (domain.code, c.name)
+            assert not c.method or c.method in METHODS, c
+            assert not c.codelist or c.codelist in CODELISTS, c
+            assert not c.comment or c.comment in COMMENTS, c
+    for qnam, (parent, label, _, codelist) in SUPP_QUALIFIERS.items():
+        assert len(qnam) <= 8
+        assert qnam.isupper()
+        assert len(label) <= 40
+        assert f"SUPP{parent}" in DOMAINS
+        assert not codelist or codelist in CODELISTS

@@ -5,9 +5,12 @@
 names and shapes of the v2 API (``/api/v2/studies``). Every number of the outcome measures and
 the adverse events comes from :func:`trialkit.analysis.analyse` run on the analysis tables of
 the export's snapshot (:meth:`trialkit.services.extract.Extract.analysis_tables`): the same
-computations as ``trialkit analyse``, nothing is recomputed here. The participant flow counts
-the exported participants by status; the baseline characteristics are the age (mean and
-standard deviation, exact) and the sex of each arm at the first visit they were recorded.
+computations as ``trialkit analyse``, nothing is recomputed here. As of a date (``--as-of``)
+the tables are those the data had then (:mod:`trialkit.exports.analysis_as_of`: the values
+rebuilt from the audit trail, read with the analysis tables' rules). The participant flow
+counts the exported participants by their status (then); the baseline characteristics are the
+age (mean and standard deviation, exact) and the sex of each arm at the first visit they were
+recorded.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from trialkit.analysis import (
     analyse,
     order_arms,
 )
+from trialkit.exports.analysis_as_of import analysis_tables_of, cut_of, statuses_at
 from trialkit.exports.base import ExportResult, Progress
 from trialkit.protocol import Study
 from trialkit.services.extract import BLINDED, Extract
@@ -73,8 +77,9 @@ class _Groups:
 
 def _flow(extract: Extract, g: _Groups) -> dict[str, Any]:
     by_arm: dict[str, dict[str, int]] = {a: defaultdict(int) for a in g.arms}
+    now = statuses_at(extract)
     for p in extract.people:
-        by_arm[p.arm][p.status] += 1
+        by_arm[p.arm][now[p.code]] += 1
 
     def counts(pick: Any) -> list[dict[str, str]]:
         return [{"groupId": g.id("FG", a), "numSubjects": str(pick(by_arm[a]))} for a in g.arms]
@@ -340,6 +345,8 @@ def _adverse_events(study: Study, tidy: TidyData, g: _Groups, n: dict[str, int])
         )
     events: dict[str, dict[tuple[str, str], dict[str, Any]]] = {"yes": {}, "no": {}}
     for r in _incidence(tidy, ["arm", "organ_system", "term", "serious"], study):
+        if r["serious"] is None:  # an arm's row of no event at all
+            continue
         key = (r["term"], r["organ system"])
         entry = events[r["serious"]].setdefault(
             key, {"term": key[0], "organSystem": key[1], "stats": []}
@@ -364,7 +371,8 @@ def _adverse_events(study: Study, tidy: TidyData, g: _Groups, n: dict[str, int])
 
 def write_ctgov_results(extract: Extract, out: Path, progress: Progress) -> ExportResult:
     """Write ``results.json`` (the results modules) into ``out``."""
-    tables = extract.analysis_tables()
+    cut = cut_of(extract)
+    tables = extract.analysis_tables() if cut is None else analysis_tables_of(extract)
     tidy, study = tables.data, extract.study
     result = ExportResult("ctgov-results", participants=len(extract.people))
     arms = order_arms(
@@ -374,6 +382,10 @@ def write_ctgov_results(extract: Extract, out: Path, progress: Progress) -> Expo
     g = _Groups(study, arms)
     n = {a: sum(1 for p in extract.people if p.arm == a) for a in arms}
     notes = list(tables.notes)
+    if cut is not None:
+        notes.insert(
+            0, f"results as of {cut:%Y-%m-%d}: the data as they stood at the end of that day"
+        )
     section = {
         "participantFlowModule": _flow(extract, g),
         "baselineCharacteristicsModule": _baseline(tidy, g, n),

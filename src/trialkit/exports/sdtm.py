@@ -25,11 +25,17 @@ from typing import Any
 
 from trialkit.exports.base import ExportResult, Progress
 from trialkit.exports.readstat import write_xport, xpt_name
-from trialkit.exports.sdtm_domains import DOMAINS, LB_TESTS, VS_TESTS, Domain
+from trialkit.exports.sdtm_domains import (
+    DOMAINS,
+    LB_TESTS,
+    SUPP_QUALIFIERS,
+    VS_TESTS,
+    Domain,
+)
 from trialkit.protocol import DataType, Form, Item, Study, units
 from trialkit.services.extract import BLINDED, Extract, Value
 
-__all__ = ["AE_OUTCOME", "DS_TERMS", "Tables", "build", "study_day", "write_sdtm"]
+__all__ = ["AE_OUTCOME", "DS_TERMS", "Tables", "build", "epoch", "study_day", "write_sdtm"]
 
 Row = dict[str, Any]
 
@@ -68,6 +74,26 @@ def study_day(on: str, ref: date | None) -> float | None:
     except ValueError:
         return None
     return float(days + 1 if days >= 0 else days)
+
+
+def epoch(on: str, ref: date | None, last_dose: int, follow_up: bool) -> str:
+    """The EPOCH of the ISO date ``on``: SCREENING before the reference start ``ref`` (the
+    first dose), TREATMENT to the end of the last planned dosing day (``last_dose`` days after
+    it), FOLLOW-UP after (TREATMENT when the trial has no follow-up element)."""
+    if not on or ref is None:
+        return ""
+    try:
+        days = (date.fromisoformat(on[:10]) - ref).days
+    except ValueError:
+        return ""
+    if days < 0:
+        return "SCREENING"
+    return "TREATMENT" if days <= last_dose or not follow_up else "FOLLOW-UP"
+
+
+def _dtype(item: Item) -> str:
+    """The Define-XML data type of an item's values."""
+    return {DataType.INTEGER: "integer", DataType.DECIMAL: "float"}.get(item.data_type, "text")
 
 
 def _number(text: str) -> float | None:
@@ -125,6 +151,10 @@ class Tables:
         self.ref: dict[str, date] = {}
         self.grades: dict[str, int] = {}
         self.pending: list[tuple[Row, Item, str]] = []
+        self.last_dose, self.follow_up = _treatment_span(self.study)
+
+    def epoch(self, code: str, on: str) -> str:
+        return epoch(on, self.ref.get(code), self.last_dose, self.follow_up)
 
     def usubjid(self, code: str) -> str:
         return f"{self.sid}-{code}"
@@ -176,6 +206,11 @@ class Tables:
 
     def _findings(self, cells: dict[str, Value], dates: dict[tuple[str, str], str]) -> None:
         pair = self._name_value(cells)
+        supp = {
+            qnam: cells[item].value
+            for qnam, (parent, _, item, _) in SUPP_QUALIFIERS.items()
+            if parent == "QS" and item in cells and cells[item].value
+        }
         for name, v in cells.items():
             spec = self.items.get((v.form, name))
             if spec is None or (not v.value and not v.missing_reason):
@@ -200,7 +235,7 @@ class Tables:
                 )
                 self._lb(v, spec, testcd, test, dates)
             elif spec.instrument:
-                self._qs(v, spec, dates)
+                self._qs(v, spec, dates, supp)
 
     def _name_value(self, cells: dict[str, Value]) -> tuple[str, str] | None:
         """A lab row of a test's name and its value (``cytokine``, ``cytokine_value``)."""
@@ -212,8 +247,15 @@ class Tables:
             return texts[0], nums[0]
         return None
 
-    def _finding_row(self, p: str, v: Value, dates: dict[tuple[str, str], str]) -> Row:
+    def _finding_row(
+        self, p: str, v: Value, dates: dict[tuple[str, str], str], spec: _Item | None = None
+    ) -> Row:
         row = self._base(p, v.participant) | self._visit(v.participant, v.visit, dates)
+        # for define.xml's value-level metadata (not written to the dataset)
+        spec = spec or self.items.get((v.form, v.item))
+        row["_dtype"] = _dtype(spec.item) if spec is not None else "text"
+        row["_derived"] = (spec.item.derived or spec.instrument or "") if v.derived and spec else ""
+        row["EPOCH"] = self.epoch(v.participant, v.visit_date)
         row[f"{p}ORRES"] = v.value
         row[f"{p}STRESC"] = v.value
         row[f"{p}STRESN"] = _number(v.value) if v.value else None
@@ -237,7 +279,7 @@ class Tables:
         test: str,
         dates: dict[tuple[str, str], str],
     ) -> None:
-        row = self._finding_row("LB", v, dates)
+        row = self._finding_row("LB", v, dates, spec)
         group = next((g for g in spec.form.groups if g.id == spec.group), None)
         row |= {"LBTESTCD": testcd, "LBTEST": test[:40], "LBORRESU": v.unit, "LBSTRESU": v.unit}
         row["LBCAT"] = (group.name if group is not None else spec.group).upper()
@@ -273,8 +315,12 @@ class Tables:
             return low, high, "HIGH"
         return low, high, "NORMAL"
 
-    def _qs(self, v: Value, spec: _Item, dates: dict[tuple[str, str], str]) -> None:
-        row = self._finding_row("QS", v, dates)
+    def _qs(
+        self, v: Value, spec: _Item, dates: dict[tuple[str, str], str], supp: dict[str, str]
+    ) -> None:
+        row = self._finding_row("QS", v, dates, spec)
+        if supp:
+            row["_supp"] = supp
         cat = (spec.instrument or "").upper()
         row |= {
             "QSTESTCD": _code(f"{cat}_{v.item}", self.codes["QS"]),
@@ -295,24 +341,8 @@ class Tables:
         grade: int | None = self.grades.get(key)
         if grade is None and text.get("ae_grade", "").isdigit():
             grade = int(text["ae_grade"])
-        ctcae = ""
-        if text.get("ae_ctcae_term"):
-            item = self.items.get((first.form, "ae_ctcae_term"))
-            cl = self.study.codelist(item.item.codelist) if item and item.item.codelist else None
-            ctcae = (
-                next((c.label for c in cl.items if c.code == text["ae_ctcae_term"]), "")
-                if cl
-                else ""
-            )
-        rel = ""
-        if text.get("ae_relation"):
-            item = self.items.get((first.form, "ae_relation"))
-            cl = self.study.codelist(item.item.codelist) if item and item.item.codelist else None
-            rel = (
-                next((c.label.upper() for c in cl.items if c.code == text["ae_relation"]), "")
-                if cl
-                else ""
-            )
+        ctcae = self._decode(first.form, "ae_ctcae_term", text.get("ae_ctcae_term", ""))
+        rel = self._decode(first.form, "ae_relation", text.get("ae_relation", "")).upper()
         ref = self.ref.get(first.participant)
         serious = {"true": "Y", "false": "N"}.get(text.get("ae_serious", ""), "")
         row = self._base("AE", first.participant) | {
@@ -324,12 +354,28 @@ class Tables:
             "AEREL": rel,
             "AEOUT": AE_OUTCOME.get(text.get("ae_outcome", ""), ""),
             "AETOXGR": "" if grade is None else str(grade),
+            "EPOCH": self.epoch(first.participant, text.get("ae_onset", "")),
             "AESTDTC": text.get("ae_onset", ""),
             "AEENDTC": text.get("ae_end", ""),
             "AESTDY": study_day(text.get("ae_onset", ""), ref),
             "AEENDY": study_day(text.get("ae_end", ""), ref),
         }
+        supp = {
+            qnam: _qval(text[item])
+            for qnam, (parent, _, item, _) in SUPP_QUALIFIERS.items()
+            if parent == "AE" and text.get(item)
+        }
+        if supp:
+            row["_supp"] = supp
         self.rows["AE"].append(row)
+
+    def _decode(self, form: str, name: str, code: str) -> str:
+        """The protocol's label of the code ``code`` of the item ``name`` (empty if none)."""
+        item = self.items.get((form, name))
+        if not code or item is None or not item.item.codelist:
+            return ""
+        cl = self.study.codelist(item.item.codelist)
+        return next((c.label for c in cl.items if c.code == code), "") if cl else ""
 
     def _cm(self, cells: dict[str, Value]) -> None:
         first = next(iter(cells.values()))
@@ -346,12 +392,36 @@ class Tables:
                 "CMDOSE": _number(t["cm_dose"]) if t.get("cm_dose") else None,
                 "CMDOSU": unit,
                 "CMROUTE": t.get("cm_route", "").upper(),
+                "EPOCH": self.epoch(first.participant, t.get("cm_start", "")),
                 "CMSTDTC": t.get("cm_start", ""),
                 "CMENDTC": t.get("cm_end", ""),
                 "CMSTDY": study_day(t.get("cm_start", ""), ref),
                 "CMENDY": study_day(t.get("cm_end", ""), ref),
             }
         )
+
+
+def _qval(text: str) -> str:
+    """A supplemental qualifier's value: yes/no as Y/N, a date-time to the minute."""
+    if text in ("true", "false"):
+        return "Y" if text == "true" else "N"
+    if len(text) > 16 and text[10:11] == "T":
+        return text[:16]
+    return text
+
+
+def _treatment_span(study: Study) -> tuple[int, bool]:
+    """The last planned dosing day after the origin, and whether a visit follows it (a
+    follow-up element)."""
+    tl = study.timeline
+    last_dose = max([e.offset.days for e in tl.dosing if e.anchor == tl.origin] or [0])
+    after_dose = {a.id for a in tl.anchors if a.set_by.startswith("dosing:")} - {tl.origin}
+    follow_up = any(
+        (v.anchor == tl.origin and v.offset.days > last_dose)
+        or (v.anchor in after_dose and v.offset.days > 0)
+        for v in tl.visits
+    )
+    return last_dose, follow_up
 
 
 def _iso(at: datetime) -> str:
@@ -453,6 +523,7 @@ def _subjects(
                     "DSTERM": (reason or decod) if cat == "DISPOSITION EVENT" else decod,
                     "DSDECOD": decod,
                     "DSCAT": cat,
+                    "EPOCH": t.epoch(p.code, on),
                     "DSSTDTC": on,
                     "DSSTDY": study_day(on, ref),
                 }
@@ -471,6 +542,7 @@ def _subjects(
                     "EXDOSU": unit if amount is not None else "",
                     "EXROUTE": route,
                     "EXLOT": d.product_lot or "",
+                    "EPOCH": t.epoch(p.code, _iso(d.given_at)),
                     "EXSTDTC": _iso(d.given_at),
                     "EXENDTC": _iso(d.given_at),
                     "EXSTDY": study_day(_iso(d.given_at), ref),
@@ -507,14 +579,7 @@ def _planned_day(study: Study, visit_id: str) -> float | None:
 def _design(t: Tables) -> None:
     study, sid = t.study, t.sid
     tl = study.timeline
-    dosing_days = [e.offset.days for e in tl.dosing if e.anchor == tl.origin] or [0]
-    last_dose = max(dosing_days)
-    after_dose = {a.id for a in tl.anchors if a.set_by.startswith("dosing:")} - {tl.origin}
-    follow_up = any(
-        (v.anchor == tl.origin and v.offset.days > last_dose)
-        or (v.anchor in after_dose and v.offset.days > 0)
-        for v in tl.visits
-    )
+    last_dose, follow_up = t.last_dose, t.follow_up
     base = {"STUDYID": sid}
     origin = next(a.name for a in tl.anchors if a.id == tl.origin)
     dur = f"P{last_dose + 1}D" if all(e.anchor == tl.origin for e in tl.dosing) else ""
@@ -658,6 +723,23 @@ def _order(domain: Domain, rows: list[Row]) -> list[Row]:
     return rows
 
 
+def _supplemental(parent: str, rows: list[Row]) -> list[Row]:
+    """The SUPP-- records of the ordered ``rows`` of ``parent``: one per qualifier a record
+    carries, identified by the record's --SEQ."""
+    out = []
+    for r in rows:
+        for qnam, value in sorted(
+            r.get("_supp", {}).items(), key=lambda kv: list(SUPP_QUALIFIERS).index(kv[0])
+        ):
+            out.append(
+                {"STUDYID": r["STUDYID"], "RDOMAIN": parent, "USUBJID": r["USUBJID"]}
+                | {"IDVAR": f"{parent}SEQ", "IDVARVAL": f"{r[f'{parent}SEQ']:.0f}"}
+                | {"QNAM": qnam, "QLABEL": SUPP_QUALIFIERS[qnam][1], "QVAL": value}
+                | {"QORIG": "CRF", "QEVAL": ""}
+            )
+    return out
+
+
 def _frame(domain: Domain, rows: list[Row]) -> Any:
     import pandas as pd
 
@@ -685,7 +767,11 @@ def write_sdtm(extract: Extract, out: Path, progress: Progress) -> ExportResult:
     tables = build(extract, progress)
     written: dict[str, list[Row]] = {}
     for code, domain in DOMAINS.items():
-        rows = _order(domain, tables.rows[code])
+        if domain.cls == "RELATIONSHIP":
+            parent = code.removeprefix("SUPP")
+            rows = _supplemental(parent, written[parent])
+        else:
+            rows = _order(domain, tables.rows[code])
         frame = _frame(domain, rows)
         path = out / f"{code.lower()}.xpt"
         write_xport(frame, path, code, domain.label[:40], [c.label for c in domain.columns])

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DOMAINS", "LB_TESTS", "SDTMIG_VERSION", "VS_TESTS", "Column", "Domain"]
+__all__ = [
+    "DOMAINS",
+    "LB_TESTS",
+    "SDTMIG_VERSION",
+    "SUPP_QUALIFIERS",
+    "VS_TESTS",
+    "Column",
+    "Domain",
+]
 
 #: The SDTM implementation guide version the datasets and define.xml follow.
 SDTMIG_VERSION = "3.2"
@@ -18,12 +26,16 @@ SDTMIG_VERSION = "3.2"
 
 @dataclass(frozen=True)
 class Column:
-    """One SDTM variable: name, label, numeric or text, origin (Define-XML ``def:Origin``)."""
+    """One SDTM variable: name, label, numeric or text, origin (Define-XML ``def:Origin``), and
+    the keys of its method, code list and comment in :mod:`trialkit.exports.sdtm_terms`."""
 
     name: str
     label: str
     numeric: bool = False
     origin: str = "Derived"
+    method: str = ""
+    codelist: str = ""
+    comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,9 +49,40 @@ class Domain:
     keys: tuple[str, ...]
     columns: tuple[Column, ...]
 
+    @property
+    def repeating(self) -> bool:
+        """One record per subject (DM) or per trial (the design domains) is not repeating."""
+        return self.code != "DM" and self.cls != "TRIAL DESIGN"
 
-def _c(name: str, label: str, kind: str = "C", origin: str = "Derived") -> Column:
-    return Column(name, label, kind == "N", origin)
+
+def _method(name: str, origin: str) -> str:
+    """The method of a derived variable named by its usual suffix (others name theirs)."""
+    if origin != "Derived":
+        return ""
+    if name == "EPOCH" or name == "USUBJID" or name == "VISITNUM":
+        return name
+    for suffix, method in (("SEQ", "SEQ"), ("DY", "STUDYDAY"), ("TESTCD", "TESTCD")):
+        if name.endswith(suffix):
+            return method
+    for suffix in ("TEST", "STRESC", "STRESN", "STRESU", "STAT", "NRIND", "DRVFL", "GRPID"):
+        if name[2:] == suffix:
+            return {"TEST": "TESTCD"}.get(suffix, suffix)
+    if name[2:] in ("SPID", "CAT"):
+        return name[2:]
+    return ""
+
+
+def _c(
+    name: str,
+    label: str,
+    kind: str = "C",
+    origin: str = "Derived",
+    *,
+    method: str = "",
+    cl: str = "",
+    comment: str = "",
+) -> Column:
+    return Column(name, label, kind == "N", origin, method or _method(name, origin), cl, comment)
 
 
 _ID = (
@@ -51,10 +94,41 @@ _VISIT = (
     _c("VISITNUM", "Visit Number", "N"),
     _c("VISIT", "Visit Name", origin="Protocol"),
 )
+_EPOCH = _c("EPOCH", "Epoch", cl="EPOCH")
+
+
+def _subject(
+    code: str, label: str, cls: str, structure: str, keys: tuple[str, ...], *cols: Column
+) -> Domain:
+    """A subject domain: the identifiers, then its own variables."""
+    return Domain(code, label, cls, structure, keys, (*_ID, *cols))
+
+
+def _design(code: str, label: str, structure: str, keys: tuple[str, ...], *cols: Column) -> Domain:
+    """A trial design domain: STUDYID and DOMAIN, then its variables, all from the protocol."""
+    head = (_ID[0], _ID[1])
+    return Domain(code, label, "TRIAL DESIGN", structure, keys, (*head, *cols))
+
+
+def _span(p: str, what: str) -> tuple[Column, ...]:
+    """EPOCH and the start and end of an event or intervention, as dates and study days."""
+    return (
+        _EPOCH,
+        _c(f"{p}STDTC", f"Start Date/Time of {what}", origin="CRF", comment="DTC"),
+        _c(f"{p}ENDTC", f"End Date/Time of {what}", origin="CRF", comment="DTC"),
+        _c(f"{p}STDY", f"Study Day of Start of {what}", "N"),
+        _c(f"{p}ENDY", f"Study Day of End of {what}", "N"),
+    )
+
+
+def _p(name: str, label: str, kind: str = "C", *, cl: str = "", comment: str = "") -> Column:
+    """A variable taken from the protocol."""
+    return _c(name, label, kind, "Protocol", cl=cl, comment=comment)
 
 
 def _finding(code: str, label: str, extra: tuple[Column, ...], cat: bool) -> Domain:
     p = code
+    one = label[:-1] if label.endswith("s") else label
     cols = (
         *_ID,
         _c(f"{p}SEQ", "Sequence Number", "N"),
@@ -62,20 +136,25 @@ def _finding(code: str, label: str, extra: tuple[Column, ...], cat: bool) -> Dom
             (_c(f"{p}GRPID", "Group ID"), _c(f"{p}SPID", "Sponsor-Defined Identifier"))
             * (p == "QS")
         ),
-        _c(f"{p}TESTCD", f"{label[:-1] if label.endswith('s') else label} Test Short Name"[:40]),
-        _c(f"{p}TEST", f"{label[:-1] if label.endswith('s') else label} Test Name"[:40]),
-        *((_c(f"{p}CAT", f"Category of {label}"[:40]),) if cat else ()),
+        _c(f"{p}TESTCD", f"{one} Test Short Name"[:40], cl=f"{p}TESTCD"),
+        _c(f"{p}TEST", f"{one} Test Name"[:40]),
+        *((_c(f"{p}CAT", f"Category of {label}"[:40], cl=f"{p}CAT"),) if cat else ()),
         _c(f"{p}ORRES", "Result or Finding in Original Units", origin="CRF"),
         *extra,
         _c(f"{p}STRESC", "Character Result/Finding in Std Format"),
         _c(f"{p}STRESN", "Numeric Result/Finding in Standard Units", "N"),
-        *((_c(f"{p}STRESU", "Standard Units"),) if p != "QS" else ()),
-        *((_c(f"{p}NRIND", "Reference Range Indicator"),) if p == "LB" else ()),
-        _c(f"{p}STAT", "Completion Status"),
+        *((_c(f"{p}STRESU", "Standard Units", comment="UCUM"),) if p != "QS" else ()),
+        *((_c(f"{p}NRIND", "Reference Range Indicator", cl="NRIND"),) if p == "LB" else ()),
+        _c(f"{p}STAT", "Completion Status", cl="ND"),
         _c(f"{p}REASND", "Reason Not Done", origin="CRF"),
-        *((_c(f"{p}DRVFL", "Derived Flag"),) if p == "QS" else ()),
+        *((_c(f"{p}DRVFL", "Derived Flag", cl="NY"),) if p == "QS" else ()),
         *_VISIT,
-        _c(f"{p}DTC", f"Date/Time of {'Measurements' if p == 'VS' else 'Finding'}"[:40]),
+        _EPOCH,
+        _c(
+            f"{p}DTC",
+            f"Date/Time of {'Measurements' if p == 'VS' else 'Finding'}"[:40],
+            method="FINDINGDTC",
+        ),
         _c(f"{p}DY", f"Study Day of {'Vital Signs' if p == 'VS' else 'Finding'}"[:40], "N"),
     )
     keys = ("STUDYID", "USUBJID", f"{p}TESTCD", "VISITNUM", f"{p}SEQ")
@@ -83,230 +162,215 @@ def _finding(code: str, label: str, extra: tuple[Column, ...], cat: bool) -> Dom
     return Domain(code, label, "FINDINGS", structure, keys, cols)
 
 
+def _supp(parent: str, label: str) -> Domain:
+    """The supplemental qualifiers of ``parent`` (SUPPQUAL: one record per qualifier value)."""
+    return Domain(
+        f"SUPP{parent}",
+        f"Supplemental Qualifiers for {parent}",
+        "RELATIONSHIP",
+        "One record per IDVAR, IDVARVAL, and QNAM value per subject",
+        ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
+        (
+            _c("STUDYID", "Study Identifier", origin="Protocol"),
+            _c("RDOMAIN", "Related Domain Abbreviation", origin="Assigned"),
+            _c("USUBJID", "Unique Subject Identifier"),
+            _c("IDVAR", "Identifying Variable", origin="Assigned"),
+            _c("IDVARVAL", "Identifying Variable Value", origin="Assigned"),
+            _c("QNAM", "Qualifier Variable Name", origin="Assigned", cl=f"QNAM.SUPP{parent}"),
+            _c("QLABEL", "Qualifier Variable Label", origin="Assigned"),
+            _c("QVAL", "Data Value", origin="CRF"),
+            _c("QORIG", "Origin", origin="Assigned"),
+            _c("QEVAL", "Evaluator", origin="Assigned"),
+        ),
+    )
+
+
+#: The supplemental qualifiers: QNAM -> (parent domain, QLABEL, trialkit item, code list).
+SUPP_QUALIFIERS: dict[str, tuple[str, str, str, str]] = {
+    "AEINJSIT": ("AE", "At the Injection Site", "ae_at_injection_site", "NY"),
+    "AEGRRSN": ("AE", "Reason for Overriding Computed Grade", "ae_grade_reason", ""),
+    "AEAWARDT": ("AE", "Date/Time Site Became Aware (Serious)", "ae_aware_at", ""),
+    "LESROLE": ("QS", "Lesion Role", "lesion_role", "LESION_ROLE"),
+    "LESSITE": ("QS", "Lesion Body Site", "lesion_site", ""),
+}
+
+
 DOMAINS: dict[str, Domain] = {
     d.code: d
     for d in (
-        Domain(
+        _subject(
             "DM",
             "Demographics",
             "SPECIAL PURPOSE",
             "One record per subject",
             ("STUDYID", "USUBJID"),
-            (
-                *_ID,
-                _c("SUBJID", "Subject Identifier for the Study", origin="Assigned"),
-                _c("RFSTDTC", "Subject Reference Start Date/Time"),
-                _c("RFENDTC", "Subject Reference End Date/Time"),
-                _c("RFXSTDTC", "Date/Time of First Study Treatment"),
-                _c("RFXENDTC", "Date/Time of Last Study Treatment"),
-                _c("RFICDTC", "Date/Time of Informed Consent"),
-                _c("RFPENDTC", "Date/Time of End of Participation"),
-                _c("SITEID", "Study Site Identifier", origin="Assigned"),
-                _c("BRTHDTC", "Date/Time of Birth", origin="CRF"),
-                _c("AGE", "Age", "N", origin="CRF"),
-                _c("AGEU", "Age Units", origin="Assigned"),
-                _c("SEX", "Sex", origin="CRF"),
-                _c("ARMCD", "Planned Arm Code", origin="Assigned"),
-                _c("ARM", "Description of Planned Arm", origin="Protocol"),
-                _c("ACTARMCD", "Actual Arm Code"),
-                _c("ACTARM", "Description of Actual Arm"),
-                _c("COUNTRY", "Country", origin="Protocol"),
-            ),
+            _c("SUBJID", "Subject Identifier for the Study", origin="Assigned"),
+            _c("RFSTDTC", "Subject Reference Start Date/Time", method="RFSTDTC", comment="RFSTDTC"),
+            _c("RFENDTC", "Subject Reference End Date/Time", method="RFENDTC"),
+            _c("RFXSTDTC", "Date/Time of First Study Treatment", method="RFSTDTC"),
+            _c("RFXENDTC", "Date/Time of Last Study Treatment", method="RFXENDTC"),
+            _c("RFICDTC", "Date/Time of Informed Consent", method="RFICDTC"),
+            _c("RFPENDTC", "Date/Time of End of Participation", method="RFPENDTC"),
+            _c("SITEID", "Study Site Identifier", origin="Assigned"),
+            _c("BRTHDTC", "Date/Time of Birth", origin="CRF"),
+            _c("AGE", "Age", "N", origin="CRF"),
+            _c("AGEU", "Age Units", origin="Assigned", cl="AGEU"),
+            _c("SEX", "Sex", origin="CRF", cl="SEX"),
+            _c("ARMCD", "Planned Arm Code", origin="Assigned", cl="ARMCD"),
+            _p("ARM", "Description of Planned Arm"),
+            _c("ACTARMCD", "Actual Arm Code", method="ACTARM", cl="ACTARMCD"),
+            _c("ACTARM", "Description of Actual Arm", method="ACTARM"),
+            _p("COUNTRY", "Country"),
         ),
-        Domain(
+        _subject(
             "DS",
             "Disposition",
             "EVENTS",
             "One record per disposition status or protocol milestone per subject",
             ("STUDYID", "USUBJID", "DSDECOD", "DSSTDTC"),
-            (
-                *_ID,
-                _c("DSSEQ", "Sequence Number", "N"),
-                _c("DSTERM", "Reported Term for the Disposition Event"),
-                _c("DSDECOD", "Standardized Disposition Term"),
-                _c("DSCAT", "Category for Disposition Event"),
-                _c("DSSTDTC", "Start Date/Time of Disposition Event"),
-                _c("DSSTDY", "Study Day of Start of Disposition Event", "N"),
+            _c("DSSEQ", "Sequence Number", "N"),
+            _c("DSTERM", "Reported Term for the Disposition Event", method="DS"),
+            _c(
+                "DSDECOD",
+                "Standardized Disposition Term",
+                method="DS",
+                cl="DSDECOD",
+                comment="ENROLLED",
             ),
+            _c("DSCAT", "Category for Disposition Event", method="DS", cl="DSCAT"),
+            _EPOCH,
+            _c("DSSTDTC", "Start Date/Time of Disposition Event", method="DS", comment="DTC"),
+            _c("DSSTDY", "Study Day of Start of Disposition Event", "N"),
         ),
-        Domain(
+        _subject(
             "EX",
             "Exposure",
             "INTERVENTIONS",
             "One record per constant dosing interval per subject",
             ("STUDYID", "USUBJID", "EXTRT", "EXSTDTC"),
-            (
-                *_ID,
-                _c("EXSEQ", "Sequence Number", "N"),
-                _c("EXTRT", "Name of Treatment", origin="Protocol"),
-                _c("EXDOSE", "Dose", "N", origin="CRF"),
-                _c("EXDOSU", "Dose Units", origin="CRF"),
-                _c("EXROUTE", "Route of Administration", origin="Protocol"),
-                _c("EXLOT", "Lot Number", origin="CRF"),
-                _c("EXSTDTC", "Start Date/Time of Treatment", origin="CRF"),
-                _c("EXENDTC", "End Date/Time of Treatment", origin="CRF"),
-                _c("EXSTDY", "Study Day of Start of Treatment", "N"),
-                _c("EXENDY", "Study Day of End of Treatment", "N"),
-            ),
+            _c("EXSEQ", "Sequence Number", "N"),
+            _p("EXTRT", "Name of Treatment"),
+            _c("EXDOSE", "Dose", "N", origin="CRF"),
+            _c("EXDOSU", "Dose Units", origin="CRF", comment="UCUM"),
+            _p("EXROUTE", "Route of Administration", cl="ROUTE"),
+            _c("EXLOT", "Lot Number", origin="CRF"),
+            *_span("EX", "Treatment"),
         ),
-        Domain(
+        _subject(
             "AE",
             "Adverse Events",
             "EVENTS",
             "One record per adverse event per subject",
             ("STUDYID", "USUBJID", "AEDECOD", "AESTDTC", "AESEQ"),
-            (
-                *_ID,
-                _c("AESEQ", "Sequence Number", "N"),
-                _c("AESPID", "Sponsor-Defined Identifier", origin="Assigned"),
-                _c("AETERM", "Reported Term for the Adverse Event", origin="CRF"),
-                _c("AEDECOD", "Dictionary-Derived Term"),
-                _c("AEBODSYS", "Body System or Organ Class"),
-                _c("AESER", "Serious Event", origin="CRF"),
-                _c("AEREL", "Causality", origin="CRF"),
-                _c("AEOUT", "Outcome of Adverse Event", origin="CRF"),
-                _c("AETOXGR", "Standard Toxicity Grade"),
-                _c("AESTDTC", "Start Date/Time of Adverse Event", origin="CRF"),
-                _c("AEENDTC", "End Date/Time of Adverse Event", origin="CRF"),
-                _c("AESTDY", "Study Day of Start of Adverse Event", "N"),
-                _c("AEENDY", "Study Day of End of Adverse Event", "N"),
-            ),
+            _c("AESEQ", "Sequence Number", "N"),
+            _c("AESPID", "Sponsor-Defined Identifier", origin="Assigned"),
+            _c("AETERM", "Reported Term for the Adverse Event", origin="CRF"),
+            _c("AEDECOD", "Dictionary-Derived Term", method="AEDECOD", comment="MEDDRA"),
+            _c("AEBODSYS", "Body System or Organ Class", origin="Assigned", comment="MEDDRA"),
+            _c("AESER", "Serious Event", origin="CRF", cl="NY"),
+            _c("AEREL", "Causality", origin="CRF", cl="AEREL", comment="AEREL"),
+            _c("AEOUT", "Outcome of Adverse Event", origin="CRF", cl="OUT"),
+            _c("AETOXGR", "Standard Toxicity Grade", method="AETOXGR", cl="TOXGR"),
+            *_span("AE", "Adverse Event"),
         ),
-        Domain(
+        _subject(
             "CM",
             "Concomitant Medications",
             "INTERVENTIONS",
             "One record per recorded medication occurrence per subject",
             ("STUDYID", "USUBJID", "CMTRT", "CMSTDTC", "CMSEQ"),
-            (
-                *_ID,
-                _c("CMSEQ", "Sequence Number", "N"),
-                _c("CMTRT", "Reported Name of Drug, Med, or Therapy", origin="CRF"),
-                _c("CMINDC", "Indication", origin="CRF"),
-                _c("CMDOSE", "Dose per Administration", "N", origin="CRF"),
-                _c("CMDOSU", "Dose Units", origin="CRF"),
-                _c("CMROUTE", "Route of Administration", origin="CRF"),
-                _c("CMSTDTC", "Start Date/Time of Medication", origin="CRF"),
-                _c("CMENDTC", "End Date/Time of Medication", origin="CRF"),
-                _c("CMSTDY", "Study Day of Start of Medication", "N"),
-                _c("CMENDY", "Study Day of End of Medication", "N"),
-            ),
+            _c("CMSEQ", "Sequence Number", "N"),
+            _c("CMTRT", "Reported Name of Drug, Med, or Therapy", origin="CRF"),
+            _c("CMINDC", "Indication", origin="CRF"),
+            _c("CMDOSE", "Dose per Administration", "N", origin="CRF"),
+            _c("CMDOSU", "Dose Units", origin="CRF", comment="UCUM"),
+            _c("CMROUTE", "Route of Administration", origin="CRF"),
+            *_span("CM", "Medication"),
         ),
-        _finding(
-            "VS",
-            "Vital Signs",
-            (_c("VSORRESU", "Original Units", origin="Protocol"),),
-            False,
-        ),
+        _finding("VS", "Vital Signs", (_p("VSORRESU", "Original Units", comment="UCUM"),), False),
         _finding(
             "LB",
             "Laboratory Tests",
             (
-                _c("LBORRESU", "Original Units", origin="Protocol"),
-                _c("LBORNRLO", "Reference Range Lower Limit in Orig Unit", origin="Protocol"),
-                _c("LBORNRHI", "Reference Range Upper Limit in Orig Unit", origin="Protocol"),
+                _p("LBORRESU", "Original Units", comment="UCUM"),
+                _p("LBORNRLO", "Reference Range Lower Limit in Orig Unit"),
+                _p("LBORNRHI", "Reference Range Upper Limit in Orig Unit"),
             ),
             True,
         ),
         _finding("QS", "Questionnaires", (), True),
-        Domain(
+        _subject(
             "SV",
             "Subject Visits",
             "SPECIAL PURPOSE",
             "One record per subject per actual visit",
             ("STUDYID", "USUBJID", "VISITNUM"),
-            (
-                *_ID,
-                *_VISIT,
-                _c("VISITDY", "Planned Study Day of Visit", "N", origin="Protocol"),
-                _c("SVSTDTC", "Start Date/Time of Visit", origin="CRF"),
-                _c("SVENDTC", "End Date/Time of Visit", origin="CRF"),
-                _c("SVSTDY", "Study Day of Start of Visit", "N"),
-                _c("SVENDY", "Study Day of End of Visit", "N"),
-                _c("SVUPDES", "Description of Unplanned Visit"),
-            ),
+            *_VISIT,
+            _p("VISITDY", "Planned Study Day of Visit", "N"),
+            _c("SVSTDTC", "Start Date/Time of Visit", origin="CRF"),
+            _c("SVENDTC", "End Date/Time of Visit", origin="CRF"),
+            _c("SVSTDY", "Study Day of Start of Visit", "N"),
+            _c("SVENDY", "Study Day of End of Visit", "N"),
+            _c("SVUPDES", "Description of Unplanned Visit", method="SVUPDES"),
         ),
-        Domain(
+        _supp("AE", "Adverse Events"),
+        _supp("QS", "Questionnaires"),
+        _design(
             "TE",
             "Trial Elements",
-            "TRIAL DESIGN",
             "One record per planned element",
             ("STUDYID", "ETCD"),
-            (
-                _c("STUDYID", "Study Identifier", origin="Protocol"),
-                _c("DOMAIN", "Domain Abbreviation", origin="Assigned"),
-                _c("ETCD", "Element Code", origin="Protocol"),
-                _c("ELEMENT", "Description of Element", origin="Protocol"),
-                _c("TESTRL", "Rule for Start of Element", origin="Protocol"),
-                _c("TEENRL", "Rule for End of Element", origin="Protocol"),
-                _c("TEDUR", "Planned Duration of Element", origin="Protocol"),
-            ),
+            _p("ETCD", "Element Code", cl="ETCD"),
+            _p("ELEMENT", "Description of Element"),
+            _p("TESTRL", "Rule for Start of Element"),
+            _p("TEENRL", "Rule for End of Element"),
+            _p("TEDUR", "Planned Duration of Element"),
         ),
-        Domain(
+        _design(
             "TA",
             "Trial Arms",
-            "TRIAL DESIGN",
             "One record per planned element per arm",
             ("STUDYID", "ARMCD", "TAETORD"),
-            (
-                _c("STUDYID", "Study Identifier", origin="Protocol"),
-                _c("DOMAIN", "Domain Abbreviation", origin="Assigned"),
-                _c("ARMCD", "Planned Arm Code", origin="Protocol"),
-                _c("ARM", "Description of Planned Arm", origin="Protocol"),
-                _c("TAETORD", "Planned Order of Element within Arm", "N", origin="Protocol"),
-                _c("ETCD", "Element Code", origin="Protocol"),
-                _c("ELEMENT", "Description of Element", origin="Protocol"),
-                _c("TABRANCH", "Branch", origin="Protocol"),
-                _c("TATRANS", "Transition Rule", origin="Protocol"),
-                _c("EPOCH", "Epoch", origin="Protocol"),
-            ),
+            _p("ARMCD", "Planned Arm Code", cl="ARMCD"),
+            _p("ARM", "Description of Planned Arm"),
+            _p("TAETORD", "Planned Order of Element within Arm", "N"),
+            _p("ETCD", "Element Code", cl="ETCD"),
+            _p("ELEMENT", "Description of Element"),
+            _p("TABRANCH", "Branch"),
+            _p("TATRANS", "Transition Rule"),
+            _p("EPOCH", "Epoch", cl="EPOCH"),
         ),
-        Domain(
+        _design(
             "TV",
             "Trial Visits",
-            "TRIAL DESIGN",
             "One record per planned visit per arm",
             ("STUDYID", "VISITNUM"),
-            (
-                _c("STUDYID", "Study Identifier", origin="Protocol"),
-                _c("DOMAIN", "Domain Abbreviation", origin="Assigned"),
-                _c("VISITNUM", "Visit Number", "N", origin="Protocol"),
-                _c("VISIT", "Visit Name", origin="Protocol"),
-                _c("VISITDY", "Planned Study Day of Visit", "N", origin="Protocol"),
-                _c("ARMCD", "Planned Arm Code", origin="Protocol"),
-                _c("TVSTRL", "Visit Start Rule", origin="Protocol"),
-                _c("TVENRL", "Visit End Rule", origin="Protocol"),
-            ),
+            _p("VISITNUM", "Visit Number", "N"),
+            _p("VISIT", "Visit Name"),
+            _p("VISITDY", "Planned Study Day of Visit", "N"),
+            _p("ARMCD", "Planned Arm Code"),
+            _p("TVSTRL", "Visit Start Rule"),
+            _p("TVENRL", "Visit End Rule"),
         ),
-        Domain(
+        _design(
             "TI",
             "Trial Inclusion/Exclusion Criteria",
-            "TRIAL DESIGN",
             "One record per I/E criterion",
             ("STUDYID", "IETESTCD"),
-            (
-                _c("STUDYID", "Study Identifier", origin="Protocol"),
-                _c("DOMAIN", "Domain Abbreviation", origin="Assigned"),
-                _c("IETESTCD", "Incl/Excl Criterion Short Name", origin="Protocol"),
-                _c("IETEST", "Inclusion/Exclusion Criterion", origin="Protocol"),
-                _c("IECAT", "Inclusion/Exclusion Category", origin="Protocol"),
-                _c("TIVERS", "Protocol Criteria Versions", origin="Protocol"),
-            ),
+            _p("IETESTCD", "Incl/Excl Criterion Short Name"),
+            _p("IETEST", "Inclusion/Exclusion Criterion"),
+            _p("IECAT", "Inclusion/Exclusion Category", cl="IECAT"),
+            _p("TIVERS", "Protocol Criteria Versions"),
         ),
-        Domain(
+        _design(
             "TS",
             "Trial Summary",
-            "TRIAL DESIGN",
             "One record per trial summary parameter value",
             ("STUDYID", "TSPARMCD", "TSSEQ"),
-            (
-                _c("STUDYID", "Study Identifier", origin="Protocol"),
-                _c("DOMAIN", "Domain Abbreviation", origin="Assigned"),
-                _c("TSSEQ", "Sequence Number", "N", origin="Assigned"),
-                _c("TSPARMCD", "Trial Summary Parameter Short Name", origin="Assigned"),
-                _c("TSPARM", "Trial Summary Parameter", origin="Assigned"),
-                _c("TSVAL", "Parameter Value", origin="Protocol"),
-            ),
+            _c("TSSEQ", "Sequence Number", "N", origin="Assigned"),
+            _c("TSPARMCD", "Trial Summary Parameter Short Name", origin="Assigned", cl="TSPARMCD"),
+            _c("TSPARM", "Trial Summary Parameter", origin="Assigned"),
+            _p("TSVAL", "Parameter Value", comment="TS"),
         ),
     )
 }
