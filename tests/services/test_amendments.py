@@ -190,7 +190,9 @@ def test_all_at_once_reports_who_was_moved_and_who_was_not(
     dm = person("dm.ucm", UCM, Role.DATA_MANAGER)
     lock(db, dm, UCM, scope="participant", participant=isf, reason="source review")
     _load(db, admin)
-    blocked = {c.code: c.blocked for c in candidates(db, admin, UCM, "2.0")}
+    listed = candidates(db, admin, UCM, "2.0")
+    assert {c.code: c.blocked_by for c in listed} == {teh: None, isf: "locked", third: "ended"}
+    blocked = {c.code: c.blocked for c in listed}
     assert blocked[teh] is None
     assert "source review" in (blocked[isf] or "")
     assert "screen_failed" in (blocked[third] or "")

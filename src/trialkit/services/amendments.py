@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -118,6 +119,8 @@ class Candidate:
     status: Status
     version: str
     blocked: str | None
+    #: What blocks the move: ``"ended"`` (left the study), ``"locked"``, or None.
+    blocked_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -352,14 +355,27 @@ def versions(db: Database, ctx: Context, study_code: str) -> list[VersionState]:
         ]
 
 
-def _blocked(conn: sa.Connection, status: Status, participant_id: int) -> str | None:
+def _blocked(conn: sa.Connection, status: Status, participant_id: int) -> tuple[str, str] | None:
     if status in ENDED:
-        return f"the participant has left the study ({status.value}); their version stays"
+        return "ended", f"the participant has left the study ({status.value}); their version stays"
     found = active_locks(conn, None, participant_id)
     if found:
         first = found[0]
-        return f"{first.target} is locked by {first.locked_by} (reason: {first.reason})"
+        return "locked", f"{first.target} is locked by {first.locked_by} (reason: {first.reason})"
     return None
+
+
+def _candidate(conn: sa.Connection, row: Any) -> Candidate:
+    status = Status(row.status)
+    blocked = _blocked(conn, status, row.id)
+    return Candidate(
+        row.code,
+        row.site_code,
+        status,
+        row.version,
+        blocked[1] if blocked else None,
+        blocked[0] if blocked else None,
+    )
 
 
 def candidates(db: Database, ctx: Context, study_code: str, version: str) -> list[Candidate]:
@@ -386,16 +402,7 @@ def candidates(db: Database, ctx: Context, study_code: str, version: str) -> lis
         )
         if sites is not None:
             q = q.where(site.c.code.in_(sorted(sites)))
-        return [
-            Candidate(
-                r.code,
-                r.site_code,
-                Status(r.status),
-                r.version,
-                _blocked(conn, Status(r.status), r.id),
-            )
-            for r in conn.execute(q).all()
-        ]
+        return [_candidate(conn, r) for r in conn.execute(q).all()]
 
 
 def _need_reason(reason: str) -> str:
