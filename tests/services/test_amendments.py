@@ -36,6 +36,7 @@ from trialkit.services.amendments import (
     preview_amendment,
     versions,
 )
+from trialkit.services.audit_trail import study_trail
 from trialkit.services.participants import get
 from trialkit.store import Database
 from trialkit.store.tables import audit_log
@@ -109,6 +110,9 @@ def test_a_version_is_loaded_with_its_approval_in_one_step(db: Database, admin: 
             )
         ).all()
     assert {(e.action, e.actor) for e in entries} == {("approve", "admin.ucm")}
+    trail = study_trail(db, Context.operator("dm", admin.as_of), UCM, per_page=500)
+    shown = {(e.entity, e.path) for e in trail.entries if e.entity == "protocol_approval"}
+    assert ("protocol_approval", "reference") in shown  # the study's audit trail shows it
     with pytest.raises(ConflictError) as again:
         approve_amendment(db, admin, UCM, "2.0", approved_on=ON, **ETHICS)
     assert again.value.code == "AMEND.E009"
