@@ -14,7 +14,7 @@ import socket
 import tempfile
 import threading
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import uvicorn
@@ -175,6 +175,58 @@ def _oversight_shots(browser: Browser, base: str, out: Path, language: str) -> N
         page.close()
 
 
+AMEND_ADMIN = "stat.moradi"
+
+
+def _amendment_shots(browser: Browser, base: str, out: Path, db: Database, tmp: str) -> None:
+    """The study's administrator loads amendment 2.0 of the UCM study from a file: its
+    comparison (``amendment-diff-en.png``), then loaded with its approval and applied to one
+    participant (``amendments-en.png``, ``amendments-fa.png``)."""
+    from trialkit.protocol import shipped_studies
+    from trialkit.services import Context, add_membership
+
+    add_membership(
+        db, Context.operator("screenshots", datetime.now()), AMEND_ADMIN, UCM, "administrator"
+    )
+    new = Path(tmp) / "psoriasis-ucmsc-2.0.yaml"
+    new.write_text(
+        dict(shipped_studies())["psoriasis-ucmsc.yaml"]
+        .replace('protocol_version: "1.0"', 'protocol_version: "2.0"', 1)
+        .replace("expression: age between 18 and 65", "expression: age between 18 and 70", 1)
+        .replace("bsa_percent > 10", "bsa_percent >= 10", 1),
+        encoding="utf-8",
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _sign_in(page, base, AMEND_ADMIN)
+    page.goto(f"{base}/studies/{UCM}/amendments")
+    page.set_input_files("#protocol-file", str(new))
+    page.wait_for_function("document.getElementById('protocol').value.length > 0")
+    with page.expect_navigation():
+        page.click("#amend-form button[type=submit]")
+    page.fill("#load-committee", "TUMS Research Ethics Committee")
+    page.fill("#load-reference", "IR.TUMS.REC.1404.123")
+    page.fill("#load-date", date.today().isoformat())
+    page.screenshot(path=str(out / "amendment-diff-en.png"), full_page=True)
+    print(out / "amendment-diff-en.png")
+    with page.expect_navigation():
+        page.click("#approve-load button[type=submit]")
+    page.fill("#apply-reason", "Re-consented to amendment 2")
+    with page.expect_navigation():
+        page.click("#apply-form button[name=participant] >> nth=0")
+    page.screenshot(path=str(out / "amendments-en.png"), full_page=True)
+    print(out / "amendments-en.png")
+    page.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(base + "/login")
+    with page.expect_navigation():
+        page.click("button[name=language][value=fa]")
+    _sign_in(page, base, AMEND_ADMIN)
+    page.goto(f"{base}/studies/{UCM}/amendments")
+    page.screenshot(path=str(out / "amendments-fa.png"), full_page=True)
+    print(out / "amendments-fa.png")
+    page.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/web"))
@@ -195,9 +247,12 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                _oversight_actions(browser, base)
-                for language in ("en", "fa"):
-                    _oversight_shots(browser, base, out, language)
+                if not only or only & {name for name, _, _ in OVERSIGHT}:
+                    _oversight_actions(browser, base)
+                    for language in ("en", "fa"):
+                        _oversight_shots(browser, base, out, language)
+                if not only or "amendments" in only:
+                    _amendment_shots(browser, base, out, db, tmp)
                 for language in () if args.only_oversight else ("en", "fa"):
                     page = browser.new_page(viewport={"width": 1280, "height": 800})
                     page.goto(base + "/login")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import trialkit
 from trialkit.errors import AccessDenied
+from trialkit.protocol import shipped_studies
 from trialkit.services import (
     Context,
     Role,
@@ -25,6 +26,7 @@ from trialkit.services import (
     create_user,
     enrol,
     issue_token,
+    load_study,
     lock,
     mark_not_required,
     open_query,
@@ -40,6 +42,7 @@ from trialkit.services import (
     unlock,
 )
 from trialkit.services import verify as sdv
+from trialkit.services.amendments import apply_version, approve_amendment
 from trialkit.services.safety import lift_pause, safety_status
 from trialkit.services.users import LOCKOUT, MAX_FAILED_LOGINS
 from trialkit.store import AUDITED, NOT_AUDITED, Database, Verification, canonical, verify_all
@@ -158,6 +161,15 @@ def busy(
     board = person("dsmb.chair", PAE, Role.SAFETY_BOARD)
     for pause in pauses:
         lift_pause(db, board, PAE, pause.id, "cellulitis resolved with antibiotics; resume dosing")
+    # An amendment loaded, its approval recorded, a participant moved to it.
+    amended = dict(shipped_studies())["psoriasis-ucmsc.yaml"].replace(
+        'protocol_version: "1.0"', 'protocol_version: "1.1"', 1
+    )
+    load_study(db, ctx, amended)
+    approve_amendment(
+        db, ctx, UCM, "1.1", committee="TUMS REC", reference="IR.1", approved_on=date(2025, 3, 1)
+    )
+    apply_version(db, ctx, UCM, "1.1", teh, "re-consented to amendment 1.1")
     return teh
 
 

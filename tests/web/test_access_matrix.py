@@ -46,6 +46,7 @@ PARAMS = {
     "arm": "G100",
     "query_id": "1",
     "action": "comment",
+    "version": "1.0",
 }
 #: A sample form for each route that needs one to reach its access check (else empty).
 BODIES: dict[str, dict[str, str]] = {

@@ -50,6 +50,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "sdv": ("trialkit.cli.oversight", "Source data verification and its progress (as a user)."),
     "sign": ("trialkit.cli.oversight", "Sign a form, a visit or a casebook (as a user)."),
     "lock": ("trialkit.cli.oversight", "Lock and unlock a form, participant or study (as a user)."),
+    "amend": (
+        "trialkit.cli.amend",
+        "Amendments: check, load with the approval, apply (as a user).",
+    ),
 }
 #: Modules that add commands to another module's group (``study load`` lives in admin).
 _ALSO = {"study": ("trialkit.cli.admin",)}

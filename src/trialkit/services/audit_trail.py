@@ -161,6 +161,11 @@ def _study_rows(study_id: int) -> list[Any]:
             and table.name not in _NOT_STUDY_RECORDS
         ):
             found.append(_mine(table, table.c.study_id == study_id))
+    # The approvals of the study's protocol versions (amendments) name no study column.
+    versions = sa.select(t.protocol_version.c.id).where(t.protocol_version.c.study_id == study_id)
+    found.append(
+        _mine(t.protocol_approval, t.protocol_approval.c.protocol_version_id.in_(versions))
+    )
     # A study-wide lock names no participant.
     found.append(
         _mine(

@@ -44,6 +44,7 @@ __all__ = [
     "load_checked",
     "lose",
     "masked",
+    "move_to_version",
     "register",
     "screen",
     "screen_fail",
@@ -462,20 +463,27 @@ def apply_amendment(
     _need_reason("moving to an amended protocol", reason)
     with db.write() as conn:
         p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
-        locks.ensure_unlocked(conn, None, p.id)
-        ref = studies.protocol(conn, study_code, version)
-        write(
-            conn,
-            ctx,
-            table=participant,
-            row_id=p.id,
-            action="amend",
-            values={"protocol_version_id": ref.id, "version": p.version + 1},
-            changes=[FieldChange("protocol_version", p.protocol_version, ref.version)],
-            reason=reason,
-            protocol_version=ref.version,
-        )
-        return shown(conn, ctx, load(conn, study_code, code))
+        return move_to_version(conn, ctx, p, studies.protocol(conn, study_code, version), reason)
+
+
+def move_to_version(
+    conn: sa.Connection, ctx: Context, p: Participant, ref: studies.ProtocolRef, reason: str
+) -> Participant:
+    """Move ``p`` (checked by the caller) to the protocol version ``ref`` inside the caller's
+    transaction: refused while the participant's records are locked; audited with ``reason``."""
+    locks.ensure_unlocked(conn, None, p.id)
+    write(
+        conn,
+        ctx,
+        table=participant,
+        row_id=p.id,
+        action="amend",
+        values={"protocol_version_id": ref.id, "version": p.version + 1},
+        changes=[FieldChange("protocol_version", p.protocol_version, ref.version)],
+        reason=reason,
+        protocol_version=ref.version,
+    )
+    return shown(conn, ctx, load(conn, p.study, p.code))
 
 
 def history(db: Database, ctx: Context, study_code: str, code: str) -> list[dict[str, Any]]:

@@ -42,6 +42,7 @@ __all__ = [
     "load_study",
     "protocol",
     "protocol_by_id",
+    "store_version",
 ]
 
 
@@ -119,47 +120,53 @@ def load_study(db: Database, ctx: Context, text: str, *, source: str = "<yaml>")
             hint="run `trialkit study check` on it and fix each finding",
             file=source,
         )
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with db.write() as conn:
-        study_id = conn.execute(sa.select(study.c.id).where(study.c.code == parsed.id)).scalar()
-        if study_id is None:
-            require_admin(ctx.principal, f"load the new study {parsed.id}")
-        else:
-            require(ctx.principal, Permission.MANAGE_STUDY, parsed.id, None)
-        if study_id is None:
-            study_id = write(
-                conn, ctx, table=study, values={"code": parsed.id, "created_at": ctx.as_of}
-            )
-        existing = conn.execute(
-            sa.select(protocol_version.c.sha256).where(
-                protocol_version.c.study_id == study_id,
-                protocol_version.c.version == parsed.protocol_version,
-            )
-        ).scalar()
-        if existing is not None:
-            if existing != digest:
-                raise ConflictError(
-                    f"study {parsed.id} protocol version {parsed.protocol_version} is already "
-                    "loaded with different content",
-                    code="STUDY.E002",
-                    hint="an amendment needs a new protocol_version in the YAML",
-                )
-            return LoadedVersion(parsed.id, parsed.protocol_version, digest, False)
-        write(
-            conn,
-            ctx,
-            table=protocol_version,
-            action="load",
-            values={
-                "study_id": study_id,
-                "version": parsed.protocol_version,
-                "yaml": text,
-                "sha256": digest,
-                "loaded_at": ctx.as_of,
-                "loaded_by": ctx.actor,
-            },
-            protocol_version=parsed.protocol_version,
+        return store_version(conn, ctx, parsed, text)
+
+
+def store_version(conn: sa.Connection, ctx: Context, parsed: Study, text: str) -> LoadedVersion:
+    """Store ``parsed`` (checked, read from ``text``) as a protocol version inside the caller's
+    transaction (see :func:`load_study`, which checks it first)."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    study_id = conn.execute(sa.select(study.c.id).where(study.c.code == parsed.id)).scalar()
+    if study_id is None:
+        require_admin(ctx.principal, f"load the new study {parsed.id}")
+    else:
+        require(ctx.principal, Permission.MANAGE_STUDY, parsed.id, None)
+    if study_id is None:
+        study_id = write(
+            conn, ctx, table=study, values={"code": parsed.id, "created_at": ctx.as_of}
         )
+    existing = conn.execute(
+        sa.select(protocol_version.c.sha256).where(
+            protocol_version.c.study_id == study_id,
+            protocol_version.c.version == parsed.protocol_version,
+        )
+    ).scalar()
+    if existing is not None:
+        if existing != digest:
+            raise ConflictError(
+                f"study {parsed.id} protocol version {parsed.protocol_version} is already "
+                "loaded with different content",
+                code="STUDY.E002",
+                hint="an amendment needs a new protocol_version in the YAML",
+            )
+        return LoadedVersion(parsed.id, parsed.protocol_version, digest, False)
+    write(
+        conn,
+        ctx,
+        table=protocol_version,
+        action="load",
+        values={
+            "study_id": study_id,
+            "version": parsed.protocol_version,
+            "yaml": text,
+            "sha256": digest,
+            "loaded_at": ctx.as_of,
+            "loaded_by": ctx.actor,
+        },
+        protocol_version=parsed.protocol_version,
+    )
     return LoadedVersion(parsed.id, parsed.protocol_version, digest, True)
 
 

@@ -118,6 +118,7 @@ class Audited:
 _DECLARED = (
     Audited(t.study),
     Audited(t.protocol_version),
+    Audited(t.protocol_approval),
     Audited(t.site),
     Audited(
         t.participant,

@@ -28,6 +28,7 @@ __all__ = [
     "metadata",
     "participant",
     "participant_event",
+    "protocol_approval",
     "protocol_version",
     "query_event",
     "record_lock",
@@ -100,6 +101,21 @@ protocol_version = sa.Table(
     sa.Column("loaded_at", sa.DateTime(), nullable=False),
     sa.Column("loaded_by", sa.String(128), nullable=False),
     sa.UniqueConstraint("study_id", "version"),
+)
+
+#: The approval of a protocol version (an amendment) by its ethics committee: recorded before the
+#: version is applied to any participant (migration 0008).
+protocol_approval = sa.Table(
+    "protocol_approval",
+    metadata,
+    _id(),
+    _fk("protocol_version_id", "protocol_version.id"),
+    sa.Column("committee", sa.String(256), nullable=False),
+    sa.Column("reference", sa.String(128), nullable=False),
+    sa.Column("approved_on", sa.Date(), nullable=False),
+    sa.Column("recorded_by", sa.String(128), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(), nullable=False),
+    sa.UniqueConstraint("protocol_version_id"),
 )
 
 site = sa.Table(

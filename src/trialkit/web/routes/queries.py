@@ -13,8 +13,9 @@ answered exactly like one that does not exist (``QUERY.E002``).
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from trialkit.errors import AccessDenied, NotFound, TrialkitError, ValidationFailed
@@ -48,6 +49,9 @@ from trialkit.web.routes.forms import (
 __all__ = ["router"]
 
 router = APIRouter()
+
+#: Queries (rows) per page of the list; the filters and the counts cover all of them.
+PAGE_SIZE = 50
 
 _ACTIONS = {"answer": Permission.ANSWER_QUERY, "close": Permission.CLOSE_QUERY}
 _ACTIONS["reopen"] = Permission.CLOSE_QUERY
@@ -84,8 +88,10 @@ def queries_page(
     participant: str | None = None,
     site: str | None = None,
     form: str | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """The study's queries at the user's sites, filtered, with their counts."""
+    """The study's queries at the user's sites, filtered, with their counts (over every query
+    the filters keep), the list in pages of :data:`PAGE_SIZE`."""
     sites = visible_sites(user.ctx.principal, Permission.READ, study)
     chosen = _choice(status, "status", (*STATUSES, "pending", "any"))
     wanted: tuple[str, ...] | str | None = {
@@ -111,19 +117,39 @@ def queries_page(
         else:
             raise
     everything = list_queries(db_of(request), user.ctx, study, status=None)
+    filters = {
+        "status": chosen or "any",
+        "participant": participant or "",
+        "site": site or "",
+        "form": form or "",
+    }
+    pages = max(1, -(-len(found) // PAGE_SIZE))
+    page = min(page, pages)  # a bookmark past the end (fewer queries now) shows the last page
+    first = (page - 1) * PAGE_SIZE
+    shown = found[first : first + PAGE_SIZE]
+    kept = {k: v for k, v in filters.items() if v}
+
+    def page_link(n: int) -> str:
+        return f"/studies/{study}/queries?" + urlencode({**kept, "page": n})
+
+    paging = {
+        "page": page,
+        "pages": pages,
+        "first": first + 1 if shown else 0,
+        "last": first + len(shown),
+        "total": len(found),
+        "prev": page_link(page - 1) if page > 1 else None,
+        "next": page_link(page + 1) if page < pages else None,
+    }
     return render(
         request,
         "queries.html",
         {
             "study": study,
-            "queries": found,
+            "queries": shown,
+            "paging": paging,
             "summary": summarise_queries(found, user.ctx.as_of),
-            "filters": {
-                "status": chosen or "any",
-                "participant": participant or "",
-                "site": site or "",
-                "form": form or "",
-            },
+            "filters": filters,
             "sites": sorted({q.site for q in everything} | set(sites or ())),
             "forms": sorted({q.form_id for q in everything}),
             "age": lambda q: max(0, (user.ctx.as_of.date() - q.opened_at.date()).days),
