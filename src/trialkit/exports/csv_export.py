@@ -7,9 +7,10 @@ with the data dictionary beside them.
 * ``wide.csv``: ``participant, site, arm, visit, visit_date`` and one column per
   ``FORM.item`` seen (``FORM.item[2]`` for the second instance of a repeating form,
   ``FORM.item[1.3]`` for row 3 of a repeating group), the columns in the dictionary's order.
-  Its rows are spooled (one sparse line per participant and visit) while the values stream
-  and written once the set of columns is known, so memory holds one participant-visit row at
-  a time and the column names.
+  Its rows are spooled (one CSV line per participant and visit, the columns numbered as first
+  seen) while the values stream, and rewritten in the dictionary's column order once the set
+  of columns is known, so memory holds one participant-visit row at a time and the column
+  names.
 * ``dictionary.csv``: :data:`trialkit.exports.dictionary.DICTIONARY_COLUMNS`.
 
 UTF-8, comma separated, RFC 4180 quoting, ``\\n`` line ends.
@@ -18,18 +19,62 @@ UTF-8, comma separated, RFC 4180 quoting, ``\\n`` line ends.
 from __future__ import annotations
 
 import csv
-import json
+from collections.abc import Sequence
+from operator import itemgetter
 from pathlib import Path
+from typing import Any, TextIO
 
 from trialkit.exports.base import ExportResult, Progress
 from trialkit.exports.dictionary import DICTIONARY_COLUMNS, entries
 from trialkit.services.extract import Extract, Value
 
-__all__ = ["LONG_COLUMNS", "WIDE_KEYS", "wide_column", "write_csv"]
+__all__ = ["LONG_COLUMNS", "WIDE_KEYS", "csv_text", "wide_column", "write_csv"]
 
 LONG_COLUMNS = tuple(f for f in Value._fields if f not in ("derived", "record"))
 WIDE_KEYS = ("participant", "site", "arm", "visit", "visit_date")
-_LONG = len(LONG_COLUMNS)
+_INSTANCE_ITEM = itemgetter(0, 2)  # of a Cell
+_VALUE = itemgetter(3)
+_RUNS = 10_000
+
+
+def csv_text(
+    rows: Sequence[Sequence[str]],
+    lead: Sequence[str] = (),
+    tail: Sequence[str] = (),
+    width: int | None = None,
+) -> str | None:
+    """``rows`` (each between ``lead`` and ``tail``) as the exact text ``csv.writer`` writes
+    (``QUOTE_MINIMAL``, ``\\n`` line ends), joined in one go; None when any field may need
+    quoting (a comma, quote, line break or NUL in it, or a one-field row), for the caller to
+    write those rows with ``csv.writer``. The fields must be text.
+
+    The joining is done by ``str.join`` alone, so a value costs no Python step; the check is
+    four counts over the joined text, so it can only send rows back, never change them.
+    ``width`` is the length of every row, when the caller knows it (the rows are not measured).
+    """
+    n = len(rows)
+    if not n:
+        return ""
+    extra = len(lead) + len(tail)
+    if width is None:
+        widths = list(map(len, rows))
+        fields, least = sum(widths), min(widths)
+    else:
+        fields, least = width * n, width
+    if least == 0 or least + extra < 2:
+        return None
+    pre = ",".join(lead) + "," if lead else ""
+    post = ("," + ",".join(tail) if tail else "") + "\n"
+    text = pre + (post + pre).join(map(",".join, rows)) + post
+    if (
+        text.count(",") != fields + n * (extra - 1)
+        or text.count("\n") != n
+        or '"' in text
+        or "\r" in text
+        or "\x00" in text
+    ):
+        return None
+    return text
 
 
 def wide_column(form: str, item: str, instance: str) -> str:
@@ -41,37 +86,70 @@ def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
     """Write long.csv, wide.csv and dictionary.csv into ``out``."""
     result = ExportResult("csv", participants=len(extract.people))
     total = extract.form_count()
-    columns: dict[tuple[str, str, str], str] = {}
+    # The wide columns, numbered as first seen: (form, item, instance) -> number.
+    numbers: dict[tuple[str, str, str], int] = {}
     long_path = out / "long.csv"
     spool = out / ".wide.part"
     try:
         with (
             long_path.open("w", newline="", encoding="utf-8") as fh,
-            spool.open("w", encoding="utf-8") as sparse,
+            spool.open("w", newline="", encoding="utf-8") as sparse,
         ):
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(LONG_COLUMNS)
+            write = fh.write
+            spool_write = sparse.write
             current: tuple[str, str] | None = None
             head: list[str] = []
-            cells: dict[str, str] = {}
-            for done, batch in enumerate(extract.form_batches(), start=1):
-                writer.writerows(v[:_LONG] for v in batch)  # None is written empty
-                result.values += len(batch)
-                for v in batch:
-                    if (v.participant, v.visit) != current:
+            cells: dict[int, str] = {}
+            blanks: list[str] = []
+
+            def flush_wide() -> None:
+                row = [*head, *map(cells.get, range(len(numbers)), blanks)]
+                text = csv_text((row,))
+                if text is not None:
+                    spool_write(text)
+                else:
+                    spooled.writerow(row)
+
+            # The wide columns of a run of values (instances and items, in order) of a form:
+            # the same run recurs in every instance of the form, so it is looked up once.
+            runs: dict[tuple[str, tuple[tuple[str, str], ...]], list[int]] = {}
+            spooled = csv.writer(sparse, lineterminator="\n")
+            for done, rec in enumerate(extract.records(), start=1):
+                p = rec.person
+                values = rec.cells + rec.derived if rec.derived else rec.cells
+                if values:
+                    lead = (p.code, p.site, p.arm, rec.visit, rec.visit_date, rec.form)
+                    tail = (rec.protocol_version,)
+                    text = csv_text(values, lead, tail, 6)  # a Cell has six fields
+                    if text is not None:
+                        write(text)
+                    else:
+                        writer.writerows([lead + c + tail for c in values])
+                    result.values += len(values)
+                    if (p.code, rec.visit) != current:
                         if current is not None:
-                            sparse.write(json.dumps([head, cells]) + "\n")
-                        current = (v.participant, v.visit)
-                        head, cells = [v.participant, v.site, v.arm, v.visit, v.visit_date], {}
-                    key = (v.form, v.item, v.instance)
-                    name = columns.get(key)
-                    if name is None:
-                        name = columns[key] = wide_column(*key)
-                    cells[name] = v.value
+                            flush_wide()
+                        current = (p.code, rec.visit)
+                        head, cells = [p.code, p.site, p.arm, rec.visit, rec.visit_date], {}
+                    run = (rec.form, tuple(map(_INSTANCE_ITEM, values)))
+                    found = runs.get(run)
+                    if found is None:
+                        if len(runs) >= _RUNS:  # forms whose runs all differ: bounded memory
+                            runs.clear()
+                        found = runs[run] = []
+                        for instance, item in run[1]:
+                            n = numbers.get((rec.form, item, instance))
+                            if n is None:
+                                n = numbers[(rec.form, item, instance)] = len(numbers)
+                                blanks.append("")
+                            found.append(n)
+                    cells.update(zip(found, map(_VALUE, values), strict=True))
                 if done % 200 == 0 or done == total:
                     progress(done, total)
             if current is not None:
-                sparse.write(json.dumps([head, cells]) + "\n")
+                flush_wide()
         dict_entries = entries(extract.versions, extract.study.protocol_version)
         dict_path = out / "dictionary.csv"
         with dict_path.open("w", newline="", encoding="utf-8") as fh:
@@ -81,23 +159,44 @@ def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
                 described.writerow(e.row(extract.versions[e.versions[0]]))
         rank = {e.key: i for i, e in enumerate(dict_entries)}
         ordered = sorted(
-            columns, key=lambda c: (rank.get((c[0], c[1]), len(rank)), c[0], c[1], _inst(c[2]))
+            numbers, key=lambda c: (rank.get((c[0], c[1]), len(rank)), c[0], c[1], _inst(c[2]))
         )
-        names = [columns[c] for c in ordered]
-        wide_path = out / "wide.csv"
-        with (
-            spool.open(encoding="utf-8") as src,
-            wide_path.open("w", newline="", encoding="utf-8") as fh,
-        ):
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow([*WIDE_KEYS, *names])
-            for line in src:
-                keys, row = json.loads(line)
-                writer.writerow([*keys, *(row.get(n, "") for n in names)])
+        _write_wide(spool, out / "wide.csv", [wide_column(*c) for c in ordered], [
+            len(WIDE_KEYS) + numbers[c] for c in ordered
+        ])  # fmt: skip
     finally:
         spool.unlink(missing_ok=True)
-    result.files += [long_path, wide_path, dict_path]
+    result.files += [long_path, out / "wide.csv", dict_path]
     return result
+
+
+def _write_wide(spool: Path, path: Path, names: list[str], positions: list[int]) -> None:
+    """The spooled wide rows (keys, then the cells numbered as first seen; a row spooled
+    before a column was seen is shorter) with their columns in the dictionary's order."""
+    width = len(WIDE_KEYS) + len(names)
+    pick = itemgetter(*range(len(WIDE_KEYS)), *positions)
+    with (
+        spool.open(newline="", encoding="utf-8") as src,
+        path.open("w", newline="", encoding="utf-8") as fh,
+    ):
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow([*WIDE_KEYS, *names])
+        pad = [""] * width
+        chunk: list[Sequence[str]] = []
+        for row in csv.reader(src):
+            chunk.append(pick(row if len(row) == width else row + pad[len(row) :]))
+            if len(chunk) == 500:
+                _flush(fh, writer, chunk)
+        _flush(fh, writer, chunk)
+
+
+def _flush(fh: TextIO, writer: Any, rows: list[Sequence[str]]) -> None:
+    text = csv_text(rows)
+    if text is not None:
+        fh.write(text)
+    else:
+        writer.writerows(rows)
+    rows.clear()
 
 
 def _inst(instance: str) -> tuple[int, ...]:

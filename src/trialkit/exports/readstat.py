@@ -17,17 +17,19 @@ form's order, then the derived scores.
   labels are a SAS ``PROC FORMAT`` program (``formats.sas``), the transport format having no
   place for them; text is text.
 
-Memory: the values are spooled to one file per form while the extract streams; each dataset
-is then built and written alone, so memory holds the largest single form, not the study.
+Memory: the values are spooled to one file per form while the extract streams (each row as
+its variables' stored texts, in marshal chunks); each dataset is then built, one typed column
+at a time, and written alone, so memory holds the largest single form, not the study.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import marshal
+import math
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -36,7 +38,7 @@ from typing import Any, Literal
 from trialkit.exports.base import ExportResult, Progress
 from trialkit.exports.dictionary import codes
 from trialkit.protocol import DataType, Item, Study
-from trialkit.services.extract import Extract, Value
+from trialkit.services.extract import Extract
 
 __all__ = [
     "Dataset",
@@ -181,43 +183,71 @@ def plan(
     return out
 
 
-def _spool(extract: Extract, folder: Path, progress: Progress) -> tuple[dict[str, Path], int]:
-    """The values written to one JSON-lines file per form (one line per dataset row)."""
+_KEY_COUNT = 6  # participant, site, arm, visit, visit date, instance: the first variables
+_SPOOL_ROWS = 2_000  # rows of one form written to its spool at a time
+
+
+def _spool(
+    extract: Extract, folder: Path, progress: Progress, kind: Kind
+) -> tuple[dict[str, Path], int]:
+    """The values spooled to one file per form, one row per dataset row: the key texts, then
+    each item variable's stored text (None where the row has none), in the dataset's variable
+    order; written with marshal, a chunk of rows at a time."""
     files: dict[str, Path] = {}
     handles: dict[str, Any] = {}
+    pending: dict[str, list[list[str | None]]] = {}
+    slots: dict[str, tuple[dict[str, int], int]] = {}  # form -> item -> position, width
+    newest = extract.study.protocol_version
     total, count = extract.form_count(), 0
+
+    def flush(form: str) -> None:
+        rows = pending[form]
+        if rows:
+            chunk = marshal.dumps(rows)
+            handles[form].write(len(chunk).to_bytes(8, "little") + chunk)
+            rows.clear()
+
     try:
-        for done, batch in enumerate(extract.form_batches(), start=1):
-            rows: dict[str, dict[str, Any]] = {}
-            for v in batch:
-                row = rows.setdefault(v.instance, _key(v))
-                row["values"][v.item] = v.value
-                count += 1
-            if batch:
-                form = batch[0].form
-                if form not in handles:
-                    files[form] = folder / f"{len(files)}.jsonl"
-                    handles[form] = files[form].open("w", encoding="utf-8")
-                for row in rows.values():
-                    handles[form].write(json.dumps(row) + "\n")
+        for done, rec in enumerate(extract.records(), start=1):
+            values = rec.cells + rec.derived if rec.derived else rec.cells
+            if values:
+                form = rec.form
+                slot = slots.get(form)
+                if slot is None:
+                    (ds,) = plan(extract.versions, newest, [form], kind)
+                    slot = slots[form] = (
+                        {v.item: n for n, v in enumerate(ds.variables) if n >= _KEY_COUNT},
+                        len(ds.variables),
+                    )
+                    files[form] = folder / f"{len(files)}.spool"
+                    handles[form] = files[form].open("wb")
+                    pending[form] = []
+                position, width = slot
+                p = rec.person
+                rows: dict[str, list[str | None]] = {}
+                for c in values:
+                    row = rows.get(c[0])
+                    if row is None:
+                        row = rows[c[0]] = [None] * width
+                        row[:_KEY_COUNT] = (
+                            p.code, p.site, p.arm, rec.visit, rec.visit_date or None, c[0]
+                        )  # fmt: skip
+                    n = position.get(c[2])
+                    if n is not None:
+                        row[n] = c[3]
+                count += len(values)
+                waiting = pending[form]
+                waiting.extend(rows.values())
+                if len(waiting) >= _SPOOL_ROWS:
+                    flush(form)
             if done % 200 == 0 or done == total:
                 progress(done, total)
+        for form in handles:
+            flush(form)
     finally:
         for h in handles.values():
             h.close()
     return files, count
-
-
-def _key(v: Value) -> dict[str, Any]:
-    return {
-        "participant": v.participant,
-        "site": v.site,
-        "arm": v.arm,
-        "visit": v.visit,
-        "visit_date": v.visit_date or None,
-        "instance": v.instance,
-        "values": {},
-    }
 
 
 def _cell(var: Variable, text: str | None, kind: Kind) -> Any:
@@ -240,34 +270,91 @@ def _cell(var: Variable, text: str | None, kind: Kind) -> Any:
     return text
 
 
-def _frame(ds: Dataset, spool: Path, kind: Kind) -> Any:
+def _spooled(path: Path) -> Iterator[list[list[str | None]]]:
+    # each chunk is its length, then its bytes: marshal.loads of the whole chunk is many times
+    # faster than marshal.load, which reads a file object piece by piece
+    with path.open("rb") as fh:
+        while size := int.from_bytes(fh.read(8), "little"):
+            yield marshal.loads(fh.read(size))
+
+
+def _coerce(text: str) -> float:
+    """What ``pd.to_numeric(errors="coerce")`` makes of a text ``float`` refused."""
     import pandas as pd
 
-    columns: dict[str, list[Any]] = {v.name: [] for v in ds.variables}
-    keyed = [
-        v for v in ds.variables if v.item in ("participant", "site", "arm", "visit", "instance")
-    ]
-    items = ds.variables[len(_KEYS[kind]) :]
+    return float(pd.to_numeric(pd.Series([text], dtype=object), errors="coerce").iloc[0])
+
+
+def _floats(texts: Iterable[str | None]) -> list[float]:
+    """Numbers: ``float`` of each text, NaN where there is none (as :func:`_cell` and then
+    ``pd.to_numeric(errors="coerce")`` make them)."""
+    out = []
+    for t in texts:
+        if t is None or t == "":
+            out.append(math.nan)
+            continue
+        try:
+            out.append(float(t))
+        except ValueError:
+            out.append(_coerce(t))
+    return out
+
+
+def _column(var: Variable, texts: list[str | None], kind: Kind) -> Any:
+    """One item variable's column, typed as :func:`_frame` leaves it."""
+    import numpy as np
+
+    t = var.data_type
+    if t is DataType.BOOLEAN:
+        return np.array(
+            [math.nan if x is None or x == "" else 1.0 if x == "true" else 0.0 for x in texts],
+            dtype="float64",
+        )
+    if t in (DataType.INTEGER, DataType.DECIMAL):
+        try:  # every text a number: float() of each, at C speed
+            return np.array(list(map(float, [x or "nan" for x in texts])), dtype="float64")
+        except ValueError:
+            return np.array(_floats(texts), dtype="float64")
+    if _numeric(var, kind):  # a code list item in Stata: the code's number
+        number = {code: float(n) for n, code in enumerate(var.codes, start=1)}
+        return np.array(
+            [
+                math.nan if x is None or x == "" else number[x] if x in number else _coerce(x)
+                for x in texts
+            ],
+            dtype="float64",
+        )
+    if t in (DataType.DATE, DataType.DATETIME):
+        return [_cell(var, x, kind) for x in texts]
+    return ["" if x is None else x for x in texts]
+
+
+def _frame(ds: Dataset, spool: Path, kind: Kind) -> Any:
+    """The dataset of one form from its spool, each column typed once."""
+    import pandas as pd
+
+    columns: list[list[Any]] = [[] for _ in ds.variables]
+    for rows in _spooled(spool):
+        for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+            column.extend(values)
     date_var = ds.variables[4]
-    with spool.open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            for v in keyed:
-                columns[v.name].append(row[v.item])
-            columns[date_var.name].append(_cell(date_var, row["visit_date"], kind))
-            values = row["values"]
-            for v in items:
-                columns[v.name].append(_cell(v, values.get(v.item), kind))
-    frame = pd.DataFrame(columns)
+    data: dict[str, Any] = {}
+    for n, v in enumerate(ds.variables):
+        if n == 4:
+            data[v.name] = [_cell(date_var, x, kind) for x in columns[n]]
+        elif n < _KEY_COUNT:
+            data[v.name] = columns[n]
+        else:
+            data[v.name] = _column(v, columns[n], kind)
+        columns[n] = []  # the texts are no longer needed
+    frame = pd.DataFrame(data)
     for v in ds.variables:
         if v.data_type in (DataType.DATE, DataType.DATETIME) and frame[v.name].isna().all():
             # no value at all: a numeric column (with the date format) rather than text
             frame[v.name] = frame[v.name].astype("float64")
-    for v in items:
-        if _numeric(v, kind):
-            frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype("float64")
-        elif v.data_type not in (DataType.DATE, DataType.DATETIME):
-            frame[v.name] = frame[v.name].astype(object).where(frame[v.name].notna(), "")
+    for v in ds.variables[_KEY_COUNT:]:
+        if v.data_type not in (DataType.DATE, DataType.DATETIME) and not _numeric(v, kind):
+            frame[v.name] = frame[v.name].astype(object)
     return frame
 
 
@@ -275,7 +362,14 @@ def _over_200_bytes(frame: Any) -> int:
     """How many text cells of ``frame`` exceed the 200 bytes of a SAS V5 character variable."""
     count = 0
     for name in frame.columns:
-        count += sum(1 for x in frame[name] if isinstance(x, str) and len(x.encode()) > 200)
+        column = frame[name]
+        if column.dtype.kind == "f":  # numbers: no text in them
+            continue
+        cells = column.tolist()
+        texts = [x for x in cells if isinstance(x, str)]
+        # a text of at most 50 characters has at most 200 bytes in UTF-8: most are skipped
+        if texts and max(map(len, texts)) > 50:
+            count += sum(1 for x in texts if len(x.encode()) > 200)
     return count
 
 
@@ -300,7 +394,7 @@ def _write(extract: Extract, out: Path, progress: Progress, kind: Kind) -> Expor
 
     result = ExportResult(kind, participants=len(extract.people))
     with tempfile.TemporaryDirectory(prefix="trialkit-export-") as tmp:
-        spools, result.values = _spool(extract, Path(tmp), progress)
+        spools, result.values = _spool(extract, Path(tmp), progress, kind)
         forms = [f.id for f in extract.study.forms if f.id in spools]
         forms += sorted(f for f in spools if f not in forms)
         datasets = plan(extract.versions, extract.study.protocol_version, forms, kind)

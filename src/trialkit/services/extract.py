@@ -30,10 +30,12 @@ Nothing here logs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -41,11 +43,10 @@ import sqlalchemy as sa
 from trialkit.errors import StorageError, ValidationFailed
 from trialkit.protocol import Form, Study, units
 from trialkit.services import studies
-from trialkit.services.access import Permission, require, sees_allocation, visible_sites
+from trialkit.services.access import Permission, sees_allocation, visible_sites
 from trialkit.services.context import Context, naive
 from trialkit.services.safety import group_rows
-from trialkit.services.tidy import BLINDED, TidyExtract
-from trialkit.services.tidy import _extract as tidy_tables_in
+from trialkit.services.tidy import BLINDED, TidyExtract, tidy_extract_in
 from trialkit.store import Database, canonical
 from trialkit.store.tables import (
     ae_grade,
@@ -60,9 +61,24 @@ from trialkit.store.tables import (
     visit_record,
 )
 
-__all__ = ["BLINDED", "Dose", "Entry", "Extract", "Person", "Signed", "Value", "open_extract"]
+__all__ = [
+    "BLINDED",
+    "Cell",
+    "Dose",
+    "Entry",
+    "Extract",
+    "Person",
+    "Record",
+    "Signed",
+    "Value",
+    "open_extract",
+]
 
 _BATCH = 500
+#: the scanner of canonical.loads's decoder (its ``decode`` strips white space around it first)
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(  # type: ignore[attr-defined]
+    parse_float=Decimal
+).scan_once
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,49 @@ class Value(NamedTuple):
     protocol_version: str
     derived: bool = False
     record: int = 0  # the form instance's id (for its audit history and signatures)
+
+
+#: One value of a :class:`Record`: ``(instance, group, item, value, unit, missing_reason)``,
+#: the six fields of :class:`Value` that change within a form instance (a plain tuple: the
+#: lean read builds one per value, so it must cost no more than a tuple).
+Cell = tuple[str, str, str, str, str, str]
+
+
+class Record(NamedTuple):
+    """One form instance and its values: the lean read (:meth:`Extract.records`).
+
+    Everything that is the same for every value of the instance (the participant with site and
+    arm, the visit and its date, the form, the protocol version) is here once; ``cells`` are the
+    item values and ``derived`` the derived scores, in the order :meth:`Extract.values` yields
+    them (``Value(*head, *cell, protocol_version, derived, record)``, :meth:`Record.values`).
+    ``status`` is the instance's state (``entered``, ``not_required``; an instance in any other
+    state has no cells) and ``definition`` its form in its protocol version (None for a form
+    that version does not define).
+    """
+
+    person: Person
+    visit: str
+    visit_date: str
+    form: str
+    instance: str
+    protocol_version: str
+    record: int
+    status: str
+    definition: Form | None
+    cells: list[Cell]
+    derived: list[Cell]
+
+    def values(self) -> list[Value]:
+        """This instance's values as :class:`Value` rows (what :meth:`Extract.values` yields)."""
+        p = self.person
+        head = (p.code, p.site, p.arm, self.visit, self.visit_date, self.form)
+        make = tuple.__new__
+        plain = (self.protocol_version, False, self.record)
+        out = [make(Value, head + c + plain) for c in self.cells]
+        if self.derived:
+            scored = (self.protocol_version, True, self.record)
+            out += [make(Value, head + c + scored) for c in self.derived]
+        return out
 
 
 class Entry(NamedTuple):
@@ -185,9 +244,11 @@ class Extract:
             form_instance.c.status,
             form_instance.c.data,
             form_instance.c.derived,
-            form_instance.c.updated_at,
         ).where(form_instance.c.participant_id.in_(sorted(self._snap.people) or [-1]))
         if self._cut is not None:
+            # only an export as of a cut needs the time of the last change (parsing a stored
+            # time costs as much as decoding the instance's values)
+            q = q.add_columns(form_instance.c.updated_at)
             q = q.where(form_instance.c.created_at <= self._cut)
         return q
 
@@ -198,11 +259,19 @@ class Extract:
 
     def values(self) -> Iterator[Value]:
         """Every value, by participant, visit, form and instance; streamed from the database."""
-        for batch in self.form_batches():
-            yield from batch
+        for rec in self.records():
+            yield from rec.values()
 
     def form_batches(self) -> Iterator[list[Value]]:
         """The values of each form instance, one list per instance, streamed."""
+        for rec in self.records():
+            yield rec.values()
+
+    def records(self) -> Iterator[Record]:
+        """Every form instance with its values (:class:`Record`), by participant, visit, form
+        and instance; streamed. The lean read: the sites, the blinding, the missing-data
+        reasons and the not-required forms are applied once per instance, the stored JSON is
+        decoded once per instance, and each value is one plain tuple."""
         order = (
             participant.c.code,
             form_instance.c.visit_key,
@@ -213,17 +282,20 @@ class Extract:
         result = self._conn.execution_options(stream_results=True, yield_per=_BATCH).execute(
             q.order_by(*order)
         )
-        changed: list[Any] = []
+        cut = self._cut
+        record = self._record
         for partition in result.partitions():
             rows = list(partition)
-            if self._cut is not None:
-                changed = [r.id for r in rows if r.updated_at > self._cut]
-            past = self._rebuild(changed) if changed else {}
+            past = {}
+            if cut is not None:
+                changed = [r.id for r in rows if r.updated_at > cut]
+                past = self._rebuild(changed) if changed else {}
             for f in rows:
-                status, data, derived = f.status, f.data, f.derived
-                if f.id in past:
-                    status, data, derived = past[f.id]
-                yield self._form_values(f, status, data, derived)
+                if past and f[0] in past:
+                    status, data, derived = past[f[0]]
+                else:
+                    status, data, derived = f[6], f[7], f[8]
+                yield record(f[0], f[1], f[2], f[3], f[4], f[5], status, data, derived)
 
     def history(self, records: list[int]) -> dict[tuple[int, str], list[Entry]]:
         """The audit entries of form instances (up to the cut), by (instance id, entry path):
@@ -337,8 +409,7 @@ class Extract:
                 code="EXPORT.E005",
                 hint="export results without --as-of",
             )
-        require(self._ctx.principal, Permission.ANALYSE, self.study.id, None)
-        return tidy_tables_in(self._conn, self._ctx, self.study.id)
+        return tidy_extract_in(self._conn, self._ctx, self.study.id)
 
     @property
     def visit_dates(self) -> dict[tuple[str, str], str]:
@@ -422,63 +493,79 @@ class Extract:
             found = self._unit_cache[key] = (form, codes)
         return found
 
-    def _form_values(self, f: Any, status: str, data: Any, derived: Any) -> list[Value]:
-        person = self._snap.people[f.participant_id]
-        version = self._snap.versions[f.protocol_version_id][0]
-        form, unit_of = self._units(f.protocol_version_id, f.form_id)
-        on = self._snap.visit_dates.get((f.participant_id, f.visit_key), "")
-        code, site_code, arm, visit, form_id = (
-            person.code,
-            person.site,
-            person.arm,
-            f.visit_key,
-            f.form_id,
+    def _record(
+        self,
+        record: int,
+        participant_id: int,
+        visit: str,
+        form_id: str,
+        instance_no: int,
+        version_id: int,
+        status: str,
+        data: Any,
+        derived: Any,
+    ) -> Record:
+        """One stored form instance (its columns, as :meth:`_forms` selects them) as a
+        :class:`Record`; ``status``, ``data`` and ``derived`` may be rebuilt as of the cut."""
+        snap = self._snap
+        form, unit_of = self._units(version_id, form_id)
+        on = snap.visit_dates.get((participant_id, visit), "")
+        head = str(instance_no)
+        cells: list[Cell] = []
+        scores: list[Cell] = []
+        rec = tuple.__new__(
+            Record,
+            (
+                snap.people[participant_id],
+                visit,
+                on,
+                form_id,
+                head,
+                snap.versions[version_id][0],
+                record,
+                status,
+                form,
+                cells,
+                scores,
+            ),
         )
-        head = str(f.instance_no)
-        out: list[Value] = []
-        add = out.append
+        add = cells.append
+        unit = unit_of.get
         if status == "not_required":
-            why = ("not required: " + self._snap.reasons.get(f.id, "")).strip()
+            why = ("not required: " + snap.reasons.get(record, "")).strip()
             for group in form.groups if form is not None else ():
                 for item in group.items:
-                    add(Value(
-                        code, site_code, arm, visit, on, form_id, head, group.id, item.name, "",
-                        unit_of.get(item.name, ""), why, version, False, f.id,
-                    ))  # fmt: skip
-            return out
+                    add((head, group.id, item.name, "", unit(item.name, ""), why))
+            return rec
         if status != "entered":
-            return out
+            return rec
         for group, content in (_loads(data) or {}).items():
-            for row_no, row in group_rows(content):
+            # a plain group's one row (what group_rows gives for it, without making a list)
+            rows = ((None, content),) if type(content) is dict else group_rows(content)
+            for row_no, row in rows:
                 instance = head if row_no is None else f"{head}.{row_no}"
-                for name in sorted(row):
-                    entry = row[name]
-                    value = entry.get("value") if isinstance(entry, dict) else None
-                    if value is None:
+                for name, entry in sorted(row.items()):  # names are unique: never the entries
+                    value = entry.get("value") if type(entry) is dict else None
+                    if type(value) is str:  # the common case: canonical text
+                        add((instance, group, name, value, unit(name, ""), ""))
+                    elif value is None:
                         missing = entry.get("missing") if isinstance(entry, dict) else None
                         if missing:  # saved empty with a missing-data reason (forms.save_form)
-                            add(Value(
-                                code, site_code, arm, visit, on, form_id, instance, group, name,
-                                "", unit_of.get(name, ""), str(missing), version, False, f.id,
-                            ))  # fmt: skip
-                        continue
-                    if value is True or value is False:
-                        value = "true" if value else "false"
-                    add(Value(
-                        code, site_code, arm, visit, on, form_id, instance, group, name,
-                        value if type(value) is str else str(value), unit_of.get(name, ""), "",
-                        version, False, f.id,
-                    ))  # fmt: skip
+                            add((instance, group, name, "", unit(name, ""), str(missing)))
+                    elif value is True or value is False:
+                        text = "true" if value else "false"
+                        add((instance, group, name, text, unit(name, ""), ""))
+                    else:
+                        add((instance, group, name, str(value), unit(name, ""), ""))
+        if derived == "{}":  # no derived score: the common case, nothing to decode
+            return rec
         for name, d in sorted((_loads(derived) or {}).items()):
             if not isinstance(d, dict):
                 continue
             text = "" if d.get("value") is None else str(d["value"])
             why = "" if text else f"not computed: {d.get('reason') or 'no score'}"
-            add(Value(
-                code, site_code, arm, visit, on, form_id, head, "", name, text,
-                unit_of.get(name, ""), why, version, True, f.id,
-            ))  # fmt: skip
-        return out
+            scores.append((head, "", name, text, unit(name, ""), why))
+        return rec
 
 
 def _plain(value: Any) -> str:
@@ -495,9 +582,16 @@ def _put(target: dict[str, Any], name: str, new: Any) -> None:
 
 
 def _loads(text: Any) -> Any:
+    """Stored canonical JSON decoded (:func:`trialkit.store.canonical.loads`)."""
     if isinstance(text, dict):
         return text
-    return canonical.loads(text) if text else None
+    if not text:
+        return None
+    try:  # canonical text has no white space around the value: scan it at once
+        value, end = _scan(text, 0)
+    except StopIteration:
+        value, end = None, -1
+    return value if end == len(text) else canonical.loads(text)
 
 
 def _snapshot(

@@ -63,6 +63,7 @@ __all__ = [
     "TidyExtract",
     "role_items",
     "tidy_extract",
+    "tidy_extract_in",
     "tidy_tables",
 ]
 
@@ -219,7 +220,11 @@ def _people(conn: sa.Connection, study_id: int, blind: bool) -> dict[int, _Perso
     return people
 
 
-def _extract(conn: sa.Connection, ctx: Context, study_code: str) -> TidyExtract:
+def tidy_extract_in(conn: sa.Connection, ctx: Context, study_code: str) -> TidyExtract:
+    """:func:`tidy_extract` read in the caller's open transaction ``conn`` (one snapshot with
+    whatever else the caller reads in it, as :meth:`trialkit.services.extract.Extract.
+    analysis_tables` does). Needs the permission to analyse the study at every site."""
+    require(ctx.principal, Permission.ANALYSE, study_code, None)
     newest = studies.protocol(conn, study_code)
     roles = role_items(newest.study)
     masked = newest.study.design.masking.level != "none"
@@ -334,7 +339,7 @@ def tidy_extract(db: Database, ctx: Context, study_code: str) -> TidyExtract:
     require(ctx.principal, Permission.ANALYSE, study_code, None)
     try:
         with db.read() as conn:
-            return _extract(conn, ctx, study_code)
+            return tidy_extract_in(conn, ctx, study_code)
     except sa.exc.DBAPIError as exc:
         raise StorageError(
             f"the database could not be read: {exc.orig}",

@@ -9,15 +9,19 @@ reason's code as its value (REDCap's missing-data codes).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from trialkit.protocol import Study
+from trialkit.protocol.forms import DataType
 from trialkit.services.context import Context
-from trialkit.services.extract import BLINDED, Extract, Signed, Value, open_extract
+from trialkit.services.extract import BLINDED, Cell, Extract, Record, Signed, Value, open_extract
 from trialkit.services.forms import MISSING_REASONS
 from trialkit.store import Database
 from trialkit.web.redcap.mapping import (
@@ -62,17 +66,39 @@ def _hidden(extract: Extract) -> set[str]:
     return {n for n in (adm.amount, adm.basis) if n}
 
 
+def _form_fields(pm: ProjectMap) -> dict[str, dict[str, Field]]:
+    """The REDCap fields of each form, by item name (resolved once per export)."""
+    out: dict[str, dict[str, Field]] = {}
+    for (form_id, item), f in pm.by_item.items():
+        out.setdefault(form_id, {})[item] = f
+    return out
+
+
+def _visible(
+    pm: ProjectMap, extract: Extract
+) -> Iterator[tuple[Record, dict[str, Field], frozenset[str]]]:
+    """The form instances that have REDCap fields at a REDCap event, with the fields of their
+    form and the items hidden from this reader on it."""
+    adm = extract.study.timeline.administration
+    hidden = frozenset(_hidden(extract))
+    fields_of = _form_fields(pm)
+    none: frozenset[str] = frozenset()
+    for rec in extract.records():
+        fields = fields_of.get(rec.form)
+        if fields is None or rec.visit not in pm.event_of:
+            continue
+        blind = rec.person.arm == BLINDED and adm is not None and rec.form == adm.form
+        yield rec, fields, hidden if blind else none
+
+
 def visible_values(pm: ProjectMap, extract: Extract) -> Iterator[tuple[Value, Field]]:
     """The exported values that have a REDCap field, with it."""
-    adm = extract.study.timeline.administration
-    hidden = _hidden(extract)
-    for v in extract.values():
-        f = pm.by_item.get((v.form, v.item))
-        if f is None or v.visit not in pm.event_of or "." in v.instance:
-            continue
-        if v.arm == BLINDED and adm is not None and v.form == adm.form and v.item in hidden:
-            continue
-        yield v, f
+    for rec, fields, hidden in _visible(pm, extract):
+        for v in rec.values():
+            f = fields.get(v.item)
+            if f is None or "." in v.instance or v.item in hidden:
+                continue
+            yield v, f
 
 
 def _signed(signed: list[Signed]) -> tuple[set[int], set[tuple[str, str]], set[str]]:
@@ -167,51 +193,123 @@ def _flat(
     forms_signed, visits_signed, books = signed
     study = pm.study
     event_label = {unique: name for unique, _, name in pm.events}
+    as_label = label == "label"
     current: tuple[str, str] | None = None
-    last_record = -1
     rows: dict[tuple[str, str], dict[str, str]] = {}
+    # how each wanted field's stored text becomes its REDCap value (resolved once per field)
+    convert = {f.name: _converter(study, f, as_label) for f in pm.fields if f.name in wanted}
 
     def flush() -> Iterator[dict[str, str]]:
         for key in sorted(rows, key=lambda k: (k[0] != "", k[0], int(k[1] or 0))):
             yield rows[key]
         rows.clear()
 
-    for v, f in visible_values(pm, extract):
-        if (records and v.participant not in records) or (visits and v.visit not in visits):
+    plans: dict[tuple[str, bool, tuple[tuple[str, str], ...]], _Plan] = {}
+    for rec, fields, hidden in _visible(pm, extract):
+        code, visit = rec.person.code, rec.visit
+        if (records and code not in records) or (visits and visit not in visits):
             continue
-        if (v.participant, v.visit) != current:
+        cells = rec.cells + rec.derived if rec.derived else rec.cells
+        run = (rec.form, bool(hidden), tuple(map(_INSTANCE_ITEM, cells)))
+        plan = plans.get(run)
+        if plan is None:
+            if len(plans) >= _PLANS:  # forms whose runs all differ: bounded memory
+                plans.clear()
+            plan = plans[run] = _Plan.of(cells, fields, hidden, convert)
+        if plan.first is None:
+            continue
+        # the instance's first value with a field: its row and the form's status
+        if (code, visit) != current:
             yield from flush()
-            current = (v.participant, v.visit)
+            current = (code, visit)
+        f, (instance, missing) = plan.first, _INSTANCE_MISSING(cells[plan.first_at])
         repeating = f.form.repeating
-        key = (f.instrument, v.instance) if repeating else ("", "")
+        key = (f.instrument, instance) if repeating else ("", "")
         row = rows.get(key)
         if row is None:
-            event = pm.event_of[v.visit]
+            event = pm.event_of[visit]
             row = rows[key] = {
-                RECORD_FIELD: v.participant,
-                "redcap_event_name": event_label[event] if label == "label" else event,
+                RECORD_FIELD: code,
+                "redcap_event_name": event_label[event] if as_label else event,
                 "redcap_repeat_instrument": (
-                    (f.form.name if label == "label" else f.instrument) if repeating else ""
+                    (f.form.name if as_label else f.instrument) if repeating else ""
                 ),
-                "redcap_repeat_instance": v.instance if repeating else "",
+                "redcap_repeat_instance": instance if repeating else "",
             }
-        if v.record != last_record and f.instrument in statuses:  # once per form instance
-            last_record = v.record
-            if v.missing_reason.startswith("not required"):
+        if f.instrument in statuses:
+            if missing.startswith("not required"):
                 status = STATUS_INCOMPLETE
-            elif (
-                v.record in forms_signed
-                or (v.participant, v.visit) in visits_signed
-                or v.participant in books
-            ):
+            elif rec.record in forms_signed or (code, visit) in visits_signed or code in books:
                 status = STATUS_COMPLETE
             else:
                 status = STATUS_UNVERIFIED
-            row[f"{f.instrument}_complete"] = _STATUS_LABEL[status] if label == "label" else status
-        if f.name in wanted:
-            if v.value == "" and v.missing_reason in MISSING_REASONS:
-                row[f.name] = v.missing_reason
+            row[f"{f.instrument}_complete"] = _STATUS_LABEL[status] if as_label else status
+        if not plan.at:
+            continue
+        values = list(map(_VALUE, map(cells.__getitem__, plan.at)))
+        if plan.as_stored and "" not in values:  # no conversion, no missing-data code
+            row.update(zip(plan.names, values, strict=True))
+            continue
+        for name, at, to, value in zip(plan.names, plan.at, plan.convert, values, strict=True):
+            missing = cells[at][5]
+            if value == "" and missing in MISSING_REASONS:
+                row[name] = missing
             else:
-                raw = raw_of(f.item, v.value)
-                row[f.name] = label_of(study, f.item, raw) if label == "label" else raw
+                row[name] = value if to is None else to(value)
     yield from flush()
+
+
+_INSTANCE_ITEM = itemgetter(0, 2)  # of a Cell
+_INSTANCE_MISSING = itemgetter(0, 5)
+_VALUE = itemgetter(3)
+_PLANS = 10_000
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where a run of values of a form (the same instances and items, as every instance of a
+    form mostly has) goes on the flat row: resolved once per run, not once per value."""
+
+    first: Field | None  # the field of the first value that has one (None: no value has)
+    first_at: int
+    at: tuple[int, ...]  # the wanted values, by position in the run
+    names: tuple[str, ...]  # their fields' names
+    convert: tuple[Callable[[str], str] | None, ...]  # None: the stored text as it is
+    as_stored: bool  # no value needs converting
+
+    @classmethod
+    def of(
+        cls,
+        cells: list[Cell],
+        fields: dict[str, Field],
+        hidden: frozenset[str],
+        convert: dict[str, Callable[[str], str] | None],
+    ) -> _Plan:
+        first: Field | None = None
+        first_at = -1
+        at: list[int] = []
+        names: list[str] = []
+        to: list[Callable[[str], str] | None] = []
+        for n, (instance, _group, item, _value, _unit, _missing) in enumerate(cells):
+            f = fields.get(item)
+            if f is None or "." in instance or item in hidden:
+                continue
+            if first is None:
+                first, first_at = f, n
+            if f.name in convert:
+                at.append(n)
+                names.append(f.name)
+                to.append(convert[f.name])
+        as_stored = all(t is None for t in to)
+        return cls(first, first_at, tuple(at), tuple(names), tuple(to), as_stored)
+
+
+def _converter(study: Study, f: Field, as_label: bool) -> Callable[[str], str] | None:
+    """The stored canonical text of ``f`` as its REDCap value (raw, or its label); None where
+    the raw value is the stored text (:func:`raw_of` changes only booleans and date-times)."""
+    item = f.item
+    if as_label:
+        return lambda value: label_of(study, item, raw_of(item, value))
+    if item.data_type in (DataType.BOOLEAN, DataType.DATETIME):
+        return lambda value: raw_of(item, value)
+    return None
