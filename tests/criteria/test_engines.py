@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from trialkit.cli.prescreen import register
 from trialkit.criteria import StudyCriteria, compile_criteria, compile_sql
-from trialkit.criteria.dialects import engine_sql, transpile
+from trialkit.criteria.dialects import engine_sql, postgresql_fields, transpile
 from trialkit.criteria.engines import TableSource
 from trialkit.criteria.mapping import ColumnMapping, load_mapping
 from trialkit.errors import ValidationFailed
@@ -134,10 +134,13 @@ def test_mapping_file_is_read_and_checked(tmp_path: Path) -> None:
 
 def test_duckdb_and_postgresql_queries_are_the_compilers(ibd: StudyCriteria) -> None:
     compiled = compile_criteria(ibd.criteria, ibd.items, ibd.ranges)
-    for engine in ("duckdb", "postgresql"):
-        assert engine_sql(compiled, engine, as_of=AS_OF) == compile_sql(
-            compiled, dialect=engine, as_of=AS_OF
-        )
+    duck = compile_sql(compiled, dialect="duckdb", as_of=AS_OF)
+    assert engine_sql(compiled, "duckdb", as_of=AS_OF) == duck
+    pg = engine_sql(compiled, "postgresql", as_of=AS_OF)
+    assert pg == postgresql_fields(compile_sql(compiled, dialect="postgresql", as_of=AS_OF))
+    assert "EXTRACT" in duck
+    assert "EXTRACT" not in pg
+    assert "CAST(DATE_PART('month', \"screening_date\") AS INT)" in pg
 
 
 def test_spark_dialect_counts_days_between_dates() -> None:

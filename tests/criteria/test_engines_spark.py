@@ -98,3 +98,34 @@ def test_spark_with_a_column_mapping(spark: Any, tmp_path: Path, ibd: StudyCrite
     mapping = ColumnMapping("mrn", columns, "ibd_screening")
     got = screen(ibd, TableSource("spark", "ibd_screening"), mapping, spark=spark)
     assert got == evaluator_rows(ibd, table.rows)
+
+
+def test_cli_screens_a_parquet_file_on_spark(
+    spark: Any, tmp_path: Path, ucmsc: StudyCriteria
+) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from trialkit.cli.prescreen import register
+
+    from .engine_data import verdict_rows
+
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    table = make_table(ucmsc, {}, 5, 50, tmp_path)
+    out = tmp_path / "verdicts.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            *("prescreen", "psoriasis-ucmsc", str(table.parquet), "--engine", "spark"),
+            *("--as-of", "2025-03-01", "--out", str(out)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "50 candidates screened on spark (candidates)" in result.output
+    assert verdict_rows(out.read_text()) == evaluator_rows(ucmsc, table.rows)

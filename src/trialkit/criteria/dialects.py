@@ -1,7 +1,9 @@
 """The one compiled pre-screening query in the dialect of the engine that runs it.
 
 DuckDB's query is the compiler's own (:func:`trialkit.criteria.sql.compile_sql`); PostgreSQL's is
-the compiler's PostgreSQL dialect (it differs only in integer division and type names). Every
+the compiler's PostgreSQL dialect (it differs only in integer division and type names), with
+the year, month and day of a date read by ``date_part`` as whole numbers (see
+:func:`postgresql_fields`). Every
 other engine's query is transpiled from the DuckDB query with sqlglot, which rewrites quoting,
 type names, literals and operators (``//`` becomes Spark's ``DIV``). sqlglot cannot know from
 the text alone that ``a - b`` subtracts two dates (a day count in DuckDB and PostgreSQL, an
@@ -26,7 +28,7 @@ from trialkit.criteria.spec import DataType
 from trialkit.criteria.sql import compile_sql, quote, sql_type
 from trialkit.errors import ValidationFailed
 
-__all__ = ["ENGINES", "SOURCE", "Engine", "engine_sql", "transpile"]
+__all__ = ["ENGINES", "SOURCE", "Engine", "engine_sql", "postgresql_fields", "transpile"]
 
 Engine = Literal["duckdb", "postgresql", "spark"]
 ENGINES: tuple[Engine, ...] = get_args(Engine)
@@ -67,6 +69,29 @@ def transpile(duckdb_sql: str, engine: Engine, date_columns: Collection[str] = (
     if engine == "spark":
         tree = tree.transform(day_count)
     return tree.sql(dialect=_SQLGLOT[engine], pretty=True)
+
+
+def postgresql_fields(postgresql_sql: str) -> str:
+    """The compiler's PostgreSQL query with ``EXTRACT(f FROM d)`` read as a whole number.
+
+    Since PostgreSQL 14 ``EXTRACT`` returns NUMERIC, and the month counts do a dozen of them
+    per date difference in arbitrary-precision arithmetic. ``date_part`` gives the same year,
+    month or day of a date as a double, which is exact for these small whole numbers; cast to
+    INTEGER, the arithmetic after it is integer arithmetic, as in DuckDB. (Measured: 1.4 times
+    a hand-written query with EXTRACT, 1.06 times with date_part; benchmarks/README.md.)
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    def whole(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Extract):
+            field = exp.Literal.string(node.name.lower())
+            part = exp.Anonymous(this="date_part", expressions=[field, node.expression.copy()])
+            return exp.Cast(this=part, to=exp.DataType.build("INTEGER"))
+        return node
+
+    tree = sqlglot.parse_one(postgresql_sql, read="postgres").transform(whole)
+    return tree.sql(dialect="postgres", pretty=True)
 
 
 def _dialect_of(engine: Engine) -> Literal["duckdb", "postgresql"]:
@@ -129,5 +154,7 @@ def engine_sql(
         assert query.startswith(prefix)
         source = _source(mapping, types, table, id_column, engine)
         query = f"WITH {quote(SOURCE)} AS (\n  {source}\n),\nscreened AS (" + query[len(prefix) :]
+    if engine == "postgresql":
+        return postgresql_fields(query)
     dates = [name for name, kind in types.items() if kind == "date"]
     return transpile(query, engine, dates) if engine == "spark" else query
