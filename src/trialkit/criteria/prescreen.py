@@ -6,8 +6,11 @@ exponents, whole numbers for integers, at most 6 decimals, the item's range, ISO
 1850-2199, yes/no, a code of the list). A value that does not fit names its row and column and
 marks only that candidate ``invalid``; the others are screened by the compiled query in one
 pass, and the verdicts are written as CSV in chunks so that a progress callback can follow long
-runs. A column that is no item of the criteria is refused unless extra columns are allowed
-(a misspelt column would otherwise leave its criterion unknown for everyone).
+runs. The checks and the typed table are DuckDB views over the file, not copies of it: the
+file is streamed through them (one pass lists the invalid candidates, one screens the others),
+so memory does not grow with the number of candidates. A column that is no item of the
+criteria is refused unless extra columns are allowed (a misspelt column would otherwise leave
+its criterion unknown for everyone).
 """
 
 from __future__ import annotations
@@ -200,7 +203,7 @@ def load_candidates(
         )
     raw = f"{table}_raw"
     try:
-        conn.execute(f"CREATE OR REPLACE TABLE {quote(raw)} AS SELECT * FROM {source}")
+        conn.execute(f"CREATE OR REPLACE VIEW {quote(raw)} AS SELECT * FROM {source}")
         names = [row[0] for row in conn.execute(f"DESCRIBE {quote(raw)}").fetchall()]
     except (duckdb.Error, UnicodeError) as exc:
         detail = str(exc).split("\n")[0]
@@ -256,19 +259,21 @@ def load_candidates(
         columns.add(SCREENING_DATE)
     problem = f"NULLIF(concat_ws('; ', {', '.join(problems)}), '')" if problems else "NULL"
     checked = f"{table}_checked"
+    # Views keep the file's order (DuckDB preserves insertion order): the screened candidates
+    # come out in file order without a sort, and only the invalid ones need their row number.
     try:
         conn.execute(
-            f"CREATE OR REPLACE TABLE {quote(checked)} AS SELECT rowid + 1 AS _row, "
-            f"{problem} AS _problems, * FROM (SELECT rowid, {', '.join(texts)} FROM {quote(raw)})"
+            f"CREATE OR REPLACE VIEW {quote(checked)} AS SELECT {problem} AS _problems, * "
+            f"FROM (SELECT {', '.join(texts)} FROM {quote(raw)})"
         )
         conn.execute(
-            f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT {', '.join(typed)} "
-            f"FROM {quote(checked)} WHERE _problems IS NULL ORDER BY _row"
+            f"CREATE OR REPLACE VIEW {quote(table)} AS SELECT {', '.join(typed)} "
+            f"FROM {quote(checked)} WHERE _problems IS NULL"
         )
         conn.execute(
-            f"CREATE OR REPLACE TABLE {quote(table + '_invalid')} AS SELECT "
-            f"{quote(id_column)}, _row, _problems FROM {quote(checked)} "
-            "WHERE _problems IS NOT NULL ORDER BY _row"
+            f"CREATE OR REPLACE VIEW {quote(table + '_invalid')} AS SELECT "
+            f"{quote(id_column)}, _row, _problems FROM (SELECT row_number() OVER () AS _row, * "
+            f"FROM {quote(checked)}) WHERE _problems IS NOT NULL"
         )
     except duckdb.Error as exc:  # pragma: no cover - every value is checked before its cast
         detail = str(exc).split("\n")[0]
@@ -311,11 +316,18 @@ def prescreen_file(
             allow_extra_columns=allow_extra_columns,
         )
         query = compile_sql(compiled, columns=columns, id_column=id_column, as_of=as_of)
-        invalid = conn.execute(
-            f"SELECT {quote(id_column)}, _row, _problems FROM candidates_invalid ORDER BY _row"
-        ).fetchall()
-        valid = int(_scalar(conn, "SELECT count(*) FROM candidates"))
-        total = valid + len(invalid)
+        try:
+            invalid = conn.execute(
+                f"SELECT {quote(id_column)}, _row, _problems FROM candidates_invalid"
+            ).fetchall()
+            total = int(_scalar(conn, "SELECT count(*) FROM candidates_raw"))
+        except (duckdb.Error, UnicodeError) as exc:
+            detail = str(exc).split("\n")[0]
+            raise ValidationFailed(
+                f"{Path(path).name}: cannot be read: {detail}",
+                code="PRESCREEN.E003",
+                hint="give a UTF-8 CSV file with a header row, or a Parquet file",
+            ) from exc
         summary = PrescreenSummary(
             total=total,
             absent_items=absent,
