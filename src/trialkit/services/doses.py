@@ -50,7 +50,7 @@ from trialkit.dosing import (
 from trialkit.errors import AccessDenied, ConflictError, DoseError, NotFound, TransitionError
 from trialkit.protocol import Administration, DoseRule, DosingEvent, Quantity, Study
 from trialkit.schedule import PlannedDose, plan_doses
-from trialkit.services import forms, participants, safety, studies
+from trialkit.services import forms, lookups, participants, safety, studies
 from trialkit.services.access import Permission, require, sees_allocation
 from trialkit.services.anchors import anchors_set_by, current_anchors, set_anchor
 from trialkit.services.context import Context, naive
@@ -467,7 +467,7 @@ def record_dose(
         ensure_unlocked(conn, None, p.id)
         _dosable(p)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
-        masked = ref.study.design.masking.level != "none"
+        masked = lookups.masked(conn, p.protocol_version_id)  # the study's newest version
         blind = not sees_allocation(ctx.principal, study_code, masked, p.site)
         event = _event(ref.study, study_code, event_id)
         _given(conn, p.id, event_id)
@@ -669,7 +669,7 @@ def dose_timeline(db: Database, ctx: Context, study_code: str, code: str) -> Dos
     with db.read() as conn:
         p = participants.load_checked(conn, ctx, study_code, code, Permission.READ)
         ref = studies.protocol_by_id(conn, p.protocol_version_id)
-        masked = ref.study.design.masking.level != "none"
+        masked = lookups.masked(conn, p.protocol_version_id)  # the study's newest version
         blind = not sees_allocation(ctx.principal, study_code, masked, p.site)
         planned = plan_doses(ref.study, current_anchors(conn, p.id))
         given = {

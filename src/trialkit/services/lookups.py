@@ -88,8 +88,16 @@ def load_checked(
 
 
 def masked(conn: sa.Connection, protocol_version_id: int) -> bool:
-    """Whether the participant's protocol version masks the allocation."""
-    return studies.protocol_by_id(conn, protocol_version_id).study.design.masking.level != "none"
+    """Whether the study of a participant's protocol version masks the allocation now: its
+    newest version decides, as for the study's lists and exports (a study amended to a masked
+    design hides the arms of participants enrolled under an open-label version too)."""
+    study_id = conn.execute(
+        sa.select(protocol_version.c.study_id).where(protocol_version.c.id == protocol_version_id)
+    ).scalar_one()
+    newest = conn.execute(
+        sa.select(sa.func.max(protocol_version.c.id)).where(protocol_version.c.study_id == study_id)
+    ).scalar_one()
+    return studies.protocol_by_id(conn, int(newest)).study.design.masking.level != "none"
 
 
 def shown(conn: sa.Connection, ctx: Context, p: Participant) -> Participant:

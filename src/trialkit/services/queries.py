@@ -235,7 +235,6 @@ def open_query(
     instance_no: int = 1,
 ) -> DataQuery:
     """Open a query on ``item`` of an entered form (OPEN_QUERY at the participant's site)."""
-    question = _need_text(text, "opening")
     with db.write() as conn:
         target = form_target(
             conn,
@@ -247,6 +246,7 @@ def open_query(
             form_id=form_id,
             instance_no=instance_no,
         )
+        question = _need_text(text, "opening")  # after the role: a stranger learns nothing
         check_item(target, item)
         ensure_unlocked(conn, target.study_id, target.participant.id, target.id)
         query_id = write(
@@ -271,6 +271,10 @@ def open_query(
         return _get(conn, study_code, query_id)
 
 
+#: The words of each move in the refusal of an empty text.
+_VERBS = {"answer": "answering", "close": "closing", "reopen": "re-opening"}
+
+
 def _act(
     db: Database,
     ctx: Context,
@@ -284,6 +288,7 @@ def _act(
     with db.write() as conn:
         row = _load(conn, study_code, query_id)
         require(ctx.principal, permission, study_code, str(row.site_code))
+        text = _need_text(text, _VERBS[action])  # after the role check
         if int(row.version) != expected_version:
             current = _get(conn, study_code, query_id)
             raise ConflictError(
@@ -339,9 +344,7 @@ def answer_query(
     db: Database, ctx: Context, study_code: str, query_id: int, *, text: str, expected_version: int
 ) -> DataQuery:
     """Answer an open query (ANSWER_QUERY at the participant's site)."""
-    return _act(
-        db, ctx, study_code, query_id, "answer", _need_text(text, "answering"), expected_version
-    )
+    return _act(db, ctx, study_code, query_id, "answer", text, expected_version)
 
 
 def close_query(
@@ -354,23 +357,18 @@ def close_query(
     text: str = "closed",
 ) -> DataQuery:
     """Close an open or answered query (CLOSE_QUERY at the participant's site)."""
-    return _act(
-        db, ctx, study_code, query_id, "close", _need_text(text, "closing"), expected_version
-    )
+    return _act(db, ctx, study_code, query_id, "close", text, expected_version)
 
 
 def reopen_query(
     db: Database, ctx: Context, study_code: str, query_id: int, *, text: str, expected_version: int
 ) -> DataQuery:
     """Re-open an answered or closed query (CLOSE_QUERY; refused on locked data)."""
-    return _act(
-        db, ctx, study_code, query_id, "reopen", _need_text(text, "re-opening"), expected_version
-    )
+    return _act(db, ctx, study_code, query_id, "reopen", text, expected_version)
 
 
 def comment(db: Database, ctx: Context, study_code: str, query_id: int, *, text: str) -> DataQuery:
     """Add a comment to a query in any state; its status and version stay as they are."""
-    note = _need_text(text, "commenting on")
     with db.write() as conn:
         row = _load(conn, study_code, query_id)
         site_code = str(row.site_code)
@@ -383,6 +381,7 @@ def comment(db: Database, ctx: Context, study_code: str, query_id: int, *, text:
                     code=exc.code,
                     hint=exc.hint,
                 ) from None
+        note = _need_text(text, "commenting on")  # after the role check
         _event(conn, ctx, query_id, "comment", note, str(row.status))
         return _get(conn, study_code, query_id)
 

@@ -32,6 +32,7 @@ from trialkit.web import errors
 from trialkit.web.api import create_api, is_api_path
 from trialkit.web.i18n import translator
 from trialkit.web.pages import LANG_COOKIE
+from trialkit.web.ratelimit import RateLimits
 from trialkit.web.settings import Settings
 
 __all__ = ["CSP", "create_app"]
@@ -190,8 +191,10 @@ def create_app(
     *,
     db: Database | None = None,
     clock: Callable[[], datetime] = datetime.now,
+    limits: RateLimits | None = None,
 ) -> ASGIApp:
-    """The application on ``db`` (default: the settings' database URL)."""
+    """The application on ``db`` (default: the settings' database URL); ``limits`` the rate
+    limiters (default: those of the settings, on the monotonic clock)."""
     from trialkit.web import redcap
     from trialkit.web.routes import (
         adverse_events,
@@ -217,6 +220,7 @@ def create_app(
     api.state.settings = settings
     api.state.db = db if db is not None else Database.from_url(settings.database_url)
     api.state.clock = clock
+    api.state.limits = limits if limits is not None else RateLimits.from_settings(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = __version__
     api.state.templates = templates
@@ -245,6 +249,7 @@ def create_app(
         skip_if_scope=lambda scope: scope.get("path") == redcap.PATH,
     )
     json_api = create_api(settings, api.state.db, clock)
+    json_api.state.limits = api.state.limits  # one limiter per token across both APIs
     json_api.add_middleware(_AccessLog)
     return _Edge(_Split(protected, json_api), settings.secure, api)
 

@@ -78,6 +78,8 @@ KNOWN = {
     "WEB.E020": "The form had expired or did not come from this site. Please go back, reload "
     "the page and try again.",
     "WEB.E031": "Give your user name and password.",
+    "WEB.E050": "Too many sign-in attempts from this network address. Wait a few minutes, then "
+    "try again.",
     "WEB.E404": "There is no such page.",
     "WEB.E405": "This address does not accept that kind of request.",
     "WEB.E422": "The request was incomplete or malformed.",

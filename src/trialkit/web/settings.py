@@ -13,6 +13,12 @@ variable                        meaning
 ``TRIALKIT_LANGUAGE``           the language before anyone signs in: ``en`` or ``fa``
 ``TRIALKIT_SECURE_COOKIES``     ``1``/``0``: mark cookies Secure; default: unless the host is
                                 a loopback address (127.0.0.1, ::1, localhost)
+``TRIALKIT_LOGIN_ATTEMPTS``     sign-in attempts per client address per window (default 60;
+                                0: no limit), :mod:`trialkit.web.ratelimit`
+``TRIALKIT_LOGIN_WINDOW_SECONDS``  that window (default 300)
+``TRIALKIT_TOKEN_REQUESTS``     requests per API or REDCap token per window (default 600; 0: no
+                                limit)
+``TRIALKIT_TOKEN_WINDOW_SECONDS``  that window (default 60)
 ==============================  =============================================================
 
 Outside demo mode nothing is defaulted that protects data: a missing or short secret refuses to
@@ -30,11 +36,36 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trialkit.errors import TrialkitError
 
-__all__ = ["SECRET_ENV", "Settings", "SettingsError", "is_loopback"]
+__all__ = ["ENV", "SECRET_ENV", "Settings", "SettingsError", "is_loopback"]
 
 SECRET_ENV = "TRIALKIT_SECRET_KEY"
 MIN_SECRET = 32
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+#: The environment variable of each setting read from the environment (docs/web.md, Settings).
+ENV = {
+    "database_url": "TRIALKIT_DATABASE_URL",
+    "secret_key": SECRET_ENV,
+    "idle_minutes": "TRIALKIT_IDLE_MINUTES",
+    "session_hours": "TRIALKIT_SESSION_HOURS",
+    "warn_minutes": "TRIALKIT_WARN_MINUTES",
+    "language": "TRIALKIT_LANGUAGE",
+    "secure_cookies": "TRIALKIT_SECURE_COOKIES",
+    "login_attempts": "TRIALKIT_LOGIN_ATTEMPTS",
+    "login_window_seconds": "TRIALKIT_LOGIN_WINDOW_SECONDS",
+    "token_requests": "TRIALKIT_TOKEN_REQUESTS",
+    "token_window_seconds": "TRIALKIT_TOKEN_WINDOW_SECONDS",
+}
+#: The settings read as they are given (the rest are handled one by one in ``from_env``).
+_PLAIN = (
+    "idle_minutes",
+    "session_hours",
+    "warn_minutes",
+    "language",
+    "login_attempts",
+    "login_window_seconds",
+    "token_requests",
+    "token_window_seconds",
+)
 
 
 class SettingsError(TrialkitError):
@@ -60,6 +91,10 @@ class Settings(BaseModel):
     warn_minutes: int = Field(default=2, ge=0, le=60)
     language: str = Field(default="en", pattern="^(en|fa)$")
     secure_cookies: bool | None = None
+    login_attempts: int = Field(default=60, ge=0, le=1_000_000)
+    login_window_seconds: int = Field(default=300, ge=1, le=86_400)
+    token_requests: int = Field(default=600, ge=0, le=1_000_000)
+    token_window_seconds: int = Field(default=60, ge=1, le=86_400)
 
     @property
     def idle(self) -> timedelta:
@@ -117,14 +152,9 @@ class Settings(BaseModel):
             values["host"] = host
         if port is not None:
             values["port"] = port
-        for name, var in (
-            ("idle_minutes", "TRIALKIT_IDLE_MINUTES"),
-            ("session_hours", "TRIALKIT_SESSION_HOURS"),
-            ("warn_minutes", "TRIALKIT_WARN_MINUTES"),
-            ("language", "TRIALKIT_LANGUAGE"),
-        ):
-            if env.get(var):
-                values[name] = env[var]
+        for name in _PLAIN:
+            if env.get(ENV[name]):
+                values[name] = env[ENV[name]]
         if env.get("TRIALKIT_SECURE_COOKIES"):
             values["secure_cookies"] = env["TRIALKIT_SECURE_COOKIES"] not in ("0", "false", "no")
         try:
@@ -132,13 +162,7 @@ class Settings(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = str(first["loc"][0]) if first["loc"] else "settings"
-            var = {
-                "idle_minutes": "TRIALKIT_IDLE_MINUTES",
-                "session_hours": "TRIALKIT_SESSION_HOURS",
-                "warn_minutes": "TRIALKIT_WARN_MINUTES",
-                "language": "TRIALKIT_LANGUAGE",
-                "port": "--port",
-            }.get(field, field)
+            var = {**ENV, "port": "--port"}.get(field, field)
             raise SettingsError(
                 f"{var}: {first['msg']} (got {first.get('input')!r})",
                 hint="see docs/web.md, Settings",

@@ -266,7 +266,12 @@ def test_import_respects_site_and_says_what_is_wrong(
 ) -> None:
     isf = tokens["s.ahmadi"]
     row = {"record_id": P1, "redcap_event_name": "v_w2_arm_1", "heart_rate": "80"}
-    r = _import(client, isf, [row])
+    r = _import(client, isf, [row])  # another site's record: as one that does not exist
+    missing = _import(client, isf, [{**row, "record_id": "UCM-TEH-999"}])
+    assert r.status_code == missing.status_code == 400
+    assert "(PART.E003): study psoriasis-ucmsc: no participant 'UCM-TEH-001'" in r.json()["error"]
+    assert r.text.replace(P1, "X") == missing.text.replace("UCM-TEH-999", "X")
+    r = _import(client, tokens["dm.karimi"], [row])  # a role that enters no data: refused first
     assert r.status_code == 403
     assert "AUTH.E010" in r.json()["error"]
     r = _import(client, tokens["n.rahimi"], [{**row, "heart_rat": "80"}])

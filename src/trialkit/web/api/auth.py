@@ -3,7 +3,9 @@
 The token is one issued by ``trialkit token create`` (``Authorization: Bearer tk_...``);
 :func:`trialkit.services.users.context_for_token` checks it (hash, expiry, revocation, the
 user's memberships in force now, a study limit). No cookie is read or set, so the API needs no
-CSRF token: a cross-site form cannot add the header.
+CSRF token: a cross-site form cannot add the header. A valid token is then held to its rate
+limit (:mod:`trialkit.web.ratelimit`: 429 ``API.E003`` with ``Retry-After``); the limiter keys
+the token by its SHA-256 and nothing here logs it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from trialkit.services import Context, context_for_token
 from trialkit.store import Database
 from trialkit.web.api.errors import ApiError
+from trialkit.web.ratelimit import RateLimits, token_key
 
 __all__ = ["Caller", "caller"]
 
@@ -56,7 +59,20 @@ def caller(
     db: Database = request.app.state.db
     clock = request.app.state.clock
     now: datetime = clock()
-    return Caller(context_for_token(db, credentials.credentials.strip(), now), db)
+    token = credentials.credentials.strip()
+    ctx = context_for_token(db, token, now)
+    limits: RateLimits = request.app.state.limits
+    decision = limits.tokens.hit(token_key(token))
+    if not decision.allowed:
+        raise ApiError(
+            429,
+            limits.token_refusal(decision.retry_after),
+            code="API.E003",
+            hint=f"wait {decision.retry_after} s (Retry-After) and send fewer requests; ask for "
+            "a page of up to 500 items (?limit=500) or stream the values instead of many calls",
+            headers={"retry-after": str(decision.retry_after)},
+        )
+    return Caller(ctx, db)
 
 
 #: The dependency of every operation.

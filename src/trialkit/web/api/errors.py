@@ -52,9 +52,18 @@ class ErrorEnvelope(BaseModel):
 class ApiError(TrialkitError):
     """A refusal of the API layer itself (``API.E0xx``) with its HTTP status."""
 
-    def __init__(self, status: int, message: str, *, code: str, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message, code=code, hint=hint)
         self.status = status
+        self.headers = headers or {}
 
 
 def _declared(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -66,19 +75,23 @@ def _declared(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Not possible in the current state, or a stale save (current_version)",
         422: "The input was malformed or broke the protocol's rules",
         423: "The record is locked",
+        429: "Too many requests with this token (API.E003); wait Retry-After seconds",
     }
     return {s: {"model": ErrorEnvelope, "description": descriptions[s]} for s in statuses}
 
 
 #: The refusals of a reading operation, and of a writing one.
-READ_ERRORS = _declared(400, 401, 403, 404, 422)
-WRITE_ERRORS = _declared(400, 401, 403, 404, 409, 422, 423)
+READ_ERRORS = _declared(400, 401, 403, 404, 422, 429)
+WRITE_ERRORS = _declared(400, 401, 403, 404, 409, 422, 423, 429)
 
 
-def envelope(status: int, body: dict[str, Any]) -> Response:
+def envelope(
+    status: int, body: dict[str, Any], extra_headers: dict[str, str] | None = None
+) -> Response:
     """The envelope; a refusal's ``current`` values may hold times and decimals, encoded as the
-    responses encode them. A 401 names the scheme it wants (``WWW-Authenticate: Bearer``)."""
-    headers = {"cache-control": "no-store"}
+    responses encode them. A 401 names the scheme it wants (``WWW-Authenticate: Bearer``), a
+    429 when to retry (``Retry-After``, in ``extra_headers``)."""
+    headers = {"cache-control": "no-store", **(extra_headers or {})}
     if status == 401:
         headers["www-authenticate"] = 'Bearer realm="trialkit"'
     return JSONResponse(jsonable_encoder({"error": body}), status_code=status, headers=headers)
@@ -98,7 +111,7 @@ def install(app: FastAPI) -> None:
         status = exc.status if isinstance(exc, ApiError) else status_of(exc)
         if status == 403 and exc.code.startswith("AUTH.E03"):
             status = 401  # a token that is not valid (unknown, revoked, expired)
-        return envelope(status, body)
+        return envelope(status, body, exc.headers if isinstance(exc, ApiError) else None)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:

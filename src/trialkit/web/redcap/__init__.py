@@ -31,6 +31,7 @@ from trialkit.services import redcap_context
 from trialkit.services.context import Context
 from trialkit.services.definitions import readable_study
 from trialkit.store import Database
+from trialkit.web.ratelimit import RateLimits, token_key
 from trialkit.web.redcap import imports, log, metadata, records
 from trialkit.web.redcap.mapping import ProjectMap
 from trialkit.web.redcap.reply import (
@@ -43,9 +44,23 @@ from trialkit.web.redcap.reply import (
     text,
 )
 
-__all__ = ["PATH", "router"]
+__all__ = ["CONTENTS", "PATH", "router"]
 
 PATH = "/redcap/api/"
+#: Every ``content`` the endpoint serves (``record`` both ways; the others export only).
+CONTENTS = (
+    "version",
+    "project",
+    "metadata",
+    "instrument",
+    "event",
+    "arm",
+    "formEventMapping",
+    "repeatingFormsEvents",
+    "exportFieldNames",
+    "record",
+    "log",
+)
 router = APIRouter()
 _log = logging.getLogger("trialkit.web")
 
@@ -59,11 +74,18 @@ def _describe(rows: metadata.Rows, fmt: str, *, one: bool = False) -> Response:
     return table(data, columns, fmt)
 
 
-def _answer(db: Database, form: FormData, as_of: datetime) -> Response:
+def _answer(db: Database, form: FormData, as_of: datetime, limits: RateLimits) -> Response:
     token = form.get("token")
     if not isinstance(token, str) or not token.strip():
         raise AccessDenied("no token was given: send the REDCap API token", code="AUTH.E033")
     ctx, study_code = redcap_context(db, token, as_of)
+    decision = limits.tokens.hit(token_key(token.strip().upper()))  # any letter case: one count
+    if not decision.allowed:
+        raise RedcapRefused(
+            f"API.E003: {limits.token_refusal(decision.retry_after)}",
+            429,
+            {"retry-after": str(decision.retry_after)},
+        )
     content = str(form.get("content") or "").strip()
     if content == "version":
         return text(metadata.API_VERSION)
@@ -102,9 +124,7 @@ def _answer(db: Database, form: FormData, as_of: datetime) -> Response:
     }
     if content not in described:
         raise RedcapRefused(
-            f"content {content!r} is not served; this endpoint serves version, "
-            + ", ".join(described)
-            + ", metadata, record and log"
+            f"content {content!r} is not served; this endpoint serves " + ", ".join(CONTENTS)
         )
     return _describe(described[content](), fmt, one=content == "project")
 
@@ -117,9 +137,9 @@ async def redcap_api(request: Request) -> Response:
     db: Database = request.app.state.db
     as_of = request.app.state.clock()
     try:
-        response = await run_in_threadpool(_answer, db, form, as_of)
+        response = await run_in_threadpool(_answer, db, form, as_of, request.app.state.limits)
     except RedcapRefused as exc:
-        return error_reply(exc.message, fmt, exc.status)
+        return error_reply(exc.message, fmt, exc.status, exc.headers)
     except TrialkitError as exc:
         message = exc.message + (f" ({exc.hint})" if exc.hint else "")
         status = 403 if isinstance(exc, AccessDenied) else 400

@@ -19,8 +19,9 @@ from typing import Any
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from trialkit.errors import NotFound, TrialkitError
+from trialkit.errors import AccessDenied, NotFound, TrialkitError
 from trialkit.protocol import Form
+from trialkit.services.access import Permission, visible_sites
 from trialkit.services.context import Context
 from trialkit.services.forms import MISSING_REASONS, FormRecord, read_form, save_in
 from trialkit.store import Database
@@ -112,6 +113,8 @@ def _stored(form: Form, record: FormRecord | None) -> tuple[dict[str, Any], dict
 def import_records(
     db: Database, ctx: Context, study_code: str, pm: ProjectMap, form: FormData, fmt: str
 ) -> Response:
+    # the role first: a user who may enter data at no site learns nothing from the rows
+    visible_sites(ctx.principal, Permission.WRITE, study_code)
     overwrite = str(form.get("overwriteBehavior") or "normal").lower()
     if overwrite not in ("normal", "overwrite"):
         raise RedcapRefused(f"overwriteBehavior {overwrite!r} is not normal or overwrite")
@@ -202,6 +205,9 @@ def import_records(
             if exc.code != "FORM.E012":
                 raise _refused(n, code, pm.event_of[visit], instrument, exc) from exc
             stored[key] = None
+        except AccessDenied:  # a record at a site the user cannot read: as one that is not there
+            absent = NotFound(f"study {study_code}: no participant {code!r}", code="PART.E003")
+            raise _refused(n, code, pm.event_of[visit], instrument, absent) from None
         except TrialkitError as exc:
             raise _refused(n, code, pm.event_of[visit], instrument, exc) from exc
     done: list[str] = []

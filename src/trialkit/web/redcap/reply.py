@@ -37,10 +37,13 @@ _CHUNK = 256  # rows per written chunk of a streamed table
 class RedcapRefused(Exception):
     """A refused REDCap request: the message says what was wrong and how to fix it."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(
+        self, message: str, status: int = 400, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.headers = headers or {}
 
 
 def format_of(form: FormData | Mapping[str, str], key: str = "format") -> str:
@@ -127,7 +130,8 @@ def text(body: str) -> Response:
     return Response(body, media_type="text/plain; charset=utf-8")
 
 
-def error_reply(message: str, fmt: str, status: int = 400) -> Response:
-    if fmt == "csv":
-        return Response(f"ERROR: {message}", status_code=status, media_type=_media(fmt))
-    return Response(json.dumps({"error": message}), status_code=status, media_type=_media(fmt))
+def error_reply(
+    message: str, fmt: str, status: int = 400, headers: dict[str, str] | None = None
+) -> Response:
+    body = f"ERROR: {message}" if fmt == "csv" else json.dumps({"error": message})
+    return Response(body, status_code=status, media_type=_media(fmt), headers=headers)

@@ -1,7 +1,13 @@
-"""Sign-in, sign-out, the session's keep-alive and the language switch."""
+"""Sign-in, sign-out, the session's keep-alive and the language switch.
+
+Sign-in attempts are limited per client address (:mod:`trialkit.web.ratelimit`) before the
+password is checked: over the limit the page answers 429 (``WEB.E050``) with ``Retry-After``
+and checks nothing, so the per-account lockout is not touched by the refused attempts.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -26,6 +32,7 @@ from trialkit.web.pages import (
     signed_in,
     signed_in_quietly,
 )
+from trialkit.web.ratelimit import RateLimits
 
 router = APIRouter()
 
@@ -42,6 +49,7 @@ class LanguageForm(BaseModel):
 
 
 _ENDED = ("WEB.E002", "WEB.E003", "WEB.E004")
+log = logging.getLogger("trialkit.web")
 
 
 @router.get("/login")
@@ -55,6 +63,23 @@ def login(request: Request, form: Annotated[LoginForm, Form()]) -> Response:
     settings = settings_of(request)
     language = anonymous_language(request)
     username = form.username.strip().lower()
+    limits: RateLimits = request.app.state.limits
+    address = request.client.host if request.client else "unknown"
+    decision = limits.sign_in.hit(address)
+    if not decision.allowed:
+        log.warning(
+            "sign-in refused: more than %d attempts in %g s from one address",
+            limits.sign_in.limit,
+            limits.sign_in.window,
+        )
+        refused = render(
+            request,
+            "login.html",
+            {"next": safe_next(form.next), "error": KNOWN["WEB.E050"], "username": username},
+            status_code=429,
+        )
+        refused.headers["retry-after"] = str(decision.retry_after)
+        return refused
     try:
         if not username or not form.password:
             raise ValidationFailed("give your user name and password", code="WEB.E031")
