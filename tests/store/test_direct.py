@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from trialkit.errors import StorageError
 from trialkit.store import Database, DirectResult, Prepared, verify
-from trialkit.store.direct import must_roll_back, run_steps
 from trialkit.store.tables import GENESIS_HASH, audit_head, audit_log, study
 
 AT = datetime(2025, 3, 10, 9, 30, 0, 250)
@@ -152,63 +150,3 @@ def test_statements_needing_core_go_through_core(db: Database) -> None:
         _STUDY.execute(conn, {"code": "B", "created_at": AT})
         rows = in_list.execute(conn, {"codes": ["A", "C"]}).rows
     assert [tuple(r) for r in rows] == [("A",)]
-
-
-# -- several statements at once (a pipeline on PostgreSQL) ------------------------------------
-
-
-def test_steps_run_in_order_and_give_each_result(db: Database) -> None:
-    with db.engine.begin() as conn:
-        sid = _STUDY.execute(conn, {"code": "S-1", "created_at": AT}).scalar_one()
-        results = run_steps(
-            conn,
-            [
-                (_RENAME, {"sid": sid, "new": "S-2"}, False),
-                (_RENAME, {"sid": sid, "new": "S-3"}, False),  # sees the first one's change
-                (_ENTRY, [_entry(1), _entry(2)], True),
-                (_HEAD, {}, False),
-            ],
-        )
-        assert [r.rowcount for r in results[:2]] == [1, 1]
-        assert results[3].first() == (0, GENESIS_HASH)
-    with db.read() as conn:
-        assert conn.execute(sa.select(study.c.code)).scalars().all() == ["S-3"]
-        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar() == 2
-
-
-def test_steps_stop_or_pipeline_past_an_unmet_guard(db: Database) -> None:
-    with db.engine.begin() as conn:
-        results = run_steps(
-            conn,
-            [(_RENAME, {"sid": 999, "new": "X"}, False), (_ENTRY, [_entry(1)], True)],
-        )
-        assert results[0].rowcount == 0
-        # one after the other (SQLite) the unmet guard is the last step; in a pipeline
-        # (PostgreSQL with psycopg) every step has been sent
-        assert len(results) == (2 if db.dialect == "postgresql" else 1)
-        conn.rollback()
-
-
-def test_steps_raise_driver_errors_as_sqlalchemy_errors(db: Database) -> None:
-    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
-        run_steps(conn, [(_HEAD, {}, False), (_ENTRY, [_entry(1), _entry(1)], True)])
-    with db.read() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar() == 0
-
-
-def test_a_transaction_marked_to_roll_back_is_not_committed(db: Database) -> None:
-    def marked() -> None:
-        with db.write() as conn:
-            _STUDY.execute(conn, {"code": "KEPT?", "created_at": AT})
-            must_roll_back(conn, "a guard was unmet after the statements were sent")
-
-    with pytest.raises(StorageError) as exc:
-        marked()
-    assert exc.value.code == "STORE.E023"
-    assert "a guard was unmet" in str(exc.value)
-    with db.read() as conn:
-        assert conn.execute(sa.select(study.c.code)).all() == []
-    with db.write() as conn:  # the mark belongs to that transaction only
-        _STUDY.execute(conn, {"code": "KEPT", "created_at": AT})
-    with db.read() as conn:
-        assert conn.execute(sa.select(study.c.code)).scalars().all() == ["KEPT"]

@@ -23,8 +23,6 @@ from trialkit.errors import StorageError
 from trialkit.services.context import Context
 from trialkit.store import Change, Prepared, append, canonical
 from trialkit.store.audited import audited as declaration
-from trialkit.store.direct import must_roll_back, run_steps
-from trialkit.store.ledger import finish_append, prepare_append
 
 __all__ = ["FieldChange", "StaleVersion", "write"]
 
@@ -68,20 +66,6 @@ def _update(table: sa.Table, guarded: bool) -> Prepared:
     return stmt
 
 
-def _entries(
-    verb: str,
-    entity: str,
-    row_id: int,
-    audited: Sequence[FieldChange],
-    reason: str | None,
-    protocol_version: str | None,
-) -> list[Change]:
-    return [
-        Change(verb, entity, str(row_id), c.path, c.old, c.new, reason, protocol_version)
-        for c in audited
-    ]
-
-
 def write(
     conn: sa.Connection,
     ctx: Context,
@@ -103,10 +87,7 @@ def write(
     value read first for an update). The table's declared JSON columns (and any named in
     ``json_columns``) are audited as their decoded JSON. With ``expected_version`` the update
     is ``WHERE id = ? AND version = ?`` and bumps ``version``; if no row matches
-    :class:`StaleVersion` is raised and nothing is kept (on PostgreSQL the update and the
-    head's move go in one pipeline; the transaction is then marked to roll back, and
-    :meth:`~trialkit.store.Database.write` does not commit it, STORE.E023, even if the caller
-    went on).
+    :class:`StaleVersion` is raised and nothing is written.
     """
     spec = declaration(table)
     name = spec.entity
@@ -150,27 +131,16 @@ def write(
         if expected_version is not None:
             params["version"] = expected_version + 1
             params[_EXPECTED] = expected_version
-        verb = action or "update"
-        # The update and the head's move go together (one round trip on PostgreSQL); the
-        # entries follow once both are known to have happened.
-        appending = prepare_append(
-            conn,
-            actor=ctx.actor,
-            at=ctx.as_of,
-            changes=_entries(verb, name, new_id, audited, reason, protocol_version),
-        )
-        update = (_update(table, expected_version is not None), params, False)
-        results = run_steps(conn, [update] if appending.move is None else [update, appending.move])
-        if results[0].rowcount != 1:
-            if len(results) > 1:  # sent in one pipeline: the head's move is in the transaction
-                must_roll_back(conn, f"{table.name} row {row_id} was changed meanwhile")
+        if _update(table, expected_version is not None).execute(conn, params).rowcount != 1:
             raise StaleVersion(row_id)
-        finish_append(conn, appending, results[1] if len(results) > 1 else None)
-        return int(new_id)
+        verb = action or "update"
     append(
         conn,
         actor=ctx.actor,
         at=ctx.as_of,
-        changes=_entries(verb, name, new_id, audited, reason, protocol_version),
+        changes=[
+            Change(verb, name, str(new_id), c.path, c.old, c.new, reason, protocol_version)
+            for c in audited
+        ],
     )
     return int(new_id)

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from trialkit.errors import StorageError
-from trialkit.store.direct import ROLL_BACK_KEY, Prepared
+from trialkit.store.direct import Prepared
 from trialkit.store.engine import make_engine
 from trialkit.store.ledger import HEAD_KEY
 from trialkit.store.tables import audit_head
@@ -73,16 +73,8 @@ class Database:
                 conn.info[HEAD_KEY] = (int(seq), str(hash_))
                 try:
                     yield conn
-                    why = conn.info.get(ROLL_BACK_KEY)
-                    if why is not None:
-                        raise StorageError(
-                            f"the write was not committed: {why}",
-                            code="STORE.E023",
-                            hint="retry the change; nothing of it was kept",
-                        )
                 finally:
                     conn.info.pop(HEAD_KEY, None)
-                    conn.info.pop(ROLL_BACK_KEY, None)
         except sa.exc.OperationalError as exc:
             raise StorageError(
                 f"the database refused the write: {exc.orig}",

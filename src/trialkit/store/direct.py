@@ -21,12 +21,6 @@ listener added in the middle of a transaction sees the statements of the next on
 * the statement needs no Python-side column defaults, no expanding (``IN``) parameters, and its
   result columns need no result processing in this dialect.
 
-:func:`run_steps` runs several prepared statements in order; on PostgreSQL (psycopg) the direct
-ones go in one pipeline, so the write path's guarded row update and the audit head's move cost
-one round trip to the server instead of two. Their results (row counts) are known only when
-both have run: a caller that finds a guard unmet raises, and :meth:`Database.write` then rolls
-the whole transaction back (see :func:`must_roll_back`).
-
 A driver error is raised as SQLAlchemy's own exception class (``sa.exc.IntegrityError``,
 ``sa.exc.OperationalError``, ...) with the original chained, and a lost connection is
 invalidated, as Core does.
@@ -44,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import BindTyping
 
-__all__ = ["ROLL_BACK_KEY", "DirectResult", "Prepared", "Step", "must_roll_back", "run_steps"]
+__all__ = ["DirectResult", "Prepared"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -230,91 +224,6 @@ def _compile(statement: sa.Executable, dialect: Dialect, keys: tuple[str, ...]) 
         else:
             return None  # a missing or computed value: Core raises or computes it
     return _Plan(compiled.string, bool(compiled.positional), binds)
-
-
-#: One statement of :func:`run_steps`: the statement, its parameters (a mapping, or a sequence of
-#: mappings with ``many``) and whether it runs once per mapping.
-Step = tuple[Prepared, Any, bool]
-
-#: ``Connection.info`` key: why the transaction must not be committed (see must_roll_back).
-ROLL_BACK_KEY = "trialkit.must_roll_back"
-
-
-def must_roll_back(conn: sa.Connection, why: str) -> None:
-    """Mark the transaction of ``conn`` as one that must not be committed: statements already
-    sent with a guard that turned out unmet (in a pipeline) are still in it. The
-    :meth:`~trialkit.store.Database.write` that opened it rolls back instead of committing."""
-    conn.info.setdefault(ROLL_BACK_KEY, why)
-
-
-def _pipelines(conn: sa.Connection) -> bool:
-    return conn.dialect.driver == "psycopg" and not conn.dialect.is_async
-
-
-def run_steps(conn: sa.Connection, steps: Sequence[Step]) -> list[DirectResult]:
-    """Run ``steps`` in order in the caller's transaction and return their results.
-
-    On PostgreSQL with psycopg, when every step may take the direct path, they are sent in one
-    pipeline (one round trip), and every step runs whatever an earlier one's row count.
-    Otherwise they run one after the other, each as :class:`Prepared` runs it, and a step run
-    once that changes no row (a guard unmet) is the last: the result list is then shorter.
-    Checking the row counts is the caller's.
-    """
-    plans: list[_Plan] = []
-    if len(steps) > 1 and _pipelines(conn):
-        for statement, params, many in steps:
-            plan = statement._plan(conn, params[0] if many else params)
-            if plan is None or (many and not params):
-                break
-            plans.append(plan)
-    if len(plans) != len(steps) or len(plans) < 2:
-        done: list[DirectResult] = []
-        for statement, params, many in steps:
-            if many:
-                done.append(statement.executemany(conn, params))
-                continue
-            done.append(statement.execute(conn, params))
-            if done[-1].rowcount == 0:
-                break
-        return done
-    dbapi_connection = conn.connection.dbapi_connection
-    assert dbapi_connection is not None  # a connection in a transaction has one
-    cursors = []
-    sql = ""
-    parameters: Any = None
-    try:
-        with dbapi_connection.pipeline():
-            for plan, (_, params, many) in zip(plans, steps, strict=True):
-                cursor = dbapi_connection.cursor()
-                cursors.append(cursor)
-                sql = plan.sql
-                if many:
-                    parameters = [plan.parameters(r) for r in params]
-                    cursor.executemany(sql, parameters)
-                else:
-                    parameters = plan.parameters(params)
-                    cursor.execute(sql, parameters)
-        return [
-            DirectResult(c.fetchall() if c.description is not None else [], c.rowcount)
-            for c in cursors
-        ]
-    except conn.dialect.loaded_dbapi.Error as exc:
-        dialect = conn.dialect
-        lost = dialect.is_disconnect(exc, dbapi_connection, cursors[-1] if cursors else None)
-        error = sa.exc.DBAPIError.instance(
-            sql,
-            parameters,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=dialect,
-        )
-        if lost:
-            conn.invalidate(exc)
-        raise error from exc
-    finally:
-        for c in cursors:
-            c.close()
 
 
 def _run(conn: sa.Connection, plan: _Plan, parameters: Any, *, many: bool) -> DirectResult:

@@ -34,11 +34,10 @@ import sqlalchemy as sa
 
 from trialkit.errors import StorageError
 from trialkit.store import canonical
-from trialkit.store.direct import Prepared, Step, must_roll_back, run_steps
+from trialkit.store.direct import Prepared
 from trialkit.store.tables import GENESIS_HASH, audit_head, audit_log
 
 __all__ = [
-    "Appending",
     "Change",
     "Difference",
     "HeadAnchor",
@@ -48,10 +47,8 @@ __all__ = [
     "append",
     "entry_at",
     "entry_hash",
-    "finish_append",
     "head",
     "parse_anchors",
-    "prepare_append",
     "stream",
     "verify",
 ]
@@ -149,30 +146,18 @@ def head(conn: sa.Connection) -> tuple[int, str]:
     return int(seq), str(hash_)
 
 
-@dataclass
-class Appending:
-    """Audit entries ready to be written (:func:`prepare_append`): the statement that moves the
-    head (None when there is nothing to append) and the one that inserts them, which
-    :func:`finish_append` runs once the head has moved."""
+def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[Change]) -> int:
+    """Append ``changes`` in order, chain them and move the head; returns the last ``seq``.
 
-    move: Step | None
-    insert: Step | None
-    start: tuple[int, str]
-    seq: int
-    prev: str
-    known: bool
-
-
-def prepare_append(
-    conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[Change]
-) -> Appending:
-    """The entries of ``changes``, chained on the head, and the two statements that write them:
-    the head's move (guarded by the head they chain on) and the entries' insert."""
+    Must run inside a :meth:`~trialkit.store.database.Database.write` transaction, which holds
+    the ledger lock and has already read the head (else the head is read here). The head moves
+    only if it still is the one the new entries chain on; otherwise nothing is kept.
+    """
     known = conn.info.get(HEAD_KEY)
     seq, prev = known if known is not None else head(conn)
-    start = (seq, prev)
     if not changes:
-        return Appending(None, None, start, seq, prev, known is not None)
+        return seq
+    start = (seq, prev)
     stamp = _stamp(at)
     dumps = canonical.dumps
     # What entry_hash computes, written out for the fields at hand (the template's keys are
@@ -197,7 +182,6 @@ def prepare_append(
             _field(ch.reason),
             seq,
         )
-        digest = _sha256(payload.encode("utf-8")).hexdigest()
         rows.append(
             {
                 "seq": seq,
@@ -212,50 +196,25 @@ def prepare_append(
                 "reason": ch.reason,
                 "protocol_version": ch.protocol_version,
                 "prev_hash": prev,
-                "hash": digest,
+                "hash": _sha256(payload.encode("utf-8")).hexdigest(),
             }
         )
-        prev = digest
+        prev = rows[-1]["hash"]
     # The head moves first, guarded by the head the entries chain on, then the entries follow
     # in one statement; both belong to the caller's transaction.
-    move = {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev}
-    return Appending(
-        (_MOVE_HEAD, move, False), (_INSERT, rows, True), start, seq, prev, known is not None
+    moved = _MOVE_HEAD.execute(
+        conn, {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev}
     )
-
-
-def finish_append(conn: sa.Connection, appending: Appending, moved: Any) -> int:
-    """Check that the head moved (``moved``: the result of ``appending.move``), insert the
-    entries and record the new head for the transaction; returns the last ``seq``. If the head
-    had not moved, nothing is inserted and STORE.E022 raised (the transaction is marked to roll
-    back: the head's move may have been sent with other statements, see ``run_steps``)."""
-    if appending.insert is None:
-        return appending.seq
-    if moved is None or moved.rowcount != 1:
-        must_roll_back(conn, "the audit ledger head moved while entries were appended")
+    if moved.rowcount != 1:
         raise StorageError(
-            f"the audit ledger head moved from entry {appending.start[0]} while entries "
-            "were appended",
+            f"the audit ledger head moved from entry {start[0]} while entries were appended",
             code="STORE.E022",
             hint="retry the change; nothing of it was kept",
         )
-    run_steps(conn, [appending.insert])
-    if appending.known:
-        conn.info[HEAD_KEY] = (appending.seq, appending.prev)
-    return appending.seq
-
-
-def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[Change]) -> int:
-    """Append ``changes`` in order, chain them and move the head; returns the last ``seq``.
-
-    Must run inside a :meth:`~trialkit.store.database.Database.write` transaction, which holds
-    the ledger lock and has already read the head (else the head is read here). The head moves
-    only if it still is the one the new entries chain on; otherwise nothing is kept.
-    """
-    appending = prepare_append(conn, actor=actor, at=at, changes=changes)
-    if appending.move is None:
-        return appending.seq
-    return finish_append(conn, appending, run_steps(conn, [appending.move])[0])
+    _INSERT.executemany(conn, rows)
+    if known is not None:
+        conn.info[HEAD_KEY] = (seq, prev)
+    return seq
 
 
 @dataclass(frozen=True)
