@@ -121,3 +121,73 @@ def test_missing_file_and_study_without_dose_selection(tmp_path: Path) -> None:
     )
     assert out.exit_code == 1
     assert "DESIGN.E004" in out.output
+
+
+GRID = """
+scenarios:
+  - name: S1
+    doses:
+      G50: {probabilities: [0.3, 0.55, 0.05, 0.1]}
+      G100: {probabilities: [0.5, 0.3, 0.1, 0.1]}
+      G200: {probabilities: [0.5, 0.1, 0.2, 0.2]}
+grid:
+  association: {model: gumbel, psi: 0.5}
+  doses:
+    G50: {efficacy: [0.2, 0.35], toxicity: [0.1]}
+    G100: {efficacy: [0.4, 0.6], toxicity: [0.1, 0.2]}
+    G200: {efficacy: [0.7], toxicity: [0.2, 0.4]}
+"""
+
+
+def test_grid_of_scenarios(tmp_path: Path) -> None:
+    code, output = run(tmp_path, GRID, "--json")
+    assert code == 0, output
+    doc = json.loads(output)
+    assert len(doc["scenarios"]) == 1 + 2 * 4 * 2  # the listed one, then the grid in order
+    assert doc["scenarios"][0]["pr_select"] == pytest.approx(R_S1, abs=1e-13)
+    first = doc["scenarios"][1]
+    assert first["scenario"] == "G50 E0.2 T0.1, G100 E0.4 T0.1, G200 E0.7 T0.2"
+    lib = run_scenario(
+        scenario_from_marginals(
+            "x", {"G50": (0.2, 0.1), "G100": (0.4, 0.1), "G200": (0.7, 0.2)}, association=0.5
+        ),
+        DoseSelectionRule(),
+        4,
+    )
+    assert first["pr_select"] == lib.characteristics.pr_select  # the grid equals one call
+    last = doc["scenarios"][-1]
+    assert last["scenario"] == "G50 E0.35 T0.1, G100 E0.6 T0.2, G200 E0.7 T0.4"
+    assert last["true_toxicity"]["G200"] == pytest.approx(0.4)
+    code, output = run(tmp_path, GRID)
+    assert code == 0, output
+    assert "under 17 scenarios" in output  # more than a screenful: one line per scenario
+    assert "PCS" in output
+    assert output.count("\n") > 17  # a line per scenario
+
+
+RATES = [x / 10 for x in range(10)]  # 10 × 5 rates per dose: 50³ = 125,000 scenarios
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "words"),
+    [
+        ("grid: {doses: {G50: {efficacy: [0.2], toxicity: [0.1]}}}\n", "DESIGN.E007", "no rates"),
+        ("grid: {doses: {G50: {efficacy: [], toxicity: [0.1]}}}\n", "DESIGN.E003", "at least 1"),
+        ("n_per_arm: 4\n", "DESIGN.E003", "at least one scenario"),
+        (
+            "grid: {doses: {"
+            + ", ".join(
+                f"G{d}: {{efficacy: {RATES}, toxicity: [0.1, 0.2, 0.3, 0.4, 0.5]}}"
+                for d in (50, 100, 200)
+            )
+            + "}}\n",
+            "DESIGN.E003",
+            "at most 100,000",
+        ),
+    ],
+)
+def test_bad_grids(tmp_path: Path, text: str, code: str, words: str) -> None:
+    exit_code, output = run(tmp_path, text)
+    assert exit_code == 1, output
+    assert code in output
+    assert words in output

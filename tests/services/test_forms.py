@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sqlite3
 import threading
@@ -645,4 +646,36 @@ def test_unknown_participant_or_study_is_not_found(db: Database, ctx: Context, c
     assert exc.value.code == "PART.E003"
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() > 0
+        assert verify(conn).ok
+
+
+def test_a_stale_update_keeps_nothing_even_if_the_caller_goes_on(
+    db: Database, ctx: Context, code: str
+) -> None:
+    """A stale guarded update raises StaleVersion before anything else is sent: a caller that
+    went on as if nothing had happened commits no audit entry and no head move."""
+    from trialkit.services.records import StaleVersion, write
+
+    saved = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    with db.read() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one()
+
+    def swallow() -> None:
+        with db.write() as conn, contextlib.suppress(StaleVersion):  # a careless caller
+            write(
+                conn,
+                ctx,
+                table=form_instance,
+                row_id=saved.form_instance_id,
+                action="change",
+                values={"status": "entered", "updated_at": ctx.as_of + timedelta(days=1)},
+                reason="stale",
+                expected_version=saved.version + 5,
+            )
+
+    swallow()
+    with db.read() as conn:
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() == before
+        )
         assert verify(conn).ok

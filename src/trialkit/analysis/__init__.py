@@ -43,8 +43,10 @@ from trialkit.analysis.mixed import MixedModelResult, VisitEffect, change_mixed_
 from trialkit.analysis.operating import (
     ArmTables,
     OperatingCharacteristics,
+    OperatingGrid,
     arm_tables,
     exact_operating_characteristics,
+    exact_operating_grid,
     simulate_operating_characteristics,
 )
 from trialkit.analysis.paired import (
@@ -75,6 +77,7 @@ from trialkit.analysis.scenarios import (
     joint_probabilities,
     operating_summary,
     run_scenario,
+    run_scenarios,
     scenario_from_marginals,
 )
 from trialkit.analysis.survival import KaplanMeier, KMAt, KMRow, kaplan_meier
@@ -119,6 +122,7 @@ __all__ = [
     "MixedModelResult",
     "Observation",
     "OperatingCharacteristics",
+    "OperatingGrid",
     "OperatingSummary",
     "PairedT",
     "PercentImprovement",
@@ -145,6 +149,7 @@ __all__ = [
     "clopper_pearson",
     "exact_number",
     "exact_operating_characteristics",
+    "exact_operating_grid",
     "hodges_lehmann",
     "jeffreys",
     "joint_probabilities",
@@ -160,6 +165,7 @@ __all__ = [
     "read_tidy",
     "rule_from_spec",
     "run_scenario",
+    "run_scenarios",
     "scenario_from_marginals",
     "select_dose",
     "sign_test",

@@ -6,12 +6,16 @@ prior, score and gate). The scenario file (YAML or JSON) states, per scenario, e
 true outcome probabilities: the four joint probabilities, or marginal efficacy and toxicity
 rates with an association (see :func:`trialkit.analysis.scenarios.joint_probabilities`). The
 result is exact (every result table enumerated) unless ``--simulate N`` asks for N simulated
-trials. See docs/analysis.md and docs/cli.md.
+trials. A ``grid`` in the file adds every combination of the listed marginal rates per dose
+(a thousand scenarios are computed together, in about the time of one); more than
+``COMPACT`` scenarios are printed one line each. See docs/analysis.md and docs/cli.md.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,7 +31,7 @@ from trialkit.analysis.scenarios import (
     OperatingSummary,
     Scenario,
     joint_probabilities,
-    run_scenario,
+    run_scenarios,
 )
 from trialkit.cli._console import console, fail, styled
 from trialkit.errors import DefinitionError, NotFound, TrialkitError, ValidationFailed
@@ -83,13 +87,52 @@ class ScenarioSpec(BaseModel):
     correct: list[str] | None = None
 
 
+class GridRates(BaseModel):
+    """One dose's candidate true rates: every efficacy with every toxicity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    efficacy: list[Annotated[float, Field(ge=0, le=1)]] = Field(min_length=1)
+    toxicity: list[Annotated[float, Field(ge=0, le=1)]] = Field(min_length=1)
+
+
+class GridSpec(BaseModel):
+    """A grid of scenarios: the Cartesian product over the doses of their (efficacy,
+    toxicity) pairs, joined by one association."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    doses: dict[str, GridRates]
+    association: Association = Field(default_factory=Association)
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(r.efficacy) * len(r.toxicity) for r in self.doses.values())
+
+
+GRID_LIMIT = 100_000
+COMPACT = 12
+
+
 class ScenarioFile(BaseModel):
-    """The ``--scenario`` file."""
+    """The ``--scenario`` file: listed scenarios, a grid, or both (the listed ones first)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     n_per_arm: int | None = Field(default=None, ge=1, le=12)
-    scenarios: list[ScenarioSpec] = Field(min_length=1)
+    scenarios: list[ScenarioSpec] = Field(default_factory=list)
+    grid: GridSpec | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> ScenarioFile:
+        if not self.scenarios and self.grid is None:
+            raise ValueError("give at least one scenario, or a grid")
+        if self.grid is not None and self.grid.size > GRID_LIMIT:
+            raise ValueError(
+                f"the grid has {self.grid.size:,} scenarios; at most {GRID_LIMIT:,}: list fewer "
+                "rates per dose"
+            )
+        return self
 
 
 def load_scenarios(path: Path) -> ScenarioFile:
@@ -190,6 +233,57 @@ def _scenario(spec: DoseSelection, s: ScenarioSpec) -> Scenario:
     )
 
 
+def _grid(spec: DoseSelection, grid: GridSpec) -> list[Scenario]:
+    missing = [d for d in spec.doses if d not in grid.doses]
+    extra = [d for d in grid.doses if d not in spec.doses]
+    if missing or extra:
+        raise ValidationFailed(
+            "scenario grid: "
+            + (f"no rates for dose(s) {', '.join(missing)}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"dose(s) {', '.join(extra)} are not the rule's" if extra else ""),
+            code="DESIGN.E007",
+            hint="give every dose of the endpoint: " + ", ".join(spec.doses),
+        )
+    psi, model = grid.association.psi, grid.association.model
+    per_dose = []
+    for d in spec.doses:
+        rates = grid.doses[d]
+        per_dose.append(
+            [
+                (f"{d} E{e:g} T{t:g}", joint_probabilities(e, t, psi, model))
+                for e, t in itertools.product(rates.efficacy, rates.toxicity)
+            ]
+        )
+    return [
+        Scenario(", ".join(n for n, _ in combo), tuple(spec.doses), tuple(p for _, p in combo))
+        for combo in itertools.product(*per_dose)
+    ]
+
+
+def _print_compact(
+    study: str, endpoint: str, rule: DoseSelectionRule, out: list[OperatingSummary]
+) -> None:
+    doses = out[0].characteristics.doses
+    table = Table(
+        title=f"{study}: {endpoint!r} under {len(out)} scenarios ({rule.score} score, gate "
+        f"{rule.gate}; {out[0].characteristics.method})",
+        title_justify="left",
+    )
+    for c in ("scenario", *(f"Pr({d})" for d in doses), "Pr(no dose)", "PCS", "Pr(unacc.)"):
+        table.add_column(c, justify="left" if c == "scenario" else "right")
+    for s in out:
+        pr = s.characteristics.pr_select
+        table.add_row(
+            s.scenario,
+            *(f"{pr[d]:.4f}" for d in doses),
+            f"{pr['no dose']:.4f}",
+            f"{s.pcs:.4f}",
+            f"{s.pr_unacceptable:.4f}",
+        )
+    console.print(table)
+
+
 def _print(study: str, endpoint: str, rule: DoseSelectionRule, out: list[OperatingSummary]) -> None:
     console.print(
         styled(
@@ -268,7 +362,8 @@ def oc_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of --simulate.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (full precision).")] = False,
 ) -> None:
-    """PCS, Pr(unacceptable), expected toxicities and responses under each scenario."""
+    """PCS, Pr(unacceptable), expected toxicities and responses under each scenario (or a
+    grid of them)."""
     try:
         loaded = resolve_study(study)
         spec = _endpoint(loaded, endpoint)
@@ -276,10 +371,11 @@ def oc_command(
         file = load_scenarios(scenario)
         n = _n_per_arm(loaded, spec, file, n_per_arm)
         scenarios = [_scenario(spec, s) for s in file.scenarios]
-        tables = arm_tables(n, rule)
-        out = [
-            run_scenario(s, rule, n, trials=simulate, seed=seed, tables=tables) for s in scenarios
-        ]
+        if file.grid is not None:
+            scenarios += _grid(spec, file.grid)
+        out = run_scenarios(
+            scenarios, rule, n, trials=simulate, seed=seed, tables=arm_tables(n, rule)
+        )
     except TrialkitError as exc:
         fail(exc)
     if as_json:
@@ -297,6 +393,8 @@ def oc_command(
                 indent=2,
             )
         )
+    elif len(out) > COMPACT:
+        _print_compact(loaded.id, spec.name, rule, out)
     else:
         _print(loaded.id, spec.name, rule, out)
 

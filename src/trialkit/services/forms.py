@@ -53,7 +53,7 @@ from trialkit.services.queries import (
 )
 from trialkit.services.records import FieldChange, StaleVersion, write
 from trialkit.services.signatures import void_covering
-from trialkit.services.values import parse_item, typed_form
+from trialkit.services.values import Parser, item_parser, typed_form
 from trialkit.store import Database, Prepared, canonical
 from trialkit.store.tables import (
     data_query,
@@ -227,6 +227,57 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+@dataclass(frozen=True)
+class _ItemPlan:
+    item: Item
+    name: str
+    type: str
+    parse: Parser
+
+
+@dataclass(frozen=True)
+class _FormPlan:
+    """What a save of ``form`` needs from its definition, worked out once per form (of one
+    parsed protocol version): the names it accepts, each item's parser, whether it holds
+    adverse events. The study and form are kept so that a hit is the very same definition."""
+
+    study: Study
+    form: Form
+    names: frozenset[str]  # the flat items' names and the groups' ids
+    known: dict[str, frozenset[str]]
+    items: dict[str, tuple[_ItemPlan, ...]]
+    adverse_events: bool
+
+
+_PLANS: dict[tuple[int, int], _FormPlan] = {}
+
+
+def _form_plan(study: Study, form: Form) -> _FormPlan:
+    key = (id(study), id(form))
+    found = _PLANS.get(key)
+    if found is not None and found.study is study and found.form is form:
+        return found
+    items = {
+        g.id: tuple(_ItemPlan(i, i.name, i.data_type.value, item_parser(i, study)) for i in g.items)
+        for g in form.groups
+    }
+    plan = _FormPlan(
+        study,
+        form,
+        frozenset(
+            {i.name for g in form.groups if not g.repeating for i in g.items}
+            | {g.id for g in form.groups}
+        ),
+        {g.id: frozenset(i.name for i in g.items) for g in form.groups},
+        items,
+        form.id in safety.ae_form_ids(study),
+    )
+    if len(_PLANS) >= 1024:
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
 class _Builder:
     def __init__(
         self,
@@ -237,6 +288,7 @@ class _Builder:
         missing: Mapping[str, Any] | None = None,
     ) -> None:
         self.study, self.form, self.pv, self.old = study, form, pv, old
+        self.plan = _form_plan(study, form)
         self.missing = missing
         self.errors: dict[str, list[str]] = {}
         self.notes: list[str] = []
@@ -278,57 +330,62 @@ class _Builder:
         missing: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         row: dict[str, Any] = {}
-        known = {i.name for i in group.items}
-        for name in given:
-            if name not in known and group.repeating:
-                self.errors.setdefault(f"{path}/{name}", []).append(
-                    f"{name}: not an item of group {group.id}"
-                )
-        for item in group.items:
-            raw = _text(given.get(item.name))
-            ipath = f"{path}/{item.name}"
-            if item.derived:
-                if raw not in (None, ""):
-                    self.errors.setdefault(ipath, []).append(
-                        f"{item.name}: computed from {item.derived}, never entered; leave it empty"
+        errors = self.errors
+        if group.repeating:
+            known = self.plan.known[group.id]
+            for name in given:
+                if name not in known:
+                    errors.setdefault(f"{path}/{name}", []).append(
+                        f"{name}: not an item of group {group.id}"
                     )
-                if missing is not None and missing.get(item.name) not in (None, ""):
-                    self.errors.setdefault(ipath, []).append(
-                        f"{item.name}: computed from {item.derived}; it takes no missing-data "
-                        "reason"
+        for prepared in self.plan.items[group.id]:
+            item, name = prepared.item, prepared.name
+            raw = _text(given.get(name))
+            if item.derived:
+                ipath = f"{path}/{name}"
+                if raw not in (None, ""):
+                    errors.setdefault(ipath, []).append(
+                        f"{name}: computed from {item.derived}, never entered; leave it empty"
+                    )
+                if missing is not None and missing.get(name) not in (None, ""):
+                    errors.setdefault(ipath, []).append(
+                        f"{name}: computed from {item.derived}; it takes no missing-data reason"
                     )
                 continue
-            reason = self.reason_for(item, missing, old.get(item.name), ipath)
+            before = old.get(name)
+            if missing is None and not isinstance(before, dict):
+                reason = None  # nothing stated, nothing stored: the commonest case
+            else:
+                reason = self.reason_for(item, missing, before, f"{path}/{name}")
             if raw is None or raw.strip() == "":
                 if reason is not None:
-                    row[item.name] = self.absent(old.get(item.name), item.data_type.value, reason)
+                    row[name] = self.absent(before, prepared.type, reason)
                 elif item.required:
-                    self.errors.setdefault(ipath, []).append(
-                        f"{item.name} ({item.label}) is required; enter a value, or give the "
+                    errors.setdefault(f"{path}/{name}", []).append(
+                        f"{name} ({item.label}) is required; enter a value, or give the "
                         "reason it is missing (not done, not applicable, unknown)"
                     )
                 continue
             if reason is not None and missing is not None:
-                self.errors.setdefault(ipath, []).append(
-                    f"{item.name}: has the value {raw.strip()!r} and the missing-data reason "
+                errors.setdefault(f"{path}/{name}", []).append(
+                    f"{name}: has the value {raw.strip()!r} and the missing-data reason "
                     f"{reason!r}; keep one: clear the value or the reason"
                 )
                 continue
-            value, problems = parse_item(item, raw, self.study)
+            value, problems = prepared.parse(raw)
             if problems:
-                self.errors.setdefault(ipath, []).extend(problems)
+                errors.setdefault(f"{path}/{name}", []).extend(problems)
                 continue
-            row[item.name] = self.entry(old.get(item.name), item.data_type.value, raw, value)
+            row[name] = self.entry(before, prepared.type, raw, value)
         return row
 
     def build(self, values: Mapping[str, Any]) -> dict[str, Any]:
         form = self.form
-        flat_names = {i.name for g in form.groups if not g.repeating for i in g.items}
-        group_ids = {g.id for g in form.groups}
-        unknown = {k: v for k, v in values.items() if k not in flat_names | group_ids}
+        names = self.plan.names
+        unknown = {k: v for k, v in values.items() if k not in names}
         missing = self.missing
         if missing is not None:
-            unknown |= {k: v for k, v in missing.items() if k not in flat_names | group_ids}
+            unknown |= {k: v for k, v in missing.items() if k not in names}
         data: dict[str, Any] = {}
         for group in form.groups:
             old = self.old.get(group.id)
@@ -917,7 +974,7 @@ def save_in(
     for c in checks:
         if c.status == "failed" and c.severity == "soft" and c.id not in pending:
             opened.append(open_check_query(conn, ctx, instance_id, c.id, c.message, ref.version))
-    if form.id in safety.ae_form_ids(ref.study):
+    if builder.plan.adverse_events:
         safety.after_change(conn, ctx, ref.study_id)
     return SaveResult(
         instance_id,

@@ -101,20 +101,34 @@ class ExpressionRules:
     def __init__(self, study: Study) -> None:
         self._items = study_items(study)
         self._ranges = study_ranges(study)
-        self._plans: dict[str, Any] = {}
+        self._plans: dict[str, tuple[Any, tuple[str, ...]]] = {}
 
-    def _plan(self, expression: str) -> Any:
-        plan = self._plans.get(expression)
-        if plan is None:
-            plan = self._plans[expression] = compile_expression(
-                expression, self._items, self._ranges
+    def _plan(self, expression: str) -> tuple[Any, tuple[str, ...]]:
+        """The compiled check and the study items it reads: its items and, for a reference
+        limit, the item and its ``_uln``/``_lln`` column when that is an item (compiled once
+        per expression)."""
+        found = self._plans.get(expression)
+        if found is None:
+            plan = compile_expression(expression, self._items, self._ranges)
+            names: dict[str, None] = {}
+            for ref in p.references(plan):
+                if isinstance(ref, p.Item):
+                    names[ref.name] = None
+                elif isinstance(ref, p.Limit):
+                    names[ref.item] = None
+                    names[ref.column] = None
+            found = self._plans[expression] = (
+                plan,
+                tuple(n for n in names if n in self._items),
             )
-        return plan
+        return found
 
     def evaluate(self, expression: str, values: Mapping[str, Any]) -> CheckVerdict:
-        plan = self._plan(expression)
+        # Only the values the check reads are typed: the others cannot change its verdict
+        # (and every item of a saved form was validated against its definition already).
+        plan, names = self._plan(expression)
         record = coerce_record(
-            {k: v for k, v in values.items() if k in self._items and v is not None}, self._items
+            {k: v for k in names if (v := values.get(k)) is not None}, self._items
         )
         result = evaluate(plan, record)
         if isinstance(result, bool):

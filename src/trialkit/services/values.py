@@ -8,6 +8,7 @@ ISO 8601; booleans true/false), ``pv`` the protocol version it was captured unde
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,7 +19,7 @@ from trialkit.protocol import DataType, Item, Study
 from trialkit.store import canonical
 from trialkit.store.tables import form_instance
 
-__all__ = ["form_values", "parse_item", "typed", "typed_form"]
+__all__ = ["Parser", "form_values", "item_parser", "parse_item", "typed", "typed_form"]
 
 _INT = re.compile(r"[+-]?\d+")
 _DEC = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -30,62 +31,113 @@ def _fmt(value: Decimal) -> str:
     return format(value, "f")
 
 
+Parser = Callable[[str], tuple[Any, list[str]]]
+
+
 def parse_item(item: Item, raw: str, study: Study) -> tuple[Any, list[str]]:
     """The canonical JSON value of ``raw`` for ``item`` and the problems found (empty if none).
 
     Empty text is "not entered" (``None``); whether that is allowed is the caller's business.
     """
-    text = raw.strip()
-    if text == "":
-        return None, []
+    return item_parser(item, study)(raw)
+
+
+def item_parser(item: Item, study: Study) -> Parser:
+    """:func:`parse_item` for one item, with everything that depends only on the item (its
+    type, label, unit, range, code list) worked out once: a form's save reuses it."""
     t = item.data_type
     name = f"{item.name} ({item.label})"
     if t is DataType.INTEGER or t is DataType.DECIMAL:
-        if t is DataType.INTEGER and not _INT.fullmatch(text):
-            return None, [f"{name}: {raw!r} is not a whole number; enter digits only, e.g. 72"]
-        if t is DataType.DECIMAL and not _DEC.fullmatch(text):
-            return None, [f"{name}: {raw!r} is not a number; enter e.g. 3.2"]
-        number = Decimal(text)
-        problems: list[str] = []
+        integer = t is DataType.INTEGER
+        pattern = _INT if integer else _DEC
         unit = f" {item.unit}" if item.unit else ""
-        if (item.min is not None and number < item.min) or (
-            item.max is not None and number > item.max
-        ):
-            low = "" if item.min is None else _fmt(item.min)
-            high = "" if item.max is None else _fmt(item.max)
-            problems.append(
-                f"{name}: {text}{unit} is out of range {low}..{high}{unit}; "
-                f"enter a value from {low or 'any'} to {high or 'any'}"
-            )
-        value: Any = str(int(number)) if t is DataType.INTEGER else _fmt(number)
-        return value, problems
+        low_bound, high_bound = item.min, item.max
+        low = "" if low_bound is None else _fmt(low_bound)
+        high = "" if high_bound is None else _fmt(high_bound)
+
+        def number(raw: str) -> tuple[Any, list[str]]:
+            text = raw.strip()
+            if text == "":
+                return None, []
+            if not pattern.fullmatch(text):
+                if integer:
+                    return None, [
+                        f"{name}: {raw!r} is not a whole number; enter digits only, e.g. 72"
+                    ]
+                return None, [f"{name}: {raw!r} is not a number; enter e.g. 3.2"]
+            value = Decimal(text)
+            problems: list[str] = []
+            if (low_bound is not None and value < low_bound) or (
+                high_bound is not None and value > high_bound
+            ):
+                problems.append(
+                    f"{name}: {text}{unit} is out of range {low}..{high}{unit}; "
+                    f"enter a value from {low or 'any'} to {high or 'any'}"
+                )
+            return (str(int(value)) if integer else _fmt(value)), problems
+
+        return number
     if t is DataType.DATE:
-        try:
-            return date.fromisoformat(text).isoformat(), []
-        except ValueError:
-            return None, [f"{name}: {raw!r} is not a date; enter it as YYYY-MM-DD"]
+
+        def day(raw: str) -> tuple[Any, list[str]]:
+            text = raw.strip()
+            if text == "":
+                return None, []
+            try:
+                return date.fromisoformat(text).isoformat(), []
+            except ValueError:
+                return None, [f"{name}: {raw!r} is not a date; enter it as YYYY-MM-DD"]
+
+        return day
     if t is DataType.DATETIME:
-        try:
-            return datetime.fromisoformat(text).isoformat(), []
-        except ValueError:
-            return None, [f"{name}: {raw!r} is not a date and time; enter YYYY-MM-DDTHH:MM"]
+
+        def moment(raw: str) -> tuple[Any, list[str]]:
+            text = raw.strip()
+            if text == "":
+                return None, []
+            try:
+                return datetime.fromisoformat(text).isoformat(), []
+            except ValueError:
+                return None, [f"{name}: {raw!r} is not a date and time; enter YYYY-MM-DDTHH:MM"]
+
+        return moment
     if t is DataType.BOOLEAN:
-        low = text.lower()
-        if low in _TRUE:
-            return True, []
-        if low in _FALSE:
-            return False, []
-        return None, [f"{name}: {raw!r} is not yes or no; enter yes or no"]
+
+        def yes_no(raw: str) -> tuple[Any, list[str]]:
+            text = raw.strip()
+            if text == "":
+                return None, []
+            low = text.lower()
+            if low in _TRUE:
+                return True, []
+            if low in _FALSE:
+                return False, []
+            return None, [f"{name}: {raw!r} is not yes or no; enter yes or no"]
+
+        return yes_no
     if t is DataType.CODE:
         cl = study.codelist(item.codelist or "")
         codes = cl.codes() if cl else []
-        if text not in codes:
-            return None, [
-                f"{name}: {raw!r} is not in code list {item.codelist}; use one of "
-                + ", ".join(codes)
-            ]
-        return text, []
-    return text, []
+        known = frozenset(codes)
+
+        def code(raw: str) -> tuple[Any, list[str]]:
+            text = raw.strip()
+            if text == "":
+                return None, []
+            if text not in known:
+                return None, [
+                    f"{name}: {raw!r} is not in code list {item.codelist}; use one of "
+                    + ", ".join(codes)
+                ]
+            return text, []
+
+        return code
+
+    def free_text(raw: str) -> tuple[Any, list[str]]:
+        text = raw.strip()
+        return (None if text == "" else text), []
+
+    return free_text
 
 
 def typed(entry: dict[str, Any]) -> Any:
