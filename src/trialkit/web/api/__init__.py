@@ -18,6 +18,7 @@ from trialkit import __version__
 from trialkit.store import Database
 from trialkit.web.api import (
     adverse_events,
+    analysis,
     audit,
     doses,
     errors,
@@ -30,6 +31,7 @@ from trialkit.web.api import (
     sdv,
     signatures,
     studies,
+    visits,
 )
 from trialkit.web.settings import Settings
 
@@ -69,6 +71,9 @@ def create_api(settings: Settings, db: Database, clock: Callable[[], datetime]) 
         safety,
         exports,
         audit,
+        # the services of the pages beyond the first API (docs/api.md)
+        visits,
+        analysis,
     ):
         api.include_router(module.router, prefix=PREFIX)
     return api
