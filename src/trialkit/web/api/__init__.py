@@ -18,8 +18,10 @@ from trialkit import __version__
 from trialkit.store import Database
 from trialkit.web.api import (
     adverse_events,
+    amendments,
     analysis,
     audit,
+    cohorts,
     doses,
     errors,
     exports,
@@ -31,6 +33,7 @@ from trialkit.web.api import (
     sdv,
     signatures,
     studies,
+    trail,
     visits,
 )
 from trialkit.web.settings import Settings
@@ -74,6 +77,9 @@ def create_api(settings: Settings, db: Database, clock: Callable[[], datetime]) 
         # the services of the pages beyond the first API (docs/api.md)
         visits,
         analysis,
+        cohorts,
+        trail,
+        amendments,
     ):
         api.include_router(module.router, prefix=PREFIX)
     return api

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import weakref
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -224,6 +225,10 @@ def study_export(
         "cache-control": "no-store",
         "x-trialkit-participants": str(result.participants),
     }
-    return StreamingResponse(
+    response = StreamingResponse(
         _chunks(handle), media_type=media, headers=headers, background=BackgroundTask(handle.close)
     )
+    # a download abandoned before its first chunk (a client gone) never runs the generator or
+    # the background task: the file is closed when the response is collected
+    weakref.finalize(response, handle.close)
+    return response
