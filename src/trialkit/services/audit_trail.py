@@ -212,7 +212,9 @@ def _entry(r: Any) -> AuditEntry:
     )
 
 
-def _page(conn: sa.Connection, where: list[Any], page: int, per_page: int) -> TrailPage:
+def _page(
+    conn: sa.Connection, where: list[Any], page: int, per_page: int, before: int | None = None
+) -> TrailPage:
     if page < 1 or not 1 <= per_page <= _MAX_PER_PAGE:
         raise ValidationFailed(
             f"page {page} of {per_page} entries is not a page of the trail",
@@ -220,6 +222,8 @@ def _page(conn: sa.Connection, where: list[Any], page: int, per_page: int) -> Tr
             hint=f"pages start at 1; at most {_MAX_PER_PAGE} entries a page",
         )
     cond = sa.or_(*where)
+    if before is not None:  # keyset: the entries older than ``before`` (and total counts them)
+        cond = sa.and_(cond, audit_log.c.seq < before)
     total = int(
         conn.execute(sa.select(sa.func.count()).select_from(audit_log).where(cond)).scalar_one()
     )
@@ -253,23 +257,33 @@ def participant_trail(
     *,
     page: int = 1,
     per_page: int = PER_PAGE,
+    before: int | None = None,
 ) -> TrailPage:
-    """Every audit entry of the participant's rows, newest first (see the module doc)."""
+    """Every audit entry of the participant's rows, newest first (see the module doc);
+    ``before``: only the entries older than that sequence number (keyset paging)."""
     with db.read() as conn:
         p = lookups.load_checked(conn, ctx, study_code, code, Permission.READ)
         _ensure_unblinded(ctx, conn, study_code, p.site)
-        return _page(conn, _participant_rows(sa.select(sa.literal(p.id))), page, per_page)
+        rows = _participant_rows(sa.select(sa.literal(p.id)))
+        return _page(conn, rows, page, per_page, before)
 
 
 def study_trail(
-    db: Database, ctx: Context, study_code: str, *, page: int = 1, per_page: int = PER_PAGE
+    db: Database,
+    ctx: Context,
+    study_code: str,
+    *,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    before: int | None = None,
 ) -> TrailPage:
-    """Every audit entry of the study's rows, newest first (see the module doc)."""
+    """Every audit entry of the study's rows, newest first (see the module doc); ``before``:
+    only the entries older than that sequence number (keyset paging)."""
     require(ctx.principal, Permission.READ, study_code, None)
     with db.read() as conn:
         ref = studies.protocol(conn, study_code)
         _ensure_unblinded(ctx, conn, study_code, None)
-        return _page(conn, _study_rows(ref.study_id), page, per_page)
+        return _page(conn, _study_rows(ref.study_id), page, per_page, before)
 
 
 def verify_trail(db: Database, ctx: Context, study_code: str) -> Verification:

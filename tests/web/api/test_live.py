@@ -17,7 +17,9 @@ def test_the_api_over_a_live_server(app: object, web_db: Database) -> None:
     try:
         _, token = token_for(web_db, "stat.moradi")
         with httpx.Client(
-            base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token}"}
+            base_url=f"{server.url}/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,  # the OpenAPI document is built at its first request: seconds when loaded
         ) as api:
             doc = api.get("/openapi.json").json()
             assert doc["info"]["title"] == "trialkit API"

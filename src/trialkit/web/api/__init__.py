@@ -18,7 +18,10 @@ from trialkit import __version__
 from trialkit.store import Database
 from trialkit.web.api import (
     adverse_events,
+    amendments,
+    analysis,
     audit,
+    cohorts,
     doses,
     errors,
     exports,
@@ -30,6 +33,8 @@ from trialkit.web.api import (
     sdv,
     signatures,
     studies,
+    trail,
+    visits,
 )
 from trialkit.web.settings import Settings
 
@@ -69,6 +74,12 @@ def create_api(settings: Settings, db: Database, clock: Callable[[], datetime]) 
         safety,
         exports,
         audit,
+        # the services of the pages beyond the first API (docs/api.md)
+        visits,
+        analysis,
+        cohorts,
+        trail,
+        amendments,
     ):
         api.include_router(module.router, prefix=PREFIX)
     return api

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from trialkit.services import read_form, save_form
+from trialkit.services import mark_not_required, read_form, save_form
 from trialkit.services.form_views import form_history
 from trialkit.web.api.auth import Auth
 from trialkit.web.api.errors import READ_ERRORS, WRITE_ERRORS
@@ -29,7 +29,7 @@ from trialkit.web.api.params import (
 )
 from trialkit.web.api.participants import load
 
-__all__ = ["FormIn", "FormOut", "SaveOut", "router"]
+__all__ = ["FormIn", "FormOut", "NotRequiredIn", "NotRequiredOut", "SaveOut", "router"]
 
 router = APIRouter(tags=["forms"], responses=READ_ERRORS)
 
@@ -200,3 +200,39 @@ def get_history(
         for s in page
     ]
     return Page[SaveEntryOut](items=items, next_cursor=after)
+
+
+class NotRequiredIn(BaseModel):
+    """Why the form expected at the visit is not required for this participant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, examples=["lesion resolved"])
+
+
+class NotRequiredOut(BaseModel):
+    visit: str
+    form: str
+    status: str
+    reason: str
+
+
+@router.post(
+    _PATH + "/not-required",
+    response_model=NotRequiredOut,
+    status_code=201,
+    responses=WRITE_ERRORS,
+    summary="Mark a form not required for the participant (a form without data)",
+)
+def not_required(
+    call: Auth,
+    study: StudyPath,
+    code: ParticipantPath,
+    visit: VisitPath,
+    form: FormPath,
+    body: NotRequiredIn,
+) -> NotRequiredOut:
+    load(call, study, code)
+    reason = body.reason.strip()
+    mark_not_required(call.db, call.ctx, study, code, visit=visit, form_id=form, reason=reason)
+    return NotRequiredOut(visit=visit, form=form, status="not_required", reason=reason)

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from trialkit.web.api.errors import ApiError
 
-__all__ = ["Cursor", "Limit", "Page", "paginate"]
+__all__ = ["Cursor", "Limit", "Page", "cursor_after", "key_of", "paginate"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -69,3 +69,13 @@ def paginate(
     page = ordered[:limit]
     more = len(ordered) > limit
     return page, (_encode(key(page[-1])) if more and page else None)
+
+
+def cursor_after(key: Key) -> str:
+    """The cursor of a page whose last key is ``key`` (for lists paged by the services)."""
+    return _encode(key)
+
+
+def key_of(cursor: str) -> Key:
+    """The key a cursor names (``API.E002`` for one this API did not give)."""
+    return _decode(cursor)

@@ -1,6 +1,8 @@
 """Source data verification of a form instance: the whole-form state and each item's, at the
 form's current version (a change after a mark clears it), and marking items (or the whole form)
-verified (:func:`trialkit.services.verify`, a monitor's permission)."""
+verified (:func:`trialkit.services.verify`, a monitor's permission); and the study's SDV
+progress at the caller's sites, by site, form and monitor
+(:func:`trialkit.services.monitoring.sdv_progress`, the study's SDV page)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from trialkit.services import ItemSdv, sdv_status, verify
+from trialkit.services.monitoring import Progress, sdv_progress
 from trialkit.web.api.auth import Auth, Caller
 from trialkit.web.api.errors import READ_ERRORS, WRITE_ERRORS
 from trialkit.web.api.params import (
@@ -22,7 +25,7 @@ from trialkit.web.api.params import (
 )
 from trialkit.web.api.participants import load
 
-__all__ = ["SdvOut", "router"]
+__all__ = ["SdvOut", "SdvProgressOut", "router"]
 
 router = APIRouter(tags=["SDV"], responses=READ_ERRORS)
 
@@ -126,4 +129,62 @@ def _state(call: Caller, study: str, code: str, visit: str, form: str, instance:
         version=s.version,
         whole_form=_item(s.form),
         items={k: _item(v) for k, v in s.items.items()},
+    )
+
+
+class ProgressOut(BaseModel):
+    """Entered forms, those with no active mark, items and items verified, and the queries
+    not closed with the oldest's age in whole days."""
+
+    key: str
+    forms_entered: int
+    forms_not_reviewed: int
+    items: int
+    items_verified: int
+    open_queries: int
+    oldest_query_days: int | None
+
+
+class MonitorProgressOut(BaseModel):
+    monitor: str
+    forms: int
+    items_verified: int
+
+
+class SdvProgressOut(BaseModel):
+    study: str
+    total: ProgressOut
+    by_site: list[ProgressOut]
+    by_form: list[ProgressOut]
+    by_monitor: list[MonitorProgressOut]
+
+
+def _progress(p: Progress) -> ProgressOut:
+    return ProgressOut(
+        key=p.key,
+        forms_entered=p.forms_entered,
+        forms_not_reviewed=p.forms_not_reviewed,
+        items=p.items,
+        items_verified=p.items_verified,
+        open_queries=p.open_queries,
+        oldest_query_days=p.oldest_query_days,
+    )
+
+
+@router.get(
+    "/studies/{study}/sdv",
+    response_model=SdvProgressOut,
+    summary="The study's SDV progress at the caller's sites",
+)
+def study_sdv(call: Auth, study: StudyPath) -> SdvProgressOut:
+    s = sdv_progress(call.db, call.ctx, study)
+    return SdvProgressOut(
+        study=s.study,
+        total=_progress(s.total),
+        by_site=[_progress(p) for p in s.by_site],
+        by_form=[_progress(p) for p in s.by_form],
+        by_monitor=[
+            MonitorProgressOut(monitor=m.monitor, forms=m.forms, items_verified=m.items_verified)
+            for m in s.by_monitor
+        ],
     )
