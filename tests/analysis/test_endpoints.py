@@ -365,6 +365,21 @@ def test_time_to_first_at_requested_days() -> None:
         SPEC.validate_python({"type": "time_to_first_event", "name": "x", "at_days": [-1]})
 
 
+def test_time_to_first_leaves_out_who_has_no_follow_up_after_day_1() -> None:
+    # P6 enrolled in the low arm with only a screening visit (day -9): no follow-up time;
+    # Kaplan–Meier would refuse the negative time, so the participant is left out with a note
+    # and the rest of the arm is computed as before.
+    values = VALUES + "P6,low,SCR,-9,pasi,12,\n"
+    spec = {"type": "time_to_first_event", "name": "TTE", "min_grade": 2, "related": True}
+    out = analyse([SPEC.validate_python(spec)], read_tidy(values, AES))[0].to_dict()
+    before = run(spec)
+    left_out = "low: P6: the last contact is on day -9, before day 1; left out (no follow-up time)"
+    assert {k: v for k, v in out.items() if k != "notes"} == {
+        k: v for k, v in before.items() if k != "notes"
+    }
+    assert sorted(out["notes"]) == sorted([*before["notes"], left_out])  # type: ignore[misc]
+
+
 def test_bad_number_names_row_and_column() -> None:
     bad = "participant,arm,visit,day,item,value\nP1,low,W00,1,pasi,abc\n"
     data = read_tidy(bad)

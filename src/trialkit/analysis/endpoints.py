@@ -889,13 +889,21 @@ def _time_to_first(
         events: list[bool] = []
         for p in sorted(q for q, a in arms.items() if a == arm):
             if p in first:
-                times.append(first[p] - 1)
-                events.append(True)
+                time, event = first[p] - 1, True
             elif p in last:
-                times.append(last[p] - 1)
-                events.append(False)
+                time, event = last[p] - 1, False
             else:
                 notes.append(f"{arm}: {p} has no day recorded; left out (no follow-up time)")
+                continue
+            if time < 0:
+                what = "the first event" if event else "the last contact"
+                notes.append(
+                    f"{arm}: {p}: {what} is on day {time + 1}, before day 1; "
+                    "left out (no follow-up time)"
+                )
+                continue
+            times.append(time)
+            events.append(event)
         if not times:
             continue
         km = kaplan_meier(times, events, level=float(spec.level), transform=spec.ci_transform)
