@@ -14,8 +14,7 @@ participants' statuses at the cut are replayed from their lifecycle steps.
 Run without a cut, :func:`analysis_tables_of` gives exactly what ``tidy_tables`` gives (the
 tests check it), so the as-of tables differ from today's only by what changed since.
 
-It reads the extract's connection, cut and context (``Extract._conn``, ``_cut``, ``_ctx``):
-the extract has no public accessor for them yet.
+It reads in the extract's own snapshot (``Extract.connection``, ``cut`` and ``context``).
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ __all__ = ["analysis_tables_of", "cut_of", "statuses_at"]
 
 def cut_of(extract: Extract) -> datetime | None:
     """The time the extract is read as of (None: now)."""
-    cut: datetime | None = extract._cut
+    cut: datetime | None = extract.cut
     return cut
 
 
@@ -59,7 +58,7 @@ def analysis_tables_of(extract: Extract) -> TidyExtract:
     """The analysis tables of ``extract``'s participants as of its cut (now without one).
 
     Needs the permission to analyse the study at every site, as ``tidy_tables`` does."""
-    ctx = extract._ctx
+    ctx = extract.context
     if ctx is not None:
         require(ctx.principal, Permission.ANALYSE, extract.study.id, None)
     study = extract.study
@@ -132,14 +131,14 @@ def _entry(form: Form | None, v: Value) -> dict[str, Any]:
 def _people(extract: Extract) -> dict[str, _Person]:
     """The extract's participants with their origin date and the study days of the visits
     done, both as they stood at the cut."""
-    conn = extract._conn
+    conn = extract.connection
     cut = cut_of(extract)
     codes = {p.code: p for p in extract.people}
     ids = {
         r.id: r.code
         for r in conn.execute(
             sa.select(participant.c.id, participant.c.code).where(
-                participant.c.study_id == extract._study_id,
+                participant.c.study_id == extract.study_id,
                 participant.c.code.in_(sorted(codes) or [""]),
             )
         )

@@ -224,6 +224,27 @@ class Extract:
         self._ctx = ctx
 
     @property
+    def connection(self) -> sa.Connection:
+        """The read's connection (one snapshot: what the export reads beside the values, such
+        as the analysis tables as of the cut, must read it here)."""
+        return self._conn
+
+    @property
+    def study_id(self) -> int:
+        """The exported study's row id."""
+        return self._study_id
+
+    @property
+    def cut(self) -> datetime | None:
+        """The export's as-of time (``None``: the data as it is now)."""
+        return self._cut
+
+    @property
+    def context(self) -> Context | None:
+        """Who exports (``None`` for the operator's own read)."""
+        return self._ctx
+
+    @property
     def people(self) -> tuple[Person, ...]:
         """The exported participants, by code."""
         return tuple(sorted(self._snap.people.values(), key=lambda p: p.code))
