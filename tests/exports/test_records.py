@@ -213,3 +213,18 @@ def test_csv_text_is_what_csv_writer_writes_or_nothing(
     widths = {len(r) for r in rows}
     if len(widths) == 1:
         assert csv_text(rows, lead, tail, width=widths.pop()) == text
+
+
+def test_the_reads_bind_no_participant_ids(
+    db: Database, ctx: Context, filled: tuple[str, str]
+) -> None:
+    """The form, visit and lifecycle reads filter by the snapshot's participant query, not by
+    a bound list of ids: SQLite allows 32,766 parameters, fewer than a large study's
+    participants."""
+    with open_extract(db, ctx, PAE) as extract:
+        assert len(extract.people) > 1
+        params = extract._forms().compile().params
+        ids = {p.code for p in extract.people}
+        assert len(params) <= 4, params  # the study and the filters, whatever the count
+        assert extract.events()
+        assert {code for code, *_ in extract.events()} <= ids

@@ -195,6 +195,9 @@ class Dose:
 @dataclass
 class _Snapshot:
     people: dict[int, Person]
+    #: the ids of ``people`` as a query (in the same snapshot), for the reads that filter by
+    #: them: a bound ``IN`` list would pass SQLite's 32,766 parameters at a large study
+    ids: sa.Select[Any]
     versions: dict[int, tuple[str, Study]]
     visit_dates: dict[tuple[int, str], str]
     reasons: dict[int, str]
@@ -265,7 +268,7 @@ class Extract:
             form_instance.c.status,
             form_instance.c.data,
             form_instance.c.derived,
-        ).where(form_instance.c.participant_id.in_(sorted(self._snap.people) or [-1]))
+        ).where(form_instance.c.participant_id.in_(self._snap.ids))
         if self._cut is not None:
             # only an export as of a cut needs the time of the last change (parsing a stored
             # time costs as much as decoding the instance's values)
@@ -447,7 +450,7 @@ class Extract:
             participant_event.c.step,
             participant_event.c.at,
             participant_event.c.reason,
-        ).where(participant_event.c.participant_id.in_(sorted(people) or [-1]))
+        ).where(participant_event.c.participant_id.in_(self._snap.ids))
         if self._cut is not None:
             q = q.where(participant_event.c.at <= self._cut)
         rows = [
@@ -640,6 +643,7 @@ def _snapshot(
             participant_event.c.step == "enrol", participant_event.c.at <= cut
         )
         q = q.where(participant.c.created_at <= cut, participant.c.id.in_(enrolled))
+    ids = q.with_only_columns(participant.c.id)
     people: dict[int, Person] = {}
     blind_at: dict[str, bool] = {}
     for r in conn.execute(q):
@@ -657,7 +661,7 @@ def _snapshot(
     visits = sa.select(
         visit_record.c.participant_id, visit_record.c.visit_key, visit_record.c.on_date
     ).where(
-        visit_record.c.participant_id.in_(sorted(people) or [-1]),
+        visit_record.c.participant_id.in_(ids),
         visit_record.c.on_date.is_not(None),
     )
     if cut is not None:
@@ -676,7 +680,7 @@ def _snapshot(
         )
     ):
         reasons[int(a.entity_id)] = a.reason or ""
-    return _Snapshot(people, versions, dates, reasons)
+    return _Snapshot(people, ids, versions, dates, reasons)
 
 
 @contextmanager
