@@ -115,6 +115,14 @@ def _entry(
         raise
 
 
+async def _signed_in_here(request: Request) -> User:
+    """:func:`signed_in` (the same checks, the session ended at its next request by a role,
+    password or activation change), run in the event loop with the rest of the save instead
+    of on a worker thread of its own: the posting routes below read and save in the loop
+    already, so the hop to a thread and back only added its wake-ups to every save."""
+    return signed_in(request)
+
+
 def field_id(path: str) -> str:
     """An HTML id for an item path (``LESIONS[2]/plaque_area`` -> ``f-LESIONS-2-plaque_area``)."""
     return "f-" + re.sub(r"[\[\]/]+", "-", path).strip("-")
@@ -521,7 +529,7 @@ async def form_save(
     code: str,
     visit: str,
     form: str,
-    user: Annotated[User, Depends(signed_in)],
+    user: Annotated[User, Depends(_signed_in_here)],
     instance: int = 1,
 ) -> Response:
     number = _instance(instance)
