@@ -244,7 +244,8 @@ BARE = [
     "WHERE st.code = '{study}' ORDER BY p.code",
     "SELECT participant_id, anchor_id, at FROM anchor WHERE participant_id IN ({ids}) "
     "AND superseded_at IS NULL",
-    "SELECT * FROM visit_record WHERE participant_id IN ({ids})",
+    "SELECT participant_id, visit_key, unscheduled_seq, status, on_date, planned FROM visit_record "
+    "WHERE participant_id IN ({ids})",
     "SELECT id, participant_id, visit_key, form_id, status, version FROM form_instance "
     "WHERE participant_id IN ({ids}) AND instance_no = 1",
     "SELECT f.participant_id, f.visit_key, count(q.id) FROM data_query q JOIN form_instance f "

@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 from trialkit.errors import ScheduleError
 from trialkit.protocol import Study, resolve_study
-from trialkit.schedule import VisitState, plan_doses, plan_visits, study_day, template, visit_state
+from trialkit.schedule import (
+    VisitPlanner,
+    VisitState,
+    plan_doses,
+    plan_visits,
+    study_day,
+    template,
+    visit_state,
+)
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +118,47 @@ def test_dosing_last_without_dosing_events_is_a_clear_error(ibd: Study) -> None:
     broken = ibd.model_copy(update={"timeline": ibd.timeline.model_copy(update={"dosing": []})})
     with pytest.raises(ScheduleError, match="no dosing events"):
         plan_visits(broken, {"first_dose": datetime(2025, 1, 1)})
+
+
+# -- the shared plan (VisitPlanner) equals plan_visits -----------------------------------------
+
+_STUDIES = ("ibd-placental-exosomes", "psoriasis-adipose-exosomes", "psoriasis-ucmsc")
+_WHEN = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 12, 31))
+
+
+@given(
+    st.sampled_from(_STUDIES),
+    st.lists(
+        st.tuples(st.sampled_from(("consent", "first_dose", "last_dose", "unknown")), _WHEN),
+        max_size=6,
+    ),
+)
+def test_the_shared_plan_equals_plan_visits(name: str, anchors: list[tuple[str, datetime]]) -> None:
+    """A planner reused across participants (so its memo is exercised) plans every set of
+    known anchors exactly as ``plan_visits`` does, whatever anchors are known and when."""
+    if name not in _PLANNERS:
+        _PLANNERS[name] = VisitPlanner(resolve_study(name))
+    planner = _PLANNERS[name]
+    study = planner.study
+    ids = {a.id for a in study.timeline.anchors}
+    actual = {k: v for k, v in anchors if k in ids}
+    assert planner.plan(actual) == plan_visits(study, actual)
+    assert planner.plan(dict(actual)) == plan_visits(study, actual)  # from the memo
+
+
+_PLANNERS: dict[str, VisitPlanner] = {}
+
+
+def test_the_shared_plan_shares_equal_calendars_and_keeps_errors(ibd: Study) -> None:
+    planner = VisitPlanner(ibd)
+    first = {"first_dose": datetime(2025, 1, 6, 8)}
+    assert planner.plan(first) is planner.plan(dict(first))
+    assert planner.plan({}) == plan_visits(ibd, {})
+    visits = list(ibd.timeline.visits)
+    visits[0] = visits[0].model_copy(update={"anchor": "nowhere"})
+    broken = ibd.model_copy(update={"timeline": ibd.timeline.model_copy(update={"visits": visits})})
+    with pytest.raises(ScheduleError) as direct:
+        plan_visits(broken, first)
+    with pytest.raises(ScheduleError) as shared:
+        VisitPlanner(broken).plan(first)
+    assert (shared.value.code, shared.value.message) == (direct.value.code, direct.value.message)

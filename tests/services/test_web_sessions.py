@@ -145,3 +145,43 @@ def test_the_language_is_remembered(db: Database, person: People) -> None:
     # the next session starts in the chosen language whatever the browser asks
     again = sign_in(db, "nurse.teh", PASSWORD, T0, language="en", lifetime=LIFE)
     assert again.language == "fa"
+
+
+def test_the_joined_read_equals_the_fingerprint_of_separate_reads(
+    db: Database, ctx: Context, person: People
+) -> None:
+    """``resume`` reads the session, the user and the memberships in one query: its fingerprint
+    and principal are those of :func:`_fingerprint`'s separate reads, with no membership, with
+    several (a site's and a study-wide one), and with one revoked."""
+    from trialkit.services.users import revoke_membership
+    from trialkit.services.web_sessions import _fingerprint, _hash, _resumed_rows
+    from trialkit.store.tables import app_user
+
+    person("nurse.teh", UCM, Role.COORDINATOR, site="TEH")
+
+    def same(token: str, at: datetime) -> None:
+        with db.read() as conn:
+            row, joined, principal = _resumed_rows(conn, _hash(token), at)
+            user_id = conn.execute(
+                sa.select(app_user.c.id).where(app_user.c.username == "nurse.teh")
+            ).scalar_one()
+            separate, expected = _fingerprint(conn, user_id, at)
+        assert row is not None
+        assert joined == separate == row.fingerprint
+        assert principal == expected
+        assert principal is not None
+        assert principal.display_name == expected.display_name  # type: ignore[union-attr]
+
+    same(_open(db), T0)
+    added = add_membership(db, ctx.at(T0), "nurse.teh", UCM, Role.MONITOR)
+    later = T0 + timedelta(minutes=1)
+    same(sign_in(db, "nurse.teh", PASSWORD, later, language="en", lifetime=LIFE).token, later)
+    revoke_membership(db, ctx.at(T0 + timedelta(minutes=2)), added.id, "moved on")
+    with pytest.raises(AccessDenied) as revoked:  # the revocation ends the session
+        resume(db, _open(db), T0 + timedelta(minutes=3), idle=IDLE)
+    assert _code(revoked) == "WEB.E002"
+    after = T0 + timedelta(minutes=3)
+    same(sign_in(db, "nurse.teh", PASSWORD, after, language="en", lifetime=LIFE).token, after)
+    with db.read() as conn:
+        row, fingerprint, principal = _resumed_rows(conn, _hash("never issued"), after)
+    assert (row, fingerprint, principal) == (None, "", None)

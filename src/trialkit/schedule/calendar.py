@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from trialkit.errors import ScheduleError
 from trialkit.protocol import DosingEvent, Study, Visit
@@ -27,6 +28,7 @@ __all__ = [
     "PlannedVisit",
     "Template",
     "TemplateEntry",
+    "VisitPlanner",
     "VisitState",
     "plan_doses",
     "plan_visits",
@@ -162,6 +164,100 @@ def plan_visits(study: Study, actual: AnchorDates) -> list[PlannedVisit]:
             )
         )
     return out
+
+
+def _chain(
+    study: Study, anchor_id: str, known: frozenset[str], seen: frozenset[str]
+) -> tuple[str, tuple[timedelta, ...]] | None:
+    """:func:`_resolve` without the dates: the known anchor that ``anchor_id`` is planned from
+    and the offsets added to its time, innermost first (None: not planned yet)."""
+    if anchor_id in known:
+        return anchor_id, ()
+    if anchor_id in seen:
+        raise ScheduleError("anchors depend on each other in a circle", code="SCHED.E104")
+    ev = _dosing_event(study, _setter(study, anchor_id))
+    if ev is None or ev.anchor == anchor_id:
+        return None
+    inner = _chain(study, ev.anchor, known, seen | {anchor_id})
+    if inner is None:
+        return None
+    return inner[0], (*inner[1], timedelta(days=ev.offset.days, hours=ev.offset.hours))
+
+
+class _Step(NamedTuple):
+    visit: Visit
+    root: str | None  # the known anchor the visit is planned from (None: not planned)
+    chain: tuple[timedelta, ...]  # added to the root's time, in order
+    offset: timedelta
+    lower: timedelta
+    upper: timedelta
+    anchor_is_actual: bool
+
+
+class VisitPlanner:
+    """:func:`plan_visits` for one study, worked out once per pattern of known anchors.
+
+    Which anchor each visit is planned from, through which dosing offsets, does not depend on
+    the dates, only on which anchors are known: it is resolved once per set of anchor ids and
+    reused, and a calendar whose anchor dates were planned already is returned again (the
+    planned visits are immutable). The result equals ``plan_visits(study, actual)`` exactly,
+    errors included (a study whose anchors cannot be resolved is planned by ``plan_visits``).
+    Keep one planner per protocol version for as long as its callers want the memo.
+    """
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self._steps: dict[frozenset[str], tuple[_Step, ...]] = {}
+        self._plans: dict[tuple[tuple[str, datetime], ...], list[PlannedVisit]] = {}
+
+    def _compile(self, known: frozenset[str]) -> tuple[_Step, ...] | None:
+        steps: list[_Step] = []
+        for v in self.study.timeline.visits:
+            try:
+                found = _chain(self.study, v.anchor, known, frozenset())
+            except ScheduleError:
+                return None
+            offset = timedelta(days=v.offset.days, hours=v.offset.hours)
+            lower, upper = timedelta(days=v.window.lower), timedelta(days=v.window.upper)
+            if found is None:
+                steps.append(_Step(v, None, (), offset, lower, upper, False))
+            else:
+                steps.append(_Step(v, found[0], found[1], offset, lower, upper, v.anchor in known))
+        return tuple(steps)
+
+    def plan(self, actual: AnchorDates) -> list[PlannedVisit]:
+        """Every scheduled visit with its target date and window (as :func:`plan_visits`); the
+        list is shared between calls with the same anchors: read it, never change it."""
+        key = tuple(sorted(actual.items()))
+        planned = self._plans.get(key)
+        if planned is not None:
+            return planned
+        known = frozenset(actual)
+        if known not in self._steps:
+            compiled = self._compile(known)
+            if compiled is None:  # an anchor that cannot be resolved: its error, as ever
+                return plan_visits(self.study, actual)
+            self._steps[known] = compiled
+        out: list[PlannedVisit] = []
+        for step in self._steps[known]:
+            if step.root is None:
+                out.append(PlannedVisit(step.visit, None, None, None, False))
+                continue
+            base = actual[step.root]
+            for delta in step.chain:
+                base = base + delta
+            target = (base + step.offset).date()
+            out.append(
+                PlannedVisit(
+                    step.visit,
+                    target,
+                    target + step.lower,
+                    target + step.upper,
+                    step.anchor_is_actual,
+                )
+            )
+        self._plans[key] = out
+        return out
 
 
 def plan_doses(study: Study, actual: AnchorDates) -> list[PlannedDose]:

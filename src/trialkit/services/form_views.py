@@ -37,7 +37,15 @@ from trialkit.store import Database, canonical
 from trialkit.store.audited import audited
 from trialkit.store.tables import audit_log, form_instance
 
-__all__ = ["FormSave", "FormView", "ItemChange", "form_history", "form_view"]
+__all__ = [
+    "FormEntry",
+    "FormSave",
+    "FormView",
+    "ItemChange",
+    "form_entry",
+    "form_history",
+    "form_view",
+]
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,57 @@ def form_view(
         ctx.principal.can(Permission.WRITE, study_code, p.site),
         instance_no,
     )
+
+
+@dataclass(frozen=True)
+class FormEntry:
+    """What a save of the data-entry page needs before the service: the form's definition at
+    the participant's protocol version and the stored instance (None: not entered, or not
+    read)."""
+
+    form: Form
+    record: FormRecord | None
+    instance_no: int = 1
+
+
+def form_entry(
+    db: Database,
+    ctx: Context,
+    study_code: str,
+    participant_code: str,
+    *,
+    visit: str,
+    form_id: str,
+    instance_no: int = 1,
+    stored: bool = True,
+) -> FormEntry:
+    """The part of :func:`form_view` that turns posted fields into the values of a save, with
+    the same checks (READ at the participant's site, the form at the visit, its instance);
+    ``stored=False`` leaves the stored instance unread (a form opened as new: nothing was
+    shown, and the service refuses the save if someone entered it since)."""
+    with db.read() as conn:
+        p = lookups.load_checked(conn, ctx, study_code, participant_code, Permission.READ)
+        ref = studies.protocol_by_id(conn, p.protocol_version_id)
+        form = _form_for_visit(ref.study, visit, form_id)
+        if instance_no != 1 and not form.repeating:
+            raise ValidationFailed(
+                f"form {form_id} is entered once per visit; instance {instance_no} is not allowed",
+                code="FORM.E006",
+            )
+        record = None
+        if stored:
+            row = conn.execute(
+                sa.select(form_instance).where(
+                    form_instance.c.participant_id == p.id,
+                    form_instance.c.visit_key == visit,
+                    form_instance.c.form_id == form_id,
+                    form_instance.c.instance_no == instance_no,
+                )
+            ).first()
+            if row is not None:
+                pv = studies.protocol_by_id(conn, row.protocol_version_id).version
+                record = _record(row, pv)
+    return FormEntry(form, record, instance_no)
 
 
 def _loads(text: str | None) -> Any:

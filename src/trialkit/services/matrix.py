@@ -10,7 +10,9 @@ study, the participant, or every entered form). Unscheduled visits are counted p
 The matrix reads the participants at the sites where the user may read (READ), with the arm
 only where the user may see allocations (see :mod:`trialkit.services.access`), in nine
 queries whatever the number of participants; calendars are planned in memory with
-:mod:`trialkit.schedule`, from the same anchors and kept windows as ``calendar``. A matrix is
+:mod:`trialkit.schedule`, from the same anchors and kept windows as ``calendar`` (one
+:class:`~trialkit.schedule.VisitPlanner` per protocol version: each pattern of known anchors is
+resolved once, and participants whose anchors fall at the same times share one plan). A matrix is
 kept for the next calls until an audited change moves the head of the audit trail (every
 table it reads is audited), so paging, sorting and filtering it again costs one query.
 """
@@ -28,7 +30,7 @@ from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 
-from trialkit.schedule import PlannedVisit, VisitState, plan_visits
+from trialkit.schedule import PlannedVisit, VisitPlanner, VisitState
 from trialkit.schedule import visit_state as _state
 from trialkit.services import studies
 from trialkit.services.access import (
@@ -223,11 +225,24 @@ def _compute(
             sa.select(anchor.c.participant_id, anchor.c.anchor_id, anchor.c.at).where(
                 of(anchor), anchor.c.superseded_at.is_(None)
             )
-        ):
+        ).all():
             anchors[int(ar.participant_id)][ar.anchor_id] = ar.at
         records: dict[int, dict[str, Any]] = defaultdict(dict)
-        for vr in conn.execute(sa.select(visit_record).where(of(visit_record))):
+        unscheduled: dict[int, int] = defaultdict(int)
+        vc = visit_record.c
+        for vr in conn.execute(
+            sa.select(
+                vc.participant_id,
+                vc.visit_key,
+                vc.unscheduled_seq,
+                vc.status,
+                vc.on_date,
+                vc.planned,
+            ).where(of(visit_record))
+        ).all():
             records[int(vr.participant_id)][vr.visit_key] = vr
+            if vr.unscheduled_seq is not None:
+                unscheduled[int(vr.participant_id)] += 1
         forms: dict[tuple[int, str], dict[str, tuple[int, str, int]]] = defaultdict(dict)
         instance_of: dict[int, tuple[int, str, str]] = {}
         for fr in conn.execute(
@@ -239,7 +254,7 @@ def _compute(
                 form_instance.c.status,
                 form_instance.c.version,
             ).where(of(form_instance), form_instance.c.instance_no == 1)
-        ):
+        ).all():
             forms[(int(fr.participant_id), fr.visit_key)][fr.form_id] = (
                 int(fr.id),
                 fr.status,
@@ -253,7 +268,7 @@ def _compute(
             .join(form_instance, fi.id == data_query.c.form_instance_id)
             .where(of(form_instance), data_query.c.status != "closed")
             .group_by(fi.participant_id, fi.visit_key)
-        ):
+        ).all():
             queries[(int(qr.participant_id), qr.visit_key)] = int(qr.n)
         verified_forms = set(
             conn.execute(
@@ -272,7 +287,7 @@ def _compute(
                 signature.c.visit_key,
                 signature.c.form_instance_id,
             ).where(of(signature), signature.c.voided_at.is_(None))
-        ):
+        ).all():
             if sr.scope == "casebook":
                 signed_casebooks.add(int(sr.participant_id))
             elif sr.scope == "visit":
@@ -286,7 +301,7 @@ def _compute(
             sa.select(
                 record_lock.c.scope, record_lock.c.participant_id, record_lock.c.form_instance_id
             ).where(record_lock.c.study_id == ref.study_id, record_lock.c.unlocked_at.is_(None))
-        ):
+        ).all():
             if lr.scope == "study":
                 study_locked = True
             elif lr.scope == "participant" and lr.participant_id is not None:
@@ -300,23 +315,49 @@ def _compute(
 
     rows: list[MatrixRow] = []
     blank: dict[tuple[str, bool], Mapping[str, str]] = {}
+    # one planner per protocol version: calendars planned once per pattern of anchors and
+    # once per set of anchor dates (participants consented the same day share one)
+    planners = {pv: VisitPlanner(spec) for pv, spec in protocols.items()}
+    # the window kept at a visit recorded, once per kept text (the same for the visits of
+    # participants who share their anchors)
+    kept_windows: dict[str, tuple[date | None, date | None, date | None]] = {}
+    # the state of a visit not recorded, once per planned window (it reads nothing else)
+    states: dict[tuple[date | None, date | None, date | None], VisitState] = {}
+    # what is stored, per participant then visit: most participants' visits have none of it
+    forms_of: dict[int, dict[str, dict[str, tuple[int, str, int]]]] = defaultdict(dict)
+    for (fpid, fvid), stored_forms in forms.items():
+        forms_of[fpid][fvid] = stored_forms
+    queries_of: dict[int, dict[str, int]] = defaultdict(dict)
+    for (qpid, qvid), n in queries.items():
+        queries_of[qpid][qvid] = n
+    signed_visits_of: dict[int, set[str]] = defaultdict(set)
+    for spid, svid in signed_visits:
+        signed_visits_of[spid].add(svid)
+    nothing: dict[str, Any] = {}
     for p in people:
         pid = int(p.id)
         status = Status(p.status)
-        spec = protocols[int(p.protocol_version_id)]
-        recs = records.get(pid, {})
+        recs = records.get(pid, nothing)
+        p_forms = forms_of.get(pid, nothing)
+        p_queries = queries_of.get(pid, nothing)
+        p_signed_visits = signed_visits_of.get(pid, nothing)
+        p_signed = pid in signed_casebooks
+        p_locked = study_locked or pid in locked_people
         cells: dict[str, Cell] = {}
-        for pv in plan_visits(spec, anchors.get(pid, {})):
+        for pv in planners[int(p.protocol_version_id)].plan(anchors.get(pid, {})):
             vid = pv.visit.id
             rec = recs.get(vid)
             target, earliest, latest, on = pv.target, pv.earliest, pv.latest, None
             if rec is not None:
-                kept = canonical.loads(rec.planned)
-                target, earliest, latest = (
-                    _day(kept["target"]),
-                    _day(kept["earliest"]),
-                    _day(kept["latest"]),
-                )
+                window = kept_windows.get(rec.planned)
+                if window is None:
+                    kept = canonical.loads(rec.planned)
+                    window = kept_windows[rec.planned] = (
+                        _day(kept["target"]),
+                        _day(kept["earliest"]),
+                        _day(kept["latest"]),
+                    )
+                target, earliest, latest = window
                 on = rec.on_date
                 state = _state(
                     PlannedVisit(pv.visit, target, earliest, latest, True),
@@ -325,10 +366,14 @@ def _compute(
                     missed=rec.status == "missed",
                 )
             else:
-                state = _state(pv, as_of)
+                window = (target, earliest, latest)
+                found = states.get(window)
+                if found is None:
+                    found = states[window] = _state(pv, as_of)
+                state = found
                 if state is VisitState.OVERDUE and status not in ACTIVE:
                     state = VisitState.NOT_PLANNED
-            stored = forms.get((pid, vid))
+            stored = p_forms.get(vid)
             if not stored:  # nothing entered: the visit's forms all expected (or missed)
                 key = (vid, state in _LATE)
                 shared = blank.get(key)
@@ -344,10 +389,10 @@ def _compute(
                     latest,
                     on,
                     shared,
-                    queries.get((pid, vid), 0),
+                    p_queries.get(vid, 0),
                     False,
-                    pid in signed_casebooks or (pid, vid) in signed_visits,
-                    study_locked or pid in locked_people,
+                    p_signed or vid in p_signed_visits,
+                    p_locked,
                 )
                 continue
             entered = [i for i, s, _ in stored.values() if s == "entered"]
@@ -364,14 +409,12 @@ def _compute(
                         for f in pv.visit.forms
                     }
                 ),
-                queries.get((pid, vid), 0),
+                p_queries.get(vid, 0),
                 bool(entered) and all(i in verified_forms for i in entered),
-                pid in signed_casebooks
-                or (pid, vid) in signed_visits
+                p_signed
+                or vid in p_signed_visits
                 or (bool(entered) and all(i in signed_forms for i in entered)),
-                study_locked
-                or pid in locked_people
-                or (bool(entered) and all(i in locked_forms for i in entered)),
+                p_locked or (bool(entered) and all(i in locked_forms for i in entered)),
             )
         arm = p.arm
         if arm is not None and not sees_allocation(ctx.principal, study_code, masked, p.site_code):
@@ -383,7 +426,7 @@ def _compute(
                 status,
                 arm,
                 cells,
-                sum(1 for r in recs.values() if r.unscheduled_seq is not None),
+                unscheduled.get(pid, 0),
             )
         )
     visits = [MatrixVisit(v.id, v.name) for v in ref.study.timeline.visits]

@@ -15,7 +15,9 @@ at that moment) or refuses it:
 A session remembers a fingerprint of what it was granted on (the password hash, whether the
 user is active or a platform administrator, and the memberships in force): when any of those
 changes, the session is revoked at its next request, so a password change, a deactivation or a
-role change signs the user out everywhere.
+role change signs the user out everywhere. The session, its user and the memberships in force
+are read in one joined query, built once (a request's resume is one round trip, plus the
+last-seen write at most every ten seconds).
 
 Sessions are not clinical data: their rows are written outside the audit ledger. Signing in
 and out is audited on the user (``web_sign_in``, ``web_sign_out``), never with the token.
@@ -27,15 +29,16 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from trialkit.errors import AccessDenied, ValidationFailed
-from trialkit.services.access import Principal
+from trialkit.services.access import Grant, Principal, Role
 from trialkit.services.context import Context, naive
 from trialkit.services.users import authenticate, grants_of
 from trialkit.store import Change, Database, append
-from trialkit.store.tables import app_user, web_preference, web_session
+from trialkit.store.tables import app_user, membership, site, study, web_preference, web_session
 
 __all__ = [
     "LANGUAGES",
@@ -77,17 +80,21 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _digest(password_hash: object, active: bool, is_admin: bool, grants: tuple[Grant, ...]) -> str:
+    parts = [
+        str(password_hash),
+        str(active),
+        str(is_admin),
+        *sorted(f"{g.study}|{g.role.value}|{g.site}|{g.unblinded}" for g in grants),
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
 def _fingerprint(conn: sa.Connection, user_id: int, at: datetime) -> tuple[str, Principal | None]:
     row = conn.execute(sa.select(app_user).where(app_user.c.id == user_id)).first()
     if row is None:
         return "", None
     grants = grants_of(conn, user_id, at)
-    parts = [
-        str(row.password_hash),
-        str(bool(row.active)),
-        str(bool(row.is_admin)),
-        *sorted(f"{g.study}|{g.role.value}|{g.site}|{g.unblinded}" for g in grants),
-    ]
     principal = Principal(
         str(row.username),
         user_id,
@@ -95,8 +102,80 @@ def _fingerprint(conn: sa.Connection, user_id: int, at: datetime) -> tuple[str, 
         grants,
         display_name=str(row.display_name),
     )
-    digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+    digest = _digest(row.password_hash, bool(row.active), bool(row.is_admin), grants)
     return digest, principal if row.active else None
+
+
+# What :func:`resume` reads, in one query built once: the session, its user and the user's
+# memberships in force at ``:at`` (one row per membership; one row with NULL membership
+# columns when there is none), in the order of :func:`grants_of`.
+_AT = sa.bindparam("at", type_=sa.DateTime())
+_GRANTED = membership.join(study, study.c.id == membership.c.study_id).outerjoin(
+    site, site.c.id == membership.c.site_id
+)
+_RESUME = (
+    sa.select(
+        web_session.c.id,
+        web_session.c.user_id,
+        web_session.c.fingerprint,
+        web_session.c.language,
+        web_session.c.last_seen_at,
+        web_session.c.expires_at,
+        web_session.c.revoked_at,
+        web_session.c.revoked_reason,
+        app_user.c.id.label("found_user"),
+        app_user.c.username,
+        app_user.c.display_name,
+        app_user.c.password_hash,
+        app_user.c.active,
+        app_user.c.is_admin,
+        membership.c.id.label("membership_id"),
+        study.c.code.label("study"),
+        site.c.code.label("site"),
+        membership.c.role,
+        membership.c.unblinded,
+        membership.c.granted_at,
+    )
+    .select_from(
+        web_session.outerjoin(app_user, app_user.c.id == web_session.c.user_id).outerjoin(
+            _GRANTED,
+            sa.and_(
+                membership.c.user_id == web_session.c.user_id,
+                membership.c.granted_at <= _AT,
+                sa.or_(membership.c.revoked_at.is_(None), membership.c.revoked_at > _AT),
+            ),
+        )
+    )
+    .where(web_session.c.token_hash == sa.bindparam("digest"))
+    .order_by(membership.c.id)
+)
+
+
+def _resumed_rows(
+    conn: sa.Connection, digest: str, at: datetime
+) -> tuple[Any, str, Principal | None]:
+    """The session row of ``digest``, and the fingerprint and principal of its user at ``at``
+    (computed as :func:`_fingerprint` does, from the one joined read)."""
+    rows = conn.execute(_RESUME, {"digest": digest, "at": at}).all()
+    if not rows:
+        return None, "", None
+    row = rows[0]
+    if row.found_user is None:
+        return row, "", None
+    grants = tuple(
+        Grant(r.study, Role(r.role), r.site, bool(r.unblinded), r.granted_at)
+        for r in rows
+        if r.membership_id is not None
+    )
+    principal = Principal(
+        str(row.username),
+        int(row.user_id),
+        bool(row.is_admin),
+        grants,
+        display_name=str(row.display_name),
+    )
+    digest_ = _digest(row.password_hash, bool(row.active), bool(row.is_admin), grants)
+    return row, digest_, principal if row.active else None
 
 
 def _audit(conn: sa.Connection, username: str, user_id: int, at: datetime, what: str) -> None:
@@ -188,10 +267,9 @@ def resume(
     now = naive(now)
     digest = _hash(token)
     with db.read() as conn:
-        row = conn.execute(sa.select(web_session).where(web_session.c.token_hash == digest)).first()
-        if row is None:
-            raise AccessDenied("you are not signed in", code="WEB.E001", hint="sign in")
-        fingerprint, principal = _fingerprint(conn, int(row.user_id), now)
+        row, fingerprint, principal = _resumed_rows(conn, digest, now)
+    if row is None:
+        raise AccessDenied("you are not signed in", code="WEB.E001", hint="sign in")
     problem: tuple[str, str, str] | None = None
     if row.revoked_at is not None:
         problem = ("WEB.E002", "your session has ended", str(row.revoked_reason))

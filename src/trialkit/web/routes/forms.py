@@ -38,7 +38,7 @@ from trialkit.services import (
     save_form,
 )
 from trialkit.services.access import visible_sites
-from trialkit.services.form_views import FormView, form_history, form_view
+from trialkit.services.form_views import FormEntry, FormView, form_entry, form_history, form_view
 from trialkit.services.forms import MISSING_REASONS
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.i18n import DATE_HINTS, digits, input_date, parse_date, show_date
@@ -81,6 +81,48 @@ def _view(
         raise
 
 
+def _entry(
+    request: Request,
+    user: User,
+    study: str,
+    code: str,
+    visit: str,
+    form: str,
+    instance: int,
+    *,
+    stored: bool,
+) -> FormEntry:
+    """What a save needs of the form (its definition, the stored instance when ``stored``),
+    checked and refused exactly as :func:`_view` is; the whole page is read only when it is
+    shown again (a refusal, a row added or removed)."""
+    visible_sites(user.ctx.principal, Permission.READ, study)  # a non-member: access denied
+    try:
+        return form_entry(
+            db_of(request),
+            user.ctx,
+            study,
+            code,
+            visit=visit,
+            form_id=form,
+            instance_no=instance,
+            stored=stored,
+        )
+    except AccessDenied:
+        raise _hidden(study, code) from None
+    except NotFound as exc:
+        if exc.code == "PART.E003":
+            raise _hidden(study, code) from None
+        raise
+
+
+async def _signed_in_here(request: Request) -> User:
+    """:func:`signed_in` (the same checks, the session ended at its next request by a role,
+    password or activation change), run in the event loop with the rest of the save instead
+    of on a worker thread of its own: the posting routes below read and save in the loop
+    already, so the hop to a thread and back only added its wake-ups to every save."""
+    return signed_in(request)
+
+
 def field_id(path: str) -> str:
     """An HTML id for an item path (``LESIONS[2]/plaque_area`` -> ``f-LESIONS-2-plaque_area``)."""
     return "f-" + re.sub(r"[\[\]/]+", "-", path).strip("-")
@@ -103,7 +145,9 @@ def _entry_text(entry: Any, item: Item, language: str) -> str:
     return str(entry.get("raw", value))
 
 
-def _stored(view: FormView, language: str) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
+def _stored(
+    view: FormView | FormEntry, language: str
+) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
     """The stored instance as field texts, missing-data reasons and row counts, by path."""
     texts: dict[str, str] = {}
     missing: dict[str, str] = {}
@@ -224,7 +268,7 @@ def _row_empty(
     )
 
 
-def _raws(view: FormView) -> dict[str, str]:
+def _raws(view: FormView | FormEntry) -> dict[str, str]:
     """The stored text as entered of each item, by path."""
     out: dict[str, str] = {}
     for group_id, content in (view.record.data if view.record is not None else {}).items():
@@ -238,7 +282,7 @@ def _raws(view: FormView) -> dict[str, str]:
 
 
 def _values(
-    view: FormView,
+    view: FormView | FormEntry,
     texts: dict[str, str],
     missing: dict[str, str],
     rows: dict[str, int],
@@ -485,22 +529,30 @@ async def form_save(
     code: str,
     visit: str,
     form: str,
-    user: Annotated[User, Depends(signed_in)],
+    user: Annotated[User, Depends(_signed_in_here)],
     instance: int = 1,
 ) -> Response:
-    view = _view(request, user, study, code, visit, form, _instance(instance))
+    number = _instance(instance)
+    visible_sites(user.ctx.principal, Permission.READ, study)  # a non-member: before the body
     posted = Submission.parse(await request.form())
     texts, missing, rows = dict(posted.texts), dict(posted.missing), dict(posted.rows)
     reason, expected, action = posted.reason, posted.version, posted.action
     keep = {"texts": texts, "missing": missing, "rows": rows, "reason": reason}
     if action.startswith(("add:", "remove:")):  # change the rows shown; nothing is saved
+        view = _view(request, user, study, code, visit, form, number)
         kind, _, target = action.partition(":")
         if kind == "add":
             rows[target] = rows.get(target, 0) + 1
         else:
             _remove_row(view.form, target, texts, missing, rows)
         return _page(request, user, view, version=expected, **keep)  # type: ignore[arg-type]
-    values, reasons = _values(view, texts, missing, rows, user.language)
+    # a form opened as new showed nothing stored: its fields need no stored text to compare
+    entry = _entry(request, user, study, code, visit, form, number, stored=expected is not None)
+    values, reasons = _values(entry, texts, missing, rows, user.language)
+
+    def again() -> FormView:  # the page, read in full only to be shown again
+        return _view(request, user, study, code, visit, form, number)
+
     try:
         result = save_form(
             db_of(request),
@@ -512,10 +564,11 @@ async def form_save(
             values=values,
             missing=reasons,
             expected_version=expected,
-            instance_no=view.instance_no,
+            instance_no=number,
             reason=reason.strip() or None,
         )
     except FormConflict as exc:
+        view = again()
         theirs = _conflict_texts(view, dict(exc.current), user.language)
         return _page(
             request,
@@ -529,11 +582,11 @@ async def form_save(
     except FormRefused as exc:
         errors = {k: list(v) for k, v in (exc.errors or {}).items()}
         if exc.code == "FORM.E011":
-            _check_errors(view.form, errors, texts)
+            _check_errors(entry.form, errors, texts)
         return _page(
             request,
             user,
-            view,
+            again(),
             refused=exc,
             errors=errors,
             version=expected,
@@ -544,7 +597,7 @@ async def form_save(
         return _page(
             request,
             user,
-            view,
+            again(),
             refused=exc,
             errors=errors,
             version=expected,
@@ -553,8 +606,8 @@ async def form_save(
     except (AccessDenied, NotFound):
         raise
     except TrialkitError as exc:  # a lock, and the like: refused, what was typed kept
-        return _page(request, user, view, refused=exc, version=expected, **keep)  # type: ignore[arg-type]
-    more = "" if view.instance_no == 1 else f"&instance={view.instance_no}"
+        return _page(request, user, again(), refused=exc, version=expected, **keep)  # type: ignore[arg-type]
+    more = "" if number == 1 else f"&instance={number}"
     return redirect(
         f"/studies/{study}/participants/{code}/forms/{visit}/{form}?saved={result.version}{more}"
     )
