@@ -14,7 +14,7 @@ import socket
 import tempfile
 import threading
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import uvicorn
@@ -175,7 +175,7 @@ def _oversight_shots(browser: Browser, base: str, out: Path, language: str) -> N
         page.close()
 
 
-AMEND_ADMIN = "stat.moradi"
+AMEND_ADMIN = "adm.tehrani"
 
 
 def _amendment_shots(browser: Browser, base: str, out: Path, db: Database, tmp: str) -> None:
@@ -183,11 +183,7 @@ def _amendment_shots(browser: Browser, base: str, out: Path, db: Database, tmp: 
     comparison (``amendment-diff-en.png``), then loaded with its approval and applied to one
     participant (``amendments-en.png``, ``amendments-fa.png``)."""
     from trialkit.protocol import shipped_studies
-    from trialkit.services import Context, add_membership
 
-    add_membership(
-        db, Context.operator("screenshots", datetime.now()), AMEND_ADMIN, UCM, "administrator"
-    )
     new = Path(tmp) / "psoriasis-ucmsc-2.0.yaml"
     new.write_text(
         dict(shipped_studies())["psoriasis-ucmsc.yaml"]

@@ -220,6 +220,7 @@ ROLES_AT = {
     "dsmb.safavi": (True, True, False),
     "stat.moradi": (True, True, False),
     "pharm.jafari": (True, True, False),
+    "adm.tehrani": (True, True, False),
 }
 
 

@@ -44,8 +44,9 @@ class DemoLogin:
     note: str = ""
 
 
-#: The team: one login per role of :mod:`trialkit.services.access` (the pharmacist, who
-#: prepares blinded doses, always sees allocations).
+#: The team: one login per role of :mod:`trialkit.services.access` but read-only (the
+#: pharmacist, who prepares blinded doses, always sees allocations; the study administrator
+#: loads and applies amendments).
 TEAM = (
     DemoLogin("n.rahimi", "N. Rahimi (coordinator)", Role.COORDINATOR, "TEH"),
     DemoLogin("dr.amini", "Dr A. Amini", Role.PRINCIPAL_INVESTIGATOR, "TEH"),
@@ -56,6 +57,7 @@ TEAM = (
     DemoLogin("dsmb.safavi", "Prof D. Safavi (safety board)", Role.SAFETY_BOARD, None),
     DemoLogin("stat.moradi", "F. Moradi (statistician)", Role.STATISTICIAN, None),
     DemoLogin("pharm.jafari", "H. Jafari (pharmacist)", Role.PHARMACIST, None),
+    DemoLogin("adm.tehrani", "S. Tehrani (study administrator)", Role.ADMINISTRATOR, None),
 )
 
 
