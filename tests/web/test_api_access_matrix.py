@@ -61,9 +61,22 @@ ARMS = ("UCMSC",)
 PROTOCOL_ROUTES = {"GET /studies/{study}/definition"}
 NO_ROLE, OTHER_SITE = "no role", "another site"
 ALLOWED, DENIED, EVERY_SITE, NOT_FOUND, NOT_APPLICABLE = "✓", "✗", "every site", "not found", "–"
+#: Allowed only to a reader who sees allocations; refused to a blinded reader (AUDIT.E010).
+UNBLINDED = "unblinded"
+#: Both: a reader of every site who sees allocations.
+EVERY_SITE_UNBLINDED = "every site, unblinded"
 
 #: A sample value for each path parameter ({code} and {query_id} are the probed subjects).
-PARAMS = {"study": UCM, "visit": "V_W4", "form": "VITALS", "pause_id": "1"}
+PARAMS = {
+    "study": UCM,
+    "visit": "V_W4",
+    "form": "VITALS",
+    "pause_id": "1",
+    "event": "W0",
+    "report_id": "1",
+    "arm": "UCMSC",
+    "format": "csv",
+}
 #: Sample values of body properties by name, used to build each request body from its schema.
 SAMPLES: dict[str, Any] = {
     "site": "TEH",
@@ -80,6 +93,15 @@ SAMPLES: dict[str, Any] = {
     "password": DEMO_PASSWORD,
     "scope": None,  # per route below
     "values": {"systolic_bp": "118", "diastolic_bp": "76", "heart_rate": "72"},
+    "given_at": f"{TODAY.isoformat()}T10:00:00",
+    "reported_at": f"{TODAY.isoformat()}T10:00:00",
+}
+#: Query parameters an operation needs to reach its access check.
+QUERY: dict[str, dict[str, str]] = {
+    "GET /studies/{study}/participants/{code}/adverse-events/grade": {
+        "visit": "V_W4",
+        "term": "Headache",
+    },
 }
 #: Whole bodies where the generated one would not reach the access check.
 BODIES: dict[str, dict[str, Any]] = {
@@ -89,6 +111,12 @@ BODIES: dict[str, dict[str, Any]] = {
         "password": DEMO_PASSWORD,
     },
     "POST /studies/{study}/locks": {"scope": "participant", "reason": "access matrix test"},
+    "POST /studies/{study}/participants/{code}/doses/{event}/preparation": {
+        "kit": "K-1",
+        "amount": "140000000",
+        "unit": "cells",
+        "product_lot": "LOT-1",
+    },
     "POST /studies/{study}/locks/unlock": {"scope": "participant", "reason": "access matrix test"},
     "POST /studies/{study}/participants/{code}/adverse-events": {
         "visit": "V_W4",
@@ -178,7 +206,7 @@ def test_the_tables_have_a_column_per_role_and_a_row_per_operation(plain_app: An
         f"docs/api.md ({REDCAP_HEADING}) needs one row per content of trialkit.web.redcap."
         f"CONTENTS, in its order: {redcap_keys()}"
     )
-    symbols = {ALLOWED, DENIED, EVERY_SITE}
+    symbols = {ALLOWED, DENIED, EVERY_SITE, UNBLINDED, EVERY_SITE_UNBLINDED}
     for row in [*API_ROWS, *REDCAP_ROWS]:
         for column, cell in row.expect.items():
             allowed = {NOT_FOUND, NOT_APPLICABLE} if column == OTHER_SITE else symbols
@@ -358,7 +386,7 @@ def _code(r: Any) -> str:
 def api_verdict(r: Any) -> str:
     """What an /api/v1 answer says: allowed, denied, not found, or a problem to report."""
     code = _code(r)
-    if r.status_code == 403 and code in ("AUTH.E010", "AUTH.E011"):
+    if r.status_code == 403 and code in ("AUTH.E010", "AUTH.E011", "AUDIT.E010"):
         return DENIED
     if r.status_code == 404 and code in ("PART.E003", "QUERY.E002", "STUDY.E003"):
         return NOT_FOUND
@@ -372,6 +400,10 @@ def api_verdict(r: Any) -> str:
 def expected(cell: str, member: Member) -> str:
     if cell == EVERY_SITE:
         return ALLOWED if member.site is None else DENIED
+    if cell == UNBLINDED:
+        return ALLOWED if member.sees_arms else DENIED
+    if cell == EVERY_SITE_UNBLINDED:
+        return ALLOWED if member.sees_arms and member.site is None else DENIED
     return cell
 
 
@@ -381,7 +413,7 @@ def send_api(client: Any, token: str, key: str, op: dict[str, Any], subject: dic
     path = PREFIX + template.format(**params)
     body = sample_body(key, op, subject["code"])
     headers = {"authorization": f"Bearer {token}"}
-    return client.request(method, path, json=body, headers=headers)
+    return client.request(method, path, json=body, headers=headers, params=QUERY.get(key))
 
 
 def _leaks(text: str, member: Member, world: World, key: str) -> list[str]:
