@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -68,17 +69,19 @@ def spark_session(master: str | None = None) -> SparkSession:
     return session
 
 
-class _Runner:
+class _Runner(ABC):
     """Columns of a table and a streamed query on one engine."""
 
     #: The engine's driver error, translated at this edge.
     error: type[Exception] = Exception
 
-    def columns(self, table: str) -> list[str]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def columns(self, table: str) -> list[str]:
+        """The table's column names, in order."""
 
-    def rows(self, query: str, chunk: int) -> Iterator[Sequence[Any]]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def rows(self, query: str, chunk: int) -> Iterator[Sequence[Any]]:
+        """The query's rows, fetched ``chunk`` at a time."""
 
     def close(self) -> None:
         return None
