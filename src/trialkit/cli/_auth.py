@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from trialkit.errors import AccessDenied, StorageError, ValidationFailed
+from trialkit.cli._console import fail
+from trialkit.errors import AccessDenied, StorageError, TrialkitError, ValidationFailed
 
 if TYPE_CHECKING:
     from trialkit.services import Context
@@ -35,8 +36,11 @@ __all__ = [
     "UserOption",
     "open_database",
     "revision_of",
+    "run_as_user",
     "user_context",
 ]
+
+T = TypeVar("T")
 
 TOKEN_ENV = "TRIALKIT_TOKEN"
 PASSWORD_ENV = "TRIALKIT_PASSWORD"
@@ -138,3 +142,13 @@ def user_context(db: Database, user: str | None, now: datetime | None = None) ->
         hint=f"give --user NAME (password asked, or ${PASSWORD_ENV}) or set ${TOKEN_ENV} "
         "to an API token (`trialkit token create`)",
     )
+
+
+def run_as_user(url: str | None, user: str | None, action: Callable[[Database, Context], T]) -> T:
+    """Run ``action`` as the authenticated user (:func:`user_context`) on the database at
+    ``url``; a trialkit error ends the command with its code and message."""
+    try:
+        with open_database(url) as db:
+            return action(db, user_context(db, user))
+    except TrialkitError as exc:
+        fail(exc)

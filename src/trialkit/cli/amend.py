@@ -11,7 +11,6 @@ membership at every site).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -19,8 +18,8 @@ from typing import Annotated, TypeVar
 import typer
 from rich.table import Table
 
-from trialkit.cli._auth import UrlOption, UserOption, open_database, user_context
-from trialkit.cli._console import console, fail, fail_message
+from trialkit.cli._auth import UrlOption, UserOption, run_as_user
+from trialkit.cli._console import console, fail_message
 from trialkit.errors import TrialkitError
 from trialkit.services import Context
 from trialkit.services.amendments import (
@@ -56,12 +55,7 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (recorded with each m
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-def _run(url: str | None, user: str | None, action: Callable[[Database, Context], T]) -> T:
-    try:
-        with open_database(url) as db:
-            return action(db, user_context(db, user))
-    except TrialkitError as exc:
-        fail(exc)
+_run = run_as_user
 
 
 def _text(path: Path) -> str:

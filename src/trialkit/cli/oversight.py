@@ -19,9 +19,14 @@ from typing import Annotated, TypeVar
 import typer
 from rich.table import Table
 
-from trialkit.cli._auth import PASSWORD_ENV, UrlOption, UserOption, open_database, user_context
+from trialkit.cli._auth import (
+    PASSWORD_ENV,
+    UrlOption,
+    UserOption,
+    run_as_user,
+)
 from trialkit.cli._console import console, fail
-from trialkit.errors import TrialkitError, ValidationFailed
+from trialkit.errors import ValidationFailed
 from trialkit.services import Context
 from trialkit.services.locks import Lock, lock, locks, unlock
 from trialkit.services.monitoring import sdv_progress, sdv_status, verify
@@ -63,12 +68,7 @@ Version = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _run(url: str | None, user: str | None, action: Callable[[Database, Context], T]) -> T:
-    try:
-        with open_database(url) as db:
-            return action(db, user_context(db, user))
-    except TrialkitError as exc:
-        fail(exc)
+_run = run_as_user
 
 
 def _query_json(q: DataQuery) -> dict[str, object]:
