@@ -66,3 +66,29 @@ def test_pycap_reads_and_writes_a_study(live: tuple[str, str]) -> None:
     assert frame.loc[("UCM-TEH-001", "scr_arm_1"), "age"] == 41
     log = project.export_logging(record="UCM-TEH-001")
     assert log[0]["username"] == "n.rahimi"
+
+
+def test_pycap_reads_and_writes_a_repeating_instrument(live: tuple[str, str]) -> None:
+    url, tokens = live
+    manager, nurse = tokens.split()
+    project = redcap.Project(url, manager)
+    repeating = project.export_repeating_instruments_events()
+    assert {"event_name": "v_w4_arm_1", "form_name": "ae", "custom_form_label": ""} in repeating
+    assert {"event_name": "unscheduled_arm_1", "form_name": "", "custom_form_label": ""} in (
+        repeating
+    )
+    assert "ae_term" in project.export_field_names(field="ae_term")[0]["export_field_name"]
+    event = {
+        "record_id": "UCM-TEH-002", "redcap_event_name": "v_w4_arm_1",
+        "redcap_repeat_instrument": "ae", "redcap_repeat_instance": 1,
+        "ae_term": "Headache", "ae_onset": "2025-05-20", "ae_serious": 0, "ae_grade": 1,
+        "ae_relation": "unlikely", "ae_outcome": "recovered", "ae_during_infusion": 0,
+    }  # fmt: skip
+    entry = redcap.Project(url, nurse)
+    assert entry.import_records([event, {**event, "redcap_repeat_instance": 2,
+                                         "ae_term": "Dizziness"}]) == {"count": 1}  # fmt: skip
+    rows = project.export_records(records=["UCM-TEH-002"], forms=["ae"], events=["v_w4_arm_1"])
+    assert [(r["redcap_repeat_instrument"], r["redcap_repeat_instance"], r["ae_term"])
+            for r in rows] == [("ae", "1", "Headache"), ("ae", "2", "Dizziness")]  # fmt: skip
+    with pytest.raises(redcap.RedcapError, match="ae_grade"):
+        entry.import_records([{**event, "redcap_repeat_instance": 3, "ae_grade": 9}])

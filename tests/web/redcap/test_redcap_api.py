@@ -110,7 +110,8 @@ def test_metadata_is_the_18_column_dictionary_of_the_protocols_forms(
     assert by["pasi"]["field_type"] == "calc"
     assert by["weight"]["form_name"] == "screen"
     assert by["vitals_weight"]["form_name"] == "vitals"
-    assert "ae_term" not in by  # a repeating item group has no REDCap field
+    # a repeating item group is a repeating instrument (the adverse-event form's one group)
+    assert (by["ae_term"]["form_name"], by["ae_term"]["field_type"]) == ("ae", "text")
     # REDCapR's shape: comma-joined, csv
     r = client.post(
         URL,
@@ -138,7 +139,13 @@ def test_events_arms_instruments_and_mappings(client: TestClient, tokens: dict[s
     assert {"instrument_name": "vitals", "instrument_label": "Vital signs"} in ask("instrument")
     mapping = ask("formEventMapping")
     assert {"arm_num": "1", "unique_event_name": "v_w2_arm_1", "form": "infusion"} in mapping
-    assert ask("repeatingFormsEvents") == []
+    repeating = ask("repeatingFormsEvents")
+    assert {"event_name": "v_w2_arm_1", "form_name": "ae", "custom_form_label": ""} in repeating
+    # the unscheduled visits: one repeating event (REDCap's form_name empty)
+    assert {"event_name": "unscheduled_arm_1", "form_name": "", "custom_form_label": ""} in (
+        repeating
+    )
+    assert {e["unique_event_name"] for e in events} >= {"unscheduled_arm_1"}
     assert ask("exportFieldNames", field="age") == [
         {"original_field_name": "age", "choice_value": "", "export_field_name": "age"}
     ]

@@ -50,16 +50,23 @@ def export_log(
     if logtype not in _RECORD_TYPES:
         return table(rows, COLUMNS, fmt)
     with open_extract(db, ctx, study_code) as extract:
-        forms: dict[int, tuple[str, str, str]] = {}  # record -> participant, form, instance
-        names: dict[tuple[int, str], Field] = {}
-        for v, f in visible_values(pm, extract):
+        forms: dict[int, tuple[str, str]] = {}  # record -> participant, form's plain instrument
+        names: dict[tuple[int, str], tuple[Field, int]] = {}  # the field and repeat instance
+        for v, f, instance in visible_values(pm, extract):
             if only and v.participant != only:
                 continue
-            forms[v.record] = (v.participant, f.instrument, v.instance)
-            path = f"{v.group}/{v.item}" if v.group else f"derived/{v.item}"
-            names[(v.record, path)] = f
+            plain = pm.instrument[f.instrument].group is None
+            if plain or v.record not in forms:
+                forms[v.record] = (v.participant, f.instrument)
+            if not v.group:
+                path = f"derived/{v.item}"
+            elif plain:
+                path = f"{v.group}/{v.item}"
+            else:
+                path = f"{v.group}[{v.instance.partition('.')[2]}]/{v.item}"
+            names[(v.record, path)] = (f, instance)
         history = extract.history(sorted(forms))
-    saves: dict[tuple[int, datetime, str, str], list[tuple[Field | None, Entry]]] = {}
+    saves: dict[tuple[int, datetime, str, str], list[tuple[tuple[Field, int] | None, Entry]]] = {}
     for (record, path), entries in history.items():
         field = names.get((record, path))
         if field is None and path != "status":
@@ -69,7 +76,7 @@ def export_log(
     for (record, at, actor, action), changes in sorted(
         saves.items(), key=lambda kv: -max(e.seq for _, e in kv[1])
     ):
-        code, instrument, instance = forms[record]
+        code, instrument = forms[record]
         if (user and actor != user) or (begin and at < begin) or (end and at > end):
             continue
         kind = {"enter": "Create record", "not_required": "Update record"}.get(
@@ -79,15 +86,17 @@ def export_log(
             logtype == "record_edit" and kind == "Create record"
         ):
             continue
+        ordered = sorted(changes, key=lambda c: c[1].seq)
         details = [
-            f"{f.name} = '{raw_of(f.item, e.value or '')}'"
-            for f, e in sorted(changes, key=lambda c: c[1].seq)
-            if f is not None
+            f"{fk[0].name} = '{raw_of(fk[0].item, e.value or '')}'"
+            for fk, e in ordered
+            if fk is not None
         ]
         if action == "not_required":
             details.append(f"[{instrument} not required]")
-        if pm.form_of[instrument].repeating:
-            details.append(f"[instance = {instance}]")
+        instances = sorted({k for fk, _ in ordered if fk is not None and (k := fk[1])})
+        if instances:
+            details.append(f"[instance = {', '.join(map(str, instances))}]")
         reason = next((e.reason for _, e in changes if e.reason), None)
         if reason:
             details.append(f"[reason: {reason}]")

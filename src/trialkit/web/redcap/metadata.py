@@ -164,7 +164,7 @@ def project(pm: ProjectMap, study_code: str) -> Rows:
         project_notes=f"trialkit study {study_code}, protocol version {study.protocol_version}",
         is_longitudinal="1",
         has_repeating_instruments_or_events="1"
-        if any(f.repeating for _, f in pm.instruments)
+        if pm.unscheduled_event or any(i.repeating for i in pm.instruments)
         else "0",
         surveys_enabled="0",
         scheduling_enabled="0",
@@ -181,9 +181,9 @@ def project(pm: ProjectMap, study_code: str) -> Rows:
 
 def instruments(pm: ProjectMap, forms: list[str]) -> Rows:
     return ("instrument_name", "instrument_label"), [
-        {"instrument_name": name, "instrument_label": form.name}
-        for name, form in pm.instruments
-        if not forms or name in forms
+        {"instrument_name": i.name, "instrument_label": i.label}
+        for i in pm.instruments
+        if not forms or i.name in forms
     ]
 
 
@@ -206,7 +206,18 @@ def events(pm: ProjectMap) -> Rows:
     visits = {v.id: v for v in pm.study.timeline.visits}
     rows = []
     for n, (unique, visit_id, name) in enumerate(pm.events, start=1):
-        v = visits[visit_id]
+        v = visits.get(visit_id)
+        if v is None:  # the unscheduled event: no offset, no window
+            rows.append(
+                {
+                    **dict.fromkeys(columns, ""),
+                    "event_name": name,
+                    "arm_num": "1",
+                    "unique_event_name": unique,
+                    "event_id": str(n),
+                }
+            )
+            continue
         rows.append(
             {
                 "event_name": name,
@@ -226,19 +237,24 @@ def form_event_mapping(pm: ProjectMap) -> Rows:
     rows = []
     for unique, visit_id, _ in pm.events:
         for form_id in pm.visit_forms[visit_id]:
-            name = pm.instrument_of.get(form_id)
-            if name is not None:
-                rows.append({"arm_num": "1", "unique_event_name": unique, "form": name})
+            for inst in pm.instruments_of.get(form_id, ()):
+                rows.append({"arm_num": "1", "unique_event_name": unique, "form": inst.name})
     return ("arm_num", "unique_event_name", "form"), rows
 
 
 def repeating_forms_events(pm: ProjectMap) -> Rows:
+    """REDCap's shape: a repeating instrument at an event (``form_name`` and its label), and a
+    repeating event (``form_name`` empty: the unscheduled visits)."""
     rows = []
     for unique, visit_id, _ in pm.events:
+        if unique == pm.unscheduled_event:
+            rows.append({"event_name": unique, "form_name": "", "custom_form_label": ""})
         for form_id in pm.visit_forms[visit_id]:
-            name = pm.instrument_of.get(form_id)
-            if name is not None and pm.form_of[name].repeating:
-                rows.append({"event_name": unique, "form_name": name, "custom_form_label": ""})
+            for inst in pm.instruments_of.get(form_id, ()):
+                if inst.repeating:
+                    rows.append(
+                        {"event_name": unique, "form_name": inst.name, "custom_form_label": ""}
+                    )
     return ("event_name", "form_name", "custom_form_label"), rows
 
 

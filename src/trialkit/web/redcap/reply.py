@@ -25,6 +25,7 @@ __all__ = [
     "error_reply",
     "format_of",
     "listed",
+    "stream_table",
     "table",
     "text",
 ]
@@ -32,6 +33,7 @@ __all__ = [
 FORMATS = ("json", "csv")
 _INDEXED = re.compile(r"^(?P<key>[A-Za-z_]+)\[(?P<n>\d*)\]$")
 _CHUNK = 256  # rows per written chunk of a streamed table
+_LIST_CHUNK = 2048  # rows per written chunk of a record export (each chunk is one thread hop)
 
 
 class RedcapRefused(Exception):
@@ -111,6 +113,43 @@ def _chunks(rows: Iterable[Mapping[str, str]], columns: Sequence[str], fmt: str)
             yield "".join(part)
             part = []
     yield "".join(part) + "]"
+
+
+def _list_chunks(rows: Iterable[list[str]], columns: list[str], fmt: str) -> Iterator[str]:
+    """Rows given as lists in ``columns`` order, written ``_LIST_CHUNK`` rows at a time."""
+    part: list[list[str]] = []
+    add = part.append
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            add(row)
+            if len(part) >= _LIST_CHUNK:
+                writer.writerows(part)
+                part.clear()
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        writer.writerows(part)
+        yield buf.getvalue()
+        return
+    dumps = json.JSONEncoder(ensure_ascii=True).encode
+    first = True
+    for row in rows:
+        add(row)
+        if len(part) >= _LIST_CHUNK:
+            text = ",".join([dumps(dict(zip(columns, r, strict=True))) for r in part])
+            yield ("[" if first else ",") + text
+            first = False
+            part.clear()
+    text = ",".join([dumps(dict(zip(columns, r, strict=True))) for r in part])
+    yield ("[" if first else ("," if text else "")) + text + "]"
+
+
+def stream_table(rows: Iterable[list[str]], columns: list[str], fmt: str) -> Response:
+    """Rows as lists (a record export's), streamed as a JSON array or a CSV table."""
+    return StreamingResponse(_list_chunks(rows, columns, fmt), media_type=_media(fmt))
 
 
 def _media(fmt: str) -> str:
