@@ -9,7 +9,8 @@ of ten visits, 2,000,000 values), with the visits renamed to the study's ten sch
 * ``bare``: one streamed ``SELECT`` of the form rows and the JSON decoding of every value
   (bench_export.py's baseline);
 * ``redcap``: the endpoint's response for ``content=record&format=csv&type=flat`` (the
-  ``StreamingResponse`` of :func:`trialkit.web.redcap.records.export_records`, consumed chunk by
+  ``StreamingResponse`` of :func:`trialkit.web.redcap.records.export_records`, whose rows
+  :func:`trialkit.web.redcap.stream.flat_rows` reads, consumed chunk by
   chunk as the server sends it), counting the non-empty value cells of each CSV line;
 * ``idle``: imports and opens the database, reads nothing (the floor of the peaks).
 

@@ -23,3 +23,21 @@ def test_indexed_comma_joined_and_bracketed_lists_agree(values: list[str]) -> No
 def test_indexes_order_the_values_and_other_keys_are_not_read() -> None:
     form = FormData([("forms[1]", "b"), ("forms[0]", "a"), ("fields", "x"), ("forms", "c, a")])
     assert listed(form, "forms") == ["a", "b", "c"]
+
+
+def test_a_record_export_is_written_in_chunks_that_join_into_one_table() -> None:
+    import csv
+    import io
+    import json
+
+    from trialkit.web.redcap.reply import _list_chunks
+
+    columns = ["record_id", "a", "b"]
+    for count in (0, 1, 2048, 5000):
+        rows = [
+            [f"P{n}", str(n), 'say "hi", then\nleave' if n % 7 == 0 else ""] for n in range(count)
+        ]
+        as_json = json.loads("".join(_list_chunks(iter(rows), columns, "json")))
+        assert as_json == [dict(zip(columns, r, strict=True)) for r in rows]
+        text = "".join(_list_chunks(iter(rows), columns, "csv"))
+        assert list(csv.reader(io.StringIO(text))) == [columns, *rows]

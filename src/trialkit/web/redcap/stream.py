@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trialkit.errors import StorageError
 from trialkit.protocol import Study
 from trialkit.protocol.forms import DataType
 from trialkit.services.extract import BLINDED, Extract, Signed
@@ -46,8 +47,21 @@ from trialkit.web.redcap.mapping import (
 __all__ = ["Layout", "flat_rows", "signed_sets"]
 
 _BATCH = 1000
+_PLAIN = (-1, 0)  # the key of a visit's plain row
 #: canonical JSON with every number kept as its text (what str(Decimal(text)) gives back)
-_decode = json.JSONDecoder(parse_float=str, parse_int=str).decode
+_decoder = json.JSONDecoder(parse_float=str, parse_int=str)
+_scan: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
+
+
+def _decode(text: str) -> Any:
+    """Stored canonical JSON (no white space around it: the C scanner reads it at once)."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        value, end = None, -1
+    return value if end == len(text) else _decoder.decode(text)
+
+
 _STATUS_LABEL = {
     STATUS_INCOMPLETE: "Incomplete",
     STATUS_UNVERIFIED: "Unverified",
@@ -55,6 +69,8 @@ _STATUS_LABEL = {
 }
 _MISSING = frozenset(MISSING_REASONS)
 Convert = Callable[[Any], str]
+#: a slot's converter: None where the stored text is REDCap's raw value
+Slot = tuple[int, Convert | None]
 
 
 def _text(value: Any) -> str:
@@ -63,7 +79,7 @@ def _text(value: Any) -> str:
     return value if type(value) is str else str(value)
 
 
-def _converter(study: Study, f: Field, as_label: bool) -> Convert:
+def _converter(study: Study, f: Field, as_label: bool) -> Convert | None:
     """How a stored value of ``f`` (a JSON value) becomes its REDCap text."""
     item = f.item
     if as_label:
@@ -72,7 +88,7 @@ def _converter(study: Study, f: Field, as_label: bool) -> Convert:
         return lambda value: "1" if value is True or value == "true" else "0"
     if item.data_type is DataType.DATETIME:
         return lambda value: _text(value).replace("T", " ")
-    return _text
+    return None  # raw_of changes only booleans and date-times
 
 
 @dataclass
@@ -81,9 +97,13 @@ class _Part:
 
     instrument: Instrument
     order: int  # the instrument's place in the project (rows of a visit are in this order)
-    slots: dict[str, tuple[int, Convert]] = field(default_factory=dict)  # wanted items
+    slots: dict[str, Slot] = field(default_factory=dict)  # wanted items
     known: set[str] = field(default_factory=set)  # items with a field (a row exists)
     status: int = -1  # the column of <instrument>_complete, -1 when not exported
+    plain_row: bool = False  # its values go on the visit's plain row (it does not repeat)
+
+    def __post_init__(self) -> None:
+        self.plain_row = not self.instrument.repeating
 
 
 @dataclass
@@ -205,6 +225,28 @@ def _query(extract: Extract, records: set[str], visits: set[str]) -> sa.Select[A
     return q
 
 
+def _rows(conn: sa.Connection, q: sa.Select[Any]) -> Iterator[Any]:
+    """The query's rows, streamed: on SQLite straight from the driver's cursor in the read's
+    transaction (the plain tuples it makes; Core's result rows cost a third of the read), on
+    any other database through Core's server-side cursor (``stream_results``)."""
+    if conn.dialect.name != "sqlite":
+        yield from conn.execution_options(stream_results=True, yield_per=_BATCH).execute(q)
+        return
+    compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[name] for name in compiled.positiontup or ()]
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None  # a connection in a transaction has one
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        while batch := cursor.fetchmany(_BATCH):
+            yield from batch
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise StorageError(f"the database could not be read: {exc}", code="EXPORT.E001") from exc
+    finally:
+        cursor.close()
+
+
 def flat_rows(
     layout: Layout,
     extract: Extract,
@@ -243,17 +285,11 @@ def flat_rows(
     decode = _decode
     missing_codes = _MISSING
 
-    current: tuple[int, str] | None = None
     rows: dict[tuple[int, int], list[str]] = {}
     running: dict[str, int] = {}
     head: list[str] = []
     seq = 0
-
-    def flush() -> Iterator[list[str]]:
-        for key in sorted(rows):
-            yield rows[key]
-        rows.clear()
-        running.clear()
+    code, blinded = "", False
 
     def row_of(key: tuple[int, int], instrument: str, instance: int) -> list[str]:
         row = rows.get(key)
@@ -267,28 +303,48 @@ def flat_rows(
                 row[3] = str(seq)
         return row
 
-    result = extract.connection.execution_options(stream_results=True, yield_per=_BATCH).execute(
-        _query(extract, records, visits)
-    )
-    for pid, visit, form_id, instance_no, status, data, derived, record in result:
-        person = ids.get(pid)
-        if person is None:
-            continue  # a participant at a site the reader may not export
-        if (pid, visit) != current:
-            yield from flush()
+    plain_plans: dict[str, _FormPlan | None] = {}
+    any_signed = bool(forms_signed or visits_signed or books)
+    last_pid, last_visit = -1, ""
+    for pid, visit, form_id, instance_no, status, data, derived, record in _rows(
+        extract.connection, _query(extract, records, visits)
+    ):
+        if pid != last_pid or visit != last_visit:
+            if rows:
+                if len(rows) == 1:
+                    yield from rows.values()
+                else:
+                    for key in sorted(rows):
+                        yield rows[key]
+                rows.clear()
+                running.clear()
+            last_pid, last_visit = pid, visit
+            person = ids.get(pid)
+            if person is None:  # a participant at a site the reader may not export
+                head = []
+                continue
             where = pm.event_instance(visit)
-            current = (pid, visit)
             if where is None:
                 head = []
                 continue
             event, seq = where
-            head = [person.code, event_label[event] if as_label else event]
+            code = person.code
+            blinded = person.arm == BLINDED
+            head = [code, event_label[event] if as_label else event]
         if not head:
             continue
-        plan = plan_of(form_id, person.arm == BLINDED and form_id == adm_form)
+        if form_id == adm_form and blinded:
+            plan = plan_of(form_id, True)
+        else:
+            try:
+                plan = plain_plans[form_id]
+            except KeyError:
+                plan = plain_plans[form_id] = plan_of(form_id, False)
         if plan is None:
             continue
-        if status == "not_required":
+        if status != "entered":
+            if status != "not_required":
+                continue
             part = plan.plain
             if part is not None and (part.known or plan.derived_known):
                 name = part.instrument.label if as_label else part.instrument.name
@@ -301,12 +357,10 @@ def flat_rows(
                 if part.status >= 0:
                     row[part.status] = incomplete
             continue
-        if status != "entered":
-            continue
-        code = person.code
         state = (
             complete
-            if record in forms_signed or (code, visit) in visits_signed or code in books
+            if any_signed
+            and (record in forms_signed or (code, visit) in visits_signed or code in books)
             else unverified
         )
         stored = decode(data) if data else None
@@ -320,17 +374,30 @@ def flat_rows(
                 if plain_row is None:
                     if part.known.isdisjoint(content):
                         continue
-                    plain_row = _plain_row(row_of, part, instance_no, seq, as_label, state)
+                    if part.plain_row:  # a form entered once a visit: the visit's plain row
+                        plain_row = rows.get(_PLAIN)
+                        if plain_row is None:
+                            plain_row = rows[_PLAIN] = blanks.copy()
+                            plain_row[0], plain_row[1] = head
+                            if seq:
+                                plain_row[3] = str(seq)
+                        if part.status >= 0:
+                            plain_row[part.status] = state
+                    else:
+                        plain_row = _plain_row(row_of, part, instance_no, seq, as_label, state)
                 for name, entry in content.items():
                     slot = slots.get(name)
                     if slot is None or type(entry) is not dict:
                         continue
                     value = entry.get("value")
-                    if value is None:
+                    col, to = slot
+                    if type(value) is str and to is None:  # the common case: the text as is
+                        plain_row[col] = value
+                    elif value is None:
                         reason = entry.get("missing")
-                        plain_row[slot[0]] = reason if reason in missing_codes else ""
+                        plain_row[col] = reason if reason in missing_codes else ""
                     else:
-                        plain_row[slot[0]] = slot[1](value)
+                        plain_row[col] = _text(value) if to is None else to(value)
             elif type(content) is list:
                 group = plan.groups.get(gid)
                 if group is None:
@@ -353,11 +420,12 @@ def flat_rows(
                         if slot is None or type(entry) is not dict:
                             continue
                         value = entry.get("value")
+                        col, to = slot
                         if value is None:
                             reason = entry.get("missing")
-                            row[slot[0]] = reason if reason in missing_codes else ""
+                            row[col] = reason if reason in missing_codes else ""
                         else:
-                            row[slot[0]] = slot[1](value)
+                            row[col] = _text(value) if to is None else to(value)
         if plan.derived_known and derived and derived != "{}" and part is not None:
             scores = decode(derived)
             if plain_row is None and not plan.derived_known.isdisjoint(scores):
@@ -368,7 +436,8 @@ def flat_rows(
                     if type(d) is dict:
                         v = d.get("value")
                         plain_row[col] = "" if v is None else _text(v)
-    yield from flush()
+    for key in sorted(rows):
+        yield rows[key]
 
 
 def _number(seq: int, k: int) -> int:
