@@ -4,8 +4,11 @@ service tests: ``eligible_values`` and ``screened``)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 import pytest
@@ -40,8 +43,46 @@ def ctx() -> Context:
     return Context.operator("dr.amini", T0)
 
 
+def _prepare(database: Database, ctx: Context) -> None:
+    """Migrate, load the shipped studies and add site TEH to each."""
+    upgrade(database.engine)
+    for name, text in shipped_studies():
+        loaded = load_study(database, ctx, text, source=name)
+        add_site(database, ctx, loaded.study, "TEH", "Tehran")
+
+
+@pytest.fixture(scope="session")
+def _sqlite_prepared(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Context], Path]:
+    """The prepared SQLite database, made once per worker and context, to be copied per test.
+
+    Migrating and loading the three studies costs more than most service tests; on SQLite a
+    test starts from a byte copy of the file prepared once (the same rows, the same trail).
+    PostgreSQL prepares each test's schema afresh.
+    """
+    made: dict[tuple[str, datetime], Path] = {}
+
+    def prepared(ctx: Context) -> Path:
+        key = (ctx.actor, ctx.as_of)
+        if key not in made:
+            path = tmp_path_factory.mktemp("prepared") / "prepared.sqlite3"
+            database = Database.from_url(f"sqlite:///{path}")
+            try:
+                _prepare(database, ctx)
+            finally:
+                database.dispose()
+            made[key] = path
+        return made[key]
+
+    return prepared
+
+
 @pytest.fixture
-def db(database_url: str, ctx: Context, request: pytest.FixtureRequest) -> Iterator[Database]:
+def db(
+    database_url: str,
+    ctx: Context,
+    request: pytest.FixtureRequest,
+    _sqlite_prepared: Callable[[Context], Path],
+) -> Iterator[Database]:
     """The database of a service test; afterwards its audit trail must prove every table.
 
     Whatever the test did through the services, replaying the trail must give exactly the
@@ -49,11 +90,17 @@ def db(database_url: str, ctx: Context, request: pytest.FixtureRequest) -> Itera
     a column without recording it fails here. Tests that tamper with the database on purpose
     are marked ``tampers``.
     """
-    database = Database.from_url(database_url)
-    upgrade(database.engine)
-    for name, text in shipped_studies():
-        loaded = load_study(database, ctx, text, source=name)
-        add_site(database, ctx, loaded.study, "TEH", "Tehran")
+    if database_url.startswith("sqlite:///"):
+        target = Path(database_url.removeprefix("sqlite:///"))
+        with (
+            closing(sqlite3.connect(_sqlite_prepared(ctx))) as source,
+            closing(sqlite3.connect(target)) as copy,
+        ):
+            source.backup(copy)
+        database = Database.from_url(database_url)
+    else:
+        database = Database.from_url(database_url)
+        _prepare(database, ctx)
     try:
         yield database
         if request.node.get_closest_marker("tampers") is None:
