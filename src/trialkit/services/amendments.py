@@ -345,7 +345,10 @@ def load_version(
     ``approved_on`` asks for all three (``AMEND.E010``-``E012``). A study with errors is
     refused (``STUDY.E001``), other text under a loaded version number ``STUDY.E002``. The
     same text again loads nothing: with an approval that is not the one recorded it is refused
-    (none recorded ``AMEND.E008``, another ``AMEND.E009``)."""
+    (none recorded ``AMEND.E008``, another ``AMEND.E009``).
+
+    Who may: as :func:`trialkit.services.studies.store_version` (a platform administrator for
+    a new study, the study's administrator for a new version; the CLI's local operator)."""
     given = committee is not None or reference is not None or approved_on is not None
     values = _approval_values(ctx, committee or "", reference or "", approved_on) if given else None
     parsed = load_study_text(text, source=source)
