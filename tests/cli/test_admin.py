@@ -40,7 +40,11 @@ def test_a_study_team_is_set_up_from_the_command_line(database_url: str) -> None
     url = ["--url", database_url]
     assert cli("db", "upgrade", *url)[0] == 0
     code, out, _ = cli("study", "load", UCM, *url)
-    assert (code, out.strip()) == (0, "loaded psoriasis-ucmsc protocol version 1.0")
+    assert (code, out.strip()) == (
+        0,
+        "loaded psoriasis-ucmsc protocol version 1.0: no approval recorded (record it with "
+        "`trialkit amend approve`)",
+    )
     assert "is loaded already" in cli("study", "load", UCM, *url)[1]
     assert cli("site", "add", UCM, "TEH", "Tehran", *url)[0] == 0
     assert cli("site", "add", UCM, "ISF", "Isfahan", *url)[0] == 0

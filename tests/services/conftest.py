@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +19,6 @@ from trialkit.services import (
     Role,
     add_membership,
     add_site,
-    apply_amendment,
     authenticate,
     consent,
     create_user,
@@ -28,6 +27,7 @@ from trialkit.services import (
     save_form,
     screen,
 )
+from trialkit.services.amendments import apply_version, load_amendment, preview_amendment
 from trialkit.simulate.eligible import ELIGIBLE, UCM, VITALS_VALUES
 from trialkit.simulate.eligible import PAE as PAE  # re-exported: the service tests import it
 from trialkit.simulate.eligible import eligible_values as eligible
@@ -36,6 +36,26 @@ from trialkit.store import Database, upgrade, verify_all
 T0 = datetime(2025, 3, 3, 9, 0)
 PASSWORD = "correct horse battery staple"
 MASKED = "masked-psoriasis-ucmsc"
+#: The ethics approval the fixtures' amendments are loaded with (committee, reference, date).
+APPROVAL = ("TUMS Research Ethics Committee", "IR.TUMS.REC.1404.1", date(2025, 3, 1))
+
+
+def load_approved(db: Database, ctx: Context, study: str, text: str) -> str:
+    """Load ``text`` as a new version of ``study`` with its approval (:data:`APPROVAL`), as the
+    amendments page does (checked, compared, loaded with the approval); its version."""
+    committee, reference, on = APPROVAL
+    checked = preview_amendment(db, ctx, study, text).sha256
+    state = load_amendment(
+        db, ctx, study, text, checked=checked, committee=committee, reference=reference,
+        approved_on=on,
+    )  # fmt: skip
+    return state.version
+
+
+def amend(db: Database, ctx: Context, study: str, text: str, code: str, reason: str) -> None:
+    """Load ``text`` as an approved new version of ``study`` (:func:`load_approved`) and move
+    participant ``code`` to it with ``reason`` (:func:`apply_version`)."""
+    apply_version(db, ctx, study, load_approved(db, ctx, study, text), code, reason)
 
 
 @pytest.fixture
@@ -263,7 +283,6 @@ def soften_bp(db: Database, ctx: Context) -> Callable[[str], None]:
             for f in study.forms
         ]
         amended = study.model_copy(update={"protocol_version": "1.1", "forms": forms})
-        load_study(db, ctx, dump_study(amended))
-        apply_amendment(db, ctx, UCM, code, "1.1", "re-consented to amendment 1")
+        amend(db, ctx, UCM, dump_study(amended), code, "re-consented to amendment 1")
 
     return soften

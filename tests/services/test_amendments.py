@@ -33,13 +33,14 @@ from trialkit.services.amendments import (
     approve_amendment,
     candidates,
     load_amendment,
+    load_version,
     preview_amendment,
     versions,
 )
 from trialkit.services.audit_trail import study_trail
 from trialkit.services.participants import get
 from trialkit.store import Database
-from trialkit.store.tables import audit_log
+from trialkit.store.tables import audit_log, protocol_version
 
 from .conftest import UCM, People
 
@@ -236,3 +237,47 @@ def test_only_the_study_wide_administrator(
         for call in calls:
             with pytest.raises(AccessDenied):
                 call(who)
+
+
+def test_load_version_needs_the_approval_of_an_amendment(
+    db: Database, ctx: Context, admin: Context
+) -> None:
+    with db.read() as conn:
+        entries = conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one()
+    with pytest.raises(ConflictError) as refused:
+        load_version(db, ctx, V2, source="v2.yaml")
+    assert refused.value.code == "AMEND.E018"
+    assert "amendment (loaded: 1.0)" in refused.value.message
+    with db.read() as conn:  # the transaction rolled back: no version, no audit entry
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() == (
+            entries
+        )
+        assert (
+            conn.execute(
+                sa.select(protocol_version.c.version).where(protocol_version.c.version == "2.0")
+            ).all()
+            == []
+        )
+    with pytest.raises(ValidationFailed) as partial:
+        load_version(db, ctx, V2, committee="REC")
+    assert partial.value.code == "AMEND.E011"
+    with pytest.raises(DefinitionError) as bad:
+        load_version(db, ctx, BAD, approved_on=ON, **ETHICS)
+    assert bad.value.code == "STUDY.E001"
+    done = load_version(db, ctx, V2, approved_on=ON, **ETHICS)
+    assert (done.loaded.version, done.loaded.created) == ("2.0", True)
+    assert done.approval is not None
+    assert (done.approval.reference, done.approval.recorded_by) == (ETHICS["reference"], "dr.amini")
+    same = load_version(db, ctx, V2, approved_on=ON, **ETHICS)
+    assert (same.loaded.created, same.approval) == (False, done.approval)
+    assert load_version(db, ctx, V2).approval == done.approval  # no approval given: reported
+    with pytest.raises(ConflictError) as other:
+        load_version(db, ctx, V2, approved_on=date(2025, 2, 1), **ETHICS)
+    assert other.value.code == "AMEND.E009"
+    with pytest.raises(ConflictError) as first:
+        load_version(db, ctx, TEXT, approved_on=ON, **ETHICS)
+    assert first.value.code == "AMEND.E008"  # 1.0 was loaded without one: approve it instead
+    assert [(v.version, v.approval is not None) for v in versions(db, admin, UCM)] == [
+        ("2.0", True),
+        ("1.0", False),
+    ]

@@ -20,9 +20,7 @@ from trialkit.services import (
     Context,
     FormConflict,
     FormRefused,
-    apply_amendment,
     consent,
-    load_study,
     read_form,
     register,
     save_form,
@@ -30,6 +28,8 @@ from trialkit.services import (
 from trialkit.store import Database, canonical, verify
 from trialkit.store import direct as store_direct
 from trialkit.store.tables import audit_log, data_query, form_instance
+
+from .conftest import amend
 
 UCM = "psoriasis-ucmsc"
 PAE = "psoriasis-adipose-exosomes"
@@ -151,8 +151,7 @@ def test_hard_check_refuses_and_soft_check_opens_a_query(
         for f in study.forms
     ]
     text = dump_study(study.model_copy(update={"protocol_version": "1.1", "forms": forms}))
-    load_study(db, ctx, text)
-    apply_amendment(db, ctx, UCM, code, "1.1", "re-consented to amendment 1")
+    amend(db, ctx, UCM, text, code, "re-consented to amendment 1")
     r = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=bad)
     assert [(c.id, c.status) for c in r.checks] == [("BP1", "failed")]
     assert len(r.queries_opened) == 1
@@ -178,8 +177,7 @@ def test_a_check_with_a_missing_input_says_which(db: Database, ctx: Context, cod
         for f in study.forms
     ]
     amended = study.model_copy(update={"protocol_version": "1.2", "forms": forms})
-    load_study(db, ctx, dump_study(amended))
-    apply_amendment(db, ctx, UCM, code, "1.2", "re-consented to amendment 2")
+    amend(db, ctx, UCM, dump_study(amended), code, "re-consented to amendment 2")
     r = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
     by_id = {c.id: c for c in r.checks}
     assert by_id["BP1"].status == "passed"
@@ -455,8 +453,7 @@ def test_values_under_an_old_version_stay_readable(db: Database, ctx: Context, c
     save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
     study = resolve_study(UCM)
     text = dump_study(study.model_copy(update={"protocol_version": "2.0"}))
-    load_study(db, ctx, text)
-    apply_amendment(db, ctx, UCM, code, "2.0", "re-consented")
+    amend(db, ctx, UCM, text, code, "re-consented")
     r = save_form(
         db,
         ctx,

@@ -8,10 +8,10 @@ from datetime import date, datetime
 import pytest
 
 from trialkit.errors import AccessDenied, ConflictError, LockedError, ValidationFailed
+from trialkit.protocol import dump_study, resolve_study
 from trialkit.services import (
     Context,
     Role,
-    apply_amendment,
     consent,
     lock,
     locks,
@@ -27,8 +27,11 @@ from trialkit.services import (
     unlock,
     unscheduled_visit,
 )
+from trialkit.services.amendments import apply_version
 from trialkit.store import Database
 from trialkit.store import verify as verify_audit
+
+from .conftest import load_approved
 
 UCM = "psoriasis-ucmsc"
 VITALS = {"systolic_bp": "120", "diastolic_bp": "80", "heart_rate": "72", "temperature": "36.6"}
@@ -109,6 +112,9 @@ def test_a_locked_participant_refuses_every_write_path(
     dm = person("dm.teh", UCM, Role.DATA_MANAGER, site="TEH")
     nurse = person("nurse.teh", UCM, Role.COORDINATOR, site="TEH")
     doctor = person("dr.teh", UCM, Role.INVESTIGATOR, site="TEH")
+    admin = person("admin.ucm", UCM, Role.ADMINISTRATOR)
+    amended = dump_study(resolve_study(UCM).model_copy(update={"protocol_version": "1.1"}))
+    approved = load_approved(db, admin, UCM, amended)
     lock(db, dm, UCM, scope="participant", participant=teh, reason="withdrawal under review")
     on = date(2025, 3, 4)
     attempts: dict[str, Callable[[], object]] = {
@@ -136,7 +142,7 @@ def test_a_locked_participant_refuses_every_write_path(
         ),
         "screen_fail": lambda: screen_fail(db, nurse, UCM, teh, "not eligible"),
         "screen": lambda: screen(db, nurse, UCM, teh),
-        "apply_amendment": lambda: apply_amendment(db, nurse, UCM, teh, "1.0", "re-consent"),
+        "apply_version": lambda: apply_version(db, admin, UCM, approved, teh, "re-consent"),
         "open_query": lambda: open_query(
             db, doctor, UCM, teh, visit="SCR", form_id="VITALS", item="VS/heart_rate", text="?"
         ),

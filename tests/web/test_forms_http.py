@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 from tests.web.conftest import Login, form_token
 
 from trialkit.protocol import DataType, dump_study, resolve_study
-from trialkit.services import Context, apply_amendment, load_study, read_form
+from trialkit.services import Context, read_form
+from trialkit.services.amendments import apply_version, load_amendment, preview_amendment
 from trialkit.store import Database
 
 UCM = "psoriasis-ucmsc"
@@ -169,12 +170,18 @@ def test_a_soft_check_saves_and_opens_a_query(login: Login, web_db: Database) ->
         )
         for f in study.forms
     ]
-    load_study(
+    text = dump_study(study.model_copy(update={"protocol_version": "1.1-soft", "forms": forms}))
+    load_amendment(
         web_db,
         operator,
-        dump_study(study.model_copy(update={"protocol_version": "1.1-soft", "forms": forms})),
+        UCM,
+        text,
+        checked=preview_amendment(web_db, operator, UCM, text).sha256,
+        committee="TUMS Research Ethics Committee",
+        reference="IR.TUMS.REC.1404.2",
+        approved_on=date(2025, 6, 1),
     )
-    apply_amendment(web_db, operator, UCM, "UCM-TEH-003", "1.1-soft", "amendment: soft BP check")
+    apply_version(web_db, operator, UCM, "1.1-soft", "UCM-TEH-003", "amendment: soft BP check")
     client = login("n.rahimi")
     target = url(UCM, "UCM-TEH-003", "V_W0", "VITALS")
     r = post(client, target, {**VITALS, "v:VS/systolic_bp": "80", "v:VS/diastolic_bp": "90"})

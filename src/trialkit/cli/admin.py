@@ -23,7 +23,7 @@ import typer
 from rich.table import Table
 
 from trialkit.cli._auth import UrlOption, UserOption, open_database, user_context
-from trialkit.cli._console import console
+from trialkit.cli._console import console, fail_message
 from trialkit.cli._operator import operator_context
 from trialkit.errors import NotFound, ValidationFailed
 
@@ -76,19 +76,69 @@ def _study_text(ref: str) -> tuple[str, str]:
     raise NotFound(f"no study {ref!r}", code="CLI.E011")  # pragma: no cover - resolved above
 
 
+def _approval_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail_message("AMEND.E012", f"the approval date {value!r} is not a date: give YYYY-MM-DD")
+
+
 def load_command(
     study: Annotated[str, typer.Argument(help="A study YAML file, or a shipped study's id.")],
+    committee: Annotated[
+        str | None, typer.Option("--committee", help="The approving ethics committee.")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="The committee's reference.")
+    ] = None,
+    approved_on: Annotated[
+        str | None, typer.Option("--approved-on", help="The date of the approval (YYYY-MM-DD).")
+    ] = None,
     url: UrlOption = None,
 ) -> None:
-    """Load a study definition into the database (a new study, or an amendment)."""
-    from trialkit.services import load_study
+    """Load a study definition into the database: a new study (its approval optional), or an
+    amendment (a new version, which needs its approval: --committee, --reference,
+    --approved-on)."""
+    from trialkit.services.amendments import load_version
 
+    given = {"--committee": committee, "--reference": reference, "--approved-on": approved_on}
+    missing = [name for name, value in given.items() if value is None]
+    if 0 < len(missing) < len(given):
+        codes = {"--committee": "AMEND.E010", "--reference": "AMEND.E011"}
+        fail_message(
+            codes.get(missing[0], "AMEND.E012"),
+            "an approval is given with --committee, --reference and --approved-on together: "
+            f"{' and '.join(missing)} missing",
+        )
     text, source = _study_text(study)
-    loaded = _run(url, lambda db, ctx: load_study(db, ctx, text, source=source))
-    if loaded.created:
-        console.print(f"loaded {loaded.study} protocol version {loaded.version}")
+    day = _approval_day(approved_on)
+    done = _run(
+        url,
+        lambda db, ctx: load_version(
+            db,
+            ctx,
+            text,
+            source=source,
+            committee=committee,
+            reference=reference,
+            approved_on=day,
+        ),
+    )
+    loaded, approval = done.loaded, done.approval
+    what = f"{loaded.study} protocol version {loaded.version}"
+    if approval is None:
+        status = "no approval recorded (record it with `trialkit amend approve`)"
     else:
-        console.print(f"{loaded.study} protocol version {loaded.version} is loaded already")
+        status = (
+            f"approved by {approval.committee} ({approval.reference}, "
+            f"{approval.approved_on.isoformat()})"
+        )
+    if loaded.created:
+        console.print(f"loaded {what}: {status}")
+    else:
+        console.print(f"{what} is loaded already: {status}")
 
 
 @site_app.command("add")

@@ -49,7 +49,6 @@ from trialkit.services.locks import Lock, LockScope, ensure_unlocked, lock, lock
 from trialkit.services.monitoring import FormSdv, ItemSdv, SdvMark, sdv_status, verify
 from trialkit.services.participants import (
     Participant,
-    apply_amendment,
     complete,
     consent,
     enrol,
@@ -199,7 +198,6 @@ __all__ = [
     "allowed_actions",
     "allowed_steps",
     "answer_query",
-    "apply_amendment",
     "authenticate",
     "bind_ports",
     "calendar",

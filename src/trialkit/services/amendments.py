@@ -11,7 +11,10 @@ Loading a version makes it the study's current one at once: new participants are
 under it (:func:`trialkit.services.participants.register` takes the newest loaded). An
 amendment is therefore loaded *with* its ethics approval (committee, reference, date) in one
 transaction (:func:`load_amendment`), and only the exact text that was checked and compared
-(its SHA-256). A version loaded without one (``trialkit study load``) gets its approval
+(its SHA-256). ``trialkit study load`` (the local operator) goes through :func:`load_version`:
+a study's first version may come with its approval or without one; a later version (an
+amendment) only with it (``AMEND.E018``), recorded in the same transaction. A version loaded
+without one (a first version, or one loaded before approvals were required) gets its approval
 afterwards (:func:`approve_amendment`). No participant is moved to a version before its
 approval is recorded (:func:`apply_version`, :func:`apply_to_all`). Approvals are stored in
 the audited ``protocol_approval`` table, through the one write path.
@@ -30,7 +33,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from trialkit.checks import check_full
-from trialkit.errors import ConflictError, TransitionError, TrialkitError, ValidationFailed
+from trialkit.errors import (
+    ConflictError,
+    DefinitionError,
+    TransitionError,
+    TrialkitError,
+    ValidationFailed,
+)
 from trialkit.instruments.from_study import expand_study
 from trialkit.protocol import Severity, load_study_text
 from trialkit.protocol.check import Diagnostic
@@ -52,12 +61,14 @@ __all__ = [
     "AppliedReport",
     "Approval",
     "Candidate",
+    "LoadedWithApproval",
     "VersionState",
     "apply_to_all",
     "apply_version",
     "approve_amendment",
     "candidates",
     "load_amendment",
+    "load_version",
     "preview_amendment",
     "versions",
 ]
@@ -94,6 +105,15 @@ class Approval:
     approved_on: date
     recorded_by: str
     recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class LoadedWithApproval:
+    """What :func:`load_version` did: the version (``loaded.created`` False: it was loaded
+    already, nothing written) and its approval as recorded (None: none recorded)."""
+
+    loaded: studies.LoadedVersion
+    approval: Approval | None
 
 
 @dataclass(frozen=True)
@@ -295,6 +315,96 @@ def load_amendment(
         ref = studies.protocol(conn, study_code, loaded.version)
         _record(conn, ctx, ref, values)
     return next(v for v in versions(db, ctx, study_code) if v.version == loaded.version)
+
+
+def _same(found: Approval, values: dict[str, object]) -> bool:
+    return (found.committee, found.reference, found.approved_on) == (
+        values["committee"],
+        values["reference"],
+        values["approved_on"],
+    )
+
+
+def load_version(
+    db: Database,
+    ctx: Context,
+    text: str,
+    *,
+    source: str = "<yaml>",
+    committee: str | None = None,
+    reference: str | None = None,
+    approved_on: date | None = None,
+) -> LoadedWithApproval:
+    """Load ``text`` as a protocol version, with its ethics approval, in one transaction
+    (``trialkit study load``).
+
+    The study's first version may come without an approval (it shows "no approval recorded"
+    until :func:`approve_amendment`); any later version is an amendment, which becomes the
+    current version for new registrations at once, so it is refused without its approval
+    (``AMEND.E018``, nothing written). Giving any of ``committee``, ``reference`` and
+    ``approved_on`` asks for all three (``AMEND.E010``-``E012``). A study with errors is
+    refused (``STUDY.E001``), other text under a loaded version number ``STUDY.E002``. The
+    same text again loads nothing: with an approval that is not the one recorded it is refused
+    (none recorded ``AMEND.E008``, another ``AMEND.E009``).
+
+    Who may: as :func:`trialkit.services.studies.store_version` (a platform administrator for
+    a new study, the study's administrator for a new version; the CLI's local operator)."""
+    given = committee is not None or reference is not None or approved_on is not None
+    values = _approval_values(ctx, committee or "", reference or "", approved_on) if given else None
+    parsed = load_study_text(text, source=source)
+    errors = [d for d in check_full(parsed) if d.severity is Severity.ERROR]
+    if errors:
+        raise DefinitionError(
+            f"study {parsed.id} has {len(errors)} error(s) and cannot be loaded: "
+            + "; ".join(str(d) for d in errors),
+            code="STUDY.E001",
+            hint="run `trialkit study check` on it and fix each finding",
+            file=source,
+        )
+    with db.write() as conn:
+        earlier = (
+            conn.execute(
+                sa.select(protocol_version.c.version)
+                .join(study, study.c.id == protocol_version.c.study_id)
+                .where(study.c.code == parsed.id)
+                .order_by(protocol_version.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        loaded = studies.store_version(conn, ctx, parsed, text)
+        ref = studies.protocol(conn, parsed.id, loaded.version)
+        if not loaded.created:
+            found = _approval_of(conn, ref.id)
+            if values is not None and found is None:
+                raise ConflictError(
+                    f"protocol version {loaded.version} of {parsed.id} is loaded already, "
+                    "without an approval: nothing was loaded or recorded",
+                    code="AMEND.E008",
+                    hint=f"record its approval with `trialkit amend approve {parsed.id} "
+                    f"{loaded.version} --committee NAME --reference REF --approved-on DATE`",
+                )
+            if values is not None and found is not None and not _same(found, values):
+                raise ConflictError(
+                    f"protocol version {loaded.version} of {parsed.id} is loaded already, "
+                    f"approved by {found.committee} ({found.reference}, "
+                    f"{found.approved_on.isoformat()}): nothing was loaded or recorded",
+                    code="AMEND.E009",
+                    hint="an approval is recorded once; it is in the audit trail",
+                )
+            return LoadedWithApproval(loaded, found)
+        if values is None and earlier:
+            raise ConflictError(
+                f"protocol version {loaded.version} of {parsed.id} is an amendment (loaded: "
+                f"{', '.join(earlier)}) and has no approval: loading it would make it the "
+                "current version for new registrations before its approval is recorded; "
+                "nothing was loaded",
+                code="AMEND.E018",
+                hint="give its approval with --committee NAME --reference REF --approved-on "
+                "YYYY-MM-DD, or check, compare and load it with `trialkit amend load`",
+            )
+        approval = None if values is None else _record(conn, ctx, ref, values)
+        return LoadedWithApproval(loaded, approval)
 
 
 def approve_amendment(

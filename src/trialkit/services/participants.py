@@ -33,7 +33,6 @@ from trialkit.store.tables import (
 
 __all__ = [
     "Participant",
-    "apply_amendment",
     "complete",
     "consent",
     "enrol",
@@ -456,21 +455,14 @@ def screen_fail(db: Database, ctx: Context, study_code: str, code: str, reason: 
     return _simple(db, ctx, study_code, code, Step.SCREEN_FAIL, reason)
 
 
-def apply_amendment(
-    db: Database, ctx: Context, study_code: str, code: str, version: str, reason: str
-) -> Participant:
-    """Move a participant to another loaded protocol version (e.g. after re-consent)."""
-    _need_reason("moving to an amended protocol", reason)
-    with db.write() as conn:
-        p = load_checked(conn, ctx, study_code, code, Permission.ENROL)
-        return move_to_version(conn, ctx, p, studies.protocol(conn, study_code, version), reason)
-
-
 def move_to_version(
     conn: sa.Connection, ctx: Context, p: Participant, ref: studies.ProtocolRef, reason: str
 ) -> Participant:
     """Move ``p`` (checked by the caller) to the protocol version ``ref`` inside the caller's
-    transaction: refused while the participant's records are locked; audited with ``reason``."""
+    transaction: refused while the participant's records are locked; audited with ``reason``.
+
+    The use case is :func:`trialkit.services.amendments.apply_version`, which first refuses a
+    version whose ethics approval is not recorded; nothing else moves a participant."""
     locks.ensure_unlocked(conn, None, p.id)
     write(
         conn,
