@@ -7,14 +7,19 @@ the demo team and participants); it is never mocked.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
+from tests.conftest import POSTGRES_ENV
 
 from trialkit.store import Database
 from trialkit.web import Settings, create_app
@@ -58,6 +63,62 @@ def copy_demo(demo_file: Path, folder: Path) -> Database:
         if extra.exists():
             shutil.copy(extra, target.with_name(target.name + suffix))
     return Database.from_url(f"sqlite:///{target}")
+
+
+def _database_url(base: str, name: str) -> str:
+    return sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_demo() -> Iterator[Callable[[], AbstractContextManager[Database]]]:
+    """Copies of the demo database on the test PostgreSQL (``TRIALKIT_TEST_DATABASE_URL``).
+
+    Demo mode seeds the demo once per worker into a database of its own, used as a template:
+    each copy is ``CREATE DATABASE ... TEMPLATE`` (a file copy on the server, the same rows and
+    trail), dropped when the copy is closed. Skipped with the reason when the variable is not
+    set.
+    """
+    base = os.environ.get(POSTGRES_ENV)
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT") if base else None
+    template: list[str] = []
+
+    def made() -> str:
+        assert base is not None
+        assert admin is not None
+        if not template:
+            name = f"tk_demo_{uuid.uuid4().hex[:12]}"
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            seeded = Database.from_url(_database_url(base, name))
+            try:
+                assert ensure_demo_database(seeded, TODAY)
+            finally:
+                seeded.dispose()  # a template database takes no other connection
+            template.append(name)
+        return template[0]
+
+    @contextmanager
+    def copy() -> Iterator[Database]:
+        if base is None or admin is None:
+            pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
+        source = made()
+        name = f"tk_copy_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+        db = Database.from_url(_database_url(base, name))
+        try:
+            yield db
+        finally:
+            db.dispose()
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    yield copy
+    if admin is not None:
+        with admin.connect() as conn:
+            for name in template:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -15,17 +15,15 @@ user carries an arm. One fixture database per backend (SQLite; PostgreSQL when
 from __future__ import annotations
 
 import json
-import os
 import re
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from tests.conftest import POSTGRES_ENV
 from tests.web.conftest import NOW, SECRET, TODAY, Clock, copy_demo
 
 from trialkit.protocol import shipped_studies
@@ -43,7 +41,7 @@ from trialkit.services.access import UNBLINDED_ROLES
 from trialkit.services.matrix import status_matrix
 from trialkit.store import Database
 from trialkit.web import Settings, create_app
-from trialkit.web.demo_mode import DEMO_PASSWORD, ensure_demo_database
+from trialkit.web.demo_mode import DEMO_PASSWORD
 from trialkit.web.oversight import MEANINGS
 from trialkit.web.redcap import CONTENTS
 
@@ -299,38 +297,23 @@ def _team() -> list[Member]:
     return team
 
 
-def _postgres_db() -> Iterator[Database]:
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
-    import sqlalchemy as sa
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    db = Database.from_url(f"{base}{sep}options=-csearch_path%3D{schema}")
-    try:
-        assert ensure_demo_database(db, TODAY)
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(
-    request: pytest.FixtureRequest, demo_file: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    demo_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_demo: Callable[[], AbstractContextManager[Database]],
 ) -> Iterator[World]:
-    if request.param == "sqlite":
-        db = copy_demo(demo_file, tmp_path_factory.mktemp("api-matrix"))
-        dbs: Iterator[Database] = iter([db])
-    else:
-        dbs = _postgres_db()
-    db = next(dbs)
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            db = copy_demo(demo_file, tmp_path_factory.mktemp("api-matrix"))
+            stack.callback(db.dispose)
+        else:
+            db = stack.enter_context(postgres_demo())
+        yield _world(db)
+
+
+def _world(db: Database) -> World:
     op = Context.operator("test.api-access", NOW)
     # the study amended to a masked design: blinded readers must see no arm
     text = dict(shipped_studies())["psoriasis-ucmsc.yaml"]
@@ -360,13 +343,7 @@ def world(
         text="a query at another site",
     ).id  # fmt: skip
     app = create_app(Settings(secret_key=SECRET), db=db, clock=Clock(NOW))
-    try:
-        yield World(db, app, members, bearer, redcap, other_codes, own_query, other_query)
-    finally:
-        for _ in dbs:  # closes the PostgreSQL schema
-            pass
-        if request.param == "sqlite":
-            db.dispose()
+    return World(db, app, members, bearer, redcap, other_codes, own_query, other_query)
 
 
 # -- sending and judging -----------------------------------------------------------------------

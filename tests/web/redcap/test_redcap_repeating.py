@@ -1,10 +1,10 @@
 """Repeating instruments and the unscheduled visits' repeating event through the REDCap endpoint.
 
-The demo database (a copy of the SQLite one; on PostgreSQL, when ``TRIALKIT_TEST_DATABASE_URL``
-is set, the demo built in a private schema), its psoriasis-ucmsc study: the adverse-event form
-is a repeating form whose one item group repeats (REDCap instrument ``ae``, one instance per
-adverse event); VITALS, LABS and AE may be entered at unscheduled visits (the repeating event
-``unscheduled_arm_1``).
+The demo database (``tests.web.api.databases.web_db``: a copy of the SQLite one, and a copy
+on PostgreSQL when ``TRIALKIT_TEST_DATABASE_URL`` is set), its psoriasis-ucmsc study: the
+adverse-event form is a repeating form whose one item group repeats (REDCap instrument ``ae``,
+one instance per adverse event); VITALS, LABS and AE may be entered at unscheduled visits (the
+repeating event ``unscheduled_arm_1``).
 """
 
 from __future__ import annotations
@@ -12,22 +12,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from tests.conftest import POSTGRES_ENV
-from tests.web.conftest import NOW, TODAY, copy_demo
+from tests.web.api.databases import web_db as web_db
+from tests.web.conftest import NOW
 
 from trialkit.protocol import shipped_studies
 from trialkit.protocol.loader import load_study_text
 from trialkit.services import Context, authenticate, issue_token, read_form, unscheduled_visit
 from trialkit.store import Database
-from trialkit.web.demo_mode import DEMO_PASSWORD, ensure_demo_database
+from trialkit.web.demo_mode import DEMO_PASSWORD
 from trialkit.web.redcap.mapping import ProjectMap
 
 UCM = "psoriasis-ucmsc"
@@ -39,36 +36,6 @@ AE_ROW = {
     "ae_relation": "unlikely", "ae_outcome": "recovered", "ae_grade": "1",
     "ae_during_infusion": "0",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def web_db(
-    request: pytest.FixtureRequest, demo_file: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = copy_demo(demo_file, tmp_path_factory.mktemp("repeating"))
-        yield db
-        db.dispose()
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
-    import sqlalchemy as sa
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    db = Database.from_url(f"{base}{sep}options=-csearch_path%3D{schema}")
-    try:
-        assert ensure_demo_database(db, TODAY)
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
