@@ -12,9 +12,19 @@ only where the user may see allocations (see :mod:`trialkit.services.access`), i
 queries whatever the number of participants; calendars are planned in memory with
 :mod:`trialkit.schedule`, from the same anchors and kept windows as ``calendar`` (one
 :class:`~trialkit.schedule.VisitPlanner` per protocol version: each pattern of known anchors is
-resolved once, and participants whose anchors fall at the same times share one plan). A matrix is
-kept for the next calls until an audited change moves the head of the audit trail (every
-table it reads is audited), so paging, sorting and filtering it again costs one query.
+resolved once, and participants whose anchors fall at the same times share one plan).
+
+A computed matrix is kept for the next calls with the head of the audit trail it was read at
+(every table it reads is audited, and every change moves the head in the same transaction), so
+paging, sorting and filtering it again costs one query. After a change it is brought up to
+date rather than computed again: the audit entries after the kept head name each changed row
+by table and id, each row is traced to its participant (directly, or through its form
+instance), and only those participants' rows are read again (the same queries, restricted to
+their ids) and computed; the other rows are reused as they are, in the same order. A change
+that is not one participant's, or that cannot be traced, computes the whole matrix again: see
+:func:`status_matrix`. :func:`fresh_matrix` computes it with nothing kept: what the kept
+matrix always equals (``tests/services/test_matrix_incremental.py`` holds them equal after
+random sequences of changes on both databases).
 """
 
 from __future__ import annotations
@@ -319,7 +329,7 @@ def _touched(
         entity = e.entity
         if entity in _OTHER_TABLES:
             continue
-        if entity not in _READ_TABLES or not str(e.entity_id).isdigit():
+        if entity not in _READ_TABLES or not str(e.entity_id).isdecimal():
             return None
         if e.had and e.path in _LINKS.get(entity, ()):
             return None
