@@ -342,3 +342,20 @@ def test_a_study_wide_change_recomputes_everything(
     assert everyone == fresh_matrix(db, ctx, UCM, ON)
     add_site(db, ctx, UCM, "SHZ", "Shiraz")
     assert status_matrix(db, ctx, UCM, ON).sites == ["ISF", "SHZ", "TEH"]
+
+
+def test_every_table_the_matrix_reads_is_traced() -> None:
+    """The tables whose entries the update traces are audited entities, and cover every table
+    the matrix module reads (an entry of any other audited table changes nothing shown)."""
+    import sqlalchemy as sa
+
+    from trialkit.store.audited import AUDITED
+
+    assert set(AUDITED) >= matrix_module._READ_TABLES
+    read = {
+        str(v.name)
+        for v in vars(matrix_module).values()
+        if isinstance(v, sa.Table) and v.name not in ("audit_head", "audit_log")
+    }
+    assert read <= matrix_module._READ_TABLES
+    assert set(matrix_module._LINKS) <= matrix_module._READ_TABLES
