@@ -12,9 +12,19 @@ only where the user may see allocations (see :mod:`trialkit.services.access`), i
 queries whatever the number of participants; calendars are planned in memory with
 :mod:`trialkit.schedule`, from the same anchors and kept windows as ``calendar`` (one
 :class:`~trialkit.schedule.VisitPlanner` per protocol version: each pattern of known anchors is
-resolved once, and participants whose anchors fall at the same times share one plan). A matrix is
-kept for the next calls until an audited change moves the head of the audit trail (every
-table it reads is audited), so paging, sorting and filtering it again costs one query.
+resolved once, and participants whose anchors fall at the same times share one plan).
+
+A computed matrix is kept for the next calls with the head of the audit trail it was read at
+(every table it reads is audited, and every change moves the head in the same transaction), so
+paging, sorting and filtering it again costs one query. After a change it is brought up to
+date rather than computed again: the audit entries after the kept head name each changed row
+by table and id, each row is traced to its participant (directly, or through its form
+instance), and only those participants' rows are read again (the same queries, restricted to
+their ids) and computed; the other rows are reused as they are, in the same order. A change
+that is not one participant's, or that cannot be traced, computes the whole matrix again: see
+:func:`status_matrix`. :func:`fresh_matrix` computes it with nothing kept: what the kept
+matrix always equals (``tests/services/test_matrix_incremental.py`` holds them equal after
+random sequences of changes on both databases).
 """
 
 from __future__ import annotations
@@ -22,14 +32,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 
+from trialkit.protocol import Study
 from trialkit.schedule import PlannedVisit, VisitPlanner, VisitState
 from trialkit.schedule import visit_state as _state
 from trialkit.services import studies
@@ -43,17 +55,20 @@ from trialkit.services.context import Context
 from trialkit.services.lifecycle import Status
 from trialkit.services.schedule import ACTIVE
 from trialkit.store import Database, canonical
+from trialkit.store.audited import AUDITED
 from trialkit.store.tables import (
     anchor,
     audit_head,
+    audit_log,
     data_query,
     form_instance,
     participant,
+    protocol_approval,
+    protocol_version,
     record_lock,
     sdv_mark,
     signature,
     site,
-    study,
     visit_record,
 )
 
@@ -64,6 +79,7 @@ __all__ = [
     "MatrixRow",
     "MatrixVisit",
     "StudyCard",
+    "fresh_matrix",
     "given_doses",
     "my_studies",
     "status_matrix",
@@ -139,185 +155,540 @@ def _form_state(stored: str | None, visit: VisitState) -> str:
     return "expected"
 
 
-#: The matrices computed last per database (least recently used out first), shared by every
-#: request of the process: see :func:`status_matrix`.
+#: The matrices kept per database (least recently used out first), shared by every request of
+#: the process: see :func:`status_matrix`.
 CACHE_SIZE = 8
-_caches: WeakKeyDictionary[Database, OrderedDict[tuple[object, ...], Matrix]] = WeakKeyDictionary()
+#: A kept matrix is brought up to date from at most this many audit entries after its head;
+#: beyond that (a bulk import, say) it is computed afresh, which then reads less.
+MAX_ENTRIES = 5000
+#: The most rows of distinct participants recomputed in place: beyond
+#: ``min(MAX_CHANGED, max(CHANGED_FLOOR, CHANGED_SHARE × rows))`` the matrix is computed afresh
+#: (the nine queries restricted to that many ids cost about as much as the whole study's).
+MAX_CHANGED = 500
+CHANGED_FLOOR = 32
+CHANGED_SHARE = Fraction(1, 4)
+#: The most distinct rows of one audited table resolved to their participants by id (one bind
+#: parameter each); beyond it the matrix is computed afresh.
+_MAX_IDS = 900
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A computed matrix with what bringing it up to date needs."""
+
+    head: tuple[Any, ...]  # (seq, hash) of the audit head the rows are at least as new as
+    matrix: Matrix
+    study_id: int
+    index: Mapping[int, int]  # participant id -> position of its row in ``matrix.rows``
+    protocols: Mapping[int, Study]  # protocol version id -> its definition
+
+
+_caches: WeakKeyDictionary[Database, OrderedDict[tuple[object, ...], _Kept]] = WeakKeyDictionary()
 _cache_lock = threading.Lock()
+
+# The tables the matrix reads, by audit entity (each audited table's entity is its name, see
+# trialkit.store.audited); every other audited table is left out of it.
+_READ_TABLES = frozenset(
+    {
+        "study",
+        "protocol_version",
+        "protocol_approval",
+        "site",
+        "participant",
+        "anchor",
+        "visit_record",
+        "form_instance",
+        "data_query",
+        "sdv_mark",
+        "signature",
+        "record_lock",
+    }
+)
+_OTHER_TABLES = frozenset(AUDITED) - _READ_TABLES
+# The columns that tie a row to its participant (or, for a participant, place its row): an
+# entry that changes one of them on an existing row (its old value not NULL) moves the row
+# away from a participant whose row would then not be recomputed, so it recomputes everything.
+_LINKS: dict[str, frozenset[str]] = {
+    "participant": frozenset({"code", "site_id", "study_id"}),
+    "anchor": frozenset({"participant_id"}),
+    "visit_record": frozenset({"participant_id"}),
+    "form_instance": frozenset({"participant_id"}),
+    "signature": frozenset({"participant_id"}),
+    "data_query": frozenset({"form_instance_id"}),
+    "sdv_mark": frozenset({"form_instance_id"}),
+    "record_lock": frozenset({"study_id", "scope", "participant_id", "form_instance_id"}),
+}
+# Per participant: a row of these names its participant, directly or through its form instance.
+_OWN = ("anchor", "visit_record", "form_instance", "signature")
+_BY_FORM = ("data_query", "sdv_mark")
+
+
+def _head(conn: sa.Connection) -> tuple[Any, ...]:
+    return tuple(conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one_or_none() or ())
 
 
 def status_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> Matrix:
     """The study's matrix on ``as_of`` at the sites ``ctx`` may read (READ).
 
-    A matrix is computed once per state of the records: it is kept (the last
-    :data:`CACHE_SIZE`) under the head of the audit trail, which every change to a table it
-    reads moves in the same transaction, with the database, the study, the day and what the
-    user's memberships let them see (sites, arms). Any audited change computes it afresh at
-    the next call. The matrix and its rows are shared: read them, never change them.
+    A matrix is kept (the last :data:`CACHE_SIZE`) per database, study, day and what the user's
+    memberships let them see (sites, arms), with the head of the audit trail it was read at
+    (every change to a table it reads moves the head in the same transaction). While the head
+    has not moved the kept matrix is returned as it is. When it has, the audit entries after
+    the kept head say which participants changed (see :func:`_touched`): only their rows are
+    read and computed again, the others are reused; a change that is not one participant's
+    (a study lock, a site, a protocol version, a new participant) or that cannot be told
+    computes the whole matrix afresh, as do more than :data:`MAX_ENTRIES` entries or too
+    many participants changed (:data:`MAX_CHANGED`). Either way the result equals
+    :func:`fresh_matrix` at that head. The matrix and its rows are shared: read them, never
+    change them.
     """
     sites = visible_sites(ctx.principal, Permission.READ, study_code)
-    with db.read() as conn:
-        head = tuple(
-            conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).one_or_none() or ()
-        )
     seen = tuple(
         sorted(
             (g.role.value, g.site or "", g.unblinded) for g in ctx.principal.grants_in(study_code)
         )
     )
-    key = (head, study_code, as_of, ctx.principal.operator, seen)
+    key = (study_code, as_of, ctx.principal.operator, seen)
     with _cache_lock:
         cache = _caches.setdefault(db, OrderedDict())
-        found = cache.get(key)
-        if found is not None:
+        kept = cache.get(key)
+        if kept is not None:
             cache.move_to_end(key)
-            return found
-    computed = _compute(db, ctx, study_code, as_of, sites)
+    # one snapshot: the head, the entries after the kept one and the rows read again agree
+    with db.read() as conn:
+        head = _head(conn)
+        if kept is not None and kept.head == head:
+            return kept.matrix
+        fresh = None
+        if kept is not None and kept.head and head:
+            fresh = _update(conn, ctx, kept, head, study_code, as_of, sites)
+        if fresh is None:
+            fresh = _compute(conn, ctx, study_code, as_of, sites, head)
     with _cache_lock:
-        cache[key] = computed
+        # Another request may have stored a state meanwhile: the last one stored wins. Each
+        # state's rows are at least as new as its head and every later change is in the
+        # entries after it, so an older one only means more entries read next time.
+        cache[key] = fresh
+        cache.move_to_end(key)
         while len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
-    return computed
+    return fresh.matrix
+
+
+def fresh_matrix(db: Database, ctx: Context, study_code: str, as_of: date) -> Matrix:
+    """The matrix :func:`status_matrix` gives, computed from the records with nothing kept or
+    reused (and nothing kept for the next call): what every kept or updated matrix equals."""
+    sites = visible_sites(ctx.principal, Permission.READ, study_code)
+    with db.read() as conn:
+        return _compute(conn, ctx, study_code, as_of, sites, _head(conn)).matrix
+
+
+def _touched(
+    conn: sa.Connection, kept: _Kept, head: tuple[Any, ...], sites: frozenset[str] | None
+) -> set[int] | None:
+    """The ids of the participants whose rows the audit entries after ``kept.head`` (up to
+    ``head``) may have changed, or None when the matrix must be computed afresh.
+
+    Each entry names its table (the entity) and row; a row of the tables the matrix reads is
+    traced to its participant: anchors, visit records, form instances and signatures by their
+    ``participant_id``, data queries and SDV marks through their form instance, participant
+    and form locks by theirs. Entries of the other audited tables (users, memberships, doses,
+    safety, ...) change nothing here. None (everything afresh) when: the entries do not
+    chain on from the kept head to ``head`` (fewer than expected, another hash: the trail is
+    not the one the matrix was kept at), there are more than :data:`MAX_ENTRIES`, an entry
+    names a table or row that cannot be traced (an unknown entity, a row gone), a change is
+    the study's (its row, a site other than its participant counter, a protocol version or
+    approval, a study lock), an existing row is moved to another participant, form or site
+    (see :data:`_LINKS`), a participant's row appears or disappears at the user's sites, or
+    more participants changed than :data:`MAX_CHANGED` allows.
+    """
+    kseq, khash = int(kept.head[0]), str(kept.head[1])
+    seq, last = int(head[0]), str(head[1])
+    if seq <= kseq or seq - kseq > MAX_ENTRIES:
+        return None
+    al = audit_log.c
+    entries = conn.execute(
+        sa.select(
+            al.seq,
+            al.prev_hash,
+            al.hash,
+            al.entity,
+            al.entity_id,
+            al.path,
+            al.old.is_not(None).label("had"),
+        )
+        .where(al.seq > kseq, al.seq <= seq)
+        .order_by(al.seq)
+    ).all()
+    expect, prev = kseq + 1, khash
+    rows: dict[str, set[int]] = defaultdict(set)
+    for e in entries:
+        if int(e.seq) != expect or e.prev_hash != prev:
+            return None
+        expect, prev = expect + 1, e.hash
+        entity = e.entity
+        if entity in _OTHER_TABLES:
+            continue
+        if entity not in _READ_TABLES or not str(e.entity_id).isdecimal():
+            return None
+        if e.had and e.path in _LINKS.get(entity, ()):
+            return None
+        if entity == "site" and e.path == "next_seq":
+            continue  # the counter of participant ids: a new participant has entries of its own
+        rows[entity].add(int(e.entity_id))
+    if expect != seq + 1 or prev != last:
+        return None
+    if any(len(ids) > _MAX_IDS for ids in rows.values()):
+        return None
+
+    def found(stmt: sa.Select[Any], ids: set[int]) -> list[Any] | None:
+        got = list(conn.execute(stmt).all())
+        return got if len(got) == len(ids) else None  # a row gone: cannot be traced
+
+    sid = kept.study_id
+    pids: set[int] = set(rows.get("participant", ()))
+    if sid in rows.get("study", ()):
+        return None
+    for t in (site, protocol_version):  # the study's own: a site added or renamed, a version
+        ids = rows.get(str(t.name))
+        if ids:
+            got = found(sa.select(t.c.study_id).where(t.c.id.in_(sorted(ids))), ids)
+            if got is None or any(int(r.study_id) == sid for r in got):
+                return None
+    ids = rows.get("protocol_approval")
+    if ids:
+        got = found(
+            sa.select(protocol_version.c.study_id)
+            .join(
+                protocol_approval, protocol_approval.c.protocol_version_id == protocol_version.c.id
+            )
+            .where(protocol_approval.c.id.in_(sorted(ids))),
+            ids,
+        )
+        if got is None or any(int(r.study_id) == sid for r in got):
+            return None
+    for name in _OWN:
+        ids = rows.get(name)
+        if ids:
+            t = AUDITED[name].table
+            got = found(sa.select(t.c.participant_id).where(t.c.id.in_(sorted(ids))), ids)
+            if got is None:
+                return None
+            pids.update(int(r.participant_id) for r in got)
+    fi = form_instance.c
+    for name in _BY_FORM:
+        ids = rows.get(name)
+        if ids:
+            t = AUDITED[name].table
+            got = found(
+                sa.select(fi.participant_id)
+                .join(t, t.c.form_instance_id == fi.id)
+                .where(t.c.id.in_(sorted(ids))),
+                ids,
+            )
+            if got is None:
+                return None
+            pids.update(int(r.participant_id) for r in got)
+    ids = rows.get("record_lock")
+    if ids:
+        rl = record_lock.c
+        got = found(
+            sa.select(rl.study_id, rl.scope, rl.participant_id, fi.participant_id.label("owner"))
+            .outerjoin(form_instance, fi.id == rl.form_instance_id)
+            .where(rl.id.in_(sorted(ids))),
+            ids,
+        )
+        if got is None:
+            return None
+        for r in got:
+            if int(r.study_id) != sid:
+                continue
+            owner = r.participant_id if r.participant_id is not None else r.owner
+            if r.scope == "study" or owner is None:
+                return None
+            pids.add(int(owner))
+    if not pids:
+        return set()
+    if len(pids) > _MAX_IDS:
+        return None
+    got = found(
+        sa.select(participant.c.id, participant.c.study_id, site.c.code)
+        .join(site, site.c.id == participant.c.site_id)
+        .where(participant.c.id.in_(sorted(pids))),
+        pids,
+    )
+    if got is None:
+        return None
+    changed: set[int] = set()
+    for r in got:
+        if int(r.study_id) != sid:
+            continue  # another study's participant
+        pid = int(r.id)
+        shown = sites is None or r.code in sites
+        if shown != (pid in kept.index):
+            return None  # a row that appears (a new participant) or disappears
+        if shown:
+            changed.add(pid)
+    limit = min(MAX_CHANGED, max(CHANGED_FLOOR, int(CHANGED_SHARE * len(kept.matrix.rows))))
+    return None if len(changed) > limit else changed
+
+
+def _update(
+    conn: sa.Connection,
+    ctx: Context,
+    kept: _Kept,
+    head: tuple[Any, ...],
+    study_code: str,
+    as_of: date,
+    sites: frozenset[str] | None,
+) -> _Kept | None:
+    """``kept`` brought up to ``head``: the rows of the participants the entries after its head
+    touched read and computed again, the others reused (None: compute it afresh)."""
+    changed = _touched(conn, kept, head, sites)
+    if changed is None:
+        return None
+    if not changed:  # nothing the matrix shows: the same matrix, at the new head
+        return replace(kept, head=head)
+    only = sorted(changed)
+    people = _people(conn, kept.study_id, sites, only)
+    if len(people) != len(only):
+        return None
+    protocols = dict(kept.protocols)
+    for pv in {int(p.protocol_version_id) for p in people} - set(protocols):
+        protocols[pv] = studies.protocol_by_id(conn, pv).study
+    read = _read(conn, kept.study_id, sites, only)
+    fresh = _rows(ctx, study_code, kept.matrix.masked, as_of, people, read, protocols)
+    rows = list(kept.matrix.rows)
+    for p, row in zip(people, fresh, strict=True):
+        at = kept.index[int(p.id)]
+        if rows[at].participant != row.participant:
+            return None  # cannot happen without a code change, which recomputes: be sure
+        rows[at] = row
+    return _Kept(head, replace(kept.matrix, rows=tuple(rows)), kept.study_id, kept.index, protocols)
 
 
 def _compute(
-    db: Database, ctx: Context, study_code: str, as_of: date, sites: frozenset[str] | None
-) -> Matrix:
-    with db.read() as conn:
-        ref = studies.protocol(conn, study_code)
-        masked = ref.study.design.masking.level != "none"
-        site_rows = conn.execute(
-            sa.select(site.c.code).where(site.c.study_id == ref.study_id).order_by(site.c.code)
-        ).scalars()
-        shown_sites = [s for s in site_rows if sites is None or s in sites]
-        q = (
-            sa.select(
-                participant.c.id,
-                participant.c.code,
-                participant.c.status,
-                participant.c.arm,
-                participant.c.protocol_version_id,
-                site.c.code.label("site_code"),
-            )
-            .join(site, site.c.id == participant.c.site_id)
-            .join(study, study.c.id == participant.c.study_id)
-            .where(study.c.code == study_code)
-            .order_by(participant.c.code)
+    conn: sa.Connection,
+    ctx: Context,
+    study_code: str,
+    as_of: date,
+    sites: frozenset[str] | None,
+    head: tuple[Any, ...],
+) -> _Kept:
+    ref = studies.protocol(conn, study_code)
+    masked = ref.study.design.masking.level != "none"
+    site_rows = conn.execute(
+        sa.select(site.c.code).where(site.c.study_id == ref.study_id).order_by(site.c.code)
+    ).scalars()
+    shown_sites = [s for s in site_rows if sites is None or s in sites]
+    people = _people(conn, ref.study_id, sites, None)
+    read = _read(conn, ref.study_id, sites, None)
+    protocols = {
+        pv: studies.protocol_by_id(conn, pv).study
+        for pv in {int(p.protocol_version_id) for p in people}
+    }
+    rows = _rows(ctx, study_code, masked, as_of, people, read, protocols)
+    visits = [MatrixVisit(v.id, v.name) for v in ref.study.timeline.visits]
+    matrix = Matrix(
+        study_code,
+        ref.study.identity.acronym or ref.study.identity.scientific_title,
+        as_of,
+        visits,
+        shown_sites,
+        tuple(rows),
+        masked,
+    )
+    index = {int(p.id): i for i, p in enumerate(people)}
+    return _Kept(head, matrix, ref.study_id, index, protocols)
+
+
+def _people(
+    conn: sa.Connection, study_id: int, sites: frozenset[str] | None, only: list[int] | None
+) -> list[Any]:
+    """The participants at ``sites`` (None: every site), in the matrix's order (by code);
+    ``only`` these ids when given."""
+    q = (
+        sa.select(
+            participant.c.id,
+            participant.c.code,
+            participant.c.status,
+            participant.c.arm,
+            participant.c.protocol_version_id,
+            site.c.code.label("site_code"),
         )
-        if sites is not None:
-            q = q.where(site.c.code.in_(sorted(sites)))
-        people = conn.execute(q).all()
-        # the same participants as a subquery: one statement whatever their number (an IN
-        # list of every id costs a bind parameter each, compiled again on every call)
+        .join(site, site.c.id == participant.c.site_id)
+        .where(participant.c.study_id == study_id)
+        .order_by(participant.c.code)
+    )
+    if sites is not None:
+        q = q.where(site.c.code.in_(sorted(sites)))
+    if only is not None:
+        q = q.where(participant.c.id.in_(only))
+    return list(conn.execute(q).all())
+
+
+@dataclass
+class _Read:
+    """What the matrix reads besides the participants, by participant id (and visit)."""
+
+    anchors: dict[int, dict[str, datetime]]
+    records: dict[int, dict[str, Any]]
+    unscheduled: dict[int, int]
+    forms: dict[tuple[int, str], dict[str, tuple[int, str, int]]]
+    queries: dict[tuple[int, str], int]
+    verified_forms: set[int]
+    signed_visits: set[tuple[int, str]]
+    signed_forms: set[int]
+    signed_casebooks: set[int]
+    study_locked: bool
+    locked_people: set[int]
+    locked_forms: set[int]
+
+
+def _read(
+    conn: sa.Connection, study_id: int, sites: frozenset[str] | None, only: list[int] | None
+) -> _Read:
+    """The anchors, visit records, forms, open queries, SDV marks, signatures and locks of the
+    participants at ``sites`` (or ``only`` these ids): seven queries."""
+    if only is None:
+        # the participants as a subquery: one statement whatever their number (an IN list of
+        # every id costs a bind parameter each, compiled again on every call)
         ids = (
             sa.select(participant.c.id)
             .join(site, site.c.id == participant.c.site_id)
-            .where(participant.c.study_id == ref.study_id)
+            .where(participant.c.study_id == study_id)
         )
         if sites is not None:
             ids = ids.where(site.c.code.in_(sorted(sites)))
+        among: Any = ids.scalar_subquery()
+    else:
+        among = only
 
-        def of(table: sa.Table, column: str = "participant_id") -> sa.ColumnElement[bool]:
-            return table.c[column].in_(ids.scalar_subquery())
+    def of(table: sa.Table, column: str = "participant_id") -> sa.ColumnElement[bool]:
+        return table.c[column].in_(among)
 
-        anchors: dict[int, dict[str, datetime]] = defaultdict(dict)
-        for ar in conn.execute(
-            sa.select(anchor.c.participant_id, anchor.c.anchor_id, anchor.c.at).where(
-                of(anchor), anchor.c.superseded_at.is_(None)
-            )
-        ).all():
-            anchors[int(ar.participant_id)][ar.anchor_id] = ar.at
-        records: dict[int, dict[str, Any]] = defaultdict(dict)
-        unscheduled: dict[int, int] = defaultdict(int)
-        vc = visit_record.c
-        for vr in conn.execute(
-            sa.select(
-                vc.participant_id,
-                vc.visit_key,
-                vc.unscheduled_seq,
-                vc.status,
-                vc.on_date,
-                vc.planned,
-            ).where(of(visit_record))
-        ).all():
-            records[int(vr.participant_id)][vr.visit_key] = vr
-            if vr.unscheduled_seq is not None:
-                unscheduled[int(vr.participant_id)] += 1
-        forms: dict[tuple[int, str], dict[str, tuple[int, str, int]]] = defaultdict(dict)
-        instance_of: dict[int, tuple[int, str, str]] = {}
-        for fr in conn.execute(
-            sa.select(
-                form_instance.c.id,
-                form_instance.c.participant_id,
-                form_instance.c.visit_key,
-                form_instance.c.form_id,
-                form_instance.c.status,
-                form_instance.c.version,
-            ).where(of(form_instance), form_instance.c.instance_no == 1)
-        ).all():
-            forms[(int(fr.participant_id), fr.visit_key)][fr.form_id] = (
-                int(fr.id),
-                fr.status,
-                int(fr.version),
-            )
-            instance_of[int(fr.id)] = (int(fr.participant_id), fr.visit_key, fr.form_id)
-        fi = form_instance.c
-        queries: dict[tuple[int, str], int] = defaultdict(int)
-        for qr in conn.execute(
-            sa.select(fi.participant_id, fi.visit_key, sa.func.count(data_query.c.id).label("n"))
-            .join(form_instance, fi.id == data_query.c.form_instance_id)
-            .where(of(form_instance), data_query.c.status != "closed")
-            .group_by(fi.participant_id, fi.visit_key)
-        ).all():
-            queries[(int(qr.participant_id), qr.visit_key)] = int(qr.n)
-        verified_forms = set(
-            conn.execute(
-                sa.select(sdv_mark.c.form_instance_id)
-                .join(form_instance, fi.id == sdv_mark.c.form_instance_id)
-                .where(of(form_instance), sdv_mark.c.item == "*", sdv_mark.c.cleared_at.is_(None))
-            ).scalars()
+    anchors: dict[int, dict[str, datetime]] = defaultdict(dict)
+    for ar in conn.execute(
+        sa.select(anchor.c.participant_id, anchor.c.anchor_id, anchor.c.at).where(
+            of(anchor), anchor.c.superseded_at.is_(None)
         )
-        signed_visits: set[tuple[int, str]] = set()
-        signed_forms: set[int] = set()
-        signed_casebooks: set[int] = set()
-        for sr in conn.execute(
-            sa.select(
-                signature.c.participant_id,
-                signature.c.scope,
-                signature.c.visit_key,
-                signature.c.form_instance_id,
-            ).where(of(signature), signature.c.voided_at.is_(None))
-        ).all():
-            if sr.scope == "casebook":
-                signed_casebooks.add(int(sr.participant_id))
-            elif sr.scope == "visit":
-                signed_visits.add((int(sr.participant_id), sr.visit_key))
-            elif sr.form_instance_id is not None:
-                signed_forms.add(int(sr.form_instance_id))
-        study_locked = False
-        locked_people: set[int] = set()
-        locked_forms: set[int] = set()
-        for lr in conn.execute(
-            sa.select(
-                record_lock.c.scope, record_lock.c.participant_id, record_lock.c.form_instance_id
-            ).where(record_lock.c.study_id == ref.study_id, record_lock.c.unlocked_at.is_(None))
-        ).all():
-            if lr.scope == "study":
-                study_locked = True
-            elif lr.scope == "participant" and lr.participant_id is not None:
-                locked_people.add(int(lr.participant_id))
-            elif lr.form_instance_id is not None:
-                locked_forms.add(int(lr.form_instance_id))
-        protocols = {
-            pv: studies.protocol_by_id(conn, pv).study
-            for pv in {int(p.protocol_version_id) for p in people}
-        }
+    ).all():
+        anchors[int(ar.participant_id)][ar.anchor_id] = ar.at
+    records: dict[int, dict[str, Any]] = defaultdict(dict)
+    unscheduled: dict[int, int] = defaultdict(int)
+    vc = visit_record.c
+    for vr in conn.execute(
+        sa.select(
+            vc.participant_id,
+            vc.visit_key,
+            vc.unscheduled_seq,
+            vc.status,
+            vc.on_date,
+            vc.planned,
+        ).where(of(visit_record))
+    ).all():
+        records[int(vr.participant_id)][vr.visit_key] = vr
+        if vr.unscheduled_seq is not None:
+            unscheduled[int(vr.participant_id)] += 1
+    forms: dict[tuple[int, str], dict[str, tuple[int, str, int]]] = defaultdict(dict)
+    fi = form_instance.c
+    for fr in conn.execute(
+        sa.select(fi.id, fi.participant_id, fi.visit_key, fi.form_id, fi.status, fi.version).where(
+            of(form_instance), fi.instance_no == 1
+        )
+    ).all():
+        forms[(int(fr.participant_id), fr.visit_key)][fr.form_id] = (
+            int(fr.id),
+            fr.status,
+            int(fr.version),
+        )
+    queries: dict[tuple[int, str], int] = defaultdict(int)
+    for qr in conn.execute(
+        sa.select(fi.participant_id, fi.visit_key, sa.func.count(data_query.c.id).label("n"))
+        .join(form_instance, fi.id == data_query.c.form_instance_id)
+        .where(of(form_instance), data_query.c.status != "closed")
+        .group_by(fi.participant_id, fi.visit_key)
+    ).all():
+        queries[(int(qr.participant_id), qr.visit_key)] = int(qr.n)
+    verified_forms = set(
+        conn.execute(
+            sa.select(sdv_mark.c.form_instance_id)
+            .join(form_instance, fi.id == sdv_mark.c.form_instance_id)
+            .where(of(form_instance), sdv_mark.c.item == "*", sdv_mark.c.cleared_at.is_(None))
+        ).scalars()
+    )
+    signed_visits: set[tuple[int, str]] = set()
+    signed_forms: set[int] = set()
+    signed_casebooks: set[int] = set()
+    for sr in conn.execute(
+        sa.select(
+            signature.c.participant_id,
+            signature.c.scope,
+            signature.c.visit_key,
+            signature.c.form_instance_id,
+        ).where(of(signature), signature.c.voided_at.is_(None))
+    ).all():
+        if sr.scope == "casebook":
+            signed_casebooks.add(int(sr.participant_id))
+        elif sr.scope == "visit":
+            signed_visits.add((int(sr.participant_id), sr.visit_key))
+        elif sr.form_instance_id is not None:
+            signed_forms.add(int(sr.form_instance_id))
+    study_locked = False
+    locked_people: set[int] = set()
+    locked_forms: set[int] = set()
+    rl = record_lock.c
+    locks = sa.select(rl.scope, rl.participant_id, rl.form_instance_id).where(
+        rl.study_id == study_id, rl.unlocked_at.is_(None)
+    )
+    if only is not None:  # the study's lock and these participants' own
+        locks = locks.where(
+            sa.or_(
+                rl.scope == "study",
+                rl.participant_id.in_(only),
+                rl.form_instance_id.in_(sa.select(fi.id).where(fi.participant_id.in_(only))),
+            )
+        )
+    for lr in conn.execute(locks).all():
+        if lr.scope == "study":
+            study_locked = True
+        elif lr.scope == "participant" and lr.participant_id is not None:
+            locked_people.add(int(lr.participant_id))
+        elif lr.form_instance_id is not None:
+            locked_forms.add(int(lr.form_instance_id))
+    return _Read(
+        anchors,
+        records,
+        unscheduled,
+        forms,
+        queries,
+        verified_forms,
+        signed_visits,
+        signed_forms,
+        signed_casebooks,
+        study_locked,
+        locked_people,
+        locked_forms,
+    )
 
+
+def _rows(
+    ctx: Context,
+    study_code: str,
+    masked: bool,
+    as_of: date,
+    people: list[Any],
+    read: _Read,
+    protocols: Mapping[int, Study],
+) -> list[MatrixRow]:
+    """The rows of ``people`` (in their order) from what was read."""
     rows: list[MatrixRow] = []
     blank: dict[tuple[str, bool], Mapping[str, str]] = {}
     # one planner per protocol version: calendars planned once per pattern of anchors and
     # once per set of anchor dates (participants consented the same day share one)
-    planners = {pv: VisitPlanner(spec) for pv, spec in protocols.items()}
+    planners = {
+        pv: VisitPlanner(protocols[pv]) for pv in {int(p.protocol_version_id) for p in people}
+    }
     # the window kept at a visit recorded, once per kept text (the same for the visits of
     # participants who share their anchors)
     kept_windows: dict[str, tuple[date | None, date | None, date | None]] = {}
@@ -325,26 +696,31 @@ def _compute(
     states: dict[tuple[date | None, date | None, date | None], VisitState] = {}
     # what is stored, per participant then visit: most participants' visits have none of it
     forms_of: dict[int, dict[str, dict[str, tuple[int, str, int]]]] = defaultdict(dict)
-    for (fpid, fvid), stored_forms in forms.items():
+    for (fpid, fvid), stored_forms in read.forms.items():
         forms_of[fpid][fvid] = stored_forms
     queries_of: dict[int, dict[str, int]] = defaultdict(dict)
-    for (qpid, qvid), n in queries.items():
+    for (qpid, qvid), n in read.queries.items():
         queries_of[qpid][qvid] = n
     signed_visits_of: dict[int, set[str]] = defaultdict(set)
-    for spid, svid in signed_visits:
+    for spid, svid in read.signed_visits:
         signed_visits_of[spid].add(svid)
+    verified_forms, signed_forms, locked_forms = (
+        read.verified_forms,
+        read.signed_forms,
+        read.locked_forms,
+    )
     nothing: dict[str, Any] = {}
     for p in people:
         pid = int(p.id)
         status = Status(p.status)
-        recs = records.get(pid, nothing)
+        recs = read.records.get(pid, nothing)
         p_forms = forms_of.get(pid, nothing)
         p_queries = queries_of.get(pid, nothing)
         p_signed_visits = signed_visits_of.get(pid, nothing)
-        p_signed = pid in signed_casebooks
-        p_locked = study_locked or pid in locked_people
+        p_signed = pid in read.signed_casebooks
+        p_locked = read.study_locked or pid in read.locked_people
         cells: dict[str, Cell] = {}
-        for pv in planners[int(p.protocol_version_id)].plan(anchors.get(pid, {})):
+        for pv in planners[int(p.protocol_version_id)].plan(read.anchors.get(pid, {})):
             vid = pv.visit.id
             rec = recs.get(vid)
             target, earliest, latest, on = pv.target, pv.earliest, pv.latest, None
@@ -426,19 +802,10 @@ def _compute(
                 status,
                 arm,
                 cells,
-                unscheduled.get(pid, 0),
+                read.unscheduled.get(pid, 0),
             )
         )
-    visits = [MatrixVisit(v.id, v.name) for v in ref.study.timeline.visits]
-    return Matrix(
-        study_code,
-        ref.study.identity.acronym or ref.study.identity.scientific_title,
-        as_of,
-        visits,
-        shown_sites,
-        tuple(rows),
-        masked,
-    )
+    return rows
 
 
 @dataclass(frozen=True)
