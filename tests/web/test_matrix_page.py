@@ -116,3 +116,30 @@ def test_the_study_pages_offered_are_those_the_user_may_open(login: Login) -> No
 
     assert offered("n.rahimi") == {"queries", "sdv", "locks"}  # a coordinator at one site
     assert offered("dm.karimi") == {"queries", "sdv", "locks", "safety", "audit"}  # every site
+
+
+def _cell(page: str, participant: str, visit: str) -> str:
+    found = re.search(rf'{participant}#visit-{visit}"(.*?)</td>', page, re.S)
+    assert found is not None, f"no cell {participant} {visit}"
+    return found.group(1)
+
+
+def test_a_row_rendered_before_a_change_is_rendered_again_only_where_it_changed(
+    login: Login, web_db: Database
+) -> None:
+    operator = Context.operator("test.matrix", NOW)
+    dm = login("dm.karimi")
+    before = dm.get(f"/studies/{UCM}").text
+    assert ">SDV<" not in _cell(before, "UCM-TEH-003", "SCR")
+    kept = len(home.ROWS)
+    assert kept > 0  # the page's rows are kept with the matrix's rows
+    for form_id in ("CONSENT", "SCREEN", "VITALS"):
+        verify(web_db, operator, UCM, "UCM-TEH-003", visit="SCR", form_id=form_id)
+    after = dm.get(f"/studies/{UCM}").text
+    assert ">SDV<" in _cell(after, "UCM-TEH-003", "SCR")  # the changed row, rendered again
+    # every other row is the same markup (kept), and so is the rest of the page
+    assert _cell(after, "UCM-TEH-001", "SCR") == _cell(before, "UCM-TEH-001", "SCR")
+    # the same rows in Persian are rendered in Persian, not taken from the English ones
+    fa = login("dm.karimi", language="fa").get(f"/studies/{UCM}").text
+    assert _cell(fa, "UCM-TEH-001", "SCR") != _cell(after, "UCM-TEH-001", "SCR")
+    assert 'dir="rtl"' in fa

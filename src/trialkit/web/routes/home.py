@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from trialkit.errors import ValidationFailed
 from trialkit.schedule import VisitState
 from trialkit.services import Permission, Status
 from trialkit.services.access import visible_sites
-from trialkit.services.matrix import Cell, my_studies, status_matrix
+from trialkit.services.matrix import Cell, MatrixRow, my_studies, status_matrix
 from trialkit.web import labels
+from trialkit.web.fragments import Fragments
 from trialkit.web.pages import User, db_of, redirect, render, signed_in, today
 
 router = APIRouter()
@@ -24,6 +27,8 @@ STATES = ("attention", "overdue", "open", "missed", "out_of_window", "queries", 
 SORTS = ("participant", "site", "status", "overdue")
 #: Participants (rows) per page of the matrix; the filters, the sort and the counts cover all.
 PAGE_SIZE = 50
+#: Each matrix row's rendered ``<tr>``, kept with the (shared, immutable) row.
+ROWS: Fragments[MatrixRow] = Fragments()
 
 
 class MatrixQuery(BaseModel):
@@ -166,6 +171,13 @@ def matrix_page(
             else []
         ),
     ]
+    shows_arm = any(r.arm for r in m.rows)
+    # what a row's markup depends on besides the row: the language, the study, the columns
+    row_key = (user.language, study, tuple(columns), shows_arm)
+
+    def kept_row(row: MatrixRow, macro: Callable[[MatrixRow], str]) -> Markup:
+        return ROWS.get(row, row_key, macro)
+
     return render(
         request,
         "matrix.html",
@@ -182,7 +194,8 @@ def matrix_page(
             "counts": counts,
             "can_register": can_register,
             "study_pages": study_pages,
-            "shows_arm": any(r.arm for r in m.rows),
+            "shows_arm": shows_arm,
+            "kept_row": kept_row,
             "cell_link": cell_link,
             # each state's name translated once, not once per cell
             "state_names": {k: user._(v) for k, v in labels.VISIT_STATES.items()},
