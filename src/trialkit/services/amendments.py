@@ -35,7 +35,6 @@ import sqlalchemy as sa
 from trialkit.checks import check_full
 from trialkit.errors import (
     ConflictError,
-    DefinitionError,
     TransitionError,
     TrialkitError,
     ValidationFailed,
@@ -351,16 +350,7 @@ def load_version(
     a new study, the study's administrator for a new version; the CLI's local operator)."""
     given = committee is not None or reference is not None or approved_on is not None
     values = _approval_values(ctx, committee or "", reference or "", approved_on) if given else None
-    parsed = load_study_text(text, source=source)
-    errors = [d for d in check_full(parsed) if d.severity is Severity.ERROR]
-    if errors:
-        raise DefinitionError(
-            f"study {parsed.id} has {len(errors)} error(s) and cannot be loaded: "
-            + "; ".join(str(d) for d in errors),
-            code="STUDY.E001",
-            hint="run `trialkit study check` on it and fix each finding",
-            file=source,
-        )
+    parsed = studies.checked_study(text, source=source)
     with db.write() as conn:
         earlier = (
             conn.execute(

@@ -37,6 +37,7 @@ __all__ = [
     "LoadedVersion",
     "ProtocolRef",
     "add_site",
+    "checked_study",
     "bind_ports",
     "definition",
     "load_study",
@@ -108,8 +109,9 @@ def _parse(sha256: str, text: str) -> Study:
     return parsed
 
 
-def load_study(db: Database, ctx: Context, text: str, *, source: str = "<yaml>") -> LoadedVersion:
-    """Store a study definition as a protocol version (a new study, or an amendment)."""
+def checked_study(text: str, *, source: str = "<yaml>") -> Study:
+    """``text`` parsed and checked as ``trialkit study check`` checks it; a study with errors
+    is refused with every finding (``STUDY.E001``)."""
     parsed = load_study_text(text, source=source)
     errors = [d for d in check_full(parsed) if d.severity is Severity.ERROR]
     if errors:
@@ -120,6 +122,12 @@ def load_study(db: Database, ctx: Context, text: str, *, source: str = "<yaml>")
             hint="run `trialkit study check` on it and fix each finding",
             file=source,
         )
+    return parsed
+
+
+def load_study(db: Database, ctx: Context, text: str, *, source: str = "<yaml>") -> LoadedVersion:
+    """Store a study definition as a protocol version (a new study, or an amendment)."""
+    parsed = checked_study(text, source=source)
     with db.write() as conn:
         return store_version(conn, ctx, parsed, text)
 
