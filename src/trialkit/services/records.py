@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import StorageError
 from trialkit.services.context import Context
-from trialkit.store import Change, Prepared, append, canonical
+from trialkit.store import Change, Prepared, RowLead, RowNotWritten, append, canonical
 from trialkit.store.audited import audited as declaration
 
 __all__ = ["FieldChange", "StaleVersion", "write"]
@@ -62,7 +62,9 @@ def _update(table: sa.Table, guarded: bool) -> Prepared:
         update = table.update().where(table.c.id == sa.bindparam(_ROW_ID))
         if guarded:
             update = update.where(table.c.version == sa.bindparam(_EXPECTED))
-        stmt = _UPDATES.setdefault((table, guarded), Prepared(update))
+        # RETURNING: on PostgreSQL the update runs inside the ledger's one statement, which
+        # counts the rows it returns (see trialkit.store.ledger.RowLead).
+        stmt = _UPDATES.setdefault((table, guarded), Prepared(update.returning(table.c.id)))
     return stmt
 
 
@@ -131,16 +133,19 @@ def write(
         if expected_version is not None:
             params["version"] = expected_version + 1
             params[_EXPECTED] = expected_version
-        if _update(table, expected_version is not None).execute(conn, params).rowcount != 1:
-            raise StaleVersion(row_id)
+        lead = RowLead(_update(table, expected_version is not None), params)
         verb = action or "update"
-    append(
-        conn,
-        actor=ctx.actor,
-        at=ctx.as_of,
-        changes=[
-            Change(verb, name, str(new_id), c.path, c.old, c.new, reason, protocol_version)
-            for c in audited
-        ],
-    )
+    entries = [
+        Change(verb, name, str(new_id), c.path, c.old, c.new, reason, protocol_version)
+        for c in audited
+    ]
+    if row_id is None:
+        append(conn, actor=ctx.actor, at=ctx.as_of, changes=entries)
+    else:
+        # The update is written with its entries (one statement on PostgreSQL); if it finds
+        # no row at the expected version, neither it nor any entry is written.
+        try:
+            append(conn, actor=ctx.actor, at=ctx.as_of, changes=entries, lead=lead)
+        except RowNotWritten:
+            raise StaleVersion(row_id) from None
     return int(new_id)

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import BindTyping
 
-__all__ = ["DirectResult", "Prepared"]
+__all__ = ["DirectResult", "Prepared", "run_sql"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -129,7 +129,7 @@ class Prepared:
             result = conn.execute(self.statement, dict(given))
             rows = result.all() if result.returns_rows else []
             return DirectResult(rows, result.rowcount)
-        return _run(conn, plan, plan.parameters(given), many=False)
+        return run_sql(conn, plan.sql, plan.parameters(given))
 
     def executemany(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> DirectResult:
         """Run the statement (a DML statement without RETURNING) once per row of ``rows``."""
@@ -139,7 +139,23 @@ class Prepared:
         if plan is None:
             result = conn.execute(self.statement, [dict(r) for r in rows])
             return DirectResult([], result.rowcount)
-        return _run(conn, plan, [plan.parameters(r) for r in rows], many=True)
+        return run_sql(conn, plan.sql, [plan.parameters(r) for r in rows], many=True)
+
+    def named_sql(
+        self, conn: sa.Connection, params: Mapping[str, Any]
+    ) -> tuple[str, Mapping[str, Any]] | None:
+        """The SQL text and driver parameters of a direct execution with ``params``, for a
+        caller that embeds the statement in a larger one (the ledger's one-statement append
+        on PostgreSQL); None unless the direct path applies and the paramstyle is named
+        (``pyformat``), so that parameter names, not positions, join the two."""
+        if conn.dialect.paramstyle != "pyformat":
+            return None
+        plan = self._plan(conn, params)
+        if plan is None or plan.positional:
+            return None
+        parameters = plan.parameters(params)
+        assert isinstance(parameters, Mapping)
+        return plan.sql, parameters
 
     def _plan(self, conn: sa.Connection, params: Mapping[str, Any]) -> _Plan | None:
         if not _direct(conn):
@@ -226,22 +242,25 @@ def _compile(statement: sa.Executable, dialect: Dialect, keys: tuple[str, ...]) 
     return _Plan(compiled.string, bool(compiled.positional), binds)
 
 
-def _run(conn: sa.Connection, plan: _Plan, parameters: Any, *, many: bool) -> DirectResult:
+def run_sql(conn: sa.Connection, sql: str, parameters: Any, *, many: bool = False) -> DirectResult:
+    """Run driver-level ``sql`` (in the driver's paramstyle) on the DBAPI cursor of ``conn``,
+    in its transaction, as a :class:`Prepared` statement runs: only where
+    :meth:`Prepared.named_sql` (or the direct path) applies; errors raised as SQLAlchemy's."""
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None  # a connection in a transaction has one
     cursor = dbapi_connection.cursor()
     try:
         if many:
-            cursor.executemany(plan.sql, parameters)
+            cursor.executemany(sql, parameters)
         else:
-            cursor.execute(plan.sql, parameters)
+            cursor.execute(sql, parameters)
         rows = cursor.fetchall() if cursor.description is not None else []
         return DirectResult(rows, cursor.rowcount)
     except conn.dialect.loaded_dbapi.Error as exc:
         dialect = conn.dialect
         lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
         error = sa.exc.DBAPIError.instance(
-            plan.sql,
+            sql,
             parameters,
             exc,
             dialect.loaded_dbapi.Error,
