@@ -574,11 +574,12 @@ def test_a_save_is_few_statements_on_the_direct_path_and_chains_exactly(
     assert all(direct)  # ...and every one of them on the driver's cursor
     # lock + head, one joined look-up, then on SQLite the guarded update, the head move and
     # the audit entries in one executemany (SQLite's trace shows each row's step of it); on
-    # PostgreSQL those three are one statement (data-modifying CTEs: one round trip)
+    # PostgreSQL the BEGIN travels with the lock ("BEGIN; SELECT ... FOR UPDATE", one query)
+    # and the last three are one statement (data-modifying CTEs): three round trips
     if db.engine.dialect.name == "sqlite":
         assert seen == ["SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT"]
     else:
-        assert seen == ["SELECT", "SELECT", "WITH"]
+        assert seen == ["BEGIN;", "SELECT", "WITH"]
     assert r.changed == ["VS/heart_rate", "VS/temperature"]
     with db.read() as conn:
         assert verify(conn).ok

@@ -15,7 +15,17 @@ import pytest
 import sqlalchemy as sa
 
 from trialkit.errors import StorageError
-from trialkit.store import Change, Database, Prepared, RowLead, RowNotWritten, append, head, verify
+from trialkit.store import (
+    Change,
+    Database,
+    Prepared,
+    RowLead,
+    RowNotWritten,
+    append,
+    canonical,
+    head,
+    verify,
+)
 from trialkit.store.ledger import HEAD_KEY
 from trialkit.store.tables import audit_log
 
@@ -158,3 +168,47 @@ def test_a_lead_without_changes_still_writes_its_row_once(probe: Database) -> No
     with pytest.raises(RowNotWritten), db.write() as conn:
         append(conn, actor="dr.a", at=AT, changes=[], lead=_lead(1, "c"))
     assert _state(db)[0] == ("b", 2)
+
+
+_NASTY = [
+    'quote " and backslash \\ and slash /',
+    "tab\tnew line\ncarriage\rbell\x07escape\x1b",
+    "non-ASCII: Ünïcödé, فارسی ۱۲۳, 中文, emoji 🧪, line separator \u2028 end",
+    '{"looks": "like JSON", "n": 1.50}',
+    "\\u0041 is not A",
+    "",
+]
+
+
+def test_entries_are_stored_exactly_as_given(db: Database) -> None:
+    # On PostgreSQL the entries travel as one JSON document (json_populate_recordset): every
+    # text comes back exactly, and every stored entry's hash verifies.
+    changes = [
+        Change("change", "x", "1", text, text, None if i % 2 else text, text or None, "2.1")
+        for i, text in enumerate(_NASTY)
+    ]
+    with db.write() as conn:
+        append(conn, actor=_NASTY[2], at=AT, changes=changes)
+    with db.read() as conn:
+        assert verify(conn).ok
+        stored = conn.execute(
+            sa.select(
+                audit_log.c.actor,
+                audit_log.c.path,
+                audit_log.c.old,
+                audit_log.c.new,
+                audit_log.c.reason,
+                audit_log.c.protocol_version,
+            ).order_by(audit_log.c.seq)
+        ).all()
+    assert [tuple(r) for r in stored] == [
+        (
+            _NASTY[2],
+            c.path,
+            canonical.dumps(c.old),
+            None if c.new is None else canonical.dumps(c.new),
+            c.reason,
+            c.protocol_version,
+        )
+        for c in changes
+    ]

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import BindTyping
 
-__all__ = ["DirectResult", "Prepared", "run_sql"]
+__all__ = ["DirectResult", "Prepared", "is_direct", "run_sql"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -178,6 +178,12 @@ class Prepared:
 _CHECKED = "trialkit.direct_checked"
 
 
+def is_direct(conn: sa.Connection) -> bool:
+    """Whether statements may run on the driver's cursor of ``conn`` (see the module
+    docstring; checked once per transaction)."""
+    return _direct(conn)
+
+
 def _direct(conn: sa.Connection) -> bool:
     """Whether ``conn`` may run statements directly (checked once per transaction)."""
     transaction = conn.get_transaction()
@@ -242,10 +248,14 @@ def _compile(statement: sa.Executable, dialect: Dialect, keys: tuple[str, ...]) 
     return _Plan(compiled.string, bool(compiled.positional), binds)
 
 
-def run_sql(conn: sa.Connection, sql: str, parameters: Any, *, many: bool = False) -> DirectResult:
+def run_sql(
+    conn: sa.Connection, sql: str, parameters: Any, *, many: bool = False, last: bool = False
+) -> DirectResult:
     """Run driver-level ``sql`` (in the driver's paramstyle) on the DBAPI cursor of ``conn``,
     in its transaction, as a :class:`Prepared` statement runs: only where
-    :meth:`Prepared.named_sql` (or the direct path) applies; errors raised as SQLAlchemy's."""
+    :meth:`Prepared.named_sql` (or the direct path) applies; errors raised as SQLAlchemy's.
+    ``last``: ``sql`` is several statements (no parameters; a driver with ``nextset``) and the
+    result is the last one's."""
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None  # a connection in a transaction has one
     cursor = dbapi_connection.cursor()
@@ -254,6 +264,8 @@ def run_sql(conn: sa.Connection, sql: str, parameters: Any, *, many: bool = Fals
             cursor.executemany(sql, parameters)
         else:
             cursor.execute(sql, parameters)
+        while last and cursor.nextset():
+            pass
         rows = cursor.fetchall() if cursor.description is not None else []
         return DirectResult(rows, cursor.rowcount)
     except conn.dialect.loaded_dbapi.Error as exc:

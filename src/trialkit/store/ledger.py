@@ -77,8 +77,11 @@ _MOVE_HEAD = Prepared(
 # ledger lock). The head moves only if it is still the one read (and, with a row update in
 # front, only if that update wrote its row); the entries are inserted only if the head moved;
 # the statement reports the three counts, so that a failed guard raises exactly as the
-# separate statements do. One array per column (unnest), so the text is the same for any
-# number of entries and the driver prepares it once.
+# separate statements do. The entries travel as one JSON array of objects, read back into
+# audit_log rows by json_populate_recordset (a JSON string is exactly its text, a number the
+# seq): one parameter encoded by json's C encoder, where an array per column cost the driver
+# more than the round trip it saves; the text is the same for any number of entries, so the
+# driver prepares it once.
 _COLUMNS = (
     "seq",
     "at",
@@ -94,16 +97,17 @@ _COLUMNS = (
     "prev_hash",
     "hash",
 )
-_ARRAYS = ", ".join(
-    f"CAST(%(trialkit_{c})s AS {'BIGINT' if c == 'seq' else 'TEXT'}[])" for c in _COLUMNS
-)
+_entries_json = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False
+).encode
 _FUSED_HEAD = (
     "trialkit_head AS (UPDATE audit_head SET seq = %(trialkit_new_seq)s, "
     "hash = %(trialkit_new_hash)s WHERE audit_head.id = 1 "
     "AND audit_head.seq = %(trialkit_old_seq)s AND audit_head.hash = %(trialkit_old_hash)s"
     "{guard} RETURNING audit_head.seq), "
     f"trialkit_entries AS (INSERT INTO audit_log ({', '.join(_COLUMNS)}) "
-    f"SELECT * FROM unnest({_ARRAYS}) WHERE EXISTS (SELECT 1 FROM trialkit_head) RETURNING 1) "
+    f"SELECT {', '.join(_COLUMNS)} FROM json_populate_recordset(NULL::audit_log, "
+    "CAST(%(trialkit_entries)s AS JSON)) WHERE EXISTS (SELECT 1 FROM trialkit_head) RETURNING 1) "
     "SELECT {row}, (SELECT count(*) FROM trialkit_head), (SELECT count(*) FROM trialkit_entries)"
 )
 _FUSED = "WITH " + _FUSED_HEAD.format(guard="", row="1")
@@ -314,8 +318,7 @@ def _fused(
         sql, params = _FUSED_WITH_ROW.replace("{row_sql}", row_sql), dict(row_params)
     for key, value in moves.items():
         params[f"trialkit_{key}"] = value
-    for column in _COLUMNS:
-        params[f"trialkit_{column}"] = [r[column] for r in rows]
+    params["trialkit_entries"] = _entries_json(rows)
     found = run_sql(conn, sql, params).rows
     written, moved, entries = (int(v) for v in found[0])
     if written != 1:
