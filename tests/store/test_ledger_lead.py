@@ -38,12 +38,13 @@ _probe = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
 )
-_GUARDED = Prepared(
+_UPDATE = (
     _probe.update()
     .where(_probe.c.id == sa.bindparam("rid"), _probe.c.version == sa.bindparam("expected"))
     .values(value=sa.bindparam("new_value"), version=sa.bindparam("new_version"))
-    .returning(_probe.c.id)
 )
+_GUARDED = Prepared(_UPDATE)
+_RETURNING = Prepared(_UPDATE.returning(_probe.c.id))
 
 
 @pytest.fixture
@@ -58,9 +59,8 @@ def probe(db: Database) -> Iterator[Database]:
 
 
 def _lead(expected: int, value: str) -> RowLead:
-    return RowLead(
-        _GUARDED, {"rid": 1, "expected": expected, "new_value": value, "new_version": expected + 1}
-    )
+    params = {"rid": 1, "expected": expected, "new_value": value, "new_version": expected + 1}
+    return RowLead(_GUARDED, params, _RETURNING)
 
 
 def _changes(old: str, new: str) -> list[Change]:

@@ -46,7 +46,7 @@ class StaleVersion(Exception):
 _ROW_ID = "_trialkit_row_id"
 _EXPECTED = "_trialkit_expected_version"
 _INSERTS: dict[sa.Table, Prepared] = {}
-_UPDATES: dict[tuple[sa.Table, bool], Prepared] = {}
+_UPDATES: dict[tuple[sa.Table, bool], tuple[Prepared, Prepared]] = {}
 
 
 def _insert(table: sa.Table) -> Prepared:
@@ -56,16 +56,18 @@ def _insert(table: sa.Table) -> Prepared:
     return stmt
 
 
-def _update(table: sa.Table, guarded: bool) -> Prepared:
-    stmt = _UPDATES.get((table, guarded))
-    if stmt is None:
+def _update(table: sa.Table, guarded: bool) -> tuple[Prepared, Prepared]:
+    """The update alone, and with RETURNING for the ledger's one statement on PostgreSQL, which
+    counts the rows it returns (see trialkit.store.ledger.RowLead)."""
+    stmts = _UPDATES.get((table, guarded))
+    if stmts is None:
         update = table.update().where(table.c.id == sa.bindparam(_ROW_ID))
         if guarded:
             update = update.where(table.c.version == sa.bindparam(_EXPECTED))
-        # RETURNING: on PostgreSQL the update runs inside the ledger's one statement, which
-        # counts the rows it returns (see trialkit.store.ledger.RowLead).
-        stmt = _UPDATES.setdefault((table, guarded), Prepared(update.returning(table.c.id)))
-    return stmt
+        stmts = _UPDATES.setdefault(
+            (table, guarded), (Prepared(update), Prepared(update.returning(table.c.id)))
+        )
+    return stmts
 
 
 def write(
@@ -133,7 +135,8 @@ def write(
         if expected_version is not None:
             params["version"] = expected_version + 1
             params[_EXPECTED] = expected_version
-        lead = RowLead(_update(table, expected_version is not None), params)
+        plain, returning = _update(table, expected_version is not None)
+        lead = RowLead(plain, params, returning)
         verb = action or "update"
     entries = [
         Change(verb, name, str(new_id), c.path, c.old, c.new, reason, protocol_version)

@@ -120,14 +120,16 @@ _FUSED_WITH_ROW = "WITH trialkit_row AS ({row_sql}), " + _FUSED_HEAD.replace(
 class RowLead:
     """An update of one row that :func:`append` writes together with the entries recording it.
 
-    ``statement`` is an ``UPDATE ... RETURNING`` that must write exactly one row (a guarded
-    update writes none when the row's version moved): if it writes another number of rows,
-    :class:`RowNotWritten` is raised and neither the head nor the entries are written. On
-    PostgreSQL the update, the head's move and the entries are one statement.
+    ``statement`` is an ``UPDATE`` that must write exactly one row (a guarded update writes
+    none when the row's version moved): if it writes another number of rows,
+    :class:`RowNotWritten` is raised and neither the head nor the entries are written.
+    ``returning`` is the same update with ``RETURNING`` (any column): given, on PostgreSQL the
+    update, the head's move and the entries are one statement, which counts its rows.
     """
 
     statement: Prepared
     params: Mapping[str, Any]
+    returning: Prepared | None = None
 
 
 class RowNotWritten(Exception):
@@ -228,7 +230,7 @@ def append(
     known = conn.info.get(HEAD_KEY)
     seq, prev = known if known is not None else head(conn)
     if not changes:
-        if lead is not None and len(lead.statement.execute(conn, lead.params).rows) != 1:
+        if lead is not None and lead.statement.execute(conn, lead.params).rowcount != 1:
             raise RowNotWritten()
         return seq
     start = (seq, prev)
@@ -276,7 +278,7 @@ def append(
         prev = rows[-1]["hash"]
     moves = {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev}
     if not _fused(conn, lead, moves, rows):
-        if lead is not None and len(lead.statement.execute(conn, lead.params).rows) != 1:
+        if lead is not None and lead.statement.execute(conn, lead.params).rowcount != 1:
             raise RowNotWritten()
         # The head moves first, guarded by the head the entries chain on, then the entries
         # follow in one statement; both belong to the caller's transaction.
@@ -311,7 +313,9 @@ def _fused(
             return False  # observed or not the direct path: the separate statements, via Core
         sql, params = _FUSED, {}
     else:
-        compiled = lead.statement.named_sql(conn, lead.params)
+        if lead.returning is None:
+            return False
+        compiled = lead.returning.named_sql(conn, lead.params)
         if compiled is None:
             return False
         row_sql, row_params = compiled
