@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import StorageError
 from trialkit.services.context import Context
-from trialkit.store import Change, Prepared, append, canonical
+from trialkit.store import Change, Prepared, RowLead, RowNotWritten, append, canonical
 from trialkit.store.audited import audited as declaration
 
 __all__ = ["FieldChange", "StaleVersion", "write"]
@@ -46,7 +46,7 @@ class StaleVersion(Exception):
 _ROW_ID = "_trialkit_row_id"
 _EXPECTED = "_trialkit_expected_version"
 _INSERTS: dict[sa.Table, Prepared] = {}
-_UPDATES: dict[tuple[sa.Table, bool], Prepared] = {}
+_UPDATES: dict[tuple[sa.Table, bool], tuple[Prepared, Prepared]] = {}
 
 
 def _insert(table: sa.Table) -> Prepared:
@@ -56,14 +56,18 @@ def _insert(table: sa.Table) -> Prepared:
     return stmt
 
 
-def _update(table: sa.Table, guarded: bool) -> Prepared:
-    stmt = _UPDATES.get((table, guarded))
-    if stmt is None:
+def _update(table: sa.Table, guarded: bool) -> tuple[Prepared, Prepared]:
+    """The update alone, and with RETURNING for the ledger's one statement on PostgreSQL, which
+    counts the rows it returns (see trialkit.store.ledger.RowLead)."""
+    stmts = _UPDATES.get((table, guarded))
+    if stmts is None:
         update = table.update().where(table.c.id == sa.bindparam(_ROW_ID))
         if guarded:
             update = update.where(table.c.version == sa.bindparam(_EXPECTED))
-        stmt = _UPDATES.setdefault((table, guarded), Prepared(update))
-    return stmt
+        stmts = _UPDATES.setdefault(
+            (table, guarded), (Prepared(update), Prepared(update.returning(table.c.id)))
+        )
+    return stmts
 
 
 def write(
@@ -131,16 +135,20 @@ def write(
         if expected_version is not None:
             params["version"] = expected_version + 1
             params[_EXPECTED] = expected_version
-        if _update(table, expected_version is not None).execute(conn, params).rowcount != 1:
-            raise StaleVersion(row_id)
+        plain, returning = _update(table, expected_version is not None)
+        lead = RowLead(plain, params, returning)
         verb = action or "update"
-    append(
-        conn,
-        actor=ctx.actor,
-        at=ctx.as_of,
-        changes=[
-            Change(verb, name, str(new_id), c.path, c.old, c.new, reason, protocol_version)
-            for c in audited
-        ],
-    )
+    entries = [
+        Change(verb, name, str(new_id), c.path, c.old, c.new, reason, protocol_version)
+        for c in audited
+    ]
+    if row_id is None:
+        append(conn, actor=ctx.actor, at=ctx.as_of, changes=entries)
+    else:
+        # The update is written with its entries (one statement on PostgreSQL); if it finds
+        # no row at the expected version, neither it nor any entry is written.
+        try:
+            append(conn, actor=ctx.actor, at=ctx.as_of, changes=entries, lead=lead)
+        except RowNotWritten:
+            raise StaleVersion(row_id) from None
     return int(new_id)

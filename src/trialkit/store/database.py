@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from trialkit.errors import StorageError
-from trialkit.store.direct import Prepared
+from trialkit.store.direct import Prepared, is_direct, run_sql
 from trialkit.store.engine import make_engine
 from trialkit.store.ledger import HEAD_KEY
 from trialkit.store.tables import audit_head
@@ -33,10 +33,22 @@ from trialkit.store.tables import audit_head
 __all__ = ["Database"]
 
 _READ_ONLY = "trialkit_read_only"
+_IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open on the connection
 
 # Built once and run on the driver's cursor (see trialkit.store.direct).
 _LOCK = Prepared(
     sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+)
+# PostgreSQL (psycopg, direct path): the transaction's BEGIN and the lock in one round trip, as
+# two statements of one simple query. psycopg otherwise sends its BEGIN alone before the first
+# statement; for this one query it is told not to (autocommit, on a connection with no
+# transaction open), and is told again right after the transaction ended, before the
+# connection goes back to the pool. The BEGIN is the one psycopg sends when nothing sets an
+# isolation level, read-only or deferrable mode on the connection; otherwise (and whenever
+# anything observes statements) the lock runs as above.
+_BEGIN_AND_LOCK = (
+    "BEGIN; SELECT audit_head.seq, audit_head.hash FROM audit_head WHERE audit_head.id = 1 "
+    "FOR UPDATE"
 )
 
 
@@ -61,20 +73,34 @@ class Database:
     def write(self) -> Iterator[sa.Connection]:
         """One write transaction holding the ledger lock; commits on success, else rolls back."""
         try:
-            with self.engine.begin() as conn:
-                locked = _LOCK.execute(conn).first()
-                if locked is None:
-                    raise StorageError(
-                        "the database has no audit ledger head: it was not created by trialkit",
-                        code="STORE.E020",
-                        hint="run `trialkit db upgrade` on it first",
-                    )
-                seq, hash_ = locked
-                conn.info[HEAD_KEY] = (int(seq), str(hash_))
+            with self.engine.connect() as conn:
+                told: Any = None  # the psycopg connection told to leave the BEGIN to us
                 try:
-                    yield conn
+                    with conn.begin():
+                        told = _begins_itself(conn)
+                        if told is not None:
+                            told.autocommit = True
+                            locked = run_sql(conn, _BEGIN_AND_LOCK, None, last=True).first()
+                        else:
+                            locked = _LOCK.execute(conn).first()
+                        if locked is None:
+                            raise StorageError(
+                                "the database has no audit ledger head: it was not created by "
+                                "trialkit",
+                                code="STORE.E020",
+                                hint="run `trialkit db upgrade` on it first",
+                            )
+                        seq, hash_ = locked
+                        conn.info[HEAD_KEY] = (int(seq), str(hash_))
+                        try:
+                            yield conn
+                        finally:
+                            conn.info.pop(HEAD_KEY, None)
                 finally:
-                    conn.info.pop(HEAD_KEY, None)
+                    # The transaction has ended (committed or rolled back): psycopg begins
+                    # the next one itself again, before the connection returns to the pool.
+                    if told is not None and not told.closed:
+                        told.autocommit = False
         except sa.exc.OperationalError as exc:
             raise StorageError(
                 f"the database refused the write: {exc.orig}",
@@ -93,3 +119,22 @@ class Database:
             conn = conn.execution_options(**{_READ_ONLY: True})
             with conn.begin():
                 yield conn
+
+
+def _begins_itself(conn: sa.Connection) -> Any:
+    """The psycopg connection under ``conn`` if the write may send BEGIN with the lock (see
+    ``_BEGIN_AND_LOCK``), else None."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        return None
+    if not is_direct(conn):
+        return None
+    dbapi_connection: Any = conn.connection.dbapi_connection
+    if (
+        dbapi_connection.autocommit
+        or dbapi_connection.isolation_level is not None
+        or dbapi_connection.read_only is not None
+        or dbapi_connection.deferrable is not None
+        or dbapi_connection.pgconn.transaction_status != _IDLE
+    ):
+        return None
+    return dbapi_connection

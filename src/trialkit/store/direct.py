@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import BindTyping
 
-__all__ = ["DirectResult", "Prepared"]
+__all__ = ["DirectResult", "Prepared", "is_direct", "run_sql"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -129,7 +129,7 @@ class Prepared:
             result = conn.execute(self.statement, dict(given))
             rows = result.all() if result.returns_rows else []
             return DirectResult(rows, result.rowcount)
-        return _run(conn, plan, plan.parameters(given), many=False)
+        return run_sql(conn, plan.sql, plan.parameters(given))
 
     def executemany(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> DirectResult:
         """Run the statement (a DML statement without RETURNING) once per row of ``rows``."""
@@ -139,7 +139,23 @@ class Prepared:
         if plan is None:
             result = conn.execute(self.statement, [dict(r) for r in rows])
             return DirectResult([], result.rowcount)
-        return _run(conn, plan, [plan.parameters(r) for r in rows], many=True)
+        return run_sql(conn, plan.sql, [plan.parameters(r) for r in rows], many=True)
+
+    def named_sql(
+        self, conn: sa.Connection, params: Mapping[str, Any]
+    ) -> tuple[str, Mapping[str, Any]] | None:
+        """The SQL text and driver parameters of a direct execution with ``params``, for a
+        caller that embeds the statement in a larger one (the ledger's one-statement append
+        on PostgreSQL); None unless the direct path applies and the paramstyle is named
+        (``pyformat``), so that parameter names, not positions, join the two."""
+        if conn.dialect.paramstyle != "pyformat":
+            return None
+        plan = self._plan(conn, params)
+        if plan is None or plan.positional:
+            return None
+        parameters = plan.parameters(params)
+        assert isinstance(parameters, Mapping)
+        return plan.sql, parameters
 
     def _plan(self, conn: sa.Connection, params: Mapping[str, Any]) -> _Plan | None:
         if not _direct(conn):
@@ -160,6 +176,12 @@ class Prepared:
 #: ``Connection.info`` key: the transaction for which the connection was last found
 #: unobserved, and whether it was.
 _CHECKED = "trialkit.direct_checked"
+
+
+def is_direct(conn: sa.Connection) -> bool:
+    """Whether statements may run on the driver's cursor of ``conn`` (see the module
+    docstring; checked once per transaction)."""
+    return _direct(conn)
 
 
 def _direct(conn: sa.Connection) -> bool:
@@ -226,22 +248,44 @@ def _compile(statement: sa.Executable, dialect: Dialect, keys: tuple[str, ...]) 
     return _Plan(compiled.string, bool(compiled.positional), binds)
 
 
-def _run(conn: sa.Connection, plan: _Plan, parameters: Any, *, many: bool) -> DirectResult:
+_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK: the result has rows (possibly none)
+
+
+def _returns_rows(conn: sa.Connection, cursor: Any) -> bool:
+    """Whether the cursor's current result has rows. psycopg builds a column object for every
+    column on each read of ``description`` (a fifth of a save's client CPU); its result
+    status says the same."""
+    if conn.dialect.driver == "psycopg":
+        result = cursor.pgresult
+        return result is not None and bool(result.status == _TUPLES_OK)
+    return cursor.description is not None
+
+
+def run_sql(
+    conn: sa.Connection, sql: str, parameters: Any, *, many: bool = False, last: bool = False
+) -> DirectResult:
+    """Run driver-level ``sql`` (in the driver's paramstyle) on the DBAPI cursor of ``conn``,
+    in its transaction, as a :class:`Prepared` statement runs: only where
+    :meth:`Prepared.named_sql` (or the direct path) applies; errors raised as SQLAlchemy's.
+    ``last``: ``sql`` is several statements (no parameters; a driver with ``nextset``) and the
+    result is the last one's."""
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None  # a connection in a transaction has one
     cursor = dbapi_connection.cursor()
     try:
         if many:
-            cursor.executemany(plan.sql, parameters)
+            cursor.executemany(sql, parameters)
         else:
-            cursor.execute(plan.sql, parameters)
-        rows = cursor.fetchall() if cursor.description is not None else []
+            cursor.execute(sql, parameters)
+        while last and cursor.nextset():
+            pass
+        rows = cursor.fetchall() if _returns_rows(conn, cursor) else []
         return DirectResult(rows, cursor.rowcount)
     except conn.dialect.loaded_dbapi.Error as exc:
         dialect = conn.dialect
         lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
         error = sa.exc.DBAPIError.instance(
-            plan.sql,
+            sql,
             parameters,
             exc,
             dialect.loaded_dbapi.Error,

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import StorageError
 from trialkit.store import canonical
-from trialkit.store.direct import Prepared
+from trialkit.store.direct import Prepared, run_sql
 from trialkit.store.tables import GENESIS_HASH, audit_head, audit_log
 
 __all__ = [
@@ -42,6 +42,8 @@ __all__ = [
     "Difference",
     "HeadAnchor",
     "Problem",
+    "RowLead",
+    "RowNotWritten",
     "Verification",
     "anchor_line",
     "append",
@@ -69,6 +71,70 @@ _MOVE_HEAD = Prepared(
     )
     .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
 )
+
+# PostgreSQL: the head's move and the entries' insert in one statement, one round trip (data-
+# modifying CTEs run in the statement's one snapshot, in the caller's transaction, after the
+# ledger lock). The head moves only if it is still the one read (and, with a row update in
+# front, only if that update wrote its row); the entries are inserted only if the head moved;
+# the statement reports the three counts, so that a failed guard raises exactly as the
+# separate statements do. The entries travel as one JSON array of objects, read back into
+# audit_log rows by json_populate_recordset (a JSON string is exactly its text, a number the
+# seq): one parameter encoded by json's C encoder, where an array per column cost the driver
+# more than the round trip it saves; the text is the same for any number of entries, so the
+# driver prepares it once.
+_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "path",
+    "old",
+    "new",
+    "reason",
+    "protocol_version",
+    "prev_hash",
+    "hash",
+)
+_entries_json = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False
+).encode
+_FUSED_HEAD = (
+    "trialkit_head AS (UPDATE audit_head SET seq = %(trialkit_new_seq)s, "
+    "hash = %(trialkit_new_hash)s WHERE audit_head.id = 1 "
+    "AND audit_head.seq = %(trialkit_old_seq)s AND audit_head.hash = %(trialkit_old_hash)s"
+    "{guard} RETURNING audit_head.seq), "
+    f"trialkit_entries AS (INSERT INTO audit_log ({', '.join(_COLUMNS)}) "
+    f"SELECT {', '.join(_COLUMNS)} FROM json_populate_recordset(NULL::audit_log, "
+    "CAST(%(trialkit_entries)s AS JSON)) WHERE EXISTS (SELECT 1 FROM trialkit_head) RETURNING 1) "
+    "SELECT {row}, (SELECT count(*) FROM trialkit_head), (SELECT count(*) FROM trialkit_entries)"
+)
+_FUSED = "WITH " + _FUSED_HEAD.format(guard="", row="1")
+_FUSED_WITH_ROW = "WITH trialkit_row AS ({row_sql}), " + _FUSED_HEAD.replace(
+    "{guard}", " AND EXISTS (SELECT 1 FROM trialkit_row)"
+).replace("{row}", "(SELECT count(*) FROM trialkit_row)")
+
+
+@dataclass(frozen=True)
+class RowLead:
+    """An update of one row that :func:`append` writes together with the entries recording it.
+
+    ``statement`` is an ``UPDATE`` that must write exactly one row (a guarded update writes
+    none when the row's version moved): if it writes another number of rows,
+    :class:`RowNotWritten` is raised and neither the head nor the entries are written.
+    ``returning`` is the same update with ``RETURNING`` (any column): given, on PostgreSQL the
+    update, the head's move and the entries are one statement, which counts its rows.
+    """
+
+    statement: Prepared
+    params: Mapping[str, Any]
+    returning: Prepared | None = None
+
+
+class RowNotWritten(Exception):
+    """The :class:`RowLead` update wrote no row (or several): no entry was appended."""
+
 
 _HASHED = (
     "seq",
@@ -146,16 +212,26 @@ def head(conn: sa.Connection) -> tuple[int, str]:
     return int(seq), str(hash_)
 
 
-def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[Change]) -> int:
+def append(
+    conn: sa.Connection,
+    *,
+    actor: str,
+    at: datetime,
+    changes: Sequence[Change],
+    lead: RowLead | None = None,
+) -> int:
     """Append ``changes`` in order, chain them and move the head; returns the last ``seq``.
 
     Must run inside a :meth:`~trialkit.store.database.Database.write` transaction, which holds
     the ledger lock and has already read the head (else the head is read here). The head moves
-    only if it still is the one the new entries chain on; otherwise nothing is kept.
+    only if it still is the one the new entries chain on; otherwise nothing is kept. ``lead``
+    is the update of the row the changes record, written first (see :class:`RowLead`).
     """
     known = conn.info.get(HEAD_KEY)
     seq, prev = known if known is not None else head(conn)
     if not changes:
+        if lead is not None and lead.statement.execute(conn, lead.params).rowcount != 1:
+            raise RowNotWritten()
         return seq
     start = (seq, prev)
     stamp = _stamp(at)
@@ -200,21 +276,66 @@ def append(conn: sa.Connection, *, actor: str, at: datetime, changes: Sequence[C
             }
         )
         prev = rows[-1]["hash"]
-    # The head moves first, guarded by the head the entries chain on, then the entries follow
-    # in one statement; both belong to the caller's transaction.
-    moved = _MOVE_HEAD.execute(
-        conn, {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev}
-    )
-    if moved.rowcount != 1:
-        raise StorageError(
-            f"the audit ledger head moved from entry {start[0]} while entries were appended",
-            code="STORE.E022",
-            hint="retry the change; nothing of it was kept",
-        )
-    _INSERT.executemany(conn, rows)
+    moves = {"old_seq": start[0], "old_hash": start[1], "new_seq": seq, "new_hash": prev}
+    if not _fused(conn, lead, moves, rows):
+        if lead is not None and lead.statement.execute(conn, lead.params).rowcount != 1:
+            raise RowNotWritten()
+        # The head moves first, guarded by the head the entries chain on, then the entries
+        # follow in one statement; both belong to the caller's transaction.
+        if _MOVE_HEAD.execute(conn, moves).rowcount != 1:
+            raise _head_moved(start[0])
+        _INSERT.executemany(conn, rows)
     if known is not None:
         conn.info[HEAD_KEY] = (seq, prev)
     return seq
+
+
+def _head_moved(seq: int) -> StorageError:
+    return StorageError(
+        f"the audit ledger head moved from entry {seq} while entries were appended",
+        code="STORE.E022",
+        hint="retry the change; nothing of it was kept",
+    )
+
+
+def _fused(
+    conn: sa.Connection,
+    lead: RowLead | None,
+    moves: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+) -> bool:
+    """On PostgreSQL (direct path), the lead update, the head's move and the entries as one
+    statement; False (nothing done) where the separate statements must run instead."""
+    if conn.dialect.name != "postgresql" or conn.dialect.paramstyle != "pyformat":
+        return False
+    if lead is None:
+        if _MOVE_HEAD.named_sql(conn, moves) is None:
+            return False  # observed or not the direct path: the separate statements, via Core
+        sql, params = _FUSED, {}
+    else:
+        if lead.returning is None:
+            return False
+        compiled = lead.returning.named_sql(conn, lead.params)
+        if compiled is None:
+            return False
+        row_sql, row_params = compiled
+        sql, params = _FUSED_WITH_ROW.replace("{row_sql}", row_sql), dict(row_params)
+    for key, value in moves.items():
+        params[f"trialkit_{key}"] = value
+    params["trialkit_entries"] = _entries_json(rows)
+    found = run_sql(conn, sql, params).rows
+    written, moved, entries = (int(v) for v in found[0])
+    if written != 1:
+        raise RowNotWritten()
+    if moved != 1:
+        raise _head_moved(int(moves["old_seq"]))
+    if entries != len(rows):  # pragma: no cover - the statement inserts all or none
+        raise StorageError(
+            f"the audit ledger stored {entries} of {len(rows)} entries",
+            code="STORE.E022",
+            hint="retry the change; nothing of it was kept",
+        )
+    return True
 
 
 @dataclass(frozen=True)
