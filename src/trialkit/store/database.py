@@ -100,7 +100,12 @@ class Database:
                     # The transaction has ended (committed or rolled back): psycopg begins
                     # the next one itself again, before the connection returns to the pool.
                     if told is not None and not told.closed:
-                        told.autocommit = False
+                        try:
+                            told.autocommit = False
+                        except Exception:
+                            # a connection left in autocommit must never be pooled (each
+                            # statement of the next write would commit on its own): dropped
+                            conn.invalidate()
         except sa.exc.OperationalError as exc:
             raise StorageError(
                 f"the database refused the write: {exc.orig}",
