@@ -1,5 +1,6 @@
 """The fast read (shared layouts: the values of an instance taken out of its JSON in one step
-per group, each writer's output prepared once per layout) writes byte for byte what the
+per group, or by the layout's scanner straight out of the stored text, each writer's output
+prepared once per layout) writes byte for byte what the
 general read writes, on a seeded study (SQLite and PostgreSQL): the filled psoriasis study
 (repeating groups, derived scores, a form not required, a correction) and seeded vital signs
 at three more visits, some saved empty with a missing-data reason, one with a weight that
@@ -78,6 +79,7 @@ def test_the_fast_read_writes_what_the_general_read_writes(
     with open_extract(db, ctx, PAE) as extract:
         shared = [r.layout.id for r in extract.records() if r.layout.shared and r.texts]
         general = [r for r in extract.records() if not r.layout.shared]
+        assert extract._scanners  # and the shapes seen again were scanned, not decoded
     assert len(shared) > len(set(shared)) > 1  # layouts shared by several instances
     assert general  # and instances the fast read leaves to the general one
     fast = export(db, ctx, PAE, fmt, tmp_path / "fast")

@@ -82,6 +82,14 @@ _LAYOUTS = 10_000  # the most layouts held at once (a study whose instances all 
 _STR_ONLY = frozenset({str})
 _VALUE_OF = itemgetter("value")  # of a stored item entry
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A stored item entry as canonical JSON writes it: an object of scalar members, one of them
+# "value", a text without escapes (anything else: no match, and the JSON decoder reads it).
+_TEXT = r'"[^"\\\x00-\x1f]*"'
+_SCALAR = _TEXT + r"|null|true|false|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+_MEMBER = r'"(?!value")[^"\\\x00-\x1f]*":(?:' + _SCALAR + ")"
+_ENTRY = r"\{(?:" + _MEMBER + r',)*"value":"([^"\\\x00-\x1f]*)"(?:,' + _MEMBER + r")*\}"
+_SCANNERS = 4  # the most shapes of one form and instance number scanned for
+_PLAIN_NAME = re.compile(r'[^"\\\x00-\x1f]*')
 _UNSEEN: Any = object()  # a shape not seen yet (None is a shape the fast read cannot take)
 #: the scanner of canonical.loads's decoder (its ``decode`` strips white space around it first)
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(  # type: ignore[attr-defined]
@@ -284,6 +292,9 @@ class Extract:
         #: their items in the stored order); None for a shape the fast read cannot take
         self._layouts: dict[tuple[Any, ...], _Shared | None] = {}
         self._layout_ids = 0  # never reused (the cache is cleared when full; ids are not)
+        #: by (version id, form, instance number): the scanners of the last few shared layouts
+        #: (_SCANNERS), each taking the value texts straight out of text of exactly its shape
+        self._scanners: dict[tuple[int, str, int], list[tuple[Callable[[str], Any], _Shared]]] = {}
         self._ctx = ctx
 
     @property
@@ -599,10 +610,33 @@ class Extract:
         JSON in one step per group (no Python step per value) and gets the shared layout of its
         shape, made the first time the shape is seen by the general read (:meth:`_cells`) and
         kept only if that read gives exactly these values in this order (each group's items
-        stored in name order, as canonical JSON stores them). Anything else takes the general
+        stored in name order, as canonical JSON stores them). Text stored in exactly the shape
+        of a shared layout seen before for the form is not even decoded: the layout's scanner
+        (:meth:`_scan_for`) takes the value texts out of it. Anything else takes the general
         read."""
         snap = self._snap
         if status == "entered" and (derived == "{}" or derived == {}):
+            if type(data) is str:
+                for scan, shared in self._scanners.get((version_id, form_id, instance_no), ()):
+                    found = scan(data)
+                    if found is not None:  # exactly the shape: its texts without decoding
+                        layout, definition, version, instance = shared
+                        return tuple.__new__(
+                            Record,
+                            (
+                                snap.people[participant_id],
+                                visit,
+                                snap.visit_dates.get((participant_id, visit), ""),
+                                form_id,
+                                instance,
+                                version,
+                                record,
+                                status,
+                                definition,
+                                layout,
+                                list(found.groups()),
+                            ),
+                        )
             decoded = _loads(data)
             if type(decoded) is dict:
                 texts: list[str] = []
@@ -624,6 +658,8 @@ class Extract:
                                 key, record, version_id, form_id, instance_no, data, texts
                             )
                         if known is not None:
+                            if type(data) is str:
+                                self._scan_for(version_id, form_id, instance_no, key[3], known)
                             layout, definition, version, instance = known
                             return tuple.__new__(
                                 Record,
@@ -689,6 +725,41 @@ class Extract:
             self._layouts.clear()
         self._layouts[key] = known
         return known
+
+    def _scan_for(
+        self,
+        version_id: int,
+        form_id: str,
+        instance_no: int,
+        shape: tuple[tuple[str, tuple[str, ...]], ...],
+        known: _Shared,
+    ) -> None:
+        """Keep a scanner for a shared layout's shape (unless it is the one kept already): a
+        regular expression that matches only the canonical JSON text of exactly these groups
+        and items, in this order, each entry an object of scalar members with one "value"
+        text without escapes, and captures those texts. What it matches, the JSON decoder
+        reads as a dict of this shape with these texts as the values, so the fast read gives
+        the same record either way; any other text does not match and is decoded."""
+        at = (version_id, form_id, instance_no)
+        if at not in self._scanners and len(self._scanners) >= _LAYOUTS:  # bounded memory
+            self._scanners.clear()
+        kept = self._scanners.setdefault(at, [])
+        if any(shared is known for _, shared in kept):
+            return
+        names = [g for g, _ in shape] + [i for _, items in shape for i in items]
+        if not all(_PLAIN_NAME.fullmatch(n) for n in names):
+            return  # a name JSON would escape: no scanner
+        groups = ",".join(
+            '"'
+            + re.escape(g)
+            + r'":\{'
+            + ",".join('"' + re.escape(i) + '":' + _ENTRY for i in items)
+            + r"\}"
+            for g, items in shape
+        )
+        if len(kept) >= _SCANNERS:
+            del kept[0]
+        kept.append((re.compile(r"\{" + groups + r"\}").fullmatch, known))
 
     def _cells(
         self,
