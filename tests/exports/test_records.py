@@ -189,6 +189,9 @@ def test_the_lean_read_of_any_stored_data_is_the_per_value_read(
         got = extract._record(*head, status, *stored)
         assert got.values() == reference(extract, head, status, *stored)
         assert (got.status, got.form, got.record) == (status, form_id, f[0])
+        # read again: a shape seen before takes the shared layout (and its scanner)
+        again = extract._record(*head, status, *stored)
+        assert again.values() == got.values()
 
 
 _FIELD = st.text(alphabet=st.sampled_from('ab ,"\r\n\x00é1'), max_size=4)

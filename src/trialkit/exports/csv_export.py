@@ -26,14 +26,13 @@ from typing import Any, TextIO
 
 from trialkit.exports.base import ExportResult, Progress
 from trialkit.exports.dictionary import DICTIONARY_COLUMNS, entries
-from trialkit.services.extract import Extract, Value
+from trialkit.services.extract import Extract, Layout, Value
 
 __all__ = ["LONG_COLUMNS", "WIDE_KEYS", "csv_text", "wide_column", "write_csv"]
 
 LONG_COLUMNS = tuple(f for f in Value._fields if f not in ("derived", "record"))
 WIDE_KEYS = ("participant", "site", "arm", "visit", "visit_date")
 _INSTANCE_ITEM = itemgetter(0, 2)  # of a Cell
-_VALUE = itemgetter(3)
 _RUNS = 10_000
 
 
@@ -97,59 +96,113 @@ def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
         ):
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(LONG_COLUMNS)
-            write = fh.write
+            # the long text, written a few hundred instances at a time (csv.writer's rows
+            # go straight to the file, so the pending text is written before them)
+            pending: list[str] = []
+            write = pending.append
+
+            def flush_long() -> None:
+                fh.write("".join(pending))
+                pending.clear()
+
             spool_write = sparse.write
             current: tuple[str, str] | None = None
             head: list[str] = []
             cells: dict[int, str] = {}
             blanks: list[str] = []
 
+            wide_rows: list[list[str]] = []  # spooled 500 at a time
+
             def flush_wide() -> None:
-                row = [*head, *map(cells.get, range(len(numbers)), blanks)]
-                text = csv_text((row,))
+                wide_rows.append([*head, *map(cells.get, range(len(numbers)), blanks)])
+                if len(wide_rows) >= 500:
+                    spool_wide()
+
+            def spool_wide() -> None:
+                text = csv_text(wide_rows)
                 if text is not None:
                     spool_write(text)
                 else:
-                    spooled.writerow(row)
+                    spooled.writerows(wide_rows)
+                wide_rows.clear()
 
             # The wide columns of a run of values (instances and items, in order) of a form:
             # the same run recurs in every instance of the form, so it is looked up once.
             runs: dict[tuple[str, tuple[tuple[str, str], ...]], list[int]] = {}
+            # A shared layout's long rows as one format string, and its wide columns.
+            shared: dict[int, tuple[str, int, list[int]]] = {}
             spooled = csv.writer(sparse, lineterminator="\n")
+
+            def columns(form: str, run: tuple[tuple[str, str], ...]) -> list[int]:
+                found = []
+                for instance, item in run:
+                    n = numbers.get((form, item, instance))
+                    if n is None:
+                        n = numbers[(form, item, instance)] = len(numbers)
+                        blanks.append("")
+                    found.append(n)
+                return found
+
             for done, rec in enumerate(extract.records(), start=1):
-                p = rec.person
-                values = rec.cells + rec.derived if rec.derived else rec.cells
-                if values:
+                texts = rec.texts
+                if texts:
+                    p = rec.person
+                    layout = rec.layout
                     lead = (p.code, p.site, p.arm, rec.visit, rec.visit_date, rec.form)
+                    known = shared.get(layout.id) if layout.shared else None
+                    if layout.shared and known is None:
+                        if len(shared) >= _RUNS:  # bounded memory
+                            shared.clear()
+                        known = shared[layout.id] = (
+                            _template(layout, rec.protocol_version),
+                            len(texts),
+                            columns(rec.form, tuple((c[0], c[2]) for c in layout.cells)),
+                        )
                     tail = (rec.protocol_version,)
-                    text = csv_text(values, lead, tail, 6)  # a Cell has six fields
-                    if text is not None:
-                        write(text)
+                    if known is not None:
+                        template, n, found = known
+                        # every row: the six lead fields, six of the cell, the version
+                        text = template.format(",".join(lead), *texts)
+                        if (
+                            text.count(",") != 12 * n
+                            or text.count("\n") != n
+                            or '"' in text
+                            or "\r" in text
+                            or "\x00" in text
+                        ):  # a field to quote: csv.writer writes them
+                            flush_long()
+                            writer.writerows([lead + c + tail for c in rec.cells + rec.derived])
+                        else:
+                            write(text)
                     else:
-                        writer.writerows([lead + c + tail for c in values])
-                    result.values += len(values)
+                        values = rec.cells + rec.derived
+                        joined = csv_text(values, lead, tail, 6)  # a Cell has six fields
+                        if joined is not None:
+                            write(joined)
+                        else:
+                            flush_long()
+                            writer.writerows([lead + c + tail for c in values])
+                        run = (rec.form, tuple(map(_INSTANCE_ITEM, values)))
+                        seen = runs.get(run)
+                        if seen is None:
+                            if len(runs) >= _RUNS:  # forms whose runs all differ: bounded memory
+                                runs.clear()
+                            seen = runs[run] = columns(*run)
+                        found = seen
+                    result.values += len(texts)
                     if (p.code, rec.visit) != current:
                         if current is not None:
                             flush_wide()
                         current = (p.code, rec.visit)
                         head, cells = [p.code, p.site, p.arm, rec.visit, rec.visit_date], {}
-                    run = (rec.form, tuple(map(_INSTANCE_ITEM, values)))
-                    found = runs.get(run)
-                    if found is None:
-                        if len(runs) >= _RUNS:  # forms whose runs all differ: bounded memory
-                            runs.clear()
-                        found = runs[run] = []
-                        for instance, item in run[1]:
-                            n = numbers.get((rec.form, item, instance))
-                            if n is None:
-                                n = numbers[(rec.form, item, instance)] = len(numbers)
-                                blanks.append("")
-                            found.append(n)
-                    cells.update(zip(found, map(_VALUE, values), strict=True))
+                    cells.update(zip(found, texts, strict=True))
                 if done % 200 == 0 or done == total:
+                    flush_long()
                     progress(done, total)
+            flush_long()
             if current is not None:
                 flush_wide()
+            spool_wide()
         dict_entries = entries(extract.versions, extract.study.protocol_version)
         dict_path = out / "dictionary.csv"
         with dict_path.open("w", newline="", encoding="utf-8") as fh:
@@ -197,6 +250,21 @@ def _flush(fh: TextIO, writer: Any, rows: list[Sequence[str]]) -> None:
     else:
         writer.writerows(rows)
     rows.clear()
+
+
+def _template(layout: Layout, version: str) -> str:
+    """A shared layout's long rows as a format string: ``{0}`` the joined lead fields
+    (participant to form), ``{1}``... the values; the fixed fields joined in."""
+
+    def fixed(text: str) -> str:
+        return text.replace("{", "{{").replace("}", "}}")
+
+    version = fixed(version)
+    return "".join(
+        f"{{0}},{fixed(instance)},{fixed(group)},{fixed(item)},{{{n}}},{fixed(unit)},"
+        f"{fixed(missing)},{version}\n"
+        for n, (instance, group, item, unit, missing) in enumerate(layout.cells, start=1)
+    )
 
 
 def _inst(instance: str) -> tuple[int, ...]:

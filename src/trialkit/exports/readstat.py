@@ -29,16 +29,17 @@ import marshal
 import math
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from trialkit.exports.base import ExportResult, Progress
 from trialkit.exports.dictionary import codes
 from trialkit.protocol import DataType, Item, Study
-from trialkit.services.extract import Extract
+from trialkit.services.extract import Extract, Layout
 
 __all__ = [
     "Dataset",
@@ -185,6 +186,27 @@ def plan(
 
 _KEY_COUNT = 6  # participant, site, arm, visit, visit date, instance: the first variables
 _SPOOL_ROWS = 2_000  # rows of one form written to its spool at a time
+_PICKS = 10_000  # the most layouts whose picks are held at once
+
+
+def _pick(
+    layout: Layout, position: dict[str, int], width: int
+) -> Callable[[list[str | None]], tuple[str | None, ...]] | None:
+    """For a shared layout whose cells are all of one dataset row: what takes the item
+    variables' values, in the dataset's order, out of the instance's texts followed by None
+    (None where no cell has the variable; of two cells of one item, the later, as the general
+    spool keeps it). None for a layout of more than one row."""
+    if len({c[0] for c in layout.cells}) > 1:
+        return None
+    none = len(layout.cells)  # the None after the texts
+    at = [none] * (width - _KEY_COUNT)
+    for i, c in enumerate(layout.cells):
+        n = position.get(c[2])
+        if n is not None:
+            at[n - _KEY_COUNT] = i
+    if len(at) > 1:
+        return itemgetter(*at)
+    return lambda texts: tuple(texts[i] for i in at)
 
 
 def _spool(
@@ -195,8 +217,9 @@ def _spool(
     order; written with marshal, a chunk of rows at a time."""
     files: dict[str, Path] = {}
     handles: dict[str, Any] = {}
-    pending: dict[str, list[list[str | None]]] = {}
+    pending: dict[str, list[Sequence[str | None]]] = {}
     slots: dict[str, tuple[dict[str, int], int]] = {}  # form -> item -> position, width
+    picks: dict[int, Callable[[list[str | None]], tuple[str | None, ...]] | None] = {}
     newest = extract.study.protocol_version
     total, count = extract.form_count(), 0
 
@@ -209,8 +232,8 @@ def _spool(
 
     try:
         for done, rec in enumerate(extract.records(), start=1):
-            values = rec.cells + rec.derived if rec.derived else rec.cells
-            if values:
+            texts = rec.texts
+            if texts:
                 form = rec.form
                 slot = slots.get(form)
                 if slot is None:
@@ -224,20 +247,30 @@ def _spool(
                     pending[form] = []
                 position, width = slot
                 p = rec.person
-                rows: dict[str, list[str | None]] = {}
-                for c in values:
-                    row = rows.get(c[0])
-                    if row is None:
-                        row = rows[c[0]] = [None] * width
-                        row[:_KEY_COUNT] = (
-                            p.code, p.site, p.arm, rec.visit, rec.visit_date or None, c[0]
-                        )  # fmt: skip
-                    n = position.get(c[2])
-                    if n is not None:
-                        row[n] = c[3]
-                count += len(values)
                 waiting = pending[form]
-                waiting.extend(rows.values())
+                layout = rec.layout
+                pick = picks.get(layout.id) if layout.shared else None
+                if layout.shared and pick is None:
+                    if len(picks) >= _PICKS:  # bounded memory
+                        picks.clear()
+                    pick = picks[layout.id] = _pick(layout, position, width)
+                if pick is not None:  # the instance's one row, its variables picked at once
+                    keys = (p.code, p.site, p.arm, rec.visit, rec.visit_date or None)
+                    waiting.append((*keys, rec.instance, *pick([*texts, None])))
+                else:
+                    rows: dict[str, list[str | None]] = {}
+                    for c in rec.cells + rec.derived:
+                        row = rows.get(c[0])
+                        if row is None:
+                            row = rows[c[0]] = [None] * width
+                            row[:_KEY_COUNT] = (
+                                p.code, p.site, p.arm, rec.visit, rec.visit_date or None, c[0]
+                            )  # fmt: skip
+                        n = position.get(c[2])
+                        if n is not None:
+                            row[n] = c[3]
+                    waiting.extend(rows.values())
+                count += len(texts)
                 if len(waiting) >= _SPOOL_ROWS:
                     flush(form)
             if done % 200 == 0 or done == total:
@@ -303,6 +336,7 @@ def _floats(texts: Iterable[str | None]) -> list[float]:
 def _column(var: Variable, texts: list[str | None], kind: Kind) -> Any:
     """One item variable's column, typed as :func:`_frame` leaves it."""
     import numpy as np
+    import pandas as pd
 
     t = var.data_type
     if t is DataType.BOOLEAN:
@@ -312,6 +346,9 @@ def _column(var: Variable, texts: list[str | None], kind: Kind) -> Any:
         )
     if t in (DataType.INTEGER, DataType.DECIMAL):
         try:  # every text a number: float() of each, at C speed
+            if None not in texts and "" not in texts:  # (two scans at C speed)
+                every = cast("list[str]", texts)
+                return np.fromiter(map(float, every), dtype="float64", count=len(every))
             return np.array(list(map(float, [x or "nan" for x in texts])), dtype="float64")
         except ValueError:
             return np.array(_floats(texts), dtype="float64")
@@ -326,7 +363,7 @@ def _column(var: Variable, texts: list[str | None], kind: Kind) -> Any:
         )
     if t in (DataType.DATE, DataType.DATETIME):
         return [_cell(var, x, kind) for x in texts]
-    return ["" if x is None else x for x in texts]
+    return pd.Series(["" if x is None else x for x in texts], dtype=object)
 
 
 def _frame(ds: Dataset, spool: Path, kind: Kind) -> Any:
@@ -340,10 +377,13 @@ def _frame(ds: Dataset, spool: Path, kind: Kind) -> Any:
     date_var = ds.variables[4]
     data: dict[str, Any] = {}
     for n, v in enumerate(ds.variables):
-        if n == 4:
-            data[v.name] = [_cell(date_var, x, kind) for x in columns[n]]
+        if n == 4:  # the visit dates: few distinct ones, each parsed once
+            dates = {x: _cell(date_var, x, kind) for x in set(columns[n])}
+            data[v.name] = list(map(dates.__getitem__, columns[n]))
         elif n < _KEY_COUNT:
-            data[v.name] = columns[n]
+            # texts as Python objects (pandas would make its own string type of them, which
+            # pyreadstat, walking every cell, walks through a Python __getitem__ per cell)
+            data[v.name] = pd.Series(columns[n], dtype=object)
         else:
             data[v.name] = _column(v, columns[n], kind)
         columns[n] = []  # the texts are no longer needed

@@ -43,15 +43,45 @@ class CodeListSpec:
         return not self.cdisc
 
 
+# The NCI codes of SEX, NY, AGEU and OUT were checked (session 6, issue #16) against public
+# copies of CDISC SDTM controlled terminology found with the project's search tool; all agreed
+# with what stood here, and the terms the CT package has beside them were added (SEX
+# UNDIFFERENTIATED; NY U and NA):
+# * SEX C66731: F C16576, M C20197, U C17998, UNDIFFERENTIATED C45908 (an MDR's test of the
+#   CDISC CT V47 package, CL-C66731 children C16576 C17998 C20197 C45908; an sdtm.oak CT spec);
+# * NY C66742: N C49487, Y C49488, U C17998, NA C48660 (the CT-package fixtures of a Java
+#   CDISC CORE engine, sdtmct-2024-09-27: NY N C49487 No, Y C49488 Yes, U C17998 Unknown, NA
+#   C48660 Not Applicable; an R define spec's CL.NY rows Y C49488, N C49487);
+# * AGEU C66781: YEARS C29848 (the same fixtures; an AGEU codelist dump DAYS C25301, WEEKS
+#   C29844, MONTHS C29846, YEARS C29848);
+# * OUT C66768: FATAL C48275, NOT RECOVERED/NOT RESOLVED C49494, RECOVERED/RESOLVED WITH
+#   SEQUELAE C49495, RECOVERING/RESOLVING C49496, RECOVERED/RESOLVED C49498 (HL7's value set
+#   AdverseEventClinicalResearchOutcomes, drawn from CDISC CL.C66768.OUT, in yy-dto/IDCore),
+#   UNKNOWN C17998 (NCI's Unknown, as in SEX and NY).
+# Some public copies swap N and Y or shift the OUT codes by one; those were outvoted by the
+# sources above. The sponsor's chosen CT package remains the authority.
 CODELISTS: dict[str, CodeListSpec] = {
     "SEX": CodeListSpec(
         "Sex",
         "SEX",
         "C66731",
-        {"F": ("Female", "C16576"), "M": ("Male", "C20197"), "U": ("Unknown", "C17998")},
+        {
+            "F": ("Female", "C16576"),
+            "M": ("Male", "C20197"),
+            "U": ("Unknown", "C17998"),
+            "UNDIFFERENTIATED": ("Undifferentiated", "C45908"),
+        },
     ),
     "NY": CodeListSpec(
-        "No Yes Response", "NY", "C66742", {"N": ("No", "C49487"), "Y": ("Yes", "C49488")}
+        "No Yes Response",
+        "NY",
+        "C66742",
+        {
+            "N": ("No", "C49487"),
+            "Y": ("Yes", "C49488"),
+            "U": ("Unknown", "C17998"),
+            "NA": ("Not Applicable", "C48660"),
+        },
     ),
     "AGEU": CodeListSpec("Age Unit", "AGEU", "C66781", {"YEARS": ("Years", "C29848")}),
     "OUT": CodeListSpec(

@@ -31,11 +31,13 @@ Nothing here logs.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -67,6 +69,7 @@ __all__ = [
     "Dose",
     "Entry",
     "Extract",
+    "Layout",
     "Person",
     "Record",
     "Signed",
@@ -74,7 +77,20 @@ __all__ = [
     "open_extract",
 ]
 
-_BATCH = 500
+_BATCH = 2_000  # form instances fetched at a time (a server-side cursor's round trip)
+_LAYOUTS = 10_000  # the most layouts held at once (a study whose instances all differ: bounded)
+_STR_ONLY = frozenset({str})
+_VALUE_OF = itemgetter("value")  # of a stored item entry
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A stored item entry as canonical JSON writes it: an object of scalar members, one of them
+# "value", a text without escapes (anything else: no match, and the JSON decoder reads it).
+_TEXT = r'"[^"\\\x00-\x1f]*"'
+_SCALAR = _TEXT + r"|null|true|false|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+_MEMBER = r'"(?!value")[^"\\\x00-\x1f]*":(?:' + _SCALAR + ")"
+_ENTRY = r"\{(?:" + _MEMBER + r',)*"value":"([^"\\\x00-\x1f]*)"(?:,' + _MEMBER + r")*\}"
+_SCANNERS = 4  # the most shapes of one form and instance number scanned for
+_PLAIN_NAME = re.compile(r'[^"\\\x00-\x1f]*')
+_UNSEEN: Any = object()  # a shape not seen yet (None is a shape the fast read cannot take)
 #: the scanner of canonical.loads's decoder (its ``decode`` strips white space around it first)
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(  # type: ignore[attr-defined]
     parse_float=Decimal
@@ -118,13 +134,35 @@ class Value(NamedTuple):
 Cell = tuple[str, str, str, str, str, str]
 
 
+class Layout(NamedTuple):
+    """Everything but the values of a form instance's cells: one per shape of stored data.
+
+    ``cells`` holds, for each value in order, ``(instance, group, item, unit, missing_reason)``
+    (a :data:`Cell` without its value); the first ``plain`` are item values, the rest derived
+    scores. A **shared** layout is the one of every entered instance stored in the same shape
+    (the same protocol version, form, instance number and groups with the same items, in the
+    stored order, each item's value a text, no derived score): the read makes it once and hands
+    the same object (the same ``id``) to each such instance, so a writer may prepare its output
+    once per layout (ids are never reused within one extract). An instance in any other shape
+    gets a layout of its own (``shared`` false, ``id`` -1), which a writer should not prepare
+    anything for.
+    """
+
+    id: int
+    cells: tuple[tuple[str, str, str, str, str], ...]
+    plain: int
+    shared: bool
+
+
 class Record(NamedTuple):
     """One form instance and its values: the lean read (:meth:`Extract.records`).
 
     Everything that is the same for every value of the instance (the participant with site and
-    arm, the visit and its date, the form, the protocol version) is here once; ``cells`` are the
-    item values and ``derived`` the derived scores, in the order :meth:`Extract.values` yields
-    them (``Value(*head, *cell, protocol_version, derived, record)``, :meth:`Record.values`).
+    arm, the visit and its date, the form, the protocol version) is here once; the values are
+    ``texts``, one per cell of ``layout`` (the instance, group, item, unit and missing-data
+    reason of each). :attr:`cells` and :attr:`derived` give them as :data:`Cell` tuples, in
+    the order :meth:`Extract.values` yields them
+    (``Value(*head, *cell, protocol_version, derived, record)``, :meth:`Record.values`).
     ``status`` is the instance's state (``entered``, ``not_required``; an instance in any other
     state has no cells) and ``definition`` its form in its protocol version (None for a form
     that version does not define).
@@ -139,20 +177,42 @@ class Record(NamedTuple):
     record: int
     status: str
     definition: Form | None
-    cells: list[Cell]
-    derived: list[Cell]
+    layout: Layout
+    texts: list[str]
+
+    @property
+    def cells(self) -> list[Cell]:
+        """The item values as :data:`Cell` tuples (derived scores not included)."""
+        n = self.layout.plain
+        return [
+            (s[0], s[1], s[2], t, s[3], s[4])
+            for s, t in zip(self.layout.cells[:n], self.texts[:n], strict=True)
+        ]
+
+    @property
+    def derived(self) -> list[Cell]:
+        """The derived scores as :data:`Cell` tuples."""
+        n = self.layout.plain
+        return [
+            (s[0], s[1], s[2], t, s[3], s[4])
+            for s, t in zip(self.layout.cells[n:], self.texts[n:], strict=True)
+        ]
 
     def values(self) -> list[Value]:
         """This instance's values as :class:`Value` rows (what :meth:`Extract.values` yields)."""
         p = self.person
         head = (p.code, p.site, p.arm, self.visit, self.visit_date, self.form)
         make = tuple.__new__
-        plain = (self.protocol_version, False, self.record)
-        out = [make(Value, head + c + plain) for c in self.cells]
-        if self.derived:
-            scored = (self.protocol_version, True, self.record)
-            out += [make(Value, head + c + scored) for c in self.derived]
-        return out
+        layout = self.layout
+        n = layout.plain
+        tail = (
+            (self.protocol_version, False, self.record),
+            (self.protocol_version, True, self.record),
+        )
+        return [
+            make(Value, head + (s[0], s[1], s[2], t, s[3], s[4]) + tail[k >= n])
+            for k, (s, t) in enumerate(zip(layout.cells, self.texts, strict=True))
+        ]
 
 
 class Entry(NamedTuple):
@@ -192,6 +252,10 @@ class Dose:
     product_lot: str | None
 
 
+#: A shared layout with the form definition, protocol version and instance its instances share.
+_Shared = tuple[Layout, Form | None, str, str]
+
+
 @dataclass
 class _Snapshot:
     people: dict[int, Person]
@@ -224,6 +288,13 @@ class Extract:
         self._snap = snap
         self._cut = cut
         self._unit_cache: dict[tuple[int, str], tuple[Form | None, dict[str, str]]] = {}
+        #: the shared layouts, by shape: (version id, form, instance number, the groups and
+        #: their items in the stored order); None for a shape the fast read cannot take
+        self._layouts: dict[tuple[Any, ...], _Shared | None] = {}
+        self._layout_ids = 0  # never reused (the cache is cleared when full; ids are not)
+        #: by (version id, form, instance number): the scanners of the last few shared layouts
+        #: (_SCANNERS), each taking the value texts straight out of text of exactly its shape
+        self._scanners: dict[tuple[int, str, int], list[tuple[Callable[[str], Any], _Shared]]] = {}
         self._ctx = ctx
 
     @property
@@ -309,11 +380,13 @@ class Extract:
         cut = self._cut
         record = self._record
         for partition in result.partitions():
+            if cut is None:  # the row's nine columns are _record's arguments
+                for f in partition:
+                    yield record(*f)
+                continue
             rows = list(partition)
-            past = {}
-            if cut is not None:
-                changed = [r.id for r in rows if r.updated_at > cut]
-                past = self._rebuild(changed) if changed else {}
+            changed = [r.id for r in rows if r.updated_at > cut]
+            past = self._rebuild(changed) if changed else {}
             for f in rows:
                 if past and f[0] in past:
                     status, data, derived = past[f[0]]
@@ -530,29 +603,180 @@ class Extract:
         derived: Any,
     ) -> Record:
         """One stored form instance (its columns, as :meth:`_forms` selects them) as a
-        :class:`Record`; ``status``, ``data`` and ``derived`` may be rebuilt as of the cut."""
+        :class:`Record`; ``status``, ``data`` and ``derived`` may be rebuilt as of the cut.
+
+        The fast read: an entered instance without derived scores whose groups are all plain
+        (one row) and whose item values are all texts has its values taken out of the decoded
+        JSON in one step per group (no Python step per value) and gets the shared layout of its
+        shape, made the first time the shape is seen by the general read (:meth:`_cells`) and
+        kept only if that read gives exactly these values in this order (each group's items
+        stored in name order, as canonical JSON stores them). Text stored in exactly the shape
+        of a shared layout seen before for the form is not even decoded: the layout's scanner
+        (:meth:`_scan_for`) takes the value texts out of it. Anything else takes the general
+        read."""
         snap = self._snap
-        form, unit_of = self._units(version_id, form_id)
-        on = snap.visit_dates.get((participant_id, visit), "")
-        head = str(instance_no)
-        cells: list[Cell] = []
-        scores: list[Cell] = []
-        rec = tuple.__new__(
+        if status == "entered" and (derived == "{}" or derived == {}):
+            if type(data) is str:
+                for scan, shared in self._scanners.get((version_id, form_id, instance_no), ()):
+                    found = scan(data)
+                    if found is not None:  # exactly the shape: its texts without decoding
+                        layout, definition, version, instance = shared
+                        return tuple.__new__(
+                            Record,
+                            (
+                                snap.people[participant_id],
+                                visit,
+                                snap.visit_dates.get((participant_id, visit), ""),
+                                form_id,
+                                instance,
+                                version,
+                                record,
+                                status,
+                                definition,
+                                layout,
+                                list(found.groups()),
+                            ),
+                        )
+            decoded = _loads(data)
+            if type(decoded) is dict:
+                texts: list[str] = []
+                shape: list[tuple[str, tuple[str, ...]]] = []
+                try:
+                    for group, content in decoded.items():
+                        if type(content) is not dict:
+                            raise TypeError("a repeating group")
+                        shape.append((group, tuple(content)))
+                        texts += map(_VALUE_OF, content.values())
+                except (KeyError, TypeError):  # not an item entry, no value, or rows
+                    pass
+                else:
+                    if _STR_ONLY.issuperset(map(type, texts)):
+                        key = (version_id, form_id, instance_no, tuple(shape))
+                        known = self._layouts.get(key, _UNSEEN)
+                        if known is _UNSEEN:
+                            known = self._shared_layout(
+                                key, record, version_id, form_id, instance_no, data, texts
+                            )
+                        if known is not None:
+                            if type(data) is str:
+                                self._scan_for(version_id, form_id, instance_no, key[3], known)
+                            layout, definition, version, instance = known
+                            return tuple.__new__(
+                                Record,
+                                (
+                                    snap.people[participant_id],
+                                    visit,
+                                    snap.visit_dates.get((participant_id, visit), ""),
+                                    form_id,
+                                    instance,
+                                    version,
+                                    record,
+                                    status,
+                                    definition,
+                                    layout,
+                                    texts,
+                                ),
+                            )
+        cells, scores = self._cells(record, version_id, form_id, instance_no, status, data, derived)
+        both = cells + scores
+        return tuple.__new__(
             Record,
             (
                 snap.people[participant_id],
                 visit,
-                on,
+                snap.visit_dates.get((participant_id, visit), ""),
                 form_id,
-                head,
+                str(instance_no),
                 snap.versions[version_id][0],
                 record,
                 status,
-                form,
-                cells,
-                scores,
+                self._units(version_id, form_id)[0],
+                Layout(-1, tuple((c[0], c[1], c[2], c[4], c[5]) for c in both), len(cells), False),
+                [c[3] for c in both],
             ),
         )
+
+    def _shared_layout(
+        self,
+        key: tuple[Any, ...],
+        record: int,
+        version_id: int,
+        form_id: str,
+        instance_no: int,
+        data: Any,
+        texts: list[str],
+    ) -> _Shared | None:
+        """The shared layout of a new shape (None if the fast read cannot take it), kept with
+        what else its instances share: the form, the protocol version, the instance number."""
+        cells, _ = self._cells(record, version_id, form_id, instance_no, "entered", data, "{}")
+        in_order = all(list(names) == sorted(names) for _, names in key[3])
+        known = None
+        if in_order and [c[3] for c in cells] == texts:
+            self._layout_ids += 1
+            layout = Layout(
+                self._layout_ids,
+                tuple((c[0], c[1], c[2], c[4], c[5]) for c in cells),
+                len(cells),
+                True,
+            )
+            definition = self._units(version_id, form_id)[0]
+            known = (layout, definition, self._snap.versions[version_id][0], str(instance_no))
+        if len(self._layouts) >= _LAYOUTS:  # a study whose shapes all differ: bounded memory
+            self._layouts.clear()
+        self._layouts[key] = known
+        return known
+
+    def _scan_for(
+        self,
+        version_id: int,
+        form_id: str,
+        instance_no: int,
+        shape: tuple[tuple[str, tuple[str, ...]], ...],
+        known: _Shared,
+    ) -> None:
+        """Keep a scanner for a shared layout's shape (unless it is the one kept already): a
+        regular expression that matches only the canonical JSON text of exactly these groups
+        and items, in this order, each entry an object of scalar members with one "value"
+        text without escapes, and captures those texts. What it matches, the JSON decoder
+        reads as a dict of this shape with these texts as the values, so the fast read gives
+        the same record either way; any other text does not match and is decoded."""
+        at = (version_id, form_id, instance_no)
+        if at not in self._scanners and len(self._scanners) >= _LAYOUTS:  # bounded memory
+            self._scanners.clear()
+        kept = self._scanners.setdefault(at, [])
+        if any(shared is known for _, shared in kept):
+            return
+        names = [g for g, _ in shape] + [i for _, items in shape for i in items]
+        if not all(_PLAIN_NAME.fullmatch(n) for n in names):
+            return  # a name JSON would escape: no scanner
+        groups = ",".join(
+            '"'
+            + re.escape(g)
+            + r'":\{'
+            + ",".join('"' + re.escape(i) + '":' + _ENTRY for i in items)
+            + r"\}"
+            for g, items in shape
+        )
+        if len(kept) >= _SCANNERS:
+            del kept[0]
+        kept.append((re.compile(r"\{" + groups + r"\}").fullmatch, known))
+
+    def _cells(
+        self,
+        record: int,
+        version_id: int,
+        form_id: str,
+        instance_no: int,
+        status: str,
+        data: Any,
+        derived: Any,
+    ) -> tuple[list[Cell], list[Cell]]:
+        """The general read of one form instance: its item values and its derived scores."""
+        snap = self._snap
+        form, unit_of = self._units(version_id, form_id)
+        head = str(instance_no)
+        cells: list[Cell] = []
+        scores: list[Cell] = []
         add = cells.append
         unit = unit_of.get
         if status == "not_required":
@@ -560,9 +784,9 @@ class Extract:
             for group in form.groups if form is not None else ():
                 for item in group.items:
                     add((head, group.id, item.name, "", unit(item.name, ""), why))
-            return rec
+            return cells, scores
         if status != "entered":
-            return rec
+            return cells, scores
         for group, content in (_loads(data) or {}).items():
             # a plain group's one row (what group_rows gives for it, without making a list)
             rows = ((None, content),) if type(content) is dict else group_rows(content)
@@ -582,14 +806,14 @@ class Extract:
                     else:
                         add((instance, group, name, str(value), unit(name, ""), ""))
         if derived == "{}":  # no derived score: the common case, nothing to decode
-            return rec
+            return cells, scores
         for name, d in sorted((_loads(derived) or {}).items()):
             if not isinstance(d, dict):
                 continue
             text = "" if d.get("value") is None else str(d["value"])
             why = "" if text else f"not computed: {d.get('reason') or 'no score'}"
             scores.append((head, "", name, text, unit(name, ""), why))
-        return rec
+        return cells, scores
 
 
 def _plain(value: Any) -> str:
@@ -646,7 +870,7 @@ def _snapshot(
     ids = q.with_only_columns(participant.c.id)
     people: dict[int, Person] = {}
     blind_at: dict[str, bool] = {}
-    for r in conn.execute(q):
+    for r in conn.execute(q).all():  # one fetch, not one a row
         if r.site not in blind_at:
             blind_at[r.site] = not sees_allocation(ctx.principal, code, masked, r.site)
         arm = BLINDED if blind_at[r.site] else r.arm
@@ -658,16 +882,24 @@ def _snapshot(
         ref = studies.protocol_by_id(conn, pv.id)
         versions[pv.id] = (ref.version, ref.study)
     dates: dict[tuple[int, str], str] = {}
+    # The date as the driver gives it (SQLite: the stored text; PostgreSQL: a date): the
+    # Date type's own parsing of SQLite's text is most of the cost of this read.
     visits = sa.select(
-        visit_record.c.participant_id, visit_record.c.visit_key, visit_record.c.on_date
+        visit_record.c.participant_id,
+        visit_record.c.visit_key,
+        sa.type_coerce(visit_record.c.on_date, sa.String),
     ).where(
         visit_record.c.participant_id.in_(ids),
         visit_record.c.on_date.is_not(None),
     )
     if cut is not None:
         visits = visits.where(visit_record.c.recorded_at <= cut)
-    for v in conn.execute(visits):
-        dates[(v.participant_id, v.visit_key)] = v.on_date.isoformat()
+    parse = visit_record.c.on_date.type.result_processor(conn.dialect, None)
+    fromiso, iso = date.fromisoformat, _ISO_DATE.fullmatch
+    for pid, key, on in conn.execute(visits).all():  # one fetch, not one a row
+        if type(on) is str:  # YYYY-MM-DD read as the Date type reads it; else the type parses
+            on = fromiso(on) if iso(on) else parse(on) if parse is not None else on
+        dates[(pid, key)] = on.isoformat()
     reasons: dict[int, str] = {}
     for a in conn.execute(
         sa.select(audit_log.c.entity_id, audit_log.c.reason)
