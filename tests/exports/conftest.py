@@ -6,7 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from tests.services.conftest import ctx, db, person, screened  # noqa: F401 (fixtures)
+from tests.services.conftest import (  # noqa: F401 (fixtures)
+    ctx,
+    db,
+    person,
+    prepared_sqlite,
+    screened,
+)
 
 from trialkit.services import (
     Context,

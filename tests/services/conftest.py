@@ -72,7 +72,7 @@ def _prepare(database: Database, ctx: Context) -> None:
 
 
 @pytest.fixture(scope="session")
-def _sqlite_prepared(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Context], Path]:
+def prepared_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Context], Path]:
     """The prepared SQLite database, made once per worker and context, to be copied per test.
 
     Migrating and loading the three studies costs more than most service tests; on SQLite a
@@ -101,7 +101,7 @@ def db(
     database_url: str,
     ctx: Context,
     request: pytest.FixtureRequest,
-    _sqlite_prepared: Callable[[Context], Path],
+    prepared_sqlite: Callable[[Context], Path],
 ) -> Iterator[Database]:
     """The database of a service test; afterwards its audit trail must prove every table.
 
@@ -113,7 +113,7 @@ def db(
     if database_url.startswith("sqlite:///"):
         target = Path(database_url.removeprefix("sqlite:///"))
         with (
-            closing(sqlite3.connect(_sqlite_prepared(ctx))) as source,
+            closing(sqlite3.connect(prepared_sqlite(ctx))) as source,
             closing(sqlite3.connect(target)) as copy,
         ):
             source.backup(copy)
