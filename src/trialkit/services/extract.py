@@ -620,22 +620,8 @@ class Extract:
                 for scan, shared in self._scanners.get((version_id, form_id, instance_no), ()):
                     found = scan(data)
                     if found is not None:  # exactly the shape: its texts without decoding
-                        layout, definition, version, instance = shared
-                        return tuple.__new__(
-                            Record,
-                            (
-                                snap.people[participant_id],
-                                visit,
-                                snap.visit_dates.get((participant_id, visit), ""),
-                                form_id,
-                                instance,
-                                version,
-                                record,
-                                status,
-                                definition,
-                                layout,
-                                list(found.groups()),
-                            ),
+                        return self._shared_record(
+                            shared, participant_id, visit, form_id, record, list(found.groups())
                         )
             decoded = _loads(data)
             if type(decoded) is dict:
@@ -660,22 +646,8 @@ class Extract:
                         if known is not None:
                             if type(data) is str:
                                 self._scan_for(version_id, form_id, instance_no, key[3], known)
-                            layout, definition, version, instance = known
-                            return tuple.__new__(
-                                Record,
-                                (
-                                    snap.people[participant_id],
-                                    visit,
-                                    snap.visit_dates.get((participant_id, visit), ""),
-                                    form_id,
-                                    instance,
-                                    version,
-                                    record,
-                                    status,
-                                    definition,
-                                    layout,
-                                    texts,
-                                ),
+                            return self._shared_record(
+                                known, participant_id, visit, form_id, record, texts
                             )
         cells, scores = self._cells(record, version_id, form_id, instance_no, status, data, derived)
         both = cells + scores
@@ -725,6 +697,35 @@ class Extract:
             self._layouts.clear()
         self._layouts[key] = known
         return known
+
+    def _shared_record(
+        self,
+        shared: _Shared,
+        participant_id: int,
+        visit: str,
+        form_id: str,
+        record: int,
+        texts: list[str],
+    ) -> Record:
+        """An entered instance of a shared layout (no derived scores): its value texts."""
+        snap = self._snap
+        layout, definition, version, instance = shared
+        return tuple.__new__(
+            Record,
+            (
+                snap.people[participant_id],
+                visit,
+                snap.visit_dates.get((participant_id, visit), ""),
+                form_id,
+                instance,
+                version,
+                record,
+                "entered",
+                definition,
+                layout,
+                texts,
+            ),
+        )
 
     def _scan_for(
         self,

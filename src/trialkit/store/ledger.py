@@ -72,17 +72,8 @@ _MOVE_HEAD = Prepared(
     .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
 )
 
-# PostgreSQL: the head's move and the entries' insert in one statement, one round trip (data-
-# modifying CTEs run in the statement's one snapshot, in the caller's transaction, after the
-# ledger lock). The head moves only if it is still the one read (and, with a row update in
-# front, only if that update wrote its row); the entries are inserted only if the head moved;
-# the statement reports the three counts, so that a failed guard raises exactly as the
-# separate statements do. The entries travel as one JSON array of objects, read back into
-# audit_log rows by json_populate_recordset (a JSON string is exactly its text, a number the
-# seq): one parameter encoded by json's C encoder, where an array per column cost the driver
-# more than the round trip it saves; the text is the same for any number of entries, so the
-# driver prepares it once.
-_COLUMNS = (
+# what an entry's hash covers, in this order; an audit_log row is these and the hash
+_HASHED = (
     "seq",
     "at",
     "actor",
@@ -95,8 +86,19 @@ _COLUMNS = (
     "reason",
     "protocol_version",
     "prev_hash",
-    "hash",
 )
+_COLUMNS = (*_HASHED, "hash")
+
+# PostgreSQL: the head's move and the entries' insert in one statement, one round trip (data-
+# modifying CTEs run in the statement's one snapshot, in the caller's transaction, after the
+# ledger lock). The head moves only if it is still the one read (and, with a row update in
+# front, only if that update wrote its row); the entries are inserted only if the head moved;
+# the statement reports the three counts, so that a failed guard raises exactly as the
+# separate statements do. The entries travel as one JSON array of objects, read back into
+# audit_log rows by json_populate_recordset (a JSON string is exactly its text, a number the
+# seq): one parameter encoded by json's C encoder, where an array per column cost the driver
+# more than the round trip it saves; the text is the same for any number of entries, so the
+# driver prepares it once.
 _entries_json = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False
 ).encode
@@ -134,22 +136,6 @@ class RowLead:
 
 class RowNotWritten(Exception):
     """The :class:`RowLead` update wrote no row (or several): no entry was appended."""
-
-
-_HASHED = (
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "entity",
-    "entity_id",
-    "path",
-    "old",
-    "new",
-    "reason",
-    "protocol_version",
-    "prev_hash",
-)
 
 
 @dataclass(frozen=True)
