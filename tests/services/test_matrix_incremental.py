@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from tests.services.conftest import PASSWORD, SCREEN_VALUES, People, Screened
+from tests.services.conftest import PASSWORD, SCREEN_VALUES, People, Screened, load_approved
 
 from trialkit.errors import TrialkitError
 from trialkit.protocol import shipped_studies
@@ -30,13 +30,11 @@ from trialkit.services import (
     add_membership,
     add_site,
     answer_query,
-    apply_amendment,
     close_query,
     consent,
     create_user,
     enrol,
     list_queries,
-    load_study,
     lock,
     mark_not_required,
     miss_visit,
@@ -53,6 +51,7 @@ from trialkit.services import (
     withdraw,
 )
 from trialkit.services import matrix as matrix_module
+from trialkit.services.amendments import apply_version
 from trialkit.services.matrix import fresh_matrix, status_matrix
 from trialkit.simulate.eligible import VITALS_VALUES
 from trialkit.store import Database
@@ -228,10 +227,10 @@ def test_the_updated_matrix_equals_a_full_recompute(
     def amend() -> None:
         nonlocal amended
         if not amended:
-            load_study(db, ctx, _amended(masked), source="amended.yaml")
+            load_approved(db, ctx, masked, _amended(masked))
             amended = True
             return
-        apply_amendment(db, ctx, masked, pick(), "1.1", "re-consented to amendment 1")
+        apply_version(db, ctx, masked, "1.1", pick(), "re-consented to amendment 1")
 
     def another_site() -> None:
         code = f"S{len(sites)}"
