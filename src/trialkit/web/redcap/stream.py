@@ -19,7 +19,7 @@ administration form's dose amount and basis are left out for a blinded reader.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,17 @@ def _text(value: Any) -> str:
     if value is True or value is False:
         return "true" if value else "false"
     return value if type(value) is str else str(value)
+
+
+def _cell(
+    value: Any, entry: dict[str, Any], to: Convert | None, missing_codes: Container[str]
+) -> str:
+    """A stored entry's REDCap text, past the common case (a text kept as it is): an empty
+    value shows its missing-data code (or nothing), any other value its converted text."""
+    if value is None:
+        reason = entry.get("missing")
+        return reason if type(reason) is str and reason in missing_codes else ""
+    return _text(value) if to is None else to(value)
 
 
 def _converter(study: Study, f: Field, as_label: bool) -> Convert | None:
@@ -393,11 +404,8 @@ def flat_rows(
                     col, to = slot
                     if type(value) is str and to is None:  # the common case: the text as is
                         plain_row[col] = value
-                    elif value is None:
-                        reason = entry.get("missing")
-                        plain_row[col] = reason if reason in missing_codes else ""
                     else:
-                        plain_row[col] = _text(value) if to is None else to(value)
+                        plain_row[col] = _cell(value, entry, to, missing_codes)
             elif type(content) is list:
                 group = plan.groups.get(gid)
                 if group is None:
@@ -421,11 +429,10 @@ def flat_rows(
                             continue
                         value = entry.get("value")
                         col, to = slot
-                        if value is None:
-                            reason = entry.get("missing")
-                            row[col] = reason if reason in missing_codes else ""
+                        if type(value) is str and to is None:
+                            row[col] = value
                         else:
-                            row[col] = _text(value) if to is None else to(value)
+                            row[col] = _cell(value, entry, to, missing_codes)
         if plan.derived_known and derived and derived != "{}" and part is not None:
             scores = decode(derived)
             if plain_row is None and not plan.derived_known.isdisjoint(scores):
