@@ -263,8 +263,27 @@ class _Snapshot:
     #: them: a bound ``IN`` list would pass SQLite's 32,766 parameters at a large study
     ids: sa.Select[Any]
     versions: dict[int, tuple[str, Study]]
-    visit_dates: dict[tuple[int, str], str]
-    reasons: dict[int, str]
+    #: the reads of the visits' dates and of the not-required forms' reasons, made the first
+    #: time they are asked for (in the same read transaction, so the same snapshot): an export
+    #: that uses neither, such as the REDCap record export, does not pay for them
+    read_dates: Callable[[], dict[tuple[int, str], str]]
+    read_reasons: Callable[[], dict[int, str]]
+    _dates: dict[tuple[int, str], str] | None = None
+    _reasons: dict[int, str] | None = None
+
+    @property
+    def visit_dates(self) -> dict[tuple[int, str], str]:
+        """(participant id, visit) -> the visit's ISO date, for the visits recorded done."""
+        if self._dates is None:
+            self._dates = self.read_dates()
+        return self._dates
+
+    @property
+    def reasons(self) -> dict[int, str]:
+        """Form instance id -> the reason it was marked not required."""
+        if self._reasons is None:
+            self._reasons = self.read_reasons()
+        return self._reasons
 
 
 class Extract:
@@ -620,8 +639,9 @@ class Extract:
                 for scan, shared in self._scanners.get((version_id, form_id, instance_no), ()):
                     found = scan(data)
                     if found is not None:  # exactly the shape: its texts without decoding
-                        return self._shared_record(
-                            shared, participant_id, visit, form_id, record, list(found.groups())
+                        scanned = list(found.groups())
+                        return self._new_record(
+                            shared, participant_id, visit, form_id, record, status, scanned
                         )
             decoded = _loads(data)
             if type(decoded) is dict:
@@ -646,26 +666,19 @@ class Extract:
                         if known is not None:
                             if type(data) is str:
                                 self._scan_for(version_id, form_id, instance_no, key[3], known)
-                            return self._shared_record(
-                                known, participant_id, visit, form_id, record, texts
+                            return self._new_record(
+                                known, participant_id, visit, form_id, record, status, texts
                             )
         cells, scores = self._cells(record, version_id, form_id, instance_no, status, data, derived)
         both = cells + scores
-        return tuple.__new__(
-            Record,
-            (
-                snap.people[participant_id],
-                visit,
-                snap.visit_dates.get((participant_id, visit), ""),
-                form_id,
-                str(instance_no),
-                snap.versions[version_id][0],
-                record,
-                status,
-                self._units(version_id, form_id)[0],
-                Layout(-1, tuple((c[0], c[1], c[2], c[4], c[5]) for c in both), len(cells), False),
-                [c[3] for c in both],
-            ),
+        own: _Shared = (
+            Layout(-1, tuple((c[0], c[1], c[2], c[4], c[5]) for c in both), len(cells), False),
+            self._units(version_id, form_id)[0],
+            snap.versions[version_id][0],
+            str(instance_no),
+        )
+        return self._new_record(
+            own, participant_id, visit, form_id, record, status, [c[3] for c in both]
         )
 
     def _shared_layout(
@@ -698,16 +711,18 @@ class Extract:
         self._layouts[key] = known
         return known
 
-    def _shared_record(
+    def _new_record(
         self,
         shared: _Shared,
         participant_id: int,
         visit: str,
         form_id: str,
         record: int,
+        status: str,
         texts: list[str],
     ) -> Record:
-        """An entered instance of a shared layout (no derived scores): its value texts."""
+        """A :class:`Record` of ``texts`` under a layout (a shared one, or the instance's own)
+        with its form, protocol version and instance number."""
         snap = self._snap
         layout, definition, version, instance = shared
         return tuple.__new__(
@@ -720,7 +735,7 @@ class Extract:
                 instance,
                 version,
                 record,
-                "entered",
+                status,
                 definition,
                 layout,
                 texts,
@@ -882,6 +897,18 @@ def _snapshot(
     ):
         ref = studies.protocol_by_id(conn, pv.id)
         versions[pv.id] = (ref.version, ref.study)
+    return _Snapshot(
+        people,
+        ids,
+        versions,
+        lambda: _visit_dates(conn, ids, cut),
+        lambda: _reasons(conn, study_id),
+    )
+
+
+def _visit_dates(
+    conn: sa.Connection, ids: sa.Select[Any], cut: datetime | None
+) -> dict[tuple[int, str], str]:
     dates: dict[tuple[int, str], str] = {}
     # The date as the driver gives it (SQLite: the stored text; PostgreSQL: a date): the
     # Date type's own parsing of SQLite's text is most of the cost of this read.
@@ -901,6 +928,10 @@ def _snapshot(
         if type(on) is str:  # YYYY-MM-DD read as the Date type reads it; else the type parses
             on = fromiso(on) if iso(on) else parse(on) if parse is not None else on
         dates[(pid, key)] = on.isoformat()
+    return dates
+
+
+def _reasons(conn: sa.Connection, study_id: int) -> dict[int, str]:
     reasons: dict[int, str] = {}
     for a in conn.execute(
         sa.select(audit_log.c.entity_id, audit_log.c.reason)
@@ -913,7 +944,7 @@ def _snapshot(
         )
     ):
         reasons[int(a.entity_id)] = a.reason or ""
-    return _Snapshot(people, ids, versions, dates, reasons)
+    return reasons
 
 
 @contextmanager
