@@ -31,7 +31,7 @@ look-up, so a save it does not concern costs nothing more.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -75,6 +75,8 @@ __all__ = [
     "FormRecord",
     "FormRefused",
     "SaveResult",
+    "Values",
+    "ValuesOf",
     "mark_not_required",
     "read_form",
     "save_form",
@@ -82,6 +84,17 @@ __all__ = [
 ]
 
 UNSCHEDULED_PREFIX = "UNS-"
+
+#: How a caller that holds what was *typed* (the data-entry page's field texts) gives a save its
+#: values: called inside the save's transaction with the form's definition at the participant's
+#: protocol version and the stored instance's data (``{}`` when there is none), it returns the
+#: ``values`` and ``missing`` of :func:`save_form`. The page thus needs no read of its own before
+#: the save (the definition and the stored text as entered come from the save's one look-up).
+ValuesOf = Callable[[Form, Mapping[str, Any]], tuple[Mapping[str, Any], Mapping[str, Any] | None]]
+
+#: The values of a save: item values by name (repeating groups as lists of rows), or a
+#: :data:`ValuesOf` that works them out from the form and the stored data.
+Values = Mapping[str, Any] | ValuesOf
 
 #: Why an item has no value: the codes a save takes in ``missing``, kept apart from the value.
 MISSING_REASONS = ("not_done", "not_applicable", "unknown")
@@ -768,7 +781,7 @@ def save_form(
     *,
     visit: str,
     form_id: str,
-    values: Mapping[str, Any],
+    values: Values,
     expected_version: int | None = None,
     instance_no: int = 1,
     reason: str | None = None,
@@ -777,7 +790,8 @@ def save_form(
     """Validate, score, check and save one form instance (new: ``expected_version`` None).
 
     The protocol version's edit checks and scores always run, through the ports it is served
-    with (``ProtocolRef.ports``); no caller can leave them out.
+    with (``ProtocolRef.ports``); no caller can leave them out. ``values`` may be a
+    :data:`ValuesOf` (then ``missing`` is what it returns, and must not be given as well).
     """
     with db.write() as conn:
         return save_in(
@@ -803,7 +817,7 @@ def save_in(
     *,
     visit: str,
     form_id: str,
-    values: Mapping[str, Any],
+    values: Values,
     expected_version: int | None = None,
     instance_no: int = 1,
     reason: str | None = None,
@@ -824,6 +838,11 @@ def save_in(
             f"form {form_id} is entered once per visit; instance {instance_no} is not allowed",
             code="FORM.E006",
         )
+    old_data = canonical.loads(row.data) if row is not None else {}
+    if callable(values):
+        if missing is not None:
+            raise TypeError("save_form: values given as a function return their missing reasons")
+        values, missing = values(form, old_data)
     if row is not None and expected_version != row.version:
         raise FormConflict(
             f"form {form_id} at visit {visit} was saved by someone else (version "
@@ -839,7 +858,6 @@ def save_in(
             code="FORM.E007",
             hint="save it as a new form (no expected version)",
         )
-    old_data = canonical.loads(row.data) if row is not None else {}
     builder = _Builder(ref.study, form, ref.version, old_data, missing)
     data = builder.build(values)
     if form.consent is not None and not consent:

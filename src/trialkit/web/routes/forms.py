@@ -18,6 +18,7 @@ service sees them. No rule is decided here: the services validate, check, score 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -145,15 +146,25 @@ def _entry_text(entry: Any, item: Item, language: str) -> str:
     return str(entry.get("raw", value))
 
 
+def _data(view: FormView | FormEntry) -> Mapping[str, Any]:
+    """The stored instance's data of a view (``{}``: not entered)."""
+    return view.record.data if view.record is not None else {}
+
+
 def _stored(
     view: FormView | FormEntry, language: str
 ) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
     """The stored instance as field texts, missing-data reasons and row counts, by path."""
+    return _stored_texts(view.form, _data(view), language)
+
+
+def _stored_texts(
+    form: Form, data: Mapping[str, Any], language: str
+) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
     texts: dict[str, str] = {}
     missing: dict[str, str] = {}
     rows: dict[str, int] = {}
-    data = view.record.data if view.record is not None else {}
-    for group in view.form.groups:
+    for group in form.groups:
         content = data.get(group.id)
         if group.repeating:
             stored_rows = content if isinstance(content, list) else []
@@ -268,10 +279,10 @@ def _row_empty(
     )
 
 
-def _raws(view: FormView | FormEntry) -> dict[str, str]:
+def _raws(data: Mapping[str, Any]) -> dict[str, str]:
     """The stored text as entered of each item, by path."""
     out: dict[str, str] = {}
-    for group_id, content in (view.record.data if view.record is not None else {}).items():
+    for group_id, content in data.items():
         rows = content if isinstance(content, list) else [content]
         for n, row in enumerate(rows, start=1):
             prefix = f"{group_id}[{n}]" if isinstance(content, list) else group_id
@@ -282,18 +293,19 @@ def _raws(view: FormView | FormEntry) -> dict[str, str]:
 
 
 def _values(
-    view: FormView | FormEntry,
+    form: Form,
+    data: Mapping[str, Any],
     texts: dict[str, str],
     missing: dict[str, str],
     rows: dict[str, int],
     lang: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``values`` and ``missing`` of :func:`save_form` from the submitted fields (empty rows
-    at the end of a repeating group left out). A field left as it was shown sends the stored
-    text as entered, so that showing a value in the user's calendar or words is no change."""
-    form = view.form
-    shown, _missing, _rows = _stored(view, lang)
-    raws = _raws(view)
+    at the end of a repeating group left out), for ``form`` whose stored instance holds
+    ``data``. A field left as it was shown sends the stored text as entered, so that showing a
+    value in the user's calendar or words is no change."""
+    shown, _missing, _rows = _stored_texts(form, data, lang)
+    raws = _raws(data)
 
     def text(path: str, item: Item) -> str:
         typed = texts.get(path, "")
@@ -546,9 +558,10 @@ async def form_save(
         else:
             _remove_row(view.form, target, texts, missing, rows)
         return _page(request, user, view, version=expected, **keep)  # type: ignore[arg-type]
-    # a form opened as new showed nothing stored: its fields need no stored text to compare
-    entry = _entry(request, user, study, code, visit, form, number, stored=expected is not None)
-    values, reasons = _values(entry, texts, missing, rows, user.language)
+
+    def values(definition: Form, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        # in the save's transaction: the definition and the stored text from its one look-up
+        return _values(definition, data, texts, missing, rows, user.language)
 
     def again() -> FormView:  # the page, read in full only to be shown again
         return _view(request, user, study, code, visit, form, number)
@@ -562,11 +575,15 @@ async def form_save(
             visit=visit,
             form_id=form,
             values=values,
-            missing=reasons,
             expected_version=expected,
             instance_no=number,
             reason=reason.strip() or None,
         )
+    except (AccessDenied, NotFound):
+        # refused as the page would refuse it: another site's participant, an unknown one or
+        # a form not at this visit is not found; a reader who may not write is denied
+        _entry(request, user, study, code, visit, form, number, stored=False)
+        raise
     except FormConflict as exc:
         view = again()
         theirs = _conflict_texts(view, dict(exc.current), user.language)
@@ -581,18 +598,21 @@ async def form_save(
         )
     except FormRefused as exc:
         errors = {k: list(v) for k, v in (exc.errors or {}).items()}
+        view = again()
         if exc.code == "FORM.E011":
-            _check_errors(entry.form, errors, texts)
+            _check_errors(view.form, errors, texts)
         return _page(
             request,
             user,
-            again(),
+            view,
             refused=exc,
             errors=errors,
             version=expected,
             **keep,  # type: ignore[arg-type]
         )
     except ValidationFailed as exc:  # the reason for a change, and the like
+        if exc.code == "FORM.E006":  # an instance of a form entered once: as the page says
+            raise
         errors = {k: list(v) for k, v in (exc.errors or {}).items()}
         return _page(
             request,
@@ -603,8 +623,6 @@ async def form_save(
             version=expected,
             **keep,  # type: ignore[arg-type]
         )
-    except (AccessDenied, NotFound):
-        raise
     except TrialkitError as exc:  # a lock, and the like: refused, what was typed kept
         return _page(request, user, again(), refused=exc, version=expected, **keep)  # type: ignore[arg-type]
     more = "" if number == 1 else f"&instance={number}"

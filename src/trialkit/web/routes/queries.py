@@ -37,6 +37,7 @@ from trialkit.services.queries import (
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.pages import User, db_of, redirect, render, signed_in
 from trialkit.web.routes.forms import (
+    _data,
     _instance,
     _instance_query,
     _page,
@@ -266,7 +267,7 @@ async def query_correct(
         missing[q.item] = why_missing
     else:
         missing.pop(q.item, None)
-    values, reasons = _values(view, texts, missing, rows, user.language)
+    values, reasons = _values(view.form, _data(view), texts, missing, rows, user.language)
     typed = {"value": value, "missing": why_missing, "reason": reason}
     try:
         save_form(
