@@ -79,3 +79,30 @@ def test_serve_creates_the_demo_database_on_a_fresh_machine(
         assert upgrade(db.engine).before == upgrade(db.engine).after
     finally:
         db.dispose()
+
+
+async def _nothing(scope: object, receive: object, send: object) -> None:
+    """An ASGI application that is never called."""
+
+
+def test_serve_runs_on_the_c_parser_and_event_loop() -> None:
+    """``trialkit serve`` leaves uvicorn to choose (``auto``); the dependencies make that the
+    httptools parser and uvloop, not the pure-Python h11 parser and asyncio's own loop."""
+    import sys
+
+    import uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    config = uvicorn.Config(app=_nothing)
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
+    if sys.platform != "win32":
+        import uvloop
+
+        factory = config.get_loop_factory()
+        assert factory is not None
+        loop = factory()
+        try:
+            assert isinstance(loop, uvloop.Loop)
+        finally:
+            loop.close()
