@@ -185,3 +185,12 @@ def test_the_joined_read_equals_the_fingerprint_of_separate_reads(
     with db.read() as conn:
         row, fingerprint, principal = _resumed_rows(conn, _hash("never issued"), after)
     assert (row, fingerprint, principal) == (None, "", None)
+
+
+def test_the_session_read_runs_on_the_drivers_cursor(db: Database) -> None:
+    """The per-request read is a direct :class:`Prepared` statement on both databases (no
+    result processing: times parsed from SQLite's text, flags tested for truth)."""
+    from trialkit.services.web_sessions import _RESUME
+    from trialkit.store.direct import _compile
+
+    assert _compile(_RESUME.statement, db.engine.dialect, ("digest", "at")) is not None

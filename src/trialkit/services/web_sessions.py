@@ -29,7 +29,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -37,7 +37,7 @@ from trialkit.errors import AccessDenied, ValidationFailed
 from trialkit.services.access import Grant, Principal, Role
 from trialkit.services.context import Context, naive
 from trialkit.services.users import authenticate, grants_of
-from trialkit.store import Change, Database, append
+from trialkit.store import Change, Database, Prepared, append
 from trialkit.store.tables import app_user, membership, site, study, web_preference, web_session
 
 __all__ = [
@@ -108,33 +108,45 @@ def _fingerprint(conn: sa.Connection, user_id: int, at: datetime) -> tuple[str, 
 
 # What :func:`resume` reads, in one query built once: the session, its user and the user's
 # memberships in force at ``:at`` (one row per membership; one row with NULL membership
-# columns when there is none), in the order of :func:`grants_of`.
+# columns when there is none), in the order of :func:`grants_of`. It runs on every request, so
+# it is a :class:`~trialkit.store.Prepared` statement on the driver's cursor: its times are read
+# as the stored text on SQLite (a DateTime column's result processor would send it through
+# Core) and turned into datetimes here, its flags as stored (0/1 on SQLite, booleans on
+# PostgreSQL) and tested for truth.
 _AT = sa.bindparam("at", type_=sa.DateTime())
 _GRANTED = membership.join(study, study.c.id == membership.c.study_id).outerjoin(
     site, site.c.id == membership.c.site_id
 )
-_RESUME = (
+
+
+def _as_stored(column: Any) -> Any:
+    """``column`` read as the driver gives it (no result processing)."""
+    raw = sa.Integer() if isinstance(column.type, sa.Boolean) else sa.String()
+    return sa.type_coerce(column, raw).label(column.name)
+
+
+_RESUME = Prepared(
     sa.select(
         web_session.c.id,
         web_session.c.user_id,
         web_session.c.fingerprint,
         web_session.c.language,
-        web_session.c.last_seen_at,
-        web_session.c.expires_at,
-        web_session.c.revoked_at,
+        _as_stored(web_session.c.last_seen_at),
+        _as_stored(web_session.c.expires_at),
+        _as_stored(web_session.c.revoked_at),
         web_session.c.revoked_reason,
         app_user.c.id.label("found_user"),
         app_user.c.username,
         app_user.c.display_name,
         app_user.c.password_hash,
-        app_user.c.active,
-        app_user.c.is_admin,
+        _as_stored(app_user.c.active),
+        _as_stored(app_user.c.is_admin),
         membership.c.id.label("membership_id"),
         study.c.code.label("study"),
         site.c.code.label("site"),
         membership.c.role,
-        membership.c.unblinded,
-        membership.c.granted_at,
+        _as_stored(membership.c.unblinded),
+        _as_stored(membership.c.granted_at),
     )
     .select_from(
         web_session.outerjoin(app_user, app_user.c.id == web_session.c.user_id).outerjoin(
@@ -151,31 +163,58 @@ _RESUME = (
 )
 
 
+def _when(value: Any) -> datetime | None:
+    """A stored time: a datetime from PostgreSQL, SQLAlchemy's ISO text from SQLite."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+class _SessionRow(NamedTuple):
+    """The session's own columns of the joined read."""
+
+    id: int
+    user_id: int
+    fingerprint: str
+    language: str
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
 def _resumed_rows(
     conn: sa.Connection, digest: str, at: datetime
-) -> tuple[Any, str, Principal | None]:
+) -> tuple[_SessionRow | None, str, Principal | None]:
     """The session row of ``digest``, and the fingerprint and principal of its user at ``at``
     (computed as :func:`_fingerprint` does, from the one joined read)."""
-    rows = conn.execute(_RESUME, {"digest": digest, "at": at}).all()
+    rows = _RESUME.execute(conn, {"digest": digest, "at": at}).rows
     if not rows:
         return None, "", None
-    row = rows[0]
-    if row.found_user is None:
+    first = rows[0]
+    row = _SessionRow(
+        int(first[0]),
+        int(first[1]),
+        str(first[2]),
+        str(first[3]),
+        _when(first[4]),  # type: ignore[arg-type]
+        _when(first[5]),  # type: ignore[arg-type]
+        _when(first[6]),
+        first[7],
+    )
+    if first[8] is None:
         return row, "", None
     grants = tuple(
-        Grant(r.study, Role(r.role), r.site, bool(r.unblinded), r.granted_at)
+        Grant(r[15], Role(r[17]), r[16], bool(r[18]), _when(r[19]))
         for r in rows
-        if r.membership_id is not None
+        if r[14] is not None
     )
+    username, display_name, password_hash, active, is_admin = first[9:14]
     principal = Principal(
-        str(row.username),
-        int(row.user_id),
-        bool(row.is_admin),
-        grants,
-        display_name=str(row.display_name),
+        str(username), row.user_id, bool(is_admin), grants, display_name=str(display_name)
     )
-    digest_ = _digest(row.password_hash, bool(row.active), bool(row.is_admin), grants)
-    return row, digest_, principal if row.active else None
+    digest_ = _digest(password_hash, bool(active), bool(is_admin), grants)
+    return row, digest_, principal if active else None
 
 
 def _audit(conn: sa.Connection, username: str, user_id: int, at: datetime, what: str) -> None:

@@ -227,6 +227,9 @@ def create_app(
     api.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     api.add_middleware(_AccessLog)
     errors.install(api)
+    # The data-entry routes first: a request is matched against the routers in order, and
+    # these are the busiest; none of their paths is another route's (tests/web/test_route_order.py)
+    api.include_router(forms.router)
     api.include_router(auth.router)
     api.include_router(home.router)
     api.include_router(queries.router)
@@ -234,7 +237,6 @@ def create_app(
     api.include_router(participants.router)
     api.include_router(adverse_events.router)
     api.include_router(doses.router)
-    api.include_router(forms.router)
     api.include_router(redcap.router)
     api.include_router(safety_board_routes)
     api.include_router(audit_routes)
