@@ -755,7 +755,7 @@ def test_a_save_waiting_for_the_lock_reads_what_the_writer_before_it_committed(
         assert verify(conn).ok
 
 
-@pytest.mark.parametrize("lost", ["server", "record"])
+@pytest.mark.parametrize("lost", ["server", "record", "rollback"])
 def test_a_connection_whose_prepared_look_up_is_lost_or_unrecorded_still_saves(
     db: Database, ctx: Context, code: str, lost: str
 ) -> None:
@@ -766,8 +766,21 @@ def test_a_connection_whose_prepared_look_up_is_lost_or_unrecorded_still_saves(
         if lost == "server":
             conn.exec_driver_sql("DEALLOCATE ALL")  # e.g. a pooler's DISCARD ALL
             conn.commit()
-        else:
+        elif lost == "record":
             conn.info.pop("trialkit.prepared")  # the server has it, the record does not
+    if lost == "rollback":  # a refused save rolls back (psycopg may DEALLOCATE ALL then)
+        with pytest.raises(FormRefused):
+            save_form(
+                db,
+                ctx,
+                UCM,
+                code,
+                visit="SCR",
+                form_id="VITALS",
+                values={**VITALS, "heart_rate": "lots"},
+                expected_version=1,
+                reason="typo",
+            )
     r = save_form(
         db,
         ctx,

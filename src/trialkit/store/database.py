@@ -113,9 +113,10 @@ class Database:
                         try:
                             yield conn
                         except BaseException:
-                            # psycopg follows a rollback with DEALLOCATE ALL once it has
+                            # psycopg follows a ROLLBACK with DEALLOCATE ALL once it has
                             # prepared statements of its own: the next write prepares again
-                            conn.info.pop(_PREPARED, None)
+                            if told is None or told.pgconn.transaction_status != _IDLE:
+                                conn.info.pop(_PREPARED, None)
                             raise
                         finally:
                             conn.info.pop(HEAD_KEY, None)

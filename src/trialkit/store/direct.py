@@ -409,7 +409,7 @@ def run_sql(
     ``last``: ``sql`` is several statements (no parameters; a driver with ``nextset``) and the
     result is the last one's. A pending ``BEGIN`` and ledger lock (:data:`PENDING`) are sent
     first."""
-    if PENDING in conn.info:
+    if conn.dialect.name == "postgresql" and PENDING in conn.info:  # only psycopg defers
         send_pending(conn)
     if last:
         results = run_script(conn, sql)

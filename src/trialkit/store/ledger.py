@@ -215,7 +215,7 @@ def append(
     is the update of the row the changes record, written first (see :class:`RowLead`).
     """
     info = conn.info
-    if PENDING in info:
+    if conn.dialect.name == "postgresql" and PENDING in info:
         send_pending(conn)  # the write's BEGIN and lock, which read the head
     known = info.get(HEAD_KEY)
     seq, prev = known if known is not None else head(conn)
