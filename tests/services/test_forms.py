@@ -25,6 +25,7 @@ from trialkit.services import (
     register,
     save_form,
 )
+from trialkit.services.forms import SaveResult, save_in
 from trialkit.store import Database, canonical, verify
 from trialkit.store import direct as store_direct
 from trialkit.store.tables import audit_log, data_query, form_instance
@@ -500,9 +501,11 @@ class _DriverStatements:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.seen: list[str] = []
+        self.texts: list[str] = []
 
     def _note(self, statement: str) -> None:
         self.seen.append(statement.split()[0].upper())
+        self.texts.append(statement)
 
     def install(self, dbapi_connection: Any, *_record: Any) -> None:
         if isinstance(dbapi_connection, sqlite3.Connection):
@@ -571,12 +574,18 @@ def test_a_save_is_few_statements_on_the_direct_path_and_chains_exactly(
     assert all(direct)  # ...and every one of them on the driver's cursor
     # lock + head, one joined look-up, then on SQLite the guarded update, the head move and
     # the audit entries in one executemany (SQLite's trace shows each row's step of it); on
-    # PostgreSQL the BEGIN travels with the lock ("BEGIN; SELECT ... FOR UPDATE", one query)
-    # and the last three are one statement (data-modifying CTEs): three round trips
+    # PostgreSQL the BEGIN, the lock and the look-up travel together ("BEGIN; SELECT ... FOR
+    # UPDATE; EXECUTE trialkit_...(...)", one simple query; the look-up prepared on the
+    # connection by the first save) and the last three are one statement (data-modifying
+    # CTEs): two round trips
     if db.engine.dialect.name == "sqlite":
         assert seen == ["SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT"]
     else:
-        assert seen == ["BEGIN;", "SELECT", "WITH"]
+        assert seen == ["BEGIN;", "WITH"]
+        (first,) = [t for t in driver.texts if t.startswith("BEGIN;")]
+        assert first.endswith(")")
+        assert "; EXECUTE trialkit_" in first
+        assert "PREPARE" not in first  # prepared once per connection, by the first save
     assert r.changed == ["VS/heart_rate", "VS/temperature"]
     with db.read() as conn:
         assert verify(conn).ok
@@ -679,3 +688,132 @@ def test_a_stale_update_keeps_nothing_even_if_the_caller_goes_on(
             conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() == before
         )
         assert verify(conn).ok
+
+
+def _waits_for_a_lock(db: Database) -> bool:
+    """Whether a connection of ``db`` (another than the caller's) waits for a lock now."""
+    if db.dialect == "sqlite":
+        return True  # BEGIN IMMEDIATE waits in the driver (busy timeout): nothing to see
+    with db.engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+        return bool(found.scalar_one())
+
+
+def test_a_save_waiting_for_the_lock_reads_what_the_writer_before_it_committed(
+    db: Database, ctx: Context, code: str
+) -> None:
+    # On PostgreSQL the look-up travels with the BEGIN and the ledger lock: it must take its
+    # snapshot after the lock is granted, so it sees the version the lock holder committed.
+    # A stale read would find version 1 and refuse the save as a conflict.
+    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    outcome: dict[str, Any] = {}
+
+    def second() -> None:
+        try:
+            outcome["r"] = save_form(
+                db,
+                ctx,
+                UCM,
+                code,
+                visit="SCR",
+                form_id="VITALS",
+                values={**VITALS, "heart_rate": "90"},
+                expected_version=2,
+                reason="third look",
+            )
+        except Exception as exc:  # pragma: no cover - the failure this test is for
+            outcome["r"] = exc
+
+    waiting = threading.Thread(target=second)
+    with db.write() as conn:
+        first = save_in(
+            conn,
+            ctx,
+            UCM,
+            code,
+            visit="SCR",
+            form_id="VITALS",
+            values={**VITALS, "heart_rate": "81"},
+            expected_version=1,
+            reason="re-measured",
+        )
+        assert first.version == 2
+        waiting.start()
+        for _ in range(200):
+            if _waits_for_a_lock(db):
+                break
+            threading.Event().wait(0.05)
+        else:  # pragma: no cover
+            raise AssertionError("the second save never waited for the lock")
+        threading.Event().wait(0.2)
+    waiting.join(30)
+    result = outcome["r"]
+    assert isinstance(result, SaveResult), result
+    assert result.version == 3
+    assert result.changed == ["VS/heart_rate"]
+    with db.read() as conn:
+        assert verify(conn).ok
+
+
+@pytest.mark.parametrize("lost", ["server", "record", "rollback"])
+def test_a_connection_whose_prepared_look_up_is_lost_or_unrecorded_still_saves(
+    db: Database, ctx: Context, code: str, lost: str
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("the look-up is prepared on the server only on PostgreSQL")
+    save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    with db.engine.connect() as conn:
+        if lost == "server":
+            conn.exec_driver_sql("DEALLOCATE ALL")  # e.g. a pooler's DISCARD ALL
+            conn.commit()
+        elif lost == "record":
+            conn.info.pop("trialkit.prepared")  # the server has it, the record does not
+    if lost == "rollback":  # a refused save rolls back (psycopg may DEALLOCATE ALL then)
+        with pytest.raises(FormRefused):
+            save_form(
+                db,
+                ctx,
+                UCM,
+                code,
+                visit="SCR",
+                form_id="VITALS",
+                values={**VITALS, "heart_rate": "lots"},
+                expected_version=1,
+                reason="typo",
+            )
+    r = save_form(
+        db,
+        ctx,
+        UCM,
+        code,
+        visit="SCR",
+        form_id="VITALS",
+        values={**VITALS, "heart_rate": "75"},
+        expected_version=1,
+        reason="re-measured",
+    )
+    assert r.version == 2
+    assert r.changed == ["VS/heart_rate"]
+    stored = read_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS")
+    assert stored.version == 2
+    with db.read() as conn:
+        assert verify(conn).ok
+
+
+def test_a_look_up_value_no_literal_can_carry_takes_the_ordinary_path(
+    db: Database, ctx: Context, code: str
+) -> None:
+    # A text with NUL cannot be a literal; PostgreSQL refuses it as before (the driver's
+    # DataError), SQLite finds no such participant.
+    with pytest.raises((NotFound, sa.exc.DataError, ValueError, psycopg.DataError)):
+        save_form(db, ctx, UCM, code + "\x00x", visit="SCR", form_id="VITALS", values=VITALS)
+    quoted = "O'Brien\\; DROP TABLE audit_log; --"
+    with pytest.raises(NotFound):
+        save_form(db, ctx, UCM, quoted, visit="SCR", form_id="VITALS", values=VITALS)
+    with pytest.raises(NotFound):
+        save_form(db, ctx, quoted, code, visit="SCR", form_id="VITALS", values=VITALS)
+    r = save_form(db, ctx, UCM, code, visit="SCR", form_id="VITALS", values=VITALS)
+    assert r.version == 1
+    with db.read() as conn:
+        assert verify(conn).ok
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one()

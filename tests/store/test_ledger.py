@@ -256,8 +256,9 @@ def test_concurrent_appends_keep_one_chain(db: Database) -> None:
 def test_appends_in_one_transaction_chain_on_the_head_read_with_the_lock(db: Database) -> None:
     _fill(db, 2)
     with db.write() as conn:
-        known = conn.info[HEAD_KEY]
-        assert known == head(conn)
+        # read with the lock, which the first statement sends (on PostgreSQL it waits for it)
+        current = head(conn)
+        assert conn.info[HEAD_KEY] == current
         for i in range(3):
             change = Change("update", "form_instance", "7", f"VS/temperature#{i}", None, str(i))
             append(conn, actor="dr.a", at=AT, changes=[change])
@@ -275,6 +276,7 @@ def test_a_head_moved_behind_the_writers_back_keeps_nothing(db: Database) -> Non
 
     def stale_append() -> None:
         with db.write() as conn:
+            head(conn)  # the first statement: the lock is held and the head read
             conn.info[HEAD_KEY] = (1, before[1])  # stale, as if read before another append
             append(conn, actor="dr.a", at=AT, changes=[Change("update", "x", "1", "p", 1, 2)])
 

@@ -725,7 +725,9 @@ def _lookup(
     form_id: str,
     instance_no: int,
 ) -> tuple[int, studies.ProtocolRef, _Stored | None, _Flags]:
-    found = _SAVE_LOOKUP.execute(
+    # The transaction's first statement: on PostgreSQL it travels with the BEGIN and the
+    # ledger lock, run after the lock is held (trialkit.store.Prepared.execute_first).
+    found = _SAVE_LOOKUP.execute_first(
         conn,
         {
             "study_code": study_code,

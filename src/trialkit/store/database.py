@@ -22,10 +22,19 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from trialkit.errors import StorageError
-from trialkit.store.direct import Prepared, is_direct, run_sql
+from trialkit.store.direct import (
+    PENDING,
+    DirectResult,
+    Prepared,
+    ServerCall,
+    is_direct,
+    run_script,
+    send_pending,
+)
 from trialkit.store.engine import make_engine
 from trialkit.store.ledger import HEAD_KEY
 from trialkit.store.tables import audit_head
@@ -50,6 +59,19 @@ _BEGIN_AND_LOCK = (
     "BEGIN; SELECT audit_head.seq, audit_head.hash FROM audit_head WHERE audit_head.id = 1 "
     "FOR UPDATE"
 )
+# The BEGIN and the lock wait for the transaction's first statement (``PENDING``), so that a
+# statement run with ``Prepared.execute_first`` (the save's look-up) travels with them as a
+# third statement of the same simple query, after the lock is held. Any other first statement
+# sends them first: the direct path checks ``PENDING`` itself, Core statements through the
+# ``before_execute`` listener every Database puts on a psycopg engine.
+#: ``Connection.info`` key: the server-side prepared statements of the DBAPI connection, as
+#: (the connection, their names); the pool's record of the connection, and with it this,
+#: is cleared when the connection is replaced.
+_PREPARED = "trialkit.prepared"
+# What a server says when the prepared statements it has are not the ones recorded.
+_NO_SUCH_STATEMENT = "26000"  # invalid_sql_statement_name: EXECUTE of an unknown name
+_ALREADY_PREPARED = "42P05"  # duplicate_prepared_statement
+_IS_PREPARED = "SELECT 1 FROM pg_prepared_statements WHERE name = %s"
 
 
 class Database:
@@ -57,6 +79,11 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Whether a write may leave its BEGIN and lock to its first statement: psycopg, and
+        # the listener that sends them before any Core statement is in place.
+        self._defers = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+        if self._defers and not event.contains(engine, "before_execute", _before_execute):
+            event.listen(engine, "before_execute", _before_execute)
 
     @classmethod
     def from_url(cls, url: str | None = None, **kwargs: Any) -> Database:
@@ -77,25 +104,23 @@ class Database:
                 told: Any = None  # the psycopg connection told to leave the BEGIN to us
                 try:
                     with conn.begin():
-                        told = _begins_itself(conn)
+                        told = _begins_itself(conn) if self._defers else None
                         if told is not None:
                             told.autocommit = True
-                            locked = run_sql(conn, _BEGIN_AND_LOCK, None, last=True).first()
+                            conn.info[PENDING] = _PendingLock(told)
                         else:
-                            locked = _LOCK.execute(conn).first()
-                        if locked is None:
-                            raise StorageError(
-                                "the database has no audit ledger head: it was not created by "
-                                "trialkit",
-                                code="STORE.E020",
-                                hint="run `trialkit db upgrade` on it first",
-                            )
-                        seq, hash_ = locked
-                        conn.info[HEAD_KEY] = (int(seq), str(hash_))
+                            _hold(conn, _LOCK.execute(conn).first())
                         try:
                             yield conn
+                        except BaseException:
+                            # psycopg follows a ROLLBACK with DEALLOCATE ALL once it has
+                            # prepared statements of its own: the next write prepares again
+                            if told is None or told.pgconn.transaction_status != _IDLE:
+                                conn.info.pop(_PREPARED, None)
+                            raise
                         finally:
                             conn.info.pop(HEAD_KEY, None)
+                            conn.info.pop(PENDING, None)
                 finally:
                     # The transaction has ended (committed or rolled back): psycopg begins
                     # the next one itself again, before the connection returns to the pool.
@@ -124,6 +149,86 @@ class Database:
             conn = conn.execution_options(**{_READ_ONLY: True})
             with conn.begin():
                 yield conn
+
+
+def _hold(conn: sa.Connection, locked: Any) -> None:
+    """Record the head read with the ledger lock (``locked``: its row, None if there is none)."""
+    if locked is None:
+        raise StorageError(
+            "the database has no audit ledger head: it was not created by trialkit",
+            code="STORE.E020",
+            hint="run `trialkit db upgrade` on it first",
+        )
+    seq, hash_ = locked
+    conn.info[HEAD_KEY] = (int(seq), str(hash_))
+
+
+def _before_execute(conn: sa.Connection, *_args: Any) -> None:
+    # Core is about to run a statement: a write's pending BEGIN and lock go first.
+    if PENDING in conn.info:
+        send_pending(conn)
+
+
+class _PendingLock:
+    """The BEGIN and ledger lock of a write transaction, sent with its first statement."""
+
+    __slots__ = ("told",)
+
+    def __init__(self, told: Any) -> None:
+        self.told = told  # the psycopg connection, in autocommit until the transaction ends
+
+    def __call__(self, conn: sa.Connection, call: ServerCall | None) -> DirectResult | None:
+        info = conn.info
+        told: Any = self.told
+        if info.get(PENDING) is not self:
+            raise AssertionError("the ledger lock is not pending on this connection")
+        del info[PENDING]
+        try:
+            if call is None:
+                _hold(conn, run_script(conn, _BEGIN_AND_LOCK)[1].first())
+                return None
+            result: DirectResult = self._with(conn, call)
+            return result
+        except BaseException:
+            # Nothing begun (the script failed before its BEGIN took effect): the next
+            # statement sends the BEGIN and the lock again; never one without them.
+            if not told.closed and told.pgconn.transaction_status == _IDLE:
+                info[PENDING] = self
+            raise
+
+    def _with(self, conn: sa.Connection, call: ServerCall) -> DirectResult:
+        told = self.told
+        info = conn.info
+        known = info.get(_PREPARED)
+        if known is None or known[0] is not told:
+            known = info[_PREPARED] = (told, set())
+        names: set[str] = known[1]
+        for attempt in (1, 2):
+            prepared = call.name in names
+            script = f"{_BEGIN_AND_LOCK}; {'' if prepared else call.prepare + '; '}{call.call}"
+            try:
+                results = run_script(conn, script)
+            except sa.exc.DBAPIError as exc:
+                state = getattr(exc.orig, "sqlstate", None)
+                if attempt == 2 or state not in (_NO_SUCH_STATEMENT, _ALREADY_PREPARED):
+                    raise
+                # The connection's prepared statements are not the ones recorded (psycopg
+                # sends DEALLOCATE ALL after a rollback once it has prepared statements of its
+                # own; a pooler may DISCARD ALL): nothing of this transaction had happened but
+                # the BEGIN and the lock, which the rollback undoes; the script is sent again,
+                # with the PREPARE if the statement is not there now.
+                told.rollback()
+                if state == _NO_SUCH_STATEMENT:
+                    names.discard(call.name)
+                elif told.execute(_IS_PREPARED, (call.name,)).fetchone() is None:
+                    names.discard(call.name)  # the rollback took it too
+                else:
+                    names.add(call.name)
+                continue
+            names.add(call.name)
+            _hold(conn, results[1].first())
+            return results[-1]
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _begins_itself(conn: sa.Connection) -> Any:

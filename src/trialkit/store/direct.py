@@ -28,17 +28,34 @@ invalidated, as Core does.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import operator
+import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import BindTyping
 
-__all__ = ["DirectResult", "Prepared", "is_direct", "run_sql"]
+__all__ = [
+    "PENDING",
+    "DirectResult",
+    "Prepared",
+    "ServerCall",
+    "is_direct",
+    "run_script",
+    "run_sql",
+]
+
+#: ``Connection.info`` key: while a write transaction's ``BEGIN`` and ledger lock wait for its
+#: first statement (PostgreSQL, see :meth:`trialkit.store.Database.write`), the
+#: :class:`PendingLock` that sends them. Every statement on the connection sends them first
+#: (through :func:`run_sql` here, through a ``before_execute`` listener via Core); a
+#: :meth:`Prepared.execute_first` statement travels with them, in their round trip.
+PENDING = "trialkit.lock_pending"
 
 _Processor = Callable[[Any], Any] | None
 
@@ -65,6 +82,38 @@ class DirectResult:
                 "multiple rows were found when exactly one was required"
             )
         return self.rows[0][0]
+
+
+class ServerCall:
+    """A statement as a server-side prepared statement called with client-side literals.
+
+    ``prepare`` is ``PREPARE <name> (types) AS <sql with $n>``, ``call`` is ``EXECUTE
+    <name>(<literals>)``; the name is derived from the prepare text, so one name is always
+    one statement."""
+
+    __slots__ = ("call", "name", "prepare")
+
+    def __init__(self, name: str, prepare: str, call: str) -> None:
+        self.name, self.prepare, self.call = name, prepare, call
+
+
+class PendingLock(Protocol):
+    """What :data:`PENDING` holds: sends the transaction's ``BEGIN`` and ledger lock, with
+    ``call`` (if given) in the same round trip; returns ``call``'s result."""
+
+    def __call__(self, conn: sa.Connection, call: ServerCall | None) -> DirectResult | None: ...
+
+
+def send_pending(conn: sa.Connection) -> None:
+    """Send the ``BEGIN`` and ledger lock that wait for the first statement, if they do."""
+    pending = conn.info.get(PENDING)
+    if pending is not None:
+        pending(conn, None)
+
+
+# A parameter of the pyformat SQL text, or an escaped percent sign.
+_PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
+_INT8 = (-(2**63), 2**63 - 1)
 
 
 class _Plan:
@@ -140,6 +189,64 @@ class Prepared:
             result = conn.execute(self.statement, [dict(r) for r in rows])
             return DirectResult([], result.rowcount)
         return run_sql(conn, plan.sql, [plan.parameters(r) for r in rows], many=True)
+
+    def execute_first(
+        self, conn: sa.Connection, params: Mapping[str, Any] | None = None
+    ) -> DirectResult:
+        """:meth:`execute`, as the first statement of a write transaction: where the
+        transaction's ``BEGIN`` and ledger lock still wait to be sent (PostgreSQL), the
+        statement travels with them, as a third statement of the same simple query, run after
+        the lock is held (in READ COMMITTED it takes its own snapshot then, so it sees every
+        write committed before the lock was granted). It runs as a server-side prepared
+        statement (prepared once per connection) called with client-side literals quoted by
+        libpq; a parameter that is not text, an integer or None (or text holding NUL) sends
+        the lock alone first, and the statement as :meth:`execute` does."""
+        given = params if params is not None else {}
+        pending = conn.info.get(PENDING)
+        if pending is not None:
+            call = self.server_call(conn, given)
+            if call is not None:
+                result: DirectResult | None = pending(conn, call)
+                assert result is not None
+                return result
+        return self.execute(conn, given)
+
+    def server_call(self, conn: sa.Connection, params: Mapping[str, Any]) -> ServerCall | None:
+        """The statement as a :class:`ServerCall` with ``params`` (psycopg, direct path, UTF-8
+        client encoding), else None."""
+        compiled = self.named_sql(conn, params)
+        if compiled is None or conn.dialect.driver != "psycopg":
+            return None
+        sql, values = compiled
+        dbapi_connection: Any = conn.connection.dbapi_connection
+        if dbapi_connection.info.encoding != "utf-8":
+            return None
+        escape = _escaping(dbapi_connection)
+        names = _NAMES.get(sql)
+        if names is None:
+            names = _NAMES[sql] = tuple(dict.fromkeys(n for n in _PYFORMAT.findall(sql) if n))
+        literals: list[str] = []
+        kinds: list[str] = []
+        for name in names:
+            value = values[name]
+            kind = type(value)
+            if kind is str and "\x00" not in value:
+                literals.append(escape(value.encode("utf-8")).decode("utf-8"))
+                kinds.append("unknown")
+            elif kind is int and _INT8[0] <= value <= _INT8[1]:
+                literals.append(int.__repr__(value))
+                kinds.append("int8")
+            elif value is None:
+                literals.append("NULL")
+                kinds.append("unknown")
+            else:
+                return None
+        key = (sql, tuple(kinds))
+        found = _SERVER.get(key)
+        if found is None:
+            found = _SERVER[key] = _server_statement(sql, names, kinds)
+        name, prepare = found
+        return ServerCall(name, prepare, f"EXECUTE {name}({', '.join(literals)})")
 
     def named_sql(
         self, conn: sa.Connection, params: Mapping[str, Any]
@@ -261,6 +368,38 @@ def _returns_rows(conn: sa.Connection, cursor: Any) -> bool:
     return cursor.description is not None
 
 
+# The distinct parameter names of a pyformat SQL text, in order; for a text and its
+# parameters' kinds, the prepared statement's name and its PREPARE (few statements take
+# this path).
+_NAMES: dict[str, tuple[str, ...]] = {}
+_SERVER: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
+
+
+def _server_statement(sql: str, names: Sequence[str], kinds: Sequence[str]) -> tuple[str, str]:
+    number = {name: f"${i}" for i, name in enumerate(names, start=1)}
+    text = _PYFORMAT.sub(lambda m: number[m.group(1)] if m.group(1) else "%", sql)
+    types = " (" + ", ".join(kinds) + ")" if kinds else ""
+    body = f"{types} AS {text}"
+    name = "trialkit_" + hashlib.sha256(body.encode("utf-8")).hexdigest()[:24]
+    return name, f"PREPARE {name}{body}"
+
+
+def _escaping(dbapi_connection: Any) -> Callable[[bytes], bytes]:
+    """libpq's ``PQescapeLiteral`` for the connection (quotes and escapes as the server reads
+    them, in its client encoding)."""
+    from psycopg import pq
+
+    escape: Callable[[bytes], bytes] = pq.Escaping(dbapi_connection.pgconn).escape_literal
+    return escape
+
+
+def run_script(conn: sa.Connection, sql: str) -> list[DirectResult]:
+    """Run ``sql``, several statements without parameters (one simple query on psycopg), on
+    the DBAPI cursor of ``conn``; the result of each statement, in order. Errors as in
+    :func:`run_sql`; no pending ``BEGIN`` is sent first (the script is what sends it)."""
+    return _run(conn, sql, None, many=False, script=True)  # type: ignore[return-value]
+
+
 def run_sql(
     conn: sa.Connection, sql: str, parameters: Any, *, many: bool = False, last: bool = False
 ) -> DirectResult:
@@ -268,7 +407,19 @@ def run_sql(
     in its transaction, as a :class:`Prepared` statement runs: only where
     :meth:`Prepared.named_sql` (or the direct path) applies; errors raised as SQLAlchemy's.
     ``last``: ``sql`` is several statements (no parameters; a driver with ``nextset``) and the
-    result is the last one's."""
+    result is the last one's. A pending ``BEGIN`` and ledger lock (:data:`PENDING`) are sent
+    first."""
+    if conn.dialect.name == "postgresql" and PENDING in conn.info:  # only psycopg defers
+        send_pending(conn)
+    if last:
+        results = run_script(conn, sql)
+        return results[-1]
+    return _run(conn, sql, parameters, many=many, script=False)  # type: ignore[return-value]
+
+
+def _run(
+    conn: sa.Connection, sql: str, parameters: Any, *, many: bool, script: bool
+) -> DirectResult | list[DirectResult]:
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None  # a connection in a transaction has one
     cursor = dbapi_connection.cursor()
@@ -277,8 +428,13 @@ def run_sql(
             cursor.executemany(sql, parameters)
         else:
             cursor.execute(sql, parameters)
-        while last and cursor.nextset():
-            pass
+        if script:
+            results = []
+            while True:
+                rows = cursor.fetchall() if _returns_rows(conn, cursor) else []
+                results.append(DirectResult(rows, cursor.rowcount))
+                if not cursor.nextset():
+                    return results
         rows = cursor.fetchall() if _returns_rows(conn, cursor) else []
         return DirectResult(rows, cursor.rowcount)
     except conn.dialect.loaded_dbapi.Error as exc:

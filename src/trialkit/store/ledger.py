@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from trialkit.errors import StorageError
 from trialkit.store import canonical
-from trialkit.store.direct import Prepared, run_sql
+from trialkit.store.direct import PENDING, Prepared, run_sql, send_pending
 from trialkit.store.tables import GENESIS_HASH, audit_head, audit_log
 
 __all__ = [
@@ -56,7 +56,8 @@ __all__ = [
 ]
 
 #: ``Connection.info`` key under which :meth:`Database.write` leaves the head it read with the
-#: ledger lock, for :func:`append` (removed when the transaction ends).
+#: ledger lock, for :func:`append` (removed when the transaction ends). On PostgreSQL the lock
+#: is sent with the transaction's first statement, and the head is there from then on.
 HEAD_KEY = "trialkit.ledger_head"
 
 # Built once and run with parameters on the driver's cursor (see trialkit.store.direct).
@@ -213,7 +214,10 @@ def append(
     only if it still is the one the new entries chain on; otherwise nothing is kept. ``lead``
     is the update of the row the changes record, written first (see :class:`RowLead`).
     """
-    known = conn.info.get(HEAD_KEY)
+    info = conn.info
+    if conn.dialect.name == "postgresql" and PENDING in info:
+        send_pending(conn)  # the write's BEGIN and lock, which read the head
+    known = info.get(HEAD_KEY)
     seq, prev = known if known is not None else head(conn)
     if not changes:
         if lead is not None and lead.statement.execute(conn, lead.params).rowcount != 1:
