@@ -1,4 +1,5 @@
-"""The worker processes of the csv, xpt and stata exports (``trialkit.exports.base.Worker``):
+"""The worker processes of the csv, xpt and stata exports (``trialkit.exports.base.Worker``,
+taken when ``TRIALKIT_EXPORT_WORKERS=1``):
 the files are byte for byte those written in the export's own process (SQLite and
 PostgreSQL; the SAS/Stata headers' creation times aside), and a failure in the worker, of the
 worker, or in the read surfaces as the export's error and leaves no file behind that looks
@@ -21,6 +22,12 @@ from trialkit.services.extract import Extract
 from trialkit.store import Database
 
 FORMATS = ["csv", "xpt", "stata"]
+
+
+@pytest.fixture(autouse=True)
+def _workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers asked for (they are off by default)."""
+    monkeypatch.setenv("TRIALKIT_EXPORT_WORKERS", "1")
 
 
 def _left(folder: Path) -> list[str]:
@@ -50,6 +57,13 @@ def test_the_worker_writes_what_the_export_process_writes(
     monkeypatch.setattr(readstat, "WORKER", False)
     near = export(db, ctx, PAE, fmt, tmp_path / "here")
     assert len(calls) == 1  # and this one did not
+    monkeypatch.setattr(csv_export, "WORKER", True)
+    monkeypatch.setattr(readstat, "WORKER", True)
+    monkeypatch.setenv("TRIALKIT_EXPORT_WORKERS", "0")
+    export(db, ctx, PAE, fmt, tmp_path / "default")
+    monkeypatch.delenv("TRIALKIT_EXPORT_WORKERS")
+    export(db, ctx, PAE, fmt, tmp_path / "default")
+    assert len(calls) == 1  # not asked for: none
     assert (far.values, far.participants, far.notes) == (near.values, near.participants, near.notes)
     assert [p.name for p in far.files] == [p.name for p in near.files]
     assert _files(tmp_path / "worker") == _files(tmp_path / "here")

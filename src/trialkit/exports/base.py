@@ -54,9 +54,12 @@ _JOIN_SECONDS = 30.0  # how long a worker told to stop is waited for before it i
 
 
 def workers() -> bool:
-    """Whether exports may hand work to a worker process (:class:`Worker`): on POSIX systems
-    (the pipes are passed to it by number), unless ``TRIALKIT_EXPORT_WORKERS=0``."""
-    return os.name == "posix" and os.environ.get("TRIALKIT_EXPORT_WORKERS", "1") != "0"
+    """Whether exports hand their writing to a worker process (:class:`Worker`): only when
+    asked (``TRIALKIT_EXPORT_WORKERS=1``), and on POSIX systems (the pipes are passed to it
+    by number). Off by default: on the shared two-core machine of benchmarks/README.md the
+    worker cost more CPU (the values pickled across, a second interpreter) than the overlap
+    gave back, and the export took longer by the wall clock too."""
+    return os.name == "posix" and os.environ.get("TRIALKIT_EXPORT_WORKERS", "0") == "1"
 
 
 class _Pipe:

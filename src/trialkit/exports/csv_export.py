@@ -81,8 +81,9 @@ def wide_column(form: str, item: str, instance: str) -> str:
     return f"{form}.{item}" if instance == "1" else f"{form}.{item}[{instance}]"
 
 
-#: The long and wide files formatted and written by a worker process while the extract is read
-#: (False: in this process, as it reads). Either way the files are the same.
+#: The long and wide files may be formatted and written by a worker process while the extract
+#: is read (when :func:`trialkit.exports.base.workers` allows; False: never). Either way the
+#: files are the same.
 WORKER = True
 _BATCH = 200  # form instances handed to the writer at a time (and the progress bar's step)
 

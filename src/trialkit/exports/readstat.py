@@ -17,8 +17,8 @@ form's order, then the derived scores.
   labels are a SAS ``PROC FORMAT`` program (``formats.sas``), the transport format having no
   place for them; text is text.
 
-Memory: the values are handed, a chunk of rows of one form at a time, to a worker process
-(:class:`trialkit.exports.base.Worker`; in this process with :data:`WORKER` false), which
+Memory: the values are handed, a chunk of rows of one form at a time, to a typist (in this
+process, or in a worker process: :class:`trialkit.exports.base.Worker`), which
 types each chunk's columns as they come and spools them to one file per form; each dataset is
 then built from its typed chunks and written alone, so memory holds the largest single form,
 not the study. The files are the same either way.
@@ -443,8 +443,9 @@ def _value_labels(ds: Dataset) -> dict[str, dict[float, str]]:
     return out
 
 
-#: The datasets typed and written by a worker process while the extract is read (False: in
-#: this process, after the read). Either way the files are the same.
+#: The datasets may be typed and written by a worker process while the extract is read (when
+#: :func:`trialkit.exports.base.workers` allows; False: never, in this process after the
+#: read). Either way the files are the same.
 WORKER = True
 
 

@@ -931,10 +931,17 @@ def _visit_dates(
         visits = visits.where(visit_record.c.recorded_at <= cut)
     parse = visit_record.c.on_date.type.result_processor(conn.dialect, None)
     fromiso, iso = date.fromisoformat, _ISO_DATE.fullmatch
-    for pid, key, on in conn.execute(visits).all():  # one fetch, not one a row
-        if type(on) is str:  # YYYY-MM-DD read as the Date type reads it; else the type parses
-            on = fromiso(on) if iso(on) else parse(on) if parse is not None else on
-        dates[(pid, key)] = on.isoformat()
+    # straight from the driver's cursor where it may be (no Row per row), else one fetch
+    batches: Iterable[Any] | None = stream(conn, visits, _BATCH * 5)
+    for batch in batches if batches is not None else [conn.execute(visits).all()]:
+        for pid, key, on in batch:
+            if type(on) is str and iso(on):  # YYYY-MM-DD: checked as the Date type reads it,
+                fromiso(on)  # and kept (it is its own isoformat())
+                dates[(pid, key)] = on
+                continue
+            if type(on) is str:  # anything else: the Date type parses it
+                on = parse(on) if parse is not None else on
+            dates[(pid, key)] = on.isoformat()
     return dates
 
 
