@@ -1,7 +1,8 @@
-"""The form rows read straight from the driver's cursor (``trialkit.store.stream``): the
-records are those read through Core's streamed rows, on SQLite and PostgreSQL, in batches
-smaller than the study; the direct read is taken where it applies and not where it does not
-(an export as of a past day, an observed connection); a driver error is SQLAlchemy's."""
+"""The form rows and the visit dates read straight from the driver's cursor
+(``trialkit.store.stream``): the records and the dates are those read through Core, on SQLite
+and PostgreSQL, in batches smaller than the study; the direct read is taken where it applies
+and not where it does not (an export as of a past day, an observed connection); a driver
+error is SQLAlchemy's."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def test_the_direct_read_gives_the_records_of_cores(
 
     def watched(*args: Any) -> Any:
         found = direct(*args)
-        taken.append(found is not None)
+        if "form_instance.data" in str(args[1]):  # the records' read (not the visit dates')
+            taken.append(found is not None)
         return found
 
     monkeypatch.setattr(extract_module, "_BATCH", 7)  # several batches
@@ -81,3 +83,20 @@ def test_a_driver_error_is_sqlalchemys(
         assert rows is not None
         with pytest.raises(sa.exc.DBAPIError):
             list(rows)
+
+
+@pytest.mark.parametrize("as_of", [None, CORRECTED.replace(hour=0)])
+def test_the_visit_dates_read_directly_are_cores(
+    db: Database,
+    ctx: Context,
+    seeded: tuple[str, ...],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    as_of: datetime | None,
+) -> None:
+    with open_extract(db, ctx, PAE, as_of=as_of) as extract:
+        direct = extract.visit_dates
+        monkeypatch.setattr(extract_module, "stream", lambda *args: None)
+        extract._snap._dates = None  # read again, through Core
+        assert extract.visit_dates == direct
+        assert direct
+        assert all(len(on) == 10 for on in direct.values())
