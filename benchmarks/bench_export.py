@@ -5,7 +5,9 @@ study's VITALS (4 items) and LABS (16 items) forms: 20 values a visit, 2,000,000
 The rows are inserted in bulk with SQLAlchemy Core (this benchmark times reading; the write
 path has its own, bench_form_saves.py), in the stored shape the services write.
 
-Then, each in a child process of its own (so each peak RSS is its own), in the same run:
+Then, each in a child process of its own (so each peak RSS is its own; a writer process
+of the export's own is counted in its CPU time, and its peak RSS is reported beside), in the
+same run:
 
 * ``bare``: the baseline, one streamed ``SELECT`` of the same form rows and the JSON decoding of
   every value (the least any export must do to get the values out);
@@ -17,9 +19,13 @@ It prints values per second, the rate as a share of the bare rate (goal: at leas
 and the peak RSS over the idle child's. Goal: bounded memory (the CSV export holds one form
 instance at a time; the XPT export holds one form's dataset).
 
-    python benchmarks/bench_export.py [PARTICIPANTS] [--small]
+    python benchmarks/bench_export.py [PARTICIPANTS] [--small] [--rounds N] [--db FILE]
 
-``--small`` (or ``TRIALKIT_BENCH_SMALL=1``) uses 100 participants.
+``--small`` (or ``TRIALKIT_BENCH_SMALL=1``) uses 100 participants. ``--rounds N`` runs the
+children N times, interleaved (bare, csv, xpt, bare, ...), each round's shares of its own bare
+read printed. ``--db FILE`` keeps the built SQLite file there (built if it does not exist, and
+then reused: the participant count is the file's). ``TRIALKIT_EXPORT_WORKERS=0`` runs the
+exports without their worker processes.
 """
 
 from __future__ import annotations
@@ -168,9 +174,11 @@ def build(url: str, participants: int) -> None:
 
 
 def _cpu() -> float:
-    """The CPU seconds (user and system) this process has used, all threads."""
-    use = resource.getrusage(resource.RUSAGE_SELF)
-    return use.ru_utime + use.ru_stime
+    """The CPU seconds (user and system) this process has used, all threads, and its worker
+    processes (the csv and xpt exports' writers, counted once they have ended)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def _peak_mb() -> float:
@@ -211,7 +219,14 @@ def child(variant: str, url: str, out: str) -> dict[str, Any]:
         "seconds": seconds,
         "cpu": cpu,
         "peak_mb": _peak_mb(),
+        "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
+
+
+def _option(name: str) -> str | None:
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return None
 
 
 def main() -> None:
@@ -219,30 +234,42 @@ def main() -> None:
         print(json.dumps(child(sys.argv[2], sys.argv[3], sys.argv[4])))
         return
     small = "--small" in sys.argv or os.environ.get("TRIALKIT_BENCH_SMALL") == "1"
-    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    rounds = int(_option("--rounds") or 1)
+    kept = _option("--db")
+    values = {sys.argv.index(o) + 1 for o in ("--rounds", "--db") if o in sys.argv}
+    numbers = [a for n, a in enumerate(sys.argv) if n and n not in values and a.isdigit()]
     participants = 100 if small else int(numbers[0]) if numbers else 10_000
     with tempfile.TemporaryDirectory(prefix="trialkit-bench-export-") as tmp:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-        started = time.perf_counter()
-        build(url, participants)
-        print(
-            f"built {participants} participants x {VISITS} visits x 20 items "
-            f"in {time.perf_counter() - started:.1f} s"
-        )
-        results = {}
-        for variant in ("idle", "bare", "csv", "xpt"):
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", variant, url, tmp],
-                capture_output=True,
-                text=True,
-                check=True,
+        path = Path(kept) if kept else Path(tmp) / "bench.sqlite3"
+        url = f"sqlite:///{path}"
+        if not path.exists():
+            started = time.perf_counter()
+            build(url, participants)
+            print(
+                f"built {participants} participants x {VISITS} visits x 20 items "
+                f"in {time.perf_counter() - started:.1f} s"
             )
-            results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+        for n in range(rounds):
+            results = {}
+            for variant in ("idle", "bare", "csv", "xpt"):
+                done = subprocess.run(
+                    [sys.executable, __file__, "--child", variant, url, tmp],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+            load = os.getloadavg()
+            print(f"round {n + 1}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+            _report(results)
+
+
+def _report(results: dict[str, dict[str, Any]]) -> None:
     bare = results["bare"]
     idle = results["idle"]["peak_mb"]
     print(
         f"{'variant':<8} {'values':>10} {'seconds':>8} {'values/s':>10} {'x bare':>7} "
-        f"{'cpu s':>7} {'x bare':>7} {'peak MB':>8} {'over idle':>9}"
+        f"{'cpu s':>7} {'x bare':>7} {'peak MB':>8} {'over idle':>9} {'worker MB':>9}"
     )
     for variant in ("bare", "csv", "xpt"):
         r = results[variant]
@@ -254,6 +281,7 @@ def main() -> None:
         print(
             f"{variant:<8} {r['values']:>10} {r['seconds']:>8.2f} {rate:>10.0f} {share:>7.2f} "
             f"{r['cpu']:>7.2f} {cpu_share:>7.2f} {r['peak_mb']:>8.0f} {r['peak_mb'] - idle:>9.0f}"
+            f" {r['worker_mb']:>9.0f}"
         )
     if results["csv"]["values"] != bare["values"] or results["xpt"]["values"] != bare["values"]:
         raise SystemExit("the exports did not read every value the bare read did")

@@ -17,16 +17,19 @@ form's order, then the derived scores.
   labels are a SAS ``PROC FORMAT`` program (``formats.sas``), the transport format having no
   place for them; text is text.
 
-Memory: the values are spooled to one file per form while the extract streams (each row as
-its variables' stored texts, in marshal chunks); each dataset is then built, one typed column
-at a time, and written alone, so memory holds the largest single form, not the study.
+Memory: the values are handed, a chunk of rows of one form at a time, to a typist (in this
+process, or in a worker process: :class:`trialkit.exports.base.Worker`), which
+types each chunk's columns as they come and spools them to one file per form; each dataset is
+then built from its typed chunks and written alone, so memory holds the largest single form,
+not the study. The files are the same either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import marshal
 import math
+import pickle
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,9 +37,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 
-from trialkit.exports.base import ExportResult, Progress
+from trialkit.exports.base import ExportResult, Progress, Worker, workers
 from trialkit.exports.dictionary import codes
 from trialkit.protocol import DataType, Item, Study
 from trialkit.services.extract import Extract, Layout
@@ -209,14 +212,11 @@ def _pick(
     return lambda texts: tuple(texts[i] for i in at)
 
 
-def _spool(
-    extract: Extract, folder: Path, progress: Progress, kind: Kind
-) -> tuple[dict[str, Path], int]:
-    """The values spooled to one file per form, one row per dataset row: the key texts, then
-    each item variable's stored text (None where the row has none), in the dataset's variable
-    order; written with marshal, a chunk of rows at a time."""
-    files: dict[str, Path] = {}
-    handles: dict[str, Any] = {}
+def _spool(extract: Extract, sink: _Sink, progress: Progress, kind: Kind) -> tuple[int, list[str]]:
+    """The values handed to ``sink`` a chunk of rows of one form at a time, one row per dataset
+    row: the key texts, then each item variable's stored text (None where the row has none),
+    in the dataset's variable order (the form's dataset is given to ``sink`` first). Returns
+    how many values, and the forms that had any (as first seen)."""
     pending: dict[str, list[Sequence[str | None]]] = {}
     slots: dict[str, tuple[dict[str, int], int]] = {}  # form -> item -> position, width
     picks: dict[int, Callable[[list[str | None]], tuple[str | None, ...]] | None] = {}
@@ -226,12 +226,12 @@ def _spool(
     def flush(form: str) -> None:
         rows = pending[form]
         if rows:
-            chunk = marshal.dumps(rows)
-            handles[form].write(len(chunk).to_bytes(8, "little") + chunk)
-            rows.clear()
+            sink.rows(form, rows)
+            pending[form] = []
 
-    try:
-        for done, rec in enumerate(extract.records(), start=1):
+    # closed on an error too (a server-side cursor is closed in its transaction)
+    with contextlib.closing(extract.records()) as records:
+        for done, rec in enumerate(records, start=1):
             texts = rec.texts
             if texts:
                 form = rec.form
@@ -242,8 +242,7 @@ def _spool(
                         {v.item: n for n, v in enumerate(ds.variables) if n >= _KEY_COUNT},
                         len(ds.variables),
                     )
-                    files[form] = folder / f"{len(files)}.spool"
-                    handles[form] = files[form].open("wb")
+                    sink.dataset(form, ds)
                     pending[form] = []
                 position, width = slot
                 p = rec.person
@@ -275,12 +274,9 @@ def _spool(
                     flush(form)
             if done % 200 == 0 or done == total:
                 progress(done, total)
-        for form in handles:
-            flush(form)
-    finally:
-        for h in handles.values():
-            h.close()
-    return files, count
+    for form in pending:
+        flush(form)
+    return count, list(pending)
 
 
 def _cell(var: Variable, text: str | None, kind: Kind) -> Any:
@@ -301,14 +297,6 @@ def _cell(var: Variable, text: str | None, kind: Kind) -> Any:
     if t is DataType.CODE and kind == "stata" and var.codes and text in var.codes:
         return float(list(var.codes).index(text) + 1)
     return text
-
-
-def _spooled(path: Path) -> Iterator[list[list[str | None]]]:
-    # each chunk is its length, then its bytes: marshal.loads of the whole chunk is many times
-    # faster than marshal.load, which reads a file object piece by piece
-    with path.open("rb") as fh:
-        while size := int.from_bytes(fh.read(8), "little"):
-            yield marshal.loads(fh.read(size))
 
 
 def _coerce(text: str) -> float:
@@ -334,9 +322,10 @@ def _floats(texts: Iterable[str | None]) -> list[float]:
 
 
 def _column(var: Variable, texts: list[str | None], kind: Kind) -> Any:
-    """One item variable's column, typed as :func:`_frame` leaves it."""
+    """A chunk of one item variable's column, typed as :func:`_frame` leaves it (numbers as a
+    float array; anything else as a list of cells). Each cell is typed on its own, so the
+    chunks of a column typed apart and joined are the column typed at once."""
     import numpy as np
-    import pandas as pd
 
     t = var.data_type
     if t is DataType.BOOLEAN:
@@ -363,30 +352,55 @@ def _column(var: Variable, texts: list[str | None], kind: Kind) -> Any:
         )
     if t in (DataType.DATE, DataType.DATETIME):
         return [_cell(var, x, kind) for x in texts]
-    return pd.Series(["" if x is None else x for x in texts], dtype=object)
+    return ["" if x is None else x for x in texts]
 
 
-def _frame(ds: Dataset, spool: Path, kind: Kind) -> Any:
-    """The dataset of one form from its spool, each column typed once."""
+def _typed(ds: Dataset, rows: Sequence[Sequence[str | None]], kind: Kind) -> list[Any]:
+    """A chunk of a form's spooled rows as the dataset's columns, each typed (:func:`_column`;
+    the key texts as they are, the visit dates parsed once per distinct date)."""
+    columns: list[Any] = []
+    date_var = ds.variables[4]
+    for n, (v, values) in enumerate(zip(ds.variables, zip(*rows, strict=True), strict=True)):
+        if n == 4:  # the visit dates: few distinct ones, each parsed once
+            dates = {x: _cell(date_var, x, kind) for x in set(values)}
+            columns.append(list(map(dates.__getitem__, values)))
+        elif n < _KEY_COUNT:
+            columns.append(list(values))
+        else:
+            columns.append(_column(v, list(values), kind))
+    return columns
+
+
+def _frame(ds: Dataset, chunks: Iterable[list[Any]], kind: Kind) -> Any:
+    """The dataset of one form from its typed chunks (:func:`_typed`), joined column by
+    column."""
+    import numpy as np
     import pandas as pd
 
     columns: list[list[Any]] = [[] for _ in ds.variables]
-    for rows in _spooled(spool):
-        for column, values in zip(columns, zip(*rows, strict=True), strict=True):
-            column.extend(values)
-    date_var = ds.variables[4]
+    for chunk in chunks:
+        for column, part in zip(columns, chunk, strict=True):
+            column.append(part)
     data: dict[str, Any] = {}
     for n, v in enumerate(ds.variables):
-        if n == 4:  # the visit dates: few distinct ones, each parsed once
-            dates = {x: _cell(date_var, x, kind) for x in set(columns[n])}
-            data[v.name] = list(map(dates.__getitem__, columns[n]))
-        elif n < _KEY_COUNT:
+        parts = columns[n]
+        if (
+            n != 4
+            and (n < _KEY_COUNT or not _numeric(v, kind))
+            and v.data_type
+            not in (
+                DataType.DATE,
+                DataType.DATETIME,
+            )
+        ):
             # texts as Python objects (pandas would make its own string type of them, which
             # pyreadstat, walking every cell, walks through a Python __getitem__ per cell)
-            data[v.name] = pd.Series(columns[n], dtype=object)
+            data[v.name] = pd.Series([x for part in parts for x in part], dtype=object)
+        elif n >= _KEY_COUNT and _numeric(v, kind):
+            data[v.name] = np.concatenate(parts) if len(parts) > 1 else parts[0]
         else:
-            data[v.name] = _column(v, columns[n], kind)
-        columns[n] = []  # the texts are no longer needed
+            data[v.name] = [x for part in parts for x in part]
+        columns[n] = []  # the chunks are no longer needed
     frame = pd.DataFrame(data)
     for v in ds.variables:
         if v.data_type in (DataType.DATE, DataType.DATETIME) and frame[v.name].isna().all():
@@ -429,45 +443,149 @@ def _value_labels(ds: Dataset) -> dict[str, dict[float, str]]:
     return out
 
 
-def _write(extract: Extract, out: Path, progress: Progress, kind: Kind) -> ExportResult:
+#: The datasets may be typed and written by a worker process while the extract is read (when
+#: :func:`trialkit.exports.base.workers` allows; False: never, in this process after the
+#: read). Either way the files are the same.
+WORKER = True
+
+
+class _Sink(Protocol):
+    """Where :func:`_spool` hands the rows of each form (a :class:`_Typist`, here or in a
+    worker process), and then the datasets to write."""
+
+    def dataset(self, form: str, ds: Dataset) -> None: ...
+
+    def rows(self, form: str, rows: list[Sequence[str | None]]) -> None: ...
+
+    def write(self, datasets: list[Dataset], out: Path) -> tuple[list[Path], list[str]]: ...
+
+    def close(self) -> None: ...
+
+
+class _Remote:
+    """A :class:`_Typist` in a worker process (:class:`trialkit.exports.base.Worker`): the
+    typing of one chunk overlaps the read of the next, and the datasets are written there."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+
+    def dataset(self, form: str, ds: Dataset) -> None:
+        self._worker.call("dataset", form, ds)
+
+    def rows(self, form: str, rows: list[Sequence[str | None]]) -> None:
+        self._worker.call_marshal("rows", form, rows)
+
+    def write(self, datasets: list[Dataset], out: Path) -> tuple[list[Path], list[str]]:
+        return cast("tuple[list[Path], list[str]]", self._worker.ask("write", datasets, out))
+
+    def close(self) -> None:
+        self._worker.close()
+
+
+class _Typist:
+    """The rows of each form typed a chunk at a time (:func:`_typed`) and spooled (pickled,
+    length-prefixed) to one file per form; then each form's dataset built from its chunks and
+    written, one dataset at a time (memory holds the largest form's dataset, not the study).
+    The written files are first ``.part`` files, renamed when whole; on a failure the files
+    this typist wrote are removed (an export that fails leaves no file that looks whole)."""
+
+    def __init__(self, folder: Path, kind: Kind) -> None:
+        self._folder = folder
+        self._kind = kind
+        self._datasets: dict[str, Dataset] = {}
+        self._files: dict[str, Path] = {}
+        self._handles: dict[str, Any] = {}
+
+    def dataset(self, form: str, ds: Dataset) -> None:
+        self._datasets[form] = ds
+        self._files[form] = self._folder / f"{len(self._files)}.spool"
+        self._handles[form] = self._files[form].open("wb")
+
+    def rows(self, form: str, rows: list[Sequence[str | None]]) -> None:
+        chunk = pickle.dumps(_typed(self._datasets[form], rows, self._kind), protocol=5)
+        self._handles[form].write(len(chunk).to_bytes(8, "little") + chunk)
+
+    def close(self) -> None:
+        for h in self._handles.values():
+            h.close()
+
+    def _chunks(self, form: str) -> Iterator[list[Any]]:
+        # each chunk is its length, then its bytes: loads of the whole chunk is many times
+        # faster than load, which reads a file object piece by piece
+        with self._files[form].open("rb") as fh:
+            while size := int.from_bytes(fh.read(8), "little"):
+                yield pickle.loads(fh.read(size))
+
+    def write(self, datasets: list[Dataset], out: Path) -> tuple[list[Path], list[str]]:
+        """Write the datasets (in this order) into ``out``: the files and the notes."""
+        self.close()
+        kind = self._kind
+        files: list[Path] = []
+        notes: list[str] = []
+        try:
+            for ds in datasets:
+                frame = _frame(ds, self._chunks(ds.form), kind)
+                if kind == "xpt":
+                    long_text = _over_200_bytes(frame)
+                    if long_text:
+                        notes.append(
+                            f"{ds.name}: {long_text} text value(s) longer than 200 bytes (SAS's "
+                            "V5 transport engine reads at most 200; pyreadstat and R read them "
+                            "whole, and the csv export keeps them)"
+                        )
+                path = out / (f"{ds.name}.dta" if kind == "stata" else f"{ds.name.lower()}.xpt")
+                part = path.with_name(path.name + ".part")
+                files.append(path)
+                _write_dataset(frame, ds, part, kind)
+                del frame
+                part.replace(path)
+        except BaseException:
+            for path in files:
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".part").unlink(missing_ok=True)
+            raise
+        return files, notes
+
+
+def _write_dataset(frame: Any, ds: Dataset, path: Path, kind: Kind) -> None:
     import pyreadstat
 
+    labels: list[str | None] = [v.label for v in ds.variables]
+    formats = {
+        v.name: ("%td" if kind == "stata" else "DATE9")
+        for v in ds.variables
+        if v.data_type is DataType.DATE
+    }
+    if kind == "stata":
+        pyreadstat.write_dta(
+            frame,
+            str(path),
+            file_label=ds.label,
+            column_labels=labels,
+            variable_value_labels=_value_labels(ds),
+            variable_format=formats,
+        )
+    else:
+        write_xport(frame, path, ds.name, ds.label, labels, formats)
+
+
+def _write(extract: Extract, out: Path, progress: Progress, kind: Kind) -> ExportResult:
     result = ExportResult(kind, participants=len(extract.people))
     with tempfile.TemporaryDirectory(prefix="trialkit-export-") as tmp:
-        spools, result.values = _spool(extract, Path(tmp), progress, kind)
-        forms = [f.id for f in extract.study.forms if f.id in spools]
-        forms += sorted(f for f in spools if f not in forms)
-        datasets = plan(extract.versions, extract.study.protocol_version, forms, kind)
-        for ds in datasets:
-            frame = _frame(ds, spools[ds.form], kind)
-            if kind == "xpt":
-                long_text = _over_200_bytes(frame)
-                if long_text:
-                    result.notes.append(
-                        f"{ds.name}: {long_text} text value(s) longer than 200 bytes (SAS's V5 "
-                        "transport engine reads at most 200; pyreadstat and R read them whole, "
-                        "and the csv export keeps them)"
-                    )
-            labels: list[str | None] = [v.label for v in ds.variables]
-            formats = {
-                v.name: ("%td" if kind == "stata" else "DATE9")
-                for v in ds.variables
-                if v.data_type is DataType.DATE
-            }
-            if kind == "stata":
-                path = out / f"{ds.name}.dta"
-                pyreadstat.write_dta(
-                    frame,
-                    str(path),
-                    file_label=ds.label,
-                    column_labels=labels,
-                    variable_value_labels=_value_labels(ds),
-                    variable_format=formats,
-                )
-            else:
-                path = out / f"{ds.name.lower()}.xpt"
-                write_xport(frame, path, ds.name, ds.label, labels, formats)
-            result.files.append(path)
+        sink: _Sink = (
+            _Remote(Worker("trialkit.exports.readstat:_Typist", Path(tmp), kind))
+            if WORKER and workers()
+            else _Typist(Path(tmp), kind)
+        )
+        try:
+            result.values, seen = _spool(extract, sink, progress, kind)
+            forms = [f.id for f in extract.study.forms if f.id in seen]
+            forms += sorted(f for f in seen if f not in forms)
+            datasets = plan(extract.versions, extract.study.protocol_version, forms, kind)
+            files, result.notes = sink.write(datasets, out)
+        finally:
+            sink.close()
+    result.files += files
     result.files += _mapping(datasets, out, kind)
     return result
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -50,6 +50,7 @@ from trialkit.services.context import Context, naive
 from trialkit.services.safety import group_rows
 from trialkit.services.tidy import BLINDED, TidyExtract, tidy_extract_in
 from trialkit.store import Database, canonical
+from trialkit.store.stream import stream
 from trialkit.store.tables import (
     ae_grade,
     audit_log,
@@ -381,7 +382,7 @@ class Extract:
         for rec in self.records():
             yield rec.values()
 
-    def records(self) -> Iterator[Record]:
+    def records(self) -> Generator[Record, None, None]:
         """Every form instance with its values (:class:`Record`), by participant, visit, form
         and instance; streamed. The lean read: the sites, the blinding, the missing-data
         reasons and the not-required forms are applied once per instance, the stored JSON is
@@ -393,12 +394,18 @@ class Extract:
             form_instance.c.instance_no,
         )
         q = self._forms().join(participant, participant.c.id == form_instance.c.participant_id)
-        result = self._conn.execution_options(stream_results=True, yield_per=_BATCH).execute(
-            q.order_by(*order)
-        )
         cut = self._cut
         record = self._record
-        for partition in result.partitions():
+        # straight from the driver's cursor where it may be (no Row per row), else Core's
+        partitions: Iterable[Any] | None = None
+        if cut is None:
+            partitions = stream(self._conn, q.order_by(*order), _BATCH)
+        if partitions is None:
+            result = self._conn.execution_options(stream_results=True, yield_per=_BATCH).execute(
+                q.order_by(*order)
+            )
+            partitions = result.partitions()
+        for partition in partitions:
             if cut is None:  # the row's nine columns are _record's arguments
                 for f in partition:
                     yield record(*f)
@@ -924,10 +931,17 @@ def _visit_dates(
         visits = visits.where(visit_record.c.recorded_at <= cut)
     parse = visit_record.c.on_date.type.result_processor(conn.dialect, None)
     fromiso, iso = date.fromisoformat, _ISO_DATE.fullmatch
-    for pid, key, on in conn.execute(visits).all():  # one fetch, not one a row
-        if type(on) is str:  # YYYY-MM-DD read as the Date type reads it; else the type parses
-            on = fromiso(on) if iso(on) else parse(on) if parse is not None else on
-        dates[(pid, key)] = on.isoformat()
+    # straight from the driver's cursor where it may be (no Row per row), else one fetch
+    batches: Iterable[Any] | None = stream(conn, visits, _BATCH * 5)
+    for batch in batches if batches is not None else [conn.execute(visits).all()]:
+        for pid, key, on in batch:
+            if type(on) is str and iso(on):  # YYYY-MM-DD: checked as the Date type reads it,
+                fromiso(on)  # and kept (it is its own isoformat())
+                dates[(pid, key)] = on
+                continue
+            if type(on) is str:  # anything else: the Date type parses it
+                on = parse(on) if parse is not None else on
+            dates[(pid, key)] = on.isoformat()
     return dates
 
 

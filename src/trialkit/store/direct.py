@@ -264,6 +264,17 @@ class Prepared:
         assert isinstance(parameters, Mapping)
         return plan.sql, parameters
 
+    def direct_sql(
+        self, conn: sa.Connection, params: Mapping[str, Any] | None = None
+    ) -> tuple[str, Sequence[Any] | Mapping[str, Any]] | None:
+        """The SQL text and driver parameters (in the driver's paramstyle) of a direct
+        execution with ``params``, for a caller that runs it on a cursor of its own (the
+        exports' streamed read, :mod:`trialkit.store.stream`); None unless the direct path
+        applies."""
+        given = params if params is not None else {}
+        plan = self._plan(conn, given)
+        return None if plan is None else (plan.sql, plan.parameters(given))
+
     def _plan(self, conn: sa.Connection, params: Mapping[str, Any]) -> _Plan | None:
         if not _direct(conn):
             return None
