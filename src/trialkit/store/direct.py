@@ -449,18 +449,26 @@ def _run(
         rows = cursor.fetchall() if _returns_rows(conn, cursor) else []
         return DirectResult(rows, cursor.rowcount)
     except conn.dialect.loaded_dbapi.Error as exc:
-        dialect = conn.dialect
-        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
-        error = sa.exc.DBAPIError.instance(
-            sql,
-            parameters,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=dialect,
-        )
-        if lost:
-            conn.invalidate(exc)
-        raise error from exc
+        raise driver_error(conn, dbapi_connection, cursor, sql, parameters, exc) from exc
     finally:
         cursor.close()
+
+
+def driver_error(
+    conn: sa.Connection, dbapi_connection: Any, cursor: Any, sql: str, parameters: Any, exc: Any
+) -> sa.exc.DBAPIError:
+    """A driver error raised on the direct path as Core raises it: SQLAlchemy's own exception
+    class, the connection invalidated when it was lost."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+    error: sa.exc.DBAPIError = sa.exc.DBAPIError.instance(
+        sql,
+        parameters,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+    if lost:
+        conn.invalidate(exc)
+    return error

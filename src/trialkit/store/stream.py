@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from trialkit.store.direct import Prepared, is_direct
+from trialkit.store.direct import Prepared, driver_error, is_direct
 
 __all__ = ["stream"]
 
@@ -57,18 +57,6 @@ def _rows(
             while rows := cursor.fetchmany(size):
                 yield rows
         except conn.dialect.loaded_dbapi.Error as exc:
-            dialect = conn.dialect
-            lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
-            error = sa.exc.DBAPIError.instance(
-                sql,
-                parameters,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=dialect,
-            )
-            if lost:
-                conn.invalidate(exc)
-            raise error from exc
+            raise driver_error(conn, dbapi_connection, cursor, sql, parameters, exc) from exc
     finally:
         cursor.close()
