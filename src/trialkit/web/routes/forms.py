@@ -18,7 +18,7 @@ service sees them. No rule is decided here: the services validate, check, score 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -41,8 +41,10 @@ from trialkit.services import (
 from trialkit.services.access import visible_sites
 from trialkit.services.form_views import FormEntry, FormView, form_entry, form_history, form_view
 from trialkit.services.forms import MISSING_REASONS
+from trialkit.web.csrf import posted_form
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.i18n import DATE_HINTS, digits, input_date, parse_date, show_date
+from trialkit.web.lean import LeanRoute
 from trialkit.web.oversight import MEANINGS, form_oversight
 from trialkit.web.pages import User, db_of, redirect, render, signed_in, today
 
@@ -54,6 +56,7 @@ _BASE = "/studies/{study}/participants/{code}/forms/{visit}"
 _LATIN = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫", "01234567890123456789.")
 _NUMERIC = (DataType.INTEGER, DataType.DECIMAL)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_Endpoint = Callable[..., Any]
 DATETIME_HINTS = {"en": "YYYY-MM-DD HH:MM", "fa": "۱۴۰۳/۱۲/۱۳ 10:30"}
 
 
@@ -122,6 +125,17 @@ async def _signed_in_here(request: Request) -> User:
     of on a worker thread of its own: the posting routes below read and save in the loop
     already, so the hop to a thread and back only added its wake-ups to every save."""
     return signed_in(request)
+
+
+def _lean_post(path: str) -> Callable[[_Endpoint], _Endpoint]:
+    """``@router.post(path)`` as a :class:`~trialkit.web.lean.LeanRoute` (its parameters
+    resolved by hand, the same checks: see :mod:`trialkit.web.lean`)."""
+
+    def decorator(func: _Endpoint) -> _Endpoint:
+        router.add_api_route(path, func, methods=["POST"], route_class_override=LeanRoute)
+        return func
+
+    return decorator
 
 
 def field_id(path: str) -> str:
@@ -534,7 +548,7 @@ def form_page(
     return _page(request, user, view, saved=saved, extra={"did": did, "asked": {"item": ask}})
 
 
-@router.post(_BASE + "/{form}")
+@_lean_post(_BASE + "/{form}")
 async def form_save(
     request: Request,
     study: str,
@@ -546,7 +560,7 @@ async def form_save(
 ) -> Response:
     number = _instance(instance)
     visible_sites(user.ctx.principal, Permission.READ, study)  # a non-member: before the body
-    posted = Submission.parse(await request.form())
+    posted = Submission.parse(await posted_form(request))
     texts, missing, rows = dict(posted.texts), dict(posted.missing), dict(posted.rows)
     reason, expected, action = posted.reason, posted.version, posted.action
     keep = {"texts": texts, "missing": missing, "rows": rows, "reason": reason}
