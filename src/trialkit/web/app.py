@@ -3,9 +3,8 @@
 :func:`create_app` builds the ASGI application: the routes of :mod:`trialkit.web.routes`, the
 error pages of :mod:`trialkit.web.errors`, security headers (a Content-Security-Policy without
 inline script), an access log that names the route and never the path (paths carry participant
-identifiers), and CSRF protection on every state-changing request (:mod:`trialkit.web.csrf`,
-asgi-csrf's protocol: a signed cookie matched by the form's ``csrftoken`` field or the
-``x-csrftoken`` header htmx sends).
+identifiers), and CSRF protection on every state-changing request (``asgi-csrf``: a signed
+cookie matched by the form's ``csrftoken`` field or the ``x-csrftoken`` header htmx sends).
 The REDCap-compatible endpoint (exactly ``/redcap/api/``) is exempt: it reads no cookie, its
 only credential is the token in the request body, so a forged cross-site request carries
 nothing it would accept; every other path keeps the check.
@@ -20,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from asgi_csrf import asgi_csrf
 from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -30,7 +30,6 @@ from trialkit import __version__
 from trialkit.store import Database
 from trialkit.web import errors
 from trialkit.web.api import create_api, is_api_path
-from trialkit.web.csrf import Csrf
 from trialkit.web.i18n import translator
 from trialkit.web.pages import LANG_COOKIE
 from trialkit.web.ratelimit import RateLimits
@@ -242,13 +241,13 @@ def create_app(
     api.include_router(safety_board_routes)
     api.include_router(audit_routes)
     api.include_router(amendment_routes)
-    protected = Csrf(
+    protected = asgi_csrf(
         api,
         signing_secret=settings.secret_key,
         always_protect={"/login"},
         cookie_secure=settings.secure,
         cookie_samesite="Lax",
-        send_failed=_csrf_failed(templates),
+        send_csrf_failed=_csrf_failed(templates),
         skip_if_scope=lambda scope: scope.get("path") == redcap.PATH,
     )
     json_api = create_api(settings, api.state.db, clock)

@@ -41,7 +41,6 @@ from trialkit.services import (
 from trialkit.services.access import visible_sites
 from trialkit.services.form_views import FormEntry, FormView, form_entry, form_history, form_view
 from trialkit.services.forms import MISSING_REASONS
-from trialkit.web.csrf import posted_form
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.i18n import DATE_HINTS, digits, input_date, parse_date, show_date
 from trialkit.web.lean import LeanRoute
@@ -560,7 +559,7 @@ async def form_save(
 ) -> Response:
     number = _instance(instance)
     visible_sites(user.ctx.principal, Permission.READ, study)  # a non-member: before the body
-    posted = Submission.parse(await posted_form(request))
+    posted = Submission.parse(await request.form())
     texts, missing, rows = dict(posted.texts), dict(posted.missing), dict(posted.rows)
     reason, expected, action = posted.reason, posted.version, posted.action
     keep = {"texts": texts, "missing": missing, "rows": rows, "reason": reason}
