@@ -106,3 +106,48 @@ def test_serve_runs_on_the_c_parser_and_event_loop() -> None:
             assert isinstance(loop, uvloop.Loop)
         finally:
             loop.close()
+
+
+def test_serve_logs_one_line_a_request_naming_the_route(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_file: Path
+) -> None:
+    """uvicorn configures only its own loggers: ``trialkit serve`` passes a configuration
+    that also routes trialkit's, so the access log (the route, never the path) is written."""
+    import logging
+    import logging.config
+    import shutil
+
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    ran: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append({"app": app, **kw}))
+    monkeypatch.delenv("TRIALKIT_SECRET_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(demo_file, tmp_path / "trialkit-demo.sqlite3")
+    out = CliRunner().invoke(app, ["serve", "--demo"])
+    assert out.exit_code == 0, out.output
+    config = ran[0]["log_config"]
+    assert isinstance(config, dict)
+    before = logging.getLogger("trialkit").handlers[:], logging.getLogger("trialkit").propagate
+    try:
+        logging.config.dictConfig(config)
+        logger = logging.getLogger("trialkit")
+        assert logger.level == logging.INFO
+        assert not logger.propagate
+        seen: list[str] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                seen.append(record.getMessage())
+
+        logger.addHandler(Keep())
+        with TestClient(ran[0]["app"]) as client:  # type: ignore[arg-type]
+            client.get("/studies/psoriasis-ucmsc/participants/UCM-TEH-001")
+        assert any(line.startswith("GET /studies/{study}/participants/") for line in seen), seen
+        assert not any("UCM-TEH-001" in line for line in seen)
+    finally:
+        logger = logging.getLogger("trialkit")
+        logger.handlers[:] = before[0]
+        logger.propagate = before[1]
+        logger.setLevel(logging.NOTSET)

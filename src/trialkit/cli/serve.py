@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -92,12 +92,26 @@ def serve_command(
             host=settings.host,
             port=settings.port,
             access_log=False,  # paths carry participant ids; trialkit logs routes instead
+            log_config=log_config(),
             log_level="info",
             proxy_headers=False,
         )
     finally:
         db.dispose()
     err_console.print("trialkit stopped")
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with trialkit's loggers added (uvicorn configures only
+    its own, so ``trialkit.web.access``, one line a request naming the route, would be dropped):
+    trialkit's records go to uvicorn's ``default`` handler (standard error), at INFO."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["trialkit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def register(app: typer.Typer) -> None:
