@@ -24,8 +24,7 @@ instance at a time; the XPT export holds one form's dataset).
 ``--small`` (or ``TRIALKIT_BENCH_SMALL=1``) uses 100 participants. ``--rounds N`` runs the
 children N times, interleaved (bare, csv, xpt, bare, ...), each round's shares of its own bare
 read printed. ``--db FILE`` keeps the built SQLite file there (built if it does not exist, and
-then reused: the participant count is the file's). ``TRIALKIT_EXPORT_WORKERS=0`` runs the
-exports without their worker processes.
+then reused: the participant count is the file's).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, TextIO
 
-from trialkit.exports.base import ExportResult, Local, Progress, Worker, workers
+from trialkit.exports.base import ExportResult, Progress
 from trialkit.exports.dictionary import DICTIONARY_COLUMNS, entries
 from trialkit.services.extract import Extract, Value
 
@@ -81,10 +81,6 @@ def wide_column(form: str, item: str, instance: str) -> str:
     return f"{form}.{item}" if instance == "1" else f"{form}.{item}[{instance}]"
 
 
-#: The long and wide files may be formatted and written by a worker process while the extract
-#: is read (when :func:`trialkit.exports.base.workers` allows; False: never). Either way the
-#: files are the same.
-WORKER = True
 _BATCH = 200  # form instances handed to the writer at a time (and the progress bar's step)
 
 #: One form instance for :class:`_Writer`: its layout's id (-1: its own, given in the last
@@ -96,10 +92,7 @@ def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
     """Write long.csv, wide.csv and dictionary.csv into ``out``."""
     result = ExportResult("csv", participants=len(extract.people))
     total = extract.form_count()
-    here = not (WORKER and workers())
-    writer: Any = (
-        Local(_Writer(out)) if here else Worker("trialkit.exports.csv_export:_Writer", out)
-    )
+    writer = _Writer(out)
     dict_path = out / "dictionary.csv"
     part = dict_path.with_name(dict_path.name + ".part")
     # the read closed on an error too (a server-side cursor is closed in its transaction)
@@ -120,17 +113,15 @@ def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
                         if len(sent) >= _RUNS:  # bounded memory (the writer clears its own)
                             sent.clear()
                         sent.add(layout.id)
-                        writer.call_marshal(
-                            "layout", layout.id, layout.cells, rec.form, rec.protocol_version
-                        )
+                        writer.layout(layout.id, layout.cells, rec.form, rec.protocol_version)
                     batch.append((layout.id, lead, rec.protocol_version, texts, None))
                 result.values += len(texts)
             if done % _BATCH == 0 or done == total:
-                writer.call_marshal("records", batch)
+                writer.records(batch)
                 batch = []
                 progress(done, total)
         if batch:
-            writer.call_marshal("records", batch)
+            writer.records(batch)
         dict_entries = entries(extract.versions, extract.study.protocol_version)
         with part.open("w", newline="", encoding="utf-8") as fh:
             described = csv.DictWriter(fh, DICTIONARY_COLUMNS, lineterminator="\n")
@@ -138,7 +129,7 @@ def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
             for e in dict_entries:
                 described.writerow(e.row(extract.versions[e.versions[0]]))
         rank = {e.key: i for i, e in enumerate(dict_entries)}
-        long_path, wide_path = writer.ask("finish", rank)
+        long_path, wide_path = writer.finish(rank)
         part.replace(dict_path)
     finally:
         records.close()
@@ -149,9 +140,9 @@ def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
 
 
 class _Writer:
-    """long.csv and wide.csv written from the form instances (:data:`_Entry`), here or in a
-    worker process (:class:`trialkit.exports.base.Worker`). Both are ``.part`` files until
-    :meth:`finish` renames them; :meth:`close` removes what was not finished."""
+    """long.csv and wide.csv written from the form instances (:data:`_Entry`). Both are
+    ``.part`` files until :meth:`finish` renames them; :meth:`close` removes what was not
+    finished."""
 
     def __init__(self, out: Path) -> None:
         self._long = out / "long.csv"
