@@ -7,10 +7,10 @@ with the data dictionary beside them.
 * ``wide.csv``: ``participant, site, arm, visit, visit_date`` and one column per
   ``FORM.item`` seen (``FORM.item[2]`` for the second instance of a repeating form,
   ``FORM.item[1.3]`` for row 3 of a repeating group), the columns in the dictionary's order.
-  Its rows are spooled (one CSV line per participant and visit, the columns numbered as first
-  seen) while the values stream, and rewritten in the dictionary's column order once the set
-  of columns is known, so memory holds one participant-visit row at a time and the column
-  names.
+  Its rows are spooled (one CSV line per participant and visit, in the dictionary's order of
+  the columns seen so far) while the values stream; the spool is copied after the header when
+  no column was added after its first row, else rewritten in the final order, so memory holds
+  one participant-visit row at a time and the column names.
 * ``dictionary.csv``: :data:`trialkit.exports.dictionary.DICTIONARY_COLUMNS`.
 
 UTF-8, comma separated, RFC 4180 quoting, ``\\n`` line ends.
