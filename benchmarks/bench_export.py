@@ -5,9 +5,7 @@ study's VITALS (4 items) and LABS (16 items) forms: 20 values a visit, 2,000,000
 The rows are inserted in bulk with SQLAlchemy Core (this benchmark times reading; the write
 path has its own, bench_form_saves.py), in the stored shape the services write.
 
-Then, each in a child process of its own (so each peak RSS is its own; a writer process
-of the export's own is counted in its CPU time, and its peak RSS is reported beside), in the
-same run:
+Then, each in a child process of its own (so each peak RSS is its own), in the same run:
 
 * ``bare``: the baseline, one streamed ``SELECT`` of the same form rows and the JSON decoding of
   every value (the least any export must do to get the values out);
@@ -24,8 +22,7 @@ instance at a time; the XPT export holds one form's dataset).
 ``--small`` (or ``TRIALKIT_BENCH_SMALL=1``) uses 100 participants. ``--rounds N`` runs the
 children N times, interleaved (bare, csv, xpt, bare, ...), each round's shares of its own bare
 read printed. ``--db FILE`` keeps the built SQLite file there (built if it does not exist, and
-then reused: the participant count is the file's). ``TRIALKIT_EXPORT_WORKERS=0`` runs the
-exports without their worker processes.
+then reused: the participant count is the file's).
 """
 
 from __future__ import annotations
@@ -174,11 +171,9 @@ def build(url: str, participants: int) -> None:
 
 
 def _cpu() -> float:
-    """The CPU seconds (user and system) this process has used, all threads, and its worker
-    processes (the csv and xpt exports' writers, counted once they have ended)."""
+    """The CPU seconds (user and system) this process has used, all threads."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+    return own.ru_utime + own.ru_stime
 
 
 def _peak_mb() -> float:
@@ -219,7 +214,6 @@ def child(variant: str, url: str, out: str) -> dict[str, Any]:
         "seconds": seconds,
         "cpu": cpu,
         "peak_mb": _peak_mb(),
-        "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -269,7 +263,7 @@ def _report(results: dict[str, dict[str, Any]]) -> None:
     idle = results["idle"]["peak_mb"]
     print(
         f"{'variant':<8} {'values':>10} {'seconds':>8} {'values/s':>10} {'x bare':>7} "
-        f"{'cpu s':>7} {'x bare':>7} {'peak MB':>8} {'over idle':>9} {'worker MB':>9}"
+        f"{'cpu s':>7} {'x bare':>7} {'peak MB':>8} {'over idle':>9}"
     )
     for variant in ("bare", "csv", "xpt"):
         r = results[variant]
@@ -281,7 +275,6 @@ def _report(results: dict[str, dict[str, Any]]) -> None:
         print(
             f"{variant:<8} {r['values']:>10} {r['seconds']:>8.2f} {rate:>10.0f} {share:>7.2f} "
             f"{r['cpu']:>7.2f} {cpu_share:>7.2f} {r['peak_mb']:>8.0f} {r['peak_mb'] - idle:>9.0f}"
-            f" {r['worker_mb']:>9.0f}"
         )
     if results["csv"]["values"] != bare["values"] or results["xpt"]["values"] != bare["values"]:
         raise SystemExit("the exports did not read every value the bare read did")

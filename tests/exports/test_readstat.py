@@ -181,10 +181,15 @@ def test_names_keep_within_the_limits() -> None:
     assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", n) for n in stata)
 
 
-def test_text_over_200_bytes_is_counted_for_sas() -> None:
-    import pandas as pd
+def test_text_over_200_bytes_is_counted_for_sas(tmp_path: Path) -> None:
+    from trialkit.exports.readstat import _KEYS, Dataset, Variable, _typed_xpt, _write_xpt
+    from trialkit.protocol import DataType
 
-    from trialkit.exports.readstat import _over_200_bytes
-
-    frame = pd.DataFrame({"A": ["x" * 200, "ی" * 101, None], "B": [1.0, 2.0, 3.0]})
-    assert _over_200_bytes(frame) == 1  # 101 Persian letters are 202 bytes in UTF-8
+    keys = [
+        Variable(name, label, key, DataType.DATE if key == "visit_date" else DataType.TEXT)
+        for key, name, label in _KEYS["xpt"]
+    ]
+    ds = Dataset("F", "F", "F", [*keys, Variable("A", "A", "a", DataType.TEXT)])
+    rows = [("P", "S", "A", "V", None, "1", text) for text in ("x" * 200, "ی" * 101, None)]
+    # 101 Persian letters are 202 bytes in UTF-8
+    assert _write_xpt(ds, [_typed_xpt(ds, rows)], tmp_path / "f.xpt") == 1

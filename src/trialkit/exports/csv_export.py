@@ -7,10 +7,10 @@ with the data dictionary beside them.
 * ``wide.csv``: ``participant, site, arm, visit, visit_date`` and one column per
   ``FORM.item`` seen (``FORM.item[2]`` for the second instance of a repeating form,
   ``FORM.item[1.3]`` for row 3 of a repeating group), the columns in the dictionary's order.
-  Its rows are spooled (one CSV line per participant and visit, the columns numbered as first
-  seen) while the values stream, and rewritten in the dictionary's column order once the set
-  of columns is known, so memory holds one participant-visit row at a time and the column
-  names.
+  Its rows are spooled (one CSV line per participant and visit, in the dictionary's order of
+  the columns seen so far) while the values stream; the spool is copied after the header when
+  no column was added after its first row, else rewritten in the final order, so memory holds
+  one participant-visit row at a time and the column names.
 * ``dictionary.csv``: :data:`trialkit.exports.dictionary.DICTIONARY_COLUMNS`.
 
 UTF-8, comma separated, RFC 4180 quoting, ``\\n`` line ends.
@@ -18,15 +18,18 @@ UTF-8, comma separated, RFC 4180 quoting, ``\\n`` line ends.
 
 from __future__ import annotations
 
+import bisect
 import csv
+import itertools
+import shutil
 from collections.abc import Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TextIO
 
-from trialkit.exports.base import ExportResult, Local, Progress, Worker, workers
+from trialkit.exports.base import ExportResult, Progress
 from trialkit.exports.dictionary import DICTIONARY_COLUMNS, entries
-from trialkit.services.extract import Extract, Value
+from trialkit.services.extract import Extract, Record, Value
 
 __all__ = ["LONG_COLUMNS", "WIDE_KEYS", "csv_text", "wide_column", "write_csv"]
 
@@ -81,64 +84,38 @@ def wide_column(form: str, item: str, instance: str) -> str:
     return f"{form}.{item}" if instance == "1" else f"{form}.{item}[{instance}]"
 
 
-#: The long and wide files may be formatted and written by a worker process while the extract
-#: is read (when :func:`trialkit.exports.base.workers` allows; False: never). Either way the
-#: files are the same.
-WORKER = True
 _BATCH = 200  # form instances handed to the writer at a time (and the progress bar's step)
-
-#: One form instance for :class:`_Writer`: its layout's id (-1: its own, given in the last
-#: field), the six lead fields (participant to form), the protocol version and the texts.
-_Entry = tuple[int, tuple[str, ...], str, list[str], tuple[tuple[str, ...], ...] | None]
 
 
 def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
     """Write long.csv, wide.csv and dictionary.csv into ``out``."""
     result = ExportResult("csv", participants=len(extract.people))
     total = extract.form_count()
-    here = not (WORKER and workers())
-    writer: Any = (
-        Local(_Writer(out)) if here else Worker("trialkit.exports.csv_export:_Writer", out)
-    )
+    dict_entries = entries(extract.versions, extract.study.protocol_version)
+    rank = {e.key: i for i, e in enumerate(dict_entries)}
+    writer = _Writer(out, rank)
     dict_path = out / "dictionary.csv"
     part = dict_path.with_name(dict_path.name + ".part")
     # the read closed on an error too (a server-side cursor is closed in its transaction)
     records = extract.records()
     try:
-        sent: set[int] = set()  # the shared layouts the writer has (as it bounds them)
-        batch: list[_Entry] = []
+        batch: list[Record] = []
+        add = batch.append
         for done, rec in enumerate(records, start=1):
-            texts = rec.texts
-            if texts:
-                p = rec.person
-                layout = rec.layout
-                lead = (p.code, p.site, p.arm, rec.visit, rec.visit_date, rec.form)
-                if not layout.shared:
-                    batch.append((-1, lead, rec.protocol_version, texts, layout.cells))
-                else:
-                    if layout.id not in sent:
-                        if len(sent) >= _RUNS:  # bounded memory (the writer clears its own)
-                            sent.clear()
-                        sent.add(layout.id)
-                        writer.call_marshal(
-                            "layout", layout.id, layout.cells, rec.form, rec.protocol_version
-                        )
-                    batch.append((layout.id, lead, rec.protocol_version, texts, None))
-                result.values += len(texts)
+            if rec.texts:
+                add(rec)
             if done % _BATCH == 0 or done == total:
-                writer.call_marshal("records", batch)
-                batch = []
+                result.values += writer.records(batch)
+                batch.clear()
                 progress(done, total)
         if batch:
-            writer.call_marshal("records", batch)
-        dict_entries = entries(extract.versions, extract.study.protocol_version)
+            result.values += writer.records(batch)
         with part.open("w", newline="", encoding="utf-8") as fh:
             described = csv.DictWriter(fh, DICTIONARY_COLUMNS, lineterminator="\n")
             described.writeheader()
             for e in dict_entries:
                 described.writerow(e.row(extract.versions[e.versions[0]]))
-        rank = {e.key: i for i, e in enumerate(dict_entries)}
-        long_path, wide_path = writer.ask("finish", rank)
+        long_path, wide_path = writer.finish()
         part.replace(dict_path)
     finally:
         records.close()
@@ -149,11 +126,12 @@ def write_csv(extract: Extract, out: Path, progress: Progress) -> ExportResult:
 
 
 class _Writer:
-    """long.csv and wide.csv written from the form instances (:data:`_Entry`), here or in a
-    worker process (:class:`trialkit.exports.base.Worker`). Both are ``.part`` files until
-    :meth:`finish` renames them; :meth:`close` removes what was not finished."""
+    """long.csv and wide.csv written from the form instances (each with at least one text).
+    Both are ``.part`` files until :meth:`finish` renames them; :meth:`close` removes what was
+    not finished. ``rank``: the dictionary's rank of each (form, item), the order of the wide
+    columns."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, rank: dict[tuple[str, str], int]) -> None:
         self._long = out / "long.csv"
         self._wide = out / "wide.csv"
         self._long_part = self._long.with_name("long.csv.part")
@@ -164,12 +142,17 @@ class _Writer:
         self._writer = csv.writer(self._fh, lineterminator="\n")
         self._writer.writerow(LONG_COLUMNS)
         self._spooled = csv.writer(self._sparse, lineterminator="\n")
-        # the long text, written a batch of instances at a time (csv.writer's rows go straight
-        # to the file, so the pending text is written before them)
-        self._pending: list[str] = []
-        # The wide columns, numbered as first seen: (form, item, instance) -> number.
+        self._rank = rank
+        # The wide columns, numbered as first seen: (form, item, instance) -> number; and in
+        # the dictionary's order (their sort keys, and their numbers in that order). The rows
+        # are spooled in the order of the columns known when each is spooled: a run of rows
+        # spooled under one order is a segment (its length and order, once a column is added).
         self._numbers: dict[tuple[str, str, str], int] = {}
+        self._keys: list[tuple[Any, ...]] = []
+        self._order: list[int] = []
         self._blanks: list[str] = []
+        self._segments: list[tuple[int, list[int]]] = []
+        self._segment_rows = 0
         self._current: tuple[str, str] | None = None
         self._head: list[str] = []
         self._cells: dict[int, str] = {}
@@ -181,16 +164,18 @@ class _Writer:
         self._shared: dict[int, tuple[Sequence[Sequence[str]], str, int, list[int]]] = {}
         self._finished = False
 
-    def layout(self, id: int, cells: Sequence[Sequence[str]], form: str, version: str) -> None:
-        """A shared layout (:class:`trialkit.services.extract.Layout`) of ``form``."""
+    def _layout(self, rec: Record) -> tuple[Sequence[Sequence[str]], str, int, list[int]]:
+        """A shared layout (:class:`trialkit.services.extract.Layout`), prepared once."""
         if len(self._shared) >= _RUNS:  # bounded memory
             self._shared.clear()
-        self._shared[id] = (
+        cells = rec.layout.cells
+        prepared = self._shared[rec.layout.id] = (
             cells,
-            _template(cells, version),
+            _template(cells, rec.form, rec.protocol_version),
             len(cells),
-            self._columns(form, tuple((c[0], c[2]) for c in cells)),
+            self._columns(rec.form, tuple((c[0], c[2]) for c in cells)),
         )
+        return prepared
 
     def _columns(self, form: str, run: tuple[tuple[str, str], ...]) -> list[int]:
         numbers = self._numbers
@@ -200,65 +185,127 @@ class _Writer:
             if n is None:
                 n = numbers[(form, item, instance)] = len(numbers)
                 self._blanks.append("")
+                self._add_column(form, item, instance, n)
             found.append(n)
         return found
 
-    def records(self, batch: Sequence[_Entry]) -> None:
-        """A batch of form instances (each with at least one text)."""
-        write = self._pending.append
-        writer = self._writer
+    def _add_column(self, form: str, item: str, instance: str, n: int) -> None:
+        if self._segment_rows:  # the rows spooled so far keep the order they were spooled in
+            self._segments.append((self._segment_rows, list(self._order)))
+            self._segment_rows = 0
+        key = (self._rank.get((form, item), len(self._rank)), form, item, _inst(instance))
+        at = bisect.bisect_right(self._keys, key)  # after equal keys: as sorted() by first seen
+        self._keys.insert(at, key)
+        self._order.insert(at, n)
+
+    def records(self, batch: Sequence[Record]) -> int:
+        """A batch of form instances (each with at least one text); the number of values."""
         shared = self._shared
         runs = self._runs
-        for lid, lead, version, texts, own in batch:
-            lead = tuple(lead)
-            tail = (version,)
-            if own is None:
-                cells, template, n, found = shared[lid]
-                # every row: the six lead fields, six of the cell, the version
-                text = template.format(",".join(lead), *texts)
-                if (
-                    text.count(",") != 12 * n
-                    or text.count("\n") != n
-                    or '"' in text
-                    or "\r" in text
-                    or "\x00" in text
-                ):  # a field to quote: csv.writer writes them
-                    self._flush_long()
-                    writer.writerows([lead + c + tail for c in _cells(cells, texts)])
-                else:
-                    write(text)
+        parts: list[str] = []
+        add = parts.append
+        rows = 0
+        slow = False
+        current = self._current
+        cells_now = self._cells
+        prefix = ""
+        person: Any = None
+        visit_date = ""
+        for rec in batch:
+            texts = rec.texts
+            p = rec.person
+            visit = rec.visit
+            if current is None or visit != current[1] or p.code != current[0]:
+                if current is not None:
+                    self._flush_wide()
+                current = self._current = (p.code, visit)
+                self._head = [p.code, p.site, p.arm, visit, rec.visit_date]
+                cells_now = self._cells = {}
+                person = None
+            if p is not person or rec.visit_date != visit_date:
+                person, visit_date = p, rec.visit_date
+                prefix = ",".join((p.code, p.site, p.arm, visit, visit_date))
+            layout = rec.layout
+            if layout.shared:
+                prepared = shared.get(layout.id)
+                if prepared is None:
+                    prepared = self._layout(rec)
+                _, template, n, found = prepared
+                # every row: the five lead fields, the form, six of the cell, the version
+                add(template.format(prefix, *texts))
+                rows += n
             else:
-                values = _cells(own, texts)
-                joined = csv_text(values, lead, tail, 6)  # a Cell has six fields
-                if joined is not None:
-                    write(joined)
+                values = _cells(layout.cells, texts)
+                lead = (p.code, p.site, p.arm, visit, rec.visit_date, rec.form)
+                joined = csv_text(values, lead, (rec.protocol_version,), 6)  # six per Cell
+                if joined is None:
+                    slow = True
                 else:
-                    self._flush_long()
-                    writer.writerows([lead + c + tail for c in values])
-                run = (lead[5], tuple(map(_INSTANCE_ITEM, values)))
+                    add(joined)
+                    rows += len(values)
+                run = (rec.form, tuple(map(_INSTANCE_ITEM, values)))
                 seen = runs.get(run)
                 if seen is None:
                     if len(runs) >= _RUNS:  # forms whose runs all differ: bounded memory
                         runs.clear()
                     seen = runs[run] = self._columns(*run)
                 found = seen
-            if (lead[0], lead[3]) != self._current:
-                if self._current is not None:
-                    self._flush_wide()
-                self._current = (lead[0], lead[3])
-                self._head, self._cells = list(lead[:5]), {}
-            self._cells.update(zip(found, texts, strict=True))
-        self._flush_long()
+            cells_now.update(zip(found, texts, strict=True))
+        text = "".join(parts)
+        # a field to quote (a comma, quote, line break or NUL in a value): csv.writer writes
+        # the batch's rows that need it, one instance at a time
+        if (
+            slow
+            or text.count(",") != 12 * rows
+            or text.count("\n") != rows
+            or '"' in text
+            or "\r" in text
+            or "\x00" in text
+        ):
+            return self._slow(batch)
+        self._fh.write(text)
+        return rows
 
-    def _flush_long(self) -> None:
-        self._fh.write("".join(self._pending))
-        self._pending.clear()
+    def _slow(self, batch: Sequence[Record]) -> int:
+        """The long rows of a batch with a field to quote (the wide cells already taken)."""
+        pending: list[str] = []
+        writer = self._writer
+        count = 0
+        for rec in batch:
+            p = rec.person
+            lead = (p.code, p.site, p.arm, rec.visit, rec.visit_date, rec.form)
+            tail = (rec.protocol_version,)
+            layout = rec.layout
+            values = _cells(layout.cells, rec.texts)
+            count += len(values)
+            text: str | None
+            if layout.shared:
+                n = len(values)
+                template = self._shared[layout.id][1]
+                text = template.format(",".join(lead[:5]), *rec.texts)
+                if (
+                    text.count(",") != 12 * n
+                    or text.count("\n") != n
+                    or '"' in text
+                    or "\r" in text
+                    or "\x00" in text
+                ):
+                    text = None
+            else:
+                text = csv_text(values, lead, tail, 6)
+            if text is not None:
+                pending.append(text)
+            else:
+                self._fh.write("".join(pending))
+                pending.clear()
+                writer.writerows([lead + c + tail for c in values])
+        self._fh.write("".join(pending))
+        return count
 
     def _flush_wide(self) -> None:
         cells = self._cells
-        self._wide_rows.append(
-            [*self._head, *map(cells.get, range(len(self._numbers)), self._blanks)]
-        )
+        self._wide_rows.append([*self._head, *map(cells.get, self._order, self._blanks)])
+        self._segment_rows += 1
         if len(self._wide_rows) >= 500:
             self._spool_wide()
 
@@ -270,21 +317,18 @@ class _Writer:
             self._spooled.writerows(self._wide_rows)
         self._wide_rows.clear()
 
-    def finish(self, rank: dict[tuple[str, str], int]) -> tuple[Path, Path]:
-        """Close long.csv and write wide.csv, its columns in the dictionary's order (``rank``:
-        the dictionary's rank of each (form, item)); both renamed to their names."""
-        self._flush_long()
+    def finish(self) -> tuple[Path, Path]:
+        """Close long.csv and write wide.csv, its columns in the dictionary's order; both
+        renamed to their names."""
         if self._current is not None:
             self._flush_wide()
         self._spool_wide()
         self._fh.close()
         self._sparse.close()
-        numbers = self._numbers
-        ordered = sorted(
-            numbers, key=lambda c: (rank.get((c[0], c[1]), len(rank)), c[0], c[1], _inst(c[2]))
-        )
-        _write_wide(self._spool, self._wide_part, [wide_column(*c) for c in ordered], [
-            len(WIDE_KEYS) + numbers[c] for c in ordered
+        numbers = {n: c for c, n in self._numbers.items()}
+        names = [wide_column(*numbers[n]) for n in self._order]
+        _write_wide(self._spool, self._wide_part, names, self._order, [
+            *self._segments, (self._segment_rows, self._order)
         ])  # fmt: skip
         self._long_part.replace(self._long)
         self._wide_part.replace(self._wide)
@@ -307,24 +351,38 @@ def _cells(layout: Sequence[Sequence[str]], texts: Sequence[str]) -> list[tuple[
     return [(s[0], s[1], s[2], t, s[3], s[4]) for s, t in zip(layout, texts, strict=True)]
 
 
-def _write_wide(spool: Path, path: Path, names: list[str], positions: list[int]) -> None:
-    """The spooled wide rows (keys, then the cells numbered as first seen; a row spooled
-    before a column was seen is shorter) with their columns in the dictionary's order."""
-    width = len(WIDE_KEYS) + len(names)
-    pick = itemgetter(*range(len(WIDE_KEYS)), *positions)
-    with (
-        spool.open(newline="", encoding="utf-8") as src,
-        path.open("w", newline="", encoding="utf-8") as fh,
-    ):
+def _write_wide(
+    spool: Path,
+    path: Path,
+    names: list[str],
+    order: list[int],
+    segments: list[tuple[int, list[int]]],
+) -> None:
+    """The header and the spooled wide rows, each segment's (its row count and the columns it
+    was spooled in) rewritten in ``order`` (a column it lacks empty); a spool of one segment in
+    that order is copied as it is."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow([*WIDE_KEYS, *names])
-        pad = [""] * width
-        chunk: list[Sequence[str]] = []
-        for row in csv.reader(src):
-            chunk.append(pick(row if len(row) == width else row + pad[len(row) :]))
-            if len(chunk) == 500:
-                _flush(fh, writer, chunk)
-        _flush(fh, writer, chunk)
+        segments = [s for s in segments if s[0]]
+        if all(columns == order for _, columns in segments):
+            with spool.open(newline="", encoding="utf-8") as src:
+                shutil.copyfileobj(src, fh, 1 << 20)
+            return
+        keys = len(WIDE_KEYS)
+        with spool.open(newline="", encoding="utf-8") as src:
+            rows = csv.reader(src)
+            chunk: list[Sequence[str]] = []
+            for count, columns in segments:
+                at = {n: keys + i for i, n in enumerate(columns)}
+                blank = keys + len(columns)  # the empty field appended to each row
+                pick = itemgetter(*range(keys), *(at.get(n, blank) for n in order))
+                for row in itertools.islice(rows, count):
+                    row.append("")
+                    chunk.append(pick(row))
+                    if len(chunk) == 500:
+                        _flush(fh, writer, chunk)
+            _flush(fh, writer, chunk)
 
 
 def _flush(fh: TextIO, writer: Any, rows: list[Sequence[str]]) -> None:
@@ -336,16 +394,17 @@ def _flush(fh: TextIO, writer: Any, rows: list[Sequence[str]]) -> None:
     rows.clear()
 
 
-def _template(cells: Sequence[Sequence[str]], version: str) -> str:
+def _template(cells: Sequence[Sequence[str]], form: str, version: str) -> str:
     """A shared layout's long rows as a format string: ``{0}`` the joined lead fields
-    (participant to form), ``{1}``... the values; the fixed fields joined in."""
+    (participant to visit date), ``{1}``... the values; the form and the fixed fields joined
+    in."""
 
     def fixed(text: str) -> str:
         return text.replace("{", "{{").replace("}", "}}")
 
-    version = fixed(version)
+    version, form = fixed(version), fixed(form)
     return "".join(
-        f"{{0}},{fixed(instance)},{fixed(group)},{fixed(item)},{{{n}}},{fixed(unit)},"
+        f"{{0}},{form},{fixed(instance)},{fixed(group)},{fixed(item)},{{{n}}},{fixed(unit)},"
         f"{fixed(missing)},{version}\n"
         for n, (instance, group, item, unit, missing) in enumerate(cells, start=1)
     )

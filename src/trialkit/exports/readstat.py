@@ -17,11 +17,17 @@ form's order, then the derived scores.
   labels are a SAS ``PROC FORMAT`` program (``formats.sas``), the transport format having no
   place for them; text is text.
 
-Memory: the values are handed, a chunk of rows of one form at a time, to a typist (in this
-process, or in a worker process: :class:`trialkit.exports.base.Worker`), which
-types each chunk's columns as they come and spools them to one file per form; each dataset is
-then built from its typed chunks and written alone, so memory holds the largest single form,
-not the study. The files are the same either way.
+Memory: the values are handed, a chunk of rows of one form at a time, to a typist, which types
+each chunk's columns as they come and spools them to one file per form; each dataset is then
+built from its typed chunks and written alone, so memory holds the largest single form, not
+the study.
+
+Writers: Stata through pyreadstat (``write_dta``); XPT with :mod:`trialkit.exports.xport`,
+trialkit's own SAS transport v5 writer (numpy), whose files are byte for byte those pyreadstat's
+``write_xport`` wrote from the data frame of the same values (the creation time aside). The
+xpt typing makes no data frame: texts become UTF-8 byte arrays, numbers float64 arrays,
+dates SAS day numbers (a date column holding a text that is not a date is written as text,
+as pyreadstat wrote a mixed column).
 """
 
 from __future__ import annotations
@@ -34,12 +40,13 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, cast
 
-from trialkit.exports.base import ExportResult, Progress, Worker, workers
+from trialkit.exports import xport
+from trialkit.exports.base import ExportResult, Progress
 from trialkit.exports.dictionary import codes
 from trialkit.protocol import DataType, Item, Study
 from trialkit.services.extract import Extract, Layout
@@ -212,7 +219,9 @@ def _pick(
     return lambda texts: tuple(texts[i] for i in at)
 
 
-def _spool(extract: Extract, sink: _Sink, progress: Progress, kind: Kind) -> tuple[int, list[str]]:
+def _spool(
+    extract: Extract, sink: _Typist, progress: Progress, kind: Kind
+) -> tuple[int, list[str]]:
     """The values handed to ``sink`` a chunk of rows of one form at a time, one row per dataset
     row: the key texts, then each item variable's stored text (None where the row has none),
     in the dataset's variable order (the form's dataset is given to ``sink`` first). Returns
@@ -371,6 +380,131 @@ def _typed(ds: Dataset, rows: Sequence[Sequence[str | None]], kind: Kind) -> lis
     return columns
 
 
+_SAS_EPOCH = date(1960, 1, 1)
+_SAS_SECONDS = 315_619_200.0  # 1960-01-01 to 1970-01-01
+_XPT_ROWS = 20_000  # observations made into records at a time
+
+
+def _dates(var: Variable, values: Sequence[str | None]) -> Any:
+    """A chunk of a date column for xpt: SAS day numbers (float64, NaN where empty), each
+    distinct text parsed once; or, if a text is not a date, the cells as :func:`_cell` makes
+    them (the column is then written as text, as pyreadstat writes a mixed column)."""
+    import numpy as np
+
+    cells = {x: _cell(var, x, "xpt") for x in set(values)}
+    if any(isinstance(c, str) for c in cells.values()):
+        return list(map(cells.__getitem__, values))
+    days = {x: math.nan if c is None else float((c - _SAS_EPOCH).days) for x, c in cells.items()}
+    return np.fromiter(map(days.__getitem__, values), dtype="float64", count=len(values))
+
+
+def _typed_xpt(ds: Dataset, rows: Sequence[Sequence[str | None]]) -> list[Any]:
+    """A chunk of a form's spooled rows as xpt columns: texts as UTF-8 bytes (numpy ``S``
+    arrays), numbers as float64 (:func:`_column`), dates as SAS day numbers (:func:`_dates`),
+    date-times as their cells (typed when the dataset is written, as a whole column)."""
+    columns: list[Any] = []
+    for n, (v, values) in enumerate(zip(ds.variables, zip(*rows, strict=True), strict=True)):
+        if v.data_type is DataType.DATE:  # the visit dates (n == 4) and the date items
+            columns.append(_dates(v, values))
+        elif n < _KEY_COUNT or not (_numeric(v, "xpt") or v.data_type is DataType.DATETIME):
+            columns.append(xport.text_bytes(values))
+        elif v.data_type is DataType.DATETIME:
+            columns.append([_cell(v, x, "xpt") for x in values])
+        else:
+            columns.append(_column(v, list(values), "xpt"))
+    return columns
+
+
+def _texts(cells: list[Any]) -> Any:
+    """Cells written as text, as pyreadstat writes an object column: ``str`` of each, None as
+    missing (spaces)."""
+    return xport.text_bytes([None if c is None else c if type(c) is str else str(c) for c in cells])
+
+
+def _datetimes(cells: list[Any]) -> tuple[Any, bool, str]:
+    """A date-time column as pyreadstat writes the frame column pandas makes of ``cells``:
+    (values, numeric, format)."""
+    import numpy as np
+    import pandas as pd
+
+    series = pd.DataFrame({"x": cells})["x"]
+    if series.isna().all():  # no value: a numeric column (no format: only dates get one)
+        return np.full(len(cells), math.nan), True, ""
+    if series.dtype.kind == "M":  # datetime64: as pyreadstat converts it
+        per = {"ns": 1e9, "us": 1e6, "ms": 1e3}[series.dt.unit]
+        ticks = series.astype("int64").to_numpy().astype("float64")
+        values = (np.floor_divide(ticks, per) + _SAS_SECONDS) + np.mod(ticks, per) / per
+        values[series.isna().to_numpy()] = math.nan
+        return values, True, "DATETIME"
+    present = [c for c in cells if c is not None]
+    if all(type(c) is datetime for c in present):
+        seconds = [
+            math.nan if c is None else c.replace(tzinfo=UTC).timestamp() + _SAS_SECONDS
+            for c in cells
+        ]
+        return np.array(seconds, dtype="float64"), True, "DATETIME"
+    return _texts(cells), False, ""
+
+
+def _write_xpt(
+    ds: Dataset, chunks: Iterable[list[Any]], path: Path, created: datetime | None = None
+) -> int:
+    """Write one form's dataset from its typed chunks (:func:`_typed_xpt`) with
+    :mod:`trialkit.exports.xport`: the file pyreadstat wrote from the data frame of the
+    same values. Returns how many texts are longer than 200 bytes."""
+    import numpy as np
+
+    parts: list[list[Any]] = [[] for _ in ds.variables]
+    for chunk in chunks:
+        for column, part in zip(parts, chunk, strict=True):
+            column.append(part)
+    variables: list[xport.XportVariable] = []
+    columns: list[Any] = []
+    long_text = 0
+    for v, column in zip(ds.variables, parts, strict=True):
+        numeric, form = True, "DATE9" if v.data_type is DataType.DATE else ""
+        if not column:
+            values: Any = np.zeros(0, dtype="float64")
+            numeric = v.data_type is DataType.DATE or _numeric(v, "xpt")
+            if not numeric:
+                values = np.zeros(0, dtype="S1")
+        elif v.data_type is DataType.DATETIME:
+            values, numeric, form = _datetimes([c for part in column for c in part])
+        elif v.data_type is DataType.DATE and any(isinstance(p, list) for p in column):
+            cells = [
+                c
+                for p in column
+                for c in (
+                    p
+                    if isinstance(p, list)
+                    else [
+                        None if math.isnan(d) else _SAS_EPOCH + timedelta(days=int(d))
+                        for d in p.tolist()
+                    ]
+                )
+            ]
+            values, numeric = _texts(cells), False
+        else:
+            values = np.concatenate(column) if len(column) > 1 else column[0]
+            numeric = values.dtype.kind == "f"
+        if not numeric:
+            long_text += int((np.strings.str_len(values) > 200).sum())
+        variables.append(xport.XportVariable(v.name, v.label, numeric, form))
+        columns.append(values)
+    widths = [
+        8 if x.numeric else xport.text_width(c) for x, c in zip(variables, columns, strict=True)
+    ]
+    with path.open("wb") as fh:
+        writer = xport.XportWriter(
+            fh, variables, widths, name=ds.name, label=ds.label, created=created
+        )
+        rows = len(columns[0]) if columns else 0
+        for at in range(0, rows, _XPT_ROWS):
+            writer.rows([c[at : at + _XPT_ROWS] for c in columns])
+        writer.close()
+    return long_text
+
+
 def _frame(ds: Dataset, chunks: Iterable[list[Any]], kind: Kind) -> Any:
     """The dataset of one form from its typed chunks (:func:`_typed`), joined column by
     column."""
@@ -412,21 +546,6 @@ def _frame(ds: Dataset, chunks: Iterable[list[Any]], kind: Kind) -> Any:
     return frame
 
 
-def _over_200_bytes(frame: Any) -> int:
-    """How many text cells of ``frame`` exceed the 200 bytes of a SAS V5 character variable."""
-    count = 0
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype.kind == "f":  # numbers: no text in them
-            continue
-        cells = column.tolist()
-        texts = [x for x in cells if isinstance(x, str)]
-        # a text of at most 50 characters has at most 200 bytes in UTF-8: most are skipped
-        if texts and max(map(len, texts)) > 50:
-            count += sum(1 for x in texts if len(x.encode()) > 200)
-    return count
-
-
 def _numeric(v: Variable, kind: Kind) -> bool:
     if v.data_type in (DataType.INTEGER, DataType.DECIMAL, DataType.BOOLEAN):
         return True
@@ -443,51 +562,13 @@ def _value_labels(ds: Dataset) -> dict[str, dict[float, str]]:
     return out
 
 
-#: The datasets may be typed and written by a worker process while the extract is read (when
-#: :func:`trialkit.exports.base.workers` allows; False: never, in this process after the
-#: read). Either way the files are the same.
-WORKER = True
-
-
-class _Sink(Protocol):
-    """Where :func:`_spool` hands the rows of each form (a :class:`_Typist`, here or in a
-    worker process), and then the datasets to write."""
-
-    def dataset(self, form: str, ds: Dataset) -> None: ...
-
-    def rows(self, form: str, rows: list[Sequence[str | None]]) -> None: ...
-
-    def write(self, datasets: list[Dataset], out: Path) -> tuple[list[Path], list[str]]: ...
-
-    def close(self) -> None: ...
-
-
-class _Remote:
-    """A :class:`_Typist` in a worker process (:class:`trialkit.exports.base.Worker`): the
-    typing of one chunk overlaps the read of the next, and the datasets are written there."""
-
-    def __init__(self, worker: Worker) -> None:
-        self._worker = worker
-
-    def dataset(self, form: str, ds: Dataset) -> None:
-        self._worker.call("dataset", form, ds)
-
-    def rows(self, form: str, rows: list[Sequence[str | None]]) -> None:
-        self._worker.call_marshal("rows", form, rows)
-
-    def write(self, datasets: list[Dataset], out: Path) -> tuple[list[Path], list[str]]:
-        return cast("tuple[list[Path], list[str]]", self._worker.ask("write", datasets, out))
-
-    def close(self) -> None:
-        self._worker.close()
-
-
 class _Typist:
-    """The rows of each form typed a chunk at a time (:func:`_typed`) and spooled (pickled,
-    length-prefixed) to one file per form; then each form's dataset built from its chunks and
-    written, one dataset at a time (memory holds the largest form's dataset, not the study).
-    The written files are first ``.part`` files, renamed when whole; on a failure the files
-    this typist wrote are removed (an export that fails leaves no file that looks whole)."""
+    """The rows of each form typed a chunk at a time (:func:`_typed`, :func:`_typed_xpt`) and
+    spooled (pickled, length-prefixed) to one file per form; then each form's dataset built
+    from its chunks and written, one dataset at a time (memory holds the largest form's
+    typed columns, not the study). The written files are first ``.part`` files, renamed when
+    whole; on a failure the files this typist wrote are removed (an export that fails leaves
+    no file that looks whole)."""
 
     def __init__(self, folder: Path, kind: Kind) -> None:
         self._folder = folder
@@ -502,7 +583,9 @@ class _Typist:
         self._handles[form] = self._files[form].open("wb")
 
     def rows(self, form: str, rows: list[Sequence[str | None]]) -> None:
-        chunk = pickle.dumps(_typed(self._datasets[form], rows, self._kind), protocol=5)
+        ds = self._datasets[form]
+        typed = _typed_xpt(ds, rows) if self._kind == "xpt" else _typed(ds, rows, self._kind)
+        chunk = pickle.dumps(typed, protocol=5)
         self._handles[form].write(len(chunk).to_bytes(8, "little") + chunk)
 
     def close(self) -> None:
@@ -524,20 +607,21 @@ class _Typist:
         notes: list[str] = []
         try:
             for ds in datasets:
-                frame = _frame(ds, self._chunks(ds.form), kind)
+                path = out / (f"{ds.name}.dta" if kind == "stata" else f"{ds.name.lower()}.xpt")
+                part = path.with_name(path.name + ".part")
+                files.append(path)
                 if kind == "xpt":
-                    long_text = _over_200_bytes(frame)
+                    long_text = _write_xpt(ds, self._chunks(ds.form), part)
                     if long_text:
                         notes.append(
                             f"{ds.name}: {long_text} text value(s) longer than 200 bytes (SAS's "
                             "V5 transport engine reads at most 200; pyreadstat and R read them "
                             "whole, and the csv export keeps them)"
                         )
-                path = out / (f"{ds.name}.dta" if kind == "stata" else f"{ds.name.lower()}.xpt")
-                part = path.with_name(path.name + ".part")
-                files.append(path)
-                _write_dataset(frame, ds, part, kind)
-                del frame
+                else:
+                    frame = _frame(ds, self._chunks(ds.form), kind)
+                    _write_stata(frame, ds, part)
+                    del frame
                 part.replace(path)
         except BaseException:
             for path in files:
@@ -547,44 +631,31 @@ class _Typist:
         return files, notes
 
 
-def _write_dataset(frame: Any, ds: Dataset, path: Path, kind: Kind) -> None:
+def _write_stata(frame: Any, ds: Dataset, path: Path) -> None:
     import pyreadstat
 
-    labels: list[str | None] = [v.label for v in ds.variables]
-    formats = {
-        v.name: ("%td" if kind == "stata" else "DATE9")
-        for v in ds.variables
-        if v.data_type is DataType.DATE
-    }
-    if kind == "stata":
-        pyreadstat.write_dta(
-            frame,
-            str(path),
-            file_label=ds.label,
-            column_labels=labels,
-            variable_value_labels=_value_labels(ds),
-            variable_format=formats,
-        )
-    else:
-        write_xport(frame, path, ds.name, ds.label, labels, formats)
+    pyreadstat.write_dta(
+        frame,
+        str(path),
+        file_label=ds.label,
+        column_labels=[v.label for v in ds.variables],
+        variable_value_labels=_value_labels(ds),
+        variable_format={v.name: "%td" for v in ds.variables if v.data_type is DataType.DATE},
+    )
 
 
 def _write(extract: Extract, out: Path, progress: Progress, kind: Kind) -> ExportResult:
     result = ExportResult(kind, participants=len(extract.people))
     with tempfile.TemporaryDirectory(prefix="trialkit-export-") as tmp:
-        sink: _Sink = (
-            _Remote(Worker("trialkit.exports.readstat:_Typist", Path(tmp), kind))
-            if WORKER and workers()
-            else _Typist(Path(tmp), kind)
-        )
+        typist = _Typist(Path(tmp), kind)
         try:
-            result.values, seen = _spool(extract, sink, progress, kind)
+            result.values, seen = _spool(extract, typist, progress, kind)
             forms = [f.id for f in extract.study.forms if f.id in seen]
             forms += sorted(f for f in seen if f not in forms)
             datasets = plan(extract.versions, extract.study.protocol_version, forms, kind)
-            files, result.notes = sink.write(datasets, out)
+            files, result.notes = typist.write(datasets, out)
         finally:
-            sink.close()
+            typist.close()
     result.files += files
     result.files += _mapping(datasets, out, kind)
     return result
@@ -598,18 +669,32 @@ def write_xport(
     labels: list[str | None],
     formats: dict[str, str] | None = None,
 ) -> None:
-    """Write one data frame as a SAS transport v5 file (the ``xpt`` and ``sdtm`` writer)."""
-    import pyreadstat
+    """Write one data frame as a SAS transport v5 file (the ``sdtm`` writer), with
+    :mod:`trialkit.exports.xport`: the file pyreadstat's ``write_xport`` writes for the frame.
+    Float and integer columns are numbers (NaN missing), any other column text (``str`` of
+    each value; a missing value, None or NaN, as spaces)."""
+    import pandas as pd
 
-    pyreadstat.write_xport(
-        frame,
-        str(path),
-        file_label=label,
-        column_labels=labels,
-        table_name=name,
-        file_format_version=5,
-        variable_format=formats or {},
-    )
+    formats = formats or {}
+    variables, columns = [], []
+    for column, lab in zip(frame.columns, labels, strict=True):
+        series = frame[column]
+        numeric = series.dtype.kind in "fiub"
+        variables.append(xport.XportVariable(column, lab, numeric, formats.get(column, "")))
+        if numeric:
+            columns.append(series.to_numpy(dtype="float64"))
+        else:
+            cells = series.tolist()
+            missing = pd.isna(series).tolist()
+            columns.append(
+                xport.text_bytes(
+                    [
+                        None if m else x if type(x) is str else str(x)
+                        for x, m in zip(cells, missing, strict=True)
+                    ]
+                )
+            )
+    xport.write_xport(path, variables, columns, name=name, label=label)
 
 
 def _mapping(datasets: list[Dataset], out: Path, kind: Kind) -> list[Path]:
