@@ -29,35 +29,23 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import trialkit.services.forms as forms_module
 import trialkit.services.records as records_module
-from trialkit.protocol import shipped_studies
-from trialkit.services import Context, add_site, consent, load_study, register, save_form
-from trialkit.store import Change, Database, RowLead, canonical, upgrade
+from bench_form_saves import ROUND, STUDY, T0, prepare, vitals
+from trialkit.services import Context, save_form
+from trialkit.store import Change, Database, RowLead, canonical
 
-STUDY = "psoriasis-ucmsc"
-ROUND = 100
-T0 = datetime(2025, 3, 3, 9)
 VARIANTS = ("bare", "save", "no audit", "no audit, no checks")
-
-
-def vitals(i: int) -> dict[str, str]:
-    return {
-        "systolic_bp": str(110 + i % 40),
-        "diastolic_bp": str(70 + i % 15),
-        "heart_rate": str(60 + i % 30),
-        "temperature": f"36.{i % 10}",
-    }
 
 
 def _update_only(
@@ -94,27 +82,7 @@ def bench(n: int) -> dict[str, tuple[float, float]]:
     tmp = tempfile.TemporaryDirectory()
     db = Database.from_url(f"sqlite:///{Path(tmp.name) / 'parts.sqlite3'}")
     try:
-        upgrade(db.engine)
-        ctx = Context.operator("bench", T0)
-        for name, text in shipped_studies():
-            if STUDY in name:
-                load_study(db, ctx, text)
-        add_site(db, ctx, STUDY, "B", "Bench")
-        p = register(db, ctx, STUDY, "B")
-        consent(db, ctx, STUDY, p.code, on=date(2025, 3, 3), form_version="1", obtained_by="x")
-        save_form(db, ctx, STUDY, p.code, visit="SCR", form_id="VITALS", values=vitals(0))
-        bare = sa.Table(
-            f"bare_{uuid.uuid4().hex[:8]}",
-            sa.MetaData(),
-            sa.Column("id", sa.Integer, primary_key=True),
-            sa.Column("participant_id", sa.Integer),
-            sa.Column("visit_key", sa.String(64)),
-            sa.Column("form_id", sa.String(64)),
-            sa.Column("data", sa.Text),
-            sa.Column("version", sa.Integer),
-            sa.Column("updated_at", sa.DateTime),
-        )
-        bare.create(db.engine)
+        p, bare = prepare(db)
         version = 1  # the form row's version, moved by every variant but the bare one
         bare_i = 0
 

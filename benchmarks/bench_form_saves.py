@@ -31,7 +31,15 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from trialkit.protocol import shipped_studies
-from trialkit.services import Context, add_site, consent, load_study, register, save_form
+from trialkit.services import (
+    Context,
+    Participant,
+    add_site,
+    consent,
+    load_study,
+    register,
+    save_form,
+)
 from trialkit.store import Database, canonical, upgrade
 
 STUDY = "psoriasis-ucmsc"
@@ -48,31 +56,37 @@ def vitals(i: int) -> dict[str, str]:
     }
 
 
+def prepare(db: Database) -> tuple[Participant, sa.Table]:
+    """The study loaded, one consented participant with VITALS entered at screening, and an
+    empty table of the same columns as a form row for the bare inserts."""
+    upgrade(db.engine)
+    ctx = Context.operator("bench", T0)
+    for name, text in shipped_studies():
+        if STUDY in name:
+            load_study(db, ctx, text)
+    add_site(db, ctx, STUDY, "B", "Bench")
+    p = register(db, ctx, STUDY, "B")
+    consent(db, ctx, STUDY, p.code, on=date(2025, 3, 3), form_version="1", obtained_by="x")
+    save_form(db, ctx, STUDY, p.code, visit="SCR", form_id="VITALS", values=vitals(0))
+    bare = sa.Table(
+        f"bare_{uuid.uuid4().hex[:8]}",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("participant_id", sa.Integer),
+        sa.Column("visit_key", sa.String(64)),
+        sa.Column("form_id", sa.String(64)),
+        sa.Column("data", sa.Text),
+        sa.Column("version", sa.Integer),
+        sa.Column("updated_at", sa.DateTime),
+    )
+    bare.create(db.engine)
+    return p, bare
+
+
 def bench(url: str, n: int) -> tuple[float, float, float]:
     db = Database.from_url(url)
     try:
-        upgrade(db.engine)
-        ctx = Context.operator("bench", T0)
-        for name, text in shipped_studies():
-            if STUDY in name:
-                load_study(db, ctx, text)
-        add_site(db, ctx, STUDY, "B", "Bench")
-        p = register(db, ctx, STUDY, "B")
-        consent(db, ctx, STUDY, p.code, on=date(2025, 3, 3), form_version="1", obtained_by="x")
-        save_form(db, ctx, STUDY, p.code, visit="SCR", form_id="VITALS", values=vitals(0))
-
-        bare = sa.Table(
-            f"bare_{uuid.uuid4().hex[:8]}",
-            sa.MetaData(),
-            sa.Column("id", sa.Integer, primary_key=True),
-            sa.Column("participant_id", sa.Integer),
-            sa.Column("visit_key", sa.String(64)),
-            sa.Column("form_id", sa.String(64)),
-            sa.Column("data", sa.Text),
-            sa.Column("version", sa.Integer),
-            sa.Column("updated_at", sa.DateTime),
-        )
-        bare.create(db.engine)
+        p, bare = prepare(db)
         rows = [
             {
                 "participant_id": p.id,
