@@ -149,7 +149,10 @@ def test_a_head_moved_behind_the_writers_back_keeps_nothing_with_a_row(probe: Da
 
     def stale_append() -> None:
         with db.write() as conn:
-            conn.info[HEAD_KEY] = (0, before[1][1])  # stale, as if read before the other append
+            # the write's lock and head read first (on PostgreSQL they wait for its first
+            # statement), then a stale head, as if read before the other append
+            conn.execute(sa.text("SELECT 1"))
+            conn.info[HEAD_KEY] = (0, before[1][1])
             append(conn, actor="dr.a", at=AT, changes=_changes("a", "b"), lead=_lead(1, "b"))
 
     with pytest.raises(StorageError, match="head moved from entry 0") as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -102,3 +103,29 @@ def test_a_pooled_connection_begins_its_transactions_again_after_a_write(
     assert _rows(db) == (1 if ends == "commit" else 0)
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() == 0
+
+
+def test_a_write_after_a_read_still_sends_its_begin_with_the_lock(db: Database) -> None:
+    """A read sets the connection's isolation and read-only for its transaction, and
+    SQLAlchemy puts back its defaults by setting them; back in the pool they are unset again,
+    so the next write on that connection still sends its own BEGIN with the ledger lock (and a
+    look-up) in one query, and its transaction is the server's default one."""
+    from trialkit.store.database import _begins_itself
+
+    with db.read() as conn:
+        if db.dialect == "postgresql":
+            shown = conn.execute(sa.text("SHOW transaction_isolation")).scalar_one()
+            assert shown == "repeatable read"
+    with db.engine.connect() as conn:
+        if db.dialect == "postgresql":
+            raw: Any = conn.connection.dbapi_connection
+            assert (raw.isolation_level, raw.read_only, raw.deferrable) == (None, None, None)
+    with db.write() as conn:
+        if db.dialect == "postgresql":
+            assert conn.execute(sa.text("SHOW transaction_read_only")).scalar_one() == "off"
+        append(conn, actor="t", at=AT, changes=[Change("insert", "x", "1", "a", None, 1)])
+    if db.dialect == "postgresql":
+        with db.engine.connect() as conn, conn.begin():
+            assert _begins_itself(conn) is not None
+    with db.read() as conn:
+        assert verify(conn).ok

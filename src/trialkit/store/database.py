@@ -84,6 +84,8 @@ class Database:
         self._defers = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         if self._defers and not event.contains(engine, "before_execute", _before_execute):
             event.listen(engine, "before_execute", _before_execute)
+        if self._defers and not event.contains(engine, "checkin", _pristine):
+            event.listen(engine, "checkin", _pristine)
 
     @classmethod
     def from_url(cls, url: str | None = None, **kwargs: Any) -> Database:
@@ -161,6 +163,27 @@ def _hold(conn: sa.Connection, locked: Any) -> None:
         )
     seq, hash_ = locked
     conn.info[HEAD_KEY] = (int(seq), str(hash_))
+
+
+def _pristine(dbapi_connection: Any, _record: Any) -> None:
+    """A psycopg connection back in the pool with its transaction characteristics unset again.
+
+    After a read (``isolation_level="REPEATABLE READ"``, ``postgresql_readonly``) SQLAlchemy
+    puts back the levels it found on first connect by setting them (``READ COMMITTED``,
+    ``read_only=False``): the same transactions as the server's default, but set, so the write
+    that next takes the connection could not send its own ``BEGIN`` with its lock and look-up
+    (:func:`_begins_itself` requires them unset) and paid two more round trips. Unset, psycopg's
+    ``BEGIN`` is the server's default, which is what SQLAlchemy read as its default."""
+    if dbapi_connection is None or getattr(dbapi_connection, "closed", True):
+        return
+    if dbapi_connection.pgconn.transaction_status != _IDLE or dbapi_connection.autocommit:
+        return  # not idle, or left in autocommit: leave it to the pool's own checks
+    try:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.read_only = None
+        dbapi_connection.deferrable = None
+    except Exception:  # pragma: no cover - psycopg refuses only inside a transaction
+        return
 
 
 def _before_execute(conn: sa.Connection, *_args: Any) -> None:
