@@ -129,3 +129,26 @@ def test_a_write_after_a_read_still_sends_its_begin_with_the_lock(db: Database) 
             assert _begins_itself(conn) is not None
     with db.read() as conn:
         assert verify(conn).ok
+
+
+def test_a_connection_for_one_read_statement_opens_no_transaction(db: Database) -> None:
+    """``Database.read_one``: the statement runs outside any transaction (no BEGIN and COMMIT
+    round trips), and the pooled connection's next write is a transaction as before."""
+    with db.write() as conn:
+        append(conn, actor="t", at=AT, changes=[Change("insert", "x", "1", "a", None, 1)])
+    with db.read_one() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() == 1
+        raw: Any = conn.connection.dbapi_connection
+        if db.dialect == "postgresql":
+            assert raw.pgconn.transaction_status == 0  # idle: the statement committed itself
+        else:
+            assert raw.in_transaction is False
+    with db.write() as conn:
+        append(conn, actor="t", at=AT, changes=[Change("update", "x", "1", "a", 1, 2)])
+        raw = conn.connection.dbapi_connection
+        if db.dialect == "postgresql":
+            assert raw.pgconn.transaction_status != 0  # in the write's transaction
+        else:
+            assert raw.in_transaction is True
+    with db.read() as conn:
+        assert verify(conn).ok

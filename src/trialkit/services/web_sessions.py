@@ -305,7 +305,7 @@ def resume(
     warning asking how long is left must not itself keep the session alive)."""
     now = naive(now)
     digest = _hash(token)
-    with db.read() as conn:
+    with db.read_one() as conn:  # the one joined statement: one snapshot by itself
         row, fingerprint, principal = _resumed_rows(conn, digest, now)
     if row is None:
         raise AccessDenied("you are not signed in", code="WEB.E001", hint="sign in")

@@ -42,6 +42,7 @@ from trialkit.store.tables import audit_head
 __all__ = ["Database"]
 
 _READ_ONLY = "trialkit_read_only"
+_ONE_STATEMENT = "trialkit_one_statement"  # Database.read_one: SQLite's BEGIN is not sent
 _IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open on the connection
 
 # Built once and run on the driver's cursor (see trialkit.store.direct).
@@ -149,6 +150,19 @@ class Database:
                     isolation_level="REPEATABLE READ", postgresql_readonly=True
                 )
             conn = conn.execution_options(**{_READ_ONLY: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read_one(self) -> Iterator[sa.Connection]:
+        """A connection for **one** read statement, outside any transaction: a single
+        statement sees one snapshot by itself (PostgreSQL: autocommit, so no ``BEGIN`` and
+        ``COMMIT`` round trips; SQLite: no ``BEGIN``, the statement's own read transaction).
+        More than one statement would each see its own snapshot: use :meth:`read` for that."""
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn = conn.execution_options(**{_READ_ONLY: True, _ONE_STATEMENT: True})
             with conn.begin():
                 yield conn
 

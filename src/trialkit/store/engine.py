@@ -56,8 +56,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
-    # Reads (Database.read) take no write lock; every other transaction is a writer.
-    if conn.get_execution_options().get("trialkit_read_only"):
+    # Reads (Database.read) take no write lock; every other transaction is a writer; a
+    # connection for one read statement (Database.read_one) begins nothing at all.
+    options = conn.get_execution_options()
+    if options.get("trialkit_one_statement"):
+        return
+    if options.get("trialkit_read_only"):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
