@@ -35,12 +35,15 @@
         return r.json().then(function (data) { return { ok: r.ok, data: data }; });
       })
       .then(function (answer) {
-        asking = false;
         if (!answer.ok) {
+          // Leaving: ask no more. The first answer names why the session ended; a later one
+          // would only find it gone ("ended") and overwrite the reason before the page leaves.
+          window.clearInterval(timer);
           var code = (answer.data && answer.data.error && answer.data.error.code) || "WEB.E003";
           window.location.href = "/login?ended=" + encodeURIComponent(code);
           return;
         }
+        asking = false;
         deadline = Date.now() + answer.data.idle_seconds * 1000;
         show();
       }, function () { asking = false; });
@@ -59,7 +62,7 @@
       dialog.close();
     });
   });
-  window.setInterval(tick, 1000);
+  var timer = window.setInterval(tick, 1000);
 })();
 // Data entry: Enter moves to the next field (it never submits the form); a change to a saved
 // form makes its reason required.
