@@ -17,6 +17,7 @@ from trialkit.protocol import DataType, dump_study, resolve_study
 from trialkit.services import Context, read_form
 from trialkit.services.amendments import apply_version, load_amendment, preview_amendment
 from trialkit.store import Database
+from trialkit.web.units import shown_unit
 
 UCM = "psoriasis-ucmsc"
 PAE = "psoriasis-adipose-exosomes"
@@ -88,7 +89,8 @@ def test_every_form_of_the_three_studies_renders_from_its_definition(login: Logi
                 assert f'id="{fid}"' in page
                 assert f'<label for="{fid}-m" class="visually-hidden">' in page
                 if item.unit:
-                    assert f'<span class="unit" dir="ltr">{html.escape(item.unit)}</span>' in page
+                    shown = html.escape(shown_unit(item.unit))
+                    assert f'<span class="unit" dir="ltr">{shown}</span>' in page
                 if item.data_type is DataType.CODE:
                     cl = definition.codelist(item.codelist or "")
                     assert cl is not None
@@ -109,6 +111,16 @@ def test_the_lesion_rows_come_with_their_roles(login: Login) -> None:
     stored = login("n.rahimi").get(url(PAE, "PAE-TEH-001", "D1", "LESION")).text
     assert field(stored, "LESIONS[1]/plaque_area") == "3.2"
     assert field(stored, "LESIONS[2]/lesion_site") == "right knee"
+
+
+def test_units_are_shown_as_people_write_them(login: Login) -> None:
+    """The page shows °C, cm² and µg; the protocol and the data keep Cel, cm2 and ug."""
+    vitals = login("n.rahimi").get(url(UCM, "UCM-TEH-002", "V_W2", "VITALS")).text
+    assert '<span class="unit" dir="ltr">°C</span>' in vitals
+    assert ">Cel<" not in vitals
+    lesion = login("n.rahimi").get(url(PAE, "PAE-TEH-001", "D1", "LESION")).text
+    assert '<span class="unit" dir="ltr">cm²</span>' in lesion
+    assert "0.1–400 cm²" in lesion
 
 
 def test_a_hard_check_refuses_and_keeps_everything_typed(login: Login) -> None:

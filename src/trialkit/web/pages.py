@@ -32,6 +32,7 @@ from trialkit.web.i18n import (
     translator,
 )
 from trialkit.web.settings import Settings
+from trialkit.web.units import shown_unit
 
 __all__ = [
     "LANG_COOKIE",
@@ -163,6 +164,7 @@ def render(
         "when": lambda v: show_datetime(v, lang),
         "day_text": lambda v: date_text(v, lang),
         "labels": labels,
+        "unit": shown_unit,
         "path": request.url.path,
         "query": str(request.url.query),
     }
