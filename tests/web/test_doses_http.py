@@ -90,14 +90,17 @@ def test_record_a_dose_with_lot_vials_and_its_deviation(login: Login, web_db: Da
     assert 'value="UC-0999-01, UC-0999-02"' in refused.text  # what was typed is kept
     weight(web_db, code, "V_W2")
     page = text_of(client.get(f"/studies/{UCM}/participants/{code}").text)
-    assert "144000000 cells" in page  # 2e6 cells/kg x 72 kg, computed before it is given
+    # 2e6 cells/kg x 72 kg, computed before it is given; grouped, with its power of ten, so that
+    # no one counts zeros
+    assert "144,000,000 (1.44 × 10⁸) cells" in page
+    assert "(2,000,000 cells per kg of weight)" in page
     r = post(client, dose_path(code, "W2"), typed)
     assert r.status_code == 303
     assert r.headers["location"].endswith("#dose-W2")
     page = text_of(client.get(f"/studies/{UCM}/participants/{code}").text)
     assert "UC-0999-01, UC-0999-02" in page
     assert "UC-0999" in page
-    assert "2.0e8 cells" in page
+    assert "200,000,000 (2 × 10⁸) cells" in page  # given, typed as 2.0e8
     assert "Deviations" in page  # 2.0e8 given for 1.44e8 computed: beyond the 10 % tolerance
     again = post(client, dose_path(code, "W2"), typed)
     assert again.status_code == 409

@@ -32,7 +32,7 @@ from trialkit.web.i18n import (
     translator,
 )
 from trialkit.web.settings import Settings
-from trialkit.web.units import shown_unit
+from trialkit.web.units import shown_quantity, shown_text, shown_unit
 
 __all__ = [
     "LANG_COOKIE",
@@ -165,6 +165,8 @@ def render(
         "day_text": lambda v: date_text(v, lang),
         "labels": labels,
         "unit": shown_unit,
+        "quantity": lambda amount, unit: shown_quantity(amount, unit, lang),
+        "figures": lambda text: shown_text(text),
         "path": request.url.path,
         "query": str(request.url.query),
     }
