@@ -7,7 +7,7 @@ import re
 
 import pytest
 from tests.services.conftest import ELIGIBLE, _load_masked
-from tests.web.conftest import NOW, Login
+from tests.web.conftest import NOW, Clock, Login
 
 from trialkit.services import (
     Context,
@@ -21,6 +21,7 @@ from trialkit.services import (
     screen,
     verify,
 )
+from trialkit.services.matrix import status_matrix
 from trialkit.store import Database
 from trialkit.web.routes import home
 
@@ -143,3 +144,84 @@ def test_a_row_rendered_before_a_change_is_rendered_again_only_where_it_changed(
     fa = login("dm.karimi", language="fa").get(f"/studies/{UCM}").text
     assert _cell(fa, "UCM-TEH-001", "SCR") != _cell(after, "UCM-TEH-001", "SCR")
     assert 'dir="rtl"' in fa
+
+
+def _shown(page: str) -> set[str]:
+    row = r'<th scope="row" class="sticky"><a href="[^"]+" dir="ltr">([\w-]+)<'
+    return set(re.findall(row, page))
+
+
+# Each cell filter, said the way a coordinator would check it by eye on the unfiltered matrix.
+_BY_EYE = {
+    "overdue": lambda c: c.state.value == "overdue",
+    "open": lambda c: c.state.value == "open",
+    "missed": lambda c: c.state.value == "missed",
+    "out_of_window": lambda c: c.state.value == "done_out_of_window",
+    "queries": lambda c: c.open_queries > 0,
+    "upcoming": lambda c: c.state.value == "upcoming",
+    "attention": lambda c: (
+        c.state.value in ("overdue", "open", "done_out_of_window")
+        or c.open_queries > 0
+        or (c.state.value == "done" and c.expected > 0)
+    ),
+}
+
+
+@pytest.mark.parametrize("state", sorted(_BY_EYE))
+def test_a_cell_filter_shows_exactly_the_participants_with_such_a_cell(
+    login: Login, web_db: Database, clock: Clock, state: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filtered by a cell state (alone, then with one visit), the matrix shows every participant
+    who has such a cell there and no one else."""
+    monkeypatch.setattr(home, "PAGE_SIZE", 10_000)  # every row on one page
+    assert set(_BY_EYE) == set(home.STATES)
+    dm = login("dm.karimi")
+    ctx = Context.operator("test.matrix", NOW)
+    m = status_matrix(web_db, ctx, UCM, clock().date())
+    wanted = {r.participant for r in m.rows if any(_BY_EYE[state](c) for c in r.cells.values())}
+    page = dm.get(f"/studies/{UCM}", params={"state": state})
+    assert page.status_code == 200
+    assert _shown(page.text) == wanted
+    for visit in ("SCR", "V_W2"):
+        at_visit = {
+            r.participant for r in m.rows if visit in r.cells and _BY_EYE[state](r.cells[visit])
+        }
+        page = dm.get(f"/studies/{UCM}", params={"state": state, "visit": visit})
+        assert _shown(page.text) == at_visit
+
+
+def test_the_demo_matrix_filters_pick_out_its_overdue_and_queried_participants(
+    login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not every filter above may pick anyone out; these do, in the demo study as shipped."""
+    monkeypatch.setattr(home, "PAGE_SIZE", 10_000)
+    dm = login("dm.karimi")
+    everyone = _shown(dm.get(f"/studies/{UCM}").text)
+    overdue = _shown(dm.get(f"/studies/{UCM}", params={"state": "overdue"}).text)
+    queried = _shown(dm.get(f"/studies/{UCM}", params={"state": "queries"}).text)
+    assert "UCM-TEH-003" in queried  # the demo monitor's open query at screening
+    assert overdue
+    assert queried
+    assert overdue < everyone
+    assert queried < everyone
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("site", "MARS"),
+        ("status", "asleep"),
+        ("state", "late"),
+        ("visit", "V_W99"),
+        ("sort", "age"),
+    ],
+)
+def test_a_filter_value_not_among_the_choices_is_refused_and_named(
+    login: Login, field: str, value: str
+) -> None:
+    r = login("dm.karimi").get(f"/studies/{UCM}", params={field: value})
+    assert r.status_code == 422
+    assert "WEB.E032" in r.text
+    assert f"{field} &#39;{value}&#39; is not one of the choices" in r.text
+    assert "pick it from the list" in r.text
+    assert "Traceback" not in r.text
