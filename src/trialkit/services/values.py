@@ -64,6 +64,13 @@ def item_parser(item: Item, study: Study) -> Parser:
                     return None, [
                         f"{name}: {raw!r} is not a whole number; enter digits only, e.g. 72"
                     ]
+                pointed = text.replace(",", ".")
+                if text.count(",") == 1 and pattern.fullmatch(pointed):
+                    # a decimal comma (36,6): said, not guessed (1,000 may mean a thousand)
+                    return None, [
+                        f"{name}: {raw!r} is not a number; write the decimal with a point: "
+                        f"{pointed}"
+                    ]
                 return None, [f"{name}: {raw!r} is not a number; enter e.g. 3.2"]
             value = Decimal(text)
             problems: list[str] = []
