@@ -154,3 +154,31 @@ def test_sdv_sign_and_lock(url: str) -> None:
     )
     assert code == 0
     assert "unlocked by dm" in out
+
+
+def test_sdv_progress_as_a_table(url: str) -> None:
+    _cli(url, "mon", "sdv", "verify", UCM, P, *FORM, "--item", "VS/temperature")
+    code, out = _cli(url, "dm", "sdv", "progress", UCM)
+    assert code == 0, out
+    assert "source data verification" in out
+    lines = {line.split("│")[1].strip(): line for line in out.splitlines() if "│" in line}
+    assert "total" in lines
+    assert "TEH" in out  # the site's row
+    assert "VITALS" in out  # the form's row
+    assert "mon:" in out  # the monitor's line: items verified on how many forms
+
+
+def test_a_signature_with_no_terminal_and_no_password_is_refused_with_the_fix(url: str) -> None:
+    env = {
+        "TRIALKIT_PASSWORD": None,
+        "TRIALKIT_SIGN_PASSWORD": None,
+        "TRIALKIT_TOKEN": TOKENS["pi"],
+    }
+    meaning = "I confirm that I reviewed these data and they are accurate"
+    result = CliRunner().invoke(
+        app, ["sign", "form", UCM, P, *FORM, "--meaning", meaning, "--url", url], env=env
+    )
+    assert result.exit_code == 1
+    assert "CLI.E040" in result.output
+    assert "no terminal to ask the signer's password" in result.output
+    assert "TRIALKIT_SIGN_PASSWORD" in result.output
