@@ -106,7 +106,17 @@ def test_the_lesion_rows_come_with_their_roles(login: Login) -> None:
     assert 'name="n:LESIONS" value="2"' in page
     assert re.search(r'name="v:LESIONS\[1\]/lesion_role".*?value="treated" selected', page, re.S)
     assert re.search(r'name="v:LESIONS\[2\]/lesion_role".*?value="control" selected', page, re.S)
-    assert "Exactly one row with lesion_role = treated." in page
+    # the rules in the words of the fields: the item's label and the code's label
+    assert "Exactly one row with Lesion role = Treated (injected) lesion." in page
+    assert "Exactly one row with Lesion role = Untreated control lesion." in page
+    assert "No two rows share Lesion role." in page
+    rules = re.search(r'<p class="muted rules">(.*?)</p>', page, re.S)
+    assert rules is not None
+    assert " ".join(rules.group(1).split()) == (
+        "Exactly 2 rows. Exactly one row with Lesion role = Treated (injected) lesion. "
+        "Exactly one row with Lesion role = Untreated control lesion. "
+        "No two rows share Lesion role."
+    )
     # The stored lesion form of the injected participant shows both rows as entered.
     stored = login("n.rahimi").get(url(PAE, "PAE-TEH-001", "D1", "LESION")).text
     assert field(stored, "LESIONS[1]/plaque_area") == "3.2"
