@@ -91,3 +91,54 @@ def test_persian(login: Login) -> None:
     r = login("dm.karimi", language="fa").get(TRAIL)
     assert r.status_code == 200
     assert "ردپای ممیزی" in r.text
+
+
+def test_each_change_names_its_action_in_words_with_its_code_beside(login: Login) -> None:
+    shown = text_of(login("dm.karimi").get(TRAIL).text)
+    assert re.search(r"Form entered enter · form_instance #\d+", shown)
+    fa = text_of(login("dm.karimi", language="fa").get(TRAIL).text)
+    assert re.search(r"فرم وارد شد enter · form_instance #\d+", fa)
+
+
+def _written_actions() -> set[str]:
+    """Every audit action the services write: the literal ``action="..."`` arguments, the
+    participant's steps, the visit records' states and the sign-in attempts."""
+    from pathlib import Path
+
+    from trialkit.services import queries
+    from trialkit.services.lifecycle import Step
+
+    src = Path(__file__).resolve().parents[2] / "src" / "trialkit"
+    written = (
+        r'\baction="([a-z_]+)"',  # records.write(..., action="...")
+        r'\b_event\(conn, ctx, \w+, "([a-z_]+)"',  # a query's event
+        r'\b_audit\(conn, [^()]*"([a-z_]+)"\)',  # a web session's sign-in and sign-out
+    )
+    found = {
+        m.group(1)
+        for path in src.rglob("*.py")
+        for pattern in written
+        for m in re.finditer(pattern, path.read_text(encoding="utf-8"))
+    }
+    found |= set(queries._VERBS)
+    attempts = {"login", "password_confirmed"}
+    return (
+        found
+        | {s.value for s in Step}
+        | {"insert", "update", "done", "missed"}
+        | attempts
+        | {f"{a}_failed" for a in attempts}
+    )
+
+
+def test_every_audit_action_has_its_words(web_db: Database) -> None:
+    """A test fails when an action is written to the trail without words for the page (and,
+    through the catalogue test, without their Persian)."""
+    from trialkit.web.labels import AUDIT_ACTIONS
+
+    with web_db.engine.connect() as conn:
+        stored = set(conn.execute(sa.select(audit_log.c.action).distinct()).scalars())
+    actions = _written_actions() | stored
+    assert "enter" in actions
+    assert "administer" in actions
+    assert sorted(actions - set(AUDIT_ACTIONS)) == []

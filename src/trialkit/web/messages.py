@@ -46,6 +46,7 @@ def used_msgids() -> set[str]:
         labels.SORTS,
         labels.STEPS,
         labels.HISTORY,
+        labels.AUDIT_ACTIONS,
         errors.TITLES,
         errors.KNOWN,
     ):
