@@ -247,7 +247,14 @@ def test_the_correction_is_entered_from_the_query_page(login: Login) -> None:
     url = r.headers["location"].split("?")[0]
     page = nurse.get(url).text
     assert 'id="correct"' in page
-    assert 'id="correct"' not in monitor.get(url).text  # a monitor does not enter data
+    # the item as the form names it, its path beside it; the field with its unit
+    assert '<span lang="en" dir="auto">Systolic blood pressure</span>' in page
+    assert '<bdi dir="ltr">VS/systolic_bp</bdi>' in page
+    assert "Corrected value of Systolic blood pressure" in page
+    assert '<span class="unit" dir="ltr">(mmHg)</span>' in page
+    seen = monitor.get(url).text
+    assert 'id="correct"' not in seen  # a monitor does not enter data
+    assert "Systolic blood pressure" in seen  # but reads the item's name
     version = re.search(r'name="version" value="(\d+)"', page[page.index('id="correct"') :])
     assert version
     no_reason = nurse.post(

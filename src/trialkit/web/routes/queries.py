@@ -12,6 +12,7 @@ answered exactly like one that does not exist (``QUERY.E002``).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -19,8 +20,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from trialkit.errors import AccessDenied, NotFound, TrialkitError, ValidationFailed
+from trialkit.protocol.forms import Item
 from trialkit.services import Permission, save_form
 from trialkit.services.access import visible_sites
+from trialkit.services.form_views import FormView
 from trialkit.services.queries import (
     STATUSES,
     DataQuery,
@@ -171,6 +174,15 @@ def _load(request: Request, user: User, study: str, query_id: int) -> DataQuery:
         ) from None
 
 
+def _item_of(view: FormView, path: str) -> Item | None:
+    """The form's item at ``path`` (``VS/systolic_bp``, ``LESIONS[2]/plaque_area``)."""
+    group_id, _, name = re.sub(r"\[\d+\]", "", path).partition("/")
+    for group in view.form.groups:
+        if group.id == group_id:
+            return next((i for i in group.items if i.name == name), None)
+    return None
+
+
 def _query_page(
     request: Request,
     user: User,
@@ -196,8 +208,11 @@ def _query_page(
     base = f"/studies/{q.study}/participants/{q.participant}/forms/{q.visit}/{q.form_id}"
     current = None
     may_correct = principal.can(Permission.WRITE, q.study, q.site)
-    if q.check_id is None and may_correct and q.status != "closed":
+    item: Item | None = None
+    if q.check_id is None:  # an item's query: the item as the form names it
         view = _view(request, user, q.study, q.participant, q.visit, q.form_id, q.instance_no)
+        item = _item_of(view, q.item)
+    if q.check_id is None and may_correct and q.status != "closed":
         texts, missing, _rows = _stored(view, user.language)
         current = {
             "text": texts.get(q.item, ""),
@@ -216,6 +231,7 @@ def _query_page(
             "done": done,
             "form_url": base + _instance_query(q.instance_no),
             "item_anchor": item_anchor,
+            "item": item,
             "may_correct": may_correct,
             "current": current,
             "corrected": corrected or {},
