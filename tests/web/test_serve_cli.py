@@ -44,7 +44,7 @@ def test_serve_demo_seeds_once_and_prints_the_logins(
     assert out.exit_code == 0, out.output
     assert "DEMO MODE" in out.output
     assert "existing demo data" in out.output
-    assert "demo passphrase, not for real use" in out.output
+    assert "the whole of it, comma included: 'demo passphrase, not for real use'" in out.output
     for username in (
         "n.rahimi",
         "dr.amini",

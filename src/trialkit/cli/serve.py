@@ -65,7 +65,13 @@ def serve_command(
             )
         )
         console.print(f"database: {where} ({'created' if seeded else 'existing demo data'})")
-        console.print(styled("every demo login's password: [bold]{}[/]", DEMO_PASSWORD))
+        # quoted, and said to be whole: "demo passphrase" alone is a wrong password
+        console.print(
+            styled(
+                "every demo login's password, the whole of it, comma included: [bold]{}[/]",
+                repr(DEMO_PASSWORD),
+            )
+        )
         for person in TEAM:
             site = f"site {person.site}" if person.site else "every site"
             extra = f" ({person.note})" if person.note else ""
