@@ -238,6 +238,9 @@ def test_a_change_asks_for_its_reason_and_the_history_shows_it(login: Login) -> 
     assert "by n.rahimi" in text
     assert "by dr.amini" in text  # the first entry, by the investigator
     assert re.search(r"VS/weight.*?68\.5.*?69\.0", text, re.S)
+    # each value with the item's unit, as people write it
+    assert '<bdi dir="auto">69.0</bdi> <span class="unit" dir="ltr">kg</span>' in text
+    assert '<bdi dir="auto">36.6</bdi> <span class="unit" dir="ltr">°C</span>' in text
 
 
 def test_a_stale_save_shows_both_and_loses_neither(login: Login, web_db: Database) -> None:

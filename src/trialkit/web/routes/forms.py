@@ -720,6 +720,7 @@ def form_history_page(
     labels = {f"{g.id}/{i.name}": i.label for g in view.form.groups for i in g.items} | {
         f"derived/{i.name}": i.label for i in view.form.items() if i.derived
     }
+    units = {f"{g.id}/{i.name}": i.unit for g in view.form.groups for i in g.items if i.unit}
     return render(
         request,
         "form_history.html",
@@ -728,6 +729,7 @@ def form_history_page(
             "p": view.participant,
             "saves": list(reversed(saves)),
             "item_label": lambda path: labels.get(re.sub(r"\[\d+\]", "", path), ""),
+            "item_unit": lambda path: units.get(re.sub(r"\[\d+\]", "", path), ""),
             "shown": lambda entry: _shown_entry(entry, user.language),
             "base": f"/studies/{study}/participants/{code}/forms/{visit}/{form}",
             "inst": _instance_query(view.instance_no),
