@@ -101,15 +101,7 @@ HISTORY = {
 AUDIT_ACTIONS = {
     "insert": "Created",
     "update": "Updated",
-    "register": "Participant registered",
-    "consent": "Consent recorded",
-    "eligibility": "Eligibility evaluated",
-    "enrol": "Enrolled",
-    "start": "First dose given",
-    "complete": "Completed the study",
-    "withdraw": "Withdrawn",
-    "lose": "Lost to follow-up",
-    "screen_fail": "Screen failure",
+    **HISTORY,  # a participant's steps, in the words of their history
     "enter": "Form entered",
     "change": "Form changed",
     "void": "Form voided",
