@@ -23,8 +23,18 @@ def in_ci() -> bool:
 # speed). "ci" (chosen when CI=true) is sized for a two-core runner and is reproducible
 # (derandomised, no example database, failing examples printed for replay); "dev" keeps
 # hypothesis's randomised search and its local example database. A test's own
-# ``@settings(max_examples=...)`` still sets its count. HYPOTHESIS_PROFILE=NAME overrides.
+# ``@settings(max_examples=...)`` still sets its count. HYPOTHESIS_PROFILE=NAME overrides;
+# "deep" is the long randomised search to run by hand before a release (README.md): a
+# fixed seed finds only what its seed finds, and a change to a test's code changes its seed.
 settings.register_profile("dev", deadline=None)
+settings.register_profile(
+    "deep",
+    deadline=None,
+    max_examples=2000,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.register_profile(
     "ci",
     deadline=None,

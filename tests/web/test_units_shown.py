@@ -3,10 +3,10 @@ raised, long amounts grouped with their power of ten."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from trialkit.protocol.units import UNITS, resolve
@@ -74,16 +74,21 @@ def test_an_amount_is_grouped_with_its_power_of_ten(
 
 
 @given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**15), max_value=10**15))
+@example(Decimal("9.6084127864658049646426139139E-28"))  # 29 figures: more than a context holds
+@example(Decimal("123456789012345678901234567890.5"))
 def test_the_amount_shown_is_the_amount_exactly(value: Decimal) -> None:
-    """Both spellings on the page name the same number: nothing is rounded away."""
+    """Both spellings on the page name the same number: nothing is rounded away, however many
+    figures it has (Decimal's own context keeps 28)."""
     shown = shown_amount(value)
     grouped, _, power = shown.partition(" (")
     assert Decimal(grouped.replace(",", "")) == value
     if power:
         mantissa, exponent = power.rstrip(")").split(" × 10")
         back = exponent.translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-"))
-        assert Decimal(mantissa).scaleb(int(back)) == value
-        assert 1 <= abs(Decimal(mantissa)) < 10
+        with localcontext() as context:
+            context.prec = 100
+            assert Decimal(mantissa).scaleb(int(back)) == value
+            assert 1 <= abs(Decimal(mantissa)) < 10
 
 
 def test_a_quantity_and_a_rule_as_the_dosing_timeline_shows_them() -> None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -434,7 +434,10 @@ def _fill_administration(
 
 
 def _format(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    # every figure typed is kept: normalize() alone rounds to the context's 28 figures
+    with localcontext() as context:
+        context.prec = max(context.prec, len(value.as_tuple().digits) + 1)
+        return format(value.normalize(), "f")
 
 
 def record_dose(

@@ -7,7 +7,7 @@ exports keep the table's symbol, its UCUM code and the exact amount
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 from trialkit.languages import digits
 from trialkit.protocol.units import resolve
@@ -36,8 +36,16 @@ _LARGE = Decimal(100_000)
 _LONG_NUMBER = re.compile(r"(?<![\d.,])\d{5,}(?:\.\d+)?(?![\d,])")
 
 
+def _exact(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros, every figure kept: ``Decimal.normalize`` alone rounds to
+    the context's 28 figures, which would show a 29-figure amount as another number."""
+    with localcontext() as context:
+        context.prec = max(context.prec, len(value.as_tuple().digits) + 1)
+        return value.normalize()
+
+
 def _grouped(value: Decimal, language: str) -> str:
-    text = f"{value.normalize():,f}"
+    text = f"{_exact(value):,f}"
     if language == "fa":
         text = text.replace(",", "\u066c")  # the Arabic thousands separator Persian uses
     return digits(text, language)
@@ -57,10 +65,12 @@ def shown_amount(amount: Decimal | str | int | None, language: str = "en") -> st
         return str(amount)
     out = _grouped(value, language)
     if abs(value) >= _LARGE:
-        _sign, figures, exponent = value.normalize().as_tuple()
+        _sign, figures, exponent = _exact(value).as_tuple()
         assert isinstance(exponent, int)
         power = len(figures) - 1 + exponent
-        mantissa = value.scaleb(-power).normalize()
+        with localcontext() as context:
+            context.prec = max(context.prec, len(figures) + 1)
+            mantissa = _exact(value).scaleb(-power)
         power_text = str(power).translate(_SUPERSCRIPT_DIGITS)
         out += f" ({digits(f'{mantissa:f}', language)} × {digits('10', language)}{power_text})"
     return out
