@@ -14,7 +14,7 @@ Provenance (R 4.2.2 Patched, 2022-11-10 r83330, Debian r-base-core; sprintf("%.1
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from trialkit.analysis.dose_selection import DoseSelectionRule
@@ -74,6 +74,8 @@ def test_joint_probabilities_against_r(
     st.floats(-20, 20),
     st.floats(0.05, 20),
 )
+@example(1.0, 0.75, 0.0, 0.9999999999999999)  # ψ a hair below 1: the old form summed to 1.25
+@example(0.5, 0.5, 0.0, 1.0000000000000002)
 def test_joint_tables_are_valid_with_the_margins(pe: float, pt: float, g: float, o: float) -> None:
     for model, psi in (("gumbel", g), ("odds_ratio", o)):
         p = joint_probabilities(pe, pt, psi, model)  # type: ignore[arg-type]
@@ -81,6 +83,9 @@ def test_joint_tables_are_valid_with_the_margins(pe: float, pt: float, g: float,
         assert sum(p) == pytest.approx(1, abs=1e-12)
         assert p[0] + p[2] == pytest.approx(pe, abs=1e-9)
         assert p[2] + p[3] == pytest.approx(pt, abs=1e-9)
+        if model == "odds_ratio" and min(p) > 1e-3:
+            # Plackett's table has the odds ratio it was asked for
+            assert p[2] * p[1] / (p[0] * p[3]) == pytest.approx(o, rel=1e-6)
 
 
 def test_bad_joint_inputs() -> None:

@@ -92,7 +92,14 @@ def joint_probabilities(
         else:
             a = 1 + (pe + pt) * (association - 1)
             root = math.sqrt(a * a - 4 * association * (association - 1) * pe * pt)
-            both = (a - root) / (2 * (association - 1))
+            # the smaller root of the Plackett quadratic. (a − root) / 2(ψ − 1) cancels badly
+            # as ψ nears 1 (ψ = 1 − 1e-16 gave a table summing to 1.25); multiplied through by
+            # (a + root) it is 2ψ·pe·pt / (a + root), stable whenever a ≥ 0. For a < 0 (only
+            # when ψ < 1/2) the first form is a sum of like signs over a ψ − 1 far from 0.
+            if a >= 0:
+                both = 2 * association * pe * pt / (a + root) if a + root > 0 else 0.0
+            else:
+                both = (a - root) / (2 * (association - 1))
     else:
         raise ValidationFailed(
             f"scenario: association model {model!r} is unknown; use 'gumbel' or 'odds_ratio'",
