@@ -64,7 +64,7 @@ def test_an_error_is_refused_with_its_findings(login: Login, admin: str) -> None
     r = upload(login(admin), bad)
     assert r.status_code == 422
     shown = text_of(r.text)
-    assert "Refused: the new version has 1 error(s)" in shown
+    assert "Refused: the new version has 1 error. Fix it and check it again." in shown
     assert "What the new version changes" not in shown
     same = upload(login(admin), TEXT)
     assert same.status_code == 409
@@ -200,7 +200,8 @@ def test_load_with_the_approval_then_apply_one_and_all(
     )
     assert every.status_code == 200
     report = text_of(every.text)
-    assert f"Moved to version 2.0: {len(rest)} participant(s)." in report
+    noun = "participant" if len(rest) == 1 else "participants"
+    assert f"Moved to version 2.0: {len(rest)} {noun}." in report
     for code in rest:
         assert code in report
     from trialkit.services.participants import get

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -57,6 +58,31 @@ def test_persian_digits_and_placeholders() -> None:
     )
     assert digits("2025-06-02", "fa") == "۲۰۲۵-۰۶-۰۲"
     assert digits("12", "en") == "12"
+
+
+def test_a_count_takes_its_english_form_and_persian_digits() -> None:
+    en, fa = translator("en"), translator("fa")
+    assert en.plural("{n} open query", "{n} open queries", 1) == "1 open query"
+    assert en.plural("{n} open query", "{n} open queries", 0) == "0 open queries"
+    assert en.plural("{n} open query", "{n} open queries", 2) == "2 open queries"
+    assert fa.plural("{n} open query", "{n} open queries", 1) == fa("{n} open queries", n=1)
+    assert "۱" in fa.plural("{n} open query", "{n} open queries", 1)
+
+
+def test_no_template_writes_a_count_with_one_form() -> None:
+    """A count's message in a template goes through ``_.plural`` (a page said "1 participants
+    at your sites"); ``(s)`` spellings are not used either."""
+    from trialkit.web.i18n import LOCALE_DIR
+
+    templates = LOCALE_DIR.parent / "templates"
+    one_form = re.compile(r'\b_\(\s*"[^"]*\{n\}[^"]*"')
+    for path in sorted(templates.glob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        for m in one_form.finditer(text):
+            msgid = m.group(0)
+            # a count that is not a number of things ("{n} of {size}", "Queries: {n}") is fine
+            assert not re.search(r"\{n\} [a-z]+s\b|\{n\} [a-z ]+\(s\)", msgid), (path.name, msgid)
+    assert "(s)" not in " ".join(m for m in used_msgids() if "{n}" in m)
 
 
 def test_dates_shown_in_the_users_calendar() -> None:

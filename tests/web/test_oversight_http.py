@@ -255,6 +255,12 @@ def test_the_correction_is_entered_from_the_query_page(login: Login) -> None:
     seen = monitor.get(url).text
     assert 'id="correct"' not in seen  # a monitor does not enter data
     assert "Systolic blood pressure" in seen  # but reads the item's name
+    # and the study's list of queries names it so too, its path beside it
+    listed = monitor.get(f"/studies/{UCM}/queries").text
+    assert (
+        '<span lang="en" dir="auto">Systolic blood pressure</span> <small class="muted">' in listed
+    )
+    assert '<bdi dir="ltr">VS/systolic_bp</bdi>' in listed
     version = re.search(r'name="version" value="(\d+)"', page[page.index('id="correct"') :])
     assert version
     no_reason = nurse.post(

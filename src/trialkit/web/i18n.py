@@ -66,6 +66,13 @@ class Translator:
             text = text.format(**shown)
         return text
 
+    def plural(self, one: str, other: str, n: int, **values: object) -> str:
+        """The message for a count ``n``, filled in as ``{n}``: ``one`` when ``n`` is 1,
+        ``other`` otherwise (English's rule; each is a msgid of its own, so a language with
+        one form after numerals, as Persian, translates both alike):
+        ``_.plural("{n} open query", "{n} open queries", 1)`` is "1 open query"."""
+        return self(one if n == 1 else other, n=n, **values)
+
     @property
     def rtl(self) -> bool:
         return self.language in RTL

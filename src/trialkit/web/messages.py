@@ -1,6 +1,7 @@
 """The msgids the web application uses, found in its templates and code.
 
-``_("...")`` calls in the templates and the web package's modules, and the values of the
+``_("...")`` and ``_.plural("one", "other", n)`` calls in the templates and the web package's
+modules, and the values of the
 tables of words (:mod:`trialkit.web.labels`, the error titles and explanations of
 :mod:`trialkit.web.errors`). ``scripts/web_messages.py`` adds the missing ones to the
 catalogues; ``tests/web/test_i18n.py`` fails when a msgid has no Persian translation.
@@ -16,6 +17,7 @@ __all__ = ["used_msgids"]
 
 HERE = Path(__file__).parent
 _CALL = re.compile(r"""\b_\(\s*"((?:[^"\\]|\\.)*)"|\b_\(\s*'((?:[^'\\]|\\.)*)'""")
+_PLURAL = re.compile(r'\b_\.plural\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"')
 
 
 def used_msgids() -> set[str]:
@@ -25,6 +27,8 @@ def used_msgids() -> set[str]:
     for path in sorted((HERE / "templates").glob("*.html")):
         for m in _CALL.finditer(path.read_text(encoding="utf-8")):
             found.add(m.group(1) if m.group(1) is not None else m.group(2))
+        for m in _PLURAL.finditer(path.read_text(encoding="utf-8")):
+            found.update((m.group(1), m.group(2)))
     for path in sorted(HERE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -37,6 +41,18 @@ def used_msgids() -> set[str]:
                 and isinstance(node.args[0].value, str)
             ):
                 found.add(node.args[0].value)
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "plural"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "_"
+            ):
+                found.update(
+                    a.value
+                    for a in node.args[:2]
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                )
     for table in (
         labels.ROLES,
         labels.STATUS,

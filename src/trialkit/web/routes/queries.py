@@ -20,10 +20,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from trialkit.errors import AccessDenied, NotFound, TrialkitError, ValidationFailed
-from trialkit.protocol.forms import Item
+from trialkit.protocol.forms import Form, Item
 from trialkit.services import Permission, save_form
 from trialkit.services.access import visible_sites
-from trialkit.services.form_views import FormView
 from trialkit.services.queries import (
     STATUSES,
     DataQuery,
@@ -37,6 +36,7 @@ from trialkit.services.queries import (
     reopen_query,
     summarise_queries,
 )
+from trialkit.services.studies import definition
 from trialkit.web.errors import TITLES, status_of
 from trialkit.web.pages import User, db_of, redirect, render, signed_in
 from trialkit.web.routes.forms import (
@@ -132,6 +132,11 @@ def queries_page(
     first = (page - 1) * PAGE_SIZE
     shown = found[first : first + PAGE_SIZE]
     kept = {k: v for k, v in filters.items() if v}
+    # each item named as its form names it (the newest protocol version's words), path beside
+    defined = definition(db_of(request), user.ctx, study)
+
+    def item_of(q: DataQuery) -> Item | None:
+        return None if q.check_id is not None else _item_of(defined.form(q.form_id), q.item)
 
     def page_link(n: int) -> str:
         return f"/studies/{study}/queries?" + urlencode({**kept, "page": n})
@@ -157,6 +162,7 @@ def queries_page(
             "sites": sorted({q.site for q in everything} | set(sites or ())),
             "forms": sorted({q.form_id for q in everything}),
             "age": lambda q: max(0, (user.ctx.as_of.date() - q.opened_at.date()).days),
+            "item_of": item_of,
         },
         user=user,
     )
@@ -174,10 +180,12 @@ def _load(request: Request, user: User, study: str, query_id: int) -> DataQuery:
         ) from None
 
 
-def _item_of(view: FormView, path: str) -> Item | None:
+def _item_of(form: Form | None, path: str) -> Item | None:
     """The form's item at ``path`` (``VS/systolic_bp``, ``LESIONS[2]/plaque_area``)."""
+    if form is None:
+        return None
     group_id, _, name = re.sub(r"\[\d+\]", "", path).partition("/")
-    for group in view.form.groups:
+    for group in form.groups:
         if group.id == group_id:
             return next((i for i in group.items if i.name == name), None)
     return None
@@ -211,7 +219,7 @@ def _query_page(
     item: Item | None = None
     if q.check_id is None:  # an item's query: the item as the form names it
         view = _view(request, user, q.study, q.participant, q.visit, q.form_id, q.instance_no)
-        item = _item_of(view, q.item)
+        item = _item_of(view.form, q.item)
     if q.check_id is None and may_correct and q.status != "closed":
         texts, missing, _rows = _stored(view, user.language)
         current = {
