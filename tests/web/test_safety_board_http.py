@@ -92,7 +92,7 @@ def test_what_fired_on_which_events_and_the_clock(login: Login, fired: Database)
     assert "Enrolment: paused" in shown
     assert "Dose groups paused: G50" in shown
     # The serious-event clock: due 24 hours after the site became aware (the save, 10:00).
-    assert "1 report(s) due, 0 overdue." in shown
+    assert "1 report due, 0 overdue." in shown
     assert "Report due by" in shown
     # The tables by worst grade: one of the group's participants at grade 3.
     assert re.search(r"G50 Grade 3 1 2 50", shown)
